@@ -1,0 +1,4 @@
+/** Kernel benchmarks and the side-by-side harness against ONNX Runtime. */
+module dev.quanta.bench {
+    requires dev.quanta.loader.onnx;
+}

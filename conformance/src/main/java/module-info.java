@@ -1,0 +1,4 @@
+/** Runs folders in the ONNX backend test layout and reports per case and per op. */
+module dev.quanta.conformance {
+    requires dev.quanta.loader.onnx;
+}

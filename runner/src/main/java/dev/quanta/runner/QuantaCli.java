@@ -1,0 +1,64 @@
+package dev.quanta.runner;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code quanta} command line: one subcommand per job, each documented by {@code --help}. */
+@Command(
+        name = "quanta",
+        mixinStandardHelpOptions = true,
+        versionProvider = QuantaCli.Version.class,
+        description = "Quanta, a pure-Java ONNX inference engine.",
+        subcommands = {QuantaCli.Demo.class, CommandLine.HelpCommand.class})
+public final class QuantaCli implements Callable<Integer> {
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line with the given streams and returns its exit code. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new QuantaCli());
+        cli.setOut(out);
+        cli.setErr(err);
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return 0;
+    }
+
+    /** Prints the version recorded in the jar's manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = QuantaCli.class.getPackage().getImplementationVersion();
+            return new String[] {
+                "quanta " + (version == null ? "(development build)" : version),
+                "JVM: " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"
+            };
+        }
+    }
+
+    @Command(name = "demo", description = "Embeds sentences with the int8 all-MiniLM-L6-v2 and compares them.")
+    static final class Demo implements Callable<Integer> {
+        @CommandLine.Spec
+        private CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            spec.commandLine()
+                    .getErr()
+                    .println("quanta demo: not built yet. It arrives with the issue \u00abThe product surface\u00bb,"
+                            + " once Quanta can run ONNX models; nothing is faked until then.");
+            return 3;
+        }
+    }
+}

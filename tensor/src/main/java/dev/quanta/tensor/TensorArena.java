@@ -1,0 +1,278 @@
+package dev.quanta.tensor;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Owns the memory of tensors and frees all of it at once on {@link #close()}. Allocations are
+ * 64-byte aligned and zeroed, counted against an optional limit and in a process-wide tally;
+ * any use of a tensor after its arena is closed throws {@link IllegalStateException}.
+ *
+ * <p>Arenas made by {@link #ofShared()} may be used and closed from any thread; a confined
+ * arena only from the thread that made it.
+ */
+public final class TensorArena implements AutoCloseable {
+
+    /** Alignment of every allocation: a cache line, and the widest AVX-512 vector. */
+    public static final long ALIGNMENT = 64;
+    static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+    public static final long NO_LIMIT = Long.MAX_VALUE;
+
+    private static final AtomicLong LIVE_BYTES = new AtomicLong();
+    private static final AtomicLong PEAK_BYTES = new AtomicLong();
+
+    private final Arena arena;
+    private final long limitBytes;
+    private final AtomicLong allocatedBytes = new AtomicLong();
+    private final AtomicLong mappedBytes = new AtomicLong();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private TensorArena(Arena arena, long limitBytes) {
+        if (limitBytes < 0) {
+            throw new IllegalArgumentException("memory limit " + limitBytes + " is negative");
+        }
+        this.arena = arena;
+        this.limitBytes = limitBytes;
+    }
+
+    /** An arena usable from any thread, without a memory limit. */
+    public static TensorArena ofShared() {
+        return new TensorArena(Arena.ofShared(), NO_LIMIT);
+    }
+
+    /** An arena usable from any thread that refuses allocations past {@code limitBytes} in total. */
+    public static TensorArena ofShared(long limitBytes) {
+        return new TensorArena(Arena.ofShared(), limitBytes);
+    }
+
+    /** An arena usable only from the calling thread; cheaper to close. */
+    public static TensorArena ofConfined() {
+        return new TensorArena(Arena.ofConfined(), NO_LIMIT);
+    }
+
+    /** A zero-filled tensor. */
+    public Tensor allocate(DType dtype, Shape shape) {
+        long count = shape.elementCount();
+        if (dtype.isString()) {
+            checkOpen();
+            byte[][] strings = new byte[Math.toIntExact(requireArraySize(count, dtype, shape))][];
+            Arrays.fill(strings, Tensor.EMPTY_STRING);
+            return new Tensor(this, dtype, shape, null, strings);
+        }
+        return new Tensor(this, dtype, shape, allocateSegment(dtype.storageBytes(count), dtype + shape.toString()), null);
+    }
+
+    public Tensor allocate(DType dtype, long... sizes) {
+        return allocate(dtype, Shape.of(sizes));
+    }
+
+    /** Raw aligned, zeroed bytes owned by this arena and counted against its limit, e.g. for planned buffers. */
+    public MemorySegment allocateSegment(long bytes) {
+        return allocateSegment(bytes, bytes + " bytes");
+    }
+
+    private MemorySegment allocateSegment(long bytes, String what) {
+        checkOpen();
+        long inUse = allocatedBytes.addAndGet(bytes);
+        if (inUse > limitBytes || inUse < 0) {
+            allocatedBytes.addAndGet(-bytes);
+            throw new MemoryLimitExceededException("allocating " + Bytes.format(bytes) + " for " + what
+                    + " would exceed the memory limit of " + Bytes.format(limitBytes) + " ("
+                    + Bytes.format(inUse - bytes) + " in use)");
+        }
+        try {
+            MemorySegment segment = arena.allocate(bytes, ALIGNMENT);
+            PEAK_BYTES.accumulateAndGet(LIVE_BYTES.addAndGet(bytes), Math::max);
+            return segment;
+        } catch (OutOfMemoryError | IllegalArgumentException e) {
+            allocatedBytes.addAndGet(-bytes);
+            throw new MemoryLimitExceededException("could not allocate " + Bytes.format(bytes) + " for " + what
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A tensor over a segment of this arena (from {@link #allocateSegment}), which must be large enough. */
+    public Tensor wrap(MemorySegment segment, DType dtype, Shape shape) {
+        checkOpen();
+        if (!segment.scope().equals(arena.scope())) {
+            throw new QuantaException("the segment does not belong to this arena, so its lifetime would not match");
+        }
+        long needed = dtype.storageBytes(shape.elementCount());
+        if (segment.byteSize() < needed) {
+            throw new QuantaException("a " + dtype + shape + " tensor needs " + needed + " bytes; the segment has "
+                    + segment.byteSize());
+        }
+        return new Tensor(this, dtype, shape, segment, null);
+    }
+
+    public Tensor fromFloats(float[] values, long... sizes) {
+        Tensor tensor = allocate(DType.FLOAT, checkedShape(values.length, sizes));
+        MemorySegment.copy(values, 0, tensor.segment(), Tensor.F32, 0, values.length);
+        return tensor;
+    }
+
+    public Tensor fromDoubles(double[] values, long... sizes) {
+        Tensor tensor = allocate(DType.DOUBLE, checkedShape(values.length, sizes));
+        MemorySegment.copy(values, 0, tensor.segment(), Tensor.F64, 0, values.length);
+        return tensor;
+    }
+
+    /** An integer, bool or float tensor from long values, converted as {@link Tensor#setLong} does. */
+    public Tensor fromLongs(DType dtype, long[] values, long... sizes) {
+        Tensor tensor = allocate(dtype, checkedShape(values.length, sizes));
+        for (int i = 0; i < values.length; i++) {
+            tensor.writeLong(i, values[i]);
+        }
+        return tensor;
+    }
+
+    public Tensor fromInts(int[] values, long... sizes) {
+        Tensor tensor = allocate(DType.INT32, checkedShape(values.length, sizes));
+        MemorySegment.copy(values, 0, tensor.segment(), Tensor.I32, 0, values.length);
+        return tensor;
+    }
+
+    public Tensor fromBooleans(boolean[] values, long... sizes) {
+        Tensor tensor = allocate(DType.BOOL, checkedShape(values.length, sizes));
+        for (int i = 0; i < values.length; i++) {
+            tensor.segment().set(ValueLayout.JAVA_BYTE, i, (byte) (values[i] ? 1 : 0));
+        }
+        return tensor;
+    }
+
+    /** A tensor from its storage bytes: little-endian, row-major, sub-byte types packed low bits first. */
+    public Tensor fromBytes(DType dtype, byte[] storage, long... sizes) {
+        Shape shape = Shape.of(sizes);
+        long needed = dtype.storageBytes(shape.elementCount());
+        if (storage.length != needed) {
+            throw new QuantaException("a " + dtype + shape + " tensor has " + needed + " storage bytes, not "
+                    + storage.length);
+        }
+        Tensor tensor = allocate(dtype, shape);
+        MemorySegment.copy(storage, 0, tensor.segment(), ValueLayout.JAVA_BYTE, 0, storage.length);
+        return tensor;
+    }
+
+    /** A string tensor from UTF-8 text. */
+    public Tensor fromStrings(String[] values, long... sizes) {
+        Tensor tensor = allocate(DType.STRING, checkedShape(values.length, sizes));
+        for (int i = 0; i < values.length; i++) {
+            tensor.writeString(i, values[i]);
+        }
+        return tensor;
+    }
+
+    /** A copy of any tensor, contiguous, in this arena. */
+    public Tensor copyOf(Tensor source) {
+        Tensor copy = allocate(source.dtype(), source.shape());
+        source.copyTo(copy);
+        return copy;
+    }
+
+    /**
+     * A read-only tensor over a region of a file, memory-mapped rather than read: the pages are
+     * loaded on first touch and shared with the page cache. The mapping lasts as long as the arena.
+     */
+    public Tensor map(Path file, long offset, DType dtype, Shape shape) {
+        checkOpen();
+        if (dtype.isString()) {
+            throw new QuantaException("string tensors cannot be memory-mapped (" + file + ")");
+        }
+        long length = dtype.storageBytes(shape.elementCount());
+        if (offset < 0) {
+            throw new QuantaException("offset " + offset + " into " + file + " is negative");
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = channel.size();
+            if (offset > size || length > size - offset) {
+                throw new QuantaException("a " + dtype + shape + " tensor needs " + length + " bytes at offset " + offset
+                        + " of " + file + ", which has only " + size + " bytes");
+            }
+            if (length == 0) {
+                return new Tensor(this, dtype, shape, arena.allocate(0, ALIGNMENT).asReadOnly(), null);
+            }
+            MemorySegment segment = channel.map(FileChannel.MapMode.READ_ONLY, offset, length, arena);
+            mappedBytes.addAndGet(length);
+            return new Tensor(this, dtype, shape, segment, null);
+        } catch (NoSuchFileException e) {
+            throw new QuantaException("file not found: " + file, e);
+        } catch (IOException e) {
+            throw new QuantaException("cannot map " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Bytes allocated by this arena (mapped files excluded). */
+    public long allocatedBytes() {
+        return allocatedBytes.get();
+    }
+
+    /** Bytes of files mapped by this arena. */
+    public long mappedBytes() {
+        return mappedBytes.get();
+    }
+
+    public long limitBytes() {
+        return limitBytes;
+    }
+
+    /** Bytes allocated by all open arenas of this process. */
+    public static long liveBytes() {
+        return LIVE_BYTES.get();
+    }
+
+    /** The most bytes that open arenas held at once since the process started. */
+    public static long peakBytes() {
+        return PEAK_BYTES.get();
+    }
+
+    public boolean isAlive() {
+        return !closed.get() && arena.scope().isAlive();
+    }
+
+    void checkOpen() {
+        if (!isAlive()) {
+            throw new IllegalStateException("this TensorArena is closed; its tensors can no longer be used");
+        }
+    }
+
+    /** Frees every tensor of this arena; closing again does nothing. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                arena.close();
+            } catch (RuntimeException e) {
+                closed.set(false);
+                throw e;
+            }
+            LIVE_BYTES.addAndGet(-allocatedBytes.get());
+        }
+    }
+
+    private static Shape checkedShape(int valueCount, long... sizes) {
+        Shape shape = Shape.of(sizes);
+        if (shape.elementCount() != valueCount) {
+            throw new ShapeException("shape " + shape + " holds " + shape.elementCount() + " elements, but "
+                    + valueCount + " values were given");
+        }
+        return shape;
+    }
+
+    static long requireArraySize(long count, DType dtype, Shape shape) {
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new QuantaException("a " + dtype + shape + " tensor has " + count
+                    + " elements, more than a Java array holds");
+        }
+        return count;
+    }
+}

@@ -1,0 +1,4 @@
+/** Element types, shapes, off-heap tensors with views, memory lifetimes and .npy I/O. */
+module dev.quanta.tensor {
+    exports dev.quanta.tensor;
+}
