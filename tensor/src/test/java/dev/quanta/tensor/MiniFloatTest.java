@@ -299,10 +299,11 @@ class MiniFloatTest {
 
     private static void assertSameEncoding(int actual, int expected, MiniFloat format, float x) {
         if (Float.isNaN(format.decode(expected))) {
-            assertThat(format.decode(actual)).as("%s of NaN 0x%08x", format, Float.floatToRawIntBits(x)).isNaN();
+            assertThat(format.decode(actual)).as("%s of NaN 0x%08x (seed %x)", format, Float.floatToRawIntBits(x), SEED).isNaN();
             assertThat(actual & (1 << (format.bitWidth() - 1))).isEqualTo(expected & (1 << (format.bitWidth() - 1)));
         } else {
-            assertThat(actual).as("%s of %s (0x%08x)", format, x, Float.floatToRawIntBits(x)).isEqualTo(expected);
+            assertThat(actual).as("%s of %s (0x%08x, seed %x)", format, x, Float.floatToRawIntBits(x), SEED)
+                    .isEqualTo(expected);
         }
     }
 
