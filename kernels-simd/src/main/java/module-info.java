@@ -2,4 +2,6 @@
 module dev.quanta.kernels.simd {
     requires transitive dev.quanta.tensor;
     requires jdk.incubator.vector;
+
+    exports dev.quanta.kernels.simd;
 }

@@ -548,6 +548,51 @@ public final class Tensor {
         return Math.toIntExact(TensorArena.requireArraySize(elementCount(), dtype, shape));
     }
 
+    /**
+     * The element at a storage position ({@code offset() + Σ index·stride}) as a double, for
+     * kernels that walk the strides themselves; conversions as {@link #getDouble}.
+     */
+    public double loadDouble(long position) {
+        return readDouble(position);
+    }
+
+    /** The element at a storage position as a long; conversions as {@link #getLong}. */
+    public long loadLong(long position) {
+        return readLong(position);
+    }
+
+    /** Stores at a storage position; conversions as {@link #setDouble}. The caller checks writability. */
+    public void storeDouble(long position, double value) {
+        writeDouble(position, value);
+    }
+
+    /** Stores at a storage position; conversions as {@link #setLong}. */
+    public void storeLong(long position, long value) {
+        writeLong(position, value);
+    }
+
+    /** The raw encoding of an element of up to 64 bits at a storage position, zero-extended. */
+    public long loadBits(long position) {
+        return readBits(position);
+    }
+
+    /** Stores a raw encoding (its low bits) at a storage position. */
+    public void storeBits(long position, long bits) {
+        writeBits(position, bits);
+    }
+
+    /** The string at a storage position, as raw bytes (not copied: do not modify). */
+    public byte[] loadStringBytes(long position) {
+        requireStrings();
+        return strings[(int) position];
+    }
+
+    /** Stores a string's bytes at a storage position (kept, not copied). */
+    public void storeStringBytes(long position, byte[] value) {
+        requireStrings();
+        strings[(int) position] = value;
+    }
+
     double readDouble(long position) {
         return switch (dtype) {
             case FLOAT -> segment.get(F32, position * 4);

@@ -1,0 +1,149 @@
+package dev.quanta.graph;
+
+import dev.quanta.graph.cpu.CpuBackend;
+import dev.quanta.tensor.Dim;
+import dev.quanta.tensor.QuantaException;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Runs a graph. Kernels are chosen once, when the session is made; {@link #run} may be called
+ * from many threads at once, each run with its own memory.
+ */
+public final class Session {
+    private final Graph graph;
+    private final SessionOptions options;
+    private final Kernel[] kernels;
+
+    public Session(Graph graph, SessionOptions options) {
+        this.graph = graph;
+        this.options = options;
+        List<Node> nodes = graph.nodes();
+        kernels = new Kernel[nodes.size()];
+        for (int i = 0; i < kernels.length; i++) {
+            kernels[i] = CpuBackend.kernel(nodes.get(i).op());
+        }
+    }
+
+    public Graph graph() {
+        return graph;
+    }
+
+    public SessionOptions options() {
+        return options;
+    }
+
+    /**
+     * Runs the graph on the given inputs, checked first against the declared names, element
+     * types and shapes. The caller keeps ownership of the inputs; close the outputs when done.
+     */
+    public Outputs run(Map<String, Tensor> feeds) {
+        Map<Value, Tensor> values = new IdentityHashMap<>(graph.constants());
+        bindInputs(feeds, values);
+        TensorArena arena = TensorArena.ofShared();
+        try {
+            List<Node> nodes = graph.nodes();
+            for (int n = 0; n < nodes.size(); n++) {
+                Node node = nodes.get(n);
+                Tensor[] inputs = new Tensor[node.inputs().size()];
+                for (int i = 0; i < inputs.length; i++) {
+                    Value input = node.inputs().get(i);
+                    inputs[i] = input == null ? null : values.get(input);
+                }
+                Tensor[] outputs;
+                try {
+                    outputs = kernels[n].run(new KernelContext(arena, node), inputs);
+                } catch (GraphException e) {
+                    throw e;
+                } catch (QuantaException | IndexOutOfBoundsException | IllegalArgumentException | ArithmeticException e) {
+                    throw new GraphException(node + ": " + e.getMessage(), e);
+                }
+                for (int i = 0; i < node.outputs().size(); i++) {
+                    values.put(node.outputs().get(i), outputs[i]);
+                }
+            }
+            Map<String, Tensor> results = new LinkedHashMap<>();
+            for (Value output : graph.outputs()) {
+                Tensor tensor = values.get(output);
+                // Outputs live in this run's arena, contiguous, never a view of an input or constant.
+                results.put(output.name(), tensor.arena() == arena ? tensor.contiguous() : arena.copyOf(tensor));
+            }
+            return new Outputs(arena, results);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private void bindInputs(Map<String, Tensor> feeds, Map<Value, Tensor> values) {
+        Map<String, Value> declared = new LinkedHashMap<>();
+        for (Value input : graph.inputs()) {
+            declared.put(input.name(), input);
+        }
+        List<String> unknown = new ArrayList<>(feeds.keySet());
+        unknown.removeAll(declared.keySet());
+        if (!unknown.isEmpty()) {
+            throw new GraphException("unknown input" + (unknown.size() > 1 ? "s " : " ") + unknown
+                    + "; graph '" + graph.name() + "' takes " + declared.keySet());
+        }
+        Map<String, Long> symbols = new HashMap<>();
+        List<String> missing = new ArrayList<>();
+        for (Value input : declared.values()) {
+            Tensor tensor = feeds.get(input.name());
+            if (tensor == null) {
+                if (!graph.constants().containsKey(input)) {
+                    missing.add(input.name());
+                }
+                continue;
+            }
+            check(input, tensor, symbols);
+            values.put(input, tensor);
+        }
+        if (!missing.isEmpty()) {
+            throw new GraphException("missing input" + (missing.size() > 1 ? "s " : " ") + new TreeSet<>(missing)
+                    + " of graph '" + graph.name() + "'");
+        }
+    }
+
+    private static void check(Value input, Tensor tensor, Map<String, Long> symbols) {
+        ValueType type = input.type();
+        if (type == null) {
+            return;
+        }
+        if (tensor.dtype() != type.dtype()) {
+            throw new GraphException("input '" + input.name() + "' must be " + type.dtype() + ", not " + tensor.dtype());
+        }
+        Shape expected = type.shape();
+        if (expected == null) {
+            return;
+        }
+        Shape actual = tensor.shape();
+        if (actual.rank() != expected.rank()) {
+            throw new GraphException("input '" + input.name() + "' must have shape " + expected + " (rank "
+                    + expected.rank() + "), not " + actual);
+        }
+        for (int axis = 0; axis < actual.rank(); axis++) {
+            Dim dim = expected.dim(axis);
+            long size = actual.size(axis);
+            if (dim.isStatic() && dim.size() != size) {
+                throw new GraphException("input '" + input.name() + "' must have shape " + expected + ", not " + actual
+                        + " (axis " + axis + ")");
+            }
+            if (dim.symbol() != null) {
+                Long bound = symbols.putIfAbsent(dim.symbol(), size);
+                if (bound != null && bound != size) {
+                    throw new GraphException("input '" + input.name() + "' has " + dim.symbol() + " = " + size
+                            + " on axis " + axis + ", but another input has " + dim.symbol() + " = " + bound);
+                }
+            }
+        }
+    }
+}

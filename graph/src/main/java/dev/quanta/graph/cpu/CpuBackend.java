@@ -1,0 +1,63 @@
+package dev.quanta.graph.cpu;
+
+import dev.quanta.graph.Kernel;
+import dev.quanta.graph.ops.ArgReduce;
+import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.Concat;
+import dev.quanta.graph.ops.ConstantOfShape;
+import dev.quanta.graph.ops.CoreOp;
+import dev.quanta.graph.ops.Expand;
+import dev.quanta.graph.ops.Gather;
+import dev.quanta.graph.ops.Identity;
+import dev.quanta.graph.ops.MatMul;
+import dev.quanta.graph.ops.Range;
+import dev.quanta.graph.ops.Reduce;
+import dev.quanta.graph.ops.Reshape;
+import dev.quanta.graph.ops.ShapeOf;
+import dev.quanta.graph.ops.Size;
+import dev.quanta.graph.ops.Slice;
+import dev.quanta.graph.ops.Softmax;
+import dev.quanta.graph.ops.Split;
+import dev.quanta.graph.ops.Squeeze;
+import dev.quanta.graph.ops.Transpose;
+import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.ops.Unsqueeze;
+import dev.quanta.graph.ops.Where;
+
+/**
+ * The CPU backend: a kernel for every core op (the switch is exhaustive, so a core op without
+ * a CPU kernel does not compile). Kernels run on kernels-simd where a vector form exists.
+ */
+public final class CpuBackend {
+
+    private CpuBackend() {
+    }
+
+    public static Kernel kernel(CoreOp op) {
+        return switch (op) {
+            case Unary unary -> ElementwiseKernels.unary(unary);
+            case Binary binary -> ElementwiseKernels.binary(binary);
+            case Where ignored -> ElementwiseKernels.where();
+            case Cast cast -> ElementwiseKernels.cast(cast);
+            case MatMul ignored -> MathKernels.matMul();
+            case Reduce reduce -> MathKernels.reduce(reduce);
+            case ArgReduce argReduce -> MathKernels.argReduce(argReduce);
+            case Softmax softmax -> MathKernels.softmax(softmax);
+            case Reshape reshape -> ShapeKernels.reshape(reshape);
+            case Transpose transpose -> ShapeKernels.transpose(transpose);
+            case Squeeze ignored -> ShapeKernels.squeeze();
+            case Unsqueeze ignored -> ShapeKernels.unsqueeze();
+            case Concat concat -> ShapeKernels.concat(concat);
+            case Split split -> ShapeKernels.split(split);
+            case Slice ignored -> ShapeKernels.slice();
+            case Gather gather -> ShapeKernels.gather(gather);
+            case ShapeOf shapeOf -> ShapeKernels.shapeOf(shapeOf);
+            case Size ignored -> ShapeKernels.size();
+            case Expand ignored -> ShapeKernels.expand();
+            case ConstantOfShape constant -> ShapeKernels.constantOfShape(constant);
+            case Identity ignored -> ShapeKernels.identity();
+            case Range ignored -> ShapeKernels.range();
+        };
+    }
+}

@@ -1,0 +1,420 @@
+package dev.quanta.graph.cpu;
+
+import dev.quanta.graph.Kernel;
+import dev.quanta.graph.KernelContext;
+import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.Unary;
+import dev.quanta.kernels.simd.Erf;
+import dev.quanta.kernels.simd.FloatRows;
+import dev.quanta.kernels.simd.StridedLoop;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Float8E8M0;
+import dev.quanta.tensor.MiniFloat;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+import java.util.function.LongBinaryOperator;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * Element-wise kernels for every dtype: float32 rows go to the Vector API kernels of
+ * kernels-simd; other float types compute in double, integers in long (wrapping to their width).
+ */
+final class ElementwiseKernels {
+
+    private ElementwiseKernels() {
+    }
+
+    // ---------------------------------------------------------------- unary
+
+    static Kernel unary(Unary op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            DType outType = switch (op.kind()) {
+                case IS_NAN, IS_INF -> DType.BOOL;
+                default -> x.dtype();
+            };
+            Tensor out = context.allocate(outType, x.shape());
+            FloatRows.Function vector = x.dtype() == DType.FLOAT ? vectorFunction(op.kind()) : null;
+            if (vector != null) {
+                Tensor source = x.contiguous();
+                FloatRows.unary(vector, source.segment(), source.byteOffset(), out.segment(), 0, x.elementCount());
+                return new Tensor[] {out};
+            }
+            if (x.dtype().isFloatingPoint()) {
+                DoubleUnaryOperator f = doubleFunction(op, context);
+                map(x, out, (position, target) -> out.storeDouble(target, f.applyAsDouble(x.loadDouble(position))));
+            } else {
+                LongUnaryOperator f = longFunction(op, x.dtype(), context);
+                map(x, out, (position, target) -> out.storeLong(target, f.applyAsLong(x.loadLong(position))));
+            }
+            return new Tensor[] {out};
+        };
+    }
+
+    private static FloatRows.Function vectorFunction(Unary.Kind kind) {
+        return switch (kind) {
+            case EXP -> FloatRows.Function.EXP;
+            case TANH -> FloatRows.Function.TANH;
+            case SQRT -> FloatRows.Function.SQRT;
+            case NEG -> FloatRows.Function.NEG;
+            case ABS -> FloatRows.Function.ABS;
+            case RELU -> FloatRows.Function.RELU;
+            case SIGMOID -> FloatRows.Function.SIGMOID;
+            default -> null;
+        };
+    }
+
+    private static DoubleUnaryOperator doubleFunction(Unary op, KernelContext context) {
+        double alpha = op.alpha();
+        double beta = op.beta();
+        return switch (op.kind()) {
+            case ABS -> Math::abs;
+            case NEG -> x -> -x;
+            case SIGN -> Math::signum;
+            case FLOOR -> Math::floor;
+            case CEIL -> Math::ceil;
+            case ROUND -> Math::rint;
+            case SQRT -> Math::sqrt;
+            case RECIPROCAL -> x -> 1 / x;
+            case EXP -> Math::exp;
+            case LOG -> Math::log;
+            case ERF -> Erf::erf;
+            case SIN -> Math::sin;
+            case COS -> Math::cos;
+            case TAN -> Math::tan;
+            case ASIN -> Math::asin;
+            case ACOS -> Math::acos;
+            case ATAN -> Math::atan;
+            case SINH -> Math::sinh;
+            case COSH -> Math::cosh;
+            case TANH -> Math::tanh;
+            case ASINH -> x -> Double.isInfinite(x) ? x : Math.copySign(Math.log(Math.abs(x) + Math.sqrt(x * x + 1)), x);
+            case ACOSH -> x -> Math.log(x + Math.sqrt(x * x - 1));
+            case ATANH -> x -> 0.5 * Math.log((1 + x) / (1 - x));
+            case RELU -> x -> x > 0 ? x : x == x ? 0 : x;
+            case SIGMOID -> x -> 1 / (1 + Math.exp(-x));
+            case SOFTPLUS -> ElementwiseKernels::softplus;
+            case SOFTSIGN -> x -> x / (1 + Math.abs(x));
+            case MISH -> x -> x * Math.tanh(softplus(x));
+            case LEAKY_RELU -> x -> x < 0 ? alpha * x : x;
+            case ELU -> x -> x < 0 ? alpha * (Math.exp(x) - 1) : x;
+            case CELU -> x -> Math.max(0, x) + Math.min(0, alpha * (Math.exp(x / alpha) - 1));
+            case SELU -> x -> beta * (x <= 0 ? alpha * (Math.exp(x) - 1) : x);
+            case HARD_SIGMOID -> x -> Math.max(0, Math.min(1, alpha * x + beta));
+            case HARD_SWISH -> x -> x * Math.max(0, Math.min(1, x / 6 + 0.5));
+            case THRESHOLDED_RELU -> x -> x > alpha ? x : 0;
+            case SHRINK -> x -> x < -beta ? x + alpha : x > beta ? x - alpha : 0;
+            case GELU -> alpha != 0
+                    ? x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)))
+                    : x -> 0.5 * x * (1 + Erf.erf(x / Math.sqrt(2)));
+            case IS_NAN -> x -> Double.isNaN(x) ? 1 : 0;
+            case IS_INF -> x -> (x == Double.POSITIVE_INFINITY && alpha != 0) || (x == Double.NEGATIVE_INFINITY && beta != 0)
+                    ? 1 : 0;
+            case NOT -> throw context.error("Not needs a bool input");
+        };
+    }
+
+    private static double softplus(double x) {
+        return x > 30 ? x : Math.log1p(Math.exp(x));
+    }
+
+    private static LongUnaryOperator longFunction(Unary op, DType dtype, KernelContext context) {
+        return switch (op.kind()) {
+            case ABS -> Math::abs;
+            case NEG -> x -> -x;
+            case SIGN -> Long::signum;
+            case RELU -> x -> Math.max(0, x);
+            case NOT -> x -> x == 0 ? 1 : 0;
+            case IS_NAN, IS_INF -> x -> 0;
+            default -> throw context.error(op.kind() + " is not defined for " + dtype);
+        };
+    }
+
+    @FunctionalInterface
+    private interface ElementMap {
+        void apply(long sourcePosition, long targetPosition);
+    }
+
+    /** Visits each element of {@code source} with the matching position of the contiguous {@code target}. */
+    private static void map(Tensor source, Tensor target, ElementMap action) {
+        long[] next = {0};
+        StridedLoop.forEachRow(source.shape().sizes(), new long[] {source.offset()}, new long[][] {source.strides()},
+                (positions, strides, length) -> {
+                    long position = positions[0];
+                    for (long i = 0; i < length; i++, position += strides[0]) {
+                        action.apply(position, next[0]++);
+                    }
+                });
+    }
+
+    // ---------------------------------------------------------------- binary
+
+    static Kernel binary(Binary op) {
+        Binary.Kind kind = op.kind();
+        return (context, inputs) -> {
+            Tensor a = inputs[0];
+            Tensor b = inputs[1];
+            if (a.dtype() != b.dtype() && kind != Binary.Kind.POW) {
+                throw context.error(kind + " needs operands of one type, not " + a.dtype() + " and " + b.dtype());
+            }
+            Shape shape = kind == Binary.Kind.PRELU ? a.shape() : Shape.broadcast(a.shape(), b.shape());
+            DType outType = kind.isComparison() ? DType.BOOL : a.dtype();
+            Tensor out = context.allocate(outType, shape);
+            Tensor av = a.broadcastTo(shape);
+            Tensor bv = b.broadcastTo(shape);
+            long[] offsets = {av.offset(), bv.offset(), 0};
+            long[][] strides = {av.strides(), bv.strides(), out.strides()};
+            FloatRows.Op vector = a.dtype() == DType.FLOAT && b.dtype() == DType.FLOAT ? vectorOp(kind) : null;
+            if (a.dtype().isFloatingPoint()) {
+                DoubleBinaryOperator f = doubleOperator(kind, context);
+                StridedLoop.forEachRow(shape.sizes(), offsets, strides, (positions, inner, length) -> {
+                    if (vector != null && inner[0] <= 1 && inner[0] >= 0 && inner[1] <= 1 && inner[1] >= 0) {
+                        FloatRows.binary(vector, av.segment(), positions[0] * 4, inner[0] == 0, bv.segment(),
+                                positions[1] * 4, inner[1] == 0, out.segment(), positions[2] * 4, length);
+                        return;
+                    }
+                    long pa = positions[0];
+                    long pb = positions[1];
+                    long po = positions[2];
+                    for (long i = 0; i < length; i++, pa += inner[0], pb += inner[1], po += inner[2]) {
+                        out.storeDouble(po, f.applyAsDouble(av.loadDouble(pa), bv.loadDouble(pb)));
+                    }
+                });
+            } else {
+                LongBinaryOperator f = longOperator(kind, a.dtype(), b.dtype(), context);
+                StridedLoop.forEachRow(shape.sizes(), offsets, strides, (positions, inner, length) -> {
+                    long pa = positions[0];
+                    long pb = positions[1];
+                    long po = positions[2];
+                    for (long i = 0; i < length; i++, pa += inner[0], pb += inner[1], po += inner[2]) {
+                        out.storeLong(po, f.applyAsLong(av.loadLong(pa), bv.loadLong(pb)));
+                    }
+                });
+            }
+            return new Tensor[] {out};
+        };
+    }
+
+    private static FloatRows.Op vectorOp(Binary.Kind kind) {
+        return switch (kind) {
+            case ADD -> FloatRows.Op.ADD;
+            case SUB -> FloatRows.Op.SUB;
+            case MUL -> FloatRows.Op.MUL;
+            case DIV -> FloatRows.Op.DIV;
+            default -> null; // Max and Min differ from the vector instructions on NaN and signed zeros
+        };
+    }
+
+    private static DoubleBinaryOperator doubleOperator(Binary.Kind kind, KernelContext context) {
+        return switch (kind) {
+            case ADD -> Double::sum;
+            case SUB -> (x, y) -> x - y;
+            case MUL -> (x, y) -> x * y;
+            case DIV -> (x, y) -> x / y;
+            case POW -> Math::pow;
+            case FMOD -> (x, y) -> x % y;
+            case MAX -> (x, y) -> Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.max(x, y);
+            case MIN -> (x, y) -> Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.min(x, y);
+            case PRELU -> (x, slope) -> x < 0 ? slope * x : x;
+            case EQUAL -> (x, y) -> x == y ? 1 : 0;
+            case LESS -> (x, y) -> x < y ? 1 : 0;
+            case LESS_OR_EQUAL -> (x, y) -> x <= y ? 1 : 0;
+            case GREATER -> (x, y) -> x > y ? 1 : 0;
+            case GREATER_OR_EQUAL -> (x, y) -> x >= y ? 1 : 0;
+            case MOD -> (x, y) -> {
+                double r = x % y;
+                return r != 0 && (r < 0) != (y < 0) ? r + y : r;
+            };
+            default -> throw context.error(kind + " is not defined for floating-point operands");
+        };
+    }
+
+    private static LongBinaryOperator longOperator(Binary.Kind kind, DType dtype, DType exponentType,
+            KernelContext context) {
+        boolean unsigned64 = dtype == DType.UINT64;
+        return switch (kind) {
+            case ADD -> Long::sum;
+            case SUB -> (x, y) -> x - y;
+            case MUL -> (x, y) -> x * y;
+            case DIV -> unsigned64 ? Long::divideUnsigned : (x, y) -> x / y;
+            case POW -> (x, y) -> exponentType.isFloatingPoint() ? (long) Math.pow(x, y) : power(x, y);
+            case MOD -> unsigned64 ? Long::remainderUnsigned : Math::floorMod;
+            case FMOD -> unsigned64 ? Long::remainderUnsigned : (x, y) -> x % y;
+            case MAX -> unsigned64 ? (x, y) -> Long.compareUnsigned(x, y) >= 0 ? x : y : Math::max;
+            case MIN -> unsigned64 ? (x, y) -> Long.compareUnsigned(x, y) <= 0 ? x : y : Math::min;
+            case PRELU -> (x, slope) -> x < 0 ? slope * x : x;
+            case EQUAL -> (x, y) -> x == y ? 1 : 0;
+            case LESS -> (x, y) -> compare(x, y, unsigned64) < 0 ? 1 : 0;
+            case LESS_OR_EQUAL -> (x, y) -> compare(x, y, unsigned64) <= 0 ? 1 : 0;
+            case GREATER -> (x, y) -> compare(x, y, unsigned64) > 0 ? 1 : 0;
+            case GREATER_OR_EQUAL -> (x, y) -> compare(x, y, unsigned64) >= 0 ? 1 : 0;
+            case AND -> (x, y) -> (x != 0 && y != 0) ? 1 : 0;
+            case OR -> (x, y) -> (x != 0 || y != 0) ? 1 : 0;
+            case XOR -> (x, y) -> ((x != 0) != (y != 0)) ? 1 : 0;
+            case BIT_AND -> (x, y) -> x & y;
+            case BIT_OR -> (x, y) -> x | y;
+            case BIT_XOR -> (x, y) -> x ^ y;
+            case BIT_SHIFT_LEFT -> (x, y) -> y >= 64 || y < 0 ? 0 : x << y;
+            case BIT_SHIFT_RIGHT -> (x, y) -> y >= 64 || y < 0 ? 0 : x >>> y;
+        };
+    }
+
+    private static int compare(long x, long y, boolean unsigned) {
+        return unsigned ? Long.compareUnsigned(x, y) : Long.compare(x, y);
+    }
+
+    private static long power(long base, long exponent) {
+        if (exponent < 0) {
+            return base == 1 ? 1 : base == -1 ? ((exponent & 1) == 0 ? 1 : -1) : 0;
+        }
+        long result = 1;
+        while (exponent > 0) {
+            if ((exponent & 1) != 0) {
+                result *= base;
+            }
+            base *= base;
+            exponent >>= 1;
+        }
+        return result;
+    }
+
+    // ---------------------------------------------------------------- where
+
+    static Kernel where() {
+        return (context, inputs) -> {
+            Tensor condition = inputs[0];
+            Tensor x = inputs[1];
+            Tensor y = inputs[2];
+            if (x.dtype() != y.dtype()) {
+                throw context.error("Where needs x and y of one type, not " + x.dtype() + " and " + y.dtype());
+            }
+            Shape shape = Shape.broadcast(condition.shape(), x.shape(), y.shape());
+            Tensor out = context.allocate(x.dtype(), shape);
+            Tensor cv = condition.broadcastTo(shape);
+            Tensor xv = x.broadcastTo(shape);
+            Tensor yv = y.broadcastTo(shape);
+            StridedLoop.forEachRow(shape.sizes(), new long[] {cv.offset(), xv.offset(), yv.offset(), 0},
+                    new long[][] {cv.strides(), xv.strides(), yv.strides(), out.strides()}, (p, inner, length) -> {
+                        for (long i = 0; i < length; i++) {
+                            boolean pick = cv.loadLong(p[0] + i * inner[0]) != 0;
+                            copyElement(pick ? xv : yv, pick ? p[1] + i * inner[1] : p[2] + i * inner[2], out, p[3] + i);
+                        }
+                    });
+            return new Tensor[] {out};
+        };
+    }
+
+    /** Copies one element exactly, whatever its type (two tensors of one dtype). */
+    static void copyElement(Tensor source, long sourcePosition, Tensor target, long targetPosition) {
+        DType dtype = source.dtype();
+        if (dtype.isString()) {
+            target.storeStringBytes(targetPosition, source.loadStringBytes(sourcePosition));
+        } else {
+            target.storeBits(targetPosition, source.loadBits(sourcePosition));
+        }
+    }
+
+    // ---------------------------------------------------------------- cast
+
+    static Kernel cast(Cast op) {
+        DType to = op.to();
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            Tensor out = context.allocate(to, x.shape());
+            DType from = x.dtype();
+            if (from.isComplex() || to.isComplex()) {
+                throw context.error("Cast from " + from + " to " + to + " is not supported (complex types are storage only)");
+            }
+            MiniFloat mini = to.miniFloat();
+            boolean toFloat8 = to.name().startsWith("FLOAT8") && to != DType.FLOAT8E8M0;
+            map(x, out, (position, target) -> {
+                if (from.isString()) {
+                    castFromString(x.loadStringBytes(position), out, target, op, context);
+                } else if (to.isString()) {
+                    out.storeStringBytes(target, format(x, position).getBytes(StandardCharsets.UTF_8));
+                } else if (from == to) {
+                    out.storeBits(target, x.loadBits(position));
+                } else if (toFloat8) {
+                    out.storeBits(target, mini.encode((float) x.loadDouble(position), op.saturate()));
+                } else if (to == DType.FLOAT8E8M0) {
+                    out.storeBits(target, Float8E8M0.encode((float) x.loadDouble(position), op.saturate(), op.roundMode()));
+                } else if (from.isFloatingPoint() || from == DType.UINT64) {
+                    out.storeDouble(target, x.loadDouble(position));
+                } else if (to == DType.FLOAT) {
+                    out.storeDouble(target, (float) x.loadLong(position)); // one rounding, long to float
+                } else {
+                    out.storeLong(target, x.loadLong(position));
+                }
+            });
+            return new Tensor[] {out};
+        };
+    }
+
+    private static void castFromString(byte[] bytes, Tensor out, long target, Cast op, KernelContext context) {
+        String text = new String(bytes, StandardCharsets.UTF_8).strip();
+        DType to = out.dtype();
+        if (to.isString()) {
+            out.storeStringBytes(target, bytes);
+            return;
+        }
+        double value;
+        String lower = text.toLowerCase(Locale.ROOT);
+        switch (lower) {
+            case "inf", "+inf", "infinity", "+infinity" -> value = Double.POSITIVE_INFINITY;
+            case "-inf", "-infinity" -> value = Double.NEGATIVE_INFINITY;
+            case "nan", "+nan", "-nan" -> value = Double.NaN;
+            default -> {
+                if (to.isInteger() && text.matches("[+-]?\\d+")) {
+                    out.storeLong(target, Long.parseLong(text.startsWith("+") ? text.substring(1) : text));
+                    return;
+                }
+                try {
+                    value = Double.parseDouble(text);
+                } catch (NumberFormatException e) {
+                    throw context.error("cannot cast the string \"" + text + "\" to " + to);
+                }
+            }
+        }
+        if (to.name().startsWith("FLOAT8") && to != DType.FLOAT8E8M0) {
+            out.storeBits(target, to.miniFloat().encode((float) value, op.saturate()));
+        } else {
+            out.storeDouble(target, value);
+        }
+    }
+
+    /** Numbers as numpy prints them: shortest round-trip digits, exponent from 1e16 and below 1e-4. */
+    private static String format(Tensor x, long position) {
+        DType dtype = x.dtype();
+        if (dtype.isBool()) {
+            return x.loadLong(position) != 0 ? "True" : "False";
+        }
+        if (!dtype.isFloatingPoint()) {
+            return dtype == DType.UINT64 ? Long.toUnsignedString(x.loadLong(position)) : Long.toString(x.loadLong(position));
+        }
+        double value = x.loadDouble(position);
+        if (Double.isNaN(value)) {
+            return "NaN";
+        }
+        if (Double.isInfinite(value)) {
+            return value > 0 ? "INF" : "-INF";
+        }
+        String digits = dtype == DType.DOUBLE ? Double.toString(value) : Float.toString((float) value);
+        java.math.BigDecimal exact = new java.math.BigDecimal(digits);
+        double magnitude = Math.abs(value);
+        if (magnitude != 0 && (magnitude >= 1e16 || magnitude < 1e-4)) {
+            String mantissa = exact.unscaledValue().abs().toString();
+            int exponent = mantissa.length() - 1 - exact.scale();
+            String body = mantissa.replaceAll("0+$", "");
+            String text = body.length() > 1 ? body.charAt(0) + "." + body.substring(1) : body;
+            return (value < 0 ? "-" : "") + text + "e" + (exponent < 0 ? "-" : "+")
+                    + String.format(Locale.ROOT, "%02d", Math.abs(exponent));
+        }
+        String plain = exact.stripTrailingZeros().toPlainString();
+        return plain.contains(".") ? plain : plain + ".0";
+    }
+}

@@ -1,0 +1,360 @@
+package dev.quanta.graph.cpu;
+
+import dev.quanta.graph.Kernel;
+import dev.quanta.graph.ops.ArgReduce;
+import dev.quanta.graph.ops.Reduce;
+import dev.quanta.graph.ops.Softmax;
+import dev.quanta.kernels.simd.FloatGemm;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import java.util.Arrays;
+
+/** Matrix products, reductions and softmax. */
+final class MathKernels {
+
+    private MathKernels() {
+    }
+
+    // ---------------------------------------------------------------- matmul
+
+    static Kernel matMul() {
+        return (context, inputs) -> {
+            Tensor a = inputs[0];
+            Tensor b = inputs[1];
+            if (a.dtype() != b.dtype()) {
+                throw context.error("MatMul needs operands of one type, not " + a.dtype() + " and " + b.dtype());
+            }
+            if (a.rank() == 0 || b.rank() == 0) {
+                throw context.error("MatMul needs operands of rank 1 or more, not " + a + " and " + b);
+            }
+            Tensor a2 = a.rank() == 1 ? a.unsqueeze(0) : a;
+            Tensor b2 = b.rank() == 1 ? b.unsqueeze(1) : b;
+            long m = a2.size(a2.rank() - 2);
+            long k = a2.size(a2.rank() - 1);
+            long n = b2.size(b2.rank() - 1);
+            if (b2.size(b2.rank() - 2) != k) {
+                throw context.error("MatMul of " + a + " and " + b + ": inner dimensions " + k + " and "
+                        + b2.size(b2.rank() - 2) + " differ");
+            }
+            long[] aBatch = Arrays.copyOf(a2.shape().sizes(), a2.rank() - 2);
+            long[] bBatch = Arrays.copyOf(b2.shape().sizes(), b2.rank() - 2);
+            long[] batch = Shape.broadcast(Shape.of(aBatch), Shape.of(bBatch)).sizes();
+            Tensor out = context.allocate(a.dtype(), Shape.of(concat(batch, m, n)));
+            Tensor av = a2.contiguous().broadcastTo(concat(batch, m, k));
+            Tensor bv = b2.contiguous().broadcastTo(concat(batch, k, n));
+            long batches = Shape.of(batch).elementCount();
+            long[] aStrides = av.strides();
+            long[] bStrides = bv.strides();
+            long[] index = new long[batch.length];
+            for (long i = 0; i < batches; i++) {
+                long aOffset = av.offset();
+                long bOffset = bv.offset();
+                for (int d = 0; d < batch.length; d++) {
+                    aOffset += index[d] * aStrides[d];
+                    bOffset += index[d] * bStrides[d];
+                }
+                long outOffset = i * m * n;
+                if (a.dtype() == DType.FLOAT) {
+                    FloatGemm.multiply(new FloatGemm.Matrix(av.segment(), aOffset, k),
+                            new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),
+                            Math.toIntExact(m), Math.toIntExact(n), Math.toIntExact(k), false);
+                } else {
+                    generic(av, aOffset, bv, bOffset, out, outOffset, m, n, k);
+                }
+                for (int d = batch.length - 1; d >= 0 && ++index[d] == batch[d]; d--) {
+                    index[d] = 0;
+                }
+            }
+            if (a.rank() == 1 || b.rank() == 1) {
+                long[] sizes = out.shape().sizes();
+                int rank = sizes.length;
+                long[] result = a.rank() == 1 && b.rank() == 1 ? new long[0]
+                        : a.rank() == 1 ? remove(sizes, rank - 2) : remove(sizes, rank - 1);
+                return new Tensor[] {out.reshape(result)};
+            }
+            return new Tensor[] {out};
+        };
+    }
+
+    private static void generic(Tensor a, long aOffset, Tensor b, long bOffset, Tensor out, long outOffset, long m,
+            long n, long k) {
+        boolean floating = a.dtype().isFloatingPoint();
+        for (long i = 0; i < m; i++) {
+            for (long j = 0; j < n; j++) {
+                double sum = 0;
+                long integerSum = 0;
+                for (long p = 0; p < k; p++) {
+                    long pa = aOffset + i * k + p;
+                    long pb = bOffset + p * n + j;
+                    if (floating) {
+                        sum += a.loadDouble(pa) * b.loadDouble(pb);
+                    } else {
+                        integerSum += a.loadLong(pa) * b.loadLong(pb);
+                    }
+                }
+                if (floating) {
+                    out.storeDouble(outOffset + i * n + j, sum);
+                } else {
+                    out.storeLong(outOffset + i * n + j, integerSum);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    static Kernel reduce(Reduce op) {
+        return (context, inputs) -> {
+            Tensor data = inputs[0];
+            int rank = data.rank();
+            long[] axes = inputs.length > 1 && inputs[1] != null ? ShapeKernels.longs(inputs[1], context, "axes")
+                    : new long[0];
+            if (axes.length == 0 && op.noopWithEmptyAxes()) {
+                return new Tensor[] {data};
+            }
+            boolean[] reduced = new boolean[rank];
+            if (axes.length == 0) {
+                Arrays.fill(reduced, true);
+            }
+            for (long axis : axes) {
+                reduced[Shape.normalizeAxis(axis, rank)] = true;
+            }
+            int[] perm = new int[rank];
+            int p = 0;
+            long outer = 1;
+            long inner = 1;
+            long[] outSizes = new long[rank];
+            int kept = 0;
+            for (int d = 0; d < rank; d++) {
+                if (!reduced[d]) {
+                    perm[p++] = d;
+                    outer *= data.size(d);
+                    outSizes[kept++] = data.size(d);
+                }
+            }
+            for (int d = 0; d < rank; d++) {
+                if (reduced[d]) {
+                    perm[p++] = d;
+                    inner *= data.size(d);
+                }
+            }
+            long[] shape;
+            if (op.keepDims()) {
+                shape = data.shape().sizes();
+                for (int d = 0; d < rank; d++) {
+                    if (reduced[d]) {
+                        shape[d] = 1;
+                    }
+                }
+            } else {
+                shape = Arrays.copyOf(outSizes, kept);
+            }
+            Tensor rows = data.permute(perm).reshape(outer, inner);
+            Tensor out = context.allocate(data.dtype(), Shape.of(shape));
+            boolean floating = data.dtype().isFloatingPoint();
+            for (long row = 0; row < outer; row++) {
+                long base = rows.offset() + row * rows.strides()[0];
+                long stride = rows.strides()[1];
+                double value = reduceRow(op.kind(), rows, base, stride, inner);
+                if (floating || needsDouble(op.kind())) {
+                    out.storeDouble(row, value);
+                } else {
+                    out.storeLong(row, (long) value);
+                }
+            }
+            if (!floating && !needsDouble(op.kind()) && data.dtype() == DType.INT64) {
+                // int64 sums and products can exceed double's 53 bits: redo them exactly.
+                for (long row = 0; row < outer; row++) {
+                    long base = rows.offset() + row * rows.strides()[0];
+                    out.storeLong(row, reduceRowExactly(op.kind(), rows, base, rows.strides()[1], inner));
+                }
+            }
+            return new Tensor[] {out};
+        };
+    }
+
+    private static boolean needsDouble(Reduce.Kind kind) {
+        return switch (kind) {
+            case SUM, MAX, MIN, PROD -> false;
+            default -> true;
+        };
+    }
+
+    private static double reduceRow(Reduce.Kind kind, Tensor rows, long base, long stride, long length) {
+        double result = switch (kind) {
+            case SUM, MEAN, L1, L2, SUM_SQUARE, LOG_SUM, LOG_SUM_EXP -> 0;
+            case PROD -> 1;
+            case MAX -> Double.NEGATIVE_INFINITY;
+            case MIN -> Double.POSITIVE_INFINITY;
+        };
+        double max = Double.NEGATIVE_INFINITY;
+        if (kind == Reduce.Kind.LOG_SUM_EXP) {
+            for (long i = 0; i < length; i++) {
+                max = Math.max(max, rows.loadDouble(base + i * stride));
+            }
+            if (Double.isInfinite(max)) {
+                max = 0;
+            }
+        }
+        for (long i = 0; i < length; i++) {
+            double x = rows.loadDouble(base + i * stride);
+            result = switch (kind) {
+                case SUM, MEAN, LOG_SUM -> result + x;
+                case PROD -> result * x;
+                case MAX -> Double.isNaN(x) || Double.isNaN(result) ? Double.NaN : Math.max(result, x);
+                case MIN -> Double.isNaN(x) || Double.isNaN(result) ? Double.NaN : Math.min(result, x);
+                case L1 -> result + Math.abs(x);
+                case L2, SUM_SQUARE -> result + x * x;
+                case LOG_SUM_EXP -> result + Math.exp(x - max);
+            };
+        }
+        return switch (kind) {
+            case MEAN -> result / length;
+            case L2 -> Math.sqrt(result);
+            case LOG_SUM -> Math.log(result);
+            case LOG_SUM_EXP -> Math.log(result) + max;
+            default -> result;
+        };
+    }
+
+    private static long reduceRowExactly(Reduce.Kind kind, Tensor rows, long base, long stride, long length) {
+        long result = switch (kind) {
+            case PROD -> 1;
+            case MAX -> Long.MIN_VALUE;
+            case MIN -> Long.MAX_VALUE;
+            default -> 0;
+        };
+        for (long i = 0; i < length; i++) {
+            long x = rows.loadLong(base + i * stride);
+            result = switch (kind) {
+                case PROD -> result * x;
+                case MAX -> Math.max(result, x);
+                case MIN -> Math.min(result, x);
+                default -> result + x;
+            };
+        }
+        return result;
+    }
+
+    static Kernel argReduce(ArgReduce op) {
+        return (context, inputs) -> {
+            Tensor data = inputs[0];
+            int rank = data.rank();
+            int axis = Shape.normalizeAxis(op.axis(), rank);
+            long size = data.size(axis);
+            if (size == 0) {
+                throw context.error("Arg" + (op.max() ? "Max" : "Min") + " over the empty axis " + axis + " of " + data);
+            }
+            int[] perm = new int[rank];
+            long[] outSizes = data.shape().sizes();
+            for (int d = 0, p = 0; d < rank; d++) {
+                if (d != axis) {
+                    perm[p++] = d;
+                }
+            }
+            perm[rank - 1] = axis;
+            long outer = data.elementCount() / size;
+            Tensor rows = data.permute(perm).reshape(outer, size);
+            outSizes[axis] = 1;
+            Tensor out = context.allocate(DType.INT64, Shape.of(op.keepDims() ? outSizes : remove(outSizes, axis)));
+            boolean floating = data.dtype().isFloatingPoint();
+            for (long row = 0; row < outer; row++) {
+                long base = rows.offset() + row * rows.strides()[0];
+                long stride = rows.strides()[1];
+                long best = 0;
+                for (long i = 1; i < size; i++) {
+                    int order = floating
+                            ? Double.compare(rows.loadDouble(base + i * stride), rows.loadDouble(base + best * stride))
+                            : Long.compare(rows.loadLong(base + i * stride), rows.loadLong(base + best * stride));
+                    if (!op.max()) {
+                        order = -order;
+                    }
+                    if (order > 0 || (order == 0 && op.selectLastIndex())) {
+                        best = i;
+                    }
+                }
+                out.storeLong(row, best);
+            }
+            return new Tensor[] {out};
+        };
+    }
+
+    // ---------------------------------------------------------------- softmax
+
+    static Kernel softmax(Softmax op) {
+        return (context, inputs) -> {
+            Tensor data = inputs[0];
+            int rank = data.rank();
+            int axis = Shape.normalizeAxis(op.axis(), Math.max(rank, 1));
+            Tensor rows;
+            int[] perm = null;
+            if (op.coerceTo2d()) {
+                long inner = 1;
+                for (int d = axis; d < rank; d++) {
+                    inner *= data.size(d);
+                }
+                rows = data.reshape(inner == 0 ? 0 : data.elementCount() / inner, inner);
+            } else {
+                perm = new int[rank];
+                for (int d = 0, p = 0; d < rank; d++) {
+                    if (d != axis) {
+                        perm[p++] = d;
+                    }
+                }
+                perm[rank - 1] = axis;
+                long size = data.size(axis);
+                rows = data.permute(perm).reshape(size == 0 ? 0 : data.elementCount() / size, size);
+            }
+            long outer = rows.size(0);
+            long length = rows.size(1);
+            Tensor out = context.allocate(data.dtype(), rows.shape());
+            double[] buffer = new double[Math.toIntExact(length)];
+            for (long row = 0; row < outer; row++) {
+                long base = rows.offset() + row * rows.strides()[0];
+                long stride = rows.strides()[1];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i < length; i++) {
+                    buffer[i] = rows.loadDouble(base + i * stride);
+                    max = Math.max(max, buffer[i]);
+                }
+                double sum = 0;
+                for (int i = 0; i < length; i++) {
+                    sum += Math.exp(buffer[i] - max);
+                }
+                double logSum = Math.log(sum);
+                for (int i = 0; i < length; i++) {
+                    double value = op.log() ? buffer[i] - max - logSum : Math.exp(buffer[i] - max) / sum;
+                    out.storeDouble(row * length + i, value);
+                }
+            }
+            if (op.coerceTo2d()) {
+                return new Tensor[] {out.reshape(data.shape())};
+            }
+            long[] permuted = new long[rank];
+            for (int d = 0; d < rank; d++) {
+                permuted[d] = data.size(perm[d]);
+            }
+            int[] inverse = new int[rank];
+            for (int d = 0; d < rank; d++) {
+                inverse[perm[d]] = d;
+            }
+            return new Tensor[] {out.reshape(permuted).permute(inverse)};
+        };
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static long[] concat(long[] head, long... tail) {
+        long[] all = Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, all, head.length, tail.length);
+        return all;
+    }
+
+    private static long[] remove(long[] values, int index) {
+        long[] result = new long[values.length - 1];
+        System.arraycopy(values, 0, result, 0, index);
+        System.arraycopy(values, index + 1, result, index, values.length - index - 1);
+        return result;
+    }
+}

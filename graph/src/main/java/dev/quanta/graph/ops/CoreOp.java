@@ -1,0 +1,16 @@
+package dev.quanta.graph.ops;
+
+/**
+ * Quanta's own operation set: fewer and cleaner than ONNX's, each a record of typed attributes.
+ * The ONNX loader translates every ONNX op into these; each backend runs them. Inputs that are
+ * runtime tensors in ONNX (a Reshape's shape, a Slice's starts) stay inputs here.
+ */
+public sealed interface CoreOp
+        permits Unary, Binary, Where, Cast, MatMul, Reduce, ArgReduce, Softmax, Reshape, Transpose, Squeeze,
+                Unsqueeze, Concat, Split, Slice, Gather, ShapeOf, Size, Expand, ConstantOfShape, Identity, Range {
+
+    /** The name shown in errors and profiles. */
+    default String name() {
+        return getClass().getSimpleName();
+    }
+}

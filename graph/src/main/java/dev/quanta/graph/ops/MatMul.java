@@ -1,0 +1,5 @@
+package dev.quanta.graph.ops;
+
+/** numpy matmul: 1-D operands promoted and demoted, leading dimensions broadcast. */
+public record MatMul() implements CoreOp {
+}

@@ -1,0 +1,44 @@
+package dev.quanta.graph.ops;
+
+/** An element-wise function of one tensor; {@code alpha} and {@code beta} are the parameters some take. */
+public record Unary(Kind kind, double alpha, double beta) implements CoreOp {
+
+    public enum Kind {
+        ABS, NEG, SIGN, FLOOR, CEIL, ROUND, SQRT, RECIPROCAL, EXP, LOG, ERF,
+        SIN, COS, TAN, ASIN, ACOS, ATAN, SINH, COSH, TANH, ASINH, ACOSH, ATANH,
+        RELU, SIGMOID, SOFTPLUS, SOFTSIGN, MISH,
+        /** x < 0 ? alpha·x : x */
+        LEAKY_RELU,
+        /** x < 0 ? alpha·(e^x − 1) : x */
+        ELU,
+        /** max(0, x) + min(0, alpha·(e^(x/alpha) − 1)) */
+        CELU,
+        /** beta·(x ≤ 0 ? alpha·(e^x − 1) : x): alpha, gamma as beta */
+        SELU,
+        /** max(0, min(1, alpha·x + beta)) */
+        HARD_SIGMOID,
+        /** x·max(0, min(1, x/6 + 1/2)) */
+        HARD_SWISH,
+        /** x > alpha ? x : 0 */
+        THRESHOLDED_RELU,
+        /** x < −beta(lambd) ? x + alpha(bias) : x > beta ? x − alpha : 0 */
+        SHRINK,
+        /** 0.5·x·(1 + erf(x/√2)); alpha = 1 selects the tanh approximation */
+        GELU,
+        /** bool: not */
+        NOT,
+        /** → bool */
+        IS_NAN,
+        /** → bool; alpha ≠ 0 detects +inf, beta ≠ 0 detects −inf */
+        IS_INF
+    }
+
+    public static Unary of(Kind kind) {
+        return new Unary(kind, 0, 0);
+    }
+
+    @Override
+    public String name() {
+        return kind.name();
+    }
+}

@@ -1,0 +1,88 @@
+package dev.quanta.kernels.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector kernels over rows of float32 in memory segments. A row operand is either contiguous
+ * or a scalar repeated along the row (stride 0). Each kernel has a scalar reference in
+ * {@link FloatRowsReference} with the same results, bit for bit for the exact operations.
+ */
+public final class FloatRows {
+
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+
+    /** The binary operations with a vector form. */
+    public enum Op { ADD, SUB, MUL, DIV, MAX, MIN }
+
+    private FloatRows() {
+    }
+
+    /**
+     * out[i] = a[i] op b[i] for i < length; {@code aScalar}/{@code bScalar} repeat element 0.
+     * Offsets are in bytes.
+     */
+    public static void binary(Op op, MemorySegment a, long aOffset, boolean aScalar, MemorySegment b, long bOffset,
+            boolean bScalar, MemorySegment out, long outOffset, long length) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        FloatVector aSplat = aScalar ? FloatVector.broadcast(SPECIES, a.get(FLOAT, aOffset)) : null;
+        FloatVector bSplat = bScalar ? FloatVector.broadcast(SPECIES, b.get(FLOAT, bOffset)) : null;
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER);
+            FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, ORDER);
+            FloatVector r = switch (op) {
+                case ADD -> x.add(y);
+                case SUB -> x.sub(y);
+                case MUL -> x.mul(y);
+                case DIV -> x.div(y);
+                case MAX -> x.max(y);
+                case MIN -> x.min(y);
+            };
+            r.intoMemorySegment(out, outOffset + i * 4, ORDER);
+        }
+        for (; i < length; i++) {
+            float x = a.get(FLOAT, aOffset + (aScalar ? 0 : i * 4));
+            float y = b.get(FLOAT, bOffset + (bScalar ? 0 : i * 4));
+            out.set(FLOAT, outOffset + i * 4, FloatRowsReference.apply(op, x, y));
+        }
+    }
+
+    /** The unary functions with a vector form (transcendentals through the Vector API's math library). */
+    public enum Function { EXP, LOG, TANH, SQRT, NEG, ABS, RELU, SIGMOID, ERF_GELU }
+
+    /** out[i] = f(a[i]) over a contiguous row. */
+    public static void unary(Function function, MemorySegment a, long aOffset, MemorySegment out, long outOffset,
+            long length) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        long i = 0;
+        if (function != Function.ERF_GELU) {
+            for (; i < vectorEnd; i += step) {
+                FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER);
+                FloatVector r = switch (function) {
+                    case EXP -> x.lanewise(VectorOperators.EXP);
+                    case LOG -> x.lanewise(VectorOperators.LOG);
+                    case TANH -> x.lanewise(VectorOperators.TANH);
+                    case SQRT -> x.lanewise(VectorOperators.SQRT);
+                    case NEG -> x.neg();
+                    case ABS -> x.abs();
+                    case RELU -> x.max(0f);
+                    case SIGMOID -> FloatVector.broadcast(SPECIES, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                    case ERF_GELU -> throw new AssertionError();
+                };
+                r.intoMemorySegment(out, outOffset + i * 4, ORDER);
+            }
+        }
+        for (; i < length; i++) {
+            out.set(FLOAT, outOffset + i * 4, FloatRowsReference.apply(function, a.get(FLOAT, aOffset + i * 4)));
+        }
+    }
+}

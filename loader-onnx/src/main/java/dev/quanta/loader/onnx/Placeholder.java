@@ -1,0 +1,2 @@
+package dev.quanta.loader.onnx;
+/** placeholder */ final class Placeholder {}
