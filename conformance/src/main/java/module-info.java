@@ -1,4 +1,6 @@
 /** Runs folders in the ONNX backend test layout and reports per case and per op. */
 module dev.quanta.conformance {
-    requires dev.quanta.loader.onnx;
+    requires transitive dev.quanta.loader.onnx;
+
+    exports dev.quanta.conformance;
 }

@@ -4,10 +4,12 @@ import dev.quanta.graph.Kernel;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.ConstantOfShape;
 import dev.quanta.graph.ops.CoreOp;
 import dev.quanta.graph.ops.Expand;
+import dev.quanta.graph.ops.Flatten;
 import dev.quanta.graph.ops.Gather;
 import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.MatMul;
@@ -40,6 +42,7 @@ public final class CpuBackend {
             case Binary binary -> ElementwiseKernels.binary(binary);
             case Where ignored -> ElementwiseKernels.where();
             case Cast cast -> ElementwiseKernels.cast(cast);
+            case CastLike cast -> ElementwiseKernels.castLike(cast);
             case MatMul ignored -> MathKernels.matMul();
             case Reduce reduce -> MathKernels.reduce(reduce);
             case ArgReduce argReduce -> MathKernels.argReduce(argReduce);
@@ -48,6 +51,7 @@ public final class CpuBackend {
             case Transpose transpose -> ShapeKernels.transpose(transpose);
             case Squeeze ignored -> ShapeKernels.squeeze();
             case Unsqueeze ignored -> ShapeKernels.unsqueeze();
+            case Flatten flatten -> ShapeKernels.flatten(flatten);
             case Concat concat -> ShapeKernels.concat(concat);
             case Split split -> ShapeKernels.split(split);
             case Slice ignored -> ShapeKernels.slice();

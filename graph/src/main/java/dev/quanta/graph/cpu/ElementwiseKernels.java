@@ -4,6 +4,7 @@ import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Unary;
 import dev.quanta.kernels.simd.Erf;
 import dev.quanta.kernels.simd.FloatRows;
@@ -170,7 +171,18 @@ final class ElementwiseKernels {
             long[] offsets = {av.offset(), bv.offset(), 0};
             long[][] strides = {av.strides(), bv.strides(), out.strides()};
             FloatRows.Op vector = a.dtype() == DType.FLOAT && b.dtype() == DType.FLOAT ? vectorOp(kind) : null;
-            if (a.dtype().isFloatingPoint()) {
+            if (a.dtype().isString()) {
+                if (kind != Binary.Kind.EQUAL) {
+                    throw context.error(kind + " is not defined for strings");
+                }
+                StridedLoop.forEachRow(shape.sizes(), offsets, strides, (positions, inner, length) -> {
+                    for (long i = 0; i < length; i++) {
+                        boolean equal = java.util.Arrays.equals(av.loadStringBytes(positions[0] + i * inner[0]),
+                                bv.loadStringBytes(positions[1] + i * inner[1]));
+                        out.storeLong(positions[2] + i * inner[2], equal ? 1 : 0);
+                    }
+                });
+            } else if (a.dtype().isFloatingPoint()) {
                 DoubleBinaryOperator f = doubleOperator(kind, context);
                 StridedLoop.forEachRow(shape.sizes(), offsets, strides, (positions, inner, length) -> {
                     if (vector != null && inner[0] <= 1 && inner[0] >= 0 && inner[1] <= 1 && inner[1] >= 0) {
@@ -320,6 +332,10 @@ final class ElementwiseKernels {
     }
 
     // ---------------------------------------------------------------- cast
+
+    static Kernel castLike(CastLike op) {
+        return (context, inputs) -> cast(new Cast(inputs[1].dtype(), op.saturate(), op.roundMode())).run(context, inputs);
+    }
 
     static Kernel cast(Cast op) {
         DType to = op.to();

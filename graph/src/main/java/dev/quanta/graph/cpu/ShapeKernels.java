@@ -4,6 +4,7 @@ import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.ConstantOfShape;
+import dev.quanta.graph.ops.Flatten;
 import dev.quanta.graph.ops.Gather;
 import dev.quanta.graph.ops.Reshape;
 import dev.quanta.graph.ops.ShapeOf;
@@ -107,6 +108,18 @@ final class ShapeKernels {
                 positions[i] = Math.toIntExact(axes[i]);
             }
             return new Tensor[] {inputs[0].unsqueeze(positions)};
+        };
+    }
+
+    static Kernel flatten(Flatten op) {
+        return (context, inputs) -> {
+            Tensor data = inputs[0];
+            int axis = op.axis() < 0 ? op.axis() + data.rank() : op.axis();
+            if (axis < 0 || axis > data.rank()) {
+                throw context.error("Flatten's axis " + op.axis() + " is out of range for " + data);
+            }
+            long rows = product(data, 0, axis);
+            return new Tensor[] {data.reshape(rows, product(data, axis, data.rank()))};
         };
     }
 

@@ -6,8 +6,8 @@ package dev.quanta.graph.ops;
  * runtime tensors in ONNX (a Reshape's shape, a Slice's starts) stay inputs here.
  */
 public sealed interface CoreOp
-        permits Unary, Binary, Where, Cast, MatMul, Reduce, ArgReduce, Softmax, Reshape, Transpose, Squeeze,
-                Unsqueeze, Concat, Split, Slice, Gather, ShapeOf, Size, Expand, ConstantOfShape, Identity, Range {
+        permits Unary, Binary, Where, Cast, CastLike, MatMul, Reduce, ArgReduce, Softmax, Reshape, Transpose, Squeeze,
+                Unsqueeze, Flatten, Concat, Split, Slice, Gather, ShapeOf, Size, Expand, ConstantOfShape, Identity, Range {
 
     /** The name shown in errors and profiles. */
     default String name() {

@@ -1,0 +1,70 @@
+package dev.quanta.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The ONNX backend suites (node and simple) against {@code expected-passes.txt}: a listed case
+ * must pass; an unlisted case that passes fails too, so the list (and the report) stays true;
+ * every other case is reported as skipped, with its reason, never as a pass.
+ */
+class BackendSuiteTest {
+
+    @TestFactory
+    Stream<DynamicTest> nodeAndSimpleSuites() throws IOException {
+        Path tests = onnxTests();
+        Set<String> expected = expectedPasses();
+        List<Path> cases = ConformanceRunner.findCases(List.of(tests.resolve("node"), tests.resolve("simple")));
+        assertThat(cases).as("cases found under " + tests).hasSizeGreaterThan(1000);
+        Set<String> names = cases.stream().map(c -> c.getFileName().toString()).collect(Collectors.toSet());
+        assertThat(names).as("cases in expected-passes.txt that no longer exist").containsAll(expected);
+        return cases.stream().map(folder -> DynamicTest.dynamicTest(folder.getFileName().toString(), () -> {
+            CaseResult result = ConformanceRunner.run(folder);
+            if (expected.contains(result.name())) {
+                assertThat(result.status()).as(result.line()).isEqualTo(CaseResult.Status.PASS);
+            } else {
+                assertThat(result.status()).as(result.name() + " now passes: add it to expected-passes.txt")
+                        .isNotEqualTo(CaseResult.Status.PASS);
+                Assumptions.abort(result.line());
+            }
+        }));
+    }
+
+    private static Set<String> expectedPasses() throws IOException {
+        try (InputStream in = BackendSuiteTest.class.getResourceAsStream("/expected-passes.txt")) {
+            assertThat(in).as("expected-passes.txt").isNotNull();
+            return Arrays.stream(new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n"))
+                    .map(String::strip).filter(line -> !line.isEmpty() && !line.startsWith("#"))
+                    .collect(Collectors.toSet());
+        }
+    }
+
+    /** {@code shared/onnx-tests} beside the repository (found from the working folder upwards), or -Dquanta.onnx.tests. */
+    static Path onnxTests() {
+        String configured = System.getProperty("quanta.onnx.tests");
+        if (configured != null) {
+            return Path.of(configured);
+        }
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("shared").resolve("onnx-tests");
+            if (Files.isDirectory(candidate.resolve("node"))) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("the ONNX backend test data (shared/onnx-tests beside the repository) was not found;"
+                + " set -Dquanta.onnx.tests=DIR");
+    }
+}

@@ -1,0 +1,237 @@
+package dev.quanta.loader.onnx;
+
+import dev.quanta.graph.Graph;
+import dev.quanta.graph.Node;
+import dev.quanta.graph.Value;
+import dev.quanta.graph.ValueType;
+import dev.quanta.loader.onnx.proto.Onnx.GraphProto;
+import dev.quanta.loader.onnx.proto.Onnx.NodeProto;
+import dev.quanta.loader.onnx.proto.Onnx.TensorProto;
+import dev.quanta.loader.onnx.proto.Onnx.TensorShapeProto;
+import dev.quanta.loader.onnx.proto.Onnx.TypeProto;
+import dev.quanta.loader.onnx.proto.Onnx.ValueInfoProto;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Dim;
+import dev.quanta.tensor.QuantaException;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Translates one ONNX graph into a Quanta graph. Every node that cannot be translated is
+ * collected, and all of them are reported together, with their names, in one error.
+ */
+final class GraphTranslator {
+    private final String modelName;
+    private final Path directory;
+    private final TensorArena arena;
+    private final Map<String, Integer> opsets;
+    private final Map<String, Value> values = new HashMap<>();
+    private final Map<Value, Tensor> constants = new HashMap<>();
+    private final Map<String, ValueType> declared = new HashMap<>();
+    private final List<String> unsupported = new ArrayList<>();
+    private Graph.Builder builder;
+
+    GraphTranslator(String modelName, Path directory, TensorArena arena, Map<String, Integer> opsets) {
+        this.modelName = modelName;
+        this.directory = directory;
+        this.arena = arena;
+        this.opsets = opsets;
+    }
+
+    String modelName() {
+        return modelName;
+    }
+
+    TensorArena arena() {
+        return arena;
+    }
+
+    Graph translate(GraphProto proto) {
+        builder = Graph.builder(proto.getName());
+        for (ValueInfoProto info : proto.getValueInfoList()) {
+            declared.put(info.getName(), type(info));
+        }
+        for (ValueInfoProto info : proto.getOutputList()) {
+            declared.put(info.getName(), type(info));
+        }
+        if (proto.getSparseInitializerCount() > 0) {
+            unsupported.add("sparse initializers (" + proto.getSparseInitializerCount() + ")");
+        }
+        Map<String, Value> initializers = new LinkedHashMap<>();
+        for (TensorProto initializer : proto.getInitializerList()) {
+            String name = initializer.getName();
+            if (name.isEmpty()) {
+                throw new OnnxException(modelName + ": an initializer has no name");
+            }
+            Tensor tensor = tensor(initializer, "initializer '" + name + "'");
+            initializers.put(name, constant(name, tensor));
+        }
+        for (ValueInfoProto input : proto.getInputList()) {
+            Value initializer = initializers.get(input.getName());
+            if (initializer != null) {
+                builder.input(initializer); // an input with a default value: fed or constant
+                continue;
+            }
+            ValueType type = type(input);
+            if (type == null) {
+                unsupported.add("graph input '" + input.getName() + "' of type " + describe(input.getType()));
+            }
+            Value value = new Value(input.getName(), type);
+            put(value);
+            builder.input(value);
+        }
+        for (NodeProto node : proto.getNodeList()) {
+            translate(node);
+        }
+        for (ValueInfoProto output : proto.getOutputList()) {
+            Value value = values.get(output.getName());
+            if (value == null) {
+                throw new OnnxException(modelName + ": graph output '" + output.getName() + "' is never computed");
+            }
+            builder.output(value);
+        }
+        if (!unsupported.isEmpty()) {
+            throw new UnsupportedModelException(modelName, unsupported);
+        }
+        try {
+            return builder.build();
+        } catch (QuantaException e) {
+            throw new OnnxException(modelName + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void translate(NodeProto proto) {
+        String domain = proto.getDomain().equals("ai.onnx") ? "" : proto.getDomain();
+        Integer opset = opsets.get(domain);
+        boolean translated = false;
+        if (opset == null) {
+            unsupported.add("node '" + proto.getName() + "' (" + proto.getOpType() + ") of the domain '" + domain
+                    + "', which the model does not import");
+        } else {
+            OnnxNode node = new OnnxNode(proto, opset, this);
+            OnnxOps.Translator translator = OnnxOps.find(domain, proto.getOpType());
+            if (translator == null) {
+                unsupported.add(node.describe() + ": no such operator in Quanta");
+            } else {
+                try {
+                    translator.translate(node);
+                    translated = true;
+                } catch (OnnxNode.Unsupported e) {
+                    unsupported.add(node.describe() + ": " + e.getMessage());
+                }
+            }
+        }
+        // Outputs of a node that could not be translated still count as defined, so that one
+        // unsupported node does not hide the others behind "undefined value" errors.
+        if (!translated) {
+            for (String output : proto.getOutputList()) {
+                if (!output.isEmpty() && !values.containsKey(output)) {
+                    put(new Value(output, declared.get(output)));
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- values
+
+    Value value(String name, OnnxNode reader) {
+        Value value = values.get(name);
+        if (value == null) {
+            throw reader.error("reads '" + name + "', which no earlier node, input or initializer defines");
+        }
+        return value;
+    }
+
+    Value define(String name) {
+        if (values.containsKey(name)) {
+            throw new OnnxException(modelName + ": the value '" + name + "' is defined twice");
+        }
+        Value value = new Value(name, declared.get(name));
+        put(value);
+        return value;
+    }
+
+    Value constant(String name, Tensor tensor) {
+        if (values.containsKey(name)) {
+            throw new OnnxException(modelName + ": the value '" + name + "' is defined twice");
+        }
+        Value value = new Value(name, ValueType.of(tensor.dtype(), tensor.shape()));
+        put(value);
+        constants.put(value, tensor);
+        builder.constant(value, tensor);
+        return value;
+    }
+
+    /** The tensor of a constant value, or null when the value is computed at run time. */
+    Tensor constantTensor(Value value) {
+        return constants.get(value);
+    }
+
+    void add(Node node) {
+        builder.node(node);
+    }
+
+    Tensor tensor(TensorProto proto, String owner) {
+        return OnnxTensors.toTensor(proto, directory, arena, modelName + " " + owner);
+    }
+
+    private void put(Value value) {
+        values.put(value.name(), value);
+    }
+
+    // ---------------------------------------------------------------- types
+
+    /** The tensor type of a value, or null for non-tensor types (sequences, maps, optionals). */
+    private ValueType type(ValueInfoProto info) {
+        TypeProto type = info.getType();
+        if (!type.hasTensorType()) {
+            return null;
+        }
+        TypeProto.Tensor tensor = type.getTensorType();
+        DType dtype;
+        try {
+            dtype = DType.fromOnnx(tensor.getElemType());
+        } catch (QuantaException e) {
+            throw new OnnxException(modelName + ": value '" + info.getName() + "': " + e.getMessage());
+        }
+        if (!tensor.hasShape()) {
+            return ValueType.unknownShape(dtype);
+        }
+        List<Dim> dims = new ArrayList<>();
+        for (TensorShapeProto.Dimension dim : tensor.getShape().getDimList()) {
+            if (dim.hasDimValue()) {
+                if (dim.getDimValue() < 0) {
+                    throw new OnnxException(modelName + ": value '" + info.getName() + "' has the negative dimension "
+                            + dim.getDimValue());
+                }
+                dims.add(Dim.of(dim.getDimValue()));
+            } else {
+                dims.add(Dim.symbol(dim.getDimParam()));
+            }
+        }
+        return ValueType.of(dtype, Shape.of(dims));
+    }
+
+    private static String describe(TypeProto type) {
+        if (type.hasSequenceType()) {
+            return "sequence";
+        }
+        if (type.hasMapType()) {
+            return "map";
+        }
+        if (type.hasOptionalType()) {
+            return "optional";
+        }
+        if (type.hasSparseTensorType()) {
+            return "sparse tensor";
+        }
+        return "(unknown)";
+    }
+}

@@ -1,0 +1,152 @@
+package dev.quanta.loader.onnx;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.quanta.graph.Graph;
+import dev.quanta.graph.Session;
+import dev.quanta.graph.SessionOptions;
+import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
+import dev.quanta.loader.onnx.proto.Onnx.OperatorSetIdProto;
+import dev.quanta.tensor.TensorArena;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A loaded ONNX model: its metadata and its graph, translated and checked as a whole before any
+ * run. Owns the memory of the model's weights; close it when its sessions are done.
+ */
+public final class OnnxModel implements AutoCloseable {
+
+    /** Protobuf cannot parse messages of 2 GiB or more; larger weights must be external data. */
+    private static final long MAX_MODEL_BYTES = Integer.MAX_VALUE;
+
+    private final String name;
+    private final long irVersion;
+    private final String producer;
+    private final Map<String, Integer> opsets;
+    private final Graph graph;
+    private final TensorArena weights;
+
+    private OnnxModel(String name, long irVersion, String producer, Map<String, Integer> opsets, Graph graph,
+            TensorArena weights) {
+        this.name = name;
+        this.irVersion = irVersion;
+        this.producer = producer;
+        this.opsets = opsets;
+        this.graph = graph;
+        this.weights = weights;
+    }
+
+    /** Loads a model file; external data is read relative to its folder. */
+    public static OnnxModel load(Path file) {
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (NoSuchFileException e) {
+            throw new OnnxException("model file not found: " + file);
+        } catch (IOException e) {
+            throw new OnnxException("cannot read the model " + file + ": " + e.getMessage(), e);
+        }
+        if (size > MAX_MODEL_BYTES) {
+            throw new OnnxException("model " + file + " has " + size + " bytes; an ONNX file must stay under 2 GiB"
+                    + " (larger weights belong in external data)");
+        }
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new OnnxException("cannot read the model " + file + ": " + e.getMessage(), e);
+        }
+        return load(bytes, file.toString(), file.toAbsolutePath().getParent());
+    }
+
+    /** Loads a model from its bytes; it may not use external data. */
+    public static OnnxModel load(byte[] bytes, String name) {
+        return load(bytes, name, null);
+    }
+
+    private static OnnxModel load(byte[] bytes, String name, Path directory) {
+        ModelProto proto;
+        try {
+            CodedInputStream input = CodedInputStream.newInstance(bytes);
+            input.setSizeLimit(Integer.MAX_VALUE);
+            proto = ModelProto.parseFrom(input);
+        } catch (InvalidProtocolBufferException e) {
+            throw new OnnxException(name + " is not a valid ONNX model (truncated or not protobuf): " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new OnnxException("cannot read the model " + name + ": " + e.getMessage(), e);
+        }
+        if (!proto.hasGraph()) {
+            throw new OnnxException(name + " has no graph: it is not an ONNX model");
+        }
+        long irVersion = proto.getIrVersion();
+        if (irVersion < 3 || irVersion > 13) {
+            throw new OnnxException(name + " has IR version " + irVersion + "; Quanta reads IR versions 3 to 13");
+        }
+        Map<String, Integer> opsets = new LinkedHashMap<>();
+        for (OperatorSetIdProto opset : proto.getOpsetImportList()) {
+            String domain = opset.getDomain().equals("ai.onnx") ? "" : opset.getDomain();
+            opsets.merge(domain, Math.toIntExact(opset.getVersion()), Math::max);
+        }
+        TensorArena weights = TensorArena.ofShared();
+        try {
+            Graph graph = new GraphTranslator(name, directory, weights, opsets).translate(proto.getGraph());
+            String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
+            return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    /** The op types of a model's main graph, in node order, read without translating anything. */
+    public static java.util.List<String> operatorTypes(Path file) {
+        try {
+            CodedInputStream input = CodedInputStream.newInstance(Files.readAllBytes(file));
+            input.setSizeLimit(Integer.MAX_VALUE);
+            return ModelProto.parseFrom(input).getGraph().getNodeList().stream().map(n -> n.getOpType()).toList();
+        } catch (IOException e) {
+            throw new OnnxException("cannot read the model " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public long irVersion() {
+        return irVersion;
+    }
+
+    public String producer() {
+        return producer;
+    }
+
+    /** Imported operator sets: domain ("" for the default ONNX set) to version. */
+    public Map<String, Integer> opsets() {
+        return opsets;
+    }
+
+    public Graph graph() {
+        return graph;
+    }
+
+    public Session newSession(SessionOptions options) {
+        return new Session(graph, options);
+    }
+
+    public Session newSession() {
+        return newSession(SessionOptions.defaults());
+    }
+
+    /** Frees the weights; sessions of this model must not run afterwards. */
+    @Override
+    public void close() {
+        weights.close();
+    }
+}

@@ -1,0 +1,417 @@
+package dev.quanta.loader.onnx;
+
+import dev.quanta.graph.Value;
+import dev.quanta.graph.ops.ArgReduce;
+import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.CastLike;
+import dev.quanta.graph.ops.Concat;
+import dev.quanta.graph.ops.ConstantOfShape;
+import dev.quanta.graph.ops.Expand;
+import dev.quanta.graph.ops.Flatten;
+import dev.quanta.graph.ops.Gather;
+import dev.quanta.graph.ops.Identity;
+import dev.quanta.graph.ops.MatMul;
+import dev.quanta.graph.ops.Range;
+import dev.quanta.graph.ops.Reduce;
+import dev.quanta.graph.ops.Reshape;
+import dev.quanta.graph.ops.ShapeOf;
+import dev.quanta.graph.ops.Size;
+import dev.quanta.graph.ops.Slice;
+import dev.quanta.graph.ops.Softmax;
+import dev.quanta.graph.ops.Split;
+import dev.quanta.graph.ops.Squeeze;
+import dev.quanta.graph.ops.Transpose;
+import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.ops.Unsqueeze;
+import dev.quanta.graph.ops.Where;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Float8E8M0;
+import dev.quanta.tensor.Tensor;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The translation of each ONNX operator into core ops, by operator-set version: this is where
+ * ONNX semantics end. One translator per (domain, op type).
+ */
+final class OnnxOps {
+
+    @FunctionalInterface
+    interface Translator {
+        void translate(OnnxNode node);
+    }
+
+    private static final Map<String, Translator> DEFAULT_DOMAIN = new HashMap<>();
+
+    static Translator find(String domain, String opType) {
+        return domain.isEmpty() ? DEFAULT_DOMAIN.get(opType) : null;
+    }
+
+    /** The ONNX op types Quanta translates, for reports. */
+    static java.util.Set<String> supported() {
+        return java.util.Collections.unmodifiableSet(DEFAULT_DOMAIN.keySet());
+    }
+
+    private static void register(String opType, Translator translator) {
+        DEFAULT_DOMAIN.put(opType, translator);
+    }
+
+    private OnnxOps() {
+    }
+
+    static {
+        registerElementwise();
+        registerMath();
+        registerShapes();
+    }
+
+    // ---------------------------------------------------------------- element-wise
+
+    private static void registerElementwise() {
+        Map<String, Unary.Kind> plain = Map.ofEntries(Map.entry("Abs", Unary.Kind.ABS), Map.entry("Neg", Unary.Kind.NEG),
+                Map.entry("Sign", Unary.Kind.SIGN), Map.entry("Floor", Unary.Kind.FLOOR), Map.entry("Ceil", Unary.Kind.CEIL),
+                Map.entry("Round", Unary.Kind.ROUND), Map.entry("Sqrt", Unary.Kind.SQRT),
+                Map.entry("Reciprocal", Unary.Kind.RECIPROCAL), Map.entry("Exp", Unary.Kind.EXP),
+                Map.entry("Log", Unary.Kind.LOG), Map.entry("Erf", Unary.Kind.ERF), Map.entry("Sin", Unary.Kind.SIN),
+                Map.entry("Cos", Unary.Kind.COS), Map.entry("Tan", Unary.Kind.TAN), Map.entry("Asin", Unary.Kind.ASIN),
+                Map.entry("Acos", Unary.Kind.ACOS), Map.entry("Atan", Unary.Kind.ATAN), Map.entry("Sinh", Unary.Kind.SINH),
+                Map.entry("Cosh", Unary.Kind.COSH), Map.entry("Tanh", Unary.Kind.TANH), Map.entry("Asinh", Unary.Kind.ASINH),
+                Map.entry("Acosh", Unary.Kind.ACOSH), Map.entry("Atanh", Unary.Kind.ATANH), Map.entry("Relu", Unary.Kind.RELU),
+                Map.entry("Sigmoid", Unary.Kind.SIGMOID), Map.entry("Softplus", Unary.Kind.SOFTPLUS),
+                Map.entry("Softsign", Unary.Kind.SOFTSIGN), Map.entry("Mish", Unary.Kind.MISH),
+                Map.entry("HardSwish", Unary.Kind.HARD_SWISH), Map.entry("Not", Unary.Kind.NOT),
+                Map.entry("IsNaN", Unary.Kind.IS_NAN));
+        plain.forEach((name, kind) -> register(name, node -> unary(node, new Unary(kind, 0, 0))));
+        register("LeakyRelu", node -> unary(node, new Unary(Unary.Kind.LEAKY_RELU, node.floatAttr("alpha", 0.01f), 0)));
+        register("Elu", node -> unary(node, new Unary(Unary.Kind.ELU, node.floatAttr("alpha", 1f), 0)));
+        register("Celu", node -> unary(node, new Unary(Unary.Kind.CELU, node.floatAttr("alpha", 1f), 0)));
+        register("Selu", node -> unary(node, new Unary(Unary.Kind.SELU, node.floatAttr("alpha", 1.67326319217681884765625f),
+                node.floatAttr("gamma", 1.05070102214813232421875f))));
+        register("HardSigmoid", node -> unary(node, new Unary(Unary.Kind.HARD_SIGMOID, node.floatAttr("alpha", 0.2f),
+                node.floatAttr("beta", 0.5f))));
+        register("ThresholdedRelu", node -> unary(node, new Unary(Unary.Kind.THRESHOLDED_RELU, node.floatAttr("alpha", 1f), 0)));
+        register("Shrink", node -> unary(node, new Unary(Unary.Kind.SHRINK, node.floatAttr("bias", 0f),
+                node.floatAttr("lambd", 0.5f))));
+        register("Gelu", node -> {
+            String approximate = node.stringAttr("approximate", "none");
+            if (!approximate.equals("none") && !approximate.equals("tanh")) {
+                throw node.error("has the unknown approximate '" + approximate + "'");
+            }
+            unary(node, new Unary(Unary.Kind.GELU, approximate.equals("tanh") ? 1 : 0, 0));
+        });
+        register("IsInf", node -> unary(node, new Unary(Unary.Kind.IS_INF, node.intAttr("detect_positive", 1),
+                node.intAttr("detect_negative", 1))));
+
+        Map<String, Binary.Kind> binary = Map.ofEntries(Map.entry("Add", Binary.Kind.ADD), Map.entry("Sub", Binary.Kind.SUB),
+                Map.entry("Mul", Binary.Kind.MUL), Map.entry("Div", Binary.Kind.DIV), Map.entry("Pow", Binary.Kind.POW),
+                Map.entry("Equal", Binary.Kind.EQUAL), Map.entry("Less", Binary.Kind.LESS),
+                Map.entry("LessOrEqual", Binary.Kind.LESS_OR_EQUAL), Map.entry("Greater", Binary.Kind.GREATER),
+                Map.entry("GreaterOrEqual", Binary.Kind.GREATER_OR_EQUAL), Map.entry("And", Binary.Kind.AND),
+                Map.entry("Or", Binary.Kind.OR), Map.entry("Xor", Binary.Kind.XOR), Map.entry("PRelu", Binary.Kind.PRELU),
+                Map.entry("BitwiseAnd", Binary.Kind.BIT_AND), Map.entry("BitwiseOr", Binary.Kind.BIT_OR),
+                Map.entry("BitwiseXor", Binary.Kind.BIT_XOR));
+        binary.forEach((name, kind) -> register(name, node -> {
+            if (node.has("axis") || node.intAttr("broadcast", 0) != 0) {
+                throw node.unsupported("the legacy broadcast and axis attributes (opset < 7)");
+            }
+            node.emitTo(0, new Binary(kind), node.requiredInput(0), node.requiredInput(1));
+        }));
+        register("Mod", node -> node.emitTo(0, new Binary(node.intAttr("fmod", 0) != 0 ? Binary.Kind.FMOD : Binary.Kind.MOD),
+                node.requiredInput(0), node.requiredInput(1)));
+        register("BitShift", node -> {
+            String direction = node.stringAttr("direction", "");
+            Binary.Kind kind = switch (direction) {
+                case "LEFT" -> Binary.Kind.BIT_SHIFT_LEFT;
+                case "RIGHT" -> Binary.Kind.BIT_SHIFT_RIGHT;
+                default -> throw node.error("has the direction '" + direction + "', not LEFT or RIGHT");
+            };
+            node.emitTo(0, new Binary(kind), node.requiredInput(0), node.requiredInput(1));
+        });
+        register("Max", node -> variadic(node, Binary.Kind.MAX));
+        register("Min", node -> variadic(node, Binary.Kind.MIN));
+        register("Sum", node -> variadic(node, Binary.Kind.ADD));
+        register("Mean", node -> {
+            List<Value> inputs = node.inputsFrom(0);
+            Value sum = chain(node, Binary.Kind.ADD, inputs);
+            Value count = node.emit(new CastLike(true, Float8E8M0.RoundMode.UP),
+                    node.constant(node.graph().arena().fromDoubles(new double[] {inputs.size()})), sum);
+            node.emitTo(0, new Binary(Binary.Kind.DIV), sum, count);
+        });
+        register("Where", node -> node.emitTo(0, new Where(), node.requiredInput(0), node.requiredInput(1),
+                node.requiredInput(2)));
+        register("Cast", node -> node.emitTo(0, new Cast(DType.fromOnnx((int) node.requiredInt("to")),
+                node.intAttr("saturate", 1) != 0, roundMode(node)), node.requiredInput(0)));
+        register("CastLike", node -> node.emitTo(0, new CastLike(node.intAttr("saturate", 1) != 0, roundMode(node)),
+                node.requiredInput(0), node.requiredInput(1)));
+        register("Clip", OnnxOps::clip);
+        register("Identity", node -> node.emitTo(0, new Identity(), node.requiredInput(0)));
+        register("Dropout", OnnxOps::dropout);
+    }
+
+    private static void unary(OnnxNode node, Unary op) {
+        node.emitTo(0, op, node.requiredInput(0));
+    }
+
+    private static void variadic(OnnxNode node, Binary.Kind kind) {
+        List<Value> inputs = node.inputsFrom(0);
+        if (inputs.isEmpty()) {
+            throw node.error("has no inputs");
+        }
+        if (inputs.size() == 1) {
+            node.emitTo(0, new Identity(), inputs.get(0));
+            return;
+        }
+        Value result = inputs.get(0);
+        for (int i = 1; i < inputs.size() - 1; i++) {
+            result = node.emit(new Binary(kind), result, inputs.get(i));
+        }
+        node.emitTo(0, new Binary(kind), result, inputs.get(inputs.size() - 1));
+    }
+
+    private static Value chain(OnnxNode node, Binary.Kind kind, List<Value> inputs) {
+        Value result = inputs.get(0);
+        for (int i = 1; i < inputs.size(); i++) {
+            result = node.emit(new Binary(kind), result, inputs.get(i));
+        }
+        return result;
+    }
+
+    private static Float8E8M0.RoundMode roundMode(OnnxNode node) {
+        String mode = node.stringAttr("round_mode", "up");
+        return switch (mode) {
+            case "up" -> Float8E8M0.RoundMode.UP;
+            case "down" -> Float8E8M0.RoundMode.DOWN;
+            case "nearest" -> Float8E8M0.RoundMode.NEAREST;
+            default -> throw node.error("has the unknown round_mode '" + mode + "'");
+        };
+    }
+
+    /** Clip as max(x, min) then min(·, max); before opset 11 the bounds are float attributes. */
+    private static void clip(OnnxNode node) {
+        Value x = node.requiredInput(0);
+        Value low;
+        Value high;
+        if (node.opset() < 11) {
+            low = node.has("min") ? like(node, node.floatAttr("min", 0), x) : null;
+            high = node.has("max") ? like(node, node.floatAttr("max", 0), x) : null;
+        } else {
+            low = node.input(1);
+            high = node.input(2);
+        }
+        if (high == null) {
+            node.emitTo(0, low == null ? new Identity() : new Binary(Binary.Kind.MAX), low == null ? new Value[] {x}
+                    : new Value[] {x, low});
+            return;
+        }
+        Value atLeastLow = low == null ? x : node.emit(new Binary(Binary.Kind.MAX), x, low);
+        node.emitTo(0, new Binary(Binary.Kind.MIN), atLeastLow, high);
+    }
+
+    /** A scalar constant converted at run time to the element type of {@code like}. */
+    private static Value like(OnnxNode node, double value, Value like) {
+        return node.emit(new CastLike(true, Float8E8M0.RoundMode.UP),
+                node.constant(node.graph().arena().fromDoubles(new double[] {value})), like);
+    }
+
+    private static void dropout(OnnxNode node) {
+        Value x = node.requiredInput(0);
+        if (node.input(2) != null) {
+            Tensor training = node.graph().constantTensor(node.input(2));
+            if (training == null || training.loadLong(training.offset()) != 0) {
+                throw node.unsupported("training mode (random masks); Quanta runs inference");
+            }
+        }
+        node.emitTo(0, new Identity(), x);
+        if (node.outputCount() > 1 && !node.outputName(1).isEmpty()) {
+            Value shape = node.emit(new ShapeOf(0, null), x);
+            Tensor ones = node.graph().arena().fromBooleans(new boolean[] {true}, 1);
+            node.emitTo(1, new ConstantOfShape(ones), shape);
+        }
+    }
+
+    // ---------------------------------------------------------------- math
+
+    private static void registerMath() {
+        register("MatMul", node -> node.emitTo(0, new MatMul(), node.requiredInput(0), node.requiredInput(1)));
+        register("Gemm", OnnxOps::gemm);
+        Map<String, Reduce.Kind> reductions = Map.of("ReduceSum", Reduce.Kind.SUM, "ReduceMean", Reduce.Kind.MEAN,
+                "ReduceMax", Reduce.Kind.MAX, "ReduceMin", Reduce.Kind.MIN, "ReduceProd", Reduce.Kind.PROD,
+                "ReduceL1", Reduce.Kind.L1, "ReduceL2", Reduce.Kind.L2, "ReduceLogSum", Reduce.Kind.LOG_SUM,
+                "ReduceLogSumExp", Reduce.Kind.LOG_SUM_EXP, "ReduceSumSquare", Reduce.Kind.SUM_SQUARE);
+        reductions.forEach((name, kind) -> register(name, node -> {
+            int axesBecameInput = kind == Reduce.Kind.SUM ? 13 : 18;
+            Value axes;
+            if (node.opset() >= axesBecameInput) {
+                axes = node.input(1);
+            } else {
+                long[] attribute = node.intsAttr("axes");
+                axes = attribute == null ? null : node.longs(attribute);
+            }
+            node.emit(new Reduce(kind, node.intAttr("keepdims", 1) != 0, node.intAttr("noop_with_empty_axes", 0) != 0),
+                    java.util.Arrays.asList(node.requiredInput(0), axes), List.of(node.output(0)));
+        }));
+        register("ArgMax", node -> argReduce(node, true));
+        register("ArgMin", node -> argReduce(node, false));
+        register("Softmax", node -> softmax(node, false));
+        register("LogSoftmax", node -> softmax(node, true));
+    }
+
+    /** Y = alpha·A'·B' + beta·C. */
+    private static void gemm(OnnxNode node) {
+        Value a = node.requiredInput(0);
+        Value b = node.requiredInput(1);
+        Value c = node.input(2);
+        if (node.intAttr("transA", 0) != 0) {
+            a = node.emit(new Transpose(null), a);
+        }
+        if (node.intAttr("transB", 0) != 0) {
+            b = node.emit(new Transpose(null), b);
+        }
+        float alpha = node.floatAttr("alpha", 1f);
+        float beta = node.floatAttr("beta", 1f);
+        Value product = node.emit(new MatMul(), a, b);
+        if (alpha != 1) {
+            product = node.emit(new Binary(Binary.Kind.MUL), product, like(node, alpha, product));
+        }
+        if (c == null || beta == 0) {
+            node.emitTo(0, new Identity(), product);
+            return;
+        }
+        if (beta != 1) {
+            c = node.emit(new Binary(Binary.Kind.MUL), c, like(node, beta, c));
+        }
+        node.emitTo(0, new Binary(Binary.Kind.ADD), product, c);
+    }
+
+    private static void argReduce(OnnxNode node, boolean max) {
+        node.emitTo(0, new ArgReduce(max, (int) node.intAttr("axis", 0), node.intAttr("keepdims", 1) != 0,
+                node.intAttr("select_last_index", 0) != 0), node.requiredInput(0));
+    }
+
+    private static void softmax(OnnxNode node, boolean log) {
+        boolean legacy = node.opset() < 13;
+        node.emitTo(0, new Softmax((int) node.intAttr("axis", legacy ? 1 : -1), log, legacy), node.requiredInput(0));
+    }
+
+    // ---------------------------------------------------------------- shapes and data movement
+
+    private static void registerShapes() {
+        register("Constant", OnnxOps::constant);
+        register("Reshape", node -> {
+            Value shape = node.opset() < 5 ? node.longs(required(node, node.intsAttr("shape"), "shape")) : node.requiredInput(1);
+            node.emitTo(0, new Reshape(node.intAttr("allowzero", 0) != 0), node.requiredInput(0), shape);
+        });
+        register("Transpose", node -> {
+            long[] perm = node.intsAttr("perm");
+            node.emitTo(0, new Transpose(perm == null ? null : java.util.Arrays.stream(perm).mapToInt(Math::toIntExact).toArray()),
+                    node.requiredInput(0));
+        });
+        register("Squeeze", node -> {
+            Value axes = node.opset() < 13 ? optionalLongs(node, node.intsAttr("axes")) : node.input(1);
+            node.emit(new Squeeze(), java.util.Arrays.asList(node.requiredInput(0), axes), List.of(node.output(0)));
+        });
+        register("Unsqueeze", node -> {
+            Value axes = node.opset() < 13 ? node.longs(required(node, node.intsAttr("axes"), "axes")) : node.requiredInput(1);
+            node.emitTo(0, new Unsqueeze(), node.requiredInput(0), axes);
+        });
+        register("Flatten", node -> node.emitTo(0, new Flatten((int) node.intAttr("axis", 1)), node.requiredInput(0)));
+        register("Concat", node -> {
+            int axis = (int) (node.opset() < 4 ? node.intAttr("axis", 1) : node.requiredInt("axis"));
+            node.emit(new Concat(axis), node.inputsFrom(0), List.of(node.output(0)));
+        });
+        register("Split", OnnxOps::split);
+        register("Slice", node -> {
+            if (node.opset() < 10) {
+                long[] starts = required(node, node.intsAttr("starts"), "starts");
+                long[] ends = required(node, node.intsAttr("ends"), "ends");
+                long[] axes = node.intsAttr("axes");
+                node.emit(new Slice(), java.util.Arrays.asList(node.requiredInput(0), node.longs(starts), node.longs(ends),
+                        axes == null ? null : node.longs(axes)), List.of(node.output(0)));
+            } else {
+                node.emit(new Slice(), java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1),
+                        node.requiredInput(2), node.input(3), node.input(4)), List.of(node.output(0)));
+            }
+        });
+        register("Gather", node -> node.emitTo(0, new Gather((int) node.intAttr("axis", 0)), node.requiredInput(0),
+                node.requiredInput(1)));
+        register("Shape", node -> node.emitTo(0, new ShapeOf(node.intAttr("start", 0),
+                node.has("end") ? node.intAttr("end", 0) : null), node.requiredInput(0)));
+        register("Size", node -> node.emitTo(0, new Size(), node.requiredInput(0)));
+        register("Expand", node -> node.emitTo(0, new Expand(), node.requiredInput(0), node.requiredInput(1)));
+        register("ConstantOfShape", node -> {
+            Tensor value = node.tensorAttr("value");
+            if (value == null) {
+                value = node.graph().arena().fromFloats(new float[] {0}, 1);
+            } else if (value.elementCount() != 1) {
+                throw node.error("has a value of " + value.elementCount() + " elements; it must have one");
+            }
+            node.emitTo(0, new ConstantOfShape(value), node.requiredInput(0));
+        });
+        register("Range", node -> node.emitTo(0, new Range(), node.requiredInput(0), node.requiredInput(1),
+                node.requiredInput(2)));
+    }
+
+    private static long[] required(OnnxNode node, long[] values, String name) {
+        if (values == null) {
+            throw node.error("lacks the required attribute '" + name + "'");
+        }
+        return values;
+    }
+
+    private static Value optionalLongs(OnnxNode node, long[] values) {
+        return values == null ? null : node.longs(values);
+    }
+
+    private static void split(OnnxNode node) {
+        int axis = (int) node.intAttr("axis", 0);
+        Value sizes;
+        if (node.opset() < 13) {
+            long[] split = node.intsAttr("split");
+            sizes = split == null ? (node.input(1) != null ? node.input(1) : null) : node.longs(split);
+        } else {
+            sizes = node.input(1);
+        }
+        int outputs = node.outputCount();
+        if (node.opset() >= 18 && sizes == null) {
+            outputs = (int) node.requiredInt("num_outputs");
+        }
+        List<Value> values = new java.util.ArrayList<>();
+        for (int i = 0; i < node.outputCount(); i++) {
+            values.add(node.output(i));
+        }
+        node.emit(new Split(axis, outputs), java.util.Arrays.asList(node.requiredInput(0), sizes), values);
+    }
+
+    private static void constant(OnnxNode node) {
+        Tensor tensor;
+        var arena = node.graph().arena();
+        if (node.has("value")) {
+            tensor = node.tensorAttr("value");
+        } else if (node.has("value_float")) {
+            tensor = arena.fromFloats(new float[] {node.floatAttr("value_float", 0)});
+        } else if (node.has("value_floats")) {
+            float[] values = node.floatsAttr("value_floats");
+            tensor = arena.fromFloats(values, values.length);
+        } else if (node.has("value_int")) {
+            tensor = arena.fromLongs(DType.INT64, new long[] {node.intAttr("value_int", 0)});
+        } else if (node.has("value_ints")) {
+            long[] values = node.intsAttr("value_ints");
+            tensor = arena.fromLongs(DType.INT64, values, values.length);
+        } else if (node.has("value_string")) {
+            tensor = arena.fromStrings(new String[] {node.stringAttr("value_string", "")});
+        } else if (node.has("value_strings")) {
+            List<String> values = node.stringsAttr("value_strings");
+            tensor = arena.fromStrings(values.toArray(String[]::new), values.size());
+        } else if (node.has("sparse_value")) {
+            throw node.unsupported("sparse constants");
+        } else {
+            throw node.error("has no value attribute");
+        }
+        if (node.outputCount() != 1 || node.outputName(0).isEmpty()) {
+            throw node.error("must have exactly one output");
+        }
+        node.graph().constant(node.outputName(0), tensor);
+    }
+}

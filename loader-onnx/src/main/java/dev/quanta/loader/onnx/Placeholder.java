@@ -1,2 +1,0 @@
-package dev.quanta.loader.onnx;
-/** placeholder */ final class Placeholder {}
