@@ -1,6 +1,13 @@
 package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
+import dev.quanta.graph.ops.ChannelNormalize;
+import dev.quanta.graph.ops.Dequantize;
+import dev.quanta.graph.ops.DynamicQuantize;
+import dev.quanta.graph.ops.LocalResponseNorm;
+import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.Normalize;
+import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
@@ -62,6 +69,13 @@ public final class CpuBackend {
             case ConstantOfShape constant -> ShapeKernels.constantOfShape(constant);
             case Identity ignored -> ShapeKernels.identity();
             case Range ignored -> ShapeKernels.range();
+            case Normalize normalize -> NormalizationKernels.normalize(normalize);
+            case ChannelNormalize normalize -> NormalizationKernels.channelNormalize(normalize);
+            case LocalResponseNorm lrn -> NormalizationKernels.localResponseNorm(lrn);
+            case Quantize quantize -> QuantizationKernels.quantize(quantize);
+            case Dequantize dequantize -> QuantizationKernels.dequantize(dequantize);
+            case DynamicQuantize ignored -> QuantizationKernels.dynamicQuantize();
+            case MatMulInteger ignored -> MathKernels.matMulInteger();
         };
     }
 }

@@ -4,10 +4,14 @@ import dev.quanta.graph.Kernel;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Softmax;
+import dev.quanta.graph.KernelContext;
 import dev.quanta.kernels.simd.FloatGemm;
+import dev.quanta.kernels.simd.StridedLoop;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /** Matrix products, reductions and softmax. */
@@ -20,61 +24,122 @@ final class MathKernels {
 
     static Kernel matMul() {
         return (context, inputs) -> {
-            Tensor a = inputs[0];
-            Tensor b = inputs[1];
-            if (a.dtype() != b.dtype()) {
-                throw context.error("MatMul needs operands of one type, not " + a.dtype() + " and " + b.dtype());
+            if (inputs[0].dtype() != inputs[1].dtype()) {
+                throw context.error("MatMul needs operands of one type, not " + inputs[0].dtype() + " and "
+                        + inputs[1].dtype());
             }
-            if (a.rank() == 0 || b.rank() == 0) {
-                throw context.error("MatMul needs operands of rank 1 or more, not " + a + " and " + b);
-            }
-            Tensor a2 = a.rank() == 1 ? a.unsqueeze(0) : a;
-            Tensor b2 = b.rank() == 1 ? b.unsqueeze(1) : b;
-            long m = a2.size(a2.rank() - 2);
-            long k = a2.size(a2.rank() - 1);
-            long n = b2.size(b2.rank() - 1);
-            if (b2.size(b2.rank() - 2) != k) {
-                throw context.error("MatMul of " + a + " and " + b + ": inner dimensions " + k + " and "
-                        + b2.size(b2.rank() - 2) + " differ");
-            }
-            long[] aBatch = Arrays.copyOf(a2.shape().sizes(), a2.rank() - 2);
-            long[] bBatch = Arrays.copyOf(b2.shape().sizes(), b2.rank() - 2);
-            long[] batch = Shape.broadcast(Shape.of(aBatch), Shape.of(bBatch)).sizes();
-            Tensor out = context.allocate(a.dtype(), Shape.of(concat(batch, m, n)));
-            Tensor av = a2.contiguous().broadcastTo(concat(batch, m, k));
-            Tensor bv = b2.contiguous().broadcastTo(concat(batch, k, n));
-            long batches = Shape.of(batch).elementCount();
-            long[] aStrides = av.strides();
-            long[] bStrides = bv.strides();
-            long[] index = new long[batch.length];
-            for (long i = 0; i < batches; i++) {
-                long aOffset = av.offset();
-                long bOffset = bv.offset();
-                for (int d = 0; d < batch.length; d++) {
-                    aOffset += index[d] * aStrides[d];
-                    bOffset += index[d] * bStrides[d];
-                }
-                long outOffset = i * m * n;
-                if (a.dtype() == DType.FLOAT) {
-                    FloatGemm.multiply(new FloatGemm.Matrix(av.segment(), aOffset, k),
-                            new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),
-                            Math.toIntExact(m), Math.toIntExact(n), Math.toIntExact(k), false);
-                } else {
-                    generic(av, aOffset, bv, bOffset, out, outOffset, m, n, k);
-                }
-                for (int d = batch.length - 1; d >= 0 && ++index[d] == batch[d]; d--) {
-                    index[d] = 0;
-                }
-            }
-            if (a.rank() == 1 || b.rank() == 1) {
-                long[] sizes = out.shape().sizes();
-                int rank = sizes.length;
-                long[] result = a.rank() == 1 && b.rank() == 1 ? new long[0]
-                        : a.rank() == 1 ? remove(sizes, rank - 2) : remove(sizes, rank - 1);
-                return new Tensor[] {out.reshape(result)};
-            }
-            return new Tensor[] {out};
+            return new Tensor[] {multiply(context, inputs[0], inputs[1])};
         };
+    }
+
+    /** Σ (a − aZero)(b − bZero) in int32: zero points per tensor, per row of a ([M] or [..., M, 1]) or per column of b. */
+    static Kernel matMulInteger() {
+        return (context, inputs) -> {
+            Tensor a = shifted(context, inputs[0], inputs.length > 2 ? inputs[2] : null, true);
+            Tensor b = shifted(context, inputs[1], inputs.length > 3 ? inputs[3] : null, false);
+            return new Tensor[] {multiply(context, a, b)};
+        };
+    }
+
+    private static Tensor shifted(KernelContext context, Tensor x, Tensor zeroPoint, boolean perRow) {
+        if (!x.dtype().isInteger() || x.dtype().bitWidth() != 8) {
+            throw context.error("MatMulInteger needs int8 or uint8 operands, not " + x.dtype());
+        }
+        Tensor shifted = context.allocate(DType.INT32, x.shape());
+        Tensor zero = null;
+        if (zeroPoint != null) {
+            if (zeroPoint.dtype() != x.dtype()) {
+                throw context.error("a zero point of " + zeroPoint.dtype() + " for an operand of " + x.dtype());
+            }
+            zero = perRow && zeroPoint.rank() == 1 && x.rank() >= 2 ? zeroPoint.unsqueeze(1) : zeroPoint;
+            zero = zero.broadcastTo(x.shape());
+        }
+        Tensor z = zero;
+        long[] next = {0};
+        Tensor source = x;
+        Tensor offsets = z == null ? x : z;
+        StridedLoop.forEachRow(x.shape().sizes(), new long[] {source.offset(), offsets.offset()},
+                new long[][] {source.strides(), offsets.strides()}, (p, inner, length) -> {
+                    for (long i = 0; i < length; i++) {
+                        long value = source.loadLong(p[0] + i * inner[0]) - (z == null ? 0 : z.loadLong(p[1] + i * inner[1]));
+                        shifted.storeLong(next[0]++, value);
+                    }
+                });
+        return shifted;
+    }
+
+    /** numpy matmul of two tensors of one dtype. */
+    static Tensor multiply(KernelContext context, Tensor a, Tensor b) {
+        if (a.rank() == 0 || b.rank() == 0) {
+            throw context.error("MatMul needs operands of rank 1 or more, not " + a + " and " + b);
+        }
+        Tensor a2 = a.rank() == 1 ? a.unsqueeze(0) : a;
+        Tensor b2 = b.rank() == 1 ? b.unsqueeze(1) : b;
+        long m = a2.size(a2.rank() - 2);
+        long k = a2.size(a2.rank() - 1);
+        long n = b2.size(b2.rank() - 1);
+        if (b2.size(b2.rank() - 2) != k) {
+            throw context.error("MatMul of " + a + " and " + b + ": inner dimensions " + k + " and "
+                    + b2.size(b2.rank() - 2) + " differ");
+        }
+        long[] aBatch = Arrays.copyOf(a2.shape().sizes(), a2.rank() - 2);
+        long[] bBatch = Arrays.copyOf(b2.shape().sizes(), b2.rank() - 2);
+        long[] batch = Shape.broadcast(Shape.of(aBatch), Shape.of(bBatch)).sizes();
+        Tensor out = context.allocate(a.dtype(), Shape.of(concat(batch, m, n)));
+        Tensor av = a2.contiguous().broadcastTo(concat(batch, m, k));
+        Tensor bv = b2.contiguous().broadcastTo(concat(batch, k, n));
+        long batches = Shape.of(batch).elementCount();
+        long[] aStrides = av.strides();
+        long[] bStrides = bv.strides();
+        long[] index = new long[batch.length];
+        for (long i = 0; i < batches; i++) {
+            long aOffset = av.offset();
+            long bOffset = bv.offset();
+            for (int d = 0; d < batch.length; d++) {
+                aOffset += index[d] * aStrides[d];
+                bOffset += index[d] * bStrides[d];
+            }
+            long outOffset = i * m * n;
+            if (a.dtype() == DType.FLOAT) {
+                FloatGemm.multiply(new FloatGemm.Matrix(av.segment(), aOffset, k),
+                        new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),
+                        Math.toIntExact(m), Math.toIntExact(n), Math.toIntExact(k), false);
+            } else if (a.dtype() == DType.INT32) {
+                int32(av, aOffset, bv, bOffset, out, outOffset, (int) m, (int) n, (int) k);
+            } else {
+                generic(av, aOffset, bv, bOffset, out, outOffset, m, n, k);
+            }
+            for (int d = batch.length - 1; d >= 0 && ++index[d] == batch[d]; d--) {
+                index[d] = 0;
+            }
+        }
+        if (a.rank() == 1 || b.rank() == 1) {
+            long[] sizes = out.shape().sizes();
+            int rank = sizes.length;
+            long[] result = a.rank() == 1 && b.rank() == 1 ? new long[0]
+                    : a.rank() == 1 ? remove(sizes, rank - 2) : remove(sizes, rank - 1);
+            return out.reshape(result);
+        }
+        return out;
+    }
+
+    /** int32 products accumulated in int32, wrapping as ONNX Runtime's do. */
+    private static void int32(Tensor a, long aOffset, Tensor b, long bOffset, Tensor out, long outOffset, int m, int n,
+            int k) {
+        int[] bRows = b.segment().asSlice(bOffset * 4, (long) k * n * 4).toArray(ValueLayout.JAVA_INT);
+        int[] row = new int[n];
+        for (int i = 0; i < m; i++) {
+            Arrays.fill(row, 0);
+            for (int p = 0; p < k; p++) {
+                int value = a.segment().get(ValueLayout.JAVA_INT_UNALIGNED, (aOffset + (long) i * k + p) * 4);
+                if (value != 0) {
+                    for (int j = 0, at = p * n; j < n; j++) {
+                        row[j] += value * bRows[at + j];
+                    }
+                }
+            }
+            MemorySegment.copy(row, 0, out.segment(), ValueLayout.JAVA_INT_UNALIGNED, (outOffset + (long) i * n) * 4, n);
+        }
     }
 
     private static void generic(Tensor a, long aOffset, Tensor b, long bOffset, Tensor out, long outOffset, long m,

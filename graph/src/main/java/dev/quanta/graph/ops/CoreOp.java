@@ -7,7 +7,8 @@ package dev.quanta.graph.ops;
  */
 public sealed interface CoreOp
         permits Unary, Binary, Where, Cast, CastLike, MatMul, Reduce, ArgReduce, Softmax, Reshape, Transpose, Squeeze,
-                Unsqueeze, Flatten, Concat, Split, Slice, Gather, ShapeOf, Size, Expand, ConstantOfShape, Identity, Range {
+                Unsqueeze, Flatten, Concat, Split, Slice, Gather, ShapeOf, Size, Expand, ConstantOfShape, Identity, Range,
+                Normalize, ChannelNormalize, LocalResponseNorm, Quantize, Dequantize, DynamicQuantize, MatMulInteger {
 
     /** The name shown in errors and profiles. */
     default String name() {

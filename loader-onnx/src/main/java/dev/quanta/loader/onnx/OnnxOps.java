@@ -7,6 +7,13 @@ import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.ConstantOfShape;
+import dev.quanta.graph.ops.ChannelNormalize;
+import dev.quanta.graph.ops.Dequantize;
+import dev.quanta.graph.ops.DynamicQuantize;
+import dev.quanta.graph.ops.LocalResponseNorm;
+import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.Normalize;
+import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.Expand;
 import dev.quanta.graph.ops.Flatten;
 import dev.quanta.graph.ops.Gather;
@@ -65,6 +72,8 @@ final class OnnxOps {
         registerElementwise();
         registerMath();
         registerShapes();
+        registerNormalization();
+        registerQuantization();
     }
 
     // ---------------------------------------------------------------- element-wise
@@ -293,6 +302,79 @@ final class OnnxOps {
     private static void softmax(OnnxNode node, boolean log) {
         boolean legacy = node.opset() < 13;
         node.emitTo(0, new Softmax((int) node.intAttr("axis", legacy ? 1 : -1), log, legacy), node.requiredInput(0));
+    }
+
+    // ---------------------------------------------------------------- normalization
+
+    private static void registerNormalization() {
+        register("LayerNormalization", node -> normalize(node, false, 1e-5f));
+        register("RMSNormalization", node -> normalize(node, true, 1e-5f));
+        register("BatchNormalization", node -> {
+            if (node.intAttr("training_mode", 0) != 0 || (node.opset() < 14 && node.outputCount() > 1)) {
+                throw node.unsupported("training mode (running statistics); Quanta runs inference");
+            }
+            node.emitTo(0, new ChannelNormalize(node.floatAttr("epsilon", 1e-5f)), node.requiredInput(0),
+                    node.requiredInput(1), node.requiredInput(2), node.requiredInput(3), node.requiredInput(4));
+        });
+        register("InstanceNormalization", node -> node.emitTo(0, new ChannelNormalize(node.floatAttr("epsilon", 1e-5f)),
+                node.requiredInput(0), node.requiredInput(1), node.requiredInput(2)));
+        register("LRN", node -> node.emitTo(0, new LocalResponseNorm(node.floatAttr("alpha", 1e-4f),
+                node.floatAttr("beta", 0.75f), node.floatAttr("bias", 1f), (int) node.requiredInt("size")),
+                node.requiredInput(0)));
+    }
+
+    /** Layer or RMS normalization; the optional mean and 1/σ outputs are produced when asked for. */
+    private static void normalize(OnnxNode node, boolean rms, float defaultEpsilon) {
+        if (node.intAttr("stash_type", 1) != 1) {
+            throw node.unsupported("stash_type " + node.intAttr("stash_type", 1) + " (statistics in a type other than float)");
+        }
+        List<Value> outputs = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Value output = i < node.outputCount() ? node.output(i) : null;
+            outputs.add(output != null ? output : node.temporary());
+        }
+        node.emit(new Normalize((int) node.intAttr("axis", -1), node.floatAttr("epsilon", defaultEpsilon), rms),
+                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), outputs);
+    }
+
+    // ---------------------------------------------------------------- quantization
+
+    private static void registerQuantization() {
+        register("QuantizeLinear", node -> {
+            long outputType = node.intAttr("output_dtype", 0);
+            node.emit(new Quantize((int) node.intAttr("axis", 1), (int) node.intAttr("block_size", 0),
+                    node.intAttr("saturate", 1) != 0, outputType == 0 ? null : DType.fromOnnx((int) outputType)),
+                    java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)),
+                    List.of(node.output(0)));
+        });
+        register("DequantizeLinear", node -> {
+            long outputType = node.intAttr("output_dtype", 0);
+            node.emit(new Dequantize((int) node.intAttr("axis", 1), (int) node.intAttr("block_size", 0),
+                    outputType == 0 ? null : DType.fromOnnx((int) outputType)),
+                    java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)),
+                    List.of(node.output(0)));
+        });
+        register("DynamicQuantizeLinear", node -> node.emit(new DynamicQuantize(), List.of(node.requiredInput(0)),
+                List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1), outputOrTemporary(node, 2))));
+        register("MatMulInteger", node -> node.emit(new MatMulInteger(), java.util.Arrays.asList(node.requiredInput(0),
+                node.requiredInput(1), node.input(2), node.input(3)), List.of(node.output(0))));
+        register("QLinearMatMul", node -> {
+            // y = saturate(round((a − a0)·(b − b0) · (sa·sb / sy)) + y0), the multiplier formed first as ONNX does.
+            Value accumulated = node.emit(new MatMulInteger(), node.requiredInput(0), node.requiredInput(3),
+                    node.requiredInput(2), node.requiredInput(5));
+            Value rowScale = node.emit(new Unsqueeze(), node.requiredInput(1), node.longs(-1));
+            Value multiplier = node.emit(new Binary(Binary.Kind.DIV),
+                    node.emit(new Binary(Binary.Kind.MUL), rowScale, node.requiredInput(4)), node.requiredInput(6));
+            Value scaled = node.emit(new Binary(Binary.Kind.MUL),
+                    node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), accumulated, multiplier), multiplier);
+            node.emit(new Quantize(1, 0, true, null), List.of(scaled, like(node, 1, multiplier), node.requiredInput(7)),
+                    List.of(node.output(0)));
+        });
+    }
+
+    private static Value outputOrTemporary(OnnxNode node, int i) {
+        Value output = i < node.outputCount() ? node.output(i) : null;
+        return output != null ? output : node.temporary();
     }
 
     // ---------------------------------------------------------------- shapes and data movement

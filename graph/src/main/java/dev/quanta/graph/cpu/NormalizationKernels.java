@@ -1,0 +1,149 @@
+package dev.quanta.graph.cpu;
+
+import dev.quanta.graph.Kernel;
+import dev.quanta.graph.ops.ChannelNormalize;
+import dev.quanta.graph.ops.LocalResponseNorm;
+import dev.quanta.graph.ops.Normalize;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import java.util.Arrays;
+
+/** Layer, RMS, batch, instance and local response normalization; statistics in double precision. */
+final class NormalizationKernels {
+
+    private NormalizationKernels() {
+    }
+
+    static Kernel normalize(Normalize op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            int axis = Shape.normalizeAxis(op.axis(), x.rank());
+            long[] trailing = Arrays.copyOfRange(x.shape().sizes(), axis, x.rank());
+            long inner = Shape.of(trailing).elementCount();
+            long outer = inner == 0 ? 0 : x.elementCount() / inner;
+            Tensor rows = x.reshape(outer, inner);
+            double[] scale = along(inputs[1], trailing);
+            double[] bias = inputs.length > 2 && inputs[2] != null ? along(inputs[2], trailing) : null;
+            Tensor y = context.allocate(x.dtype(), x.shape());
+            long[] statsShape = x.shape().sizes();
+            Arrays.fill(statsShape, axis, statsShape.length, 1);
+            Tensor means = context.allocate(DType.FLOAT, Shape.of(statsShape));
+            Tensor inverseDeviations = context.allocate(DType.FLOAT, Shape.of(statsShape));
+            double[] row = new double[Math.toIntExact(inner)];
+            for (long r = 0; r < outer; r++) {
+                long base = rows.offset() + r * rows.strides()[0];
+                double sum = 0;
+                double squares = 0;
+                for (int i = 0; i < inner; i++) {
+                    row[i] = rows.loadDouble(base + i * rows.strides()[1]);
+                    sum += row[i];
+                    squares += row[i] * row[i];
+                }
+                double mean = op.rmsOnly() ? 0 : sum / inner;
+                double variance = 0;
+                if (op.rmsOnly()) {
+                    variance = squares / inner;
+                } else {
+                    for (int i = 0; i < inner; i++) {
+                        variance += (row[i] - mean) * (row[i] - mean);
+                    }
+                    variance /= inner;
+                }
+                double inverse = 1 / Math.sqrt(variance + op.epsilon());
+                for (int i = 0; i < inner; i++) {
+                    double value = (row[i] - mean) * inverse * scale[i] + (bias == null ? 0 : bias[i]);
+                    y.storeDouble(r * inner + i, value);
+                }
+                means.storeDouble(r, mean);
+                inverseDeviations.storeDouble(r, inverse);
+            }
+            return new Tensor[] {y, means, inverseDeviations};
+        };
+    }
+
+    /** A parameter broadcast over the normalized trailing dimensions, flattened. */
+    private static double[] along(Tensor parameter, long[] trailing) {
+        return parameter.broadcastTo(trailing).toDoubleArray();
+    }
+
+    static Kernel channelNormalize(ChannelNormalize op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            if (x.rank() < 2) {
+                throw context.error("needs an input of rank 2 or more [N, C, ...], not " + x);
+            }
+            long batch = x.size(0);
+            long channels = x.size(1);
+            long spatial = channels == 0 || batch == 0 ? 0 : x.elementCount() / (batch * channels);
+            Tensor planes = x.reshape(batch, channels, spatial);
+            double[] scale = inputs[1].toDoubleArray();
+            double[] bias = inputs[2].toDoubleArray();
+            boolean batchNorm = inputs.length > 3 && inputs[3] != null;
+            double[] means = batchNorm ? inputs[3].toDoubleArray() : null;
+            double[] variances = batchNorm ? inputs[4].toDoubleArray() : null;
+            if (scale.length != channels || bias.length != channels
+                    || (batchNorm && (means.length != channels || variances.length != channels))) {
+                throw context.error("scale, bias, mean and variance must each have " + channels + " elements");
+            }
+            Tensor y = context.allocate(x.dtype(), x.shape());
+            long[] strides = planes.strides();
+            for (long n = 0; n < batch; n++) {
+                for (int c = 0; c < channels; c++) {
+                    long base = planes.offset() + n * strides[0] + c * strides[1];
+                    double mean;
+                    double variance;
+                    if (batchNorm) {
+                        mean = means[c];
+                        variance = variances[c];
+                    } else {
+                        double sum = 0;
+                        for (long i = 0; i < spatial; i++) {
+                            sum += planes.loadDouble(base + i * strides[2]);
+                        }
+                        mean = sum / spatial;
+                        double squares = 0;
+                        for (long i = 0; i < spatial; i++) {
+                            double d = planes.loadDouble(base + i * strides[2]) - mean;
+                            squares += d * d;
+                        }
+                        variance = squares / spatial;
+                    }
+                    double factor = scale[c] / Math.sqrt(variance + op.epsilon());
+                    long out = (n * channels + c) * spatial;
+                    for (long i = 0; i < spatial; i++) {
+                        y.storeDouble(out + i, (planes.loadDouble(base + i * strides[2]) - mean) * factor + bias[c]);
+                    }
+                }
+            }
+            return new Tensor[] {y};
+        };
+    }
+
+    static Kernel localResponseNorm(LocalResponseNorm op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0].contiguous();
+            long batch = x.size(0);
+            long channels = x.size(1);
+            long spatial = x.elementCount() / Math.max(1, batch * channels);
+            Tensor y = context.allocate(x.dtype(), x.shape());
+            int before = (op.size() - 1) / 2;
+            int after = op.size() - 1 - before;
+            for (long n = 0; n < batch; n++) {
+                for (long c = 0; c < channels; c++) {
+                    for (long i = 0; i < spatial; i++) {
+                        double squares = 0;
+                        for (long k = Math.max(0, c - before); k <= Math.min(channels - 1, c + after); k++) {
+                            double v = x.loadDouble(x.offset() + (n * channels + k) * spatial + i);
+                            squares += v * v;
+                        }
+                        long at = (n * channels + c) * spatial + i;
+                        double denominator = Math.pow(op.bias() + op.alpha() / op.size() * squares, op.beta());
+                        y.storeDouble(at, x.loadDouble(x.offset() + at) / denominator);
+                    }
+                }
+            }
+            return new Tensor[] {y};
+        };
+    }
+}

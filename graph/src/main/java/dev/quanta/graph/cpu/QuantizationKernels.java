@@ -1,0 +1,140 @@
+package dev.quanta.graph.cpu;
+
+import dev.quanta.graph.Kernel;
+import dev.quanta.graph.KernelContext;
+import dev.quanta.graph.ops.Dequantize;
+import dev.quanta.graph.ops.Quantize;
+import dev.quanta.kernels.simd.StridedLoop;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.MiniFloat;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+
+/**
+ * Linear quantization, correct but not yet tuned (the int8 issue makes it fast). Arithmetic is
+ * float32 where ONNX's reference computes in float32, so that roundings agree exactly.
+ */
+final class QuantizationKernels {
+
+    private QuantizationKernels() {
+    }
+
+    static Kernel quantize(Quantize op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            Tensor zeroPoint = inputs.length > 2 ? inputs[2] : null;
+            DType outType = zeroPoint != null ? zeroPoint.dtype() : op.outType() != null ? op.outType() : DType.UINT8;
+            if (op.outType() != null && zeroPoint != null && op.outType() != zeroPoint.dtype()) {
+                throw context.error("output_dtype " + op.outType() + " differs from the zero point's " + zeroPoint.dtype());
+            }
+            Tensor scale = expand(inputs[1], x, op.axis(), op.blockSize(), context);
+            Tensor zero = zeroPoint == null ? null : expand(zeroPoint, x, op.axis(), op.blockSize(), context);
+            Tensor y = context.allocate(outType, x.shape());
+            MiniFloat small = outType.miniFloat();
+            boolean floatOut = outType.isFloatingPoint();
+            double low = floatOut ? 0 : outType.minValue();
+            double high = floatOut ? 0 : outType.maxValue();
+            forEach(x, scale, zero, (px, ps, pz, py) -> {
+                float quotient = (float) x.loadDouble(px) / (float) scale.loadDouble(ps);
+                float zeroValue = zero == null ? 0 : (float) zero.loadDouble(pz);
+                if (small != null) {
+                    y.storeBits(py, small.encode(quotient + zeroValue, op.saturate()));
+                } else if (floatOut) {
+                    y.storeDouble(py, quotient + zeroValue);
+                } else {
+                    double rounded = Math.rint(quotient) + zeroValue;
+                    y.storeLong(py, (long) Math.max(low, Math.min(high, rounded)));
+                }
+            });
+            return new Tensor[] {y};
+        };
+    }
+
+    static Kernel dequantize(Dequantize op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            Tensor zeroPoint = inputs.length > 2 ? inputs[2] : null;
+            DType outType = op.outType() != null ? op.outType() : inputs[1].dtype();
+            Tensor scale = expand(inputs[1], x, op.axis(), op.blockSize(), context);
+            Tensor zero = zeroPoint == null ? null : expand(zeroPoint, x, op.axis(), op.blockSize(), context);
+            Tensor y = context.allocate(outType, x.shape());
+            forEach(x, scale, zero, (px, ps, pz, py) -> {
+                float shifted = (float) x.loadDouble(px) - (zero == null ? 0f : (float) zero.loadDouble(pz));
+                y.storeDouble(py, shifted * (float) scale.loadDouble(ps));
+            });
+            return new Tensor[] {y};
+        };
+    }
+
+    /**
+     * A scale or zero point as a view of x's shape: a scalar everywhere; a 1-D tensor along
+     * {@code axis}; a blocked one with each element repeated {@code blockSize} times along it.
+     */
+    private static Tensor expand(Tensor parameter, Tensor x, int axisAttribute, int blockSize, KernelContext context) {
+        if (parameter.elementCount() == 1 && (parameter.rank() <= 1 || blockSize == 0)) {
+            return parameter.reshape().broadcastTo(x.shape());
+        }
+        int axis = Shape.normalizeAxis(axisAttribute, x.rank());
+        if (blockSize == 0) {
+            if (parameter.rank() != 1 || parameter.size(0) != x.size(axis)) {
+                throw context.error("a per-axis scale or zero point must be 1-D with " + x.size(axis) + " elements, not "
+                        + parameter);
+            }
+            long[] sizes = new long[x.rank()];
+            java.util.Arrays.fill(sizes, 1);
+            sizes[axis] = x.size(axis);
+            return parameter.reshape(sizes).broadcastTo(x.shape());
+        }
+        if (parameter.rank() != x.rank() || Math.ceilDiv(x.size(axis), blockSize) != parameter.size(axis)) {
+            throw context.error("a blocked scale or zero point must have the rank of x and ceil(" + x.size(axis) + " / "
+                    + blockSize + ") = " + Math.ceilDiv(x.size(axis), blockSize) + " blocks on axis " + axis + ", not "
+                    + parameter);
+        }
+        long[] repeated = parameter.shape().sizes();
+        Tensor blocks = parameter.unsqueeze(axis + 1);
+        long[] spread = blocks.shape().sizes();
+        spread[axis + 1] = blockSize;
+        repeated[axis] *= blockSize;
+        return blocks.broadcastTo(spread).reshape(repeated).slice(axis, 0, x.size(axis)).broadcastTo(x.shape());
+    }
+
+    @FunctionalInterface
+    private interface Element {
+        void apply(long x, long scale, long zero, long y);
+    }
+
+    private static void forEach(Tensor x, Tensor scale, Tensor zero, Element element) {
+        Tensor zeroView = zero == null ? scale : zero;
+        StridedLoop.forEachRow(x.shape().sizes(), new long[] {x.offset(), scale.offset(), zeroView.offset(), 0},
+                new long[][] {x.strides(), scale.strides(), zeroView.strides(), x.shape().contiguousStrides()},
+                (p, inner, length) -> {
+                    for (long i = 0; i < length; i++) {
+                        element.apply(p[0] + i * inner[0], p[1] + i * inner[1], p[2] + i * inner[2], p[3] + i);
+                    }
+                });
+    }
+
+    /** y = saturate(round(x / scale) + zeroPoint) into uint8, scale and zero point from the range of x and 0. */
+    static Kernel dynamicQuantize() {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            double[] values = x.toDoubleArray();
+            float min = 0;
+            float max = 0;
+            for (double value : values) {
+                min = Math.min(min, (float) value);
+                max = Math.max(max, (float) value);
+            }
+            float scale = (max - min) / 255f;
+            float zeroPoint = scale == 0 ? 0 : (float) Math.max(0, Math.min(255, Math.rint(-min / scale)));
+            Tensor y = context.allocate(DType.UINT8, x.shape());
+            for (int i = 0; i < values.length; i++) {
+                double rounded = scale == 0 ? 0 : Math.rint((float) values[i] / scale) + zeroPoint;
+                y.storeLong(i, (long) Math.max(0, Math.min(255, rounded)));
+            }
+            Tensor scaleOut = context.arena().fromFloats(new float[] {scale});
+            Tensor zeroOut = context.arena().fromLongs(DType.UINT8, new long[] {(long) zeroPoint});
+            return new Tensor[] {y, scaleOut, zeroOut};
+        };
+    }
+}
