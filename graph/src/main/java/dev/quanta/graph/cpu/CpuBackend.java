@@ -1,6 +1,20 @@
 package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
+import dev.quanta.graph.ops.CumSum;
+import dev.quanta.graph.ops.DepthToSpace;
+import dev.quanta.graph.ops.Einsum;
+import dev.quanta.graph.ops.EyeLike;
+import dev.quanta.graph.ops.GatherElements;
+import dev.quanta.graph.ops.GatherND;
+import dev.quanta.graph.ops.Hardmax;
+import dev.quanta.graph.ops.NonZero;
+import dev.quanta.graph.ops.OneHot;
+import dev.quanta.graph.ops.Pad;
+import dev.quanta.graph.ops.Scatter;
+import dev.quanta.graph.ops.Tile;
+import dev.quanta.graph.ops.TopK;
+import dev.quanta.graph.ops.Trilu;
 import dev.quanta.graph.ops.ChannelNormalize;
 import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
@@ -76,6 +90,20 @@ public final class CpuBackend {
             case Dequantize dequantize -> QuantizationKernels.dequantize(dequantize);
             case DynamicQuantize ignored -> QuantizationKernels.dynamicQuantize();
             case MatMulInteger ignored -> MathKernels.matMulInteger();
+            case GatherElements gather -> IndexingKernels.gatherElements(gather);
+            case GatherND gather -> IndexingKernels.gatherND(gather);
+            case Scatter scatter -> IndexingKernels.scatter(scatter);
+            case Tile ignored -> IndexingKernels.tile();
+            case Trilu trilu -> IndexingKernels.trilu(trilu);
+            case CumSum cumSum -> IndexingKernels.cumSum(cumSum);
+            case TopK topK -> IndexingKernels.topK(topK);
+            case OneHot oneHot -> IndexingKernels.oneHot(oneHot);
+            case EyeLike eyeLike -> IndexingKernels.eyeLike(eyeLike);
+            case NonZero ignored -> IndexingKernels.nonZero();
+            case Pad pad -> IndexingKernels.pad(pad);
+            case DepthToSpace depthToSpace -> IndexingKernels.depthToSpace(depthToSpace);
+            case Hardmax hardmax -> IndexingKernels.hardmax(hardmax);
+            case Einsum einsum -> EinsumKernel.of(einsum);
         };
     }
 }

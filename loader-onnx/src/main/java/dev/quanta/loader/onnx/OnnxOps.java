@@ -4,6 +4,20 @@ import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.CumSum;
+import dev.quanta.graph.ops.DepthToSpace;
+import dev.quanta.graph.ops.Einsum;
+import dev.quanta.graph.ops.EyeLike;
+import dev.quanta.graph.ops.GatherElements;
+import dev.quanta.graph.ops.GatherND;
+import dev.quanta.graph.ops.Hardmax;
+import dev.quanta.graph.ops.NonZero;
+import dev.quanta.graph.ops.OneHot;
+import dev.quanta.graph.ops.Pad;
+import dev.quanta.graph.ops.Scatter;
+import dev.quanta.graph.ops.Tile;
+import dev.quanta.graph.ops.TopK;
+import dev.quanta.graph.ops.Trilu;
 import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.ConstantOfShape;
@@ -74,6 +88,7 @@ final class OnnxOps {
         registerShapes();
         registerNormalization();
         registerQuantization();
+        registerIndexing();
     }
 
     // ---------------------------------------------------------------- element-wise
@@ -375,6 +390,86 @@ final class OnnxOps {
     private static Value outputOrTemporary(OnnxNode node, int i) {
         Value output = i < node.outputCount() ? node.output(i) : null;
         return output != null ? output : node.temporary();
+    }
+
+    // ---------------------------------------------------------------- indexing
+
+    private static void registerIndexing() {
+        register("GatherElements", node -> node.emitTo(0, new GatherElements((int) node.intAttr("axis", 0)),
+                node.requiredInput(0), node.requiredInput(1)));
+        register("GatherND", node -> node.emitTo(0, new GatherND((int) node.intAttr("batch_dims", 0)),
+                node.requiredInput(0), node.requiredInput(1)));
+        Translator scatterElements = node -> node.emitTo(0, new Scatter(false, (int) node.intAttr("axis", 0),
+                reduction(node)), node.requiredInput(0), node.requiredInput(1), node.requiredInput(2));
+        register("ScatterElements", scatterElements);
+        register("Scatter", scatterElements);
+        register("ScatterND", node -> node.emitTo(0, new Scatter(true, 0, reduction(node)), node.requiredInput(0),
+                node.requiredInput(1), node.requiredInput(2)));
+        register("Tile", node -> node.emitTo(0, new Tile(), node.requiredInput(0), node.requiredInput(1)));
+        register("Trilu", node -> node.emit(new Trilu(node.intAttr("upper", 1) != 0),
+                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.output(0))));
+        register("CumSum", node -> node.emitTo(0, new CumSum(node.intAttr("exclusive", 0) != 0,
+                node.intAttr("reverse", 0) != 0), node.requiredInput(0), node.requiredInput(1)));
+        register("TopK", node -> {
+            Value k = node.opset() < 10 ? node.longs(node.requiredInt("k")) : node.requiredInput(1);
+            // sorted = 0 allows any order; the sorted one is among them.
+            node.emit(new TopK((int) node.intAttr("axis", -1), node.intAttr("largest", 1) != 0),
+                    List.of(node.requiredInput(0), k), List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1)));
+        });
+        register("OneHot", node -> node.emitTo(0, new OneHot((int) node.intAttr("axis", -1)), node.requiredInput(0),
+                node.requiredInput(1), node.requiredInput(2)));
+        register("EyeLike", node -> node.emitTo(0, new EyeLike(node.has("dtype")
+                ? DType.fromOnnx((int) node.intAttr("dtype", 1)) : null, node.intAttr("k", 0)), node.requiredInput(0)));
+        register("NonZero", node -> node.emitTo(0, new NonZero(), node.requiredInput(0)));
+        register("Pad", OnnxOps::pad);
+        register("DepthToSpace", node -> {
+            String mode = node.stringAttr("mode", "DCR");
+            if (!mode.equals("DCR") && !mode.equals("CRD")) {
+                throw node.error("has the unknown mode '" + mode + "'");
+            }
+            node.emitTo(0, new DepthToSpace((int) node.requiredInt("blocksize"), true, mode.equals("CRD")),
+                    node.requiredInput(0));
+        });
+        register("SpaceToDepth", node -> node.emitTo(0, new DepthToSpace((int) node.requiredInt("blocksize"), false, false),
+                node.requiredInput(0)));
+        register("Hardmax", node -> {
+            boolean legacy = node.opset() < 13;
+            node.emitTo(0, new Hardmax((int) node.intAttr("axis", legacy ? 1 : -1), legacy), node.requiredInput(0));
+        });
+        register("Einsum", node -> node.emit(new Einsum(node.stringAttr("equation", "")), node.inputsFrom(0),
+                List.of(node.output(0))));
+    }
+
+    private static Scatter.Reduction reduction(OnnxNode node) {
+        String reduction = node.stringAttr("reduction", "none");
+        return switch (reduction) {
+            case "none" -> Scatter.Reduction.NONE;
+            case "add" -> Scatter.Reduction.ADD;
+            case "mul" -> Scatter.Reduction.MUL;
+            case "max" -> Scatter.Reduction.MAX;
+            case "min" -> Scatter.Reduction.MIN;
+            default -> throw node.error("has the unknown reduction '" + reduction + "'");
+        };
+    }
+
+    private static void pad(OnnxNode node) {
+        String modeName = node.stringAttr("mode", "constant");
+        Pad.Mode mode = switch (modeName) {
+            case "constant" -> Pad.Mode.CONSTANT;
+            case "reflect" -> Pad.Mode.REFLECT;
+            case "edge" -> Pad.Mode.EDGE;
+            case "wrap" -> Pad.Mode.WRAP;
+            default -> throw node.error("has the unknown mode '" + modeName + "'");
+        };
+        Value x = node.requiredInput(0);
+        if (node.opset() < 11) {
+            long[] pads = node.intsAttr(node.opset() < 2 ? "paddings" : "pads");
+            Value value = like(node, node.floatAttr("value", 0), x);
+            node.emitTo(0, new Pad(mode), x, node.longs(required(node, pads, "pads")), value);
+        } else {
+            node.emit(new Pad(mode), java.util.Arrays.asList(x, node.requiredInput(1), node.input(2), node.input(3)),
+                    List.of(node.output(0)));
+        }
     }
 
     // ---------------------------------------------------------------- shapes and data movement

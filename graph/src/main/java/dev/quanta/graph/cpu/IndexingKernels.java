@@ -1,0 +1,547 @@
+package dev.quanta.graph.cpu;
+
+import dev.quanta.graph.Kernel;
+import dev.quanta.graph.KernelContext;
+import dev.quanta.graph.ops.CumSum;
+import dev.quanta.graph.ops.DepthToSpace;
+import dev.quanta.graph.ops.EyeLike;
+import dev.quanta.graph.ops.GatherElements;
+import dev.quanta.graph.ops.GatherND;
+import dev.quanta.graph.ops.Hardmax;
+import dev.quanta.graph.ops.OneHot;
+import dev.quanta.graph.ops.Pad;
+import dev.quanta.graph.ops.Scatter;
+import dev.quanta.graph.ops.TopK;
+import dev.quanta.graph.ops.Trilu;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/** Gathers, scatters, tiles, triangles, cumulative sums, top-k, one-hot, padding and block rearrangements. */
+final class IndexingKernels {
+
+    private IndexingKernels() {
+    }
+
+    /** Calls {@code action} with every index of {@code sizes} in row-major order (the array is reused). */
+    private static void forEachIndex(long[] sizes, java.util.function.Consumer<long[]> action) {
+        long count = Shape.of(sizes).elementCount();
+        long[] index = new long[sizes.length];
+        for (long i = 0; i < count; i++) {
+            action.accept(index);
+            for (int d = sizes.length - 1; d >= 0 && ++index[d] == sizes[d]; d--) {
+                index[d] = 0;
+            }
+        }
+    }
+
+    private static long position(Tensor tensor, long[] index) {
+        long[] strides = tensor.strides();
+        long position = tensor.offset();
+        for (int d = 0; d < index.length; d++) {
+            position += index[d] * strides[d];
+        }
+        return position;
+    }
+
+    /** An index along an axis of {@code size}, negative counting from the end, checked. */
+    private static long wrap(long index, long size, KernelContext context, String what) {
+        long at = index < 0 ? index + size : index;
+        if (at < 0 || at >= size) {
+            throw context.error(what + " index " + index + " is out of range for a dimension of size " + size);
+        }
+        return at;
+    }
+
+    static Kernel gatherElements(GatherElements op) {
+        return (context, inputs) -> {
+            Tensor data = inputs[0];
+            Tensor indices = inputs[1];
+            if (indices.rank() != data.rank()) {
+                throw context.error("indices " + indices + " must have the rank of data " + data);
+            }
+            int axis = Shape.normalizeAxis(op.axis(), data.rank());
+            Tensor out = context.allocate(data.dtype(), indices.shape());
+            long[] next = {0};
+            long[] source = new long[data.rank()];
+            forEachIndex(indices.shape().sizes(), index -> {
+                System.arraycopy(index, 0, source, 0, index.length);
+                source[axis] = wrap(indices.loadLong(position(indices, index)), data.size(axis), context, "GatherElements");
+                ElementwiseKernels.copyElement(data, position(data, source), out, next[0]++);
+            });
+            return new Tensor[] {out};
+        };
+    }
+
+    static Kernel gatherND(GatherND op) {
+        return (context, inputs) -> {
+            Tensor data = inputs[0];
+            Tensor indices = inputs[1];
+            int batch = op.batchDims();
+            int depth = (int) indices.size(indices.rank() - 1);
+            if (batch + depth > data.rank()) {
+                throw context.error("indices of depth " + depth + " after " + batch + " batch dimensions exceed " + data);
+            }
+            long[] outer = Arrays.copyOf(indices.shape().sizes(), indices.rank() - 1);
+            long[] slab = Arrays.copyOfRange(data.shape().sizes(), batch + depth, data.rank());
+            long[] outSizes = concat(outer, slab);
+            Tensor out = context.allocate(data.dtype(), Shape.of(outSizes));
+            Tensor rows = out.reshape(concat(new long[] {Shape.of(outer).elementCount()}, slab));
+            long[] row = {0};
+            forEachIndex(outer, index -> {
+                Tensor view = data;
+                for (int d = 0; d < batch; d++) {
+                    view = view.select(0, index[d]);
+                }
+                long[] tuple = Arrays.copyOf(index, index.length + 1);
+                for (int k = 0; k < depth; k++) {
+                    tuple[index.length] = k;
+                    view = view.select(0, wrap(indices.loadLong(position(indices, tuple)), view.size(0), context, "GatherND"));
+                }
+                view.copyTo(rows.select(0, row[0]++));
+            });
+            return new Tensor[] {out};
+        };
+    }
+
+    static Kernel scatter(Scatter op) {
+        return (context, inputs) -> {
+            Tensor data = inputs[0];
+            Tensor indices = inputs[1];
+            Tensor updates = inputs[2];
+            Tensor out = context.arena().copyOf(data);
+            if (op.nd()) {
+                int depth = (int) indices.size(indices.rank() - 1);
+                long[] outer = Arrays.copyOf(indices.shape().sizes(), indices.rank() - 1);
+                long[] slab = Arrays.copyOfRange(data.shape().sizes(), depth, data.rank());
+                Tensor rows = updates.reshape(concat(new long[] {Shape.of(outer).elementCount()}, slab));
+                long[] row = {0};
+                forEachIndex(outer, index -> {
+                    Tensor target = out;
+                    long[] tuple = Arrays.copyOf(index, index.length + 1);
+                    for (int k = 0; k < depth; k++) {
+                        tuple[index.length] = k;
+                        target = target.select(0, wrap(indices.loadLong(position(indices, tuple)), target.size(0), context,
+                                "ScatterND"));
+                    }
+                    combine(rows.select(0, row[0]++), target, op.reduction());
+                });
+            } else {
+                int axis = Shape.normalizeAxis(op.axis(), data.rank());
+                long[] target = new long[data.rank()];
+                forEachIndex(indices.shape().sizes(), index -> {
+                    System.arraycopy(index, 0, target, 0, index.length);
+                    target[axis] = wrap(indices.loadLong(position(indices, index)), data.size(axis), context,
+                            "ScatterElements");
+                    combine(updates, position(updates, index), out, position(out, target), op.reduction());
+                });
+            }
+            return new Tensor[] {out};
+        };
+    }
+
+    private static void combine(Tensor source, Tensor target, Scatter.Reduction reduction) {
+        if (reduction == Scatter.Reduction.NONE) {
+            source.copyTo(target);
+            return;
+        }
+        long[] targetStrides = target.strides();
+        forEachIndex(source.shape().sizes(), index -> {
+            long at = target.offset();
+            for (int d = 0; d < index.length; d++) {
+                at += index[d] * targetStrides[d];
+            }
+            combine(source, position(source, index), target, at, reduction);
+        });
+    }
+
+    private static void combine(Tensor source, long from, Tensor target, long to, Scatter.Reduction reduction) {
+        if (reduction == Scatter.Reduction.NONE) {
+            ElementwiseKernels.copyElement(source, from, target, to);
+        } else if (target.dtype().isFloatingPoint()) {
+            double a = target.loadDouble(to);
+            double b = source.loadDouble(from);
+            target.storeDouble(to, switch (reduction) {
+                case ADD -> a + b;
+                case MUL -> a * b;
+                case MAX -> Math.max(a, b);
+                case MIN -> Math.min(a, b);
+                case NONE -> b;
+            });
+        } else {
+            long a = target.loadLong(to);
+            long b = source.loadLong(from);
+            target.storeLong(to, switch (reduction) {
+                case ADD -> a + b;
+                case MUL -> a * b;
+                case MAX -> Math.max(a, b);
+                case MIN -> Math.min(a, b);
+                case NONE -> b;
+            });
+        }
+    }
+
+    /** out[a·d + b] = x[b]: x seen as [1, d0, 1, d1, ...] broadcast to [r0, d0, r1, d1, ...]. */
+    static Kernel tile() {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            long[] repeats = ShapeKernels.longs(inputs[1], context, "Tile's repeats");
+            if (repeats.length != x.rank()) {
+                throw context.error("repeats " + Arrays.toString(repeats) + " must have one entry per axis of " + x);
+            }
+            int rank = x.rank();
+            long[] interleaved = new long[2 * rank];
+            long[] spread = new long[2 * rank];
+            long[] outSizes = new long[rank];
+            for (int d = 0; d < rank; d++) {
+                if (repeats[d] < 0) {
+                    throw context.error("negative repeat " + repeats[d]);
+                }
+                interleaved[2 * d] = 1;
+                interleaved[2 * d + 1] = x.size(d);
+                spread[2 * d] = repeats[d];
+                spread[2 * d + 1] = x.size(d);
+                outSizes[d] = repeats[d] * x.size(d);
+            }
+            Tensor out = context.allocate(x.dtype(), Shape.of(outSizes));
+            x.reshape(interleaved).broadcastTo(spread).copyTo(out.reshape(spread));
+            return new Tensor[] {out};
+        };
+    }
+
+    static Kernel trilu(Trilu op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            long k = inputs.length > 1 && inputs[1] != null ? inputs[1].loadLong(inputs[1].offset()) : 0;
+            Tensor out = context.allocate(x.dtype(), x.shape());
+            int rank = x.rank();
+            long[] next = {0};
+            forEachIndex(x.shape().sizes(), index -> {
+                long diagonal = index[rank - 1] - index[rank - 2];
+                boolean keep = op.upper() ? diagonal >= k : diagonal <= k;
+                long at = next[0]++;
+                if (keep) {
+                    ElementwiseKernels.copyElement(x, position(x, index), out, at);
+                }
+            });
+            return new Tensor[] {out};
+        };
+    }
+
+    static Kernel cumSum(CumSum op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            int axis = Shape.normalizeAxis(ShapeKernels.longs(inputs[1], context, "CumSum's axis")[0], x.rank());
+            Tensor out = context.allocate(x.dtype(), x.shape());
+            long size = x.size(axis);
+            long[] lines = x.shape().sizes();
+            lines[axis] = 1;
+            boolean floating = x.dtype().isFloatingPoint();
+            long stride = x.strides()[axis];
+            long outStride = out.strides()[axis];
+            forEachIndex(lines, index -> {
+                long from = position(x, index);
+                long to = position(out, index);
+                double sum = 0;
+                long integerSum = 0;
+                for (long step = 0; step < size; step++) {
+                    long i = op.reverse() ? size - 1 - step : step;
+                    if (op.exclusive()) {
+                        store(out, to + i * outStride, floating, sum, integerSum);
+                    }
+                    if (floating) {
+                        sum += x.loadDouble(from + i * stride);
+                    } else {
+                        integerSum += x.loadLong(from + i * stride);
+                    }
+                    if (!op.exclusive()) {
+                        store(out, to + i * outStride, floating, sum, integerSum);
+                    }
+                }
+            });
+            return new Tensor[] {out};
+        };
+    }
+
+    private static void store(Tensor out, long at, boolean floating, double value, long integer) {
+        if (floating) {
+            out.storeDouble(at, value);
+        } else {
+            out.storeLong(at, integer);
+        }
+    }
+
+    static Kernel topK(TopK op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            int axis = Shape.normalizeAxis(op.axis(), x.rank());
+            long k = ShapeKernels.longs(inputs[1], context, "TopK's k")[0];
+            long size = x.size(axis);
+            if (k < 0 || k > size) {
+                throw context.error("k = " + k + " is out of range for an axis of size " + size);
+            }
+            long[] outSizes = x.shape().sizes();
+            outSizes[axis] = k;
+            Tensor values = context.allocate(x.dtype(), Shape.of(outSizes));
+            Tensor indices = context.allocate(DType.INT64, Shape.of(outSizes));
+            long[] lines = x.shape().sizes();
+            lines[axis] = 1;
+            boolean floating = x.dtype().isFloatingPoint();
+            long stride = x.strides()[axis];
+            forEachIndex(lines, index -> {
+                long from = position(x, index);
+                List<Long> order = new ArrayList<>();
+                for (long i = 0; i < size; i++) {
+                    order.add(i);
+                }
+                Comparator<Long> comparison = floating
+                        ? Comparator.comparingDouble(i -> x.loadDouble(from + i * stride))
+                        : Comparator.comparingLong(i -> x.loadLong(from + i * stride));
+                order.sort((op.largest() ? comparison.reversed() : comparison).thenComparingLong(i -> i));
+                long valueAt = position(values, index);
+                long indexAt = position(indices, index);
+                long outStride = values.strides()[axis];
+                for (int i = 0; i < k; i++) {
+                    long chosen = order.get(i);
+                    ElementwiseKernels.copyElement(x, from + chosen * stride, values, valueAt + i * outStride);
+                    indices.storeLong(indexAt + i * outStride, chosen);
+                }
+            });
+            return new Tensor[] {values, indices};
+        };
+    }
+
+    static Kernel oneHot(OneHot op) {
+        return (context, inputs) -> {
+            Tensor indices = inputs[0];
+            long depth = (long) inputs[1].loadDouble(inputs[1].offset());
+            Tensor values = inputs[2];
+            if (values.elementCount() != 2) {
+                throw context.error("values must hold [off, on], not " + values);
+            }
+            int rank = indices.rank() + 1;
+            int axis = op.axis() < 0 ? op.axis() + rank : op.axis();
+            if (axis < 0 || axis >= rank) {
+                throw context.error("axis " + op.axis() + " is out of range for rank " + rank);
+            }
+            long[] outSizes = new long[rank];
+            for (int d = 0, s = 0; d < rank; d++) {
+                outSizes[d] = d == axis ? depth : indices.size(s++);
+            }
+            Tensor flatValues = values.reshape(2);
+            Tensor out = context.allocate(values.dtype(), Shape.of(outSizes));
+            long[] source = new long[indices.rank()];
+            long[] next = {0};
+            forEachIndex(outSizes, index -> {
+                for (int d = 0, s = 0; d < rank; d++) {
+                    if (d != axis) {
+                        source[s++] = index[d];
+                    }
+                }
+                long hot = (long) indices.loadDouble(position(indices, source));
+                if (hot < 0) {
+                    hot += depth;
+                }
+                ElementwiseKernels.copyElement(flatValues, flatValues.offset() + (hot == index[axis] ? 1 : 0)
+                        * flatValues.strides()[0], out, next[0]++);
+            });
+            return new Tensor[] {out};
+        };
+    }
+
+    static Kernel eyeLike(EyeLike op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            if (x.rank() != 2) {
+                throw context.error("EyeLike needs a 2-D input, not " + x);
+            }
+            Tensor out = context.allocate(op.dtype() == null ? x.dtype() : op.dtype(), x.shape());
+            for (long i = 0; i < x.size(0); i++) {
+                long j = i + op.k();
+                if (j >= 0 && j < x.size(1)) {
+                    out.storeLong(i * x.size(1) + j, 1);
+                }
+            }
+            return new Tensor[] {out};
+        };
+    }
+
+    static Kernel nonZero() {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            List<long[]> found = new ArrayList<>();
+            boolean floating = x.dtype().isFloatingPoint();
+            forEachIndex(x.shape().sizes(), index -> {
+                long at = position(x, index);
+                if (floating ? x.loadDouble(at) != 0 : x.loadLong(at) != 0) {
+                    found.add(index.clone());
+                }
+            });
+            Tensor out = context.allocate(DType.INT64, Shape.of(x.rank(), found.size()));
+            for (int j = 0; j < found.size(); j++) {
+                for (int d = 0; d < x.rank(); d++) {
+                    out.storeLong((long) d * found.size() + j, found.get(j)[d]);
+                }
+            }
+            return new Tensor[] {out};
+        };
+    }
+
+    static Kernel pad(Pad op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            int rank = x.rank();
+            long[] pads = ShapeKernels.longs(inputs[1], context, "Pad's pads");
+            Tensor value = inputs.length > 2 ? inputs[2] : null;
+            long[] axes;
+            if (inputs.length > 3 && inputs[3] != null) {
+                axes = ShapeKernels.longs(inputs[3], context, "Pad's axes");
+            } else {
+                axes = new long[rank];
+                Arrays.setAll(axes, d -> d);
+            }
+            if (pads.length != 2 * axes.length) {
+                throw context.error("pads " + Arrays.toString(pads) + " must have two entries per padded axis");
+            }
+            long[] begin = new long[rank];
+            long[] end = new long[rank];
+            for (int i = 0; i < axes.length; i++) {
+                int axis = Shape.normalizeAxis(axes[i], rank);
+                begin[axis] = pads[i];
+                end[axis] = pads[i + axes.length];
+            }
+            long[] outSizes = new long[rank];
+            for (int d = 0; d < rank; d++) {
+                outSizes[d] = x.size(d) + begin[d] + end[d];
+                if (outSizes[d] < 0) {
+                    throw context.error("pads remove more than axis " + d + " of " + x + " holds");
+                }
+            }
+            Tensor out = context.allocate(x.dtype(), Shape.of(outSizes));
+            long[] source = new long[rank];
+            long[] next = {0};
+            forEachIndex(outSizes, index -> {
+                boolean inside = true;
+                for (int d = 0; d < rank; d++) {
+                    long size = x.size(d);
+                    long c = index[d] - begin[d];
+                    if (c < 0 || c >= size) {
+                        if (op.mode() == Pad.Mode.CONSTANT || size == 0) {
+                            inside = false;
+                            break;
+                        }
+                        c = switch (op.mode()) {
+                            case EDGE -> Math.max(0, Math.min(size - 1, c));
+                            case WRAP -> Math.floorMod(c, size);
+                            case REFLECT -> reflect(c, size);
+                            case CONSTANT -> c;
+                        };
+                    }
+                    source[d] = c;
+                }
+                long at = next[0]++;
+                if (inside) {
+                    ElementwiseKernels.copyElement(x, position(x, source), out, at);
+                } else if (value != null && value.elementCount() > 0) {
+                    ElementwiseKernels.copyElement(value, value.offset(), out, at);
+                }
+            });
+            return new Tensor[] {out};
+        };
+    }
+
+    private static long reflect(long c, long size) {
+        if (size == 1) {
+            return 0;
+        }
+        long period = 2 * (size - 1);
+        long m = Math.floorMod(c, period);
+        return m < size ? m : period - m;
+    }
+
+    static Kernel depthToSpace(DepthToSpace op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            if (x.rank() != 4) {
+                throw context.error("needs a 4-D input [N, C, H, W], not " + x);
+            }
+            long b = op.blockSize();
+            long n = x.size(0);
+            long c = x.size(1);
+            long h = x.size(2);
+            long w = x.size(3);
+            Tensor result;
+            if (op.toSpace()) {
+                if (c % (b * b) != 0) {
+                    throw context.error("channels " + c + " are not a multiple of blocksize² " + b * b);
+                }
+                long depth = c / (b * b);
+                result = op.columnRowDepth()
+                        ? x.reshape(n, depth, b, b, h, w).permute(0, 1, 4, 2, 5, 3)
+                        : x.reshape(n, b, b, depth, h, w).permute(0, 3, 4, 1, 5, 2);
+                result = result.reshape(n, depth, h * b, w * b);
+            } else {
+                if (h % b != 0 || w % b != 0) {
+                    throw context.error("height and width of " + x + " are not multiples of " + b);
+                }
+                result = x.reshape(n, c, h / b, b, w / b, b).permute(0, 3, 5, 1, 2, 4).reshape(n, c * b * b, h / b, w / b);
+            }
+            return new Tensor[] {result};
+        };
+    }
+
+    static Kernel hardmax(Hardmax op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            int rank = x.rank();
+            int axis = Shape.normalizeAxis(op.axis(), rank);
+            Tensor out = context.allocate(x.dtype(), x.shape());
+            if (op.coerceTo2d()) {
+                long inner = Shape.of(Arrays.copyOfRange(x.shape().sizes(), axis, rank)).elementCount();
+                Tensor rows = x.reshape(inner == 0 ? 0 : x.elementCount() / inner, inner);
+                Tensor target = out.reshape(rows.shape());
+                for (long r = 0; r < rows.size(0); r++) {
+                    markMax(rows.select(0, r), target.select(0, r));
+                }
+            } else {
+                long[] lines = x.shape().sizes();
+                lines[axis] = 1;
+                forEachIndex(lines, index -> {
+                    Tensor line = x;
+                    Tensor target = out;
+                    for (int d = rank - 1; d >= 0; d--) {
+                        if (d != axis) {
+                            line = line.select(d, index[d]);
+                            target = target.select(d, index[d]);
+                        }
+                    }
+                    markMax(line, target);
+                });
+            }
+            return new Tensor[] {out};
+        };
+    }
+
+    private static void markMax(Tensor line, Tensor target) {
+        long size = line.size(0);
+        long best = 0;
+        for (long i = 1; i < size; i++) {
+            if (line.getDouble(i) > line.getDouble(best)) {
+                best = i;
+            }
+        }
+        if (size > 0) {
+            target.setDouble(1, best);
+        }
+    }
+
+    static long[] concat(long[] head, long[] tail) {
+        long[] all = Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, all, head.length, tail.length);
+        return all;
+    }
+}

@@ -1,0 +1,7 @@
+package dev.quanta.graph.ops;
+
+/** Inputs (x, pads int64 [2·axes], value?, axes?): borders added (or removed, where negative) by {@code mode}. */
+public record Pad(Mode mode) implements CoreOp {
+
+    public enum Mode { CONSTANT, REFLECT, EDGE, WRAP }
+}
