@@ -1,6 +1,10 @@
 package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
+import dev.quanta.graph.ops.Conv;
+import dev.quanta.graph.ops.ConvTranspose;
+import dev.quanta.graph.ops.GlobalPool;
+import dev.quanta.graph.ops.Pool;
 import dev.quanta.graph.ops.CumSum;
 import dev.quanta.graph.ops.DepthToSpace;
 import dev.quanta.graph.ops.Einsum;
@@ -104,6 +108,10 @@ public final class CpuBackend {
             case DepthToSpace depthToSpace -> IndexingKernels.depthToSpace(depthToSpace);
             case Hardmax hardmax -> IndexingKernels.hardmax(hardmax);
             case Einsum einsum -> EinsumKernel.of(einsum);
+            case Conv conv -> ConvKernels.conv(conv);
+            case ConvTranspose conv -> ConvKernels.convTranspose(conv);
+            case Pool pool -> ConvKernels.pool(pool);
+            case GlobalPool pool -> ConvKernels.globalPool(pool);
         };
     }
 }

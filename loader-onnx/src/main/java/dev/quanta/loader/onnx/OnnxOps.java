@@ -20,6 +20,11 @@ import dev.quanta.graph.ops.TopK;
 import dev.quanta.graph.ops.Trilu;
 import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Concat;
+import dev.quanta.graph.ops.Conv;
+import dev.quanta.graph.ops.ConvTranspose;
+import dev.quanta.graph.ops.GlobalPool;
+import dev.quanta.graph.ops.Pool;
+import dev.quanta.graph.ops.Window;
 import dev.quanta.graph.ops.ConstantOfShape;
 import dev.quanta.graph.ops.ChannelNormalize;
 import dev.quanta.graph.ops.Dequantize;
@@ -89,6 +94,7 @@ final class OnnxOps {
         registerNormalization();
         registerQuantization();
         registerIndexing();
+        registerConvolution();
     }
 
     // ---------------------------------------------------------------- element-wise
@@ -470,6 +476,45 @@ final class OnnxOps {
             node.emit(new Pad(mode), java.util.Arrays.asList(x, node.requiredInput(1), node.input(2), node.input(3)),
                     List.of(node.output(0)));
         }
+    }
+
+    // ---------------------------------------------------------------- convolution and pooling
+
+    private static void registerConvolution() {
+        register("Conv", node -> node.emit(new Conv(window(node, false), (int) node.intAttr("group", 1)),
+                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.output(0))));
+        register("ConvTranspose", node -> node.emit(new ConvTranspose(window(node, false), (int) node.intAttr("group", 1),
+                node.intsAttr("output_padding"), node.intsAttr("output_shape")),
+                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.output(0))));
+        register("MaxPool", node -> node.emit(new Pool(Pool.Kind.MAX, window(node, true), false, 0,
+                node.intAttr("storage_order", 0) != 0), List.of(node.requiredInput(0)),
+                List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1))));
+        register("AveragePool", node -> node.emit(new Pool(Pool.Kind.AVERAGE, window(node, true),
+                node.intAttr("count_include_pad", 0) != 0, 0, false), List.of(node.requiredInput(0)),
+                List.of(outputOrTemporary(node, 0), node.temporary())));
+        register("LpPool", node -> node.emit(new Pool(Pool.Kind.LP, window(node, true), false, node.intAttr("p", 2), false),
+                List.of(node.requiredInput(0)), List.of(outputOrTemporary(node, 0), node.temporary())));
+        register("GlobalAveragePool", node -> node.emitTo(0, new GlobalPool(Pool.Kind.AVERAGE, 0), node.requiredInput(0)));
+        register("GlobalMaxPool", node -> node.emitTo(0, new GlobalPool(Pool.Kind.MAX, 0), node.requiredInput(0)));
+        register("GlobalLpPool", node -> node.emitTo(0, new GlobalPool(Pool.Kind.LP, node.intAttr("p", 2)),
+                node.requiredInput(0)));
+    }
+
+    private static Window window(OnnxNode node, boolean pooling) {
+        String autoPad = node.stringAttr("auto_pad", "NOTSET");
+        Window.AutoPad mode = switch (autoPad) {
+            case "NOTSET", "" -> Window.AutoPad.NOTSET;
+            case "SAME_UPPER" -> Window.AutoPad.SAME_UPPER;
+            case "SAME_LOWER" -> Window.AutoPad.SAME_LOWER;
+            case "VALID" -> Window.AutoPad.VALID;
+            default -> throw node.error("has the unknown auto_pad '" + autoPad + "'");
+        };
+        long[] kernel = node.intsAttr("kernel_shape");
+        if (pooling && kernel == null) {
+            throw node.error("lacks the required attribute 'kernel_shape'");
+        }
+        return new Window(kernel, node.intsAttr("strides"), node.intsAttr("dilations"), node.intsAttr("pads"), mode,
+                node.intAttr("ceil_mode", 0) != 0);
     }
 
     // ---------------------------------------------------------------- shapes and data movement

@@ -1,0 +1,392 @@
+package dev.quanta.graph.cpu;
+
+import dev.quanta.graph.Kernel;
+import dev.quanta.graph.KernelContext;
+import dev.quanta.graph.ops.Conv;
+import dev.quanta.graph.ops.ConvTranspose;
+import dev.quanta.graph.ops.GlobalPool;
+import dev.quanta.graph.ops.Pool;
+import dev.quanta.graph.ops.Window;
+import dev.quanta.kernels.simd.FloatGemm;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * Convolutions and pools over any number of spatial axes. float32 convolution lowers each
+ * group to im2col and the vector GEMM; other types and the transpose sum directly.
+ */
+final class ConvKernels {
+
+    private ConvKernels() {
+    }
+
+    private static long[] spatial(Tensor tensor) {
+        return Arrays.copyOfRange(tensor.shape().sizes(), 2, tensor.rank());
+    }
+
+    private static long product(long[] values) {
+        long product = 1;
+        for (long value : values) {
+            product *= value;
+        }
+        return product;
+    }
+
+    /** Advances a row-major index over {@code sizes}; false once it wraps around. */
+    private static boolean advance(long[] index, long[] sizes) {
+        for (int d = sizes.length - 1; d >= 0; d--) {
+            if (++index[d] < sizes[d]) {
+                return true;
+            }
+            index[d] = 0;
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------- convolution
+
+    static Kernel conv(Conv op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0].contiguous();
+            Tensor w = inputs[1].contiguous();
+            Tensor bias = inputs.length > 2 ? inputs[2] : null;
+            if (x.rank() < 3 || w.rank() != x.rank()) {
+                throw context.error("Conv needs x [N, C, ...] and w [M, C/group, ...] of one rank, not " + x + " and " + w);
+            }
+            int group = op.group();
+            long batch = x.size(0);
+            long channels = x.size(1);
+            long filters = w.size(0);
+            if (channels % group != 0 || filters % group != 0 || w.size(1) * group != channels) {
+                throw context.error("channels " + channels + " and filters " + filters + " do not split into " + group
+                        + " groups for weights " + w);
+            }
+            long[] inSpatial = spatial(x);
+            Window.Geometry g = op.window().resolve(inSpatial, spatial(w));
+            long[] outSizes = new long[x.rank()];
+            outSizes[0] = batch;
+            outSizes[1] = filters;
+            System.arraycopy(g.outSizes(), 0, outSizes, 2, g.outSizes().length);
+            Tensor y = context.allocate(x.dtype(), Shape.of(outSizes));
+            long groupChannels = channels / group;
+            long groupFilters = filters / group;
+            long kernelSize = product(g.kernel());
+            long outPlane = product(g.outSizes());
+            long inPlane = product(inSpatial);
+            long patch = groupChannels * kernelSize;
+            boolean fast = x.dtype() == DType.FLOAT && w.dtype() == DType.FLOAT;
+            Tensor columns = fast ? context.allocate(DType.FLOAT, Shape.of(patch, outPlane)) : null;
+            for (long n = 0; n < batch; n++) {
+                for (int gi = 0; gi < group; gi++) {
+                    long inBase = x.offset() + (n * channels + gi * groupChannels) * inPlane;
+                    long weightBase = w.offset() + gi * groupFilters * patch;
+                    long outBase = (n * filters + gi * groupFilters) * outPlane;
+                    if (fast) {
+                        im2col(x, inBase, inSpatial, groupChannels, g, columns);
+                        FloatGemm.multiply(new FloatGemm.Matrix(w.segment(), weightBase, patch),
+                                new FloatGemm.Matrix(columns.segment(), 0, outPlane),
+                                new FloatGemm.Matrix(y.segment(), outBase, outPlane),
+                                Math.toIntExact(groupFilters), Math.toIntExact(outPlane), Math.toIntExact(patch), false);
+                    } else {
+                        direct(x, inBase, inSpatial, groupChannels, w, weightBase, groupFilters, g, y, outBase);
+                    }
+                }
+            }
+            addBias(y, bias, context);
+            return new Tensor[] {y};
+        };
+    }
+
+    /** columns[c·K + k, o] = x[c, o·s − pad + k·d], zero outside the input. */
+    private static void im2col(Tensor x, long inBase, long[] inSpatial, long channels, Window.Geometry g, Tensor columns) {
+        int rank = inSpatial.length;
+        long[] kernelIndex = new long[rank];
+        long[] outIndex = new long[rank];
+        long outPlane = product(g.outSizes());
+        long row = 0;
+        for (long c = 0; c < channels; c++) {
+            Arrays.fill(kernelIndex, 0);
+            do {
+                long column = 0;
+                Arrays.fill(outIndex, 0);
+                do {
+                    long position = inputPosition(inSpatial, g, kernelIndex, outIndex);
+                    float value = position < 0 ? 0f : (float) x.loadDouble(inBase + c * product(inSpatial) + position);
+                    columns.storeDouble(row * outPlane + column++, value);
+                } while (advance(outIndex, g.outSizes()));
+                row++;
+            } while (advance(kernelIndex, g.kernel()));
+        }
+    }
+
+    /** The flat position within one input plane that a kernel tap reads at an output position, or −1 in padding. */
+    private static long inputPosition(long[] inSpatial, Window.Geometry g, long[] kernelIndex, long[] outIndex) {
+        long position = 0;
+        for (int d = 0; d < inSpatial.length; d++) {
+            long coordinate = outIndex[d] * g.strides()[d] - g.padBefore()[d] + kernelIndex[d] * g.dilations()[d];
+            if (coordinate < 0 || coordinate >= inSpatial[d]) {
+                return -1;
+            }
+            position = position * inSpatial[d] + coordinate;
+        }
+        return position;
+    }
+
+    private static void direct(Tensor x, long inBase, long[] inSpatial, long channels, Tensor w, long weightBase,
+            long filters, Window.Geometry g, Tensor y, long outBase) {
+        int rank = inSpatial.length;
+        long inPlane = product(inSpatial);
+        long kernelSize = product(g.kernel());
+        long[] outIndex = new long[rank];
+        long[] kernelIndex = new long[rank];
+        long outPlane = product(g.outSizes());
+        for (long f = 0; f < filters; f++) {
+            Arrays.fill(outIndex, 0);
+            long column = 0;
+            do {
+                double sum = 0;
+                for (long c = 0; c < channels; c++) {
+                    Arrays.fill(kernelIndex, 0);
+                    long tap = 0;
+                    do {
+                        long position = inputPosition(inSpatial, g, kernelIndex, outIndex);
+                        if (position >= 0) {
+                            sum += x.loadDouble(inBase + c * inPlane + position)
+                                    * w.loadDouble(weightBase + (f * channels + c) * kernelSize + tap);
+                        }
+                        tap++;
+                    } while (advance(kernelIndex, g.kernel()));
+                }
+                y.storeDouble(outBase + f * outPlane + column++, sum);
+            } while (advance(outIndex, g.outSizes()));
+        }
+    }
+
+    private static void addBias(Tensor y, Tensor bias, KernelContext context) {
+        if (bias == null) {
+            return;
+        }
+        long filters = y.size(1);
+        if (bias.elementCount() != filters) {
+            throw context.error("bias " + bias + " must have one element per output channel (" + filters + ")");
+        }
+        double[] values = bias.toDoubleArray();
+        long plane = y.elementCount() / Math.max(1, y.size(0) * filters);
+        for (long n = 0; n < y.size(0); n++) {
+            for (int f = 0; f < filters; f++) {
+                long base = (n * filters + f) * plane;
+                for (long i = 0; i < plane; i++) {
+                    y.storeDouble(base + i, y.loadDouble(base + i) + values[f]);
+                }
+            }
+        }
+    }
+
+    static Kernel convTranspose(ConvTranspose op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0].contiguous();
+            Tensor w = inputs[1].contiguous();
+            Tensor bias = inputs.length > 2 ? inputs[2] : null;
+            int group = op.group();
+            long batch = x.size(0);
+            long channels = x.size(1);
+            long groupFilters = w.size(1);
+            long filters = groupFilters * group;
+            long[] inSpatial = spatial(x);
+            int rank = inSpatial.length;
+            long[] kernel = op.window().kernel() != null ? op.window().kernel() : spatial(w);
+            long[] strides = op.window().strides() != null ? op.window().strides() : filled(rank, 1);
+            long[] dilations = op.window().dilations() != null ? op.window().dilations() : filled(rank, 1);
+            long[] outputPadding = op.outputPadding() != null ? op.outputPadding() : filled(rank, 0);
+            long[] before = new long[rank];
+            long[] outSpatial = new long[rank];
+            Window.AutoPad autoPad = op.window().autoPad();
+            for (int d = 0; d < rank; d++) {
+                long full = strides[d] * (inSpatial[d] - 1) + outputPadding[d] + (kernel[d] - 1) * dilations[d] + 1;
+                long[] pads = op.window().pads();
+                if (op.outputShape() != null || autoPad == Window.AutoPad.SAME_UPPER || autoPad == Window.AutoPad.SAME_LOWER) {
+                    outSpatial[d] = op.outputShape() != null ? op.outputShape()[d] : inSpatial[d] * strides[d];
+                    long total = full - outSpatial[d];
+                    before[d] = autoPad == Window.AutoPad.SAME_UPPER ? Math.floorDiv(total, 2) : total - Math.floorDiv(total, 2);
+                } else {
+                    before[d] = pads == null || autoPad == Window.AutoPad.VALID ? 0 : pads[d];
+                    long after = pads == null || autoPad == Window.AutoPad.VALID ? 0 : pads[d + rank];
+                    outSpatial[d] = full - before[d] - after;
+                }
+            }
+            long[] outSizes = new long[rank + 2];
+            outSizes[0] = batch;
+            outSizes[1] = filters;
+            System.arraycopy(outSpatial, 0, outSizes, 2, rank);
+            double[] sums = new double[Math.toIntExact(Shape.of(outSizes).elementCount())];
+            long inPlane = product(inSpatial);
+            long outPlane = product(outSpatial);
+            long kernelSize = product(kernel);
+            long groupChannels = channels / group;
+            long[] inIndex = new long[rank];
+            long[] kernelIndex = new long[rank];
+            for (long n = 0; n < batch; n++) {
+                for (long c = 0; c < channels; c++) {
+                    long gi = c / groupChannels;
+                    Arrays.fill(inIndex, 0);
+                    long inPosition = 0;
+                    do {
+                        double value = x.loadDouble(x.offset() + (n * channels + c) * inPlane + inPosition++);
+                        Arrays.fill(kernelIndex, 0);
+                        long tap = 0;
+                        do {
+                            long outPosition = 0;
+                            boolean inside = true;
+                            for (int d = 0; d < rank && inside; d++) {
+                                long coordinate = inIndex[d] * strides[d] + kernelIndex[d] * dilations[d] - before[d];
+                                inside = coordinate >= 0 && coordinate < outSpatial[d];
+                                outPosition = outPosition * outSpatial[d] + coordinate;
+                            }
+                            if (inside) {
+                                for (long m = 0; m < groupFilters; m++) {
+                                    double weight = w.loadDouble(w.offset() + (c * groupFilters + m) * kernelSize + tap);
+                                    sums[(int) ((n * filters + gi * groupFilters + m) * outPlane + outPosition)] += value * weight;
+                                }
+                            }
+                            tap++;
+                        } while (advance(kernelIndex, kernel));
+                    } while (advance(inIndex, inSpatial));
+                }
+            }
+            Tensor y = context.allocate(x.dtype(), Shape.of(outSizes));
+            for (int i = 0; i < sums.length; i++) {
+                y.storeDouble(i, sums[i]);
+            }
+            addBias(y, bias, context);
+            return new Tensor[] {y};
+        };
+    }
+
+    private static long[] filled(int rank, long value) {
+        long[] values = new long[rank];
+        Arrays.fill(values, value);
+        return values;
+    }
+
+    // ---------------------------------------------------------------- pooling
+
+    static Kernel pool(Pool op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0].contiguous();
+            long[] inSpatial = spatial(x);
+            int rank = inSpatial.length;
+            Window.Geometry g = op.window().resolve(inSpatial, null);
+            long planes = x.size(0) * x.size(1);
+            long inPlane = product(inSpatial);
+            long outPlane = product(g.outSizes());
+            long[] outSizes = new long[rank + 2];
+            outSizes[0] = x.size(0);
+            outSizes[1] = x.size(1);
+            System.arraycopy(g.outSizes(), 0, outSizes, 2, rank);
+            Tensor y = context.allocate(x.dtype(), Shape.of(outSizes));
+            Tensor indices = context.allocate(DType.INT64, Shape.of(outSizes));
+            long[] outIndex = new long[rank];
+            long[] kernelIndex = new long[rank];
+            for (long plane = 0; plane < planes; plane++) {
+                long inBase = x.offset() + plane * inPlane;
+                Arrays.fill(outIndex, 0);
+                long out = plane * outPlane;
+                do {
+                    double best = Double.NEGATIVE_INFINITY;
+                    long bestPosition = -1;
+                    double sum = 0;
+                    long count = 0;
+                    long padded = 0;
+                    Arrays.fill(kernelIndex, 0);
+                    do {
+                        long position = 0;
+                        boolean inside = true;
+                        boolean inPadding = true;
+                        for (int d = 0; d < rank; d++) {
+                            long coordinate = outIndex[d] * g.strides()[d] - g.padBefore()[d] + kernelIndex[d] * g.dilations()[d];
+                            inside &= coordinate >= 0 && coordinate < inSpatial[d];
+                            inPadding &= coordinate >= -g.padBefore()[d] && coordinate < inSpatial[d] + g.padAfter()[d];
+                            position = position * inSpatial[d] + coordinate;
+                        }
+                        if (inPadding) {
+                            padded++;
+                        }
+                        if (!inside) {
+                            continue;
+                        }
+                        double value = x.loadDouble(inBase + position);
+                        count++;
+                        switch (op.kind()) {
+                            case MAX -> {
+                                if (value > best || bestPosition < 0) {
+                                    best = value;
+                                    bestPosition = position;
+                                }
+                            }
+                            case AVERAGE -> sum += value;
+                            case LP -> sum += Math.pow(Math.abs(value), op.p());
+                        }
+                    } while (advance(kernelIndex, g.kernel()));
+                    double result = switch (op.kind()) {
+                        case MAX -> best;
+                        case AVERAGE -> sum / (op.countIncludePad() ? padded : count);
+                        case LP -> Math.pow(sum, 1 / op.p());
+                    };
+                    y.storeDouble(out, result);
+                    if (op.kind() == Pool.Kind.MAX) {
+                        long flat = op.columnMajorIndices() ? columnMajor(bestPosition, inSpatial) : bestPosition;
+                        indices.storeLong(out, plane * inPlane + flat);
+                    }
+                    out++;
+                } while (advance(outIndex, g.outSizes()));
+            }
+            return new Tensor[] {y, indices};
+        };
+    }
+
+    private static long columnMajor(long rowMajor, long[] sizes) {
+        long[] coordinates = new long[sizes.length];
+        for (int d = sizes.length - 1; d >= 0; d--) {
+            coordinates[d] = rowMajor % sizes[d];
+            rowMajor /= sizes[d];
+        }
+        long position = 0;
+        for (int d = sizes.length - 1; d >= 0; d--) {
+            position = position * sizes[d] + coordinates[d];
+        }
+        return position;
+    }
+
+    static Kernel globalPool(GlobalPool op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            long[] sizes = x.shape().sizes();
+            long plane = product(spatial(x));
+            long planes = sizes[0] * sizes[1];
+            Tensor rows = x.reshape(planes, plane);
+            long[] outSizes = sizes.clone();
+            Arrays.fill(outSizes, 2, outSizes.length, 1);
+            Tensor y = context.allocate(x.dtype(), Shape.of(outSizes));
+            for (long r = 0; r < planes; r++) {
+                long base = rows.offset() + r * rows.strides()[0];
+                double result = op.kind() == Pool.Kind.MAX ? Double.NEGATIVE_INFINITY : 0;
+                for (long i = 0; i < plane; i++) {
+                    double value = rows.loadDouble(base + i * rows.strides()[1]);
+                    result = switch (op.kind()) {
+                        case MAX -> Math.max(result, value);
+                        case AVERAGE -> result + value;
+                        case LP -> result + Math.pow(Math.abs(value), op.p());
+                    };
+                }
+                y.storeDouble(r, switch (op.kind()) {
+                    case MAX -> result;
+                    case AVERAGE -> result / plane;
+                    case LP -> Math.pow(result, 1 / op.p());
+                });
+            }
+            return new Tensor[] {y};
+        };
+    }
+}

@@ -1,0 +1,71 @@
+package dev.quanta.graph.ops;
+
+import dev.quanta.graph.GraphException;
+import java.util.Arrays;
+
+/**
+ * The sliding-window geometry shared by convolutions and pools: kernel, strides, dilations and
+ * padding, explicit or automatic. Arrays may be null: kernel from the weights, strides and
+ * dilations 1, pads 0.
+ */
+public record Window(long[] kernel, long[] strides, long[] dilations, long[] pads, AutoPad autoPad, boolean ceilMode) {
+
+    public enum AutoPad { NOTSET, SAME_UPPER, SAME_LOWER, VALID }
+
+    /** Per spatial axis: output size and padding before it, for these input sizes. */
+    public record Geometry(long[] kernel, long[] strides, long[] dilations, long[] padBefore, long[] padAfter,
+            long[] outSizes) {
+    }
+
+    public Geometry resolve(long[] input, long[] kernelFromWeights) {
+        int rank = input.length;
+        long[] k = kernel != null ? kernel : kernelFromWeights;
+        if (k == null || k.length != rank) {
+            throw new GraphException("kernel shape " + Arrays.toString(k) + " does not match " + rank + " spatial axes");
+        }
+        long[] s = strides != null ? strides : ones(rank);
+        long[] d = dilations != null ? dilations : ones(rank);
+        long[] before = new long[rank];
+        long[] after = new long[rank];
+        long[] out = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            if (s[i] <= 0 || d[i] <= 0 || k[i] <= 0) {
+                throw new GraphException("strides, dilations and kernel sizes must be positive");
+            }
+            long extent = (k[i] - 1) * d[i] + 1;
+            switch (autoPad) {
+                case SAME_UPPER, SAME_LOWER -> {
+                    out[i] = Math.ceilDiv(input[i], s[i]);
+                    long total = Math.max(0, (out[i] - 1) * s[i] + extent - input[i]);
+                    before[i] = autoPad == AutoPad.SAME_UPPER ? total / 2 : total - total / 2;
+                    after[i] = total - before[i];
+                    continue;
+                }
+                case VALID -> {
+                    before[i] = 0;
+                    after[i] = 0;
+                }
+                case NOTSET -> {
+                    before[i] = pads == null ? 0 : pads[i];
+                    after[i] = pads == null ? 0 : pads[i + rank];
+                }
+            }
+            long span = input[i] + before[i] + after[i] - extent;
+            if (span < 0) {
+                throw new GraphException("a window of extent " + extent + " does not fit an input of " + input[i]
+                        + " with padding " + before[i] + "+" + after[i]);
+            }
+            out[i] = (ceilMode ? Math.ceilDiv(span, s[i]) : span / s[i]) + 1;
+            if (ceilMode && (out[i] - 1) * s[i] >= input[i] + before[i]) {
+                out[i]--; // the last window would start in the right padding
+            }
+        }
+        return new Geometry(k, s, d, before, after, out);
+    }
+
+    private static long[] ones(int rank) {
+        long[] values = new long[rank];
+        Arrays.fill(values, 1);
+        return values;
+    }
+}
