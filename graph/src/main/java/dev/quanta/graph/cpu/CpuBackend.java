@@ -1,6 +1,7 @@
 package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
+import dev.quanta.graph.ops.Resize;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.GlobalPool;
@@ -112,6 +113,7 @@ public final class CpuBackend {
             case ConvTranspose conv -> ConvKernels.convTranspose(conv);
             case Pool pool -> ConvKernels.pool(pool);
             case GlobalPool pool -> ConvKernels.globalPool(pool);
+            case Resize resize -> ResizeKernel.of(resize);
         };
     }
 }

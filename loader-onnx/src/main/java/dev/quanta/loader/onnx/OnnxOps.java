@@ -41,6 +41,7 @@ import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.Range;
 import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Reshape;
+import dev.quanta.graph.ops.Resize;
 import dev.quanta.graph.ops.ShapeOf;
 import dev.quanta.graph.ops.Size;
 import dev.quanta.graph.ops.Slice;
@@ -95,6 +96,8 @@ final class OnnxOps {
         registerQuantization();
         registerIndexing();
         registerConvolution();
+        register("Resize", OnnxOps::resize);
+        register("Upsample", OnnxOps::resize);
     }
 
     // ---------------------------------------------------------------- element-wise
@@ -515,6 +518,64 @@ final class OnnxOps {
         }
         return new Window(kernel, node.intsAttr("strides"), node.intsAttr("dilations"), node.intsAttr("pads"), mode,
                 node.intAttr("ceil_mode", 0) != 0);
+    }
+
+    // ---------------------------------------------------------------- resize
+
+    /** Resize from opset 11 on; Resize-10 and Upsample are its asymmetric, floor-nearest ancestors. */
+    private static void resize(OnnxNode node) {
+        Resize.Mode mode = switch (node.stringAttr("mode", "nearest").toLowerCase(java.util.Locale.ROOT)) {
+            case "nearest" -> Resize.Mode.NEAREST;
+            case "linear", "bilinear" -> Resize.Mode.LINEAR;
+            case "cubic" -> Resize.Mode.CUBIC;
+            default -> throw node.error("has the unknown mode '" + node.stringAttr("mode", "") + "'");
+        };
+        Value x = node.requiredInput(0);
+        boolean legacy = node.opType().equals("Upsample") || node.opset() < 11;
+        if (legacy) {
+            Value scales = node.opType().equals("Upsample") && node.opset() < 9
+                    ? node.constant(node.graph().arena().fromFloats(floats(node, "scales"), floats(node, "scales").length))
+                    : node.requiredInput(1);
+            node.emit(new Resize(mode, Resize.Transform.ASYMMETRIC, Resize.NearestMode.FLOOR, -0.75, false, 0, false, null,
+                    Resize.AspectPolicy.STRETCH), java.util.Arrays.asList(x, null, scales, null), List.of(node.output(0)));
+            return;
+        }
+        Resize.Transform transform = switch (node.stringAttr("coordinate_transformation_mode", "half_pixel")) {
+            case "half_pixel" -> Resize.Transform.HALF_PIXEL;
+            case "half_pixel_symmetric" -> Resize.Transform.HALF_PIXEL_SYMMETRIC;
+            case "pytorch_half_pixel" -> Resize.Transform.PYTORCH_HALF_PIXEL;
+            case "align_corners" -> Resize.Transform.ALIGN_CORNERS;
+            case "asymmetric" -> Resize.Transform.ASYMMETRIC;
+            case "tf_crop_and_resize" -> Resize.Transform.TF_CROP_AND_RESIZE;
+            default -> throw node.error("has the unknown coordinate_transformation_mode '"
+                    + node.stringAttr("coordinate_transformation_mode", "") + "'");
+        };
+        Resize.NearestMode nearest = switch (node.stringAttr("nearest_mode", "round_prefer_floor")) {
+            case "round_prefer_floor" -> Resize.NearestMode.ROUND_PREFER_FLOOR;
+            case "round_prefer_ceil" -> Resize.NearestMode.ROUND_PREFER_CEIL;
+            case "floor" -> Resize.NearestMode.FLOOR;
+            case "ceil" -> Resize.NearestMode.CEIL;
+            default -> throw node.error("has the unknown nearest_mode '" + node.stringAttr("nearest_mode", "") + "'");
+        };
+        Resize.AspectPolicy policy = switch (node.stringAttr("keep_aspect_ratio_policy", "stretch")) {
+            case "stretch" -> Resize.AspectPolicy.STRETCH;
+            case "not_larger" -> Resize.AspectPolicy.NOT_LARGER;
+            case "not_smaller" -> Resize.AspectPolicy.NOT_SMALLER;
+            default -> throw node.error("has the unknown keep_aspect_ratio_policy '"
+                    + node.stringAttr("keep_aspect_ratio_policy", "") + "'");
+        };
+        node.emit(new Resize(mode, transform, nearest, node.floatAttr("cubic_coeff_a", -0.75f),
+                node.intAttr("exclude_outside", 0) != 0, node.floatAttr("extrapolation_value", 0f),
+                node.intAttr("antialias", 0) != 0, node.intsAttr("axes"), policy),
+                java.util.Arrays.asList(x, node.input(1), node.input(2), node.input(3)), List.of(node.output(0)));
+    }
+
+    private static float[] floats(OnnxNode node, String name) {
+        float[] values = node.floatsAttr(name);
+        if (values == null) {
+            throw node.error("lacks the required attribute '" + name + "'");
+        }
+        return values;
     }
 
     // ---------------------------------------------------------------- shapes and data movement

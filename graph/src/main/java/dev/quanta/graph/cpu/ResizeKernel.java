@@ -1,0 +1,228 @@
+package dev.quanta.graph.cpu;
+
+import dev.quanta.graph.Kernel;
+import dev.quanta.graph.ops.Resize;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * Resize, separably: each axis maps every output coordinate to input taps and weights, and an
+ * output element is the weighted sum over the product of its axes' taps.
+ */
+final class ResizeKernel {
+
+    private ResizeKernel() {
+    }
+
+    /** The taps of one output coordinate on one axis; {@code outside} for tf_crop_and_resize extrapolation. */
+    private record Taps(long[] indices, double[] weights, boolean outside) {
+    }
+
+    static Kernel of(Resize op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            int rank = x.rank();
+            Tensor roi = inputs.length > 1 ? inputs[1] : null;
+            Tensor scalesInput = inputs.length > 2 ? inputs[2] : null;
+            Tensor sizesInput = inputs.length > 3 ? inputs[3] : null;
+            int[] axes = axes(op, rank);
+            double[] scales = new double[rank];
+            long[] outSizes = x.shape().sizes();
+            Arrays.fill(scales, 1);
+            double[] roiStart = new double[rank];
+            double[] roiEnd = new double[rank];
+            Arrays.fill(roiEnd, 1);
+            if (roi != null && roi.elementCount() > 0) {
+                double[] values = roi.toDoubleArray();
+                if (values.length != 2 * axes.length) {
+                    throw context.error("roi must hold a start and an end per resized axis, not " + values.length + " values");
+                }
+                for (int i = 0; i < axes.length; i++) {
+                    roiStart[axes[i]] = values[i];
+                    roiEnd[axes[i]] = values[i + axes.length];
+                }
+            }
+            if (sizesInput != null && sizesInput.elementCount() > 0) {
+                long[] sizes = ShapeKernels.longs(sizesInput, context, "Resize's sizes");
+                if (sizes.length != axes.length) {
+                    throw context.error("sizes must have one entry per resized axis");
+                }
+                double common = op.aspectPolicy() == Resize.AspectPolicy.NOT_LARGER ? Double.MAX_VALUE : 0;
+                for (int i = 0; i < axes.length; i++) {
+                    double scale = (double) sizes[i] / x.size(axes[i]);
+                    common = op.aspectPolicy() == Resize.AspectPolicy.NOT_LARGER ? Math.min(common, scale) : Math.max(common, scale);
+                }
+                for (int i = 0; i < axes.length; i++) {
+                    int axis = axes[i];
+                    if (op.aspectPolicy() == Resize.AspectPolicy.STRETCH) {
+                        outSizes[axis] = sizes[i];
+                        scales[axis] = (double) sizes[i] / x.size(axis);
+                    } else {
+                        outSizes[axis] = (long) Math.rint(common * x.size(axis));
+                        scales[axis] = common;
+                    }
+                }
+            } else if (scalesInput != null && scalesInput.elementCount() > 0) {
+                double[] values = scalesInput.toDoubleArray();
+                if (values.length != axes.length) {
+                    throw context.error("scales must have one entry per resized axis");
+                }
+                for (int i = 0; i < axes.length; i++) {
+                    int axis = axes[i];
+                    if (values[i] <= 0) {
+                        throw context.error("scale " + values[i] + " is not positive");
+                    }
+                    scales[axis] = values[i];
+                    double span = op.transform() == Resize.Transform.TF_CROP_AND_RESIZE ? roiEnd[axis] - roiStart[axis] : 1;
+                    outSizes[axis] = (long) Math.floor(x.size(axis) * span * values[i]);
+                }
+            } else {
+                throw context.error("Resize needs scales or sizes");
+            }
+            Taps[][] taps = new Taps[rank][];
+            for (int axis = 0; axis < rank; axis++) {
+                taps[axis] = new Taps[Math.toIntExact(outSizes[axis])];
+                for (int o = 0; o < outSizes[axis]; o++) {
+                    taps[axis][o] = taps(op, o, x.size(axis), outSizes[axis], scales[axis], roiStart[axis], roiEnd[axis]);
+                }
+            }
+            Tensor y = context.allocate(x.dtype(), Shape.of(outSizes));
+            long[] strides = x.strides();
+            long[] index = new long[rank];
+            long count = y.elementCount();
+            int[] tap = new int[rank];
+            for (long out = 0; out < count; out++) {
+                Taps[] chosen = new Taps[rank];
+                boolean outside = false;
+                for (int d = 0; d < rank; d++) {
+                    chosen[d] = taps[d][(int) index[d]];
+                    outside |= chosen[d].outside();
+                }
+                double value;
+                if (outside) {
+                    value = op.extrapolationValue();
+                } else {
+                    value = 0;
+                    Arrays.fill(tap, 0);
+                    while (true) {
+                        double weight = 1;
+                        long position = x.offset();
+                        for (int d = 0; d < rank; d++) {
+                            weight *= chosen[d].weights()[tap[d]];
+                            position += chosen[d].indices()[tap[d]] * strides[d];
+                        }
+                        if (weight != 0) {
+                            value += weight * x.loadDouble(position);
+                        }
+                        int d = rank - 1;
+                        for (; d >= 0 && ++tap[d] == chosen[d].weights().length; d--) {
+                            tap[d] = 0;
+                        }
+                        if (d < 0) {
+                            break;
+                        }
+                    }
+                }
+                y.storeDouble(out, nearestIntegral(y, value, op));
+                for (int d = rank - 1; d >= 0 && ++index[d] == outSizes[d]; d--) {
+                    index[d] = 0;
+                }
+            }
+            return new Tensor[] {y};
+        };
+    }
+
+    /** Integer outputs of linear or cubic interpolation are rounded, not truncated. */
+    private static double nearestIntegral(Tensor y, double value, Resize op) {
+        return y.dtype().isInteger() && op.mode() != Resize.Mode.NEAREST ? Math.rint(value) : value;
+    }
+
+    private static int[] axes(Resize op, int rank) {
+        if (op.axes() == null) {
+            int[] all = new int[rank];
+            Arrays.setAll(all, d -> d);
+            return all;
+        }
+        return Arrays.stream(op.axes()).mapToInt(axis -> Shape.normalizeAxis(axis, rank)).toArray();
+    }
+
+    private static Taps taps(Resize op, long out, long in, long outSize, double scale, double roiStart, double roiEnd) {
+        if (scale == 1 && outSize == in && op.transform() != Resize.Transform.TF_CROP_AND_RESIZE) {
+            return new Taps(new long[] {out}, new double[] {1}, false);
+        }
+        double original = switch (op.transform()) {
+            case HALF_PIXEL -> (out + 0.5) / scale - 0.5;
+            case HALF_PIXEL_SYMMETRIC -> {
+                double adjustment = outSize / (scale * in);
+                double center = in / 2.0;
+                yield center * (1 - adjustment) + (out + 0.5) / scale - 0.5;
+            }
+            case PYTORCH_HALF_PIXEL -> outSize > 1 ? (out + 0.5) / scale - 0.5 : 0;
+            // the resized length before flooring, scale × in, as ONNX's reference uses it
+            case ALIGN_CORNERS -> outSize == 1 ? 0 : out * (in - 1.0) / (scale * in - 1.0);
+            case ASYMMETRIC -> out / scale;
+            case TF_CROP_AND_RESIZE -> outSize > 1
+                    ? roiStart * (in - 1) + out * (roiEnd - roiStart) * (in - 1) / (outSize - 1)
+                    : 0.5 * (roiStart + roiEnd) * (in - 1);
+        };
+        if (op.transform() == Resize.Transform.TF_CROP_AND_RESIZE && (original < 0 || original > in - 1)) {
+            return new Taps(new long[0], new double[0], true);
+        }
+        if (op.mode() == Resize.Mode.NEAREST) {
+            double floor = Math.floor(original);
+            double fraction = original - floor;
+            long nearest = switch (op.nearestMode()) {
+                case ROUND_PREFER_FLOOR -> (long) (fraction <= 0.5 ? floor : floor + 1);
+                case ROUND_PREFER_CEIL -> (long) (fraction < 0.5 ? floor : floor + 1);
+                case FLOOR -> (long) floor;
+                case CEIL -> (long) Math.ceil(original);
+            };
+            return new Taps(new long[] {Math.max(0, Math.min(in - 1, nearest))}, new double[] {1}, false);
+        }
+        // Linear (support 1) or cubic (support 2); antialiasing widens the kernel by 1/scale when shrinking.
+        double support = op.mode() == Resize.Mode.LINEAR ? 1 : 2;
+        double stretch = op.antialias() && scale < 1 ? scale : 1;
+        long first = (long) Math.floor(original - support / stretch) + 1;
+        long last = (long) Math.ceil(original + support / stretch) - 1;
+        if (stretch == 1) {
+            first = (long) Math.floor(original) - (long) support + 1;
+            last = (long) Math.floor(original) + (long) support;
+        }
+        int count = (int) (last - first + 1);
+        long[] indices = new long[count];
+        double[] weights = new double[count];
+        double total = 0;
+        for (int i = 0; i < count; i++) {
+            long j = first + i;
+            double weight = kernel(op, (j - original) * stretch);
+            if (op.excludeOutside() && (j < 0 || j >= in)) {
+                weight = 0;
+            }
+            indices[i] = Math.max(0, Math.min(in - 1, j));
+            weights[i] = weight;
+            total += weight;
+        }
+        if (total != 0 && (op.antialias() || op.excludeOutside())) {
+            for (int i = 0; i < count; i++) {
+                weights[i] /= total;
+            }
+        }
+        return new Taps(indices, weights, false);
+    }
+
+    private static double kernel(Resize op, double t) {
+        double a = Math.abs(t);
+        if (op.mode() == Resize.Mode.LINEAR) {
+            return Math.max(0, 1 - a);
+        }
+        double alpha = op.cubicA();
+        if (a <= 1) {
+            return ((alpha + 2) * a - (alpha + 3)) * a * a + 1;
+        }
+        if (a < 2) {
+            return ((alpha * a - 5 * alpha) * a + 8 * alpha) * a - 4 * alpha;
+        }
+        return 0;
+    }
+}
