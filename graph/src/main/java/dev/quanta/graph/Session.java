@@ -7,7 +7,6 @@ import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -94,7 +93,6 @@ public final class Session {
             throw new GraphException("unknown input" + (unknown.size() > 1 ? "s " : " ") + unknown
                     + "; graph '" + graph.name() + "' takes " + declared.keySet());
         }
-        Map<String, Long> symbols = new HashMap<>();
         List<String> missing = new ArrayList<>();
         for (Value input : declared.values()) {
             Tensor tensor = feeds.get(input.name());
@@ -104,7 +102,7 @@ public final class Session {
                 }
                 continue;
             }
-            check(input, tensor, symbols);
+            check(input, tensor);
             values.put(input, tensor);
         }
         if (!missing.isEmpty()) {
@@ -113,7 +111,12 @@ public final class Session {
         }
     }
 
-    private static void check(Value input, Tensor tensor, Map<String, Long> symbols) {
+    /**
+     * Element type, rank and static sizes. Symbolic sizes are not held equal across inputs:
+     * exporters name them carelessly (all-MiniLM-L6-v2 declares [batch, batch]) and ONNX Runtime
+     * does not enforce them either.
+     */
+    private static void check(Value input, Tensor tensor) {
         ValueType type = input.type();
         if (type == null) {
             return;
@@ -136,13 +139,6 @@ public final class Session {
             if (dim.isStatic() && dim.size() != size) {
                 throw new GraphException("input '" + input.name() + "' must have shape " + expected + ", not " + actual
                         + " (axis " + axis + ")");
-            }
-            if (dim.symbol() != null) {
-                Long bound = symbols.putIfAbsent(dim.symbol(), size);
-                if (bound != null && bound != size) {
-                    throw new GraphException("input '" + input.name() + "' has " + dim.symbol() + " = " + size
-                            + " on axis " + axis + ", but another input has " + dim.symbol() + " = " + bound);
-                }
             }
         }
     }
