@@ -1,0 +1,277 @@
+package dev.quanta.loader.onnx;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import dev.quanta.graph.GraphException;
+import dev.quanta.graph.Outputs;
+import dev.quanta.graph.Session;
+import dev.quanta.loader.onnx.proto.Onnx.GraphProto;
+import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
+import dev.quanta.loader.onnx.proto.Onnx.NodeProto;
+import dev.quanta.loader.onnx.proto.Onnx.OperatorSetIdProto;
+import dev.quanta.loader.onnx.proto.Onnx.StringStringEntryProto;
+import dev.quanta.loader.onnx.proto.Onnx.TensorProto;
+import dev.quanta.loader.onnx.proto.Onnx.TensorShapeProto;
+import dev.quanta.loader.onnx.proto.Onnx.TypeProto;
+import dev.quanta.loader.onnx.proto.Onnx.ValueInfoProto;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Loading and running small hand-built models, and every way a model or its input can be wrong. */
+class OnnxModelTest {
+
+    @TempDir
+    Path folder;
+
+    private final TensorArena arena = TensorArena.ofShared();
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    // ---------------------------------------------------------------- builders
+
+    private static ValueInfoProto tensor(String name, int elementType, long... dims) {
+        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+        for (long dim : dims) {
+            shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(dim));
+        }
+        return ValueInfoProto.newBuilder().setName(name)
+                .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(elementType)
+                        .setShape(shape))).build();
+    }
+
+    private static NodeProto node(String name, String op, String[] inputs, String... outputs) {
+        return NodeProto.newBuilder().setName(name).setOpType(op).addAllInput(Arrays.asList(inputs))
+                .addAllOutput(Arrays.asList(outputs)).build();
+    }
+
+    private static TensorProto floats(String name, float[] values, long... dims) {
+        ByteBuffer raw = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float value : values) {
+            raw.putFloat(value);
+        }
+        return TensorProto.newBuilder().setName(name).setDataType(1).addAllDims(Arrays.stream(dims).boxed().toList())
+                .setRawData(ByteString.copyFrom(raw.array())).build();
+    }
+
+    private static ModelProto model(GraphProto graph) {
+        return ModelProto.newBuilder().setIrVersion(8).setProducerName("test")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(17)).setGraph(graph).build();
+    }
+
+    /** y = relu(x + bias), x float32 [2, 3]. */
+    private static ModelProto reluOfSum() {
+        return model(GraphProto.newBuilder().setName("relu_of_sum")
+                .addInput(tensor("x", 1, 2, 3))
+                .addInitializer(floats("bias", new float[] {1, -1, 0.5f}, 3))
+                .addNode(node("add", "Add", new String[] {"x", "bias"}, "sum"))
+                .addNode(node("relu", "Relu", new String[] {"sum"}, "y"))
+                .addOutput(tensor("y", 1, 2, 3)).build());
+    }
+
+    private Path write(ModelProto model) throws IOException {
+        Path file = folder.resolve("model.onnx");
+        Files.write(file, model.toByteArray());
+        return file;
+    }
+
+    private Map<String, Tensor> x() {
+        return Map.of("x", arena.fromFloats(new float[] {-2, 0, 1, 3, 0.25f, -0.75f}, 2, 3));
+    }
+
+    // ---------------------------------------------------------------- running
+
+    @Test
+    void loadsAndRunsAModel() throws IOException {
+        try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
+            assertThat(model.irVersion()).isEqualTo(8);
+            assertThat(model.opsets()).containsEntry("", 17);
+            Session session = model.newSession();
+            try (Outputs outputs = session.run(x())) {
+                assertThat(outputs.get("y").toFloatArray()).containsExactly(0, 0, 1.5f, 4, 0, 0);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- malformed models
+
+    @Test
+    void truncatedModelsAreRefusedWithTheFileNamed() throws IOException {
+        byte[] bytes = reluOfSum().toByteArray();
+        Path file = folder.resolve("cut.onnx");
+        Files.write(file, Arrays.copyOf(bytes, bytes.length / 2));
+        assertThatThrownBy(() -> OnnxModel.load(file)).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("cut.onnx").hasMessageContaining("not a valid ONNX model");
+    }
+
+    @Test
+    void randomBytesAreRefused() throws IOException {
+        SplittableRandom random = new SplittableRandom(7);
+        for (int trial = 0; trial < 200; trial++) {
+            byte[] bytes = new byte[random.nextInt(1, 300)];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = (byte) random.nextInt();
+            }
+            int seed = trial;
+            assertThatThrownBy(() -> OnnxModel.load(bytes, "random-" + seed).close()).as("seed 7, trial %d", trial)
+                    .isInstanceOf(OnnxException.class);
+        }
+    }
+
+    @Test
+    void aMissingFileIsNamed() {
+        assertThatThrownBy(() -> OnnxModel.load(folder.resolve("absent.onnx"))).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("not found").hasMessageContaining("absent.onnx");
+    }
+
+    @Test
+    void everyUnsupportedNodeIsListedInOneError() throws IOException {
+        ModelProto model = model(GraphProto.newBuilder().setName("g").addInput(tensor("x", 1, 2))
+                .addNode(node("first", "Frobnicate", new String[] {"x"}, "a"))
+                .addNode(node("second", "Relu", new String[] {"a"}, "b"))
+                .addNode(node("third", "Wibble", new String[] {"b"}, "y"))
+                .addOutput(tensor("y", 1, 2)).build());
+        assertThatThrownBy(() -> OnnxModel.load(write(model))).isInstanceOf(UnsupportedModelException.class)
+                .hasMessageContaining("2 things").hasMessageContaining("'first' (Frobnicate")
+                .hasMessageContaining("'third' (Wibble").satisfies(e ->
+                        assertThat(((UnsupportedModelException) e).problems()).hasSize(2));
+    }
+
+    @Test
+    void aNodeReadingAnUndefinedValueIsNamed() throws IOException {
+        ModelProto model = model(GraphProto.newBuilder().setName("g").addInput(tensor("x", 1, 2))
+                .addNode(node("adder", "Add", new String[] {"x", "ghost"}, "y"))
+                .addOutput(tensor("y", 1, 2)).build());
+        assertThatThrownBy(() -> OnnxModel.load(write(model))).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("'adder'").hasMessageContaining("'ghost'");
+    }
+
+    @Test
+    void valuesDefinedTwiceAreRefused() throws IOException {
+        ModelProto model = model(GraphProto.newBuilder().setName("g").addInput(tensor("x", 1, 2))
+                .addNode(node("one", "Relu", new String[] {"x"}, "y"))
+                .addNode(node("two", "Relu", new String[] {"x"}, "y"))
+                .addOutput(tensor("y", 1, 2)).build());
+        assertThatThrownBy(() -> OnnxModel.load(write(model))).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("'y' is defined twice");
+    }
+
+    @Test
+    void rawDataOfTheWrongSizeIsNamed() throws IOException {
+        TensorProto wrong = floats("weights", new float[] {1, 2, 3}, 2, 2);
+        ModelProto model = model(GraphProto.newBuilder().setName("g").addInitializer(wrong)
+                .addNode(node("id", "Identity", new String[] {"weights"}, "y")).addOutput(tensor("y", 1, 2, 2)).build());
+        assertThatThrownBy(() -> OnnxModel.load(write(model))).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("'weights'").hasMessageContaining("12 bytes").hasMessageContaining("16");
+    }
+
+    @Test
+    void negativeAndOverflowingDimensionsAreRefused() throws IOException {
+        TensorProto negative = TensorProto.newBuilder().setName("n").setDataType(1).addDims(-4).build();
+        assertThatThrownBy(() -> OnnxModel.load(write(model(GraphProto.newBuilder().setName("g").addInitializer(negative)
+                .addNode(node("id", "Identity", new String[] {"n"}, "y")).addOutput(tensor("y", 1)).build()))))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("negative dimension -4");
+        TensorProto huge = TensorProto.newBuilder().setName("h").setDataType(1).addDims(1L << 40).addDims(1L << 40).build();
+        assertThatThrownBy(() -> OnnxModel.load(write(model(GraphProto.newBuilder().setName("g").addInitializer(huge)
+                .addNode(node("id", "Identity", new String[] {"h"}, "y")).addOutput(tensor("y", 1)).build()))))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("'h'");
+    }
+
+    // ---------------------------------------------------------------- bad inputs
+
+    @Test
+    void wrongInputsAreNamedWithWhatWasExpected() throws IOException {
+        try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
+            Session session = model.newSession();
+            assertThatThrownBy(() -> session.run(Map.of("z", arena.allocate(DType.FLOAT, 2, 3))))
+                    .isInstanceOf(GraphException.class).hasMessageContaining("unknown input [z]").hasMessageContaining("[x]");
+            assertThatThrownBy(() -> session.run(Map.of())).isInstanceOf(GraphException.class)
+                    .hasMessageContaining("missing input [x]");
+            assertThatThrownBy(() -> session.run(Map.of("x", arena.allocate(DType.INT64, 2, 3))))
+                    .isInstanceOf(GraphException.class).hasMessageContaining("'x' must be float32, not int64");
+            assertThatThrownBy(() -> session.run(Map.of("x", arena.allocate(DType.FLOAT, 3, 2))))
+                    .isInstanceOf(GraphException.class).hasMessageContaining("'x' must have shape [2, 3], not [3, 2]");
+            assertThatThrownBy(() -> session.run(Map.of("x", arena.allocate(DType.FLOAT, 6))))
+                    .isInstanceOf(GraphException.class).hasMessageContaining("rank 2");
+        }
+    }
+
+    // ---------------------------------------------------------------- external data
+
+    private ModelProto externalModel(String location, long offset, long length) {
+        TensorProto.Builder weights = TensorProto.newBuilder().setName("w").setDataType(1).addDims(4)
+                .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue(location))
+                .addExternalData(StringStringEntryProto.newBuilder().setKey("offset").setValue(Long.toString(offset)));
+        if (length >= 0) {
+            weights.addExternalData(StringStringEntryProto.newBuilder().setKey("length").setValue(Long.toString(length)));
+        }
+        return model(GraphProto.newBuilder().setName("g").addInitializer(weights)
+                .addNode(node("id", "Identity", new String[] {"w"}, "y")).addOutput(tensor("y", 1, 4)).build());
+    }
+
+    private void writeWeights(Path file) throws IOException {
+        ByteBuffer data = ByteBuffer.allocate(8 + 16).order(ByteOrder.LITTLE_ENDIAN);
+        data.position(8);
+        data.putFloat(1).putFloat(2).putFloat(3).putFloat(4);
+        Files.write(file, data.array());
+    }
+
+    @Test
+    void externalDataIsMemoryMappedFromTheModelsFolder() throws IOException {
+        writeWeights(folder.resolve("weights.bin"));
+        try (OnnxModel model = OnnxModel.load(write(externalModel("weights.bin", 8, 16)))) {
+            Tensor weights = model.graph().constants().values().iterator().next();
+            assertThat(weights.isReadOnly()).isTrue();
+            try (Outputs outputs = model.newSession().run(Map.of())) {
+                assertThat(outputs.get("y").toFloatArray()).containsExactly(1, 2, 3, 4);
+            }
+        }
+    }
+
+    @Test
+    void externalDataOutsideTheModelsFolderIsRefused() throws IOException {
+        Path outside = Files.createTempFile("outside", ".bin");
+        try {
+            writeWeights(outside);
+            assertThatThrownBy(() -> OnnxModel.load(write(externalModel(outside.toString(), 8, 16))))
+                    .isInstanceOf(OnnxException.class).hasMessageContaining("absolute");
+            assertThatThrownBy(() -> OnnxModel.load(write(externalModel("../" + outside.getFileName(), 8, 16))))
+                    .isInstanceOf(OnnxException.class).hasMessageContaining("leaves the model's folder");
+            Files.createSymbolicLink(folder.resolve("link.bin"), outside);
+            assertThatThrownBy(() -> OnnxModel.load(write(externalModel("link.bin", 8, 16))))
+                    .isInstanceOf(OnnxException.class).hasMessageContaining("links outside");
+        } finally {
+            Files.deleteIfExists(outside);
+        }
+    }
+
+    @Test
+    void externalDataPastTheEndOfItsFileIsRefused() throws IOException {
+        writeWeights(folder.resolve("weights.bin"));
+        assertThatThrownBy(() -> OnnxModel.load(write(externalModel("weights.bin", 16, 16))))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("'w'").hasMessageContaining("24 bytes");
+        assertThatThrownBy(() -> OnnxModel.load(write(externalModel("weights.bin", 8, 12))))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("declares 12 external bytes");
+        assertThatThrownBy(() -> OnnxModel.load(write(externalModel("missing.bin", 0, 16))))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("not found");
+        assertThatThrownBy(() -> OnnxModel.load(externalModel("weights.bin", 8, 16).toByteArray(), "in-memory"))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("not loaded from a folder");
+    }
+}
