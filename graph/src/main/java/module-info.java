@@ -6,4 +6,5 @@ module dev.quanta.graph {
 
     exports dev.quanta.graph;
     exports dev.quanta.graph.ops;
+    exports dev.quanta.graph.passes;
 }

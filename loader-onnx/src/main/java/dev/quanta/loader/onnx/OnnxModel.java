@@ -5,6 +5,8 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.quanta.graph.Graph;
 import dev.quanta.graph.Session;
 import dev.quanta.graph.SessionOptions;
+import dev.quanta.graph.passes.ConstantFolding;
+import dev.quanta.graph.passes.DeadCodeRemoval;
 import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
 import dev.quanta.loader.onnx.proto.Onnx.OperatorSetIdProto;
 import dev.quanta.tensor.TensorArena;
@@ -95,7 +97,8 @@ public final class OnnxModel implements AutoCloseable {
         }
         TensorArena weights = TensorArena.ofShared();
         try {
-            Graph graph = new GraphTranslator(name, directory, weights, opsets).translate(proto.getGraph());
+            Graph translated = new GraphTranslator(name, directory, weights, opsets).translate(proto.getGraph());
+            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights));
             String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
             return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights);
         } catch (RuntimeException e) {

@@ -1,0 +1,78 @@
+package dev.quanta.graph.passes;
+
+import dev.quanta.graph.Graph;
+import dev.quanta.graph.KernelContext;
+import dev.quanta.graph.Node;
+import dev.quanta.graph.Value;
+import dev.quanta.graph.cpu.CpuBackend;
+import dev.quanta.tensor.QuantaException;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Computes, once, every node whose inputs are all constants, and keeps its outputs as constants
+ * in {@code arena}. Initializers that are also graph inputs can be fed, so they do not count as
+ * constant. Results larger than {@link #MAX_FOLDED_BYTES} stay computed at run time.
+ */
+public final class ConstantFolding {
+
+    /** Folding must not turn a small model into a huge one (a ConstantOfShape of a large shape, say). */
+    static final long MAX_FOLDED_BYTES = 16L << 20;
+
+    private ConstantFolding() {
+    }
+
+    public static Graph apply(Graph graph, TensorArena arena) {
+        Map<Value, Tensor> constants = new IdentityHashMap<>(graph.constants());
+        Set<Value> overridable = new HashSet<>(graph.inputs());
+        Graph.Builder builder = Graph.builder(graph.name());
+        graph.inputs().forEach(builder::input);
+        for (Node node : graph.nodes()) {
+            Tensor[] outputs = tryFold(node, constants, overridable, arena);
+            if (outputs == null) {
+                builder.node(node);
+                continue;
+            }
+            List<Value> values = node.outputs();
+            for (int i = 0; i < values.size(); i++) {
+                constants.put(values.get(i), outputs[i]);
+            }
+        }
+        constants.forEach((value, tensor) -> builder.constant(value, tensor));
+        graph.outputs().forEach(builder::output);
+        return builder.build();
+    }
+
+    private static Tensor[] tryFold(Node node, Map<Value, Tensor> constants, Set<Value> overridable, TensorArena arena) {
+        Tensor[] inputs = new Tensor[node.inputs().size()];
+        for (int i = 0; i < inputs.length; i++) {
+            Value input = node.inputs().get(i);
+            if (input == null) {
+                continue;
+            }
+            if (overridable.contains(input) || !constants.containsKey(input)) {
+                return null;
+            }
+            inputs[i] = constants.get(input);
+        }
+        Tensor[] outputs;
+        try {
+            outputs = CpuBackend.kernel(node.op()).run(new KernelContext(arena, node), inputs);
+        } catch (QuantaException | ArithmeticException | IndexOutOfBoundsException | IllegalArgumentException e) {
+            return null; // the same error will name the node at run time
+        }
+        for (int i = 0; i < node.outputs().size(); i++) {
+            Tensor output = outputs[i];
+            if (!output.dtype().isString() && output.dtype().storageBytes(output.elementCount()) > MAX_FOLDED_BYTES) {
+                return null;
+            }
+            outputs[i] = output.arena() == arena ? output.contiguous() : arena.copyOf(output);
+        }
+        return outputs;
+    }
+}

@@ -1,0 +1,125 @@
+package dev.quanta.graph;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.MatMul;
+import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.passes.ConstantFolding;
+import dev.quanta.graph.passes.DeadCodeRemoval;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class GraphTest {
+
+    private final TensorArena arena = TensorArena.ofShared();
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    private static Node node(String name, dev.quanta.graph.ops.CoreOp op, List<Value> inputs, Value output) {
+        return new Node(name, op, inputs, List.of(output), "test");
+    }
+
+    /** y = x · (a + b), with an unused branch u = relu(x). */
+    private Graph graph(Value x, Value y) {
+        Value a = new Value("a", null);
+        Value b = new Value("b", null);
+        Value sum = new Value("sum", null);
+        Value unused = new Value("unused", null);
+        return Graph.builder("g").input(x)
+                .constant(a, arena.fromFloats(new float[] {1, 2, 3, 4}, 2, 2))
+                .constant(b, arena.fromFloats(new float[] {1, 1, 1, 1}, 2, 2))
+                .node(node("add", new Binary(Binary.Kind.ADD), List.of(a, b), sum))
+                .node(node("relu", Unary.of(Unary.Kind.RELU), List.of(x), unused))
+                .node(node("matmul", new MatMul(), List.of(x, sum), y))
+                .output(y).build();
+    }
+
+    @Test
+    void foldingComputesConstantSubgraphsAndDeadCodeGoes() {
+        Value x = new Value("x", ValueType.of(DType.FLOAT, Shape.of(1, 2)));
+        Value y = new Value("y", null);
+        Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(graph(x, y), arena));
+        assertThat(graph.nodes()).extracting(Node::name).containsExactly("matmul");
+        assertThat(graph.constants().keySet()).extracting(Value::name).containsExactly("sum");
+        assertThat(graph.constants().values().iterator().next().toFloatArray()).containsExactly(2, 3, 4, 5);
+        try (Outputs outputs = new Session(graph, SessionOptions.defaults()).run(Map.of("x", arena.fromFloats(new float[] {1, 1}, 1, 2)))) {
+            assertThat(outputs.get("y").toFloatArray()).containsExactly(6, 8);
+        }
+    }
+
+    @Test
+    void theBuilderRefusesMalformedGraphs() {
+        Value x = new Value("x", null);
+        Value y = new Value("y", null);
+        assertThatThrownBy(() -> Graph.builder("g").input(x).node(node("n", Unary.of(Unary.Kind.RELU), List.of(y), x))
+                .build()).isInstanceOf(GraphException.class).hasMessageContaining("'y'");
+        assertThatThrownBy(() -> Graph.builder("g").input(x).output(y).build()).isInstanceOf(GraphException.class)
+                .hasMessageContaining("never computed");
+    }
+
+    @Test
+    void kernelErrorsNameTheNode() {
+        Value x = new Value("x", null);
+        Value w = new Value("w", null);
+        Value y = new Value("y", null);
+        Graph graph = Graph.builder("g").input(x).input(w).node(node("project", new MatMul(), List.of(x, w), y)).output(y)
+                .build();
+        Session session = new Session(graph, SessionOptions.defaults());
+        assertThatThrownBy(() -> session.run(Map.of("x", arena.allocate(DType.FLOAT, 2, 3), "w", arena.allocate(DType.FLOAT, 4, 5))))
+                .isInstanceOf(GraphException.class).hasMessageContaining("'project'").hasMessageContaining("inner dimensions");
+    }
+
+    @Test
+    void oneSessionServesManyThreadsAtOnce() throws Exception {
+        Value x = new Value("x", null);
+        Value y = new Value("y", null);
+        Session session = new Session(graph(x, y), SessionOptions.defaults());
+        SplittableRandom random = new SplittableRandom(42);
+        int threads = 16;
+        List<Tensor> inputs = new ArrayList<>();
+        List<float[]> expected = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            Tensor input = arena.fromFloats(new float[] {(float) random.nextGaussian(), (float) random.nextGaussian()}, 1, 2);
+            inputs.add(input);
+            try (Outputs outputs = session.run(Map.of("x", input))) {
+                expected.add(outputs.get("y").toFloatArray());
+            }
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> runs = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int index = t;
+                runs.add(pool.submit(() -> {
+                    for (int repeat = 0; repeat < 200; repeat++) {
+                        try (Outputs outputs = session.run(Map.of("x", inputs.get(index)))) {
+                            assertThat(outputs.get("y").toFloatArray()).containsExactly(expected.get(index));
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> run : runs) {
+                run.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+}

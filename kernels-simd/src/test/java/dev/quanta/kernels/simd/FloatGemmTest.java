@@ -1,0 +1,83 @@
+package dev.quanta.kernels.simd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The register-blocked GEMM against its double-precision reference, on random and awkward shapes. */
+class FloatGemmTest {
+
+    private static final long SEED = 0x6E44_0001L;
+
+    @Test
+    void matchesTheReferenceOnRandomShapesWithStridedRows() {
+        SplittableRandom random = new SplittableRandom(SEED);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 300; trial++) {
+                int m = random.nextInt(1, 23);
+                int n = random.nextInt(1, 70);
+                int k = random.nextInt(1, 50);
+                int padA = random.nextInt(3);
+                int padB = random.nextInt(3);
+                int padC = random.nextInt(3);
+                boolean accumulate = random.nextBoolean();
+                FloatGemm.Matrix a = matrix(arena, random, m, k + padA, 2);
+                FloatGemm.Matrix b = matrix(arena, random, k, n + padB, 0);
+                FloatGemm.Matrix c = matrix(arena, random, m, n + padC, 1);
+                FloatGemm.Matrix expected = copy(arena, c, m, n + padC);
+                FloatGemm.multiply(a, b, c, m, n, k, accumulate);
+                FloatGemm.reference(a, b, expected, m, n, k, accumulate);
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        float actual = c.segment().get(FloatRows.FLOAT, c.byteAt(i, j));
+                        float wanted = expected.segment().get(FloatRows.FLOAT, expected.byteAt(i, j));
+                        assertThat(actual).as("seed %x trial %d m=%d n=%d k=%d at (%d, %d)", SEED, trial, m, n, k, i, j)
+                                .isCloseTo(wanted, org.assertj.core.data.Offset.offset(1e-4f * (1 + Math.abs(wanted))));
+                    }
+                }
+                // Padding beyond n must be untouched.
+                for (int i = 0; i < m; i++) {
+                    for (int j = n; j < n + padC; j++) {
+                        assertThat(c.segment().get(FloatRows.FLOAT, c.byteAt(i, j)))
+                                .isEqualTo(expected.segment().get(FloatRows.FLOAT, expected.byteAt(i, j)));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void propagatesInfinitiesAndNaN() {
+        try (Arena arena = Arena.ofConfined()) {
+            FloatGemm.Matrix a = fill(arena, new float[] {Float.MAX_VALUE, Float.MAX_VALUE, 1, Float.NaN}, 2);
+            FloatGemm.Matrix b = fill(arena, new float[] {2, 1, 1, 1}, 2);
+            FloatGemm.Matrix c = fill(arena, new float[4], 2);
+            FloatGemm.multiply(a, b, c, 2, 2, 2, false);
+            assertThat(c.segment().get(FloatRows.FLOAT, 0)).isEqualTo(Float.POSITIVE_INFINITY);
+            assertThat(c.segment().get(FloatRows.FLOAT, 8)).isNaN();
+        }
+    }
+
+    private static FloatGemm.Matrix matrix(Arena arena, SplittableRandom random, int rows, int stride, long offset) {
+        MemorySegment segment = arena.allocate((offset + (long) rows * stride) * 4 + 64, 64);
+        for (long i = 0; i < offset + (long) rows * stride; i++) {
+            segment.set(FloatRows.FLOAT, i * 4, (float) random.nextGaussian());
+        }
+        return new FloatGemm.Matrix(segment, offset, stride);
+    }
+
+    private static FloatGemm.Matrix copy(Arena arena, FloatGemm.Matrix source, int rows, int stride) {
+        MemorySegment segment = arena.allocate(source.segment().byteSize(), 64);
+        segment.copyFrom(source.segment());
+        return new FloatGemm.Matrix(segment, source.offset(), stride);
+    }
+
+    private static FloatGemm.Matrix fill(Arena arena, float[] values, int stride) {
+        MemorySegment segment = arena.allocate(values.length * 4L, 64);
+        MemorySegment.copy(values, 0, segment, FloatRows.FLOAT, 0, values.length);
+        return new FloatGemm.Matrix(segment, 0, stride);
+    }
+}

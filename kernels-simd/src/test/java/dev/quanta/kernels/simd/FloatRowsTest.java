@@ -1,0 +1,88 @@
+package dev.quanta.kernels.simd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The vector row kernels against their scalar references, on odd lengths, scalars and extreme values. */
+class FloatRowsTest {
+
+    private static final long SEED = 0xF10A_7005L;
+    private static final float[] EXTREMES = {0f, -0f, 1f, -1f, Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE,
+        Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 88.7f, -103.9f, 1e-30f};
+
+    @Test
+    void binaryRowsMatchTheReferenceExactly() {
+        SplittableRandom random = new SplittableRandom(SEED);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 500; trial++) {
+                int length = random.nextInt(0, 100);
+                MemorySegment a = values(arena, random, length);
+                MemorySegment b = values(arena, random, length);
+                MemorySegment out = arena.allocate(Math.max(4L * length, 4), 64);
+                FloatRows.Op op = FloatRows.Op.values()[random.nextInt(FloatRows.Op.values().length)];
+                boolean aScalar = random.nextInt(4) == 0;
+                boolean bScalar = !aScalar && random.nextInt(4) == 0;
+                FloatRows.binary(op, a, 0, aScalar, b, 0, bScalar, out, 0, length);
+                for (int i = 0; i < length; i++) {
+                    float x = a.get(FloatRows.FLOAT, aScalar ? 0 : i * 4L);
+                    float y = b.get(FloatRows.FLOAT, bScalar ? 0 : i * 4L);
+                    float expected = FloatRowsReference.apply(op, x, y);
+                    float actual = out.get(FloatRows.FLOAT, i * 4L);
+                    if (op == FloatRows.Op.MAX || op == FloatRows.Op.MIN) {
+                        if (Float.isNaN(expected)) {
+                            assertThat(actual).as("seed %x trial %d %s(%s, %s)", SEED, trial, op, x, y).isNaN();
+                        } else {
+                            assertThat(actual).as("seed %x trial %d %s(%s, %s)", SEED, trial, op, x, y).isEqualTo(expected);
+                        }
+                    } else {
+                        assertThat(Float.floatToIntBits(actual)).as("seed %x trial %d %s(%s, %s)", SEED, trial, op, x, y)
+                                .isEqualTo(Float.floatToIntBits(expected));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void unaryRowsMatchTheReferenceWithinAFewUlps() {
+        SplittableRandom random = new SplittableRandom(SEED + 1);
+        try (Arena arena = Arena.ofConfined()) {
+            for (FloatRows.Function function : FloatRows.Function.values()) {
+                for (int trial = 0; trial < 50; trial++) {
+                    int length = random.nextInt(0, 70);
+                    MemorySegment a = values(arena, random, length);
+                    MemorySegment out = arena.allocate(Math.max(4L * length, 4), 64);
+                    FloatRows.unary(function, a, 0, out, 0, length);
+                    for (int i = 0; i < length; i++) {
+                        float x = a.get(FloatRows.FLOAT, i * 4L);
+                        float expected = FloatRowsReference.apply(function, x);
+                        float actual = out.get(FloatRows.FLOAT, i * 4L);
+                        String what = String.format("seed %x %s(%s)", SEED + 1, function, x);
+                        if (Float.isNaN(expected)) {
+                            assertThat(actual).as(what).isNaN();
+                        } else if (Float.isInfinite(expected) || expected == 0) {
+                            assertThat(actual).as(what).isEqualTo(expected);
+                        } else {
+                            assertThat(Math.abs(actual - expected)).as(what).isLessThanOrEqualTo(4 * Math.ulp(expected));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Random values, a third of them extreme. */
+    private static MemorySegment values(Arena arena, SplittableRandom random, int length) {
+        MemorySegment segment = arena.allocate(Math.max(4L * length, 4), 64);
+        for (int i = 0; i < Math.max(length, 1); i++) {
+            float value = random.nextInt(3) == 0 ? EXTREMES[random.nextInt(EXTREMES.length)]
+                    : (float) (random.nextGaussian() * 10);
+            segment.set(FloatRows.FLOAT, i * 4L, value);
+        }
+        return segment;
+    }
+}
