@@ -64,8 +64,7 @@ public final class ConformanceRunner {
         } catch (QuantaException | ArithmeticException e) {
             return new CaseResult(name, op, CaseResult.Status.ERROR, "load: " + e.getMessage());
         }
-        try (model) {
-            Session session = model.newSession(new SessionOptions(1, false));
+        try (model; Session session = model.newSession(new SessionOptions(1, false))) {
             List<Value> inputs = session.graph().inputs().stream()
                     .filter(value -> !session.graph().constants().containsKey(value)).toList();
             List<Path> dataSets;

@@ -87,8 +87,8 @@ class MiniLmTest {
     }
 
     private static float[][][] quanta(Path file, int batch) {
-        try (OnnxModel model = OnnxModel.load(file); TensorArena arena = TensorArena.ofShared()) {
-            Session session = model.newSession(SessionOptions.defaults());
+        try (OnnxModel model = OnnxModel.load(file); Session session = model.newSession(SessionOptions.defaults());
+                TensorArena arena = TensorArena.ofShared()) {
             Map<String, Tensor> feeds = new HashMap<>();
             long[][] inputs = inputs(batch);
             int length = length(batch);

@@ -4,12 +4,46 @@ import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.function.LongConsumer;
+import java.util.stream.LongStream;
 
-/** What a kernel may use while it runs: the run's arena for its outputs, and the node it runs for. */
-public record KernelContext(TensorArena arena, Node node) {
+/**
+ * What a kernel may use while it runs: the run's arena for its outputs, the node it runs for,
+ * and the session's intra-op threads (none when the session runs single-threaded).
+ */
+public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool) {
 
     public Tensor allocate(DType dtype, Shape shape) {
         return arena.allocate(dtype, shape);
+    }
+
+    /** Runs {@code task} for 0 to {@code tasks} − 1, on the intra-op threads when there are any. */
+    public void parallel(long tasks, LongConsumer task) {
+        if (pool == null || tasks <= 1) {
+            for (long i = 0; i < tasks; i++) {
+                task.accept(i);
+            }
+            return;
+        }
+        try {
+            // A parallel stream started inside a pool's task runs on that pool's threads.
+            pool.submit(() -> LongStream.range(0, tasks).parallel().forEach(task)).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw error("interrupted");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new GraphException(node + ": " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** The number of threads kernels may split work across. */
+    public int threads() {
+        return pool == null ? 1 : pool.getParallelism();
     }
 
     /** An error naming the node. */

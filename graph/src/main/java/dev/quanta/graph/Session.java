@@ -12,15 +12,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * Runs a graph. Kernels are chosen once, when the session is made; {@link #run} may be called
- * from many threads at once, each run with its own memory.
+ * from many threads at once, each run with its own memory. Close the session to stop its
+ * intra-op threads.
  */
-public final class Session {
+public final class Session implements AutoCloseable {
     private final Graph graph;
     private final SessionOptions options;
     private final Kernel[] kernels;
+    private final ForkJoinPool pool;
 
     public Session(Graph graph, SessionOptions options) {
         this.graph = graph;
@@ -30,6 +33,7 @@ public final class Session {
         for (int i = 0; i < kernels.length; i++) {
             kernels[i] = CpuBackend.kernel(nodes.get(i).op());
         }
+        pool = options.threads() > 1 ? new ForkJoinPool(options.threads()) : null;
     }
 
     public Graph graph() {
@@ -50,6 +54,7 @@ public final class Session {
         TensorArena arena = TensorArena.ofShared();
         try {
             List<Node> nodes = graph.nodes();
+            List<NodeTiming> timings = options.profile() ? new ArrayList<>(nodes.size()) : null;
             for (int n = 0; n < nodes.size(); n++) {
                 Node node = nodes.get(n);
                 Tensor[] inputs = new Tensor[node.inputs().size()];
@@ -58,12 +63,16 @@ public final class Session {
                     inputs[i] = input == null ? null : values.get(input);
                 }
                 Tensor[] outputs;
+                long start = timings == null ? 0 : System.nanoTime();
                 try {
-                    outputs = kernels[n].run(new KernelContext(arena, node), inputs);
+                    outputs = kernels[n].run(new KernelContext(arena, node, pool), inputs);
                 } catch (GraphException e) {
                     throw e;
                 } catch (QuantaException | IndexOutOfBoundsException | IllegalArgumentException | ArithmeticException e) {
                     throw new GraphException(node + ": " + e.getMessage(), e);
+                }
+                if (timings != null) {
+                    timings.add(new NodeTiming(node.name(), node.op().name(), node.source(), System.nanoTime() - start));
                 }
                 for (int i = 0; i < node.outputs().size(); i++) {
                     values.put(node.outputs().get(i), outputs[i]);
@@ -75,10 +84,18 @@ public final class Session {
                 // Outputs live in this run's arena, contiguous, never a view of an input or constant.
                 results.put(output.name(), tensor.arena() == arena ? tensor.contiguous() : arena.copyOf(tensor));
             }
-            return new Outputs(arena, results);
+            return new Outputs(arena, results, timings);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /** Stops the intra-op threads; runs in flight finish first. */
+    @Override
+    public void close() {
+        if (pool != null) {
+            pool.shutdown();
         }
     }
 

@@ -58,7 +58,8 @@ class GraphTest {
         assertThat(graph.nodes()).extracting(Node::name).containsExactly("matmul");
         assertThat(graph.constants().keySet()).extracting(Value::name).containsExactly("sum");
         assertThat(graph.constants().values().iterator().next().toFloatArray()).containsExactly(2, 3, 4, 5);
-        try (Outputs outputs = new Session(graph, SessionOptions.defaults()).run(Map.of("x", arena.fromFloats(new float[] {1, 1}, 1, 2)))) {
+        try (Session session = new Session(graph, SessionOptions.defaults());
+                Outputs outputs = session.run(Map.of("x", arena.fromFloats(new float[] {1, 1}, 1, 2)))) {
             assertThat(outputs.get("y").toFloatArray()).containsExactly(6, 8);
         }
     }
@@ -80,16 +81,23 @@ class GraphTest {
         Value y = new Value("y", null);
         Graph graph = Graph.builder("g").input(x).input(w).node(node("project", new MatMul(), List.of(x, w), y)).output(y)
                 .build();
-        Session session = new Session(graph, SessionOptions.defaults());
-        assertThatThrownBy(() -> session.run(Map.of("x", arena.allocate(DType.FLOAT, 2, 3), "w", arena.allocate(DType.FLOAT, 4, 5))))
-                .isInstanceOf(GraphException.class).hasMessageContaining("'project'").hasMessageContaining("inner dimensions");
+        try (Session session = new Session(graph, SessionOptions.defaults())) {
+            assertThatThrownBy(() -> session.run(Map.of("x", arena.allocate(DType.FLOAT, 2, 3), "w",
+                    arena.allocate(DType.FLOAT, 4, 5)))).isInstanceOf(GraphException.class)
+                    .hasMessageContaining("'project'").hasMessageContaining("inner dimensions");
+        }
     }
 
     @Test
     void oneSessionServesManyThreadsAtOnce() throws Exception {
         Value x = new Value("x", null);
         Value y = new Value("y", null);
-        Session session = new Session(graph(x, y), SessionOptions.defaults());
+        try (Session session = new Session(graph(x, y), SessionOptions.defaults())) {
+            runConcurrently(session);
+        }
+    }
+
+    private void runConcurrently(Session session) throws Exception {
         SplittableRandom random = new SplittableRandom(42);
         int threads = 16;
         List<Tensor> inputs = new ArrayList<>();
@@ -121,5 +129,41 @@ class GraphTest {
         } finally {
             pool.shutdown();
         }
+    }
+
+    @Test
+    void threadedMatMulEqualsSingleThreadedBitForBitAndProfilesEachNode() {
+        Value a = new Value("a", null);
+        Value b = new Value("b", null);
+        Value c = new Value("c", null);
+        Graph graph = Graph.builder("g").input(a).input(b).node(node("mm", new MatMul(), List.of(a, b), c)).output(c).build();
+        SplittableRandom random = new SplittableRandom(9);
+        for (long[][] shapes : new long[][][] {{{37, 19}, {19, 23}}, {{3, 5, 7}, {7, 9}}, {{1, 64}, {64, 33}}}) {
+            Tensor left = random(random, shapes[0]);
+            Tensor right = random(random, shapes[1]);
+            float[] single;
+            try (Session session = new Session(graph, new SessionOptions(1, false));
+                    Outputs outputs = session.run(Map.of("a", left, "b", right))) {
+                single = outputs.get("c").toFloatArray();
+                assertThat(outputs.profile()).isEmpty();
+            }
+            try (Session session = new Session(graph, new SessionOptions(4, true));
+                    Outputs outputs = session.run(Map.of("a", left, "b", right))) {
+                assertThat(outputs.get("c").toFloatArray()).containsExactly(single);
+                assertThat(outputs.profile()).hasValueSatisfying(timings -> {
+                    assertThat(timings).extracting(NodeTiming::node).containsExactly("mm");
+                    assertThat(timings.get(0).nanos()).isPositive();
+                });
+                assertThat(outputs.allocatedBytes()).isGreaterThanOrEqualTo(outputs.get("c").elementCount() * 4);
+            }
+        }
+    }
+
+    private Tensor random(SplittableRandom random, long[] shape) {
+        float[] values = new float[(int) Shape.of(shape).elementCount()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        return arena.fromFloats(values, shape);
     }
 }

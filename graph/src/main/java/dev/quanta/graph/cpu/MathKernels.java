@@ -91,28 +91,34 @@ final class MathKernels {
         long batches = Shape.of(batch).elementCount();
         long[] aStrides = av.strides();
         long[] bStrides = bv.strides();
-        long[] index = new long[batch.length];
-        for (long i = 0; i < batches; i++) {
-            long aOffset = av.offset();
+        // Threads split the batches when there are enough of them, else the rows of each product.
+        boolean splitBatches = batches >= context.threads();
+        long rowBlock = splitBatches ? m : Math.max(4, Math.ceilDiv(Math.ceilDiv(m, context.threads()), 4) * 4);
+        long rowBlocks = Math.ceilDiv(m, rowBlock);
+        context.parallel(splitBatches ? batches : batches * rowBlocks, task -> {
+            long i = splitBatches ? task : task / rowBlocks;
+            long firstRow = splitBatches ? 0 : (task % rowBlocks) * rowBlock;
+            long rows = Math.min(rowBlock, m - firstRow);
+            long aOffset = av.offset() + firstRow * k;
             long bOffset = bv.offset();
-            for (int d = 0; d < batch.length; d++) {
-                aOffset += index[d] * aStrides[d];
-                bOffset += index[d] * bStrides[d];
+            long flat = i;
+            for (int d = batch.length - 1; d >= 0; d--) {
+                long index = flat % batch[d];
+                flat /= batch[d];
+                aOffset += index * aStrides[d];
+                bOffset += index * bStrides[d];
             }
-            long outOffset = i * m * n;
+            long outOffset = i * m * n + firstRow * n;
             if (a.dtype() == DType.FLOAT) {
                 FloatGemm.multiply(new FloatGemm.Matrix(av.segment(), aOffset, k),
                         new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),
-                        Math.toIntExact(m), Math.toIntExact(n), Math.toIntExact(k), false);
+                        Math.toIntExact(rows), Math.toIntExact(n), Math.toIntExact(k), false);
             } else if (a.dtype() == DType.INT32) {
-                int32(av, aOffset, bv, bOffset, out, outOffset, (int) m, (int) n, (int) k);
+                int32(av, aOffset, bv, bOffset, out, outOffset, (int) rows, (int) n, (int) k);
             } else {
-                generic(av, aOffset, bv, bOffset, out, outOffset, m, n, k);
+                generic(av, aOffset, bv, bOffset, out, outOffset, rows, n, k);
             }
-            for (int d = batch.length - 1; d >= 0 && ++index[d] == batch[d]; d--) {
-                index[d] = 0;
-            }
-        }
+        });
         if (a.rank() == 1 || b.rank() == 1) {
             long[] sizes = out.shape().sizes();
             int rank = sizes.length;

@@ -99,10 +99,9 @@ class OnnxModelTest {
 
     @Test
     void loadsAndRunsAModel() throws IOException {
-        try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
+        try (OnnxModel model = OnnxModel.load(write(reluOfSum())); Session session = model.newSession()) {
             assertThat(model.irVersion()).isEqualTo(8);
             assertThat(model.opsets()).containsEntry("", 17);
-            Session session = model.newSession();
             try (Outputs outputs = session.run(x())) {
                 assertThat(outputs.get("y").toFloatArray()).containsExactly(0, 0, 1.5f, 4, 0, 0);
             }
@@ -197,8 +196,7 @@ class OnnxModelTest {
 
     @Test
     void wrongInputsAreNamedWithWhatWasExpected() throws IOException {
-        try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
-            Session session = model.newSession();
+        try (OnnxModel model = OnnxModel.load(write(reluOfSum())); Session session = model.newSession()) {
             assertThatThrownBy(() -> session.run(Map.of("z", arena.allocate(DType.FLOAT, 2, 3))))
                     .isInstanceOf(GraphException.class).hasMessageContaining("unknown input [z]").hasMessageContaining("[x]");
             assertThatThrownBy(() -> session.run(Map.of())).isInstanceOf(GraphException.class)
@@ -239,7 +237,7 @@ class OnnxModelTest {
         try (OnnxModel model = OnnxModel.load(write(externalModel("weights.bin", 8, 16)))) {
             Tensor weights = model.graph().constants().values().iterator().next();
             assertThat(weights.isReadOnly()).isTrue();
-            try (Outputs outputs = model.newSession().run(Map.of())) {
+            try (Session session = model.newSession(); Outputs outputs = session.run(Map.of())) {
                 assertThat(outputs.get("y").toFloatArray()).containsExactly(1, 2, 3, 4);
             }
         }
