@@ -4,8 +4,11 @@ import dev.quanta.graph.Graph;
 import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.ValueType;
+import dev.quanta.loader.onnx.proto.Onnx.AttributeProto;
+import dev.quanta.loader.onnx.proto.Onnx.FunctionProto;
 import dev.quanta.loader.onnx.proto.Onnx.GraphProto;
 import dev.quanta.loader.onnx.proto.Onnx.NodeProto;
+import dev.quanta.loader.onnx.proto.Onnx.OperatorSetIdProto;
 import dev.quanta.loader.onnx.proto.Onnx.TensorProto;
 import dev.quanta.loader.onnx.proto.Onnx.TensorShapeProto;
 import dev.quanta.loader.onnx.proto.Onnx.TypeProto;
@@ -36,13 +39,30 @@ final class GraphTranslator {
     private final Map<Value, Tensor> constants = new HashMap<>();
     private final Map<String, ValueType> declared = new HashMap<>();
     private final List<String> unsupported = new ArrayList<>();
+    private final Map<String, FunctionProto> functions = new HashMap<>();
     private Graph.Builder builder;
+    private int inlinedCalls;
 
-    GraphTranslator(String modelName, Path directory, TensorArena arena, Map<String, Integer> opsets) {
+    /** Deeper nesting of function calls than this is taken for recursion, which ONNX forbids. */
+    private static final int MAX_FUNCTION_DEPTH = 64;
+
+    GraphTranslator(String modelName, Path directory, TensorArena arena, Map<String, Integer> opsets,
+            List<FunctionProto> functions) {
         this.modelName = modelName;
         this.directory = directory;
         this.arena = arena;
         this.opsets = opsets;
+        for (FunctionProto function : functions) {
+            if (this.functions.put(functionKey(function.getDomain(), function.getName(), function.getOverload()), function)
+                    != null) {
+                throw new OnnxException(modelName + " defines the function " + function.getDomain() + "."
+                        + function.getName() + " twice");
+            }
+        }
+    }
+
+    private static String functionKey(String domain, String name, String overload) {
+        return domain + "\u0000" + name + "\u0000" + overload;
     }
 
     String modelName() {
@@ -88,7 +108,7 @@ final class GraphTranslator {
             builder.input(value);
         }
         for (NodeProto node : proto.getNodeList()) {
-            translate(node);
+            translate(node, opsets, 0);
         }
         for (ValueInfoProto output : proto.getOutputList()) {
             Value value = values.get(output.getName());
@@ -107,9 +127,18 @@ final class GraphTranslator {
         }
     }
 
-    private void translate(NodeProto proto) {
+    private void translate(NodeProto proto, Map<String, Integer> scopeOpsets, int depth) {
         String domain = proto.getDomain().equals("ai.onnx") ? "" : proto.getDomain();
-        Integer opset = opsets.get(domain);
+        FunctionProto function = functions.get(functionKey(proto.getDomain(), proto.getOpType(), proto.getOverload()));
+        if (function != null) {
+            if (depth >= MAX_FUNCTION_DEPTH) {
+                throw new OnnxException(modelName + ": function calls nest deeper than " + MAX_FUNCTION_DEPTH
+                        + " at node '" + proto.getName() + "' (" + proto.getOpType() + "): recursion is not allowed");
+            }
+            inline(proto, function, depth);
+            return;
+        }
+        Integer opset = scopeOpsets.get(domain);
         boolean translated = false;
         if (opset == null) {
             unsupported.add("node '" + proto.getName() + "' (" + proto.getOpType() + ") of the domain '" + domain
@@ -136,6 +165,55 @@ final class GraphTranslator {
                     put(new Value(output, declared.get(output)));
                 }
             }
+        }
+    }
+
+    /**
+     * Translates a call of a model-local function by translating its body in place: formal
+     * inputs and outputs become the call's values, the body's own values get names unique to
+     * this call, and attributes that refer to the caller's ({@code ref_attr_name}) take its values
+     * or the function's defaults.
+     */
+    private void inline(NodeProto call, FunctionProto function, int depth) {
+        String prefix = (call.getName().isEmpty() ? function.getName() : call.getName()) + "/" + (++inlinedCalls) + "/";
+        Map<String, String> names = new HashMap<>();
+        for (int i = 0; i < function.getInputCount(); i++) {
+            names.put(function.getInput(i), i < call.getInputCount() ? call.getInput(i) : "");
+        }
+        for (int i = 0; i < function.getOutputCount(); i++) {
+            names.put(function.getOutput(i), i < call.getOutputCount() ? call.getOutput(i) : "");
+        }
+        Map<String, AttributeProto> attributes = new HashMap<>();
+        for (AttributeProto fallback : function.getAttributeProtoList()) {
+            attributes.put(fallback.getName(), fallback);
+        }
+        for (AttributeProto given : call.getAttributeList()) {
+            attributes.put(given.getName(), given);
+        }
+        Map<String, Integer> bodyOpsets = new HashMap<>(opsets);
+        for (OperatorSetIdProto opset : function.getOpsetImportList()) {
+            bodyOpsets.put(opset.getDomain().equals("ai.onnx") ? "" : opset.getDomain(), Math.toIntExact(opset.getVersion()));
+        }
+        for (NodeProto body : function.getNodeList()) {
+            NodeProto.Builder renamed = body.toBuilder().clearInput().clearOutput().clearAttribute()
+                    .setName(prefix + body.getName());
+            for (String input : body.getInputList()) {
+                renamed.addInput(input.isEmpty() ? "" : names.getOrDefault(input, prefix + input));
+            }
+            for (String output : body.getOutputList()) {
+                renamed.addOutput(output.isEmpty() ? "" : names.getOrDefault(output, prefix + output));
+            }
+            for (AttributeProto attribute : body.getAttributeList()) {
+                if (attribute.getRefAttrName().isEmpty()) {
+                    renamed.addAttribute(attribute);
+                } else {
+                    AttributeProto value = attributes.get(attribute.getRefAttrName());
+                    if (value != null) {
+                        renamed.addAttribute(value.toBuilder().setName(attribute.getName()).clearRefAttrName());
+                    }
+                }
+            }
+            translate(renamed.build(), bodyOpsets, depth + 1);
         }
     }
 

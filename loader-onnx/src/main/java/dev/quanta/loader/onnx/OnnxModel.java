@@ -97,7 +97,8 @@ public final class OnnxModel implements AutoCloseable {
         }
         TensorArena weights = TensorArena.ofShared();
         try {
-            Graph translated = new GraphTranslator(name, directory, weights, opsets).translate(proto.getGraph());
+            Graph translated = new GraphTranslator(name, directory, weights, opsets, proto.getFunctionsList())
+                    .translate(proto.getGraph());
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights));
             String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
             return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights);

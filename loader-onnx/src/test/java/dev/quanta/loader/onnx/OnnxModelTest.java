@@ -7,6 +7,8 @@ import com.google.protobuf.ByteString;
 import dev.quanta.graph.GraphException;
 import dev.quanta.graph.Outputs;
 import dev.quanta.graph.Session;
+import dev.quanta.loader.onnx.proto.Onnx.AttributeProto;
+import dev.quanta.loader.onnx.proto.Onnx.FunctionProto;
 import dev.quanta.loader.onnx.proto.Onnx.GraphProto;
 import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
 import dev.quanta.loader.onnx.proto.Onnx.NodeProto;
@@ -208,6 +210,45 @@ class OnnxModelTest {
             assertThatThrownBy(() -> session.run(Map.of("x", arena.allocate(DType.FLOAT, 6))))
                     .isInstanceOf(GraphException.class).hasMessageContaining("rank 2");
         }
+    }
+
+    // ---------------------------------------------------------------- model-local functions
+
+    /** custom.Scale(x) = x · alpha, alpha an attribute with default 2; custom.Twice(x) = Scale(Scale(x, alpha=3)). */
+    private static ModelProto withFunctions(String outerOp) {
+        AttributeProto alphaReference = AttributeProto.newBuilder().setName("value_float").setRefAttrName("alpha")
+                .setType(AttributeProto.AttributeType.FLOAT).build();
+        FunctionProto scale = FunctionProto.newBuilder().setDomain("custom").setName("Scale").addInput("in").addOutput("out")
+                .addAttributeProto(AttributeProto.newBuilder().setName("alpha").setF(2).setType(AttributeProto.AttributeType.FLOAT))
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(17))
+                .addNode(NodeProto.newBuilder().setOpType("Constant").addOutput("factor").addAttribute(alphaReference))
+                .addNode(node("multiply", "Mul", new String[] {"in", "factor"}, "out")).build();
+        FunctionProto twice = FunctionProto.newBuilder().setDomain("custom").setName("Twice").addInput("a").addOutput("b")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(17))
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("custom").setVersion(1))
+                .addNode(NodeProto.newBuilder().setOpType(outerOp).setDomain("custom").addInput("a").addOutput("mid")
+                        .addAttribute(AttributeProto.newBuilder().setName("alpha").setF(3).setType(AttributeProto.AttributeType.FLOAT)))
+                .addNode(NodeProto.newBuilder().setOpType("Scale").setDomain("custom").addInput("mid").addOutput("b")).build();
+        GraphProto graph = GraphProto.newBuilder().setName("g").addInput(tensor("x", 1, 2))
+                .addNode(NodeProto.newBuilder().setName("call").setOpType("Twice").setDomain("custom").addInput("x").addOutput("y"))
+                .addOutput(tensor("y", 1, 2)).build();
+        return ModelProto.newBuilder().setIrVersion(8).addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(17))
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("custom").setVersion(1))
+                .addFunctions(scale).addFunctions(twice).setGraph(graph).build();
+    }
+
+    @Test
+    void modelLocalFunctionsAreInlinedWithTheirAttributes() throws IOException {
+        try (OnnxModel model = OnnxModel.load(write(withFunctions("Scale"))); Session session = model.newSession();
+                Outputs outputs = session.run(Map.of("x", arena.fromFloats(new float[] {1, -2}, 2)))) {
+            assertThat(outputs.get("y").toFloatArray()).containsExactly(6, -12); // · 3, then · 2 (the default)
+        }
+    }
+
+    @Test
+    void recursiveFunctionsAreRefused() throws IOException {
+        assertThatThrownBy(() -> OnnxModel.load(write(withFunctions("Twice")))).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("recursion");
     }
 
     // ---------------------------------------------------------------- external data
