@@ -99,6 +99,8 @@ class MiniLmTest {
                 // The last hidden state is the first output: "last_hidden_state" in the int8 export, "output_0" in the other.
                 Tensor hidden = outputs.get(session.graph().outputs().get(0).name());
                 assertThat(hidden.shape().sizes()).containsExactly(batch, length, 384);
+                System.out.printf("%s, batch %d: the run allocated %.2f MiB (intermediates, reused by lifetime, and outputs)%n",
+                        file.getFileName(), batch, outputs.allocatedBytes() / 1048576.0);
                 int width = (int) hidden.size(2);
                 float[] flat = hidden.toFloatArray();
                 float[][][] result = new float[batch][length][width];

@@ -10,13 +10,19 @@ import java.util.function.LongConsumer;
 import java.util.stream.LongStream;
 
 /**
- * What a kernel may use while it runs: the run's arena for its outputs, the node it runs for,
- * and the session's intra-op threads (none when the session runs single-threaded).
+ * What a kernel may use while it runs: the run's arena, the node it runs for, and the session's
+ * intra-op threads (none when the session runs single-threaded).
  */
-public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool) {
+public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool, BufferPool buffers) {
 
+    /** A context outside a run (constant folding): plain allocations, one thread. */
+    public KernelContext(TensorArena arena, Node node) {
+        this(arena, node, null, null);
+    }
+
+    /** A zeroed tensor for an output or scratch; within a run, on a buffer freed by an earlier node when one fits. */
     public Tensor allocate(DType dtype, Shape shape) {
-        return arena.allocate(dtype, shape);
+        return buffers == null ? arena.allocate(dtype, shape) : buffers.allocate(dtype, shape);
     }
 
     /** Runs {@code task} for 0 to {@code tasks} − 1, on the intra-op threads when there are any. */

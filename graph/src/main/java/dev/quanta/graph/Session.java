@@ -24,6 +24,8 @@ public final class Session implements AutoCloseable {
     private final SessionOptions options;
     private final Kernel[] kernels;
     private final ForkJoinPool pool;
+    /** Per node, the values whose last use it is (they die after it runs). */
+    private final List<List<Value>> dying;
 
     public Session(Graph graph, SessionOptions options) {
         this.graph = graph;
@@ -34,6 +36,30 @@ public final class Session implements AutoCloseable {
             kernels[i] = CpuBackend.kernel(nodes.get(i).op());
         }
         pool = options.threads() > 1 ? new ForkJoinPool(options.threads()) : null;
+        dying = lifetimes(graph);
+    }
+
+    /** Each computed value dies after its last reader, or right after its producer when nothing reads it. */
+    private static List<List<Value>> lifetimes(Graph graph) {
+        List<Node> nodes = graph.nodes();
+        Map<Value, Integer> lastUse = new IdentityHashMap<>();
+        for (int n = 0; n < nodes.size(); n++) {
+            for (Value output : nodes.get(n).outputs()) {
+                lastUse.put(output, n);
+            }
+            for (Value input : nodes.get(n).inputs()) {
+                if (input != null && lastUse.containsKey(input)) {
+                    lastUse.put(input, n);
+                }
+            }
+        }
+        graph.outputs().forEach(lastUse::remove);
+        List<List<Value>> dying = new ArrayList<>();
+        for (int n = 0; n < nodes.size(); n++) {
+            dying.add(new ArrayList<>());
+        }
+        lastUse.forEach((value, n) -> dying.get(n).add(value));
+        return dying;
     }
 
     public Graph graph() {
@@ -52,6 +78,7 @@ public final class Session implements AutoCloseable {
         Map<Value, Tensor> values = new IdentityHashMap<>(graph.constants());
         bindInputs(feeds, values);
         TensorArena arena = TensorArena.ofShared();
+        BufferPool buffers = new BufferPool(arena);
         try {
             List<Node> nodes = graph.nodes();
             List<NodeTiming> timings = options.profile() ? new ArrayList<>(nodes.size()) : null;
@@ -65,7 +92,7 @@ public final class Session implements AutoCloseable {
                 Tensor[] outputs;
                 long start = timings == null ? 0 : System.nanoTime();
                 try {
-                    outputs = kernels[n].run(new KernelContext(arena, node, pool), inputs);
+                    outputs = kernels[n].run(new KernelContext(arena, node, pool, buffers), inputs);
                 } catch (GraphException e) {
                     throw e;
                 } catch (QuantaException | IndexOutOfBoundsException | IllegalArgumentException | ArithmeticException e) {
@@ -76,6 +103,11 @@ public final class Session implements AutoCloseable {
                 }
                 for (int i = 0; i < node.outputs().size(); i++) {
                     values.put(node.outputs().get(i), outputs[i]);
+                    buffers.retain(outputs[i]);
+                }
+                buffers.endNode();
+                for (Value value : dying.get(n)) {
+                    buffers.release(values.remove(value));
                 }
             }
             Map<String, Tensor> results = new LinkedHashMap<>();

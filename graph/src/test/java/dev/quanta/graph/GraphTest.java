@@ -159,6 +159,29 @@ class GraphTest {
         }
     }
 
+    @Test
+    void intermediateBuffersAreReusedOnceTheirLastReaderHasRun() {
+        Value x = new Value("x", null);
+        Graph.Builder builder = Graph.builder("chain").input(x);
+        Value previous = x;
+        for (int i = 0; i < 12; i++) {
+            Value next = new Value("v" + i, null);
+            Unary.Kind kind = i % 2 == 0 ? Unary.Kind.NEG : Unary.Kind.ABS;
+            builder.node(node("n" + i, Unary.of(kind), List.of(previous), next));
+            previous = next;
+        }
+        Graph graph = builder.output(previous).build();
+        long megabyte = 1 << 20;
+        Tensor input = arena.allocate(DType.FLOAT, 256, 1024);
+        input.setFloat(-3, 5, 7);
+        try (Session session = new Session(graph, new SessionOptions(1, false));
+                Outputs outputs = session.run(Map.of("x", input))) {
+            assertThat(outputs.get("v11").getFloat(5, 7)).isEqualTo(3);
+            // Twelve 1 MiB intermediates, but never more than two alive at once.
+            assertThat(outputs.allocatedBytes()).isLessThanOrEqualTo(2 * megabyte);
+        }
+    }
+
     private Tensor random(SplittableRandom random, long[] shape) {
         float[] values = new float[(int) Shape.of(shape).elementCount()];
         for (int i = 0; i < values.length; i++) {

@@ -62,7 +62,7 @@ public final class ConstantFolding {
         }
         Tensor[] outputs;
         try {
-            outputs = CpuBackend.kernel(node.op()).run(new KernelContext(arena, node, null), inputs);
+            outputs = CpuBackend.kernel(node.op()).run(new KernelContext(arena, node), inputs);
         } catch (QuantaException | ArithmeticException | IndexOutOfBoundsException | IllegalArgumentException e) {
             return null; // the same error will name the node at run time
         }

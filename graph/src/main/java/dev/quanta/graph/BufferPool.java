@@ -1,0 +1,90 @@
+package dev.quanta.graph;
+
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The memory of one run: buffers come from the run's arena and, once no live value uses them,
+ * go back to a free list from which later allocations of a similar size are served. A buffer is
+ * counted once per value that views it, so a reshape or slice keeps its source alive.
+ */
+final class BufferPool {
+    private final TensorArena arena;
+    private final TreeMap<Long, ArrayDeque<MemorySegment>> free = new TreeMap<>();
+    private final Map<MemorySegment, Integer> references = new IdentityHashMap<>();
+    private final List<MemorySegment> allocatedByNode = new ArrayList<>();
+
+    BufferPool(TensorArena arena) {
+        this.arena = arena;
+    }
+
+    /** A zeroed tensor, on a freed buffer of up to twice its size if there is one. */
+    Tensor allocate(DType dtype, Shape shape) {
+        if (dtype.isString()) {
+            return arena.allocate(dtype, shape);
+        }
+        long bytes = Math.max(dtype.storageBytes(shape.elementCount()), 1);
+        Map.Entry<Long, ArrayDeque<MemorySegment>> fit = free.ceilingEntry(bytes);
+        MemorySegment segment;
+        if (fit != null && fit.getKey() <= 2 * bytes) {
+            segment = fit.getValue().pop();
+            if (fit.getValue().isEmpty()) {
+                free.remove(fit.getKey());
+            }
+            segment.asSlice(0, bytes).fill((byte) 0);
+        } else {
+            segment = arena.allocateSegment(bytes);
+        }
+        references.put(segment, 0);
+        allocatedByNode.add(segment);
+        return arena.wrap(segment, dtype, shape);
+    }
+
+    /** A value now holds this tensor: its buffer, if the pool owns it, gains a reference. */
+    void retain(Tensor tensor) {
+        MemorySegment segment = owned(tensor);
+        if (segment != null) {
+            references.merge(segment, 1, Integer::sum);
+        }
+    }
+
+    /** A value holding this tensor died: its buffer goes back once nothing else views it. */
+    void release(Tensor tensor) {
+        MemorySegment segment = owned(tensor);
+        if (segment != null && references.merge(segment, -1, Integer::sum) == 0) {
+            recycle(segment);
+        }
+    }
+
+    /** After a node: its scratch buffers, held by no value, go back at once. */
+    void endNode() {
+        for (MemorySegment segment : allocatedByNode) {
+            if (references.get(segment) == 0) {
+                recycle(segment);
+            }
+        }
+        allocatedByNode.clear();
+    }
+
+    private void recycle(MemorySegment segment) {
+        references.remove(segment);
+        free.computeIfAbsent(segment.byteSize(), size -> new ArrayDeque<>()).push(segment);
+    }
+
+    private MemorySegment owned(Tensor tensor) {
+        if (tensor == null || tensor.dtype().isString()) {
+            return null;
+        }
+        MemorySegment segment = tensor.segment();
+        return references.containsKey(segment) ? segment : null;
+    }
+}
