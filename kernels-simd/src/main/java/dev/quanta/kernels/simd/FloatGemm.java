@@ -7,15 +7,21 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * float32 matrix product C = A·B (or C += A·B) on row-major operands with arbitrary row strides,
- * register-blocked: four rows of A against two vectors of columns of B, so each loaded B vector
- * serves four rows and each broadcast A element two vectors. Offsets and strides are in elements.
+ * float32 matrix product C = A·B (or C += A·B) on row-major operands with arbitrary row strides.
+ * B is packed a panel at a time (two vectors of columns by up to {@link #DEPTH} rows, contiguous,
+ * zero-padded) into a per-thread buffer, so the micro-kernel streams it; the micro-kernel holds
+ * four rows of C by two vectors in registers, each loaded B vector serving four rows and each
+ * broadcast A element two vectors. Offsets and strides are in elements.
  */
 public final class FloatGemm {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     private static final int ROWS = 4;
+    /** Rows of B per packed panel: 256 × two 16-float vectors is 32 KiB, an L1 data cache. */
+    static final int DEPTH = 256;
+    private static final int PANEL = 2 * SPECIES.length();
+    private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[DEPTH * PANEL]);
 
     private FloatGemm() {
     }
@@ -29,21 +35,44 @@ public final class FloatGemm {
 
     /** C[m×n] = A[m×k]·B[k×n], or C += A·B when {@code accumulate}. */
     public static void multiply(Matrix a, Matrix b, Matrix c, int m, int n, int k, boolean accumulate) {
-        int step = SPECIES.length();
-        int row = 0;
-        for (; row + ROWS <= m; row += ROWS) {
-            for (int column = 0; column < n; column += 2 * step) {
-                block4(a, b, c, row, column, n, k, accumulate);
+        if (k == 0) {
+            if (!accumulate) {
+                for (int i = 0; i < m; i++) {
+                    c.segment().asSlice(c.byteAt(i, 0), n * 4L).fill((byte) 0);
+                }
             }
+            return;
         }
-        for (; row < m; row++) {
-            for (int column = 0; column < n; column += step) {
-                block1(a, b, c, row, column, n, k, accumulate);
+        float[] packed = PACKED.get();
+        for (int depth = 0; depth < k; depth += DEPTH) {
+            int rows = Math.min(DEPTH, k - depth);
+            boolean add = accumulate || depth > 0;
+            for (int column = 0; column < n; column += PANEL) {
+                pack(b, depth, rows, column, n, packed);
+                int row = 0;
+                for (; row + ROWS <= m; row += ROWS) {
+                    block4(a, packed, c, row, depth, rows, column, n, add);
+                }
+                for (; row < m; row++) {
+                    block1(a, packed, c, row, depth, rows, column, n, add);
+                }
             }
         }
     }
 
-    private static void block4(Matrix a, Matrix b, Matrix c, int row, int column, int n, int k, boolean accumulate) {
+    /** packed[p·PANEL + j] = B[depth + p, column + j], zero past the last column. */
+    private static void pack(Matrix b, int depth, int rows, int column, int n, float[] packed) {
+        int width = Math.min(PANEL, n - column);
+        for (int p = 0; p < rows; p++) {
+            MemorySegment.copy(b.segment(), FloatRows.FLOAT, b.byteAt(depth + p, column), packed, p * PANEL, width);
+            if (width < PANEL) {
+                java.util.Arrays.fill(packed, p * PANEL + width, (p + 1) * PANEL, 0f);
+            }
+        }
+    }
+
+    private static void block4(Matrix a, float[] packed, Matrix c, int row, int depth, int rows, int column, int n,
+            boolean accumulate) {
         int step = SPECIES.length();
         VectorMask<Float> mask0 = SPECIES.indexInRange(column, n);
         VectorMask<Float> mask1 = SPECIES.indexInRange(column + step, n);
@@ -52,15 +81,18 @@ public final class FloatGemm {
         FloatVector c20 = FloatVector.zero(SPECIES), c21 = FloatVector.zero(SPECIES);
         FloatVector c30 = FloatVector.zero(SPECIES), c31 = FloatVector.zero(SPECIES);
         MemorySegment as = a.segment();
-        MemorySegment bs = b.segment();
-        for (int p = 0; p < k; p++) {
-            long bAt = b.byteAt(p, column);
-            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, bs, bAt, ORDER, mask0);
-            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, bs, bAt + step * 4L, ORDER, mask1);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a.byteAt(row, p)));
-            FloatVector a1 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a.byteAt(row + 1, p)));
-            FloatVector a2 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a.byteAt(row + 2, p)));
-            FloatVector a3 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a.byteAt(row + 3, p)));
+        long a0At = a.byteAt(row, depth);
+        long a1At = a.byteAt(row + 1, depth);
+        long a2At = a.byteAt(row + 2, depth);
+        long a3At = a.byteAt(row + 3, depth);
+        for (int p = 0; p < rows; p++) {
+            FloatVector b0 = FloatVector.fromArray(SPECIES, packed, p * PANEL);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, packed, p * PANEL + step);
+            long offset = p * 4L;
+            FloatVector a0 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a0At + offset));
+            FloatVector a1 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a1At + offset));
+            FloatVector a2 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a2At + offset));
+            FloatVector a3 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a3At + offset));
             c00 = a0.fma(b0, c00);
             c01 = a0.fma(b1, c01);
             c10 = a1.fma(b0, c10);
@@ -80,14 +112,19 @@ public final class FloatGemm {
         store(c, row + 3, column + step, c31, mask1, accumulate);
     }
 
-    private static void block1(Matrix a, Matrix b, Matrix c, int row, int column, int n, int k, boolean accumulate) {
-        VectorMask<Float> mask = SPECIES.indexInRange(column, n);
-        FloatVector sum = FloatVector.zero(SPECIES);
-        for (int p = 0; p < k; p++) {
-            FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b.segment(), b.byteAt(p, column), ORDER, mask);
-            sum = FloatVector.broadcast(SPECIES, a.segment().get(FloatRows.FLOAT, a.byteAt(row, p))).fma(bv, sum);
+    private static void block1(Matrix a, float[] packed, Matrix c, int row, int depth, int rows, int column, int n,
+            boolean accumulate) {
+        int step = SPECIES.length();
+        FloatVector sum0 = FloatVector.zero(SPECIES);
+        FloatVector sum1 = FloatVector.zero(SPECIES);
+        long aAt = a.byteAt(row, depth);
+        for (int p = 0; p < rows; p++) {
+            FloatVector value = FloatVector.broadcast(SPECIES, a.segment().get(FloatRows.FLOAT, aAt + p * 4L));
+            sum0 = value.fma(FloatVector.fromArray(SPECIES, packed, p * PANEL), sum0);
+            sum1 = value.fma(FloatVector.fromArray(SPECIES, packed, p * PANEL + step), sum1);
         }
-        store(c, row, column, sum, mask, accumulate);
+        store(c, row, column, sum0, SPECIES.indexInRange(column, n), accumulate);
+        store(c, row, column + step, sum1, SPECIES.indexInRange(column + step, n), accumulate);
     }
 
     private static void store(Matrix c, int row, int column, FloatVector value, VectorMask<Float> mask, boolean accumulate) {

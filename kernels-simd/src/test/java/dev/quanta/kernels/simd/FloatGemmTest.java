@@ -17,9 +17,10 @@ class FloatGemmTest {
         SplittableRandom random = new SplittableRandom(SEED);
         try (Arena arena = Arena.ofConfined()) {
             for (int trial = 0; trial < 300; trial++) {
+                // Every tenth product is deep enough to span several packed panels of B.
                 int m = random.nextInt(1, 23);
                 int n = random.nextInt(1, 70);
-                int k = random.nextInt(1, 50);
+                int k = trial % 10 == 0 ? random.nextInt(FloatGemm.DEPTH, 3 * FloatGemm.DEPTH) : random.nextInt(0, 50);
                 int padA = random.nextInt(3);
                 int padB = random.nextInt(3);
                 int padC = random.nextInt(3);
