@@ -3,10 +3,12 @@ package dev.quanta.loader.onnx;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.quanta.graph.Graph;
+import dev.quanta.graph.GraphException;
 import dev.quanta.graph.Session;
 import dev.quanta.graph.SessionOptions;
 import dev.quanta.graph.passes.ConstantFolding;
 import dev.quanta.graph.passes.DeadCodeRemoval;
+import dev.quanta.graph.passes.TypeCheck;
 import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
 import dev.quanta.loader.onnx.proto.Onnx.OperatorSetIdProto;
 import dev.quanta.tensor.TensorArena;
@@ -99,6 +101,11 @@ public final class OnnxModel implements AutoCloseable {
         try {
             Graph translated = new GraphTranslator(name, directory, weights, opsets, proto.getFunctionsList())
                     .translate(proto.getGraph());
+            try {
+                TypeCheck.apply(translated);
+            } catch (GraphException e) {
+                throw new OnnxException(name + ": " + e.getMessage(), e);
+            }
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights));
             String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
             return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights);

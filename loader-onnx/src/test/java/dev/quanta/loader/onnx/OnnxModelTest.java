@@ -174,6 +174,21 @@ class OnnxModelTest {
     }
 
     @Test
+    void everyTypeMismatchIsListedInOneErrorWithNodeNames() throws IOException {
+        ModelProto model = model(GraphProto.newBuilder().setName("g")
+                .addInput(tensor("x", 1, 2)).addInput(tensor("n", 7, 2)).addInput(tensor("w", 6, 2, 2))
+                .addNode(node("mixed_add", "Add", new String[] {"x", "n"}, "s"))
+                .addNode(node("mixed_product", "MatMul", new String[] {"x", "w"}, "p"))
+                .addNode(node("fine", "Relu", new String[] {"x"}, "r"))
+                .addOutput(tensor("s", 1, 2)).addOutput(tensor("p", 1, 2)).addOutput(tensor("r", 1, 2)).build());
+        assertThatThrownBy(() -> OnnxModel.load(write(model))).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("2 type mismatches")
+                .hasMessageContaining("'mixed_add'").hasMessageContaining("float32 and int64")
+                .hasMessageContaining("'mixed_product'").hasMessageContaining("float32 and int32")
+                .hasMessageNotContaining("'fine'");
+    }
+
+    @Test
     void rawDataOfTheWrongSizeIsNamed() throws IOException {
         TensorProto wrong = floats("weights", new float[] {1, 2, 3}, 2, 2);
         ModelProto model = model(GraphProto.newBuilder().setName("g").addInitializer(wrong)

@@ -1,0 +1,160 @@
+package dev.quanta.graph.passes;
+
+import dev.quanta.graph.Graph;
+import dev.quanta.graph.GraphException;
+import dev.quanta.graph.Node;
+import dev.quanta.graph.Value;
+import dev.quanta.graph.ops.ArgReduce;
+import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.CastLike;
+import dev.quanta.graph.ops.Concat;
+import dev.quanta.graph.ops.ConstantOfShape;
+import dev.quanta.graph.ops.CoreOp;
+import dev.quanta.graph.ops.Dequantize;
+import dev.quanta.graph.ops.DynamicQuantize;
+import dev.quanta.graph.ops.Einsum;
+import dev.quanta.graph.ops.EyeLike;
+import dev.quanta.graph.ops.MatMul;
+import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.NonZero;
+import dev.quanta.graph.ops.Normalize;
+import dev.quanta.graph.ops.OneHot;
+import dev.quanta.graph.ops.Pool;
+import dev.quanta.graph.ops.Quantize;
+import dev.quanta.graph.ops.Range;
+import dev.quanta.graph.ops.ShapeOf;
+import dev.quanta.graph.ops.Size;
+import dev.quanta.graph.ops.TopK;
+import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.ops.Where;
+import dev.quanta.tensor.DType;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Infers the element type of every value from the graph's inputs and constants, and reports
+ * every node whose operands disagree, or whose result contradicts a declared type, in one error.
+ * Unknown types (an input declared without one) propagate as unknown and are not reported.
+ */
+public final class TypeCheck {
+
+    private TypeCheck() {
+    }
+
+    /** The inferred element types; throws listing every mismatch. */
+    public static Map<Value, DType> apply(Graph graph) {
+        Map<Value, DType> types = new IdentityHashMap<>();
+        graph.inputs().forEach(input -> types.put(input, input.type() == null ? null : input.type().dtype()));
+        graph.constants().forEach((value, tensor) -> types.put(value, tensor.dtype()));
+        List<String> problems = new ArrayList<>();
+        for (Node node : graph.nodes()) {
+            DType[] in = node.inputs().stream().map(v -> v == null ? null : types.get(v)).toArray(DType[]::new);
+            DType[] out = new DType[node.outputs().size()];
+            String problem = infer(node.op(), in, out);
+            if (problem != null) {
+                problems.add(node + ": " + problem);
+            }
+            for (int i = 0; i < out.length; i++) {
+                Value output = node.outputs().get(i);
+                if (out[i] != null && output.type() != null && output.type().dtype() != out[i]) {
+                    problems.add(node + ": '" + output.name() + "' is declared " + output.type().dtype() + " but is "
+                            + out[i]);
+                }
+                types.put(output, out[i] != null ? out[i] : output.type() == null ? null : output.type().dtype());
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new GraphException(problems.size() + " type mismatch" + (problems.size() > 1 ? "es" : "") + ":\n  - "
+                    + String.join("\n  - ", problems));
+        }
+        return types;
+    }
+
+    /** Fills the output types it can; returns what is wrong, or null. */
+    private static String infer(CoreOp op, DType[] in, DType[] out) {
+        DType first = in.length > 0 ? in[0] : null;
+        Arrays.fill(out, first);
+        switch (op) {
+            case Unary unary -> {
+                if (unary.kind() == Unary.Kind.IS_NAN || unary.kind() == Unary.Kind.IS_INF) {
+                    out[0] = DType.BOOL;
+                }
+                if (unary.kind() == Unary.Kind.NOT && first != null && first != DType.BOOL) {
+                    return "Not needs bool, not " + first;
+                }
+            }
+            case Binary binary -> {
+                Binary.Kind kind = binary.kind();
+                if (kind != Binary.Kind.POW && in[0] != null && in[1] != null && in[0] != in[1]) {
+                    return kind + " needs operands of one type, not " + in[0] + " and " + in[1];
+                }
+                if ((kind == Binary.Kind.AND || kind == Binary.Kind.OR || kind == Binary.Kind.XOR) && first != null
+                        && first != DType.BOOL) {
+                    return kind + " needs bool operands, not " + first;
+                }
+                if (kind.isComparison()) {
+                    out[0] = DType.BOOL;
+                }
+            }
+            case Where ignored -> {
+                out[0] = in[1];
+                if (in[0] != null && in[0] != DType.BOOL) {
+                    return "the condition must be bool, not " + in[0];
+                }
+                if (in[1] != null && in[2] != null && in[1] != in[2]) {
+                    return "x and y must have one type, not " + in[1] + " and " + in[2];
+                }
+            }
+            case Cast cast -> out[0] = cast.to();
+            case CastLike ignored -> out[0] = in[1];
+            case MatMul ignored -> {
+                if (in[0] != null && in[1] != null && in[0] != in[1]) {
+                    return "operands must have one type, not " + in[0] + " and " + in[1];
+                }
+            }
+            case MatMulInteger ignored -> out[0] = DType.INT32;
+            case Concat ignored -> {
+                return sameTypes(in, "inputs");
+            }
+            case Einsum ignored -> {
+                return sameTypes(in, "operands");
+            }
+            case Range ignored -> {
+                return sameTypes(in, "start, limit and delta");
+            }
+            case ArgReduce ignored -> out[0] = DType.INT64;
+            case ShapeOf ignored -> out[0] = DType.INT64;
+            case Size ignored -> out[0] = DType.INT64;
+            case NonZero ignored -> out[0] = DType.INT64;
+            case TopK ignored -> out[1] = DType.INT64;
+            case Pool ignored -> out[1] = DType.INT64;
+            case ConstantOfShape constant -> out[0] = constant.value().dtype();
+            case Normalize ignored -> {
+                out[1] = DType.FLOAT;
+                out[2] = DType.FLOAT;
+            }
+            case Quantize quantize -> out[0] = in.length > 2 && in[2] != null ? in[2]
+                    : quantize.outType() != null ? quantize.outType() : DType.UINT8;
+            case Dequantize dequantize -> out[0] = dequantize.outType() != null ? dequantize.outType() : in[1];
+            case DynamicQuantize ignored -> {
+                out[0] = DType.UINT8;
+                out[1] = DType.FLOAT;
+                out[2] = DType.UINT8;
+            }
+            case OneHot ignored -> out[0] = in[2];
+            case EyeLike eyeLike -> out[0] = eyeLike.dtype() != null ? eyeLike.dtype() : first;
+            default -> { } // the rest keep their first input's type
+        }
+        return null;
+    }
+
+    private static String sameTypes(DType[] types, String what) {
+        DType[] known = Arrays.stream(types).filter(Objects::nonNull).distinct().toArray(DType[]::new);
+        return known.length > 1 ? what + " must have one type, not " + Arrays.toString(known) : null;
+    }
+}
