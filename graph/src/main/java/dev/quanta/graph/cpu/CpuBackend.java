@@ -1,6 +1,7 @@
 package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
+import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.Resize;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvTranspose;
@@ -114,6 +115,7 @@ public final class CpuBackend {
             case Pool pool -> ConvKernels.pool(pool);
             case GlobalPool pool -> ConvKernels.globalPool(pool);
             case Resize resize -> ResizeKernel.of(resize);
+            case Dropout dropout -> ElementwiseKernels.dropout(dropout);
         };
     }
 }

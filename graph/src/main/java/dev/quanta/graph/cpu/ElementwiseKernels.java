@@ -4,6 +4,7 @@ import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Unary;
 import dev.quanta.kernels.simd.Erf;
@@ -293,6 +294,36 @@ final class ElementwiseKernels {
             exponent >>= 1;
         }
         return result;
+    }
+
+    // ---------------------------------------------------------------- dropout
+
+    static Kernel dropout(Dropout op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            double ratio = inputs.length > 1 && inputs[1] != null ? inputs[1].loadDouble(inputs[1].offset()) : 0.5;
+            boolean training = inputs.length > 2 && inputs[2] != null && inputs[2].loadLong(inputs[2].offset()) != 0;
+            Tensor mask = context.allocate(DType.BOOL, x.shape());
+            if (!training || ratio == 0) {
+                long count = x.elementCount();
+                for (long i = 0; i < count; i++) {
+                    mask.storeLong(i, 1);
+                }
+                return new Tensor[] {x, mask};
+            }
+            if (ratio < 0 || ratio >= 1) {
+                throw context.error("dropout ratio " + ratio + " is outside [0, 1)");
+            }
+            Mt19937 random = new Mt19937(op.seed() != null ? op.seed() : System.nanoTime() & 0xFFFF_FFFFL);
+            float scale = (float) (1 / (1 - ratio));
+            Tensor y = context.allocate(x.dtype(), x.shape());
+            map(x, y, (position, target) -> {
+                boolean keep = random.nextDouble() >= ratio;
+                mask.storeLong(target, keep ? 1 : 0);
+                y.storeDouble(target, keep ? (float) x.loadDouble(position) * scale : 0);
+            });
+            return new Tensor[] {y, mask};
+        };
     }
 
     // ---------------------------------------------------------------- where

@@ -88,6 +88,40 @@ final class NormalizationKernels {
             }
             Tensor y = context.allocate(x.dtype(), x.shape());
             long[] strides = planes.strides();
+            Tensor runningMean = null;
+            Tensor runningVariance = null;
+            if (op.training()) {
+                // Statistics of the batch per channel (population variance), blended into the running ones.
+                double[] batchMeans = new double[(int) channels];
+                double[] batchVariances = new double[(int) channels];
+                long count = batch * spatial;
+                for (int c = 0; c < channels; c++) {
+                    double sum = 0;
+                    for (long n = 0; n < batch; n++) {
+                        for (long i = 0; i < spatial; i++) {
+                            sum += planes.loadDouble(planes.offset() + n * strides[0] + c * strides[1] + i * strides[2]);
+                        }
+                    }
+                    batchMeans[c] = sum / count;
+                    double squares = 0;
+                    for (long n = 0; n < batch; n++) {
+                        for (long i = 0; i < spatial; i++) {
+                            double d = planes.loadDouble(planes.offset() + n * strides[0] + c * strides[1] + i * strides[2])
+                                    - batchMeans[c];
+                            squares += d * d;
+                        }
+                    }
+                    batchVariances[c] = squares / count;
+                }
+                runningMean = context.allocate(inputs[3].dtype(), inputs[3].shape());
+                runningVariance = context.allocate(inputs[4].dtype(), inputs[4].shape());
+                for (int c = 0; c < channels; c++) {
+                    runningMean.storeDouble(c, means[c] * op.momentum() + batchMeans[c] * (1 - op.momentum()));
+                    runningVariance.storeDouble(c, variances[c] * op.momentum() + batchVariances[c] * (1 - op.momentum()));
+                }
+                means = batchMeans;
+                variances = batchVariances;
+            }
             for (long n = 0; n < batch; n++) {
                 for (int c = 0; c < channels; c++) {
                     long base = planes.offset() + n * strides[0] + c * strides[1];
@@ -116,7 +150,7 @@ final class NormalizationKernels {
                     }
                 }
             }
-            return new Tensor[] {y};
+            return op.training() ? new Tensor[] {y, runningMean, runningVariance} : new Tensor[] {y};
         };
     }
 

@@ -12,6 +12,7 @@ import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.ConstantOfShape;
 import dev.quanta.graph.ops.CoreOp;
 import dev.quanta.graph.ops.Dequantize;
+import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.Einsum;
 import dev.quanta.graph.ops.EyeLike;
@@ -133,6 +134,7 @@ public final class TypeCheck {
             case NonZero ignored -> out[0] = DType.INT64;
             case TopK ignored -> out[1] = DType.INT64;
             case Pool ignored -> out[1] = DType.INT64;
+            case Dropout ignored -> out[1] = DType.BOOL;
             case ConstantOfShape constant -> out[0] = constant.value().dtype();
             case Normalize ignored -> {
                 out[1] = DType.FLOAT;

@@ -6,6 +6,7 @@ import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.CumSum;
 import dev.quanta.graph.ops.DepthToSpace;
+import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.Einsum;
 import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.GatherElements;
@@ -248,20 +249,14 @@ final class OnnxOps {
                 node.constant(node.graph().arena().fromDoubles(new double[] {value})), like);
     }
 
+    /** Before opset 12 the ratio is an attribute and training is off; from 12 both are inputs. */
     private static void dropout(OnnxNode node) {
-        Value x = node.requiredInput(0);
-        if (node.input(2) != null) {
-            Tensor training = node.graph().constantTensor(node.input(2));
-            if (training == null || training.loadLong(training.offset()) != 0) {
-                throw node.unsupported("training mode (random masks); Quanta runs inference");
-            }
-        }
-        node.emitTo(0, new Identity(), x);
-        if (node.outputCount() > 1 && !node.outputName(1).isEmpty()) {
-            Value shape = node.emit(new ShapeOf(0, null), x);
-            Tensor ones = node.graph().arena().fromBooleans(new boolean[] {true}, 1);
-            node.emitTo(1, new ConstantOfShape(ones), shape);
-        }
+        Value ratio = node.opset() < 12 ? node.constant(node.graph().arena().fromFloats(new float[] {
+            node.floatAttr("ratio", 0.5f)})) : node.input(1);
+        Value training = node.opset() < 12 ? null : node.input(2);
+        node.emit(new Dropout(node.has("seed") ? Long.valueOf(node.intAttr("seed", 0)) : null),
+                java.util.Arrays.asList(node.requiredInput(0), ratio, training),
+                List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1)));
     }
 
     // ---------------------------------------------------------------- math
@@ -334,14 +329,18 @@ final class OnnxOps {
         register("LayerNormalization", node -> normalize(node, false, 1e-5f));
         register("RMSNormalization", node -> normalize(node, true, 1e-5f));
         register("BatchNormalization", node -> {
-            if (node.intAttr("training_mode", 0) != 0 || (node.opset() < 14 && node.outputCount() > 1)) {
-                throw node.unsupported("training mode (running statistics); Quanta runs inference");
+            boolean training = node.intAttr("training_mode", 0) != 0;
+            if (node.opset() < 14 && node.outputCount() > 1) {
+                throw node.unsupported("the training outputs of BatchNormalization before opset 14 (saved mean and variance)");
             }
-            node.emitTo(0, new ChannelNormalize(node.floatAttr("epsilon", 1e-5f)), node.requiredInput(0),
-                    node.requiredInput(1), node.requiredInput(2), node.requiredInput(3), node.requiredInput(4));
+            List<Value> outputs = training ? List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1),
+                    outputOrTemporary(node, 2)) : List.of(node.output(0));
+            node.emit(new ChannelNormalize(node.floatAttr("epsilon", 1e-5f), training, node.floatAttr("momentum", 0.9f)),
+                    List.of(node.requiredInput(0), node.requiredInput(1), node.requiredInput(2), node.requiredInput(3),
+                            node.requiredInput(4)), outputs);
         });
-        register("InstanceNormalization", node -> node.emitTo(0, new ChannelNormalize(node.floatAttr("epsilon", 1e-5f)),
-                node.requiredInput(0), node.requiredInput(1), node.requiredInput(2)));
+        register("InstanceNormalization", node -> node.emitTo(0, new ChannelNormalize(node.floatAttr("epsilon", 1e-5f),
+                false, 0), node.requiredInput(0), node.requiredInput(1), node.requiredInput(2)));
         register("LRN", node -> node.emitTo(0, new LocalResponseNorm(node.floatAttr("alpha", 1e-4f),
                 node.floatAttr("beta", 0.75f), node.floatAttr("bias", 1f), (int) node.requiredInt("size")),
                 node.requiredInput(0)));
