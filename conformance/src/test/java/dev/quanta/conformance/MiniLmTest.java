@@ -89,6 +89,7 @@ class MiniLmTest {
     private static float[][][] quanta(Path file, int batch) {
         try (OnnxModel model = OnnxModel.load(file); Session session = model.newSession(SessionOptions.defaults());
                 TensorArena arena = TensorArena.ofShared()) {
+            System.out.printf("%s: outputs inferred at load as %s%n", file.getFileName(), model.outputShapes());
             Map<String, Tensor> feeds = new HashMap<>();
             long[][] inputs = inputs(batch);
             int length = length(batch);

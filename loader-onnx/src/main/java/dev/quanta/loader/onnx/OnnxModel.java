@@ -6,11 +6,14 @@ import dev.quanta.graph.Graph;
 import dev.quanta.graph.GraphException;
 import dev.quanta.graph.Session;
 import dev.quanta.graph.SessionOptions;
+import dev.quanta.graph.Value;
 import dev.quanta.graph.passes.ConstantFolding;
 import dev.quanta.graph.passes.DeadCodeRemoval;
+import dev.quanta.graph.passes.ShapeInference;
 import dev.quanta.graph.passes.TypeCheck;
 import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
 import dev.quanta.loader.onnx.proto.Onnx.OperatorSetIdProto;
+import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.TensorArena;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,15 +38,17 @@ public final class OnnxModel implements AutoCloseable {
     private final Map<String, Integer> opsets;
     private final Graph graph;
     private final TensorArena weights;
+    private final Map<String, Shape> outputShapes;
 
     private OnnxModel(String name, long irVersion, String producer, Map<String, Integer> opsets, Graph graph,
-            TensorArena weights) {
+            TensorArena weights, Map<String, Shape> outputShapes) {
         this.name = name;
         this.irVersion = irVersion;
         this.producer = producer;
         this.opsets = opsets;
         this.graph = graph;
         this.weights = weights;
+        this.outputShapes = outputShapes;
     }
 
     /** Loads a model file; external data is read relative to its folder. */
@@ -101,14 +106,19 @@ public final class OnnxModel implements AutoCloseable {
         try {
             Graph translated = new GraphTranslator(name, directory, weights, opsets, proto.getFunctionsList())
                     .translate(proto.getGraph());
+            Map<Value, Shape> shapes;
             try {
                 TypeCheck.apply(translated);
+                shapes = ShapeInference.apply(translated);
             } catch (GraphException e) {
                 throw new OnnxException(name + ": " + e.getMessage(), e);
             }
+            Map<String, Shape> outputShapes = new LinkedHashMap<>();
+            translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output)));
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights));
             String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
-            return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights);
+            return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights,
+                    Collections.unmodifiableMap(outputShapes));
         } catch (RuntimeException e) {
             weights.close();
             throw e;
@@ -141,6 +151,11 @@ public final class OnnxModel implements AutoCloseable {
     /** Imported operator sets: domain ("" for the default ONNX set) to version. */
     public Map<String, Integer> opsets() {
         return opsets;
+    }
+
+    /** Each output's shape as inferred at load, with symbolic dimensions (null where not inferable). */
+    public Map<String, Shape> outputShapes() {
+        return outputShapes;
     }
 
     public Graph graph() {
