@@ -1,6 +1,5 @@
 package dev.quanta.loader.onnx;
 
-import com.google.protobuf.ByteString;
 import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.CoreOp;
@@ -133,11 +132,6 @@ final class OnnxNode {
         AttributeProto attribute = attribute(name, AttributeProto.AttributeType.STRINGS);
         return attribute == null ? null
                 : attribute.getStringsList().stream().map(s -> s.toString(StandardCharsets.UTF_8)).toList();
-    }
-
-    List<ByteString> rawStringsAttr(String name) {
-        AttributeProto attribute = attribute(name, AttributeProto.AttributeType.STRINGS);
-        return attribute == null ? null : attribute.getStringsList();
     }
 
     /** A tensor attribute read into the model's constants, or null when absent. */

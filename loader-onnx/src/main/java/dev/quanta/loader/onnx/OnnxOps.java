@@ -77,13 +77,19 @@ final class OnnxOps {
         return domain.isEmpty() ? DEFAULT_DOMAIN.get(opType) : null;
     }
 
-    /** The ONNX op types Quanta translates, for reports. */
-    static java.util.Set<String> supported() {
-        return java.util.Collections.unmodifiableSet(DEFAULT_DOMAIN.keySet());
-    }
-
     private static void register(String opType, Translator translator) {
         DEFAULT_DOMAIN.put(opType, translator);
+    }
+
+    /** A string attribute that must name one of {@code choices}; the error lists them. */
+    private static <E> E choice(OnnxNode node, String attribute, String fallback, Map<String, E> choices) {
+        String value = node.stringAttr(attribute, fallback);
+        E chosen = choices.get(value);
+        if (chosen == null) {
+            throw node.error("has the unknown " + attribute + " '" + value + "'; expected one of "
+                    + new java.util.TreeSet<>(choices.keySet()));
+        }
+        return chosen;
     }
 
     private OnnxOps() {
@@ -128,13 +134,8 @@ final class OnnxOps {
         register("ThresholdedRelu", node -> unary(node, new Unary(Unary.Kind.THRESHOLDED_RELU, node.floatAttr("alpha", 1f), 0)));
         register("Shrink", node -> unary(node, new Unary(Unary.Kind.SHRINK, node.floatAttr("bias", 0f),
                 node.floatAttr("lambd", 0.5f))));
-        register("Gelu", node -> {
-            String approximate = node.stringAttr("approximate", "none");
-            if (!approximate.equals("none") && !approximate.equals("tanh")) {
-                throw node.error("has the unknown approximate '" + approximate + "'");
-            }
-            unary(node, new Unary(Unary.Kind.GELU, approximate.equals("tanh") ? 1 : 0, 0));
-        });
+        register("Gelu", node -> unary(node, new Unary(Unary.Kind.GELU,
+                choice(node, "approximate", "none", Map.of("none", 0, "tanh", 1)), 0)));
         register("IsInf", node -> unary(node, new Unary(Unary.Kind.IS_INF, node.intAttr("detect_positive", 1),
                 node.intAttr("detect_negative", 1))));
 
@@ -154,15 +155,9 @@ final class OnnxOps {
         }));
         register("Mod", node -> node.emitTo(0, new Binary(node.intAttr("fmod", 0) != 0 ? Binary.Kind.FMOD : Binary.Kind.MOD),
                 node.requiredInput(0), node.requiredInput(1)));
-        register("BitShift", node -> {
-            String direction = node.stringAttr("direction", "");
-            Binary.Kind kind = switch (direction) {
-                case "LEFT" -> Binary.Kind.BIT_SHIFT_LEFT;
-                case "RIGHT" -> Binary.Kind.BIT_SHIFT_RIGHT;
-                default -> throw node.error("has the direction '" + direction + "', not LEFT or RIGHT");
-            };
-            node.emitTo(0, new Binary(kind), node.requiredInput(0), node.requiredInput(1));
-        });
+        register("BitShift", node -> node.emitTo(0, new Binary(choice(node, "direction", "",
+                Map.of("LEFT", Binary.Kind.BIT_SHIFT_LEFT, "RIGHT", Binary.Kind.BIT_SHIFT_RIGHT))),
+                node.requiredInput(0), node.requiredInput(1)));
         register("Max", node -> variadic(node, Binary.Kind.MAX));
         register("Min", node -> variadic(node, Binary.Kind.MIN));
         register("Sum", node -> variadic(node, Binary.Kind.ADD));
@@ -213,13 +208,8 @@ final class OnnxOps {
     }
 
     private static Float8E8M0.RoundMode roundMode(OnnxNode node) {
-        String mode = node.stringAttr("round_mode", "up");
-        return switch (mode) {
-            case "up" -> Float8E8M0.RoundMode.UP;
-            case "down" -> Float8E8M0.RoundMode.DOWN;
-            case "nearest" -> Float8E8M0.RoundMode.NEAREST;
-            default -> throw node.error("has the unknown round_mode '" + mode + "'");
-        };
+        return choice(node, "round_mode", "up", Map.of("up", Float8E8M0.RoundMode.UP, "down", Float8E8M0.RoundMode.DOWN,
+                "nearest", Float8E8M0.RoundMode.NEAREST));
     }
 
     /** Clip as max(x, min) then min(·, max); before opset 11 the bounds are float attributes. */
@@ -430,14 +420,8 @@ final class OnnxOps {
                 ? DType.fromOnnx((int) node.intAttr("dtype", 1)) : null, node.intAttr("k", 0)), node.requiredInput(0)));
         register("NonZero", node -> node.emitTo(0, new NonZero(), node.requiredInput(0)));
         register("Pad", OnnxOps::pad);
-        register("DepthToSpace", node -> {
-            String mode = node.stringAttr("mode", "DCR");
-            if (!mode.equals("DCR") && !mode.equals("CRD")) {
-                throw node.error("has the unknown mode '" + mode + "'");
-            }
-            node.emitTo(0, new DepthToSpace((int) node.requiredInt("blocksize"), true, mode.equals("CRD")),
-                    node.requiredInput(0));
-        });
+        register("DepthToSpace", node -> node.emitTo(0, new DepthToSpace((int) node.requiredInt("blocksize"), true,
+                choice(node, "mode", "DCR", Map.of("DCR", false, "CRD", true))), node.requiredInput(0)));
         register("SpaceToDepth", node -> node.emitTo(0, new DepthToSpace((int) node.requiredInt("blocksize"), false, false),
                 node.requiredInput(0)));
         register("Hardmax", node -> {
@@ -449,26 +433,13 @@ final class OnnxOps {
     }
 
     private static Scatter.Reduction reduction(OnnxNode node) {
-        String reduction = node.stringAttr("reduction", "none");
-        return switch (reduction) {
-            case "none" -> Scatter.Reduction.NONE;
-            case "add" -> Scatter.Reduction.ADD;
-            case "mul" -> Scatter.Reduction.MUL;
-            case "max" -> Scatter.Reduction.MAX;
-            case "min" -> Scatter.Reduction.MIN;
-            default -> throw node.error("has the unknown reduction '" + reduction + "'");
-        };
+        return choice(node, "reduction", "none", Map.of("none", Scatter.Reduction.NONE, "add", Scatter.Reduction.ADD,
+                "mul", Scatter.Reduction.MUL, "max", Scatter.Reduction.MAX, "min", Scatter.Reduction.MIN));
     }
 
     private static void pad(OnnxNode node) {
-        String modeName = node.stringAttr("mode", "constant");
-        Pad.Mode mode = switch (modeName) {
-            case "constant" -> Pad.Mode.CONSTANT;
-            case "reflect" -> Pad.Mode.REFLECT;
-            case "edge" -> Pad.Mode.EDGE;
-            case "wrap" -> Pad.Mode.WRAP;
-            default -> throw node.error("has the unknown mode '" + modeName + "'");
-        };
+        Pad.Mode mode = choice(node, "mode", "constant", Map.of("constant", Pad.Mode.CONSTANT, "reflect", Pad.Mode.REFLECT,
+                "edge", Pad.Mode.EDGE, "wrap", Pad.Mode.WRAP));
         Value x = node.requiredInput(0);
         if (node.opset() < 11) {
             long[] pads = node.intsAttr(node.opset() < 2 ? "paddings" : "pads");
@@ -503,14 +474,9 @@ final class OnnxOps {
     }
 
     private static Window window(OnnxNode node, boolean pooling) {
-        String autoPad = node.stringAttr("auto_pad", "NOTSET");
-        Window.AutoPad mode = switch (autoPad) {
-            case "NOTSET", "" -> Window.AutoPad.NOTSET;
-            case "SAME_UPPER" -> Window.AutoPad.SAME_UPPER;
-            case "SAME_LOWER" -> Window.AutoPad.SAME_LOWER;
-            case "VALID" -> Window.AutoPad.VALID;
-            default -> throw node.error("has the unknown auto_pad '" + autoPad + "'");
-        };
+        Window.AutoPad mode = choice(node, "auto_pad", "NOTSET", Map.of("NOTSET", Window.AutoPad.NOTSET,
+                "", Window.AutoPad.NOTSET, "SAME_UPPER", Window.AutoPad.SAME_UPPER, "SAME_LOWER", Window.AutoPad.SAME_LOWER,
+                "VALID", Window.AutoPad.VALID));
         long[] kernel = node.intsAttr("kernel_shape");
         if (pooling && kernel == null) {
             throw node.error("lacks the required attribute 'kernel_shape'");
@@ -523,12 +489,8 @@ final class OnnxOps {
 
     /** Resize from opset 11 on; Resize-10 and Upsample are its asymmetric, floor-nearest ancestors. */
     private static void resize(OnnxNode node) {
-        Resize.Mode mode = switch (node.stringAttr("mode", "nearest").toLowerCase(java.util.Locale.ROOT)) {
-            case "nearest" -> Resize.Mode.NEAREST;
-            case "linear", "bilinear" -> Resize.Mode.LINEAR;
-            case "cubic" -> Resize.Mode.CUBIC;
-            default -> throw node.error("has the unknown mode '" + node.stringAttr("mode", "") + "'");
-        };
+        Resize.Mode mode = choice(node, "mode", "nearest", Map.of("nearest", Resize.Mode.NEAREST,
+                "linear", Resize.Mode.LINEAR, "bilinear", Resize.Mode.LINEAR, "cubic", Resize.Mode.CUBIC));
         Value x = node.requiredInput(0);
         boolean legacy = node.opType().equals("Upsample") || node.opset() < 11;
         if (legacy) {
@@ -539,30 +501,16 @@ final class OnnxOps {
                     Resize.AspectPolicy.STRETCH), java.util.Arrays.asList(x, null, scales, null), List.of(node.output(0)));
             return;
         }
-        Resize.Transform transform = switch (node.stringAttr("coordinate_transformation_mode", "half_pixel")) {
-            case "half_pixel" -> Resize.Transform.HALF_PIXEL;
-            case "half_pixel_symmetric" -> Resize.Transform.HALF_PIXEL_SYMMETRIC;
-            case "pytorch_half_pixel" -> Resize.Transform.PYTORCH_HALF_PIXEL;
-            case "align_corners" -> Resize.Transform.ALIGN_CORNERS;
-            case "asymmetric" -> Resize.Transform.ASYMMETRIC;
-            case "tf_crop_and_resize" -> Resize.Transform.TF_CROP_AND_RESIZE;
-            default -> throw node.error("has the unknown coordinate_transformation_mode '"
-                    + node.stringAttr("coordinate_transformation_mode", "") + "'");
-        };
-        Resize.NearestMode nearest = switch (node.stringAttr("nearest_mode", "round_prefer_floor")) {
-            case "round_prefer_floor" -> Resize.NearestMode.ROUND_PREFER_FLOOR;
-            case "round_prefer_ceil" -> Resize.NearestMode.ROUND_PREFER_CEIL;
-            case "floor" -> Resize.NearestMode.FLOOR;
-            case "ceil" -> Resize.NearestMode.CEIL;
-            default -> throw node.error("has the unknown nearest_mode '" + node.stringAttr("nearest_mode", "") + "'");
-        };
-        Resize.AspectPolicy policy = switch (node.stringAttr("keep_aspect_ratio_policy", "stretch")) {
-            case "stretch" -> Resize.AspectPolicy.STRETCH;
-            case "not_larger" -> Resize.AspectPolicy.NOT_LARGER;
-            case "not_smaller" -> Resize.AspectPolicy.NOT_SMALLER;
-            default -> throw node.error("has the unknown keep_aspect_ratio_policy '"
-                    + node.stringAttr("keep_aspect_ratio_policy", "") + "'");
-        };
+        Resize.Transform transform = choice(node, "coordinate_transformation_mode", "half_pixel", Map.of(
+                "half_pixel", Resize.Transform.HALF_PIXEL, "half_pixel_symmetric", Resize.Transform.HALF_PIXEL_SYMMETRIC,
+                "pytorch_half_pixel", Resize.Transform.PYTORCH_HALF_PIXEL, "align_corners", Resize.Transform.ALIGN_CORNERS,
+                "asymmetric", Resize.Transform.ASYMMETRIC, "tf_crop_and_resize", Resize.Transform.TF_CROP_AND_RESIZE));
+        Resize.NearestMode nearest = choice(node, "nearest_mode", "round_prefer_floor", Map.of(
+                "round_prefer_floor", Resize.NearestMode.ROUND_PREFER_FLOOR, "round_prefer_ceil",
+                Resize.NearestMode.ROUND_PREFER_CEIL, "floor", Resize.NearestMode.FLOOR, "ceil", Resize.NearestMode.CEIL));
+        Resize.AspectPolicy policy = choice(node, "keep_aspect_ratio_policy", "stretch", Map.of(
+                "stretch", Resize.AspectPolicy.STRETCH, "not_larger", Resize.AspectPolicy.NOT_LARGER,
+                "not_smaller", Resize.AspectPolicy.NOT_SMALLER));
         node.emit(new Resize(mode, transform, nearest, node.floatAttr("cubic_coeff_a", -0.75f),
                 node.intAttr("exclude_outside", 0) != 0, node.floatAttr("extrapolation_value", 0f),
                 node.intAttr("antialias", 0) != 0, node.intsAttr("axes"), policy),
