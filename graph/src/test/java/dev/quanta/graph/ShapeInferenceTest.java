@@ -67,6 +67,21 @@ class ShapeInferenceTest {
         assertThat(shapes.get(scores)).hasToString("[batch, 12, seq, seq]");
     }
 
+    @Test
+    void shapeComputationsOverStaticShapesFoldAway() {
+        Value hidden = new Value("hidden", ValueType.of(DType.FLOAT, Shape.of(2, 5, 384)));
+        builder = Graph.builder("static").input(hidden);
+        Value shape = node("shape", new ShapeOf(0, null), hidden);
+        Value newShape = node("new_shape", new Concat(0), node("bs", new Gather(0), shape, longs("first_two", 0, 1)),
+                longs("heads", 12, 32));
+        Value split = node("split", new Reshape(false), hidden, newShape);
+        Graph graph = builder.output(split).build();
+        Graph folded = dev.quanta.graph.passes.DeadCodeRemoval.apply(
+                dev.quanta.graph.passes.ConstantFolding.apply(graph, arena, ShapeInference.apply(graph)));
+        assertThat(folded.nodes()).extracting(Node::name).containsExactly("split");
+        assertThat(folded.constants().get(newShape).toLongArray()).containsExactly(2, 5, 12, 32);
+    }
+
     private Value constantScalar(String name, long value) {
         Value scalar = new Value(name, null);
         builder.constant(scalar, arena.fromLongs(DType.INT64, new long[] {value}));

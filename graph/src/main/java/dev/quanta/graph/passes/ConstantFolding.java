@@ -5,7 +5,10 @@ import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.cpu.CpuBackend;
+import dev.quanta.graph.ops.ShapeOf;
+import dev.quanta.tensor.DType;
 import dev.quanta.tensor.QuantaException;
+import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
 import java.util.HashSet;
@@ -16,8 +19,10 @@ import java.util.Set;
 
 /**
  * Computes, once, every node whose inputs are all constants, and keeps its outputs as constants
- * in {@code arena}. Initializers that are also graph inputs can be fed, so they do not count as
- * constant. Results larger than {@link #MAX_FOLDED_BYTES} stay computed at run time.
+ * in {@code arena}; the shape of a value whose inferred shape is static counts as a constant too,
+ * so the shape computations around it fold. Initializers that are also graph inputs can be fed,
+ * so they do not count as constant. Results larger than {@link #MAX_FOLDED_BYTES} stay computed
+ * at run time.
  */
 public final class ConstantFolding {
 
@@ -28,12 +33,18 @@ public final class ConstantFolding {
     }
 
     public static Graph apply(Graph graph, TensorArena arena) {
+        return apply(graph, arena, Map.of());
+    }
+
+    /** With the shapes inferred for the graph's values ({@link ShapeInference}). */
+    public static Graph apply(Graph graph, TensorArena arena, Map<Value, Shape> shapes) {
         Map<Value, Tensor> constants = new IdentityHashMap<>(graph.constants());
         Set<Value> overridable = new HashSet<>(graph.inputs());
         Graph.Builder builder = Graph.builder(graph.name());
         graph.inputs().forEach(builder::input);
         for (Node node : graph.nodes()) {
-            Tensor[] outputs = tryFold(node, constants, overridable, arena);
+            Tensor[] outputs = node.op() instanceof ShapeOf shapeOf ? staticShape(node, shapeOf, shapes, arena)
+                    : tryFold(node, constants, overridable, arena);
             if (outputs == null) {
                 builder.node(node);
                 continue;
@@ -46,6 +57,17 @@ public final class ConstantFolding {
         constants.forEach((value, tensor) -> builder.constant(value, tensor));
         graph.outputs().forEach(builder::output);
         return builder.build();
+    }
+
+    /** The ShapeOf of a value whose inferred shape is static, or null. */
+    private static Tensor[] staticShape(Node node, ShapeOf op, Map<Value, Shape> shapes, TensorArena arena) {
+        Shape shape = shapes.get(node.inputs().get(0));
+        if (shape == null || !shape.isStatic()) {
+            return null;
+        }
+        // A scalar broadcast to the shape: carries the sizes, takes no memory.
+        Tensor standIn = arena.allocate(DType.BOOL, Shape.scalar()).broadcastTo(shape);
+        return CpuBackend.kernel(op).run(new KernelContext(arena, node), new Tensor[] {standIn});
     }
 
     private static Tensor[] tryFold(Node node, Map<Value, Tensor> constants, Set<Value> overridable, TensorArena arena) {

@@ -115,7 +115,7 @@ public final class OnnxModel implements AutoCloseable {
             }
             Map<String, Shape> outputShapes = new LinkedHashMap<>();
             translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output)));
-            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights));
+            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights, shapes));
             String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
             return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights,
                     Collections.unmodifiableMap(outputShapes));
