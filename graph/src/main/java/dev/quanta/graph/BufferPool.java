@@ -49,20 +49,34 @@ final class BufferPool {
         return arena.wrap(segment, dtype, shape);
     }
 
-    /** A value now holds this tensor: its buffer, if the pool owns it, gains a reference. */
-    void retain(Tensor tensor) {
-        MemorySegment segment = owned(tensor);
-        if (segment != null) {
-            references.merge(segment, 1, Integer::sum);
+    /** A value now holds these tensors (a tensor, or those in a sequence or optional): their buffers gain a reference. */
+    void retain(Object value) {
+        for (Tensor tensor : tensors(value)) {
+            MemorySegment segment = owned(tensor);
+            if (segment != null) {
+                references.merge(segment, 1, Integer::sum);
+            }
         }
     }
 
-    /** A value holding this tensor died: its buffer goes back once nothing else views it. */
-    void release(Tensor tensor) {
-        MemorySegment segment = owned(tensor);
-        if (segment != null && references.merge(segment, -1, Integer::sum) == 0) {
-            recycle(segment);
+    /** A value died: each of its buffers goes back once nothing else views it. */
+    void release(Object value) {
+        for (Tensor tensor : tensors(value)) {
+            MemorySegment segment = owned(tensor);
+            if (segment != null && references.merge(segment, -1, Integer::sum) == 0) {
+                recycle(segment);
+            }
         }
+    }
+
+    private static List<Tensor> tensors(Object value) {
+        return switch (value) {
+            case null -> List.of();
+            case Tensor tensor -> List.of(tensor);
+            case TensorSequence sequence -> sequence.tensors();
+            case OptionalValue optional -> tensors(optional.value());
+            default -> List.of();
+        };
     }
 
     /** After a node: its scratch buffers, held by no value, go back at once. */

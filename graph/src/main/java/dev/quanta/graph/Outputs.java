@@ -15,12 +15,12 @@ import java.util.Set;
  */
 public final class Outputs implements AutoCloseable {
     private final TensorArena arena;
-    private final Map<String, Tensor> tensors;
+    private final Map<String, Object> values;
     private final List<NodeTiming> timings;
 
-    Outputs(TensorArena arena, Map<String, Tensor> tensors, List<NodeTiming> timings) {
+    Outputs(TensorArena arena, Map<String, Object> values, List<NodeTiming> timings) {
         this.arena = arena;
-        this.tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
+        this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
         this.timings = timings == null ? null : List.copyOf(timings);
     }
 
@@ -34,20 +34,25 @@ public final class Outputs implements AutoCloseable {
         return Optional.ofNullable(timings);
     }
 
+    /** A tensor output. */
     public Tensor get(String name) {
-        Tensor tensor = tensors.get(name);
-        if (tensor == null) {
-            throw new GraphException("no output named '" + name + "'; the outputs are " + tensors.keySet());
+        if (!(value(name) instanceof Tensor tensor)) {
+            throw new GraphException("output '" + name + "' is a " + value(name) + ", not a tensor; use value()");
         }
         return tensor;
     }
 
-    public Set<String> names() {
-        return tensors.keySet();
+    /** An output of any kind: a tensor, a {@link TensorSequence} or an {@link OptionalValue}. */
+    public Object value(String name) {
+        Object value = values.get(name);
+        if (value == null) {
+            throw new GraphException("no output named '" + name + "'; the outputs are " + values.keySet());
+        }
+        return value;
     }
 
-    public Map<String, Tensor> asMap() {
-        return tensors;
+    public Set<String> names() {
+        return values.keySet();
     }
 
     @Override

@@ -22,7 +22,7 @@ import java.util.concurrent.ForkJoinPool;
 public final class Session implements AutoCloseable {
     private final Graph graph;
     private final SessionOptions options;
-    private final Kernel[] kernels;
+    private final ValueKernel[] kernels;
     private final ForkJoinPool pool;
     /** Per node, the values whose last use it is (they die after it runs). */
     private final List<List<Value>> dying;
@@ -31,7 +31,7 @@ public final class Session implements AutoCloseable {
         this.graph = graph;
         this.options = options;
         List<Node> nodes = graph.nodes();
-        kernels = new Kernel[nodes.size()];
+        kernels = new ValueKernel[nodes.size()];
         for (int i = 0; i < kernels.length; i++) {
             kernels[i] = CpuBackend.kernel(nodes.get(i).op());
         }
@@ -71,11 +71,12 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * Runs the graph on the given inputs, checked first against the declared names, element
-     * types and shapes. The caller keeps ownership of the inputs; close the outputs when done.
+     * Runs the graph on the given inputs (tensors, or {@link TensorSequence} and {@link OptionalValue}
+     * for inputs of those types), checked first against the declared names, kinds, element types
+     * and shapes. The caller keeps ownership of the inputs; close the outputs when done.
      */
-    public Outputs run(Map<String, Tensor> feeds) {
-        Map<Value, Tensor> values = new IdentityHashMap<>(graph.constants());
+    public Outputs run(Map<String, ?> feeds) {
+        Map<Value, Object> values = new IdentityHashMap<>(graph.constants());
         bindInputs(feeds, values);
         TensorArena arena = TensorArena.ofShared();
         BufferPool buffers = new BufferPool(arena);
@@ -84,12 +85,12 @@ public final class Session implements AutoCloseable {
             List<NodeTiming> timings = options.profile() ? new ArrayList<>(nodes.size()) : null;
             for (int n = 0; n < nodes.size(); n++) {
                 Node node = nodes.get(n);
-                Tensor[] inputs = new Tensor[node.inputs().size()];
+                Object[] inputs = new Object[node.inputs().size()];
                 for (int i = 0; i < inputs.length; i++) {
                     Value input = node.inputs().get(i);
                     inputs[i] = input == null ? null : values.get(input);
                 }
-                Tensor[] outputs;
+                Object[] outputs;
                 long start = timings == null ? 0 : System.nanoTime();
                 try {
                     outputs = kernels[n].run(new KernelContext(arena, node, pool, buffers), inputs);
@@ -110,11 +111,9 @@ public final class Session implements AutoCloseable {
                     buffers.release(values.remove(value));
                 }
             }
-            Map<String, Tensor> results = new LinkedHashMap<>();
+            Map<String, Object> results = new LinkedHashMap<>();
             for (Value output : graph.outputs()) {
-                Tensor tensor = values.get(output);
-                // Outputs live in this run's arena, contiguous, never a view of an input or constant.
-                results.put(output.name(), tensor.arena() == arena ? tensor.contiguous() : arena.copyOf(tensor));
+                results.put(output.name(), owned(values.get(output), arena));
             }
             return new Outputs(arena, results, timings);
         } catch (RuntimeException | Error e) {
@@ -131,7 +130,18 @@ public final class Session implements AutoCloseable {
         }
     }
 
-    private void bindInputs(Map<String, Tensor> feeds, Map<Value, Tensor> values) {
+    /** An output in this run's arena, contiguous, never a view of an input or constant. */
+    private static Object owned(Object value, TensorArena arena) {
+        return switch (value) {
+            case Tensor tensor -> tensor.arena() == arena ? tensor.contiguous() : arena.copyOf(tensor);
+            case TensorSequence sequence -> new TensorSequence(sequence.elementType(),
+                    sequence.tensors().stream().map(tensor -> (Tensor) owned(tensor, arena)).toList());
+            case OptionalValue optional -> optional.isPresent() ? new OptionalValue(owned(optional.value(), arena)) : optional;
+            default -> throw new GraphException("unexpected output value " + value);
+        };
+    }
+
+    private void bindInputs(Map<String, ?> feeds, Map<Value, Object> values) {
         Map<String, Value> declared = new LinkedHashMap<>();
         for (Value input : graph.inputs()) {
             declared.put(input.name(), input);
@@ -144,15 +154,15 @@ public final class Session implements AutoCloseable {
         }
         List<String> missing = new ArrayList<>();
         for (Value input : declared.values()) {
-            Tensor tensor = feeds.get(input.name());
-            if (tensor == null) {
+            Object fed = feeds.get(input.name());
+            if (fed == null) {
                 if (!graph.constants().containsKey(input)) {
                     missing.add(input.name());
                 }
                 continue;
             }
-            check(input, tensor);
-            values.put(input, tensor);
+            check(input, fed);
+            values.put(input, fed);
         }
         if (!missing.isEmpty()) {
             throw new GraphException("missing input" + (missing.size() > 1 ? "s " : " ") + new TreeSet<>(missing)
@@ -165,11 +175,31 @@ public final class Session implements AutoCloseable {
      * exporters name them carelessly (all-MiniLM-L6-v2 declares [batch, batch]) and ONNX Runtime
      * does not enforce them either.
      */
-    private static void check(Value input, Tensor tensor) {
+    private static void check(Value input, Object fed) {
         ValueType type = input.type();
         if (type == null) {
             return;
         }
+        switch (type.kind()) {
+            case SEQUENCE -> {
+                if (!(fed instanceof TensorSequence sequence) || sequence.elementType() != type.dtype()) {
+                    throw new GraphException("input '" + input.name() + "' must be a " + type + ", not " + fed);
+                }
+                return;
+            }
+            case OPTIONAL -> {
+                if (!(fed instanceof OptionalValue)) {
+                    throw new GraphException("input '" + input.name() + "' must be an " + type + ", not " + fed);
+                }
+                return;
+            }
+            case TENSOR -> {
+                if (!(fed instanceof Tensor)) {
+                    throw new GraphException("input '" + input.name() + "' must be a tensor, not " + fed);
+                }
+            }
+        }
+        Tensor tensor = (Tensor) fed;
         if (tensor.dtype() != type.dtype()) {
             throw new GraphException("input '" + input.name() + "' must be " + type.dtype() + ", not " + tensor.dtype());
         }

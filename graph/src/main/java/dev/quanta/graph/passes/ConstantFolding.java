@@ -67,7 +67,7 @@ public final class ConstantFolding {
         }
         // A scalar broadcast to the shape: carries the sizes, takes no memory.
         Tensor standIn = arena.allocate(DType.BOOL, Shape.scalar()).broadcastTo(shape);
-        return CpuBackend.kernel(op).run(new KernelContext(arena, node), new Tensor[] {standIn});
+        return new Tensor[] {(Tensor) CpuBackend.kernel(op).run(new KernelContext(arena, node), new Object[] {standIn})[0]};
     }
 
     private static Tensor[] tryFold(Node node, Map<Value, Tensor> constants, Set<Value> overridable, TensorArena arena) {
@@ -82,14 +82,17 @@ public final class ConstantFolding {
             }
             inputs[i] = constants.get(input);
         }
-        Tensor[] outputs;
+        Object[] results;
         try {
-            outputs = CpuBackend.kernel(node.op()).run(new KernelContext(arena, node), inputs);
+            results = CpuBackend.kernel(node.op()).run(new KernelContext(arena, node), inputs);
         } catch (QuantaException | ArithmeticException | IndexOutOfBoundsException | IllegalArgumentException e) {
             return null; // the same error will name the node at run time
         }
-        for (int i = 0; i < node.outputs().size(); i++) {
-            Tensor output = outputs[i];
+        Tensor[] outputs = new Tensor[node.outputs().size()];
+        for (int i = 0; i < outputs.length; i++) {
+            if (!(results[i] instanceof Tensor output)) {
+                return null; // sequences and optionals are not kept as constants
+            }
             if (!output.dtype().isString() && output.dtype().storageBytes(output.elementCount()) > MAX_FOLDED_BYTES) {
                 return null;
             }
