@@ -1,5 +1,7 @@
 package dev.quanta.conformance;
 
+import dev.quanta.graph.OptionalValue;
+import dev.quanta.graph.TensorSequence;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Tensor;
 import java.util.Arrays;
@@ -14,6 +16,38 @@ public final class Comparison {
     public static final double ATOL = 1e-7;
 
     private Comparison() {
+    }
+
+    /** Null when equal, else what differs: tensors, sequences element by element, optionals by presence and content. */
+    public static String difference(Object actual, Object expected) {
+        if (expected instanceof Tensor tensor) {
+            return actual instanceof Tensor actualTensor ? difference(actualTensor, tensor) : "a " + actual + " where a tensor is expected";
+        }
+        if (expected instanceof TensorSequence sequence) {
+            if (!(actual instanceof TensorSequence actualSequence)) {
+                return "a " + actual + " where a sequence is expected";
+            }
+            if (actualSequence.tensors().size() != sequence.tensors().size()) {
+                return "a sequence of " + actualSequence.tensors().size() + " where " + sequence.tensors().size() + " are expected";
+            }
+            for (int i = 0; i < sequence.tensors().size(); i++) {
+                String difference = difference(actualSequence.tensors().get(i), sequence.tensors().get(i));
+                if (difference != null) {
+                    return "sequence element " + i + ": " + difference;
+                }
+            }
+            return null;
+        }
+        if (expected instanceof OptionalValue optional) {
+            if (!(actual instanceof OptionalValue actualOptional)) {
+                return "a " + actual + " where an optional is expected";
+            }
+            if (actualOptional.isPresent() != optional.isPresent()) {
+                return actual + " where " + expected + " is expected";
+            }
+            return optional.isPresent() ? difference(actualOptional.value(), optional.value()) : null;
+        }
+        return "an unexpected value " + expected;
     }
 
     /** Null when equal, else what differs. */

@@ -8,7 +8,6 @@ import dev.quanta.loader.onnx.OnnxModel;
 import dev.quanta.loader.onnx.OnnxTensors;
 import dev.quanta.loader.onnx.UnsupportedModelException;
 import dev.quanta.tensor.QuantaException;
-import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -90,12 +89,13 @@ public final class ConformanceRunner {
     /** Null when every output matches, else what went wrong ("output ..." for a mismatch). */
     private static String runDataSet(Session session, List<Value> inputs, Path dataSet) {
         try (TensorArena arena = TensorArena.ofShared()) {
-            Map<String, Tensor> feeds = new LinkedHashMap<>();
+            Map<String, Object> feeds = new LinkedHashMap<>();
             for (int i = 0; Files.exists(dataSet.resolve("input_" + i + ".pb")); i++) {
                 if (i >= inputs.size()) {
                     return "the data set has more inputs than the model";
                 }
-                feeds.put(inputs.get(i).name(), OnnxTensors.readFile(dataSet.resolve("input_" + i + ".pb"), arena));
+                Value input = inputs.get(i);
+                feeds.put(input.name(), OnnxTensors.readValueFile(dataSet.resolve("input_" + i + ".pb"), input.type(), arena));
             }
             try (Outputs outputs = session.run(feeds)) {
                 List<Value> declared = session.graph().outputs();
@@ -104,8 +104,8 @@ public final class ConformanceRunner {
                     if (!Files.exists(expectedFile)) {
                         continue;
                     }
-                    Tensor expected = OnnxTensors.readFile(expectedFile, arena);
-                    String difference = Comparison.difference(outputs.get(declared.get(i).name()), expected);
+                    Object expected = OnnxTensors.readValueFile(expectedFile, declared.get(i).type(), arena);
+                    String difference = Comparison.difference(outputs.value(declared.get(i).name()), expected);
                     if (difference != null) {
                         return "output " + i + " ('" + declared.get(i).name() + "'): " + difference;
                     }

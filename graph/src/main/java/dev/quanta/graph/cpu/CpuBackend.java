@@ -39,6 +39,8 @@ import dev.quanta.graph.ops.Expand;
 import dev.quanta.graph.ops.Flatten;
 import dev.quanta.graph.ops.Gather;
 import dev.quanta.graph.ops.Identity;
+import dev.quanta.graph.ops.OptionalOp;
+import dev.quanta.graph.ops.SequenceOp;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.Range;
 import dev.quanta.graph.ops.Reduce;
@@ -87,7 +89,7 @@ public final class CpuBackend {
             case Size ignored -> ValueKernel.ofTensors(ShapeKernels.size());
             case Expand ignored -> ValueKernel.ofTensors(ShapeKernels.expand());
             case ConstantOfShape constant -> ValueKernel.ofTensors(ShapeKernels.constantOfShape(constant));
-            case Identity ignored -> ValueKernel.ofTensors(ShapeKernels.identity());
+            case Identity ignored -> (context, inputs) -> new Object[] {inputs[0]}; // any kind of value
             case Range ignored -> ValueKernel.ofTensors(ShapeKernels.range());
             case Normalize normalize -> ValueKernel.ofTensors(NormalizationKernels.normalize(normalize));
             case ChannelNormalize normalize -> ValueKernel.ofTensors(NormalizationKernels.channelNormalize(normalize));
@@ -116,6 +118,8 @@ public final class CpuBackend {
             case GlobalPool pool -> ValueKernel.ofTensors(ConvKernels.globalPool(pool));
             case Resize resize -> ValueKernel.ofTensors(ResizeKernel.of(resize));
             case Dropout dropout -> ValueKernel.ofTensors(ElementwiseKernels.dropout(dropout));
+            case SequenceOp sequence -> SequenceKernels.sequence(sequence);
+            case OptionalOp optional -> SequenceKernels.optional(optional);
         };
     }
 }

@@ -29,10 +29,6 @@ final class ShapeKernels {
         return tensor.toLongArray();
     }
 
-    static Kernel identity() {
-        return (context, inputs) -> new Tensor[] {inputs[0]};
-    }
-
     static Kernel reshape(Reshape op) {
         return (context, inputs) -> {
             Tensor data = inputs[0];

@@ -21,9 +21,11 @@ import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.NonZero;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.OneHot;
+import dev.quanta.graph.ops.OptionalOp;
 import dev.quanta.graph.ops.Pool;
 import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.Range;
+import dev.quanta.graph.ops.SequenceOp;
 import dev.quanta.graph.ops.ShapeOf;
 import dev.quanta.graph.ops.Size;
 import dev.quanta.graph.ops.TopK;
@@ -135,6 +137,26 @@ public final class TypeCheck {
             case TopK ignored -> out[1] = DType.INT64;
             case Pool ignored -> out[1] = DType.INT64;
             case Dropout ignored -> out[1] = DType.BOOL;
+            case SequenceOp sequence -> {
+                switch (sequence.kind()) {
+                    case EMPTY -> out[0] = sequence.emptyType();
+                    case LENGTH -> out[0] = DType.INT64;
+                    case CONSTRUCT -> {
+                        return sameTypes(in, "tensors");
+                    }
+                    case INSERT -> {
+                        if (in[0] != null && in[1] != null && in[0] != in[1]) {
+                            return "cannot insert " + in[1] + " into a sequence of " + in[0];
+                        }
+                    }
+                    default -> { }
+                }
+            }
+            case OptionalOp optional -> {
+                if (optional.kind() == OptionalOp.Kind.HAS_ELEMENT) {
+                    out[0] = DType.BOOL;
+                }
+            }
             case ConstantOfShape constant -> out[0] = constant.value().dtype();
             case Normalize ignored -> {
                 out[1] = DType.FLOAT;

@@ -266,9 +266,20 @@ final class GraphTranslator {
 
     // ---------------------------------------------------------------- types
 
-    /** The tensor type of a value, or null for non-tensor types (sequences, maps, optionals). */
+    /** The type of a value: a tensor, a sequence of tensors or an optional of either; null for others (maps). */
     private ValueType type(ValueInfoProto info) {
-        TypeProto type = info.getType();
+        return type(info.getType(), info.getName());
+    }
+
+    private ValueType type(TypeProto type, String name) {
+        if (type.hasSequenceType()) {
+            ValueType element = type(type.getSequenceType().getElemType(), name);
+            return element == null || element.kind() != ValueType.Kind.TENSOR ? null : ValueType.sequenceOf(element);
+        }
+        if (type.hasOptionalType()) {
+            ValueType element = type(type.getOptionalType().getElemType(), name);
+            return element == null || element.kind() == ValueType.Kind.OPTIONAL ? null : ValueType.optionalOf(element);
+        }
         if (!type.hasTensorType()) {
             return null;
         }
@@ -277,7 +288,7 @@ final class GraphTranslator {
         try {
             dtype = DType.fromOnnx(tensor.getElemType());
         } catch (QuantaException e) {
-            throw new OnnxException(modelName + ": value '" + info.getName() + "': " + e.getMessage());
+            throw new OnnxException(modelName + ": value '" + name + "': " + e.getMessage());
         }
         if (!tensor.hasShape()) {
             return ValueType.unknownShape(dtype);
@@ -286,7 +297,7 @@ final class GraphTranslator {
         for (TensorShapeProto.Dimension dim : tensor.getShape().getDimList()) {
             if (dim.hasDimValue()) {
                 if (dim.getDimValue() < 0) {
-                    throw new OnnxException(modelName + ": value '" + info.getName() + "' has the negative dimension "
+                    throw new OnnxException(modelName + ": value '" + name + "' has the negative dimension "
                             + dim.getDimValue());
                 }
                 dims.add(Dim.of(dim.getDimValue()));

@@ -14,8 +14,10 @@ import dev.quanta.graph.ops.GatherND;
 import dev.quanta.graph.ops.Hardmax;
 import dev.quanta.graph.ops.NonZero;
 import dev.quanta.graph.ops.OneHot;
+import dev.quanta.graph.ops.OptionalOp;
 import dev.quanta.graph.ops.Pad;
 import dev.quanta.graph.ops.Scatter;
+import dev.quanta.graph.ops.SequenceOp;
 import dev.quanta.graph.ops.Tile;
 import dev.quanta.graph.ops.TopK;
 import dev.quanta.graph.ops.Trilu;
@@ -103,6 +105,7 @@ final class OnnxOps {
         registerQuantization();
         registerIndexing();
         registerConvolution();
+        registerSequences();
         register("Resize", OnnxOps::resize);
         register("Upsample", OnnxOps::resize);
     }
@@ -483,6 +486,33 @@ final class OnnxOps {
         }
         return new Window(kernel, node.intsAttr("strides"), node.intsAttr("dilations"), node.intsAttr("pads"), mode,
                 node.intAttr("ceil_mode", 0) != 0);
+    }
+
+    // ---------------------------------------------------------------- sequences and optionals
+
+    private static void registerSequences() {
+        register("SequenceEmpty", node -> node.emit(new SequenceOp(SequenceOp.Kind.EMPTY,
+                DType.fromOnnx((int) node.intAttr("dtype", 1)), 0, false), List.of(), List.of(node.output(0))));
+        register("SequenceConstruct", node -> node.emit(SequenceOp.of(SequenceOp.Kind.CONSTRUCT), node.inputsFrom(0),
+                List.of(node.output(0))));
+        register("SequenceInsert", node -> node.emit(SequenceOp.of(SequenceOp.Kind.INSERT),
+                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.output(0))));
+        register("SequenceErase", node -> node.emit(SequenceOp.of(SequenceOp.Kind.ERASE),
+                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.output(0))));
+        register("SequenceAt", node -> node.emitTo(0, SequenceOp.of(SequenceOp.Kind.AT), node.requiredInput(0),
+                node.requiredInput(1)));
+        register("SequenceLength", node -> node.emitTo(0, SequenceOp.of(SequenceOp.Kind.LENGTH), node.requiredInput(0)));
+        register("ConcatFromSequence", node -> node.emitTo(0, new SequenceOp(SequenceOp.Kind.CONCAT, null,
+                (int) node.requiredInt("axis"), node.intAttr("new_axis", 0) != 0), node.requiredInput(0)));
+        register("SplitToSequence", node -> node.emit(new SequenceOp(SequenceOp.Kind.SPLIT, null,
+                (int) node.intAttr("axis", 0), node.intAttr("keepdims", 1) != 0),
+                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.output(0))));
+        register("Optional", node -> node.emit(new OptionalOp(OptionalOp.Kind.WRAP),
+                java.util.Arrays.asList(node.input(0)), List.of(node.output(0))));
+        register("OptionalHasElement", node -> node.emit(new OptionalOp(OptionalOp.Kind.HAS_ELEMENT),
+                java.util.Arrays.asList(node.input(0)), List.of(node.output(0))));
+        register("OptionalGetElement", node -> node.emitTo(0, new OptionalOp(OptionalOp.Kind.GET_ELEMENT),
+                node.requiredInput(0)));
     }
 
     // ---------------------------------------------------------------- resize

@@ -2,6 +2,11 @@ package dev.quanta.loader.onnx;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
+import dev.quanta.graph.OptionalValue;
+import dev.quanta.graph.TensorSequence;
+import dev.quanta.graph.ValueType;
+import dev.quanta.loader.onnx.proto.Onnx.OptionalProto;
+import dev.quanta.loader.onnx.proto.Onnx.SequenceProto;
 import dev.quanta.loader.onnx.proto.Onnx.StringStringEntryProto;
 import dev.quanta.loader.onnx.proto.Onnx.TensorProto;
 import dev.quanta.tensor.DType;
@@ -37,6 +42,50 @@ public final class OnnxTensors {
         } catch (IOException e) {
             throw new OnnxException(file + " is not a serialized ONNX TensorProto: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Reads a serialized value file of the given declared type: a TensorProto, or a SequenceProto
+     * ({@link TensorSequence}) or OptionalProto ({@link OptionalValue}) for those types.
+     */
+    public static Object readValueFile(Path file, ValueType type, TensorArena arena) {
+        if (type == null || type.kind() == ValueType.Kind.TENSOR) {
+            return readFile(file, arena);
+        }
+        try {
+            CodedInputStream input = CodedInputStream.newInstance(Files.readAllBytes(file));
+            Path folder = file.toAbsolutePath().getParent();
+            return type.kind() == ValueType.Kind.SEQUENCE
+                    ? sequence(SequenceProto.parseFrom(input), type, folder, arena, file.toString())
+                    : optional(OptionalProto.parseFrom(input), type, folder, arena, file.toString());
+        } catch (NoSuchFileException e) {
+            throw new OnnxException("file not found: " + file);
+        } catch (IOException e) {
+            throw new OnnxException(file + " is not a serialized ONNX " + type + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static TensorSequence sequence(SequenceProto proto, ValueType type, Path folder, TensorArena arena,
+            String owner) {
+        if (proto.getElemType() != 1 && proto.getTensorValuesCount() == 0 && proto.getElemType() != 0) {
+            throw new OnnxException(owner + " holds a sequence of non-tensors, which Quanta does not support");
+        }
+        List<Tensor> tensors = new java.util.ArrayList<>();
+        for (TensorProto tensor : proto.getTensorValuesList()) {
+            tensors.add(toTensor(tensor, folder, arena, owner));
+        }
+        return new TensorSequence(tensors.isEmpty() ? type.dtype() : tensors.get(0).dtype(), tensors);
+    }
+
+    private static OptionalValue optional(OptionalProto proto, ValueType type, Path folder, TensorArena arena,
+            String owner) {
+        return switch (proto.getElemType()) {
+            case 0 -> OptionalValue.EMPTY;
+            case 1 -> new OptionalValue(toTensor(proto.getTensorValue(), folder, arena, owner));
+            case 3 -> new OptionalValue(sequence(proto.getSequenceValue(), type.element(), folder, arena, owner));
+            default -> throw new OnnxException(owner + " holds an optional of element type " + proto.getElemType()
+                    + ", which Quanta does not support");
+        };
     }
 
     /**

@@ -1,0 +1,12 @@
+package dev.quanta.graph.ops;
+
+/** WRAP (value?): an optional, empty without input; HAS_ELEMENT (value?): bool; GET_ELEMENT (value): its content. */
+public record OptionalOp(Kind kind) implements CoreOp {
+
+    public enum Kind { WRAP, HAS_ELEMENT, GET_ELEMENT }
+
+    @Override
+    public String name() {
+        return "Optional" + kind;
+    }
+}
