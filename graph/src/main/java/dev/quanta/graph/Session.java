@@ -113,7 +113,7 @@ public final class Session implements AutoCloseable {
             }
             Map<String, Object> results = new LinkedHashMap<>();
             for (Value output : graph.outputs()) {
-                results.put(output.name(), owned(values.get(output), arena));
+                results.put(output.name(), Values.ownedBy(values.get(output), arena));
             }
             return new Outputs(arena, results, timings);
         } catch (RuntimeException | Error e) {
@@ -128,17 +128,6 @@ public final class Session implements AutoCloseable {
         if (pool != null) {
             pool.shutdown();
         }
-    }
-
-    /** An output in this run's arena, contiguous, never a view of an input or constant. */
-    private static Object owned(Object value, TensorArena arena) {
-        return switch (value) {
-            case Tensor tensor -> tensor.arena() == arena ? tensor.contiguous() : arena.copyOf(tensor);
-            case TensorSequence sequence -> new TensorSequence(sequence.elementType(),
-                    sequence.tensors().stream().map(tensor -> (Tensor) owned(tensor, arena)).toList());
-            case OptionalValue optional -> optional.isPresent() ? new OptionalValue(owned(optional.value(), arena)) : optional;
-            default -> throw new GraphException("unexpected output value " + value);
-        };
     }
 
     private void bindInputs(Map<String, ?> feeds, Map<Value, Object> values) {

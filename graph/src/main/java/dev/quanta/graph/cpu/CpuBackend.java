@@ -39,6 +39,8 @@ import dev.quanta.graph.ops.Expand;
 import dev.quanta.graph.ops.Flatten;
 import dev.quanta.graph.ops.Gather;
 import dev.quanta.graph.ops.Identity;
+import dev.quanta.graph.ops.If;
+import dev.quanta.graph.ops.Loop;
 import dev.quanta.graph.ops.OptionalOp;
 import dev.quanta.graph.ops.SequenceOp;
 import dev.quanta.graph.ops.MatMul;
@@ -120,6 +122,8 @@ public final class CpuBackend {
             case Dropout dropout -> ValueKernel.ofTensors(ElementwiseKernels.dropout(dropout));
             case SequenceOp sequence -> SequenceKernels.sequence(sequence);
             case OptionalOp optional -> SequenceKernels.optional(optional);
+            case Loop loop -> ControlFlowKernels.loop(loop);
+            case If branch -> ControlFlowKernels.ifThenElse(branch);
         };
     }
 }

@@ -10,7 +10,8 @@ public sealed interface CoreOp
                 Unsqueeze, Flatten, Concat, Split, Slice, Gather, ShapeOf, Size, Expand, ConstantOfShape, Identity, Range,
                 Normalize, ChannelNormalize, LocalResponseNorm, Quantize, Dequantize, DynamicQuantize, MatMulInteger,
                 GatherElements, GatherND, Scatter, Tile, Trilu, CumSum, TopK, OneHot, EyeLike, NonZero, Pad, DepthToSpace,
-                Hardmax, Einsum, Conv, ConvTranspose, Pool, GlobalPool, Resize, Dropout, SequenceOp, OptionalOp {
+                Hardmax, Einsum, Conv, ConvTranspose, Pool, GlobalPool, Resize, Dropout, SequenceOp, OptionalOp,
+                Loop, If {
 
     /** The name shown in errors and profiles. */
     default String name() {

@@ -20,6 +20,8 @@ import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.NonZero;
 import dev.quanta.graph.ops.Normalize;
+import dev.quanta.graph.ops.If;
+import dev.quanta.graph.ops.Loop;
 import dev.quanta.graph.ops.OneHot;
 import dev.quanta.graph.ops.OptionalOp;
 import dev.quanta.graph.ops.Pool;
@@ -152,6 +154,8 @@ public final class TypeCheck {
                     default -> { }
                 }
             }
+            case Loop ignored -> Arrays.fill(out, null); // the body's declared types
+            case If ignored -> Arrays.fill(out, null);
             case OptionalOp optional -> {
                 if (optional.kind() == OptionalOp.Kind.HAS_ELEMENT) {
                     out[0] = DType.BOOL;

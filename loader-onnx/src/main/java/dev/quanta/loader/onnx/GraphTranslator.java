@@ -38,8 +38,12 @@ final class GraphTranslator {
     private final Map<String, Value> values = new HashMap<>();
     private final Map<Value, Tensor> constants = new HashMap<>();
     private final Map<String, ValueType> declared = new HashMap<>();
-    private final List<String> unsupported = new ArrayList<>();
-    private final Map<String, FunctionProto> functions = new HashMap<>();
+    private final List<String> unsupported;
+    private final Map<String, FunctionProto> functions;
+    /** The translator of the enclosing graph, for a subgraph (a Loop body, an If branch); null at the top. */
+    private final GraphTranslator parent;
+    /** Outer values this subgraph reads, each with its placeholder input here, in order. */
+    private final Map<Value, Value> captures = new java.util.LinkedHashMap<>();
     private Graph.Builder builder;
     private int inlinedCalls;
 
@@ -52,6 +56,9 @@ final class GraphTranslator {
         this.directory = directory;
         this.arena = arena;
         this.opsets = opsets;
+        this.unsupported = new ArrayList<>();
+        this.functions = new HashMap<>();
+        this.parent = null;
         for (FunctionProto function : functions) {
             if (this.functions.put(functionKey(function.getDomain(), function.getName(), function.getOverload()), function)
                     != null) {
@@ -59,6 +66,30 @@ final class GraphTranslator {
                         + function.getName() + " twice");
             }
         }
+    }
+
+    private GraphTranslator(GraphTranslator parent) {
+        this.modelName = parent.modelName;
+        this.directory = parent.directory;
+        this.arena = parent.arena;
+        this.opsets = parent.opsets;
+        this.unsupported = parent.unsupported;
+        this.functions = parent.functions;
+        this.parent = parent;
+    }
+
+    /** A translated subgraph and the outer values it reads, in the order of its trailing inputs. */
+    record Subgraph(Graph graph, List<Value> captured) {
+    }
+
+    /**
+     * Translates a subgraph. Its declared inputs come first (untyped: a loop's carried values may
+     * change shape between iterations); every outer value it reads becomes a further input.
+     */
+    Subgraph subgraph(GraphProto proto) {
+        GraphTranslator child = new GraphTranslator(this);
+        Graph graph = child.build(proto, true);
+        return new Subgraph(graph, List.copyOf(child.captures.keySet()));
     }
 
     private static String functionKey(String domain, String name, String overload) {
@@ -74,6 +105,14 @@ final class GraphTranslator {
     }
 
     Graph translate(GraphProto proto) {
+        Graph graph = build(proto, false);
+        if (!unsupported.isEmpty()) {
+            throw new UnsupportedModelException(modelName, unsupported);
+        }
+        return graph;
+    }
+
+    private Graph build(GraphProto proto, boolean isSubgraph) {
         builder = Graph.builder(proto.getName());
         for (ValueInfoProto info : proto.getValueInfoList()) {
             declared.put(info.getName(), type(info));
@@ -100,10 +139,12 @@ final class GraphTranslator {
                 continue;
             }
             ValueType type = type(input);
-            if (type == null) {
+            // A subgraph may leave an input's type out (a loop's carried value); only a type given and unsupported counts.
+            boolean typeOmitted = input.getType().getValueCase() == TypeProto.ValueCase.VALUE_NOT_SET;
+            if (type == null && !(isSubgraph && typeOmitted)) {
                 unsupported.add("graph input '" + input.getName() + "' of type " + describe(input.getType()));
             }
-            Value value = new Value(input.getName(), type);
+            Value value = new Value(input.getName(), isSubgraph ? null : type);
             put(value);
             builder.input(value);
         }
@@ -118,7 +159,7 @@ final class GraphTranslator {
             builder.output(value);
         }
         if (!unsupported.isEmpty()) {
-            throw new UnsupportedModelException(modelName, unsupported);
+            return null; // the top-level translation reports every unsupported thing at once
         }
         try {
             return builder.build();
@@ -220,11 +261,28 @@ final class GraphTranslator {
     // ---------------------------------------------------------------- values
 
     Value value(String name, OnnxNode reader) {
-        Value value = values.get(name);
+        Value value = resolve(name);
         if (value == null) {
             throw reader.error("reads '" + name + "', which no earlier node, input or initializer defines");
         }
         return value;
+    }
+
+    /** A value of this graph, or an outer one read through a new placeholder input (a capture); null if none. */
+    private Value resolve(String name) {
+        Value local = values.get(name);
+        if (local != null || parent == null) {
+            return local;
+        }
+        Value outer = parent.resolve(name);
+        if (outer == null) {
+            return null;
+        }
+        Value placeholder = new Value(name, outer.type());
+        put(placeholder);
+        builder.input(placeholder);
+        captures.put(outer, placeholder);
+        return placeholder;
     }
 
     Value define(String name) {

@@ -4,6 +4,7 @@ import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.CoreOp;
 import dev.quanta.loader.onnx.proto.Onnx.AttributeProto;
+import dev.quanta.loader.onnx.proto.Onnx.GraphProto;
 import dev.quanta.loader.onnx.proto.Onnx.NodeProto;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Tensor;
@@ -138,6 +139,12 @@ final class OnnxNode {
     Tensor tensorAttr(String name) {
         AttributeProto attribute = attribute(name, AttributeProto.AttributeType.TENSOR);
         return attribute == null ? null : graph.tensor(attribute.getT(), describe() + " attribute '" + name + "'");
+    }
+
+    /** A graph attribute (a Loop body, an If branch), or null when absent. */
+    GraphProto graphAttr(String name) {
+        AttributeProto attribute = attribute(name, AttributeProto.AttributeType.GRAPH);
+        return attribute == null ? null : attribute.getG();
     }
 
     // ---------------------------------------------------------------- inputs and outputs

@@ -106,6 +106,7 @@ final class OnnxOps {
         registerIndexing();
         registerConvolution();
         registerSequences();
+        registerControlFlow();
         register("Resize", OnnxOps::resize);
         register("Upsample", OnnxOps::resize);
     }
@@ -513,6 +514,50 @@ final class OnnxOps {
                 java.util.Arrays.asList(node.input(0)), List.of(node.output(0))));
         register("OptionalGetElement", node -> node.emitTo(0, new OptionalOp(OptionalOp.Kind.GET_ELEMENT),
                 node.requiredInput(0)));
+    }
+
+    // ---------------------------------------------------------------- control flow
+
+    private static void registerControlFlow() {
+        register("Loop", node -> {
+            GraphTranslator.Subgraph body = node.graph().subgraph(requiredGraph(node, "body"));
+            int carried = node.inputCount() - 2;
+            List<Value> inputs = new java.util.ArrayList<>(java.util.Arrays.asList(node.input(0), node.input(1)));
+            for (int k = 0; k < carried; k++) {
+                inputs.add(node.requiredInput(2 + k));
+            }
+            inputs.addAll(body.captured());
+            node.emit(new dev.quanta.graph.ops.Loop(body.graph(), carried), inputs, allOutputs(node));
+        });
+        register("If", node -> {
+            GraphTranslator.Subgraph then = node.graph().subgraph(requiredGraph(node, "then_branch"));
+            GraphTranslator.Subgraph otherwise = node.graph().subgraph(requiredGraph(node, "else_branch"));
+            List<Value> captured = new java.util.ArrayList<>(then.captured());
+            otherwise.captured().stream().filter(value -> !captured.contains(value)).forEach(captured::add);
+            int[] thenCaptures = then.captured().stream().mapToInt(captured::indexOf).toArray();
+            int[] elseCaptures = otherwise.captured().stream().mapToInt(captured::indexOf).toArray();
+            List<Value> inputs = new java.util.ArrayList<>();
+            inputs.add(node.requiredInput(0));
+            inputs.addAll(captured);
+            node.emit(new dev.quanta.graph.ops.If(then.graph(), otherwise.graph(), thenCaptures, elseCaptures), inputs,
+                    allOutputs(node));
+        });
+    }
+
+    private static dev.quanta.loader.onnx.proto.Onnx.GraphProto requiredGraph(OnnxNode node, String name) {
+        var graph = node.graphAttr(name);
+        if (graph == null) {
+            throw node.error("lacks the required graph attribute '" + name + "'");
+        }
+        return graph;
+    }
+
+    private static List<Value> allOutputs(OnnxNode node) {
+        List<Value> outputs = new java.util.ArrayList<>();
+        for (int i = 0; i < node.outputCount(); i++) {
+            outputs.add(outputOrTemporary(node, i));
+        }
+        return outputs;
     }
 
     // ---------------------------------------------------------------- resize
