@@ -6,6 +6,7 @@ import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.kernels.simd.FloatGemm;
+import dev.quanta.kernels.simd.FloatRows;
 import dev.quanta.kernels.simd.StridedLoop;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
@@ -380,8 +381,14 @@ final class MathKernels {
             long outer = rows.size(0);
             long length = rows.size(1);
             Tensor out = context.allocate(data.dtype(), rows.shape());
-            double[] buffer = new double[Math.toIntExact(length)];
+            boolean vector = data.dtype() == DType.FLOAT && rows.strides()[1] == 1;
+            double[] buffer = vector ? null : new double[Math.toIntExact(length)];
             for (long row = 0; row < outer; row++) {
+                if (vector) {
+                    FloatRows.softmax(rows.segment(), (rows.offset() + row * rows.strides()[0]) * 4, out.segment(),
+                            row * length * 4, length, op.log());
+                    continue;
+                }
                 long base = rows.offset() + row * rows.strides()[0];
                 long stride = rows.strides()[1];
                 double max = Double.NEGATIVE_INFINITY;

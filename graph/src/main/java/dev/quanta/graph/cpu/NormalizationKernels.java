@@ -4,6 +4,7 @@ import dev.quanta.graph.Kernel;
 import dev.quanta.graph.ops.ChannelNormalize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.Normalize;
+import dev.quanta.kernels.simd.FloatRows;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
@@ -30,6 +31,17 @@ final class NormalizationKernels {
             Arrays.fill(statsShape, axis, statsShape.length, 1);
             Tensor means = context.allocate(DType.FLOAT, Shape.of(statsShape));
             Tensor inverseDeviations = context.allocate(DType.FLOAT, Shape.of(statsShape));
+            if (x.dtype() == DType.FLOAT && rows.strides()[1] == 1) {
+                float[] floatScale = toFloats(scale);
+                float[] floatBias = bias == null ? null : toFloats(bias);
+                for (long r = 0; r < outer; r++) {
+                    float[] statistics = FloatRows.normalize(rows.segment(), (rows.offset() + r * rows.strides()[0]) * 4,
+                            y.segment(), r * inner * 4, (int) inner, floatScale, floatBias, (float) op.epsilon(), op.rmsOnly());
+                    means.storeDouble(r, statistics[0]);
+                    inverseDeviations.storeDouble(r, statistics[1]);
+                }
+                return new Tensor[] {y, means, inverseDeviations};
+            }
             double[] row = new double[Math.toIntExact(inner)];
             for (long r = 0; r < outer; r++) {
                 long base = rows.offset() + r * rows.strides()[0];
@@ -60,6 +72,14 @@ final class NormalizationKernels {
             }
             return new Tensor[] {y, means, inverseDeviations};
         };
+    }
+
+    private static float[] toFloats(double[] values) {
+        float[] floats = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            floats[i] = (float) values[i];
+        }
+        return floats;
     }
 
     /** A parameter broadcast over the normalized trailing dimensions, flattened. */

@@ -55,6 +55,105 @@ public final class FloatRows {
         }
     }
 
+    /** Softmax (or log-softmax) of a contiguous row: exponentials of x − max, summed in float lanes. */
+    public static void softmax(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length, boolean log) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        FloatVector maxes = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            maxes = maxes.max(FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER));
+        }
+        float max = maxes.reduceLanes(VectorOperators.MAX);
+        for (; i < length; i++) {
+            max = Math.max(max, a.get(FLOAT, aOffset + i * 4));
+        }
+        FloatVector sums = FloatVector.zero(SPECIES);
+        float tail = 0;
+        for (i = 0; i < vectorEnd; i += step) {
+            FloatVector e = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER).sub(max)
+                    .lanewise(VectorOperators.EXP);
+            if (!log) {
+                e.intoMemorySegment(out, outOffset + i * 4, ORDER);
+            }
+            sums = sums.add(e);
+        }
+        for (; i < length; i++) {
+            float e = (float) Math.exp(a.get(FLOAT, aOffset + i * 4) - max);
+            if (!log) {
+                out.set(FLOAT, outOffset + i * 4, e);
+            }
+            tail += e;
+        }
+        float sum = sums.reduceLanes(VectorOperators.ADD) + tail;
+        if (log) {
+            // (x − max) − log(sum), in that order: folding log(sum) into a large max first would lose it.
+            binaryScalar(Op.SUB, a, aOffset, max, out, outOffset, length);
+            binaryScalar(Op.SUB, out, outOffset, (float) Math.log(sum), out, outOffset, length);
+        } else {
+            binaryScalar(Op.MUL, out, outOffset, 1 / sum, out, outOffset, length);
+        }
+    }
+
+    /**
+     * Layer normalization of a contiguous row, (x − mean)/√(variance + ε)·scale + bias, or RMS
+     * normalization (x/√(mean(x²) + ε)·scale) when {@code rmsOnly}; bias may be null. Returns
+     * {mean, 1/σ}.
+     */
+    public static float[] normalize(MemorySegment a, long aOffset, MemorySegment out, long outOffset, int length,
+            float[] scale, float[] bias, float epsilon, boolean rmsOnly) {
+        int step = SPECIES.length();
+        int vectorEnd = length - length % step;
+        FloatVector sums = FloatVector.zero(SPECIES);
+        int i = 0;
+        for (; i < vectorEnd; i += step) {
+            FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, ORDER);
+            sums = rmsOnly ? x.fma(x, sums) : sums.add(x);
+        }
+        float sum = sums.reduceLanes(VectorOperators.ADD);
+        for (; i < length; i++) {
+            float x = a.get(FLOAT, aOffset + i * 4L);
+            sum += rmsOnly ? x * x : x;
+        }
+        float mean = rmsOnly ? 0 : sum / length;
+        float variance;
+        if (rmsOnly) {
+            variance = sum / length;
+        } else {
+            FloatVector squares = FloatVector.zero(SPECIES);
+            for (i = 0; i < vectorEnd; i += step) {
+                FloatVector d = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, ORDER).sub(mean);
+                squares = d.fma(d, squares);
+            }
+            float total = squares.reduceLanes(VectorOperators.ADD);
+            for (; i < length; i++) {
+                float d = a.get(FLOAT, aOffset + i * 4L) - mean;
+                total += d * d;
+            }
+            variance = total / length;
+        }
+        float inverse = (float) (1 / Math.sqrt(variance + epsilon));
+        for (i = 0; i < vectorEnd; i += step) {
+            FloatVector y = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, ORDER).sub(mean).mul(inverse)
+                    .mul(FloatVector.fromArray(SPECIES, scale, i));
+            if (bias != null) {
+                y = y.add(FloatVector.fromArray(SPECIES, bias, i));
+            }
+            y.intoMemorySegment(out, outOffset + i * 4L, ORDER);
+        }
+        for (; i < length; i++) {
+            float y = (a.get(FLOAT, aOffset + i * 4L) - mean) * inverse * scale[i] + (bias == null ? 0 : bias[i]);
+            out.set(FLOAT, outOffset + i * 4L, y);
+        }
+        return new float[] {mean, inverse};
+    }
+
+    private static void binaryScalar(Op op, MemorySegment a, long aOffset, float scalar, MemorySegment out, long outOffset,
+            long length) {
+        MemorySegment constant = MemorySegment.ofArray(new float[] {scalar});
+        binary(op, a, aOffset, false, constant, 0, true, out, outOffset, length);
+    }
+
     /** The unary functions with a vector form (transcendentals through the Vector API's math library). */
     public enum Function { EXP, LOG, TANH, SQRT, NEG, ABS, RELU, SIGMOID, ERF_GELU }
 

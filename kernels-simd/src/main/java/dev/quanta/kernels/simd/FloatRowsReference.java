@@ -16,6 +16,45 @@ public final class FloatRowsReference {
         };
     }
 
+    /** Softmax in double precision. */
+    public static void softmax(float[] x, float[] out, boolean log) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : x) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : x) {
+            sum += Math.exp(v - max);
+        }
+        for (int i = 0; i < x.length; i++) {
+            out[i] = (float) (log ? x[i] - max - Math.log(sum) : Math.exp(x[i] - max) / sum);
+        }
+    }
+
+    /** Layer (or RMS) normalization in double precision. */
+    public static void normalize(float[] x, float[] out, float[] scale, float[] bias, float epsilon, boolean rmsOnly) {
+        double mean = 0;
+        double squares = 0;
+        for (float v : x) {
+            mean += v;
+            squares += (double) v * v;
+        }
+        mean = rmsOnly ? 0 : mean / x.length;
+        double variance = 0;
+        if (rmsOnly) {
+            variance = squares / x.length;
+        } else {
+            for (float v : x) {
+                variance += (v - mean) * (v - mean);
+            }
+            variance /= x.length;
+        }
+        double inverse = 1 / Math.sqrt(variance + epsilon);
+        for (int i = 0; i < x.length; i++) {
+            out[i] = (float) ((x[i] - mean) * inverse * scale[i] + (bias == null ? 0 : bias[i]));
+        }
+    }
+
     public static float apply(FloatRows.Function function, float x) {
         return switch (function) {
             case EXP -> (float) Math.exp(x);

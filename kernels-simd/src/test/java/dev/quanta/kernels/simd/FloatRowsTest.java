@@ -75,6 +75,62 @@ class FloatRowsTest {
         }
     }
 
+    @Test
+    void softmaxRowsMatchTheDoublePrecisionReference() {
+        SplittableRandom random = new SplittableRandom(SEED + 2);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 300; trial++) {
+                int length = random.nextInt(1, 600);
+                boolean log = random.nextBoolean();
+                float[] x = new float[length];
+                for (int i = 0; i < length; i++) {
+                    x[i] = (float) (random.nextGaussian() * (trial % 3 == 0 ? 30 : 3));
+                }
+                MemorySegment in = arena.allocate(4L * length, 64);
+                MemorySegment out = arena.allocate(4L * length, 64);
+                MemorySegment.copy(x, 0, in, FloatRows.FLOAT, 0, length);
+                FloatRows.softmax(in, 0, out, 0, length, log);
+                float[] expected = new float[length];
+                FloatRowsReference.softmax(x, expected, log);
+                for (int i = 0; i < length; i++) {
+                    assertThat(out.get(FloatRows.FLOAT, 4L * i)).as("seed %x trial %d element %d", SEED + 2, trial, i)
+                            .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(2e-6f + 1e-5f * Math.abs(expected[i])));
+                }
+            }
+        }
+    }
+
+    @Test
+    void normalizedRowsMatchTheDoublePrecisionReference() {
+        SplittableRandom random = new SplittableRandom(SEED + 3);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 300; trial++) {
+                int length = random.nextInt(1, 800);
+                boolean rms = trial % 2 == 0;
+                float[] x = new float[length];
+                float[] scale = new float[length];
+                float[] bias = trial % 3 == 0 ? null : new float[length];
+                for (int i = 0; i < length; i++) {
+                    x[i] = (float) (random.nextGaussian() * 4 + 2);
+                    scale[i] = (float) random.nextGaussian();
+                    if (bias != null) {
+                        bias[i] = (float) random.nextGaussian();
+                    }
+                }
+                MemorySegment in = arena.allocate(4L * length, 64);
+                MemorySegment out = arena.allocate(4L * length, 64);
+                MemorySegment.copy(x, 0, in, FloatRows.FLOAT, 0, length);
+                FloatRows.normalize(in, 0, out, 0, length, scale, bias, 1e-5f, rms);
+                float[] expected = new float[length];
+                FloatRowsReference.normalize(x, expected, scale, bias, 1e-5f, rms);
+                for (int i = 0; i < length; i++) {
+                    assertThat(out.get(FloatRows.FLOAT, 4L * i)).as("seed %x trial %d element %d", SEED + 3, trial, i)
+                            .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-4f * (1 + Math.abs(expected[i]))));
+                }
+            }
+        }
+    }
+
     /** Random values, a third of them extreme. */
     private static MemorySegment values(Arena arena, SplittableRandom random, int length) {
         MemorySegment segment = arena.allocate(Math.max(4L * length, 4), 64);
