@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -22,6 +23,8 @@ final class BufferPool {
     private final TreeMap<Long, ArrayDeque<MemorySegment>> free = new TreeMap<>();
     private final Map<MemorySegment, Integer> references = new IdentityHashMap<>();
     private final List<MemorySegment> allocatedByNode = new ArrayList<>();
+    /** The tensors of the values whose last reader is the node now running. */
+    private final Set<Tensor> dyingHere = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
 
     BufferPool(TensorArena arena) {
         this.arena = arena;
@@ -77,6 +80,26 @@ final class BufferPool {
             case OptionalValue optional -> tensors(optional.value());
             default -> List.of();
         };
+    }
+
+    /** Before a node: the values it is the last to read. */
+    void beginNode(List<Object> dying) {
+        dyingHere.clear();
+        dying.forEach(value -> dyingHere.addAll(tensors(value)));
+    }
+
+    /**
+     * The buffer of {@code input} as an output of the same size, for an element-wise kernel to
+     * write in place: only when the input dies at this node, no other value views its buffer,
+     * and it starts at the buffer's beginning, contiguous. Null otherwise.
+     */
+    Tensor reuse(Tensor input, DType dtype, Shape shape) {
+        MemorySegment segment = owned(input);
+        if (segment == null || !dyingHere.contains(input) || references.get(segment) != 1 || input.dtype() != dtype
+                || input.offset() != 0 || !input.isContiguous() || !input.shape().equals(shape)) {
+            return null;
+        }
+        return arena.wrap(segment, dtype, shape);
     }
 
     /** After a node: its scratch buffers, held by no value, go back at once. */

@@ -25,6 +25,16 @@ public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool, Buf
         return buffers == null ? arena.allocate(dtype, shape) : buffers.allocate(dtype, shape);
     }
 
+    /**
+     * An output for an element-wise kernel that reads each input position once, before writing
+     * the same position: the input's own buffer when it is free to take (see the buffer pool),
+     * otherwise a new zeroed tensor.
+     */
+    public Tensor allocateOver(Tensor input, DType dtype, Shape shape) {
+        Tensor reused = buffers == null ? null : buffers.reuse(input, dtype, shape);
+        return reused != null ? reused : allocate(dtype, shape);
+    }
+
     /** Runs {@code task} for 0 to {@code tasks} − 1, on the intra-op threads when there are any. */
     public void parallel(long tasks, LongConsumer task) {
         if (pool == null || tasks <= 1) {

@@ -42,7 +42,8 @@ public final class Session implements AutoCloseable {
     /** Each computed value dies after its last reader, or right after its producer when nothing reads it. */
     private static List<List<Value>> lifetimes(Graph graph) {
         List<Node> nodes = graph.nodes();
-        Map<Value, Integer> lastUse = new IdentityHashMap<>();
+        // Insertion-ordered, so buffers are freed and reused in the same order in every run.
+        Map<Value, Integer> lastUse = new java.util.LinkedHashMap<>();
         for (int n = 0; n < nodes.size(); n++) {
             for (Value output : nodes.get(n).outputs()) {
                 lastUse.put(output, n);
@@ -90,6 +91,11 @@ public final class Session implements AutoCloseable {
                     Value input = node.inputs().get(i);
                     inputs[i] = input == null ? null : values.get(input);
                 }
+                List<Object> dyingValues = new ArrayList<>();
+                for (Value value : dying.get(n)) {
+                    dyingValues.add(values.get(value));
+                }
+                buffers.beginNode(dyingValues);
                 Object[] outputs;
                 long start = timings == null ? 0 : System.nanoTime();
                 try {

@@ -40,7 +40,7 @@ final class ElementwiseKernels {
                 case IS_NAN, IS_INF -> DType.BOOL;
                 default -> x.dtype();
             };
-            Tensor out = context.allocate(outType, x.shape());
+            Tensor out = context.allocateOver(x, outType, x.shape());
             FloatRows.Function vector = x.dtype() == DType.FLOAT ? vectorFunction(op.kind()) : null;
             if (vector != null) {
                 Tensor source = x.contiguous();
@@ -61,7 +61,6 @@ final class ElementwiseKernels {
     private static FloatRows.Function vectorFunction(Unary.Kind kind) {
         return switch (kind) {
             case EXP -> FloatRows.Function.EXP;
-            case TANH -> FloatRows.Function.TANH;
             case SQRT -> FloatRows.Function.SQRT;
             case NEG -> FloatRows.Function.NEG;
             case ABS -> FloatRows.Function.ABS;
@@ -166,7 +165,8 @@ final class ElementwiseKernels {
             }
             Shape shape = kind == Binary.Kind.PRELU ? a.shape() : Shape.broadcast(a.shape(), b.shape());
             DType outType = kind.isComparison() ? DType.BOOL : a.dtype();
-            Tensor out = context.allocate(outType, shape);
+            Tensor out = a.shape().equals(shape) ? context.allocateOver(a, outType, shape)
+                    : context.allocateOver(b, outType, shape);
             Tensor av = a.broadcastTo(shape);
             Tensor bv = b.broadcastTo(shape);
             long[] offsets = {av.offset(), bv.offset(), 0};
@@ -229,7 +229,8 @@ final class ElementwiseKernels {
             case SUB -> (x, y) -> x - y;
             case MUL -> (x, y) -> x * y;
             case DIV -> (x, y) -> x / y;
-            case POW -> Math::pow;
+            // C2 compiles pow(x, 2) to x·x while interpreted code may round pow differently: fix it to x·x.
+            case POW -> (x, y) -> y == 2 ? x * x : Math.pow(x, y);
             case FMOD -> (x, y) -> x % y;
             case MAX -> (x, y) -> Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.max(x, y);
             case MIN -> (x, y) -> Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.min(x, y);

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -22,6 +23,47 @@ public final class FloatRows {
     public enum Op { ADD, SUB, MUL, DIV, MAX, MIN }
 
     private FloatRows() {
+    }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HIGH = 0.693359375f;
+    private static final float LN2_LOW = -2.12194440e-4f;
+
+    /**
+     * e^x from IEEE additions, multiplications and fused multiply-adds only, so the bits are the
+     * same whether the code runs interpreted or compiled (the Vector API's own EXP may differ by an
+     * ulp between the two, which would make results depend on JIT state). x = k·ln2 + r with
+     * |r| ≤ ln2/2 and e^r by its degree-7 Taylor polynomial, scaled by 2^k; results below the
+     * smallest normal float flush to 0.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector clamped = x.max(-87.3f).min(88.7f);
+        FloatVector t = clamped.mul(LOG2E);
+        FloatVector half = FloatVector.broadcast(SPECIES, 0.5f).blend(-0.5f, t.lt(0f));
+        IntVector k = (IntVector) t.add(half).convert(VectorOperators.F2I, 0);
+        FloatVector kf = (FloatVector) k.convert(VectorOperators.I2F, 0);
+        FloatVector r = kf.fma(FloatVector.broadcast(SPECIES, -LN2_HIGH), clamped);
+        r = kf.fma(FloatVector.broadcast(SPECIES, -LN2_LOW), r);
+        FloatVector p = FloatVector.broadcast(SPECIES, 1f / 5040);
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f / 720));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f / 120));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f / 24));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f / 6));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 0.5f));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f));
+        // 2^k in two halves: k reaches 128 near the top of the range, where 2^k has no float.
+        IntVector low = k.lanewise(VectorOperators.ASHR, 1);
+        FloatVector result = p.mul(low.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                .mul(k.sub(low).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+        result = result.blend(0f, x.lt(-87.3f));
+        result = result.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, 88.72283f));
+        return result.blend(x, x.test(VectorOperators.IS_NAN));
+    }
+
+    /** The same function for one element (row tails), so a row's values do not depend on where the tail starts. */
+    static float expTail(float x) {
+        return exp(FloatVector.broadcast(SPECIES, x)).lane(0);
     }
 
     /**
@@ -71,15 +113,14 @@ public final class FloatRows {
         FloatVector sums = FloatVector.zero(SPECIES);
         float tail = 0;
         for (i = 0; i < vectorEnd; i += step) {
-            FloatVector e = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER).sub(max)
-                    .lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER).sub(max));
             if (!log) {
                 e.intoMemorySegment(out, outOffset + i * 4, ORDER);
             }
             sums = sums.add(e);
         }
         for (; i < length; i++) {
-            float e = (float) Math.exp(a.get(FLOAT, aOffset + i * 4) - max);
+            float e = expTail(a.get(FLOAT, aOffset + i * 4) - max);
             if (!log) {
                 out.set(FLOAT, outOffset + i * 4, e);
             }
@@ -154,8 +195,8 @@ public final class FloatRows {
         binary(op, a, aOffset, false, constant, 0, true, out, outOffset, length);
     }
 
-    /** The unary functions with a vector form (transcendentals through the Vector API's math library). */
-    public enum Function { EXP, LOG, TANH, SQRT, NEG, ABS, RELU, SIGMOID, ERF_GELU }
+    /** The unary functions with a vector form; exponentials through {@link #exp}, deterministic. */
+    public enum Function { EXP, SQRT, NEG, ABS, RELU, SIGMOID, ERF_GELU }
 
     /** out[i] = f(a[i]) over a contiguous row. */
     public static void unary(Function function, MemorySegment a, long aOffset, MemorySegment out, long outOffset,
@@ -167,21 +208,26 @@ public final class FloatRows {
             for (; i < vectorEnd; i += step) {
                 FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER);
                 FloatVector r = switch (function) {
-                    case EXP -> x.lanewise(VectorOperators.EXP);
-                    case LOG -> x.lanewise(VectorOperators.LOG);
-                    case TANH -> x.lanewise(VectorOperators.TANH);
+                    case EXP -> exp(x);
                     case SQRT -> x.lanewise(VectorOperators.SQRT);
                     case NEG -> x.neg();
                     case ABS -> x.abs();
                     case RELU -> x.max(0f);
-                    case SIGMOID -> FloatVector.broadcast(SPECIES, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                    case SIGMOID -> FloatVector.broadcast(SPECIES, 1f).div(exp(x.neg()).add(1f));
                     case ERF_GELU -> throw new AssertionError();
                 };
                 r.intoMemorySegment(out, outOffset + i * 4, ORDER);
             }
         }
         for (; i < length; i++) {
-            out.set(FLOAT, outOffset + i * 4, FloatRowsReference.apply(function, a.get(FLOAT, aOffset + i * 4)));
+            float x = a.get(FLOAT, aOffset + i * 4);
+            float y = switch (function) {
+                // The tail uses the same exponential as the vectors, so a row never mixes two.
+                case EXP -> expTail(x);
+                case SIGMOID -> 1f / (expTail(-x) + 1f);
+                default -> FloatRowsReference.apply(function, x);
+            };
+            out.set(FLOAT, outOffset + i * 4, y);
         }
     }
 }

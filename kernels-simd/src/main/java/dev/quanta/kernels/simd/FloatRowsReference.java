@@ -58,8 +58,6 @@ public final class FloatRowsReference {
     public static float apply(FloatRows.Function function, float x) {
         return switch (function) {
             case EXP -> (float) Math.exp(x);
-            case LOG -> (float) Math.log(x);
-            case TANH -> (float) Math.tanh(x);
             case SQRT -> (float) Math.sqrt(x);
             case NEG -> -x;
             case ABS -> Math.abs(x);

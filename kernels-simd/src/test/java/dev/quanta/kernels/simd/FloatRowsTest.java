@@ -75,6 +75,36 @@ class FloatRowsTest {
         }
     }
 
+    /** The deterministic exponential over its whole range: within 2 ulps of Math.exp, and exact at the edges. */
+    @Test
+    void expIsWithinTwoUlpsAcrossItsRange() {
+        int count = 200_000;
+        float[] x = new float[count + 7];
+        for (int i = 0; i < count; i++) {
+            x[i] = -87.0f + i * (175.6f / count);
+        }
+        float[] edges = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -100f, 100f, 0f, -0f};
+        System.arraycopy(edges, 0, x, count, edges.length);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment in = arena.allocate(4L * x.length, 64);
+            MemorySegment out = arena.allocate(4L * x.length, 64);
+            MemorySegment.copy(x, 0, in, FloatRows.FLOAT, 0, x.length);
+            FloatRows.unary(FloatRows.Function.EXP, in, 0, out, 0, x.length);
+            for (int i = 0; i < count; i++) {
+                float expected = (float) Math.exp(x[i]);
+                float actual = out.get(FloatRows.FLOAT, 4L * i);
+                assertThat(Math.abs(actual - expected)).as("exp(%s)", x[i]).isLessThanOrEqualTo(2 * Math.ulp(expected));
+            }
+            assertThat(out.get(FloatRows.FLOAT, 4L * count)).isNaN();
+            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 1))).isEqualTo(Float.POSITIVE_INFINITY);
+            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 2))).isZero();
+            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 3))).isZero();
+            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 4))).isEqualTo(Float.POSITIVE_INFINITY);
+            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 5))).isEqualTo(1f);
+            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 6))).isEqualTo(1f);
+        }
+    }
+
     @Test
     void softmaxRowsMatchTheDoublePrecisionReference() {
         SplittableRandom random = new SplittableRandom(SEED + 2);
