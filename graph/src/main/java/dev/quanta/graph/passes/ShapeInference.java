@@ -342,10 +342,10 @@ public final class ShapeInference {
         } catch (QuantaException e) {
             problems.add(node + ": " + e.getMessage());
         }
+        // Only what is derived here: declared shapes of intermediate values can be stale in exported
+        // files, and a stale one must not make a valid model fail to load.
         for (int i = 0; i < out.length; i++) {
-            Value output = node.outputs().get(i);
-            Shape declared = output.type() == null ? null : output.type().shape();
-            shapes.put(output, out[i] != null ? out[i] : declared);
+            shapes.put(node.outputs().get(i), out[i]);
         }
         if (outValue != null && outValue.size() <= MAX_TRACKED) {
             values.put(node.outputs().get(0), outValue);

@@ -114,7 +114,8 @@ public final class OnnxModel implements AutoCloseable {
                 throw new OnnxException(name + ": " + e.getMessage(), e);
             }
             Map<String, Shape> outputShapes = new LinkedHashMap<>();
-            translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output)));
+            translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output) != null
+                    ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights, shapes));
             String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
             return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights,
@@ -153,7 +154,7 @@ public final class OnnxModel implements AutoCloseable {
         return opsets;
     }
 
-    /** Each output's shape as inferred at load, with symbolic dimensions (null where not inferable). */
+    /** Each output's shape as inferred at load, with symbolic dimensions, else as declared (null where neither). */
     public Map<String, Shape> outputShapes() {
         return outputShapes;
     }
