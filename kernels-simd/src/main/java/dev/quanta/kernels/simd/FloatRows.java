@@ -126,7 +126,7 @@ public final class FloatRows {
             }
             tail += e;
         }
-        float sum = sums.reduceLanes(VectorOperators.ADD) + tail;
+        float sum = sumLanes(sums) + tail;
         if (log) {
             // (x − max) − log(sum), in that order: folding log(sum) into a large max first would lose it.
             binaryScalar(Op.SUB, a, aOffset, max, out, outOffset, length);
@@ -151,7 +151,7 @@ public final class FloatRows {
             FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, ORDER);
             sums = rmsOnly ? x.fma(x, sums) : sums.add(x);
         }
-        float sum = sums.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(sums);
         for (; i < length; i++) {
             float x = a.get(FLOAT, aOffset + i * 4L);
             sum += rmsOnly ? x * x : x;
@@ -166,7 +166,7 @@ public final class FloatRows {
                 FloatVector d = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, ORDER).sub(mean);
                 squares = d.fma(d, squares);
             }
-            float total = squares.reduceLanes(VectorOperators.ADD);
+            float total = sumLanes(squares);
             for (; i < length; i++) {
                 float d = a.get(FLOAT, aOffset + i * 4L) - mean;
                 total += d * d;
@@ -187,6 +187,19 @@ public final class FloatRows {
             out.set(FLOAT, outOffset + i * 4L, y);
         }
         return new float[] {mean, inverse};
+    }
+
+    /**
+     * The lanes' sum in lane order. reduceLanes(ADD) leaves the order to the implementation, and the
+     * compiled intrinsic adds in a tree while the interpreter adds in sequence, so results would
+     * change in the last bits once the JIT warms up.
+     */
+    private static float sumLanes(FloatVector lanes) {
+        float sum = 0;
+        for (float lane : lanes.toArray()) {
+            sum += lane;
+        }
+        return sum;
     }
 
     private static void binaryScalar(Op op, MemorySegment a, long aOffset, float scalar, MemorySegment out, long outOffset,

@@ -161,6 +161,36 @@ class FloatRowsTest {
         }
     }
 
+    /**
+     * A model's outputs must not change once the JIT has compiled the kernels: the first pass runs
+     * interpreted or in C1, the last after hundreds of passes in C2.
+     */
+    @Test
+    void rowsGiveTheSameBitsBeforeAndAfterWarmUp() {
+        SplittableRandom random = new SplittableRandom(SEED + 4);
+        int rows = 400;
+        int length = 2 * FloatRows.SPECIES.length() + 5;
+        float[] scale = new float[length];
+        java.util.Arrays.fill(scale, 1.5f);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment in = arena.allocate(4L * rows * length, 64);
+            for (int i = 0; i < rows * length; i++) {
+                in.set(FloatRows.FLOAT, 4L * i, (float) (random.nextGaussian() * 3));
+            }
+            MemorySegment first = arena.allocate(8L * rows * length, 64);
+            MemorySegment last = arena.allocate(8L * rows * length, 64);
+            for (int pass = 0; pass < 300; pass++) {
+                MemorySegment out = pass == 0 ? first : last;
+                for (int row = 0; row < rows; row++) {
+                    long offset = 4L * row * length;
+                    FloatRows.softmax(in, offset, out, offset, length, false);
+                    FloatRows.normalize(in, offset, out, offset + 4L * rows * length, length, scale, null, 1e-5f, false);
+                }
+            }
+            assertThat(last.mismatch(first)).as("first differing byte").isEqualTo(-1);
+        }
+    }
+
     /** Random values, a third of them extreme. */
     private static MemorySegment values(Arena arena, SplittableRandom random, int length) {
         MemorySegment segment = arena.allocate(Math.max(4L * length, 4), 64);
