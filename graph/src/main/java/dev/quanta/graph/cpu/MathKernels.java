@@ -33,12 +33,15 @@ final class MathKernels {
         };
     }
 
-    /** Σ (a − aZero)(b − bZero) in int32: zero points per tensor, per row of a ([M] or [..., M, 1]) or per column of b. */
+    /**
+     * Σ (a − aZero)(b − bZero) in int32: zero points per tensor, per row of a ([M] or [..., M, 1]) or
+     * per column of b. The shifted operands (|x| ≤ 255) go to the float GEMM's exact integer mode.
+     */
     static Kernel matMulInteger() {
         return (context, inputs) -> {
             Tensor a = shifted(context, inputs[0], inputs.length > 2 ? inputs[2] : null, true);
             Tensor b = shifted(context, inputs[1], inputs.length > 3 ? inputs[3] : null, false);
-            return new Tensor[] {multiply(context, a, b)};
+            return new Tensor[] {multiply(context, a, b, true)};
         };
     }
 
@@ -46,7 +49,7 @@ final class MathKernels {
         if (!x.dtype().isInteger() || x.dtype().bitWidth() != 8) {
             throw context.error("MatMulInteger needs int8 or uint8 operands, not " + x.dtype());
         }
-        Tensor shifted = context.allocate(DType.INT32, x.shape());
+        Tensor shifted = context.allocate(DType.FLOAT, x.shape());
         Tensor zero = null;
         if (zeroPoint != null) {
             if (zeroPoint.dtype() != x.dtype()) {
@@ -63,7 +66,7 @@ final class MathKernels {
                 new long[][] {source.strides(), offsets.strides()}, (p, inner, length) -> {
                     for (long i = 0; i < length; i++) {
                         long value = source.loadLong(p[0] + i * inner[0]) - (z == null ? 0 : z.loadLong(p[1] + i * inner[1]));
-                        shifted.storeLong(next[0]++, value);
+                        shifted.storeDouble(next[0]++, value);
                     }
                 });
         return shifted;
@@ -71,6 +74,11 @@ final class MathKernels {
 
     /** numpy matmul of two tensors of one dtype. */
     static Tensor multiply(KernelContext context, Tensor a, Tensor b) {
+        return multiply(context, a, b, false);
+    }
+
+    /** With {@code shiftedIntegers}, float operands holding integers of magnitude ≤ 255, multiplied exactly into int32. */
+    private static Tensor multiply(KernelContext context, Tensor a, Tensor b, boolean shiftedIntegers) {
         if (a.rank() == 0 || b.rank() == 0) {
             throw context.error("MatMul needs operands of rank 1 or more, not " + a + " and " + b);
         }
@@ -86,7 +94,7 @@ final class MathKernels {
         long[] aBatch = Arrays.copyOf(a2.shape().sizes(), a2.rank() - 2);
         long[] bBatch = Arrays.copyOf(b2.shape().sizes(), b2.rank() - 2);
         long[] batch = Shape.broadcast(Shape.of(aBatch), Shape.of(bBatch)).sizes();
-        Tensor out = context.allocate(a.dtype(), Shape.of(concat(batch, m, n)));
+        Tensor out = context.allocate(shiftedIntegers ? DType.INT32 : a.dtype(), Shape.of(concat(batch, m, n)));
         Tensor av = a2.contiguous().broadcastTo(concat(batch, m, k));
         Tensor bv = b2.contiguous().broadcastTo(concat(batch, k, n));
         long batches = Shape.of(batch).elementCount();
@@ -110,7 +118,11 @@ final class MathKernels {
                 bOffset += index * bStrides[d];
             }
             long outOffset = i * m * n + firstRow * n;
-            if (a.dtype() == DType.FLOAT) {
+            if (shiftedIntegers) {
+                FloatGemm.multiplyIntegers(new FloatGemm.Matrix(av.segment(), aOffset, k),
+                        new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),
+                        Math.toIntExact(rows), Math.toIntExact(n), Math.toIntExact(k));
+            } else if (a.dtype() == DType.FLOAT) {
                 FloatGemm.multiply(new FloatGemm.Matrix(av.segment(), aOffset, k),
                         new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),
                         Math.toIntExact(rows), Math.toIntExact(n), Math.toIntExact(k), false);

@@ -3,7 +3,9 @@ package dev.quanta.kernels.simd;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -16,11 +18,15 @@ import jdk.incubator.vector.VectorSpecies;
 public final class FloatGemm {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> INT_SPECIES = IntVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     private static final int ROWS = 4;
     /** Rows of B per packed panel: 256 × two 16-float vectors is 32 KiB, an L1 data cache. */
     static final int DEPTH = 256;
     private static final int PANEL = 2 * SPECIES.length();
+    /** The largest operand magnitude for which {@link #multiplyIntegers} is exact: 256·255² < 2^24. */
+    public static final int EXACT_OPERAND_LIMIT = 255;
+
     private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[DEPTH * PANEL]);
 
     private FloatGemm() {
@@ -35,10 +41,25 @@ public final class FloatGemm {
 
     /** C[m×n] = A[m×k]·B[k×n], or C += A·B when {@code accumulate}. */
     public static void multiply(Matrix a, Matrix b, Matrix c, int m, int n, int k, boolean accumulate) {
+        multiply(a, b, c, m, n, k, accumulate, false);
+    }
+
+    /**
+     * C[m×n] = A[m×k]·B[k×n] in int32 for operands that are integers of magnitude at most
+     * {@link #EXACT_OPERAND_LIMIT} stored as float (shifted int8/uint8 values): a block of
+     * {@link #DEPTH} products sums below 2^24, so every fused multiply-add is exact, and each
+     * block's sums are converted to int32 and added to C. Bit-exact, whatever the summation order.
+     */
+    public static void multiplyIntegers(Matrix a, Matrix b, Matrix c, int m, int n, int k) {
+        multiply(a, b, c, m, n, k, false, true);
+    }
+
+    private static void multiply(Matrix a, Matrix b, Matrix c, int m, int n, int k, boolean accumulate,
+            boolean integers) {
         if (k == 0) {
             if (!accumulate) {
                 for (int i = 0; i < m; i++) {
-                    c.segment().asSlice(c.byteAt(i, 0), n * 4L).fill((byte) 0);
+                    c.segment().asSlice(c.byteAt(i, 0), n * 4L).fill((byte) 0); // 0 as float and as int32
                 }
             }
             return;
@@ -51,10 +72,10 @@ public final class FloatGemm {
                 pack(b, depth, rows, column, n, packed);
                 int row = 0;
                 for (; row + ROWS <= m; row += ROWS) {
-                    block4(a, packed, c, row, depth, rows, column, n, add);
+                    block4(a, packed, c, row, depth, rows, column, n, add, integers);
                 }
                 for (; row < m; row++) {
-                    block1(a, packed, c, row, depth, rows, column, n, add);
+                    block1(a, packed, c, row, depth, rows, column, n, add, integers);
                 }
             }
         }
@@ -72,7 +93,7 @@ public final class FloatGemm {
     }
 
     private static void block4(Matrix a, float[] packed, Matrix c, int row, int depth, int rows, int column, int n,
-            boolean accumulate) {
+            boolean accumulate, boolean integers) {
         int step = SPECIES.length();
         VectorMask<Float> mask0 = SPECIES.indexInRange(column, n);
         VectorMask<Float> mask1 = SPECIES.indexInRange(column + step, n);
@@ -102,18 +123,18 @@ public final class FloatGemm {
             c30 = a3.fma(b0, c30);
             c31 = a3.fma(b1, c31);
         }
-        store(c, row, column, c00, mask0, accumulate);
-        store(c, row, column + step, c01, mask1, accumulate);
-        store(c, row + 1, column, c10, mask0, accumulate);
-        store(c, row + 1, column + step, c11, mask1, accumulate);
-        store(c, row + 2, column, c20, mask0, accumulate);
-        store(c, row + 2, column + step, c21, mask1, accumulate);
-        store(c, row + 3, column, c30, mask0, accumulate);
-        store(c, row + 3, column + step, c31, mask1, accumulate);
+        store(c, row, column, c00, mask0, accumulate, integers);
+        store(c, row, column + step, c01, mask1, accumulate, integers);
+        store(c, row + 1, column, c10, mask0, accumulate, integers);
+        store(c, row + 1, column + step, c11, mask1, accumulate, integers);
+        store(c, row + 2, column, c20, mask0, accumulate, integers);
+        store(c, row + 2, column + step, c21, mask1, accumulate, integers);
+        store(c, row + 3, column, c30, mask0, accumulate, integers);
+        store(c, row + 3, column + step, c31, mask1, accumulate, integers);
     }
 
     private static void block1(Matrix a, float[] packed, Matrix c, int row, int depth, int rows, int column, int n,
-            boolean accumulate) {
+            boolean accumulate, boolean integers) {
         int step = SPECIES.length();
         FloatVector sum0 = FloatVector.zero(SPECIES);
         FloatVector sum1 = FloatVector.zero(SPECIES);
@@ -123,15 +144,25 @@ public final class FloatGemm {
             sum0 = value.fma(FloatVector.fromArray(SPECIES, packed, p * PANEL), sum0);
             sum1 = value.fma(FloatVector.fromArray(SPECIES, packed, p * PANEL + step), sum1);
         }
-        store(c, row, column, sum0, SPECIES.indexInRange(column, n), accumulate);
-        store(c, row, column + step, sum1, SPECIES.indexInRange(column + step, n), accumulate);
+        store(c, row, column, sum0, SPECIES.indexInRange(column, n), accumulate, integers);
+        store(c, row, column + step, sum1, SPECIES.indexInRange(column + step, n), accumulate, integers);
     }
 
-    private static void store(Matrix c, int row, int column, FloatVector value, VectorMask<Float> mask, boolean accumulate) {
+    private static void store(Matrix c, int row, int column, FloatVector value, VectorMask<Float> mask, boolean accumulate,
+            boolean integers) {
         if (!mask.anyTrue()) {
             return;
         }
         long at = c.byteAt(row, column);
+        if (integers) {
+            IntVector sums = (IntVector) value.convert(VectorOperators.F2I, 0);
+            VectorMask<Integer> lanes = mask.cast(INT_SPECIES);
+            if (accumulate) {
+                sums = sums.add(IntVector.fromMemorySegment(INT_SPECIES, c.segment(), at, ORDER, lanes));
+            }
+            sums.intoMemorySegment(c.segment(), at, ORDER, lanes);
+            return;
+        }
         if (accumulate) {
             value = value.add(FloatVector.fromMemorySegment(SPECIES, c.segment(), at, ORDER, mask));
         }

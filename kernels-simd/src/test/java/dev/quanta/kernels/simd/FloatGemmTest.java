@@ -62,6 +62,48 @@ class FloatGemmTest {
         }
     }
 
+    @Test
+    void integerProductsAreExactInInt32() {
+        SplittableRandom random = new SplittableRandom(SEED + 1);
+        int limit = FloatGemm.EXACT_OPERAND_LIMIT;
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 120; trial++) {
+                // M = 1, tiny and odd shapes; depths past one and several blocks. A third of the trials
+                // fill each operand with one of ±limit: the largest sums, past what float holds exactly.
+                int m = trial % 7 == 0 ? 1 : random.nextInt(1, 19);
+                int n = random.nextInt(1, 53);
+                int k = trial % 4 == 0 ? random.nextInt(FloatGemm.DEPTH - 1, 4 * FloatGemm.DEPTH + 3) : random.nextInt(0, 40);
+                boolean extreme = trial % 3 == 0;
+                float[] a = integers(random, m * k, limit, extreme);
+                float[] b = integers(random, k * n, limit, extreme);
+                FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * m * n + 4, 64), 0, n);
+                c.segment().fill((byte) 0x5A);
+                FloatGemm.multiplyIntegers(fill(arena, a, k), fill(arena, b, n), c, m, n, k);
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        long sum = 0;
+                        for (int p = 0; p < k; p++) {
+                            sum += (long) a[i * k + p] * (long) b[p * n + j];
+                        }
+                        assertThat(c.segment().get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, c.byteAt(i, j)))
+                                .as("seed %x trial %d m=%d n=%d k=%d at (%d, %d)", SEED + 1, trial, m, n, k, i, j)
+                                .isEqualTo((int) sum);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Integers in [-limit, limit], or all one of ±limit when {@code extreme}. */
+    private static float[] integers(SplittableRandom random, int count, int limit, boolean extreme) {
+        float[] values = new float[count];
+        float sign = random.nextBoolean() ? 1 : -1;
+        for (int i = 0; i < count; i++) {
+            values[i] = extreme ? sign * limit : random.nextInt(-limit, limit + 1);
+        }
+        return values;
+    }
+
     private static FloatGemm.Matrix matrix(Arena arena, SplittableRandom random, int rows, int stride, long offset) {
         MemorySegment segment = arena.allocate((offset + (long) rows * stride) * 4 + 64, 64);
         for (long i = 0; i < offset + (long) rows * stride; i++) {
