@@ -1,4 +1,6 @@
 /** Kernel benchmarks and the side-by-side harness against ONNX Runtime. */
 module dev.quanta.bench {
     requires dev.quanta.loader.onnx;
+    requires com.google.protobuf;
+    requires com.microsoft.onnxruntime;
 }

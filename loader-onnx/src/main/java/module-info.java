@@ -5,4 +5,6 @@ module dev.quanta.loader.onnx {
 
     exports dev.quanta.loader.onnx;
     opens dev.quanta.loader.onnx.proto to com.google.protobuf;
+    // The benchmark harness writes single-op models with the same schema classes.
+    exports dev.quanta.loader.onnx.proto to dev.quanta.bench;
 }

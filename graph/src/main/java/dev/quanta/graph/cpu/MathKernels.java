@@ -33,16 +33,20 @@ final class MathKernels {
         };
     }
 
-    /**
-     * Σ (a − aZero)(b − bZero) in int32: zero points per tensor, per row of a ([M] or [..., M, 1]) or
-     * per column of b. The shifted operands (|x| ≤ 255) go to the float GEMM's exact integer mode.
-     */
+    /** The exact int32 product of two {@link #zeroPointShift} results, by the float GEMM's integer mode. */
     static Kernel matMulInteger() {
         return (context, inputs) -> {
-            Tensor a = shifted(context, inputs[0], inputs.length > 2 ? inputs[2] : null, true);
-            Tensor b = shifted(context, inputs[1], inputs.length > 3 ? inputs[3] : null, false);
-            return new Tensor[] {multiply(context, a, b, true)};
+            if (inputs[0].dtype() != DType.FLOAT || inputs[1].dtype() != DType.FLOAT) {
+                throw context.error("MatMulInteger multiplies shifted float operands, not " + inputs[0].dtype() + " and "
+                        + inputs[1].dtype());
+            }
+            return new Tensor[] {multiply(context, inputs[0], inputs[1], true)};
         };
+    }
+
+    /** x − zero as float: zero points per tensor, per row of a ([M] or [..., M, 1]) or per column of b. */
+    static Kernel zeroPointShift(boolean perRow) {
+        return (context, inputs) -> new Tensor[] {shifted(context, inputs[0], inputs.length > 1 ? inputs[1] : null, perRow)};
     }
 
     private static Tensor shifted(KernelContext context, Tensor x, Tensor zeroPoint, boolean perRow) {

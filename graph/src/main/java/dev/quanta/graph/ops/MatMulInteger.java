@@ -1,5 +1,8 @@
 package dev.quanta.graph.ops;
 
-/** Inputs (a, b, aZeroPoint?, bZeroPoint?), 8-bit integers: Σ (a − aZero)(b − bZero) in int32; zero points per tensor, per row of a or per column of b. */
+/**
+ * Inputs (a, b): float32 operands holding integers of magnitude at most 255 ({@link ZeroPointShift}
+ * outputs); their numpy matmul, exact, in int32.
+ */
 public record MatMulInteger() implements CoreOp {
 }

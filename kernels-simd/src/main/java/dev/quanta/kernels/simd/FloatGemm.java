@@ -69,6 +69,13 @@ public final class FloatGemm {
             int rows = Math.min(DEPTH, k - depth);
             boolean add = accumulate || depth > 0;
             for (int column = 0; column < n; column += PANEL) {
+                if (m < ROWS) {
+                    // Too few rows to repay packing (a copy of B per call): stream B in place.
+                    for (int row = 0; row < m; row++) {
+                        rowUnpacked(a, b, c, row, depth, rows, column, n, add, integers);
+                    }
+                    continue;
+                }
                 pack(b, depth, rows, column, n, packed);
                 int row = 0;
                 for (; row + ROWS <= m; row += ROWS) {
@@ -146,6 +153,36 @@ public final class FloatGemm {
         }
         store(c, row, column, sum0, SPECIES.indexInRange(column, n), accumulate, integers);
         store(c, row, column + step, sum1, SPECIES.indexInRange(column + step, n), accumulate, integers);
+    }
+
+    /** One row of C by two vectors of columns, B read where it lies (masked in the last panel). */
+    private static void rowUnpacked(Matrix a, Matrix b, Matrix c, int row, int depth, int rows, int column, int n,
+            boolean accumulate, boolean integers) {
+        int step = SPECIES.length();
+        VectorMask<Float> mask0 = SPECIES.indexInRange(column, n);
+        VectorMask<Float> mask1 = SPECIES.indexInRange(column + step, n);
+        FloatVector sum0 = FloatVector.zero(SPECIES);
+        FloatVector sum1 = FloatVector.zero(SPECIES);
+        MemorySegment as = a.segment();
+        MemorySegment bs = b.segment();
+        long aAt = a.byteAt(row, depth);
+        long bAt = b.byteAt(depth, column);
+        long bRow = b.rowStride() * 4;
+        if (column + PANEL <= n) {
+            for (int p = 0; p < rows; p++, bAt += bRow) {
+                FloatVector value = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, aAt + p * 4L));
+                sum0 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt, ORDER), sum0);
+                sum1 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt + step * 4L, ORDER), sum1);
+            }
+        } else {
+            for (int p = 0; p < rows; p++, bAt += bRow) {
+                FloatVector value = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, aAt + p * 4L));
+                sum0 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt, ORDER, mask0), sum0);
+                sum1 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt + step * 4L, ORDER, mask1), sum1);
+            }
+        }
+        store(c, row, column, sum0, mask0, accumulate, integers);
+        store(c, row, column + step, sum1, mask1, accumulate, integers);
     }
 
     private static void store(Matrix c, int row, int column, FloatVector value, VectorMask<Float> mask, boolean accumulate,
