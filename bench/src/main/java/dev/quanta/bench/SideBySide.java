@@ -51,6 +51,10 @@ public final class SideBySide {
     }
 
     public static void main(String[] args) throws Exception {
+        if (!List.of(args).equals(List.of("--int8"))) {
+            System.err.println("usage: quanta bench-ops --int8   (MatMulInteger, Quanta and ONNX Runtime side by side)");
+            System.exit(2);
+        }
         int[] threadCounts = {1, 2};
         System.out.printf("MatMulInteger (uint8 activations × int8 constant weights, zero points per tensor)%n");
         System.out.printf("%s, %d cores available, JDK %s, ONNX Runtime %s%n", System.getProperty("os.arch"),
