@@ -13,10 +13,13 @@ import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /** Matrix products, reductions and softmax. */
 final class MathKernels {
+
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private MathKernels() {
     }
@@ -63,11 +66,24 @@ final class MathKernels {
             zero = zero.broadcastTo(x.shape());
         }
         Tensor z = zero;
-        long[] next = {0};
+        long[] next = {shifted.offset()};
         Tensor source = x;
         Tensor offsets = z == null ? x : z;
+        boolean unsigned = x.dtype() == DType.UINT8;
+        MemorySegment bytes = x.segment();
+        MemorySegment floats = shifted.segment();
         StridedLoop.forEachRow(x.shape().sizes(), new long[] {source.offset(), offsets.offset()},
                 new long[][] {source.strides(), offsets.strides()}, (p, inner, length) -> {
+                    if (inner[0] == 1 && (z == null || inner[1] == 0)) {
+                        // A contiguous row with one zero point (activations, per-tensor or per-row): bytes straight to floats.
+                        float zeroValue = z == null ? 0 : z.loadLong(p[1]);
+                        for (long i = 0; i < length; i++) {
+                            byte value = bytes.get(ValueLayout.JAVA_BYTE, p[0] + i);
+                            floats.set(FLOAT, (next[0] + i) * 4, (unsigned ? value & 0xFF : value) - zeroValue);
+                        }
+                        next[0] += length;
+                        return;
+                    }
                     for (long i = 0; i < length; i++) {
                         long value = source.loadLong(p[0] + i * inner[0]) - (z == null ? 0 : z.loadLong(p[1] + i * inner[1]));
                         shifted.storeDouble(next[0]++, value);
