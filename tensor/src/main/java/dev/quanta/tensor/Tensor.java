@@ -18,11 +18,6 @@ import java.util.function.LongConsumer;
  */
 public final class Tensor {
 
-    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(TensorArena.ORDER);
-    static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(TensorArena.ORDER);
-    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(TensorArena.ORDER);
-    static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(TensorArena.ORDER);
-    static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(TensorArena.ORDER);
     static final byte[] EMPTY_STRING = new byte[0];
 
     private final TensorArena arena;
@@ -595,8 +590,8 @@ public final class Tensor {
 
     double readDouble(long position) {
         return switch (dtype) {
-            case FLOAT -> segment.get(F32, position * 4);
-            case DOUBLE -> segment.get(F64, position * 8);
+            case FLOAT -> segment.get(Layouts.FLOAT, position * 4);
+            case DOUBLE -> segment.get(Layouts.DOUBLE, position * 8);
             case FLOAT16, BFLOAT16, FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ, FLOAT4E2M1 ->
                     dtype.miniFloat().decode((int) readBits(position));
             case FLOAT8E8M0 -> Float8E8M0.decode((int) readBits(position));
@@ -623,8 +618,8 @@ public final class Tensor {
 
     void writeDouble(long position, double value) {
         switch (dtype) {
-            case FLOAT -> segment.set(F32, position * 4, (float) value);
-            case DOUBLE -> segment.set(F64, position * 8, value);
+            case FLOAT -> segment.set(Layouts.FLOAT, position * 4, (float) value);
+            case DOUBLE -> segment.set(Layouts.DOUBLE, position * 8, value);
             case FLOAT16, BFLOAT16, FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ, FLOAT4E2M1 ->
                     writeBits(position, dtype.miniFloat().encode((float) value));
             case FLOAT8E8M0 -> writeBits(position, Float8E8M0.encode((float) value));
@@ -652,9 +647,9 @@ public final class Tensor {
     private long readBits(long position) {
         return switch (dtype.bitWidth()) {
             case 8 -> segment.get(ValueLayout.JAVA_BYTE, position) & 0xFFL;
-            case 16 -> segment.get(I16, position * 2) & 0xFFFFL;
-            case 32 -> segment.get(I32, position * 4) & 0xFFFF_FFFFL;
-            case 64 -> segment.get(I64, position * 8);
+            case 16 -> segment.get(Layouts.INT16, position * 2) & 0xFFFFL;
+            case 32 -> segment.get(Layouts.INT32, position * 4) & 0xFFFF_FFFFL;
+            case 64 -> segment.get(Layouts.INT64, position * 8);
             default -> {
                 int bits = dtype.bitWidth();
                 long bitPosition = position * bits;
@@ -668,9 +663,9 @@ public final class Tensor {
     private void writeBits(long position, long value) {
         switch (dtype.bitWidth()) {
             case 8 -> segment.set(ValueLayout.JAVA_BYTE, position, (byte) value);
-            case 16 -> segment.set(I16, position * 2, (short) value);
-            case 32 -> segment.set(I32, position * 4, (int) value);
-            case 64 -> segment.set(I64, position * 8, value);
+            case 16 -> segment.set(Layouts.INT16, position * 2, (short) value);
+            case 32 -> segment.set(Layouts.INT32, position * 4, (int) value);
+            case 64 -> segment.set(Layouts.INT64, position * 8, value);
             default -> {
                 int bits = dtype.bitWidth();
                 long bitPosition = position * bits;

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -25,7 +24,6 @@ public final class TensorArena implements AutoCloseable {
 
     /** Alignment of every allocation: a cache line, and the widest AVX-512 vector. */
     public static final long ALIGNMENT = 64;
-    static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     public static final long NO_LIMIT = Long.MAX_VALUE;
 
     private static final AtomicLong LIVE_BYTES = new AtomicLong();
@@ -117,13 +115,13 @@ public final class TensorArena implements AutoCloseable {
 
     public Tensor fromFloats(float[] values, long... sizes) {
         Tensor tensor = allocate(DType.FLOAT, checkedShape(values.length, sizes));
-        MemorySegment.copy(values, 0, tensor.segment(), Tensor.F32, 0, values.length);
+        MemorySegment.copy(values, 0, tensor.segment(), Layouts.FLOAT, 0, values.length);
         return tensor;
     }
 
     public Tensor fromDoubles(double[] values, long... sizes) {
         Tensor tensor = allocate(DType.DOUBLE, checkedShape(values.length, sizes));
-        MemorySegment.copy(values, 0, tensor.segment(), Tensor.F64, 0, values.length);
+        MemorySegment.copy(values, 0, tensor.segment(), Layouts.DOUBLE, 0, values.length);
         return tensor;
     }
 
@@ -138,7 +136,7 @@ public final class TensorArena implements AutoCloseable {
 
     public Tensor fromInts(int[] values, long... sizes) {
         Tensor tensor = allocate(DType.INT32, checkedShape(values.length, sizes));
-        MemorySegment.copy(values, 0, tensor.segment(), Tensor.I32, 0, values.length);
+        MemorySegment.copy(values, 0, tensor.segment(), Layouts.INT32, 0, values.length);
         return tensor;
     }
 

@@ -248,7 +248,7 @@ class TensorViewTest {
         Tensor secondRow = tensor.select(0, 1);
         assertThat(secondRow.data().byteSize()).isEqualTo(12);
         assertThat(secondRow.byteOffset()).isEqualTo(12);
-        assertThat(secondRow.data().get(Tensor.F32, 0)).isEqualTo(3);
+        assertThat(secondRow.data().get(Layouts.FLOAT, 0)).isEqualTo(3);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -9,17 +9,15 @@ import dev.quanta.kernels.simd.FloatGemm;
 import dev.quanta.kernels.simd.FloatRows;
 import dev.quanta.kernels.simd.StridedLoop;
 import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Layouts;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /** Matrix products, reductions and softmax. */
 final class MathKernels {
-
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private MathKernels() {
     }
@@ -79,7 +77,7 @@ final class MathKernels {
                         float zeroValue = z == null ? 0 : z.loadLong(p[1]);
                         for (long i = 0; i < length; i++) {
                             byte value = bytes.get(ValueLayout.JAVA_BYTE, p[0] + i);
-                            floats.set(FLOAT, (next[0] + i) * 4, (unsigned ? value & 0xFF : value) - zeroValue);
+                            floats.set(Layouts.FLOAT, (next[0] + i) * 4, (unsigned ? value & 0xFF : value) - zeroValue);
                         }
                         next[0] += length;
                         return;
@@ -165,19 +163,19 @@ final class MathKernels {
     /** int32 products accumulated in int32, wrapping as ONNX Runtime's do. */
     private static void int32(Tensor a, long aOffset, Tensor b, long bOffset, Tensor out, long outOffset, int m, int n,
             int k) {
-        int[] bRows = b.segment().asSlice(bOffset * 4, (long) k * n * 4).toArray(ValueLayout.JAVA_INT);
+        int[] bRows = b.segment().asSlice(bOffset * 4, (long) k * n * 4).toArray(Layouts.INT32);
         int[] row = new int[n];
         for (int i = 0; i < m; i++) {
             Arrays.fill(row, 0);
             for (int p = 0; p < k; p++) {
-                int value = a.segment().get(ValueLayout.JAVA_INT_UNALIGNED, (aOffset + (long) i * k + p) * 4);
+                int value = a.segment().get(Layouts.INT32, (aOffset + (long) i * k + p) * 4);
                 if (value != 0) {
                     for (int j = 0, at = p * n; j < n; j++) {
                         row[j] += value * bRows[at + j];
                     }
                 }
             }
-            MemorySegment.copy(row, 0, out.segment(), ValueLayout.JAVA_INT_UNALIGNED, (outOffset + (long) i * n) * 4, n);
+            MemorySegment.copy(row, 0, out.segment(), Layouts.INT32, (outOffset + (long) i * n) * 4, n);
         }
     }
 

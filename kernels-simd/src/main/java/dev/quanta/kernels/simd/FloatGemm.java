@@ -1,7 +1,7 @@
 package dev.quanta.kernels.simd;
 
+import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -19,7 +19,6 @@ public final class FloatGemm {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> INT_SPECIES = IntVector.SPECIES_PREFERRED;
-    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     private static final int ROWS = 4;
     /** Rows of B per packed panel: 256 × two 16-float vectors is 32 KiB, an L1 data cache. */
     static final int DEPTH = 256;
@@ -92,7 +91,7 @@ public final class FloatGemm {
     private static void pack(Matrix b, int depth, int rows, int column, int n, float[] packed) {
         int width = Math.min(PANEL, n - column);
         for (int p = 0; p < rows; p++) {
-            MemorySegment.copy(b.segment(), FloatRows.FLOAT, b.byteAt(depth + p, column), packed, p * PANEL, width);
+            MemorySegment.copy(b.segment(), Layouts.FLOAT, b.byteAt(depth + p, column), packed, p * PANEL, width);
             if (width < PANEL) {
                 java.util.Arrays.fill(packed, p * PANEL + width, (p + 1) * PANEL, 0f);
             }
@@ -117,10 +116,10 @@ public final class FloatGemm {
             FloatVector b0 = FloatVector.fromArray(SPECIES, packed, p * PANEL);
             FloatVector b1 = FloatVector.fromArray(SPECIES, packed, p * PANEL + step);
             long offset = p * 4L;
-            FloatVector a0 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a0At + offset));
-            FloatVector a1 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a1At + offset));
-            FloatVector a2 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a2At + offset));
-            FloatVector a3 = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, a3At + offset));
+            FloatVector a0 = FloatVector.broadcast(SPECIES, as.get(Layouts.FLOAT, a0At + offset));
+            FloatVector a1 = FloatVector.broadcast(SPECIES, as.get(Layouts.FLOAT, a1At + offset));
+            FloatVector a2 = FloatVector.broadcast(SPECIES, as.get(Layouts.FLOAT, a2At + offset));
+            FloatVector a3 = FloatVector.broadcast(SPECIES, as.get(Layouts.FLOAT, a3At + offset));
             c00 = a0.fma(b0, c00);
             c01 = a0.fma(b1, c01);
             c10 = a1.fma(b0, c10);
@@ -147,7 +146,7 @@ public final class FloatGemm {
         FloatVector sum1 = FloatVector.zero(SPECIES);
         long aAt = a.byteAt(row, depth);
         for (int p = 0; p < rows; p++) {
-            FloatVector value = FloatVector.broadcast(SPECIES, a.segment().get(FloatRows.FLOAT, aAt + p * 4L));
+            FloatVector value = FloatVector.broadcast(SPECIES, a.segment().get(Layouts.FLOAT, aAt + p * 4L));
             sum0 = value.fma(FloatVector.fromArray(SPECIES, packed, p * PANEL), sum0);
             sum1 = value.fma(FloatVector.fromArray(SPECIES, packed, p * PANEL + step), sum1);
         }
@@ -170,15 +169,15 @@ public final class FloatGemm {
         long bRow = b.rowStride() * 4;
         if (column + PANEL <= n) {
             for (int p = 0; p < rows; p++, bAt += bRow) {
-                FloatVector value = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, aAt + p * 4L));
-                sum0 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt, ORDER), sum0);
-                sum1 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt + step * 4L, ORDER), sum1);
+                FloatVector value = FloatVector.broadcast(SPECIES, as.get(Layouts.FLOAT, aAt + p * 4L));
+                sum0 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt, Layouts.ORDER), sum0);
+                sum1 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt + step * 4L, Layouts.ORDER), sum1);
             }
         } else {
             for (int p = 0; p < rows; p++, bAt += bRow) {
-                FloatVector value = FloatVector.broadcast(SPECIES, as.get(FloatRows.FLOAT, aAt + p * 4L));
-                sum0 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt, ORDER, mask0), sum0);
-                sum1 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt + step * 4L, ORDER, mask1), sum1);
+                FloatVector value = FloatVector.broadcast(SPECIES, as.get(Layouts.FLOAT, aAt + p * 4L));
+                sum0 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt, Layouts.ORDER, mask0), sum0);
+                sum1 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt + step * 4L, Layouts.ORDER, mask1), sum1);
             }
         }
         store(c, row, column, sum0, mask0, accumulate, integers);
@@ -195,27 +194,27 @@ public final class FloatGemm {
             IntVector sums = (IntVector) value.convert(VectorOperators.F2I, 0);
             VectorMask<Integer> lanes = mask.cast(INT_SPECIES);
             if (accumulate) {
-                sums = sums.add(IntVector.fromMemorySegment(INT_SPECIES, c.segment(), at, ORDER, lanes));
+                sums = sums.add(IntVector.fromMemorySegment(INT_SPECIES, c.segment(), at, Layouts.ORDER, lanes));
             }
-            sums.intoMemorySegment(c.segment(), at, ORDER, lanes);
+            sums.intoMemorySegment(c.segment(), at, Layouts.ORDER, lanes);
             return;
         }
         if (accumulate) {
-            value = value.add(FloatVector.fromMemorySegment(SPECIES, c.segment(), at, ORDER, mask));
+            value = value.add(FloatVector.fromMemorySegment(SPECIES, c.segment(), at, Layouts.ORDER, mask));
         }
-        value.intoMemorySegment(c.segment(), at, ORDER, mask);
+        value.intoMemorySegment(c.segment(), at, Layouts.ORDER, mask);
     }
 
     /** The definition, in double precision: the tests' reference. */
     public static void reference(Matrix a, Matrix b, Matrix c, int m, int n, int k, boolean accumulate) {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
-                double sum = accumulate ? c.segment().get(FloatRows.FLOAT, c.byteAt(i, j)) : 0;
+                double sum = accumulate ? c.segment().get(Layouts.FLOAT, c.byteAt(i, j)) : 0;
                 for (int p = 0; p < k; p++) {
-                    sum += (double) a.segment().get(FloatRows.FLOAT, a.byteAt(i, p))
-                            * b.segment().get(FloatRows.FLOAT, b.byteAt(p, j));
+                    sum += (double) a.segment().get(Layouts.FLOAT, a.byteAt(i, p))
+                            * b.segment().get(Layouts.FLOAT, b.byteAt(p, j));
                 }
-                c.segment().set(FloatRows.FLOAT, c.byteAt(i, j), (float) sum);
+                c.segment().set(Layouts.FLOAT, c.byteAt(i, j), (float) sum);
             }
         }
     }

@@ -1,8 +1,7 @@
 package dev.quanta.kernels.simd;
 
+import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -16,8 +15,6 @@ import jdk.incubator.vector.VectorSpecies;
 public final class FloatRows {
 
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
 
     /** The binary operations with a vector form. */
     public enum Op { ADD, SUB, MUL, DIV, MAX, MIN }
@@ -74,12 +71,12 @@ public final class FloatRows {
             boolean bScalar, MemorySegment out, long outOffset, long length) {
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
-        FloatVector aSplat = aScalar ? FloatVector.broadcast(SPECIES, a.get(FLOAT, aOffset)) : null;
-        FloatVector bSplat = bScalar ? FloatVector.broadcast(SPECIES, b.get(FLOAT, bOffset)) : null;
+        FloatVector aSplat = aScalar ? FloatVector.broadcast(SPECIES, a.get(Layouts.FLOAT, aOffset)) : null;
+        FloatVector bSplat = bScalar ? FloatVector.broadcast(SPECIES, b.get(Layouts.FLOAT, bOffset)) : null;
         long i = 0;
         for (; i < vectorEnd; i += step) {
-            FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER);
-            FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, ORDER);
+            FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+            FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
             FloatVector r = switch (op) {
                 case ADD -> x.add(y);
                 case SUB -> x.sub(y);
@@ -88,12 +85,12 @@ public final class FloatRows {
                 case MAX -> x.max(y);
                 case MIN -> x.min(y);
             };
-            r.intoMemorySegment(out, outOffset + i * 4, ORDER);
+            r.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
         }
         for (; i < length; i++) {
-            float x = a.get(FLOAT, aOffset + (aScalar ? 0 : i * 4));
-            float y = b.get(FLOAT, bOffset + (bScalar ? 0 : i * 4));
-            out.set(FLOAT, outOffset + i * 4, FloatRowsReference.apply(op, x, y));
+            float x = a.get(Layouts.FLOAT, aOffset + (aScalar ? 0 : i * 4));
+            float y = b.get(Layouts.FLOAT, bOffset + (bScalar ? 0 : i * 4));
+            out.set(Layouts.FLOAT, outOffset + i * 4, FloatRowsReference.apply(op, x, y));
         }
     }
 
@@ -104,25 +101,25 @@ public final class FloatRows {
         FloatVector maxes = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
         long i = 0;
         for (; i < vectorEnd; i += step) {
-            maxes = maxes.max(FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER));
+            maxes = maxes.max(FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER));
         }
         float max = maxes.reduceLanes(VectorOperators.MAX);
         for (; i < length; i++) {
-            max = Math.max(max, a.get(FLOAT, aOffset + i * 4));
+            max = Math.max(max, a.get(Layouts.FLOAT, aOffset + i * 4));
         }
         FloatVector sums = FloatVector.zero(SPECIES);
         float tail = 0;
         for (i = 0; i < vectorEnd; i += step) {
-            FloatVector e = exp(FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER).sub(max));
+            FloatVector e = exp(FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER).sub(max));
             if (!log) {
-                e.intoMemorySegment(out, outOffset + i * 4, ORDER);
+                e.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
             }
             sums = sums.add(e);
         }
         for (; i < length; i++) {
-            float e = expTail(a.get(FLOAT, aOffset + i * 4) - max);
+            float e = expTail(a.get(Layouts.FLOAT, aOffset + i * 4) - max);
             if (!log) {
-                out.set(FLOAT, outOffset + i * 4, e);
+                out.set(Layouts.FLOAT, outOffset + i * 4, e);
             }
             tail += e;
         }
@@ -148,12 +145,12 @@ public final class FloatRows {
         FloatVector sums = FloatVector.zero(SPECIES);
         int i = 0;
         for (; i < vectorEnd; i += step) {
-            FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, ORDER);
+            FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER);
             sums = rmsOnly ? x.fma(x, sums) : sums.add(x);
         }
         float sum = sumLanes(sums);
         for (; i < length; i++) {
-            float x = a.get(FLOAT, aOffset + i * 4L);
+            float x = a.get(Layouts.FLOAT, aOffset + i * 4L);
             sum += rmsOnly ? x * x : x;
         }
         float mean = rmsOnly ? 0 : sum / length;
@@ -163,28 +160,28 @@ public final class FloatRows {
         } else {
             FloatVector squares = FloatVector.zero(SPECIES);
             for (i = 0; i < vectorEnd; i += step) {
-                FloatVector d = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, ORDER).sub(mean);
+                FloatVector d = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER).sub(mean);
                 squares = d.fma(d, squares);
             }
             float total = sumLanes(squares);
             for (; i < length; i++) {
-                float d = a.get(FLOAT, aOffset + i * 4L) - mean;
+                float d = a.get(Layouts.FLOAT, aOffset + i * 4L) - mean;
                 total += d * d;
             }
             variance = total / length;
         }
         float inverse = (float) (1 / Math.sqrt(variance + epsilon));
         for (i = 0; i < vectorEnd; i += step) {
-            FloatVector y = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, ORDER).sub(mean).mul(inverse)
+            FloatVector y = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER).sub(mean).mul(inverse)
                     .mul(FloatVector.fromArray(SPECIES, scale, i));
             if (bias != null) {
                 y = y.add(FloatVector.fromArray(SPECIES, bias, i));
             }
-            y.intoMemorySegment(out, outOffset + i * 4L, ORDER);
+            y.intoMemorySegment(out, outOffset + i * 4L, Layouts.ORDER);
         }
         for (; i < length; i++) {
-            float y = (a.get(FLOAT, aOffset + i * 4L) - mean) * inverse * scale[i] + (bias == null ? 0 : bias[i]);
-            out.set(FLOAT, outOffset + i * 4L, y);
+            float y = (a.get(Layouts.FLOAT, aOffset + i * 4L) - mean) * inverse * scale[i] + (bias == null ? 0 : bias[i]);
+            out.set(Layouts.FLOAT, outOffset + i * 4L, y);
         }
         return new float[] {mean, inverse};
     }
@@ -219,7 +216,7 @@ public final class FloatRows {
         long i = 0;
         if (function != Function.ERF_GELU) {
             for (; i < vectorEnd; i += step) {
-                FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, ORDER);
+                FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
                 FloatVector r = switch (function) {
                     case EXP -> exp(x);
                     case SQRT -> x.lanewise(VectorOperators.SQRT);
@@ -229,18 +226,18 @@ public final class FloatRows {
                     case SIGMOID -> FloatVector.broadcast(SPECIES, 1f).div(exp(x.neg()).add(1f));
                     case ERF_GELU -> throw new AssertionError();
                 };
-                r.intoMemorySegment(out, outOffset + i * 4, ORDER);
+                r.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
             }
         }
         for (; i < length; i++) {
-            float x = a.get(FLOAT, aOffset + i * 4);
+            float x = a.get(Layouts.FLOAT, aOffset + i * 4);
             float y = switch (function) {
                 // The tail uses the same exponential as the vectors, so a row never mixes two.
                 case EXP -> expTail(x);
                 case SIGMOID -> 1f / (expTail(-x) + 1f);
                 default -> FloatRowsReference.apply(function, x);
             };
-            out.set(FLOAT, outOffset + i * 4, y);
+            out.set(Layouts.FLOAT, outOffset + i * 4, y);
         }
     }
 }

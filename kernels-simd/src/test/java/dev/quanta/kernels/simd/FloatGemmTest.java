@@ -1,5 +1,6 @@
 package dev.quanta.kernels.simd;
 
+import dev.quanta.tensor.Layouts;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.Arena;
@@ -33,8 +34,8 @@ class FloatGemmTest {
                 FloatGemm.reference(a, b, expected, m, n, k, accumulate);
                 for (int i = 0; i < m; i++) {
                     for (int j = 0; j < n; j++) {
-                        float actual = c.segment().get(FloatRows.FLOAT, c.byteAt(i, j));
-                        float wanted = expected.segment().get(FloatRows.FLOAT, expected.byteAt(i, j));
+                        float actual = c.segment().get(Layouts.FLOAT, c.byteAt(i, j));
+                        float wanted = expected.segment().get(Layouts.FLOAT, expected.byteAt(i, j));
                         assertThat(actual).as("seed %x trial %d m=%d n=%d k=%d at (%d, %d)", SEED, trial, m, n, k, i, j)
                                 .isCloseTo(wanted, org.assertj.core.data.Offset.offset(1e-4f * (1 + Math.abs(wanted))));
                     }
@@ -42,8 +43,8 @@ class FloatGemmTest {
                 // Padding beyond n must be untouched.
                 for (int i = 0; i < m; i++) {
                     for (int j = n; j < n + padC; j++) {
-                        assertThat(c.segment().get(FloatRows.FLOAT, c.byteAt(i, j)))
-                                .isEqualTo(expected.segment().get(FloatRows.FLOAT, expected.byteAt(i, j)));
+                        assertThat(c.segment().get(Layouts.FLOAT, c.byteAt(i, j)))
+                                .isEqualTo(expected.segment().get(Layouts.FLOAT, expected.byteAt(i, j)));
                     }
                 }
             }
@@ -57,8 +58,8 @@ class FloatGemmTest {
             FloatGemm.Matrix b = fill(arena, new float[] {2, 1, 1, 1}, 2);
             FloatGemm.Matrix c = fill(arena, new float[4], 2);
             FloatGemm.multiply(a, b, c, 2, 2, 2, false);
-            assertThat(c.segment().get(FloatRows.FLOAT, 0)).isEqualTo(Float.POSITIVE_INFINITY);
-            assertThat(c.segment().get(FloatRows.FLOAT, 8)).isNaN();
+            assertThat(c.segment().get(Layouts.FLOAT, 0)).isEqualTo(Float.POSITIVE_INFINITY);
+            assertThat(c.segment().get(Layouts.FLOAT, 8)).isNaN();
         }
     }
 
@@ -85,7 +86,7 @@ class FloatGemmTest {
                         for (int p = 0; p < k; p++) {
                             sum += (long) a[i * k + p] * (long) b[p * n + j];
                         }
-                        assertThat(c.segment().get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, c.byteAt(i, j)))
+                        assertThat(c.segment().get(Layouts.INT32, c.byteAt(i, j)))
                                 .as("seed %x trial %d m=%d n=%d k=%d at (%d, %d)", SEED + 1, trial, m, n, k, i, j)
                                 .isEqualTo((int) sum);
                     }
@@ -107,7 +108,7 @@ class FloatGemmTest {
     private static FloatGemm.Matrix matrix(Arena arena, SplittableRandom random, int rows, int stride, long offset) {
         MemorySegment segment = arena.allocate((offset + (long) rows * stride) * 4 + 64, 64);
         for (long i = 0; i < offset + (long) rows * stride; i++) {
-            segment.set(FloatRows.FLOAT, i * 4, (float) random.nextGaussian());
+            segment.set(Layouts.FLOAT, i * 4, (float) random.nextGaussian());
         }
         return new FloatGemm.Matrix(segment, offset, stride);
     }
@@ -120,7 +121,7 @@ class FloatGemmTest {
 
     private static FloatGemm.Matrix fill(Arena arena, float[] values, int stride) {
         MemorySegment segment = arena.allocate(values.length * 4L, 64);
-        MemorySegment.copy(values, 0, segment, FloatRows.FLOAT, 0, values.length);
+        MemorySegment.copy(values, 0, segment, Layouts.FLOAT, 0, values.length);
         return new FloatGemm.Matrix(segment, 0, stride);
     }
 }

@@ -1,5 +1,6 @@
 package dev.quanta.kernels.simd;
 
+import dev.quanta.tensor.Layouts;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.Arena;
@@ -28,10 +29,10 @@ class FloatRowsTest {
                 boolean bScalar = !aScalar && random.nextInt(4) == 0;
                 FloatRows.binary(op, a, 0, aScalar, b, 0, bScalar, out, 0, length);
                 for (int i = 0; i < length; i++) {
-                    float x = a.get(FloatRows.FLOAT, aScalar ? 0 : i * 4L);
-                    float y = b.get(FloatRows.FLOAT, bScalar ? 0 : i * 4L);
+                    float x = a.get(Layouts.FLOAT, aScalar ? 0 : i * 4L);
+                    float y = b.get(Layouts.FLOAT, bScalar ? 0 : i * 4L);
                     float expected = FloatRowsReference.apply(op, x, y);
-                    float actual = out.get(FloatRows.FLOAT, i * 4L);
+                    float actual = out.get(Layouts.FLOAT, i * 4L);
                     if (op == FloatRows.Op.MAX || op == FloatRows.Op.MIN) {
                         if (Float.isNaN(expected)) {
                             assertThat(actual).as("seed %x trial %d %s(%s, %s)", SEED, trial, op, x, y).isNaN();
@@ -58,9 +59,9 @@ class FloatRowsTest {
                     MemorySegment out = arena.allocate(Math.max(4L * length, 4), 64);
                     FloatRows.unary(function, a, 0, out, 0, length);
                     for (int i = 0; i < length; i++) {
-                        float x = a.get(FloatRows.FLOAT, i * 4L);
+                        float x = a.get(Layouts.FLOAT, i * 4L);
                         float expected = FloatRowsReference.apply(function, x);
-                        float actual = out.get(FloatRows.FLOAT, i * 4L);
+                        float actual = out.get(Layouts.FLOAT, i * 4L);
                         String what = String.format("seed %x %s(%s)", SEED + 1, function, x);
                         if (Float.isNaN(expected)) {
                             assertThat(actual).as(what).isNaN();
@@ -88,20 +89,20 @@ class FloatRowsTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment in = arena.allocate(4L * x.length, 64);
             MemorySegment out = arena.allocate(4L * x.length, 64);
-            MemorySegment.copy(x, 0, in, FloatRows.FLOAT, 0, x.length);
+            MemorySegment.copy(x, 0, in, Layouts.FLOAT, 0, x.length);
             FloatRows.unary(FloatRows.Function.EXP, in, 0, out, 0, x.length);
             for (int i = 0; i < count; i++) {
                 float expected = (float) Math.exp(x[i]);
-                float actual = out.get(FloatRows.FLOAT, 4L * i);
+                float actual = out.get(Layouts.FLOAT, 4L * i);
                 assertThat(Math.abs(actual - expected)).as("exp(%s)", x[i]).isLessThanOrEqualTo(2 * Math.ulp(expected));
             }
-            assertThat(out.get(FloatRows.FLOAT, 4L * count)).isNaN();
-            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 1))).isEqualTo(Float.POSITIVE_INFINITY);
-            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 2))).isZero();
-            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 3))).isZero();
-            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 4))).isEqualTo(Float.POSITIVE_INFINITY);
-            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 5))).isEqualTo(1f);
-            assertThat(out.get(FloatRows.FLOAT, 4L * (count + 6))).isEqualTo(1f);
+            assertThat(out.get(Layouts.FLOAT, 4L * count)).isNaN();
+            assertThat(out.get(Layouts.FLOAT, 4L * (count + 1))).isEqualTo(Float.POSITIVE_INFINITY);
+            assertThat(out.get(Layouts.FLOAT, 4L * (count + 2))).isZero();
+            assertThat(out.get(Layouts.FLOAT, 4L * (count + 3))).isZero();
+            assertThat(out.get(Layouts.FLOAT, 4L * (count + 4))).isEqualTo(Float.POSITIVE_INFINITY);
+            assertThat(out.get(Layouts.FLOAT, 4L * (count + 5))).isEqualTo(1f);
+            assertThat(out.get(Layouts.FLOAT, 4L * (count + 6))).isEqualTo(1f);
         }
     }
 
@@ -118,12 +119,12 @@ class FloatRowsTest {
                 }
                 MemorySegment in = arena.allocate(4L * length, 64);
                 MemorySegment out = arena.allocate(4L * length, 64);
-                MemorySegment.copy(x, 0, in, FloatRows.FLOAT, 0, length);
+                MemorySegment.copy(x, 0, in, Layouts.FLOAT, 0, length);
                 FloatRows.softmax(in, 0, out, 0, length, log);
                 float[] expected = new float[length];
                 FloatRowsReference.softmax(x, expected, log);
                 for (int i = 0; i < length; i++) {
-                    assertThat(out.get(FloatRows.FLOAT, 4L * i)).as("seed %x trial %d element %d", SEED + 2, trial, i)
+                    assertThat(out.get(Layouts.FLOAT, 4L * i)).as("seed %x trial %d element %d", SEED + 2, trial, i)
                             .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(2e-6f + 1e-5f * Math.abs(expected[i])));
                 }
             }
@@ -149,12 +150,12 @@ class FloatRowsTest {
                 }
                 MemorySegment in = arena.allocate(4L * length, 64);
                 MemorySegment out = arena.allocate(4L * length, 64);
-                MemorySegment.copy(x, 0, in, FloatRows.FLOAT, 0, length);
+                MemorySegment.copy(x, 0, in, Layouts.FLOAT, 0, length);
                 FloatRows.normalize(in, 0, out, 0, length, scale, bias, 1e-5f, rms);
                 float[] expected = new float[length];
                 FloatRowsReference.normalize(x, expected, scale, bias, 1e-5f, rms);
                 for (int i = 0; i < length; i++) {
-                    assertThat(out.get(FloatRows.FLOAT, 4L * i)).as("seed %x trial %d element %d", SEED + 3, trial, i)
+                    assertThat(out.get(Layouts.FLOAT, 4L * i)).as("seed %x trial %d element %d", SEED + 3, trial, i)
                             .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-4f * (1 + Math.abs(expected[i]))));
                 }
             }
@@ -175,7 +176,7 @@ class FloatRowsTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment in = arena.allocate(4L * rows * length, 64);
             for (int i = 0; i < rows * length; i++) {
-                in.set(FloatRows.FLOAT, 4L * i, (float) (random.nextGaussian() * 3));
+                in.set(Layouts.FLOAT, 4L * i, (float) (random.nextGaussian() * 3));
             }
             MemorySegment first = arena.allocate(8L * rows * length, 64);
             MemorySegment last = arena.allocate(8L * rows * length, 64);
@@ -197,7 +198,7 @@ class FloatRowsTest {
         for (int i = 0; i < Math.max(length, 1); i++) {
             float value = random.nextInt(3) == 0 ? EXTREMES[random.nextInt(EXTREMES.length)]
                     : (float) (random.nextGaussian() * 10);
-            segment.set(FloatRows.FLOAT, i * 4L, value);
+            segment.set(Layouts.FLOAT, i * 4L, value);
         }
         return segment;
     }

@@ -10,6 +10,7 @@ import dev.quanta.loader.onnx.proto.Onnx.SequenceProto;
 import dev.quanta.loader.onnx.proto.Onnx.StringStringEntryProto;
 import dev.quanta.loader.onnx.proto.Onnx.TensorProto;
 import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Layouts;
 import dev.quanta.tensor.QuantaException;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
@@ -153,7 +154,7 @@ public final class OnnxTensors {
                 expect(values.size(), dtype == DType.COMPLEX64 ? 2 * count : count, what, "float_data");
                 MemorySegment data = tensor.data();
                 for (int i = 0; i < values.size(); i++) {
-                    data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * i, values.get(i));
+                    data.set(Layouts.FLOAT, 4L * i, values.get(i));
                 }
             }
             case DOUBLE, COMPLEX128 -> {
@@ -161,7 +162,7 @@ public final class OnnxTensors {
                 expect(values.size(), dtype == DType.COMPLEX128 ? 2 * count : count, what, "double_data");
                 MemorySegment data = tensor.data();
                 for (int i = 0; i < values.size(); i++) {
-                    data.set(ValueLayout.JAVA_DOUBLE_UNALIGNED, 8L * i, values.get(i));
+                    data.set(Layouts.DOUBLE, 8L * i, values.get(i));
                 }
             }
             case INT64 -> {
