@@ -2,9 +2,12 @@ package dev.quanta.kernels.simd;
 
 import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -186,17 +189,20 @@ public final class FloatRows {
         return new float[] {mean, inverse};
     }
 
+    /** Rotations by half the lanes, a quarter, …, one: adding each in turn leaves a tree sum in lane 0. */
+    private static final List<VectorShuffle<Float>> HALVINGS = IntStream.iterate(SPECIES.length() / 2, h -> h > 0, h -> h / 2)
+            .mapToObj(half -> VectorShuffle.iota(SPECIES, half, 1, true)).toList();
+
     /**
-     * The lanes' sum in lane order. reduceLanes(ADD) leaves the order to the implementation, and the
-     * compiled intrinsic adds in a tree while the interpreter adds in sequence, so results would
-     * change in the last bits once the JIT warms up.
+     * The lanes' sum in an order fixed here, without allocating. reduceLanes(ADD) leaves the order
+     * to the implementation, and the compiled intrinsic adds in another order than the interpreter,
+     * so results would change in the last bits once the JIT warms up.
      */
     private static float sumLanes(FloatVector lanes) {
-        float sum = 0;
-        for (float lane : lanes.toArray()) {
-            sum += lane;
+        for (int level = 0; level < HALVINGS.size(); level++) {
+            lanes = lanes.add(lanes.rearrange(HALVINGS.get(level)));
         }
-        return sum;
+        return lanes.lane(0);
     }
 
     private static void binaryScalar(Op op, MemorySegment a, long aOffset, float scalar, MemorySegment out, long outOffset,
