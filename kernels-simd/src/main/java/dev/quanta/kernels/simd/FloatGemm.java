@@ -20,7 +20,7 @@ public final class FloatGemm {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> INT_SPECIES = IntVector.SPECIES_PREFERRED;
     private static final int ROWS = 4;
-    /** Rows of B per packed panel: 256 × two 16-float vectors is 32 KiB, an L1 data cache. */
+    /** Rows of B per packed panel: 256 × two vectors is 32 KiB with AVX-512, 16 KiB with AVX2, within an L1 data cache. */
     static final int DEPTH = 256;
     private static final int PANEL = 2 * SPECIES.length();
     /** The largest operand magnitude for which {@link #multiplyIntegers} is exact: 256·255² < 2^24. */
