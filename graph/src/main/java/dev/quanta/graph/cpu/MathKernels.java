@@ -90,6 +90,11 @@ final class MathKernels {
         return shifted;
     }
 
+    /** Rows of A per task below which a product's columns are split across threads instead. */
+    private static final long MIN_ROWS_PER_TASK = 24;
+    /** Columns per task when splitting columns: whole panels of B at any vector width. */
+    private static final long MIN_COLUMNS_PER_TASK = 64;
+
     /** numpy matmul of two tensors of one dtype. */
     static Tensor multiply(KernelContext context, Tensor a, Tensor b) {
         return multiply(context, a, b, false);
@@ -118,16 +123,28 @@ final class MathKernels {
         long batches = Shape.of(batch).elementCount();
         long[] aStrides = av.strides();
         long[] bStrides = bv.strides();
-        // Threads split the batches when there are enough of them, else the rows of each product.
-        boolean splitBatches = batches >= context.threads();
-        long rowBlock = splitBatches ? m : Math.max(4, Math.ceilDiv(Math.ceilDiv(m, context.threads()), 4) * 4);
-        long rowBlocks = Math.ceilDiv(m, rowBlock);
-        context.parallel(splitBatches ? batches : batches * rowBlocks, task -> {
-            long i = splitBatches ? task : task / rowBlocks;
-            long firstRow = splitBatches ? 0 : (task % rowBlocks) * rowBlock;
+        // Threads split the batches when there are enough of them, else each product: by rows when
+        // there are enough to share (each task packs B anew), by columns for the rest (M = 1 above all)
+        // when the GEMM does the product; the scalar fallbacks take whole rows.
+        int threads = context.threads();
+        boolean splitBatches = batches >= threads;
+        boolean gemm = shiftedIntegers || a.dtype() == DType.FLOAT;
+        long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, threads);
+        long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, threads / rowBlocks);
+        long rowBlock = Math.ceilDiv(m, rowBlocks);
+        long columnBlock = Math.ceilDiv(Math.ceilDiv(n, columnBlocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
+        long blocks = rowBlocks * columnBlocks;
+        context.parallel(batches * blocks, task -> {
+            long i = task / blocks;
+            long firstRow = (task % blocks) / columnBlocks * rowBlock;
+            long firstColumn = (task % columnBlocks) * columnBlock;
             long rows = Math.min(rowBlock, m - firstRow);
+            long columns = Math.min(columnBlock, n - firstColumn);
+            if (rows <= 0 || columns <= 0) {
+                return;
+            }
             long aOffset = av.offset() + firstRow * k;
-            long bOffset = bv.offset();
+            long bOffset = bv.offset() + firstColumn;
             long flat = i;
             for (int d = batch.length - 1; d >= 0; d--) {
                 long index = flat % batch[d];
@@ -135,15 +152,15 @@ final class MathKernels {
                 aOffset += index * aStrides[d];
                 bOffset += index * bStrides[d];
             }
-            long outOffset = i * m * n + firstRow * n;
+            long outOffset = i * m * n + firstRow * n + firstColumn;
             if (shiftedIntegers) {
                 FloatGemm.multiplyIntegers(new FloatGemm.Matrix(av.segment(), aOffset, k),
                         new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),
-                        Math.toIntExact(rows), Math.toIntExact(n), Math.toIntExact(k));
+                        Math.toIntExact(rows), Math.toIntExact(columns), Math.toIntExact(k));
             } else if (a.dtype() == DType.FLOAT) {
                 FloatGemm.multiply(new FloatGemm.Matrix(av.segment(), aOffset, k),
                         new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),
-                        Math.toIntExact(rows), Math.toIntExact(n), Math.toIntExact(k), false);
+                        Math.toIntExact(rows), Math.toIntExact(columns), Math.toIntExact(k), false);
             } else if (a.dtype() == DType.INT32) {
                 int32(av, aOffset, bv, bOffset, out, outOffset, (int) rows, (int) n, (int) k);
             } else {

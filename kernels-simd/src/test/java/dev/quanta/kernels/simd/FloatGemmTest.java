@@ -22,31 +22,50 @@ class FloatGemmTest {
                 int m = random.nextInt(1, 23);
                 int n = random.nextInt(1, 70);
                 int k = trial % 10 == 0 ? random.nextInt(FloatGemm.DEPTH, 3 * FloatGemm.DEPTH) : random.nextInt(0, 50);
-                int padA = random.nextInt(3);
-                int padB = random.nextInt(3);
-                int padC = random.nextInt(3);
-                boolean accumulate = random.nextBoolean();
-                FloatGemm.Matrix a = matrix(arena, random, m, k + padA, 2);
-                FloatGemm.Matrix b = matrix(arena, random, k, n + padB, 0);
-                FloatGemm.Matrix c = matrix(arena, random, m, n + padC, 1);
-                FloatGemm.Matrix expected = copy(arena, c, m, n + padC);
-                FloatGemm.multiply(a, b, c, m, n, k, accumulate);
-                FloatGemm.reference(a, b, expected, m, n, k, accumulate);
-                for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < n; j++) {
-                        float actual = c.segment().get(Layouts.FLOAT, c.byteAt(i, j));
-                        float wanted = expected.segment().get(Layouts.FLOAT, expected.byteAt(i, j));
-                        assertThat(actual).as("seed %x trial %d m=%d n=%d k=%d at (%d, %d)", SEED, trial, m, n, k, i, j)
-                                .isCloseTo(wanted, org.assertj.core.data.Offset.offset(1e-4f * (1 + Math.abs(wanted))));
-                    }
-                }
-                // Padding beyond n must be untouched.
-                for (int i = 0; i < m; i++) {
-                    for (int j = n; j < n + padC; j++) {
-                        assertThat(c.segment().get(Layouts.FLOAT, c.byteAt(i, j)))
-                                .isEqualTo(expected.segment().get(Layouts.FLOAT, expected.byteAt(i, j)));
-                    }
-                }
+                checkAgainstReference(arena, random, m, n, k, "trial " + trial);
+            }
+        }
+    }
+
+    @Test
+    void largeShapesCrossEveryChunkOfRowsAndColumns() {
+        SplittableRandom random = new SplittableRandom(SEED + 2);
+        try (Arena arena = Arena.ofConfined()) {
+            int[][] shapes = {
+                {FloatGemm.ROW_CHUNK * 2 + 5, FloatGemm.COLUMN_CHUNK + 2 * FloatGemm.PANEL + 3, FloatGemm.DEPTH + 7},
+                {FloatGemm.ROW_CHUNK + 1, FloatGemm.COLUMN_CHUNK * 2 + 1, 9},
+                {FloatGemm.ROWS * 3, FloatGemm.COLUMN_CHUNK, 2 * FloatGemm.DEPTH},
+            };
+            for (int[] shape : shapes) {
+                checkAgainstReference(arena, random, shape[0], shape[1], shape[2], java.util.Arrays.toString(shape));
+            }
+        }
+    }
+
+    private static void checkAgainstReference(Arena arena, SplittableRandom random, int m, int n, int k, String label) {
+        int padA = random.nextInt(3);
+        int padB = random.nextInt(3);
+        int padC = random.nextInt(3);
+        boolean accumulate = random.nextBoolean();
+        FloatGemm.Matrix a = matrix(arena, random, m, k + padA, 2);
+        FloatGemm.Matrix b = matrix(arena, random, k, n + padB, 0);
+        FloatGemm.Matrix c = matrix(arena, random, m, n + padC, 1);
+        FloatGemm.Matrix expected = copy(arena, c, m, n + padC);
+        FloatGemm.multiply(a, b, c, m, n, k, accumulate);
+        FloatGemm.reference(a, b, expected, m, n, k, accumulate);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float actual = c.segment().get(Layouts.FLOAT, c.byteAt(i, j));
+                float wanted = expected.segment().get(Layouts.FLOAT, expected.byteAt(i, j));
+                assertThat(actual).as("%s m=%d n=%d k=%d at (%d, %d)", label, m, n, k, i, j)
+                        .isCloseTo(wanted, org.assertj.core.data.Offset.offset(1e-4f * (1 + Math.abs(wanted))));
+            }
+        }
+        // Padding beyond n must be untouched.
+        for (int i = 0; i < m; i++) {
+            for (int j = n; j < n + padC; j++) {
+                assertThat(c.segment().get(Layouts.FLOAT, c.byteAt(i, j)))
+                        .isEqualTo(expected.segment().get(Layouts.FLOAT, expected.byteAt(i, j)));
             }
         }
     }
@@ -68,11 +87,13 @@ class FloatGemmTest {
         SplittableRandom random = new SplittableRandom(SEED + 1);
         int limit = FloatGemm.EXACT_OPERAND_LIMIT;
         try (Arena arena = Arena.ofConfined()) {
-            for (int trial = 0; trial < 120; trial++) {
-                // M = 1, tiny and odd shapes; depths past one and several blocks. A third of the trials
-                // fill each operand with one of ±limit: the largest sums, past what float holds exactly.
-                int m = trial % 7 == 0 ? 1 : random.nextInt(1, 19);
-                int n = random.nextInt(1, 53);
+            for (int trial = 0; trial < 122; trial++) {
+                // M = 1, tiny and odd shapes; depths past one and several blocks; the last two trials
+                // past a chunk of rows and of columns. A third of the trials fill each operand with one
+                // of ±limit: the largest sums, past what float holds exactly.
+                boolean large = trial >= 120;
+                int m = large ? FloatGemm.ROW_CHUNK + 7 : trial % 7 == 0 ? 1 : random.nextInt(1, 19);
+                int n = large ? FloatGemm.COLUMN_CHUNK + 5 : random.nextInt(1, 53);
                 int k = trial % 4 == 0 ? random.nextInt(FloatGemm.DEPTH - 1, 4 * FloatGemm.DEPTH + 3) : random.nextInt(0, 40);
                 boolean extreme = trial % 3 == 0;
                 float[] a = integers(random, m * k, limit, extreme);
