@@ -26,7 +26,6 @@ import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
-import dev.quanta.graph.ops.ZeroPointShift;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.ArgReduce;
@@ -100,7 +99,6 @@ public final class CpuBackend {
             case Quantize quantize -> ValueKernel.ofTensors(QuantizationKernels.quantize(quantize));
             case Dequantize dequantize -> ValueKernel.ofTensors(QuantizationKernels.dequantize(dequantize));
             case DynamicQuantize ignored -> ValueKernel.ofTensors(QuantizationKernels.dynamicQuantize());
-            case ZeroPointShift shift -> ValueKernel.ofTensors(MathKernels.zeroPointShift(shift.perRow()));
             case MatMulInteger ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger());
             case GatherElements gather -> ValueKernel.ofTensors(IndexingKernels.gatherElements(gather));
             case GatherND gather -> ValueKernel.ofTensors(IndexingKernels.gatherND(gather));

@@ -7,13 +7,11 @@ import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.kernels.simd.FloatGemm;
 import dev.quanta.kernels.simd.FloatRows;
-import dev.quanta.kernels.simd.StridedLoop;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Layouts;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /** Matrix products, reductions and softmax. */
@@ -34,60 +32,55 @@ final class MathKernels {
         };
     }
 
-    /** The exact int32 product of two {@link #zeroPointShift} results, by the float GEMM's integer mode. */
+    /**
+     * (a − a zero point)·(b − b zero point) in int32, a and b int8 or uint8, by the float GEMM's
+     * exact integer mode. A's zero point is per tensor or per row ([M]), B's per tensor or per
+     * column ([N]), each of its operand's type.
+     */
     static Kernel matMulInteger() {
         return (context, inputs) -> {
-            if (inputs[0].dtype() != DType.FLOAT || inputs[1].dtype() != DType.FLOAT) {
-                throw context.error("MatMulInteger multiplies shifted float operands, not " + inputs[0].dtype() + " and "
-                        + inputs[1].dtype());
+            Tensor a = inputs[0];
+            Tensor b = inputs[1];
+            for (Tensor operand : new Tensor[] {a, b}) {
+                if (operand.dtype() != DType.INT8 && operand.dtype() != DType.UINT8) {
+                    throw context.error("MatMulInteger needs int8 or uint8 operands, not " + operand.dtype());
+                }
             }
-            return new Tensor[] {multiply(context, inputs[0], inputs[1], true)};
+            if (a.rank() == 0 || b.rank() == 0) {
+                throw context.error("MatMulInteger needs operands of rank 1 or more, not " + a + " and " + b);
+            }
+            long rows = a.rank() == 1 ? 1 : a.size(a.rank() - 2);
+            long columns = b.rank() == 1 ? 1 : b.size(b.rank() - 1);
+            ZeroPoints zeros = new ZeroPoints(
+                    zeroPoints(context, a, inputs.length > 2 ? inputs[2] : null, rows, "a", "row of A"),
+                    zeroPoints(context, b, inputs.length > 3 ? inputs[3] : null, columns, "b", "column of B"));
+            return new Tensor[] {multiply(context, a, b, zeros)};
         };
     }
 
-    /** x − zero as float: zero points per tensor, per row of a ([M] or [..., M, 1]) or per column of b. */
-    static Kernel zeroPointShift(boolean perRow) {
-        return (context, inputs) -> new Tensor[] {shifted(context, inputs[0], inputs.length > 1 ? inputs[1] : null, perRow)};
+    /** The zero points of int8 operands: one for all, or one per row of A and per column of B. */
+    private record ZeroPoints(int[] a, int[] b) {
     }
 
-    private static Tensor shifted(KernelContext context, Tensor x, Tensor zeroPoint, boolean perRow) {
-        if (!x.dtype().isInteger() || x.dtype().bitWidth() != 8) {
-            throw context.error("MatMulInteger needs int8 or uint8 operands, not " + x.dtype());
+    private static int[] zeroPoints(KernelContext context, Tensor operand, Tensor zeroPoint, long count, String name,
+            String each) {
+        if (zeroPoint == null) {
+            return new int[1];
         }
-        Tensor shifted = context.allocate(DType.FLOAT, x.shape());
-        Tensor zero = null;
-        if (zeroPoint != null) {
-            if (zeroPoint.dtype() != x.dtype()) {
-                throw context.error("a zero point of " + zeroPoint.dtype() + " for an operand of " + x.dtype());
-            }
-            zero = perRow && zeroPoint.rank() == 1 && x.rank() >= 2 ? zeroPoint.unsqueeze(1) : zeroPoint;
-            zero = zero.broadcastTo(x.shape());
+        if (zeroPoint.dtype() != operand.dtype()) {
+            throw context.error("a " + name + "_zero_point of " + zeroPoint.dtype() + " for an operand of " + operand.dtype());
         }
-        Tensor z = zero;
-        long[] next = {shifted.offset()};
-        Tensor source = x;
-        Tensor offsets = z == null ? x : z;
-        boolean unsigned = x.dtype() == DType.UINT8;
-        MemorySegment bytes = x.segment();
-        MemorySegment floats = shifted.segment();
-        StridedLoop.forEachRow(x.shape().sizes(), new long[] {source.offset(), offsets.offset()},
-                new long[][] {source.strides(), offsets.strides()}, (p, inner, length) -> {
-                    if (inner[0] == 1 && (z == null || inner[1] == 0)) {
-                        // A contiguous row with one zero point (activations, per-tensor or per-row): bytes straight to floats.
-                        float zeroValue = z == null ? 0 : z.loadLong(p[1]);
-                        for (long i = 0; i < length; i++) {
-                            byte value = bytes.get(ValueLayout.JAVA_BYTE, p[0] + i);
-                            floats.set(Layouts.FLOAT, (next[0] + i) * 4, (unsigned ? value & 0xFF : value) - zeroValue);
-                        }
-                        next[0] += length;
-                        return;
-                    }
-                    for (long i = 0; i < length; i++) {
-                        long value = source.loadLong(p[0] + i * inner[0]) - (z == null ? 0 : z.loadLong(p[1] + i * inner[1]));
-                        shifted.storeDouble(next[0]++, value);
-                    }
-                });
-        return shifted;
+        long values = zeroPoint.shape().elementCount();
+        if (values != 1 && values != count) {
+            throw context.error(name + "_zero_point " + zeroPoint.shape() + " must hold one value, or one per " + each
+                    + " (" + count + ")");
+        }
+        int[] zeros = new int[(int) values];
+        Tensor flat = zeroPoint.contiguous().reshape(values);
+        for (int i = 0; i < zeros.length; i++) {
+            zeros[i] = (int) flat.loadLong(flat.offset() + i);
+        }
+        return zeros;
     }
 
     /** Rows of A per task below which a product's columns are split across threads instead. */
@@ -97,11 +90,11 @@ final class MathKernels {
 
     /** numpy matmul of two tensors of one dtype. */
     static Tensor multiply(KernelContext context, Tensor a, Tensor b) {
-        return multiply(context, a, b, false);
+        return multiply(context, a, b, null);
     }
 
-    /** With {@code shiftedIntegers}, float operands holding integers of magnitude ≤ 255, multiplied exactly into int32. */
-    private static Tensor multiply(KernelContext context, Tensor a, Tensor b, boolean shiftedIntegers) {
+    /** With {@code integers}, int8/uint8 operands less their zero points, multiplied exactly into int32. */
+    private static Tensor multiply(KernelContext context, Tensor a, Tensor b, ZeroPoints integers) {
         if (a.rank() == 0 || b.rank() == 0) {
             throw context.error("MatMul needs operands of rank 1 or more, not " + a + " and " + b);
         }
@@ -117,7 +110,7 @@ final class MathKernels {
         long[] aBatch = Arrays.copyOf(a2.shape().sizes(), a2.rank() - 2);
         long[] bBatch = Arrays.copyOf(b2.shape().sizes(), b2.rank() - 2);
         long[] batch = Shape.broadcast(Shape.of(aBatch), Shape.of(bBatch)).sizes();
-        Tensor out = context.allocate(shiftedIntegers ? DType.INT32 : a.dtype(), Shape.of(concat(batch, m, n)));
+        Tensor out = context.allocate(integers != null ? DType.INT32 : a.dtype(), Shape.of(concat(batch, m, n)));
         Tensor av = a2.contiguous().broadcastTo(concat(batch, m, k));
         Tensor bv = b2.contiguous().broadcastTo(concat(batch, k, n));
         long batches = Shape.of(batch).elementCount();
@@ -128,7 +121,7 @@ final class MathKernels {
         // when the GEMM does the product; the scalar fallbacks take whole rows.
         int threads = context.threads();
         boolean splitBatches = batches >= threads;
-        boolean gemm = shiftedIntegers || a.dtype() == DType.FLOAT;
+        boolean gemm = integers != null || a.dtype() == DType.FLOAT;
         long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, threads);
         long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, threads / rowBlocks);
         long rowBlock = Math.ceilDiv(m, rowBlocks);
@@ -153,9 +146,13 @@ final class MathKernels {
                 bOffset += index * bStrides[d];
             }
             long outOffset = i * m * n + firstRow * n + firstColumn;
-            if (shiftedIntegers) {
-                FloatGemm.multiplyIntegers(new FloatGemm.Matrix(av.segment(), aOffset, k),
-                        new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),
+            if (integers != null) {
+                FloatGemm.multiplyIntegers(
+                        new FloatGemm.Int8Matrix(av.segment(), aOffset, k, a.dtype() == DType.UINT8, integers.a(), false,
+                                (int) firstRow),
+                        new FloatGemm.Int8Matrix(bv.segment(), bOffset, n, b.dtype() == DType.UINT8, integers.b(), true,
+                                (int) firstColumn),
+                        new FloatGemm.Matrix(out.segment(), outOffset, n),
                         Math.toIntExact(rows), Math.toIntExact(columns), Math.toIntExact(k));
             } else if (a.dtype() == DType.FLOAT) {
                 FloatGemm.multiply(new FloatGemm.Matrix(av.segment(), aOffset, k),

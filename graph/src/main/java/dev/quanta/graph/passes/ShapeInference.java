@@ -23,7 +23,6 @@ import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
-import dev.quanta.graph.ops.ZeroPointShift;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Pool;
 import dev.quanta.graph.ops.Quantize;
@@ -176,7 +175,6 @@ public final class ShapeInference {
                     out[0] = c == null || a == null || b == null ? null : Shape.broadcast(c, a, b);
                 }
                 case MatMul ignored -> out[0] = matMul(x, shape(node, 1));
-                case ZeroPointShift ignored -> out[0] = x;
                 case MatMulInteger ignored -> out[0] = matMul(x, shape(node, 1));
                 case ShapeOf shapeOf -> {
                     if (x != null) {

@@ -18,7 +18,6 @@ import dev.quanta.graph.ops.Einsum;
 import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
-import dev.quanta.graph.ops.ZeroPointShift;
 import dev.quanta.graph.ops.NonZero;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.If;
@@ -123,16 +122,17 @@ public final class TypeCheck {
                     return "operands must have one type, not " + in[0] + " and " + in[1];
                 }
             }
-            case ZeroPointShift ignored -> {
-                out[0] = DType.FLOAT;
-                if (in[0] != null && (!in[0].isInteger() || in[0].bitWidth() != 8)) {
-                    return "needs an int8 or uint8 operand, not " + in[0];
-                }
-                if (in[0] != null && in.length > 1 && in[1] != null && in[1] != in[0]) {
-                    return "a zero point of " + in[1] + " for an operand of " + in[0];
+            case MatMulInteger ignored -> {
+                out[0] = DType.INT32;
+                for (int i = 0; i < 2; i++) {
+                    if (in[i] != null && in[i] != DType.INT8 && in[i] != DType.UINT8) {
+                        return "needs int8 or uint8 operands, not " + in[i];
+                    }
+                    if (in[i] != null && in.length > i + 2 && in[i + 2] != null && in[i + 2] != in[i]) {
+                        return "a zero point of " + in[i + 2] + " for an operand of " + in[i];
+                    }
                 }
             }
-            case MatMulInteger ignored -> out[0] = DType.INT32;
             case Concat ignored -> {
                 return sameTypes(in, "inputs");
             }

@@ -3,10 +3,14 @@ package dev.quanta.kernels.simd;
 import dev.quanta.tensor.Layouts;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.Vector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -21,6 +25,9 @@ public final class FloatGemm {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> INT_SPECIES = IntVector.SPECIES_PREFERRED;
+    /** As many bytes as the float species has lanes, widened lane for lane. */
+    private static final VectorSpecies<Byte> BYTE_SPECIES =
+            ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(SPECIES.length() * 8));
     private static final int LANES = SPECIES.length();
     /** Rows of C per micro-kernel: twelve accumulators, two B vectors and a broadcast fit AVX2's sixteen registers. */
     static final int ROWS = 6;
@@ -32,10 +39,10 @@ public final class FloatGemm {
     static final int ROW_CHUNK = 12 * ROWS;
     /** Columns of B packed at a time (512 KiB with AVX2, in L2), reused across every row of A. */
     static final int COLUMN_CHUNK = 32 * PANEL;
+    /** Columns per step of the streaming kernel: one vector of bytes, four vectors of floats. */
+    private static final int STREAM_WIDTH = 4 * LANES;
     /** Fewer rows than this stream B where it lies: packing it would cost about what the product does. */
     private static final int PACKING_MIN_ROWS = 4;
-    /** The largest operand magnitude for which {@link #multiplyIntegers} is exact: 256·255² < 2^24. */
-    public static final int EXACT_OPERAND_LIMIT = 255;
 
     // Off-heap and 64-byte aligned: a vector load from a float[] may straddle cache lines, and the
     // byte-indexed segment loop compiled measurably better than the array one (see bench/RESULTS.md).
@@ -50,10 +57,38 @@ public final class FloatGemm {
         return Arena.ofAuto().allocate(floats * 4L, 64);
     }
 
-    /** Row-major matrix operands: element (i, j) at {@code offset + i·rowStride + j}. */
-    public record Matrix(MemorySegment segment, long offset, long rowStride) {
+    /** An operand of the product: float32 ({@link Matrix}) or int8/uint8 with zero points ({@link Int8Matrix}). */
+    public sealed interface Operand permits Matrix, Int8Matrix {
+    }
+
+    /** Row-major float32 matrix: element (i, j) at {@code offset + i·rowStride + j}. */
+    public record Matrix(MemorySegment segment, long offset, long rowStride) implements Operand {
         long byteAt(long row, long column) {
             return (offset + row * rowStride + column) * 4;
+        }
+    }
+
+    /**
+     * Row-major int8 or uint8 matrix, element (i, j) at byte {@code offset + i·rowStride + j}, taken
+     * as its value minus a zero point: {@code zeroPoints[0]} for all when it holds one, else
+     * {@code zeroPoints[first + j]} per column when {@code perColumn}, {@code zeroPoints[first + i]}
+     * per row otherwise. {@code first} places a block of a larger matrix in its zero points.
+     */
+    public record Int8Matrix(MemorySegment segment, long offset, long rowStride, boolean unsigned, int[] zeroPoints,
+            boolean perColumn, int first) implements Operand {
+
+        long byteAt(long row, long column) {
+            return offset + row * rowStride + column;
+        }
+
+        int zeroPoint(int index) {
+            return zeroPoints.length == 1 ? zeroPoints[0] : zeroPoints[first + index];
+        }
+
+        /** The value at (row, column) minus its zero point. */
+        float shifted(int row, int column) {
+            byte value = segment.get(ValueLayout.JAVA_BYTE, byteAt(row, column));
+            return (unsigned ? value & 0xFF : value) - zeroPoint(perColumn ? column : row);
         }
     }
 
@@ -63,16 +98,20 @@ public final class FloatGemm {
     }
 
     /**
-     * C[m×n] = A[m×k]·B[k×n] in int32 for operands that are integers of magnitude at most
-     * {@link #EXACT_OPERAND_LIMIT} stored as float (shifted int8/uint8 values): a block of
-     * {@link #DEPTH} products sums below 2^24, so every fused multiply-add is exact, and each
-     * block's sums are converted to int32 and added to C. Bit-exact, whatever the summation order.
+     * C[m×n] = (A − zero points)·(B − zero points) in int32, for int8/uint8 A (zero points per
+     * tensor or per row) and B (per tensor or per column). The shifted operands are integers of
+     * magnitude at most 255, converted to float as they are packed: a block of {@link #DEPTH}
+     * products sums below 2^24 (256·255² = 16,646,400), so every fused multiply-add is exact, and each block's sums are
+     * converted to int32 and added to C. Bit-exact, whatever the summation order.
      */
-    public static void multiplyIntegers(Matrix a, Matrix b, Matrix c, int m, int n, int k) {
+    public static void multiplyIntegers(Int8Matrix a, Int8Matrix b, Matrix c, int m, int n, int k) {
+        if (a.perColumn() || !b.perColumn()) {
+            throw new IllegalArgumentException("zero points go per row of A and per column of B");
+        }
         multiply(a, b, c, m, n, k, false, true);
     }
 
-    private static void multiply(Matrix a, Matrix b, Matrix c, int m, int n, int k, boolean accumulate,
+    private static void multiply(Operand a, Operand b, Matrix c, int m, int n, int k, boolean accumulate,
             boolean integers) {
         if (k == 0) {
             if (!accumulate) {
@@ -87,9 +126,14 @@ public final class FloatGemm {
             boolean add = accumulate || depth > 0;
             float[] tile = TILE.get();
             if (m < PACKING_MIN_ROWS) {
-                for (int column = 0; column < n; column += PANEL) {
-                    for (int row = 0; row < m; row++) {
-                        rowUnpacked(a, b, tile, c, row, depth, rows, column, n, add, integers);
+                for (int row = 0; row < m; row++) {
+                    switch (b) {
+                        case Matrix floats -> {
+                            for (int column = 0; column < n; column += PANEL) {
+                                rowUnpacked((Matrix) a, floats, tile, c, row, depth, rows, column, n, add, integers);
+                            }
+                        }
+                        case Int8Matrix bytes -> rowStreamed((Int8Matrix) a, bytes, tile, c, row, depth, rows, n, add);
                     }
                 }
                 continue;
@@ -115,6 +159,13 @@ public final class FloatGemm {
     }
 
     /** Panel p of the chunk: packed[p·PANEL·rows + i·PANEL + j] = B[depth + i, columns + p·PANEL + j], zero past the chunk. */
+    private static void packB(Operand b, int depth, int rows, int columns, int width, MemorySegment packed) {
+        switch (b) {
+            case Matrix floats -> packB(floats, depth, rows, columns, width, packed);
+            case Int8Matrix bytes -> packB(bytes, depth, rows, columns, width, packed);
+        }
+    }
+
     private static void packB(Matrix b, int depth, int rows, int columns, int width, MemorySegment packed) {
         MemorySegment segment = b.segment();
         for (int panel = 0; panel * PANEL < width; panel++) {
@@ -136,23 +187,77 @@ public final class FloatGemm {
         }
     }
 
+    /** B's bytes to float as they are packed, less the columns' zero points; whole panels by vectors. */
+    private static void packB(Int8Matrix b, int depth, int rows, int columns, int width, MemorySegment packed) {
+        MemorySegment segment = b.segment();
+        for (int panel = 0; panel * PANEL < width; panel++) {
+            int first = panel * PANEL;
+            long to = first * rows * 4L;
+            long from = b.byteAt(depth, columns + first);
+            if (first + PANEL > width) {
+                for (int i = 0; i < rows; i++, to += PANEL * 4L) {
+                    for (int j = 0; j < PANEL; j++) {
+                        float value = first + j < width ? b.shifted(depth + i, columns + first + j) : 0;
+                        packed.set(Layouts.FLOAT, to + j * 4L, value);
+                    }
+                }
+                continue;
+            }
+            FloatVector zero0 = zeroPoints(b, columns + first);
+            FloatVector zero1 = zeroPoints(b, columns + first + LANES);
+            for (int i = 0; i < rows; i++, to += PANEL * 4L, from += b.rowStride()) {
+                toFloat(segment, from, b.unsigned()).sub(zero0).intoMemorySegment(packed, to, Layouts.ORDER);
+                toFloat(segment, from + LANES, b.unsigned()).sub(zero1).intoMemorySegment(packed, to + LANES * 4L, Layouts.ORDER);
+            }
+        }
+    }
+
+    /** A vector of B's zero points from column {@code column} on. */
+    private static FloatVector zeroPoints(Int8Matrix b, int column) {
+        if (b.zeroPoints().length == 1) {
+            return FloatVector.broadcast(SPECIES, b.zeroPoints()[0]);
+        }
+        return (FloatVector) IntVector.fromArray(INT_SPECIES, b.zeroPoints(), b.first() + column).convert(VectorOperators.I2F, 0);
+    }
+
+    /** LANES bytes at {@code at} as floats; the conversions are constants in each branch, as C2 needs to intrinsify them. */
+    private static FloatVector toFloat(MemorySegment segment, long at, boolean unsigned) {
+        ByteVector bytes = ByteVector.fromMemorySegment(BYTE_SPECIES, segment, at, Layouts.ORDER);
+        Vector<Integer> integers = unsigned ? bytes.convertShape(VectorOperators.ZERO_EXTEND_B2I, INT_SPECIES, 0)
+                : bytes.convertShape(VectorOperators.B2I, INT_SPECIES, 0);
+        return (FloatVector) integers.convert(VectorOperators.I2F, 0);
+    }
+
     /** Block q of the chunk: packed[q·ROWS·rows + i·ROWS + r] = A[first + q·ROWS + r, depth + i], zero past the chunk. */
-    private static void packA(Matrix a, int first, int height, int depth, int rows, MemorySegment packed) {
-        MemorySegment segment = a.segment();
+    private static void packA(Operand a, int first, int height, int depth, int rows, MemorySegment packed) {
         int blocks = Math.ceilDiv(height, ROWS);
         for (int block = 0; block < blocks; block++) {
             int base = block * ROWS * rows;
             for (int r = 0; r < ROWS; r++) {
                 int row = block * ROWS + r;
+                long to = (base + r) * 4L;
                 if (row >= height) {
                     for (int i = 0; i < rows; i++) {
-                        packed.set(Layouts.FLOAT, (base + i * ROWS + r) * 4L, 0f);
+                        packed.set(Layouts.FLOAT, to + i * ROWS * 4L, 0f);
                     }
                     continue;
                 }
-                long from = a.byteAt(first + row, depth);
-                for (int i = 0; i < rows; i++) {
-                    packed.set(Layouts.FLOAT, (base + i * ROWS + r) * 4L, segment.get(Layouts.FLOAT, from + i * 4L));
+                switch (a) {
+                    case Matrix floats -> {
+                        long from = floats.byteAt(first + row, depth);
+                        for (int i = 0; i < rows; i++) {
+                            packed.set(Layouts.FLOAT, to + i * ROWS * 4L, floats.segment().get(Layouts.FLOAT, from + i * 4L));
+                        }
+                    }
+                    case Int8Matrix bytes -> {
+                        long from = bytes.byteAt(first + row, depth);
+                        int zero = bytes.zeroPoint(first + row);
+                        int mask = bytes.unsigned() ? 0xFF : -1;
+                        for (int i = 0; i < rows; i++) {
+                            packed.set(Layouts.FLOAT, to + i * ROWS * 4L,
+                                    (bytes.segment().get(ValueLayout.JAVA_BYTE, from + i) & mask) - zero);
+                        }
+                    }
                 }
             }
         }
@@ -236,6 +341,91 @@ public final class FloatGemm {
         sum0.intoArray(tile, 0);
         sum1.intoArray(tile, LANES);
         store(tile, 0, c, row, column, n, accumulate, integers);
+    }
+
+    /**
+     * One row of (A − zeros)·(B − zeros), B's bytes streamed where they lie: the memory-bound M = 1
+     * case reads a quarter of the bytes float weights would. A step loads four vectors' worth of
+     * bytes as int lanes and takes byte q of every lane by shifts (cheaper than widening each
+     * quarter), so sum q holds columns 4i + q, put back in order at the end. Two depths per step
+     * go to separate sums: eight independent chains of multiply-adds hide their latency. B's zero
+     * points come off at the end as zero·ΣA; every step is exact.
+     */
+    private static void rowStreamed(Int8Matrix a, Int8Matrix b, float[] tile, Matrix c, int row, int depth, int rows,
+            int n, boolean accumulate) {
+        float[] values = new float[rows];
+        float rowSum = 0;
+        for (int p = 0; p < rows; p++) {
+            values[p] = a.shifted(row, depth + p);
+            rowSum += values[p];
+        }
+        FloatVector negatedSum = FloatVector.broadcast(SPECIES, -rowSum);
+        MemorySegment bs = b.segment();
+        boolean unsigned = b.unsigned();
+        long stride = b.rowStride();
+        float[] interleaved = new float[STREAM_WIDTH];
+        int column = 0;
+        for (; column + STREAM_WIDTH <= n; column += STREAM_WIDTH) {
+            FloatVector s0 = FloatVector.zero(SPECIES), s1 = s0, s2 = s0, s3 = s0;
+            FloatVector t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+            long at = b.byteAt(depth, column);
+            int p = 0;
+            for (; p + 1 < rows; p += 2, at += 2 * stride) {
+                FloatVector even = FloatVector.broadcast(SPECIES, values[p]);
+                FloatVector odd = FloatVector.broadcast(SPECIES, values[p + 1]);
+                IntVector evenBytes = IntVector.fromMemorySegment(INT_SPECIES, bs, at, Layouts.ORDER);
+                IntVector oddBytes = IntVector.fromMemorySegment(INT_SPECIES, bs, at + stride, Layouts.ORDER);
+                s0 = even.fma(byteOf(evenBytes, 0, unsigned), s0);
+                s1 = even.fma(byteOf(evenBytes, 1, unsigned), s1);
+                s2 = even.fma(byteOf(evenBytes, 2, unsigned), s2);
+                s3 = even.fma(byteOf(evenBytes, 3, unsigned), s3);
+                t0 = odd.fma(byteOf(oddBytes, 0, unsigned), t0);
+                t1 = odd.fma(byteOf(oddBytes, 1, unsigned), t1);
+                t2 = odd.fma(byteOf(oddBytes, 2, unsigned), t2);
+                t3 = odd.fma(byteOf(oddBytes, 3, unsigned), t3);
+            }
+            if (p < rows) {
+                FloatVector even = FloatVector.broadcast(SPECIES, values[p]);
+                IntVector evenBytes = IntVector.fromMemorySegment(INT_SPECIES, bs, at, Layouts.ORDER);
+                s0 = even.fma(byteOf(evenBytes, 0, unsigned), s0);
+                s1 = even.fma(byteOf(evenBytes, 1, unsigned), s1);
+                s2 = even.fma(byteOf(evenBytes, 2, unsigned), s2);
+                s3 = even.fma(byteOf(evenBytes, 3, unsigned), s3);
+            }
+            // Each partial sum is exact, and so is their total: all lie below 2^24.
+            s0.add(t0).intoArray(interleaved, 0);
+            s1.add(t1).intoArray(interleaved, LANES);
+            s2.add(t2).intoArray(interleaved, 2 * LANES);
+            s3.add(t3).intoArray(interleaved, 3 * LANES);
+            for (int q = 0; q < 4; q++) {
+                for (int i = 0; i < LANES; i++) {
+                    tile[4 * i + q] = interleaved[q * LANES + i];
+                }
+            }
+            for (int v = 0; v < 4; v++) {
+                zeroPoints(b, column + v * LANES).fma(negatedSum, FloatVector.fromArray(SPECIES, tile, v * LANES))
+                        .intoArray(tile, v * LANES);
+            }
+            store(tile, 0, c, row, column, n, accumulate, true);
+            store(tile, PANEL, c, row, column + PANEL, n, accumulate, true);
+        }
+        for (; column < n; column += PANEL) {
+            for (int j = 0; j < PANEL; j++) {
+                float sum = 0;
+                for (int p = 0; column + j < n && p < rows; p++) {
+                    sum = Math.fma(values[p], b.shifted(depth + p, column + j), sum);
+                }
+                tile[j] = sum;
+            }
+            store(tile, 0, c, row, column, n, accumulate, true);
+        }
+    }
+
+    /** Byte {@code part} of every int lane, sign- or zero-extended, as floats. */
+    private static FloatVector byteOf(IntVector words, int part, boolean unsigned) {
+        IntVector value = unsigned ? words.lanewise(VectorOperators.LSHR, 8 * part).and(0xFF)
+                : words.lanewise(VectorOperators.LSHL, 24 - 8 * part).lanewise(VectorOperators.ASHR, 24);
+        return (FloatVector) value.convert(VectorOperators.I2F, 0);
     }
 
     /** C[row, column..] (= or +=) a panel's width of sums from {@code sums[from..]}, up to column n. */

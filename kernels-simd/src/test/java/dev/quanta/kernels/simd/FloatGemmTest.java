@@ -83,29 +83,36 @@ class FloatGemmTest {
     }
 
     @Test
-    void integerProductsAreExactInInt32() {
+    void int8ProductsAreExactInInt32() {
         SplittableRandom random = new SplittableRandom(SEED + 1);
-        int limit = FloatGemm.EXACT_OPERAND_LIMIT;
         try (Arena arena = Arena.ofConfined()) {
-            for (int trial = 0; trial < 122; trial++) {
-                // M = 1, tiny and odd shapes; depths past one and several blocks; the last two trials
-                // past a chunk of rows and of columns. A third of the trials fill each operand with one
-                // of ±limit: the largest sums, past what float holds exactly.
-                boolean large = trial >= 120;
-                int m = large ? FloatGemm.ROW_CHUNK + 7 : trial % 7 == 0 ? 1 : random.nextInt(1, 19);
+            for (int trial = 0; trial < 160; trial++) {
+                // M = 1 (the streaming path), tiny and odd shapes, depths past one and several blocks,
+                // and two trials past a chunk of rows and of columns. Every signedness pairing; zero
+                // points per tensor, per row and per column. A third of the trials take the extremes:
+                // operands all at one end of their range, zero points at the other.
+                boolean large = trial >= 158;
+                int m = large ? FloatGemm.ROW_CHUNK + 7 : trial % 5 == 0 ? 1 : random.nextInt(1, 19);
                 int n = large ? FloatGemm.COLUMN_CHUNK + 5 : random.nextInt(1, 53);
                 int k = trial % 4 == 0 ? random.nextInt(FloatGemm.DEPTH - 1, 4 * FloatGemm.DEPTH + 3) : random.nextInt(0, 40);
                 boolean extreme = trial % 3 == 0;
-                float[] a = integers(random, m * k, limit, extreme);
-                float[] b = integers(random, k * n, limit, extreme);
+                boolean aUnsigned = random.nextBoolean();
+                boolean bUnsigned = random.nextBoolean();
+                int[] a = bytes(random, m * k, aUnsigned, extreme, true);
+                int[] b = bytes(random, k * n, bUnsigned, extreme, false);
+                int[] aZeros = bytes(random, random.nextBoolean() ? 1 : m, aUnsigned, extreme, false);
+                int[] bZeros = bytes(random, random.nextBoolean() ? 1 : n, bUnsigned, extreme, true);
                 FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * m * n + 4, 64), 0, n);
                 c.segment().fill((byte) 0x5A);
-                FloatGemm.multiplyIntegers(fill(arena, a, k), fill(arena, b, n), c, m, n, k);
+                FloatGemm.multiplyIntegers(
+                        new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, aUnsigned, aZeros, false, 0),
+                        new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, bUnsigned, bZeros, true, 0), c, m, n, k);
                 for (int i = 0; i < m; i++) {
                     for (int j = 0; j < n; j++) {
                         long sum = 0;
                         for (int p = 0; p < k; p++) {
-                            sum += (long) a[i * k + p] * (long) b[p * n + j];
+                            sum += (long) (a[i * k + p] - aZeros[aZeros.length == 1 ? 0 : i])
+                                    * (b[p * n + j] - bZeros[bZeros.length == 1 ? 0 : j]);
                         }
                         assertThat(c.segment().get(Layouts.INT32, c.byteAt(i, j)))
                                 .as("seed %x trial %d m=%d n=%d k=%d at (%d, %d)", SEED + 1, trial, m, n, k, i, j)
@@ -116,14 +123,52 @@ class FloatGemmTest {
         }
     }
 
-    /** Integers in [-limit, limit], or all one of ±limit when {@code extreme}. */
-    private static float[] integers(SplittableRandom random, int count, int limit, boolean extreme) {
-        float[] values = new float[count];
-        float sign = random.nextBoolean() ? 1 : -1;
+    @Test
+    void int8BlocksOfALargerMatrixTakeTheirOwnZeroPoints() {
+        // A block starting at row 2 and column 3, as the executor hands each thread: its zero points
+        // are those of its rows and columns in the whole matrix. One row streams B, six pack it.
+        int m = 8, n = 20, k = 5;
+        try (Arena arena = Arena.ofConfined()) {
+            int[] a = new int[m * k];
+            int[] b = new int[k * n];
+            java.util.Arrays.fill(a, 1);
+            java.util.Arrays.fill(b, 1);
+            int[] aZeros = {0, 0, 3, 5, 7, 11, 13, 17};
+            int[] bZeros = new int[n];
+            for (int j = 0; j < n; j++) {
+                bZeros[j] = -j;
+            }
+            for (int rows : new int[] {1, 6}) {
+                FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * rows * 17, 64), 0, 17);
+                FloatGemm.multiplyIntegers(
+                        new FloatGemm.Int8Matrix(bytesIn(arena, a), 2L * k, k, false, aZeros, false, 2),
+                        new FloatGemm.Int8Matrix(bytesIn(arena, b), 3, n, false, bZeros, true, 3), c, rows, 17, k);
+                for (int i = 0; i < rows; i++) {
+                    for (int j = 0; j < 17; j++) {
+                        assertThat(c.segment().get(Layouts.INT32, c.byteAt(i, j))).as("%d rows: (%d, %d)", rows, i, j)
+                                .isEqualTo(k * (1 - aZeros[2 + i]) * (1 + 3 + j));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Values of int8 or uint8; with {@code extreme}, all at the low end of the range, or all at the high end. */
+    private static int[] bytes(SplittableRandom random, int count, boolean unsigned, boolean extreme, boolean high) {
+        int low = unsigned ? 0 : -128;
+        int[] values = new int[count];
         for (int i = 0; i < count; i++) {
-            values[i] = extreme ? sign * limit : random.nextInt(-limit, limit + 1);
+            values[i] = extreme ? (high ? low + 255 : low) : random.nextInt(low, low + 256);
         }
         return values;
+    }
+
+    private static MemorySegment bytesIn(Arena arena, int[] values) {
+        MemorySegment segment = arena.allocate(Math.max(1, values.length), 64);
+        for (int i = 0; i < values.length; i++) {
+            segment.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) values[i]);
+        }
+        return segment;
     }
 
     private static FloatGemm.Matrix matrix(Arena arena, SplittableRandom random, int rows, int stride, long offset) {

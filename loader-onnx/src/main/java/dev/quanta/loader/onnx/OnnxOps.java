@@ -34,7 +34,6 @@ import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
-import dev.quanta.graph.ops.ZeroPointShift;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.Expand;
@@ -374,13 +373,12 @@ final class OnnxOps {
         });
         register("DynamicQuantizeLinear", node -> node.emit(new DynamicQuantize(), List.of(node.requiredInput(0)),
                 List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1), outputOrTemporary(node, 2))));
-        register("MatMulInteger", node -> node.emit(new MatMulInteger(), List.of(
-                shifted(node, node.requiredInput(0), node.input(2), true),
-                shifted(node, node.requiredInput(1), node.input(3), false)), List.of(node.output(0))));
+        register("MatMulInteger", node -> node.emit(new MatMulInteger(), java.util.Arrays.asList(node.requiredInput(0),
+                node.requiredInput(1), node.input(2), node.input(3)), List.of(node.output(0))));
         register("QLinearMatMul", node -> {
             // y = saturate(round((a − a0)·(b − b0) · (sa·sb / sy)) + y0), the multiplier formed first as ONNX does.
-            Value accumulated = node.emit(new MatMulInteger(), shifted(node, node.requiredInput(0), node.requiredInput(2), true),
-                    shifted(node, node.requiredInput(3), node.requiredInput(5), false));
+            Value accumulated = node.emit(new MatMulInteger(), node.requiredInput(0), node.requiredInput(3),
+                    node.requiredInput(2), node.requiredInput(5));
             Value rowScale = node.emit(new Unsqueeze(), node.requiredInput(1), node.longs(-1));
             Value multiplier = node.emit(new Binary(Binary.Kind.DIV),
                     node.emit(new Binary(Binary.Kind.MUL), rowScale, node.requiredInput(4)), node.requiredInput(6));
@@ -389,11 +387,6 @@ final class OnnxOps {
             node.emit(new Quantize(1, 0, true, null), List.of(scaled, like(node, 1, multiplier), node.requiredInput(7)),
                     List.of(node.output(0)));
         });
-    }
-
-    /** x − zero as float, its own node so that constant weights shift once, at load. */
-    private static Value shifted(OnnxNode node, Value x, Value zero, boolean perRow) {
-        return node.emit(new ZeroPointShift(perRow), x, zero);
     }
 
     private static Value outputOrTemporary(OnnxNode node, int i) {
