@@ -5,6 +5,7 @@ import dev.quanta.tensor.Dim;
 import dev.quanta.tensor.QuantaException;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.SegmentPool;
 import dev.quanta.tensor.TensorArena;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -20,10 +21,14 @@ import java.util.concurrent.ForkJoinPool;
  * intra-op threads.
  */
 public final class Session implements AutoCloseable {
+    /** Idle run memory a session keeps for reuse at most. */
+    private static final long IDLE_MEMORY_LIMIT = 1L << 30;
     private final Graph graph;
     private final SessionOptions options;
     private final ValueKernel[] kernels;
     private final ForkJoinPool pool;
+    /** The runs' memory, reused from run to run: a fresh shared arena per run would cost a JVM-wide handshake to close. */
+    private final SegmentPool memory = new SegmentPool(IDLE_MEMORY_LIMIT);
     /** Per node, the values whose last use it is (they die after it runs). */
     private final List<List<Value>> dying;
 
@@ -79,7 +84,7 @@ public final class Session implements AutoCloseable {
     public Outputs run(Map<String, ?> feeds) {
         Map<Value, Object> values = new IdentityHashMap<>(graph.constants());
         bindInputs(feeds, values);
-        TensorArena arena = TensorArena.ofShared();
+        TensorArena arena = TensorArena.pooled(memory, TensorArena.NO_LIMIT);
         BufferPool buffers = new BufferPool(arena);
         try {
             List<Node> nodes = graph.nodes();
@@ -131,6 +136,7 @@ public final class Session implements AutoCloseable {
     /** Stops the intra-op threads; runs in flight finish first. */
     @Override
     public void close() {
+        memory.close();
         if (pool != null) {
             pool.shutdown();
         }

@@ -548,31 +548,37 @@ public final class Tensor {
      * kernels that walk the strides themselves; conversions as {@link #getDouble}.
      */
     public double loadDouble(long position) {
+        checkAlive();
         return readDouble(position);
     }
 
     /** The element at a storage position as a long; conversions as {@link #getLong}. */
     public long loadLong(long position) {
+        checkAlive();
         return readLong(position);
     }
 
     /** Stores at a storage position; conversions as {@link #setDouble}. The caller checks writability. */
     public void storeDouble(long position, double value) {
+        checkAlive();
         writeDouble(position, value);
     }
 
     /** Stores at a storage position; conversions as {@link #setLong}. */
     public void storeLong(long position, long value) {
+        checkAlive();
         writeLong(position, value);
     }
 
     /** The raw encoding of an element of up to 64 bits at a storage position, zero-extended. */
     public long loadBits(long position) {
+        checkAlive();
         return readBits(position);
     }
 
     /** Stores a raw encoding (its low bits) at a storage position. */
     public void storeBits(long position, long bits) {
+        checkAlive();
         writeBits(position, bits);
     }
 
@@ -710,7 +716,7 @@ public final class Tensor {
     }
 
     private void checkAlive() {
-        if (!arena.isAlive()) {
+        if (!arena.isAlive()) { // also guards pooled memory, which would not fail by itself once reused
             throw new IllegalStateException("tensor " + this + " was freed: its TensorArena is closed");
         }
     }

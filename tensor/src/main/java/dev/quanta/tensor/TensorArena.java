@@ -9,6 +9,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,32 +34,47 @@ public final class TensorArena implements AutoCloseable {
     private static final AtomicLong PEAK_BYTES = new AtomicLong();
 
     private final Arena arena;
+    /** For a pooled arena, where its blocks come from and go back to; null otherwise. */
+    private final SegmentPool pool;
+    /** A pooled arena's blocks, whole, to give back; and the slices handed out, to recognise them. */
+    private final Queue<MemorySegment> pooledBlocks = new ConcurrentLinkedQueue<>();
+    private final Set<MemorySegment> handedOut = ConcurrentHashMap.newKeySet();
     private final long limitBytes;
     private final AtomicLong allocatedBytes = new AtomicLong();
     private final AtomicLong mappedBytes = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private TensorArena(Arena arena, long limitBytes) {
+    private TensorArena(Arena arena, SegmentPool pool, long limitBytes) {
         if (limitBytes < 0) {
             throw new IllegalArgumentException("memory limit " + limitBytes + " is negative");
         }
         this.arena = arena;
+        this.pool = pool;
         this.limitBytes = limitBytes;
     }
 
     /** An arena usable from any thread, without a memory limit. */
     public static TensorArena ofShared() {
-        return new TensorArena(Arena.ofShared(), NO_LIMIT);
+        return new TensorArena(Arena.ofShared(), null, NO_LIMIT);
+    }
+
+    /**
+     * An arena usable from any thread whose memory comes from {@code pool} and goes back to it on
+     * {@link #close()}, which is then nearly free. Its tensors check that the arena is open on
+     * every access, as reused memory would not fail by itself. It cannot map files.
+     */
+    public static TensorArena pooled(SegmentPool pool, long limitBytes) {
+        return new TensorArena(null, pool, limitBytes);
     }
 
     /** An arena usable from any thread that refuses allocations past {@code limitBytes} in total. */
     public static TensorArena ofShared(long limitBytes) {
-        return new TensorArena(Arena.ofShared(), limitBytes);
+        return new TensorArena(Arena.ofShared(), null, limitBytes);
     }
 
     /** An arena usable only from the calling thread; cheaper to close. */
     public static TensorArena ofConfined() {
-        return new TensorArena(Arena.ofConfined(), NO_LIMIT);
+        return new TensorArena(Arena.ofConfined(), null, NO_LIMIT);
     }
 
     /** A zero-filled tensor. */
@@ -89,7 +108,15 @@ public final class TensorArena implements AutoCloseable {
                     + Bytes.format(inUse - bytes) + " in use)");
         }
         try {
-            MemorySegment segment = arena.allocate(bytes, ALIGNMENT);
+            MemorySegment segment;
+            if (pool != null) {
+                MemorySegment block = pool.acquire(bytes);
+                pooledBlocks.add(block);
+                segment = block.asSlice(0, bytes);
+                handedOut.add(segment);
+            } else {
+                segment = arena.allocate(bytes, ALIGNMENT);
+            }
             PEAK_BYTES.accumulateAndGet(LIVE_BYTES.addAndGet(bytes), Math::max);
             return segment;
         } catch (OutOfMemoryError | IllegalArgumentException e) {
@@ -102,7 +129,7 @@ public final class TensorArena implements AutoCloseable {
     /** A tensor over a segment of this arena (from {@link #allocateSegment}), which must be large enough. */
     public Tensor wrap(MemorySegment segment, DType dtype, Shape shape) {
         checkOpen();
-        if (!segment.scope().equals(arena.scope())) {
+        if (pool != null ? !handedOut.contains(segment) : !segment.scope().equals(arena.scope())) {
             throw new QuantaException("the segment does not belong to this arena, so its lifetime would not match");
         }
         long needed = dtype.storageBytes(shape.elementCount());
@@ -183,6 +210,9 @@ public final class TensorArena implements AutoCloseable {
      */
     public Tensor map(Path file, long offset, DType dtype, Shape shape) {
         checkOpen();
+        if (arena == null) {
+            throw new QuantaException("a pooled arena cannot map files (" + file + ")");
+        }
         if (dtype.isString()) {
             throw new QuantaException("string tensors cannot be memory-mapped (" + file + ")");
         }
@@ -234,7 +264,7 @@ public final class TensorArena implements AutoCloseable {
     }
 
     public boolean isAlive() {
-        return !closed.get() && arena.scope().isAlive();
+        return !closed.get() && (arena == null || arena.scope().isAlive());
     }
 
     void checkOpen() {
@@ -247,11 +277,18 @@ public final class TensorArena implements AutoCloseable {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            try {
-                arena.close();
-            } catch (RuntimeException e) {
-                closed.set(false);
-                throw e;
+            if (pool != null) {
+                handedOut.clear();
+                for (MemorySegment block; (block = pooledBlocks.poll()) != null; ) {
+                    pool.release(block);
+                }
+            } else {
+                try {
+                    arena.close();
+                } catch (RuntimeException e) {
+                    closed.set(false);
+                    throw e;
+                }
             }
             LIVE_BYTES.addAndGet(-allocatedBytes.get());
         }
