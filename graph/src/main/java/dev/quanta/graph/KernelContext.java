@@ -4,10 +4,10 @@ import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
-import java.util.stream.LongStream;
 
 /**
  * What a kernel may use while it runs: the run's arena, the node it runs for, and the session's
@@ -35,7 +35,11 @@ public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool, Buf
         return reused != null ? reused : allocate(dtype, shape);
     }
 
-    /** Runs {@code task} for 0 to {@code tasks} − 1, on the intra-op threads when there are any. */
+    /**
+     * Runs {@code task} for 0 to {@code tasks} − 1, on the calling thread and the intra-op threads
+     * together: each takes the next index until none is left. The caller starts at once, so a
+     * helper that is slow to wake costs nothing but its share; returns when every task is done.
+     */
     public void parallel(long tasks, LongConsumer task) {
         if (pool == null || tasks <= 1) {
             for (long i = 0; i < tasks; i++) {
@@ -43,23 +47,42 @@ public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool, Buf
             }
             return;
         }
-        try {
-            // A parallel stream started inside a pool's task runs on that pool's threads.
-            pool.submit(() -> LongStream.range(0, tasks).parallel().forEach(task)).get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw error("interrupted");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException runtime) {
-                throw runtime;
+        AtomicLong next = new AtomicLong();
+        Runnable share = () -> {
+            for (long i; (i = next.getAndIncrement()) < tasks; ) {
+                task.accept(i);
             }
-            throw new GraphException(node + ": " + e.getCause(), e.getCause());
+        };
+        ForkJoinTask<?>[] helpers = new ForkJoinTask<?>[(int) Math.min(pool.getParallelism(), tasks - 1)];
+        for (int h = 0; h < helpers.length; h++) {
+            helpers[h] = pool.submit(share);
+        }
+        Throwable failure = null;
+        try {
+            share.run();
+        } catch (RuntimeException | Error e) {
+            failure = e;
+            next.set(tasks); // the others stop after their current task
+        }
+        for (ForkJoinTask<?> helper : helpers) {
+            try {
+                helper.join();
+            } catch (RuntimeException | Error e) {
+                // join() rethrows a copy made on this thread, wrapping the task's own exception.
+                Throwable own = e.getCause() != null && e.getCause().getClass() == e.getClass() ? e.getCause() : e;
+                failure = failure == null ? own : failure;
+            }
+        }
+        if (failure instanceof RuntimeException runtime) {
+            throw runtime;
+        } else if (failure instanceof Error error) {
+            throw error;
         }
     }
 
-    /** The number of threads kernels may split work across. */
+    /** The number of threads kernels may split work across: the caller and the intra-op threads. */
     public int threads() {
-        return pool == null ? 1 : pool.getParallelism();
+        return pool == null ? 1 : pool.getParallelism() + 1;
     }
 
     /** An error naming the node. */

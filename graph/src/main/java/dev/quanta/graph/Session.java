@@ -40,7 +40,8 @@ public final class Session implements AutoCloseable {
         for (int i = 0; i < kernels.length; i++) {
             kernels[i] = CpuBackend.kernel(nodes.get(i).op());
         }
-        pool = options.threads() > 1 ? new ForkJoinPool(options.threads()) : null;
+        // The thread that calls run() works too: the pool adds the others.
+        pool = options.threads() > 1 ? new ForkJoinPool(options.threads() - 1) : null;
         dying = lifetimes(graph);
     }
 

@@ -85,6 +85,9 @@ final class MathKernels {
 
     /** Rows of A per task below which a product's columns are split across threads instead. */
     private static final long MIN_ROWS_PER_TASK = 24;
+    /** Multiply-adds (counted twice) below which a product is not worth another task. */
+    private static final long MIN_OPERATIONS_PER_TASK = 1 << 17;
+    private static final long TASKS_PER_THREAD = 4;
     /** Columns per task when splitting columns: whole panels of B at any vector width. */
     private static final long MIN_COLUMNS_PER_TASK = 64;
 
@@ -118,12 +121,14 @@ final class MathKernels {
         long[] bStrides = bv.strides();
         // Threads split the batches when there are enough of them, else each product: by rows when
         // there are enough to share (each task packs B anew), by columns for the rest (M = 1 above all)
-        // when the GEMM does the product; the scalar fallbacks take whole rows.
+        // when the GEMM does the product; the scalar fallbacks take whole rows. A few tasks per
+        // thread, so that none waits long for a slow one, but none too small to pay for itself.
         int threads = context.threads();
         boolean splitBatches = batches >= threads;
         boolean gemm = integers != null || a.dtype() == DType.FLOAT;
-        long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, threads);
-        long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, threads / rowBlocks);
+        long wanted = Math.clamp(2 * m * n * k / MIN_OPERATIONS_PER_TASK, 1, TASKS_PER_THREAD * threads);
+        long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, wanted);
+        long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, wanted / rowBlocks);
         long rowBlock = Math.ceilDiv(m, rowBlocks);
         long columnBlock = Math.ceilDiv(Math.ceilDiv(n, columnBlocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
         long blocks = rowBlocks * columnBlocks;
