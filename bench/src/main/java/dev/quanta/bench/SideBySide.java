@@ -39,6 +39,7 @@ public final class SideBySide {
     private static final long PASS_NANOS = 300_000_000L;
     private static final long WARM_UP_NANOS = 1_000_000_000L;
     private static final int PASSES = 4;
+    private static final int WARM_UP_CALLS = 20;
 
     private SideBySide() {
     }
@@ -51,8 +52,13 @@ public final class SideBySide {
     }
 
     public static void main(String[] args) throws Exception {
+        if (List.of(args).equals(List.of("--minilm"))) {
+            MiniLmSideBySide.run(2);
+            return;
+        }
         if (!List.of(args).equals(List.of("--int8"))) {
-            System.err.println("usage: quanta bench-ops --int8   (MatMulInteger, Quanta and ONNX Runtime side by side)");
+            System.err.println("usage: quanta bench-ops --int8 | --minilm   (MatMulInteger, or the int8 all-MiniLM-L6-v2,"
+                    + " Quanta and ONNX Runtime side by side)");
             System.exit(2);
         }
         int[] threadCounts = {1, 2};
@@ -136,19 +142,21 @@ public final class SideBySide {
     }
 
     /** The median over {@link #PASSES} timed passes of the seconds one call takes, after one warm-up pass. */
-    private static double medianSeconds(Runnable call) {
+    static double medianSeconds(Runnable call) {
         double[] seconds = new double[PASSES + 1];
         for (int pass = 0; pass <= PASSES; pass++) {
             long start = System.nanoTime();
             long calls = 0;
             long elapsed;
-            // The warm-up pass is longer: on 2 cores C2 compiles the kernels while they run.
+            // The warm-up pass is longer, and at least WARM_UP_CALLS: on 2 cores C2 compiles the kernels
+            // while they run, a whole model's worth of them.
             long length = pass == 0 ? WARM_UP_NANOS : PASS_NANOS;
+            long least = pass == 0 ? WARM_UP_CALLS : 1;
             do {
                 call.run();
                 calls++;
                 elapsed = System.nanoTime() - start;
-            } while (elapsed < length);
+            } while (elapsed < length || calls < least);
             seconds[pass] = elapsed / 1e9 / calls;
         }
         double[] timed = Arrays.copyOfRange(seconds, 1, seconds.length);

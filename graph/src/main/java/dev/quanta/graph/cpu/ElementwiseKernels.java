@@ -378,6 +378,11 @@ final class ElementwiseKernels {
             if (from.isComplex() || to.isComplex()) {
                 throw context.error("Cast from " + from + " to " + to + " is not supported (complex types are storage only)");
             }
+            if (from == DType.INT32 && to == DType.FLOAT && x.isContiguous()) {
+                // Integer matmul results to float: the hot cast of quantized models.
+                FloatRows.fromInts(x.segment(), x.byteOffset(), out.segment(), out.byteOffset(), x.elementCount());
+                return new Tensor[] {out};
+            }
             MiniFloat mini = to.miniFloat();
             boolean toFloat8 = to.name().startsWith("FLOAT8") && to != DType.FLOAT8E8M0;
             map(x, out, (position, target) -> {

@@ -8,6 +8,17 @@ public final class Erf {
 
     private static final double TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
     private static final double INVERSE_SQRT_PI = 1 / Math.sqrt(Math.PI);
+    private static final int MAX_TERMS = 100;
+    /** 1/n and 1/(2n + 1): the series multiplies by them, as a division costs several multiplications. */
+    private static final double[] INVERSE = new double[MAX_TERMS];
+    private static final double[] INVERSE_ODD = new double[MAX_TERMS];
+
+    static {
+        for (int n = 1; n < MAX_TERMS; n++) {
+            INVERSE[n] = 1.0 / n;
+            INVERSE_ODD[n] = 1.0 / (2 * n + 1);
+        }
+    }
 
     private Erf() {
     }
@@ -23,9 +34,9 @@ public final class Erf {
             double x2 = ax * ax;
             double term = ax;
             double sum = ax;
-            for (int n = 1; n < 100 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
-                term *= -x2 / n;
-                sum += term / (2 * n + 1);
+            for (int n = 1; n < MAX_TERMS && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+                term *= -x2 * INVERSE[n];
+                sum += term * INVERSE_ODD[n];
             }
             result = TWO_OVER_SQRT_PI * sum;
         } else if (ax < 6) {

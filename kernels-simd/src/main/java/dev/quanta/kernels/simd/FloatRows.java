@@ -246,4 +246,18 @@ public final class FloatRows {
             out.set(Layouts.FLOAT, outOffset + i * 4, y);
         }
     }
+
+    /** out[i] = (float) a[i] over contiguous int32 in and float32 out, rounded to nearest as Java's cast does. */
+    public static void fromInts(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            IntVector.fromMemorySegment(IntVector.SPECIES_PREFERRED, a, aOffset + i * 4, Layouts.ORDER)
+                    .convert(VectorOperators.I2F, 0).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+        }
+        for (; i < length; i++) {
+            out.set(Layouts.FLOAT, outOffset + i * 4, (float) a.get(Layouts.INT32, aOffset + i * 4));
+        }
+    }
 }

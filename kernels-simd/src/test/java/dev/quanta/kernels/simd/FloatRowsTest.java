@@ -16,6 +16,25 @@ class FloatRowsTest {
         Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 88.7f, -103.9f, 1e-30f};
 
     @Test
+    void intsBecomeTheNearestFloatsAsJavasCastDoes() {
+        int[] values = {0, 1, -1, 16_777_217, -16_777_219, Integer.MAX_VALUE, Integer.MIN_VALUE, 123_456_789, 7, -8, 9};
+        try (Arena arena = Arena.ofConfined()) {
+            // Every length up to the array's, so the vector part and the tail both take each value.
+            for (int length = 0; length <= values.length; length++) {
+                MemorySegment in = arena.allocate(4L * length + 4);
+                MemorySegment out = arena.allocate(4L * length + 8);
+                for (int i = 0; i < length; i++) {
+                    in.set(Layouts.INT32, 4 + 4L * i, values[i]);
+                }
+                FloatRows.fromInts(in, 4, out, 8, length);
+                for (int i = 0; i < length; i++) {
+                    assertThat(out.get(Layouts.FLOAT, 8 + 4L * i)).as("length %d, %d", length, values[i]).isEqualTo((float) values[i]);
+                }
+            }
+        }
+    }
+
+    @Test
     void binaryRowsMatchTheReferenceExactly() {
         SplittableRandom random = new SplittableRandom(SEED);
         try (Arena arena = Arena.ofConfined()) {

@@ -1,0 +1,117 @@
+package dev.quanta.bench;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.quanta.graph.Outputs;
+import dev.quanta.graph.Session;
+import dev.quanta.graph.SessionOptions;
+import dev.quanta.loader.onnx.OnnxModel;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.LongBuffer;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The int8 all-MiniLM-L6-v2 (ONNX Runtime's dynamic quantization, as langchain4j ships it) end to
+ * end, Quanta and ONNX Runtime in one JVM on the same inputs: batch 1 × 128 tokens latency and
+ * batch 32 × 128 tokens throughput. Inputs are random word-piece ids between [CLS] and [SEP] with a
+ * full attention mask. ONNX Runtime runs with all its graph optimizations, as users run it.
+ */
+final class MiniLmSideBySide {
+
+    private static final String MODEL = "all-minilm-l6-v2-q.onnx";
+    private static final int TOKENS = 128;
+    private static final String[] INPUTS = {"input_ids", "attention_mask", "token_type_ids"};
+
+    private MiniLmSideBySide() {
+    }
+
+    static void run(int threads) throws OrtException {
+        byte[] model = model();
+        System.out.printf("int8 all-MiniLM-L6-v2, %d tokens, %d threads (%s, %d cores available, JDK %s, ONNX Runtime %s)%n",
+                TOKENS, threads, System.getProperty("os.arch"), Runtime.getRuntime().availableProcessors(),
+                Runtime.version(), OrtEnvironment.getEnvironment().getVersion());
+        System.out.printf("%-8s %14s %14s %8s %16s%n", "batch", "Quanta", "ORT", "ratio", "max |difference|");
+        for (int batch : new int[] {1, 32}) {
+            long[][] inputs = inputs(batch);
+            float[] expected = new float[0];
+            OrtEnvironment environment = OrtEnvironment.getEnvironment();
+            double onnxRuntime;
+            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+                options.setIntraOpNumThreads(threads);
+                try (OrtSession session = environment.createSession(model, options)) {
+                    Map<String, OnnxTensor> feeds = new HashMap<>();
+                    for (int i = 0; i < INPUTS.length; i++) {
+                        feeds.put(INPUTS[i], OnnxTensor.createTensor(environment, LongBuffer.wrap(inputs[i]),
+                                new long[] {batch, TOKENS}));
+                    }
+                    try (OrtSession.Result result = session.run(feeds)) {
+                        expected = ((OnnxTensor) result.get(0)).getFloatBuffer().array();
+                    }
+                    onnxRuntime = SideBySide.medianSeconds(() -> {
+                        try (OrtSession.Result ignored = session.run(feeds)) {
+                            return;
+                        } catch (OrtException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+                    feeds.values().forEach(OnnxTensor::close);
+                }
+            }
+            double quanta;
+            double difference = 0;
+            try (OnnxModel loaded = OnnxModel.load(model, MODEL);
+                    Session session = loaded.newSession(new SessionOptions(threads, false));
+                    TensorArena arena = TensorArena.ofShared()) {
+                Map<String, Tensor> feeds = new HashMap<>();
+                for (int i = 0; i < INPUTS.length; i++) {
+                    feeds.put(INPUTS[i], arena.fromLongs(DType.INT64, inputs[i], batch, TOKENS));
+                }
+                try (Outputs outputs = session.run(feeds)) {
+                    float[] actual = outputs.get(session.graph().outputs().get(0).name()).toFloatArray();
+                    for (int i = 0; i < actual.length; i++) {
+                        difference = Math.max(difference, Math.abs(actual[i] - expected[i]));
+                    }
+                }
+                quanta = SideBySide.medianSeconds(() -> session.run(feeds).close());
+            }
+            String unit = batch == 1 ? "ms" : "seq/s";
+            double q = batch == 1 ? quanta * 1e3 : batch / quanta;
+            double o = batch == 1 ? onnxRuntime * 1e3 : batch / onnxRuntime;
+            System.out.printf("%-8s %8.2f %-5s %8.2f %-5s %8.2f %16.2e%n", batch + "×" + TOKENS, q, unit, o, unit,
+                    onnxRuntime / quanta, difference);
+        }
+    }
+
+    /** ids, mask and token types, row-major [batch, TOKENS]. */
+    private static long[][] inputs(int batch) {
+        SplittableRandom random = new SplittableRandom(7);
+        long[][] result = new long[3][batch * TOKENS];
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < TOKENS; t++) {
+                result[0][b * TOKENS + t] = t == 0 ? 101 : t == TOKENS - 1 ? 102 : random.nextInt(1996, 30522);
+                result[1][b * TOKENS + t] = 1;
+            }
+        }
+        return result;
+    }
+
+    private static byte[] model() {
+        try (InputStream in = MiniLmSideBySide.class.getClassLoader().getResourceAsStream(MODEL)) {
+            if (in == null) {
+                throw new IllegalStateException(MODEL + " is not on the class path");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
