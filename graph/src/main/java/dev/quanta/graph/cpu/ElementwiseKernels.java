@@ -66,6 +66,7 @@ final class ElementwiseKernels {
             case ABS -> FloatRows.Function.ABS;
             case RELU -> FloatRows.Function.RELU;
             case SIGMOID -> FloatRows.Function.SIGMOID;
+            case ERF -> FloatRows.Function.ERF;
             default -> null;
         };
     }

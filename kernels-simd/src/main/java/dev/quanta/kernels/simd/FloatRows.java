@@ -4,9 +4,11 @@ import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.stream.IntStream;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -18,6 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
 public final class FloatRows {
 
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+    /** As many floats as {@link #DOUBLES} has lanes: converted lane for lane. */
+    private static final VectorSpecies<Float> HALF_FLOATS = SPECIES.withShape(VectorShape.forBitSize(SPECIES.vectorBitSize() / 2));
 
     /** The binary operations with a vector form. */
     public enum Op { ADD, SUB, MUL, DIV, MAX, MIN }
@@ -212,28 +217,30 @@ public final class FloatRows {
     }
 
     /** The unary functions with a vector form; exponentials through {@link #exp}, deterministic. */
-    public enum Function { EXP, SQRT, NEG, ABS, RELU, SIGMOID, ERF_GELU }
+    public enum Function { EXP, SQRT, NEG, ABS, RELU, SIGMOID, ERF }
 
     /** out[i] = f(a[i]) over a contiguous row. */
     public static void unary(Function function, MemorySegment a, long aOffset, MemorySegment out, long outOffset,
             long length) {
+        if (function == Function.ERF) {
+            erf(a, aOffset, out, outOffset, length);
+            return;
+        }
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         long i = 0;
-        if (function != Function.ERF_GELU) {
-            for (; i < vectorEnd; i += step) {
-                FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-                FloatVector r = switch (function) {
-                    case EXP -> exp(x);
-                    case SQRT -> x.lanewise(VectorOperators.SQRT);
-                    case NEG -> x.neg();
-                    case ABS -> x.abs();
-                    case RELU -> x.max(0f);
-                    case SIGMOID -> FloatVector.broadcast(SPECIES, 1f).div(exp(x.neg()).add(1f));
-                    case ERF_GELU -> throw new AssertionError();
-                };
-                r.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
-            }
+        for (; i < vectorEnd; i += step) {
+            FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+            FloatVector r = switch (function) {
+                case EXP -> exp(x);
+                case SQRT -> x.lanewise(VectorOperators.SQRT);
+                case NEG -> x.neg();
+                case ABS -> x.abs();
+                case RELU -> x.max(0f);
+                case SIGMOID -> FloatVector.broadcast(SPECIES, 1f).div(exp(x.neg()).add(1f));
+                case ERF -> throw new AssertionError();
+            };
+            r.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
         }
         for (; i < length; i++) {
             float x = a.get(Layouts.FLOAT, aOffset + i * 4);
@@ -258,6 +265,38 @@ public final class FloatRows {
         }
         for (; i < length; i++) {
             out.set(Layouts.FLOAT, outOffset + i * 4, (float) a.get(Layouts.INT32, aOffset + i * 4));
+        }
+    }
+
+    /**
+     * erf over a row, in double precision as {@link Erf#erf} computes it and with the same bits:
+     * the series polynomial by vectors of doubles; a group with a lane past the series' range
+     * (rare: erf is ±1 in float there) goes through the scalar function.
+     */
+    private static void erf(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
+        int step = DOUBLES.length();
+        long vectorEnd = length - length % step;
+        double[] series = Erf.SERIES;
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            DoubleVector x = (DoubleVector) FloatVector.fromMemorySegment(HALF_FLOATS, a, aOffset + i * 4, Layouts.ORDER)
+                    .convertShape(VectorOperators.F2D, DOUBLES, 0);
+            if (x.abs().compare(VectorOperators.GE, Erf.SERIES_LIMIT).anyTrue()) {
+                for (long j = i; j < i + step; j++) {
+                    out.set(Layouts.FLOAT, outOffset + j * 4, (float) Erf.erf(a.get(Layouts.FLOAT, aOffset + j * 4)));
+                }
+                continue;
+            }
+            DoubleVector square = x.mul(x);
+            DoubleVector sum = DoubleVector.broadcast(DOUBLES, series[series.length - 1]);
+            for (int n = series.length - 2; n >= 0; n--) {
+                sum = sum.fma(square, DoubleVector.broadcast(DOUBLES, series[n]));
+            }
+            x.mul(sum).convertShape(VectorOperators.D2F, HALF_FLOATS, 0)
+                    .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+        }
+        for (; i < length; i++) {
+            out.set(Layouts.FLOAT, outOffset + i * 4, (float) Erf.erf(a.get(Layouts.FLOAT, aOffset + i * 4)));
         }
     }
 }

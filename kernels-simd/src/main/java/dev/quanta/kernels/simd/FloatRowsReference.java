@@ -63,7 +63,7 @@ public final class FloatRowsReference {
             case ABS -> Math.abs(x);
             case RELU -> Math.max(x, 0f);
             case SIGMOID -> (float) (1 / (1 + Math.exp(-x)));
-            case ERF_GELU -> (float) (0.5 * x * (1 + Erf.erf(x / Math.sqrt(2))));
+            case ERF -> (float) Erf.erf(x);
         };
     }
 }

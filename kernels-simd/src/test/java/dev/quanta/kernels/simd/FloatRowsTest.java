@@ -95,6 +95,24 @@ class FloatRowsTest {
         }
     }
 
+    @Test
+    void erfRowsGiveTheScalarFunctionsBitsAcrossTheSeam() {
+        int count = 100_003;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment in = arena.allocate(4L * count);
+            MemorySegment out = arena.allocate(4L * count);
+            for (int i = 0; i < count; i++) {
+                // −4…4 densely, through the seam at ±3 where vector groups fall back to the scalar function.
+                in.set(Layouts.FLOAT, 4L * i, -4f + i * (8f / count));
+            }
+            FloatRows.unary(FloatRows.Function.ERF, in, 0, out, 0, count);
+            for (int i = 0; i < count; i++) {
+                float x = in.get(Layouts.FLOAT, 4L * i);
+                assertThat(out.get(Layouts.FLOAT, 4L * i)).as("erf(%s)", x).isEqualTo((float) Erf.erf(x));
+            }
+        }
+    }
+
     /** The deterministic exponential over its whole range: within 2 ulps of Math.exp, and exact at the edges. */
     @Test
     void expIsWithinTwoUlpsAcrossItsRange() {
