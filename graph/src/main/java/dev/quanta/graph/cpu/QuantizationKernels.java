@@ -4,6 +4,7 @@ import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.Quantize;
+import dev.quanta.kernels.simd.FloatRows;
 import dev.quanta.kernels.simd.StridedLoop;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.MiniFloat;
@@ -117,20 +118,32 @@ final class QuantizationKernels {
     /** y = saturate(round(x / scale) + zeroPoint) into uint8, scale and zero point from the range of x and 0. */
     static Kernel dynamicQuantize() {
         return (context, inputs) -> {
-            Tensor x = inputs[0];
-            double[] values = x.toDoubleArray();
+            Tensor x = inputs[0].contiguous();
             float min = 0;
             float max = 0;
-            for (double value : values) {
-                min = Math.min(min, (float) value);
-                max = Math.max(max, (float) value);
+            boolean floats = x.dtype() == DType.FLOAT;
+            if (floats) {
+                float[] range = FloatRows.minMax(x.segment(), x.byteOffset(), x.elementCount());
+                min = Math.min(min, range[0]);
+                max = Math.max(max, range[1]);
+            } else {
+                for (double value : x.toDoubleArray()) {
+                    min = Math.min(min, (float) value);
+                    max = Math.max(max, (float) value);
+                }
             }
             float scale = (max - min) / 255f;
             float zeroPoint = scale == 0 ? 0 : (float) Math.max(0, Math.min(255, Math.rint(-min / scale)));
             Tensor y = context.allocate(DType.UINT8, x.shape());
-            for (int i = 0; i < values.length; i++) {
-                double rounded = scale == 0 ? 0 : Math.rint((float) values[i] / scale) + zeroPoint;
-                y.storeLong(i, (long) Math.max(0, Math.min(255, rounded)));
+            if (floats && scale != 0 && Float.isFinite(scale)) {
+                FloatRows.quantizeToUint8(x.segment(), x.byteOffset(), y.segment(), y.byteOffset(), x.elementCount(), scale,
+                        (int) zeroPoint);
+            } else {
+                double[] values = x.toDoubleArray();
+                for (int i = 0; i < values.length; i++) {
+                    double rounded = scale == 0 ? 0 : Math.rint((float) values[i] / scale) + zeroPoint;
+                    y.storeLong(i, (long) Math.max(0, Math.min(255, rounded)));
+                }
             }
             Tensor scaleOut = context.arena().fromFloats(new float[] {scale});
             Tensor zeroOut = context.arena().fromLongs(DType.UINT8, new long[] {(long) zeroPoint});

@@ -4,6 +4,7 @@ import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.stream.IntStream;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -21,6 +22,10 @@ public final class FloatRows {
 
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+    /** As many bytes as {@link #SPECIES} has lanes. */
+    private static final VectorSpecies<Byte> QUANTIZED = ByteVector.SPECIES_PREFERRED.withShape(
+            VectorShape.forBitSize(SPECIES.length() * 8));
+    private static final float ROUNDING = 0x1.8p23f;
     /** As many floats as {@link #DOUBLES} has lanes: converted lane for lane. */
     private static final VectorSpecies<Float> HALF_FLOATS = SPECIES.withShape(VectorShape.forBitSize(SPECIES.vectorBitSize() / 2));
 
@@ -297,6 +302,52 @@ public final class FloatRows {
         }
         for (; i < length; i++) {
             out.set(Layouts.FLOAT, outOffset + i * 4, (float) Erf.erf(a.get(Layouts.FLOAT, aOffset + i * 4)));
+        }
+    }
+
+    /** {min, max} of a contiguous row, NaN if it holds one; {+∞, −∞} when empty. */
+    public static float[] minMax(MemorySegment a, long aOffset, long length) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        FloatVector min = FloatVector.broadcast(SPECIES, Float.POSITIVE_INFINITY);
+        FloatVector max = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+            min = min.min(x);
+            max = max.max(x);
+        }
+        float low = min.reduceLanes(VectorOperators.MIN);
+        float high = max.reduceLanes(VectorOperators.MAX);
+        for (; i < length; i++) {
+            float x = a.get(Layouts.FLOAT, aOffset + i * 4);
+            low = Math.min(low, x);
+            high = Math.max(high, x);
+        }
+        return new float[] {low, high};
+    }
+
+    /**
+     * out[i] = saturate(rint(a[i] / scale) + zeroPoint) as uint8, rounding half to even, for a
+     * finite non-zero scale and a zero point in [0, 255]; NaN becomes 0.
+     */
+    public static void quantizeToUint8(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length,
+            float scale, int zeroPoint) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            FloatVector quotient = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER).div(scale);
+            // Past ±512 every value saturates; within, adding and taking away 1.5·2^23 rounds half to even.
+            FloatVector rounded = quotient.max(-512f).min(512f).add(ROUNDING).sub(ROUNDING);
+            IntVector value = (IntVector) rounded.add((float) zeroPoint).max(0f).min(255f).convert(VectorOperators.F2I, 0);
+            value.convertShape(VectorOperators.I2B, QUANTIZED, 0)
+                    .intoMemorySegment(out, outOffset + i, Layouts.ORDER);
+        }
+        for (; i < length; i++) {
+            float quotient = a.get(Layouts.FLOAT, aOffset + i * 4) / scale;
+            float value = Math.max(0, Math.min(255, (float) Math.rint(quotient) + zeroPoint));
+            out.set(java.lang.foreign.ValueLayout.JAVA_BYTE, outOffset + i, (byte) (int) value);
         }
     }
 }

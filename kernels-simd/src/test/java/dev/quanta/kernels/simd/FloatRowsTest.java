@@ -113,6 +113,42 @@ class FloatRowsTest {
         }
     }
 
+    @Test
+    void quantizesToUint8RoundingHalfToEvenAndSaturating() {
+        SplittableRandom random = new SplittableRandom(SEED + 5);
+        float scale = 0.05f;
+        int zeroPoint = 131;
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 40; trial++) {
+                int length = random.nextInt(0, 90);
+                float[] x = new float[length];
+                for (int i = 0; i < length; i++) {
+                    x[i] = switch (random.nextInt(5)) {
+                        case 0 -> EXTREMES[random.nextInt(EXTREMES.length)];
+                        case 1 -> (random.nextInt(-300, 300) + 0.5f) * scale; // ties, as near as float holds them
+                        default -> (float) random.nextGaussian() * 10;
+                    };
+                }
+                MemorySegment in = arena.allocate(4L * length + 4);
+                MemorySegment.copy(x, 0, in, Layouts.FLOAT, 0, length);
+                MemorySegment out = arena.allocate(length + 1);
+                FloatRows.quantizeToUint8(in, 0, out, 0, length, scale, zeroPoint);
+                float[] range = FloatRows.minMax(in, 0, length);
+                float low = Float.POSITIVE_INFINITY;
+                float high = Float.NEGATIVE_INFINITY;
+                for (int i = 0; i < length; i++) {
+                    float quotient = x[i] / scale;
+                    int expected = (int) Math.max(0, Math.min(255, Math.rint(quotient) + zeroPoint));
+                    assertThat(out.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) & 0xFF).as("quantize %s", x[i])
+                            .isEqualTo(expected);
+                    low = Math.min(low, x[i]);
+                    high = Math.max(high, x[i]);
+                }
+                assertThat(range).as("trial %d", trial).containsExactly(low, high);
+            }
+        }
+    }
+
     /** The deterministic exponential over its whole range: within 2 ulps of Math.exp, and exact at the edges. */
     @Test
     void expIsWithinTwoUlpsAcrossItsRange() {
