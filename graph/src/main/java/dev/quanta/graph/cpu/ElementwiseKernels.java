@@ -161,6 +161,11 @@ final class ElementwiseKernels {
         return (context, inputs) -> {
             Tensor a = inputs[0];
             Tensor b = inputs[1];
+            if (kind == Binary.Kind.POW && a.dtype() == DType.FLOAT && b.dtype() == DType.FLOAT && b.elementCount() == 1
+                    && b.rank() <= a.rank() && b.contiguous().toFloatArray()[0] == 2) {
+                // x² (layer norms square this way): one correctly rounded product, as pow gives, by vectors.
+                return binary(new Binary(Binary.Kind.MUL)).run(context, new Tensor[] {a, a});
+            }
             if (a.dtype() != b.dtype() && kind != Binary.Kind.POW) {
                 throw context.error(kind + " needs operands of one type, not " + a.dtype() + " and " + b.dtype());
             }

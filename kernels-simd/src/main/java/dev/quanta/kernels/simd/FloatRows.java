@@ -84,27 +84,60 @@ public final class FloatRows {
             boolean bScalar, MemorySegment out, long outOffset, long length) {
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
-        FloatVector aSplat = aScalar ? FloatVector.broadcast(SPECIES, a.get(Layouts.FLOAT, aOffset)) : null;
-        FloatVector bSplat = bScalar ? FloatVector.broadcast(SPECIES, b.get(Layouts.FLOAT, bOffset)) : null;
+        // Never null: a vector that may be null cannot stay in registers, and C2 then runs every
+        // vector operation of the loop through its slow Java fallback.
+        FloatVector aSplat = FloatVector.broadcast(SPECIES, aScalar ? a.get(Layouts.FLOAT, aOffset) : 0f);
+        FloatVector bSplat = FloatVector.broadcast(SPECIES, bScalar ? b.get(Layouts.FLOAT, bOffset) : 0f);
+        // One loop per operation: with the choice inside the loop, its profile changed as new
+        // operations came, and C2's recompilations sometimes ended in code without the intrinsics.
         long i = 0;
-        for (; i < vectorEnd; i += step) {
-            FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-            FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
-            FloatVector r = switch (op) {
-                case ADD -> x.add(y);
-                case SUB -> x.sub(y);
-                case MUL -> x.mul(y);
-                case DIV -> x.div(y);
-                case MAX -> x.max(y);
-                case MIN -> x.min(y);
-            };
-            r.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+        switch (op) {
+            case ADD -> {
+                for (; i < vectorEnd; i += step) {
+                    operand(a, aOffset, aScalar, aSplat, i).add(operand(b, bOffset, bScalar, bSplat, i))
+                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case SUB -> {
+                for (; i < vectorEnd; i += step) {
+                    operand(a, aOffset, aScalar, aSplat, i).sub(operand(b, bOffset, bScalar, bSplat, i))
+                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MUL -> {
+                for (; i < vectorEnd; i += step) {
+                    operand(a, aOffset, aScalar, aSplat, i).mul(operand(b, bOffset, bScalar, bSplat, i))
+                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case DIV -> {
+                for (; i < vectorEnd; i += step) {
+                    operand(a, aOffset, aScalar, aSplat, i).div(operand(b, bOffset, bScalar, bSplat, i))
+                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MAX -> {
+                for (; i < vectorEnd; i += step) {
+                    operand(a, aOffset, aScalar, aSplat, i).max(operand(b, bOffset, bScalar, bSplat, i))
+                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MIN -> {
+                for (; i < vectorEnd; i += step) {
+                    operand(a, aOffset, aScalar, aSplat, i).min(operand(b, bOffset, bScalar, bSplat, i))
+                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
         }
         for (; i < length; i++) {
             float x = a.get(Layouts.FLOAT, aOffset + (aScalar ? 0 : i * 4));
             float y = b.get(Layouts.FLOAT, bOffset + (bScalar ? 0 : i * 4));
             out.set(Layouts.FLOAT, outOffset + i * 4, FloatRowsReference.apply(op, x, y));
         }
+    }
+
+    private static FloatVector operand(MemorySegment segment, long offset, boolean scalar, FloatVector splat, long i) {
+        return scalar ? splat : FloatVector.fromMemorySegment(SPECIES, segment, offset + i * 4, Layouts.ORDER);
     }
 
     /** Softmax (or log-softmax) of a contiguous row: exponentials of x − max, summed in float lanes. */
