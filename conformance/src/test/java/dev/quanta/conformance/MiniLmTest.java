@@ -87,6 +87,17 @@ class MiniLmTest {
     }
 
     @Test
+    void int8ProjectionsRunAsFusedIntegerMatMuls() throws Exception {
+        // Each of the 36 DynamicQuantizeLinear → MatMulInteger → Cast → Mul → Add chains is one node;
+        // the outputs above, compared with ONNX Runtime's unfused graph, come from it.
+        try (OnnxModel model = OnnxModel.load(extract("/all-minilm-l6-v2-q.onnx"))) {
+            java.util.Map<String, Long> ops = model.graph().nodes().stream().collect(java.util.stream.Collectors.groupingBy(
+                    node -> node.op().name(), java.util.stream.Collectors.counting()));
+            assertThat(ops).containsEntry("MatMulIntegerToFloat", 36L).doesNotContainKey("MatMulInteger");
+        }
+    }
+
+    @Test
     void repeatedRunsAndSessionsGiveTheSameBits() throws Exception {
         // The first runs execute interpreted or in C1, later ones in C2, and each session folds its
         // own constants and plans its own buffers: none of that may move the outputs.

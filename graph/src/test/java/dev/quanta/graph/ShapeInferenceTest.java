@@ -10,6 +10,7 @@ import dev.quanta.graph.ops.Gather;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.Reshape;
 import dev.quanta.graph.ops.ShapeOf;
+import dev.quanta.graph.ops.Slice;
 import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unsqueeze;
 import dev.quanta.graph.passes.ShapeInference;
@@ -65,6 +66,23 @@ class ShapeInferenceTest {
         assertThat(shapes.get(split)).hasToString("[batch, seq, 12, 32]");
         assertThat(shapes.get(heads)).hasToString("[batch, 12, seq, 32]");
         assertThat(shapes.get(scores)).hasToString("[batch, 12, seq, seq]");
+    }
+
+    @Test
+    void aSliceWithBoundsKnownAtRunTimeKeepsItsRankAndItsOtherAxes() {
+        // BERT's position ids, [1, 512], sliced to the sequence length; then their embeddings gathered.
+        Value hidden = new Value("hidden", ValueType.of(DType.FLOAT, Shape.of(Dim.symbol("batch"), Dim.symbol("seq"), Dim.of(384))));
+        Value ids = new Value("position_ids", ValueType.of(DType.INT64, Shape.of(1, 512)));
+        Value table = new Value("table", ValueType.of(DType.FLOAT, Shape.of(512, 384)));
+        builder = Graph.builder("positions").input(hidden).input(ids).input(table);
+        Value seq = node("seq", new Gather(0), node("shape", new ShapeOf(0, null), hidden), constantScalar("i1", 1));
+        Value positions = node("positions", new Slice(), ids, longs("starts", 0),
+                node("ends", new Unsqueeze(), seq, longs("axis", 0)), longs("axes", 1));
+        Value embedded = node("embedded", new Gather(0), table, positions);
+        Graph graph = builder.output(embedded).build();
+        Map<Value, Shape> shapes = ShapeInference.apply(graph);
+        assertThat(shapes.get(positions)).hasToString("[1, ?]");
+        assertThat(shapes.get(embedded)).hasToString("[1, ?, 384]");
     }
 
     @Test

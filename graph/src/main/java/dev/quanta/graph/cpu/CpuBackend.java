@@ -26,6 +26,7 @@ import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.ArgReduce;
@@ -99,7 +100,8 @@ public final class CpuBackend {
             case Quantize quantize -> ValueKernel.ofTensors(QuantizationKernels.quantize(quantize));
             case Dequantize dequantize -> ValueKernel.ofTensors(QuantizationKernels.dequantize(dequantize));
             case DynamicQuantize ignored -> ValueKernel.ofTensors(QuantizationKernels.dynamicQuantize());
-            case MatMulInteger ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger());
+            case MatMulInteger ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(false));
+            case MatMulIntegerToFloat ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(true));
             case GatherElements gather -> ValueKernel.ofTensors(IndexingKernels.gatherElements(gather));
             case GatherND gather -> ValueKernel.ofTensors(IndexingKernels.gatherND(gather));
             case Scatter scatter -> ValueKernel.ofTensors(IndexingKernels.scatter(scatter));

@@ -35,9 +35,11 @@ final class MathKernels {
     /**
      * (a − a zero point)·(b − b zero point) in int32, a and b int8 or uint8, by the float GEMM's
      * exact integer mode. A's zero point is per tensor or per row ([M]), B's per tensor or per
-     * column ([N]), each of its operand's type.
+     * column ([N]), each of its operand's type. {@code toFloat}: then as float, times inputs[4]
+     * (one scale, or one per column) plus inputs[5] if given (a bias per column), each block as
+     * soon as its products are done.
      */
-    static Kernel matMulInteger() {
+    static Kernel matMulInteger(boolean toFloat) {
         return (context, inputs) -> {
             Tensor a = inputs[0];
             Tensor b = inputs[1];
@@ -54,8 +56,29 @@ final class MathKernels {
             ZeroPoints zeros = new ZeroPoints(
                     zeroPoints(context, a, inputs.length > 2 ? inputs[2] : null, rows, "a", "row of A"),
                     zeroPoints(context, b, inputs.length > 3 ? inputs[3] : null, columns, "b", "column of B"));
-            return new Tensor[] {multiply(context, a, b, zeros)};
+            Epilogue epilogue = null;
+            if (toFloat) {
+                float[] scale = perColumn(context, inputs[4], columns, true, "scale");
+                float[] bias = inputs.length > 5 && inputs[5] != null ? perColumn(context, inputs[5], columns, false, "bias")
+                        : null;
+                epilogue = new Epilogue(scale, bias);
+            }
+            return new Tensor[] {multiply(context, a, b, zeros, epilogue)};
         };
+    }
+
+    /** What the integer product becomes: float, times a scale (one, or one per column), plus a bias per column or none. */
+    private record Epilogue(float[] scale, float[] bias) {
+    }
+
+    private static float[] perColumn(KernelContext context, Tensor values, long columns, boolean oneAllowed,
+            String name) {
+        long count = values.shape().elementCount();
+        if (values.dtype() != DType.FLOAT || !(count == columns || oneAllowed && count == 1)) {
+            throw context.error("the " + name + " must be float32 with " + (oneAllowed ? "one value or " : "")
+                    + "one per column (" + columns + "), not " + values);
+        }
+        return values.contiguous().toFloatArray();
     }
 
     /** The zero points of int8 operands: one for all, or one per row of A and per column of B. */
@@ -93,11 +116,11 @@ final class MathKernels {
 
     /** numpy matmul of two tensors of one dtype. */
     static Tensor multiply(KernelContext context, Tensor a, Tensor b) {
-        return multiply(context, a, b, null);
+        return multiply(context, a, b, null, null);
     }
 
     /** With {@code integers}, int8/uint8 operands less their zero points, multiplied exactly into int32. */
-    private static Tensor multiply(KernelContext context, Tensor a, Tensor b, ZeroPoints integers) {
+    private static Tensor multiply(KernelContext context, Tensor a, Tensor b, ZeroPoints integers, Epilogue epilogue) {
         if (a.rank() == 0 || b.rank() == 0) {
             throw context.error("MatMul needs operands of rank 1 or more, not " + a + " and " + b);
         }
@@ -113,7 +136,8 @@ final class MathKernels {
         long[] aBatch = Arrays.copyOf(a2.shape().sizes(), a2.rank() - 2);
         long[] bBatch = Arrays.copyOf(b2.shape().sizes(), b2.rank() - 2);
         long[] batch = Shape.broadcast(Shape.of(aBatch), Shape.of(bBatch)).sizes();
-        Tensor out = context.allocate(integers != null ? DType.INT32 : a.dtype(), Shape.of(concat(batch, m, n)));
+        // With an epilogue the integer sums land in the float output and are converted there.
+        Tensor out = context.allocate(epilogue != null ? DType.FLOAT : integers != null ? DType.INT32 : a.dtype(), Shape.of(concat(batch, m, n)));
         Tensor av = a2.contiguous().broadcastTo(concat(batch, m, k));
         Tensor bv = b2.contiguous().broadcastTo(concat(batch, k, n));
         long batches = Shape.of(batch).elementCount();
@@ -159,6 +183,10 @@ final class MathKernels {
                                 (int) firstColumn),
                         new FloatGemm.Matrix(out.segment(), outOffset, n),
                         Math.toIntExact(rows), Math.toIntExact(columns), Math.toIntExact(k));
+                if (epilogue != null) {
+                    FloatRows.dequantize(out.segment(), outOffset * 4, n, rows, columns, epilogue.scale(), epilogue.bias(),
+                            (int) firstColumn);
+                }
             } else if (a.dtype() == DType.FLOAT) {
                 FloatGemm.multiply(new FloatGemm.Matrix(av.segment(), aOffset, k),
                         new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),

@@ -23,6 +23,7 @@ import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Pool;
 import dev.quanta.graph.ops.Quantize;
@@ -176,6 +177,7 @@ public final class ShapeInference {
                 }
                 case MatMul ignored -> out[0] = matMul(x, shape(node, 1));
                 case MatMulInteger ignored -> out[0] = matMul(x, shape(node, 1));
+                case MatMulIntegerToFloat ignored -> out[0] = matMul(x, shape(node, 1));
                 case ShapeOf shapeOf -> {
                     if (x != null) {
                         int rank = x.rank();
@@ -500,10 +502,23 @@ public final class ShapeInference {
         boolean hasSteps = node.inputs().size() > 4 && node.inputs().get(4) != null;
         long[] axes = hasAxes ? numbers(node, 3) : null;
         long[] steps = hasSteps ? numbers(node, 4) : null;
-        if (x == null || starts == null || ends == null || (hasAxes && axes == null) || (hasSteps && steps == null)) {
+        if (x == null) {
             return null;
         }
         List<Dim> dims = new ArrayList<>(x.dims());
+        if (starts == null || ends == null || (hasSteps && steps == null) || (hasAxes && axes == null)) {
+            // Bounds known only at run time: the rank stays, and so does every axis not sliced.
+            List<Dim> bounds = vector(node, 1) != null ? vector(node, 1) : vector(node, 2);
+            if ((hasAxes && axes == null) || (!hasAxes && bounds == null)) {
+                java.util.Collections.fill(dims, Dim.unknown());
+                return Shape.of(dims);
+            }
+            int count = hasAxes ? axes.length : bounds.size();
+            for (int i = 0; i < count; i++) {
+                dims.set(Shape.normalizeAxis(axes == null ? i : axes[i], x.rank()), Dim.unknown());
+            }
+            return Shape.of(dims);
+        }
         for (int i = 0; i < starts.length; i++) {
             int axis = Shape.normalizeAxis(axes == null ? i : axes[i], x.rank());
             if (!x.isStatic(axis)) {

@@ -18,6 +18,7 @@ import dev.quanta.graph.ops.Einsum;
 import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.NonZero;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.If;
@@ -80,6 +81,19 @@ public final class TypeCheck {
         return types;
     }
 
+    /** Inputs (a, b, aZeroPoint?, bZeroPoint?, ...) of the integer matmuls. */
+    private static String integerOperands(DType[] in) {
+        for (int i = 0; i < 2; i++) {
+            if (in[i] != null && in[i] != DType.INT8 && in[i] != DType.UINT8) {
+                return "needs int8 or uint8 operands, not " + in[i];
+            }
+            if (in[i] != null && in.length > i + 2 && in[i + 2] != null && in[i + 2] != in[i]) {
+                return "a zero point of " + in[i + 2] + " for an operand of " + in[i];
+            }
+        }
+        return null;
+    }
+
     /** Fills the output types it can; returns what is wrong, or null. */
     private static String infer(CoreOp op, DType[] in, DType[] out) {
         DType first = in.length > 0 ? in[0] : null;
@@ -124,14 +138,16 @@ public final class TypeCheck {
             }
             case MatMulInteger ignored -> {
                 out[0] = DType.INT32;
-                for (int i = 0; i < 2; i++) {
-                    if (in[i] != null && in[i] != DType.INT8 && in[i] != DType.UINT8) {
-                        return "needs int8 or uint8 operands, not " + in[i];
-                    }
-                    if (in[i] != null && in.length > i + 2 && in[i + 2] != null && in[i + 2] != in[i]) {
-                        return "a zero point of " + in[i + 2] + " for an operand of " + in[i];
+                return integerOperands(in);
+            }
+            case MatMulIntegerToFloat ignored -> {
+                out[0] = DType.FLOAT;
+                for (int i = 4; i < in.length; i++) {
+                    if (in[i] != null && in[i] != DType.FLOAT) {
+                        return "scales and biases must be float32, not " + in[i];
                     }
                 }
+                return integerOperands(in);
             }
             case Concat ignored -> {
                 return sameTypes(in, "inputs");

@@ -383,4 +383,38 @@ public final class FloatRows {
             out.set(java.lang.foreign.ValueLayout.JAVA_BYTE, outOffset + i, (byte) (int) value);
         }
     }
+
+    /**
+     * In place over a block of rows: int32 sums become floats, times {@code scale} (one value, or
+     * one per column) plus {@code bias} (one per column, or null); the product and the sum are
+     * each rounded, as separate Cast, Mul and Add nodes round them. {@code firstColumn} places the
+     * block's columns in {@code scale} and {@code bias}; the row stride is in elements.
+     */
+    public static void dequantize(MemorySegment c, long byteOffset, long rowStride, long rows, long columns,
+            float[] scale, float[] bias, int firstColumn) {
+        int step = SPECIES.length();
+        long vectorEnd = columns - columns % step;
+        boolean perColumn = scale.length > 1;
+        FloatVector oneScale = FloatVector.broadcast(SPECIES, scale[0]);
+        for (long r = 0; r < rows; r++) {
+            long row = byteOffset + r * rowStride * 4;
+            int j = 0;
+            for (; j < vectorEnd; j += step) {
+                FloatVector value = (FloatVector) IntVector.fromMemorySegment(IntVector.SPECIES_PREFERRED, c, row + j * 4L,
+                        Layouts.ORDER).convert(VectorOperators.I2F, 0);
+                value = value.mul(perColumn ? FloatVector.fromArray(SPECIES, scale, firstColumn + j) : oneScale);
+                if (bias != null) {
+                    value = value.add(FloatVector.fromArray(SPECIES, bias, firstColumn + j));
+                }
+                value.intoMemorySegment(c, row + j * 4L, Layouts.ORDER);
+            }
+            for (; j < columns; j++) {
+                float value = c.get(Layouts.INT32, row + j * 4L) * scale[perColumn ? firstColumn + j : 0];
+                if (bias != null) {
+                    value += bias[firstColumn + j];
+                }
+                c.set(Layouts.FLOAT, row + j * 4L, value);
+            }
+        }
+    }
 }

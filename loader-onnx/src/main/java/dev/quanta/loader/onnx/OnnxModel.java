@@ -9,6 +9,7 @@ import dev.quanta.graph.SessionOptions;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.passes.ConstantFolding;
 import dev.quanta.graph.passes.DeadCodeRemoval;
+import dev.quanta.graph.passes.IntegerMatMulFusion;
 import dev.quanta.graph.passes.ShapeInference;
 import dev.quanta.graph.passes.TypeCheck;
 import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
@@ -116,7 +117,8 @@ public final class OnnxModel implements AutoCloseable {
             Map<String, Shape> outputShapes = new LinkedHashMap<>();
             translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output) != null
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
-            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights, shapes));
+            Graph graph = DeadCodeRemoval.apply(
+                    IntegerMatMulFusion.apply(ConstantFolding.apply(translated, weights, shapes), shapes));
             String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
             return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights,
                     Collections.unmodifiableMap(outputShapes));

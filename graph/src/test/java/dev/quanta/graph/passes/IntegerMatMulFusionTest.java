@@ -1,0 +1,142 @@
+package dev.quanta.graph.passes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.quanta.graph.Graph;
+import dev.quanta.graph.Node;
+import dev.quanta.graph.Outputs;
+import dev.quanta.graph.Session;
+import dev.quanta.graph.SessionOptions;
+import dev.quanta.graph.Value;
+import dev.quanta.graph.ValueType;
+import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.CoreOp;
+import dev.quanta.graph.ops.DynamicQuantize;
+import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.Unary;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Dim;
+import dev.quanta.tensor.Float8E8M0;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The dynamically quantized projection chain, fused and not: the same bits, and no fusion where it would not be exact. */
+class IntegerMatMulFusionTest {
+
+    private static final int K = 37;
+    private static final int N = 21;
+    private final TensorArena arena = TensorArena.ofShared();
+    private final SplittableRandom random = new SplittableRandom(0xF05E);
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    /**
+     * y = DynamicQuantizeLinear(x) → MatMulInteger(·, w) → Cast → Mul(x scale · w scale) → Add(bias),
+     * as ONNX Runtime's quantizer writes it; {@code extraReader} also reads the Cast's output.
+     */
+    private Graph projection(boolean perColumnScale, boolean withBias, boolean extraReader) {
+        Value x = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.symbol("batch"), Dim.of(5), Dim.of(K))));
+        Value q = new Value("q", null);
+        Value qScale = new Value("q_scale", null);
+        Value qZero = new Value("q_zero", null);
+        Value w = new Value("w", null);
+        Value wZero = new Value("w_zero", null);
+        Value wScale = new Value("w_scale", null);
+        Value bias = new Value("bias", null);
+        Value scale = new Value("scale", null);
+        Value product = new Value("product", null);
+        Value asFloat = new Value("as_float", null);
+        Value scaled = new Value("scaled", null);
+        Value y = new Value("y", null);
+        Value side = new Value("side", null);
+        Graph.Builder builder = Graph.builder("g").input(x)
+                .constant(w, bytes(K * N, K, N))
+                .constant(wZero, arena.fromBytes(DType.INT8, new byte[] {3}))
+                .constant(wScale, perColumnScale ? floats(N, N) : floats(1))
+                .constant(bias, floats(N, N))
+                .node(new Node("quantize", new DynamicQuantize(), List.of(x), List.of(q, qScale, qZero), "test"))
+                .node(node("scales", new Binary(Binary.Kind.MUL), List.of(qScale, wScale), scale))
+                .node(node("matmul", new MatMulInteger(), List.of(q, w, qZero, wZero), product))
+                .node(node("cast", new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), List.of(product), asFloat))
+                .node(node("mul", new Binary(Binary.Kind.MUL), List.of(asFloat, scale), scaled));
+        if (withBias) {
+            builder.node(node("add", new Binary(Binary.Kind.ADD), List.of(bias, scaled), y));
+        } else {
+            builder.node(node("copy", Unary.of(Unary.Kind.NEG), List.of(scaled), y));
+        }
+        if (extraReader) {
+            builder.node(node("side", Unary.of(Unary.Kind.ABS), List.of(asFloat), side)).output(side);
+        }
+        return builder.output(y).build();
+    }
+
+    @Test
+    void theChainFusesAndKeepsItsBits() {
+        for (boolean perColumnScale : new boolean[] {false, true}) {
+            for (boolean withBias : new boolean[] {false, true}) {
+                Graph graph = projection(perColumnScale, withBias, false);
+                Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph));
+                List<String> ops = fused.nodes().stream().map(node -> node.op().name()).toList();
+                assertThat(ops).as("scale per column %s, bias %s", perColumnScale, withBias)
+                        .contains("MatMulIntegerToFloat").doesNotContain("MatMulInteger", "Cast");
+                assertThat(ops).hasSize(withBias ? 3 : 4);
+                Tensor x = floats(3 * 5 * K, 3, 5, K);
+                assertThat(run(fused, x)).isEqualTo(run(graph, x));
+            }
+        }
+    }
+
+    @Test
+    void aValueReadOutsideTheChainKeepsItUnfused() {
+        Graph graph = projection(false, true, true);
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph));
+        assertThat(fused.nodes().stream().map(node -> node.op().name())).contains("MatMulInteger", "Cast")
+                .doesNotContain("MatMulIntegerToFloat");
+    }
+
+    private static Node node(String name, CoreOp op, List<Value> inputs, Value output) {
+        return new Node(name, op, inputs, List.of(output), "test");
+    }
+
+    private int[] run(Graph graph, Tensor x) {
+        try (Session session = new Session(graph, SessionOptions.defaults()); Outputs outputs = session.run(Map.of("x", x))) {
+            float[] values = outputs.get("y").toFloatArray();
+            return Arrays.stream(toBits(values)).toArray();
+        }
+    }
+
+    private static int[] toBits(float[] values) {
+        int[] bits = new int[values.length];
+        for (int i = 0; i < values.length; i++) {
+            bits[i] = Float.floatToRawIntBits(values[i]);
+        }
+        return bits;
+    }
+
+    private Tensor floats(int count, long... sizes) {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        return arena.fromFloats(values, sizes);
+    }
+
+    private Tensor bytes(int count, long... sizes) {
+        byte[] values = new byte[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = (byte) random.nextInt(-128, 128);
+        }
+        return arena.fromBytes(DType.INT8, values, sizes);
+    }
+}
