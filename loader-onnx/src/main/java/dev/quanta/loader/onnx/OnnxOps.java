@@ -34,6 +34,7 @@ import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.Expand;
@@ -74,9 +75,15 @@ final class OnnxOps {
     }
 
     private static final Map<String, Translator> DEFAULT_DOMAIN = new HashMap<>();
+    /** The com.microsoft ops that ONNX Runtime's quantization tools write. */
+    private static final Map<String, Translator> MICROSOFT_DOMAIN = new HashMap<>();
 
     static Translator find(String domain, String opType) {
-        return domain.isEmpty() ? DEFAULT_DOMAIN.get(opType) : null;
+        return switch (domain) {
+            case "" -> DEFAULT_DOMAIN.get(opType);
+            case "com.microsoft" -> MICROSOFT_DOMAIN.get(opType);
+            default -> null;
+        };
     }
 
     private static void register(String opType, Translator translator) {
@@ -103,6 +110,7 @@ final class OnnxOps {
         registerShapes();
         registerNormalization();
         registerQuantization();
+        registerMicrosoftQuantization();
         registerIndexing();
         registerConvolution();
         registerSequences();
@@ -387,6 +395,62 @@ final class OnnxOps {
             node.emit(new Quantize(1, 0, true, null), List.of(scaled, like(node, 1, multiplier), node.requiredInput(7)),
                     List.of(node.output(0)));
         });
+    }
+
+    // ---------------------------------------------------------------- com.microsoft quantized ops
+
+    private static void registerMicrosoftQuantization() {
+        // Y = (A − a0)·(B − b0) · (a_scale·b_scale) + bias; b_scale and b0 per tensor or per column.
+        MICROSOFT_DOMAIN.put("MatMulIntegerToFloat", node -> {
+            Value scale = node.emit(new Binary(Binary.Kind.MUL), node.requiredInput(2), node.requiredInput(3));
+            integerToFloat(node, node.requiredInput(0), node.requiredInput(1), node.input(4), node.input(5), scale,
+                    node.input(6));
+        });
+        // A quantized to uint8 as DynamicQuantizeLinear does, then as MatMulIntegerToFloat.
+        MICROSOFT_DOMAIN.put("DynamicQuantizeMatMul", node -> {
+            Value quantized = node.temporary();
+            Value scale = node.temporary();
+            Value zero = node.temporary();
+            node.emit(new DynamicQuantize(), List.of(node.requiredInput(0)), List.of(quantized, scale, zero));
+            Value product = node.emit(new Binary(Binary.Kind.MUL), scale, node.requiredInput(2));
+            integerToFloat(node, quantized, node.requiredInput(1), zero, node.input(3), product, node.input(4));
+        });
+        // C = quantize(dequantize(A) op dequantize(B)), in A's type.
+        MICROSOFT_DOMAIN.put("QLinearAdd", node -> quantizedBinary(node, Binary.Kind.ADD));
+        MICROSOFT_DOMAIN.put("QLinearMul", node -> quantizedBinary(node, Binary.Kind.MUL));
+        MICROSOFT_DOMAIN.put("QLinearSigmoid", node -> quantizedUnary(node, Unary.of(Unary.Kind.SIGMOID)));
+        MICROSOFT_DOMAIN.put("QLinearLeakyRelu",
+                node -> quantizedUnary(node, new Unary(Unary.Kind.LEAKY_RELU, node.floatAttr("alpha", 0.01f), 0)));
+    }
+
+    private static void integerToFloat(OnnxNode node, Value a, Value b, Value aZero, Value bZero, Value scale, Value bias) {
+        List<Value> inputs = new java.util.ArrayList<>(java.util.Arrays.asList(a, b, aZero, bZero, scale));
+        if (bias != null) {
+            inputs.add(bias);
+        }
+        node.emit(new MatMulIntegerToFloat(), inputs, List.of(node.output(0)));
+    }
+
+    /** x − zero point, times scale, as float; a missing zero point is 0. */
+    private static Value dequantized(OnnxNode node, Value x, Value scale, Value zero) {
+        return node.emit(new Dequantize(1, 0, null), x, scale, zero);
+    }
+
+    /** y = saturate(round(x / scale) + zero point) in the type of {@code like} (the op's first input). */
+    private static void quantized(OnnxNode node, Value x, Value scale, Value zero, Value like) {
+        Value zeroPoint = zero != null ? zero : like(node, 0, like);
+        node.emit(new Quantize(1, 0, true, null), List.of(x, scale, zeroPoint), List.of(node.output(0)));
+    }
+
+    private static void quantizedBinary(OnnxNode node, Binary.Kind kind) {
+        Value a = dequantized(node, node.requiredInput(0), node.requiredInput(1), node.input(2));
+        Value b = dequantized(node, node.requiredInput(3), node.requiredInput(4), node.input(5));
+        quantized(node, node.emit(new Binary(kind), a, b), node.requiredInput(6), node.input(7), node.requiredInput(0));
+    }
+
+    private static void quantizedUnary(OnnxNode node, Unary op) {
+        Value x = dequantized(node, node.requiredInput(0), node.requiredInput(1), node.input(2));
+        quantized(node, node.emit(op, x), node.requiredInput(3), node.input(4), node.requiredInput(0));
     }
 
     private static Value outputOrTemporary(OnnxNode node, int i) {

@@ -1,0 +1,261 @@
+package dev.quanta.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import com.google.protobuf.ByteString;
+import dev.quanta.graph.Outputs;
+import dev.quanta.graph.Session;
+import dev.quanta.graph.SessionOptions;
+import dev.quanta.loader.onnx.OnnxModel;
+import dev.quanta.loader.onnx.proto.Onnx;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The com.microsoft quantized ops that ONNX Runtime's quantizer writes, Quanta against ONNX Runtime
+ * on random inputs: one single-node model per case, the same inputs fed to both.
+ */
+class ContribOpsTest {
+
+    private static final int FLOAT = Onnx.TensorProto.DataType.FLOAT_VALUE;
+    private static final int UINT8 = Onnx.TensorProto.DataType.UINT8_VALUE;
+    private static final int INT8 = Onnx.TensorProto.DataType.INT8_VALUE;
+
+    private final SplittableRandom random = new SplittableRandom(0xC0_7A1B);
+
+    /** One input of the node: fed at run time, or an initializer; its raw little-endian bytes. */
+    private record Input(String name, int type, long[] dims, byte[] raw, boolean fed) {
+        Input asFed() {
+            return new Input(name, type, dims, raw, true);
+        }
+    }
+
+    @Test
+    void matMulIntegerToFloatWithPerColumnScalesZeroPointsAndBias() throws Exception {
+        for (int aType : new int[] {UINT8, INT8}) {
+            List<Input> inputs = List.of(
+                    fed("A", aType, 5, 37), weights("B", 37, 19), scales("a_scale", 1), scales("b_scale", 19, 19),
+                    constant("a_zero_point", aType), constant("b_zero_point", INT8, 19), floats("bias", 19, 19));
+            compareFloats("MatMulIntegerToFloat", inputs, Map.of(), 1e-5);
+        }
+    }
+
+    @Test
+    void dynamicQuantizeMatMulWithPerColumnScalesAndBias() throws Exception {
+        List<Input> inputs = List.of(floats("A", 3 * 4 * 45, 3, 4, 45).asFed(), weights("B", 45, 23),
+                scales("b_scale", 23, 23), constant("b_zero_point", INT8, 23), floats("bias", 23, 23));
+        compareFloats("DynamicQuantizeMatMul", inputs, Map.of(), 1e-5);
+        List<Input> plain = List.of(floats("A", 7 * 16, 7, 16).asFed(), constant("B", UINT8, 16, 9), scales("b_scale", 1));
+        compareFloats("DynamicQuantizeMatMul", plain, Map.of(), 1e-5);
+    }
+
+    @Test
+    void qLinearAddAndMulBroadcastAndRequantize() throws Exception {
+        for (String op : new String[] {"QLinearAdd", "QLinearMul"}) {
+            for (int type : new int[] {UINT8, INT8}) {
+                List<Input> inputs = List.of(fed("A", type, 4, 33), scales("A_scale", 1), constant("A_zero_point", type),
+                        fed("B", type, 33), scales("B_scale", 1), constant("B_zero_point", type),
+                        scales("C_scale", 1), constant("C_zero_point", type));
+                compareQuantized(op, inputs, Map.of());
+            }
+        }
+    }
+
+    @Test
+    void qLinearSigmoidAndLeakyRelu() throws Exception {
+        for (int type : new int[] {UINT8, INT8}) {
+            List<Input> inputs = List.of(fed("X", type, 256), scales("X_scale", 1), constant("X_zero_point", type),
+                    scales("Y_scale", 1), constant("Y_zero_point", type));
+            compareQuantized("QLinearSigmoid", inputs, Map.of());
+            compareQuantized("QLinearLeakyRelu", inputs, Map.of("alpha", 0.13f));
+        }
+    }
+
+    // ---------------------------------------------------------------- running both engines
+
+    private void compareFloats(String op, List<Input> inputs, Map<String, Float> attributes, double tolerance)
+            throws Exception {
+        float[] expected = toFloats(onnxRuntime(op, inputs, attributes, FLOAT));
+        float[] actual = quanta(op, inputs, attributes, FLOAT).toFloatArray();
+        assertThat(actual).hasSameSizeAs(expected);
+        double largest = 0;
+        for (float value : expected) {
+            largest = Math.max(largest, Math.abs(value));
+        }
+        for (int i = 0; i < expected.length; i++) {
+            assertThat((double) actual[i]).as("%s output %d", op, i).isCloseTo(expected[i],
+                    org.assertj.core.data.Offset.offset(tolerance * largest));
+        }
+    }
+
+    /** Requantized outputs: ONNX Runtime rounds its float steps in another order, so ties may land one apart. */
+    private void compareQuantized(String op, List<Input> inputs, Map<String, Float> attributes) throws Exception {
+        int type = inputs.get(0).type();
+        byte[] expected = onnxRuntime(op, inputs, attributes, type);
+        long[] actual = quanta(op, inputs, attributes, type).toLongArray();
+        int exact = 0;
+        for (int i = 0; i < expected.length; i++) {
+            long wanted = type == UINT8 ? expected[i] & 0xFF : expected[i];
+            assertThat(actual[i]).as("%s (%s) output %d", op, type == UINT8 ? "uint8" : "int8", i)
+                    .isBetween(wanted - 1, wanted + 1);
+            exact += actual[i] == wanted ? 1 : 0;
+        }
+        assertThat(exact).as("%s: outputs equal to ONNX Runtime's", op).isGreaterThanOrEqualTo(expected.length * 95 / 100);
+    }
+
+    private byte[] onnxRuntime(String op, List<Input> inputs, Map<String, Float> attributes, int outputType)
+            throws Exception {
+        OrtEnvironment environment = OrtEnvironment.getEnvironment();
+        Map<String, OnnxTensor> feeds = new HashMap<>();
+        try (OrtSession session = environment.createSession(model(op, inputs, attributes, outputType),
+                new OrtSession.SessionOptions())) {
+            for (Input input : inputs) {
+                if (input.fed()) {
+                    OnnxJavaType type = input.type() == FLOAT ? OnnxJavaType.FLOAT
+                            : input.type() == UINT8 ? OnnxJavaType.UINT8 : OnnxJavaType.INT8;
+                    ByteBuffer buffer = ByteBuffer.allocateDirect(input.raw().length).order(ByteOrder.LITTLE_ENDIAN)
+                            .put(input.raw()).flip();
+                    feeds.put(input.name(), OnnxTensor.createTensor(environment, buffer, input.dims(), type));
+                }
+            }
+            try (OrtSession.Result result = session.run(feeds)) {
+                ByteBuffer bytes = ((OnnxTensor) result.get(0)).getByteBuffer();
+                byte[] raw = new byte[bytes.remaining()];
+                bytes.get(raw);
+                return raw;
+            }
+        } finally {
+            feeds.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private Tensor quanta(String op, List<Input> inputs, Map<String, Float> attributes, int outputType) throws Exception {
+        TensorArena arena = TensorArena.ofShared();
+        try (OnnxModel model = OnnxModel.load(model(op, inputs, attributes, outputType), op);
+                Session session = model.newSession(SessionOptions.defaults())) {
+            Map<String, Tensor> feeds = new HashMap<>();
+            for (Input input : inputs) {
+                if (input.fed()) {
+                    DType dtype = input.type() == FLOAT ? DType.FLOAT : input.type() == UINT8 ? DType.UINT8 : DType.INT8;
+                    feeds.put(input.name(), arena.fromBytes(dtype, input.raw(), input.dims()));
+                }
+            }
+            try (Outputs outputs = session.run(feeds)) {
+                return arena.copyOf(outputs.get("Y"));
+            }
+        }
+    }
+
+    private static byte[] model(String op, List<Input> inputs, Map<String, Float> attributes, int outputType) {
+        Onnx.NodeProto.Builder node = Onnx.NodeProto.newBuilder().setOpType(op).setDomain("com.microsoft").addOutput("Y");
+        attributes.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
+                .setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(value)));
+        Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder().setName(op);
+        for (Input input : inputs) {
+            node.addInput(input.name());
+            if (input.fed()) {
+                Onnx.TensorShapeProto.Builder shape = Onnx.TensorShapeProto.newBuilder();
+                for (long dim : input.dims()) {
+                    shape.addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(dim));
+                }
+                graph.addInput(Onnx.ValueInfoProto.newBuilder().setName(input.name()).setType(Onnx.TypeProto.newBuilder()
+                        .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(input.type()).setShape(shape))));
+            } else {
+                Onnx.TensorProto.Builder tensor = Onnx.TensorProto.newBuilder().setName(input.name())
+                        .setDataType(input.type()).setRawData(ByteString.copyFrom(input.raw()));
+                for (long dim : input.dims()) {
+                    tensor.addDims(dim);
+                }
+                graph.addInitializer(tensor);
+            }
+        }
+        graph.addNode(node).addOutput(Onnx.ValueInfoProto.newBuilder().setName("Y").setType(Onnx.TypeProto.newBuilder()
+                .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(outputType))));
+        return Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("quanta-test")
+                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
+                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1))
+                .setGraph(graph).build().toByteArray();
+    }
+
+    // ---------------------------------------------------------------- random inputs
+
+    private Input fed(String name, int type, long... dims) {
+        return new Input(name, type, dims, randomBytes(count(dims)), true);
+    }
+
+    private Input constant(String name, int type, long... dims) {
+        return new Input(name, type, dims, randomBytes(count(dims)), false);
+    }
+
+    /**
+     * int8 weights in −64…63, as ONNX Runtime's quantizer makes them with {@code reduce_range}: its
+     * AVX2 kernel adds pairs of u8×s8 products in saturating int16, wrong for full-range weights.
+     */
+    private Input weights(String name, long... dims) {
+        byte[] values = new byte[(int) count(dims)];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (byte) random.nextInt(-64, 64);
+        }
+        return new Input(name, INT8, dims, values, false);
+    }
+
+    /** Positive scales a few hundredths wide, as quantizers choose them. */
+    private Input scales(String name, int count, long... dims) {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = (float) (0.002 + random.nextDouble() * 0.05);
+        }
+        return new Input(name, FLOAT, dims, bytes(values), false);
+    }
+
+    private Input floats(String name, int count, long... dims) {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = (float) random.nextGaussian() * 3;
+        }
+        return new Input(name, FLOAT, dims, bytes(values), false);
+    }
+
+    private static long count(long[] dims) {
+        long count = 1;
+        for (long dim : dims) {
+            count *= dim;
+        }
+        return count;
+    }
+
+    private byte[] randomBytes(long count) {
+        byte[] values = new byte[(int) count];
+        random.nextBytes(values);
+        return values;
+    }
+
+    private static byte[] bytes(float[] values) {
+        ByteBuffer buffer = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float value : values) {
+            buffer.putFloat(value);
+        }
+        return buffer.array();
+    }
+
+    private static float[] toFloats(byte[] raw) {
+        ByteBuffer buffer = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+        float[] values = new float[raw.length / 4];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = buffer.getFloat();
+        }
+        return values;
+    }
+}
