@@ -48,7 +48,7 @@ class ContribOpsTest {
             List<Input> inputs = List.of(
                     fed("A", aType, 5, 37), weights("B", 37, 19), scales("a_scale", 1), scales("b_scale", 19, 19),
                     constant("a_zero_point", aType), constant("b_zero_point", INT8, 19), floats("bias", 19, 19));
-            compareFloats("MatMulIntegerToFloat", inputs, Map.of(), 1e-5);
+            compareFloats("MatMulIntegerToFloat", inputs, Map.of(), Map.of(), 1e-5);
         }
     }
 
@@ -56,9 +56,9 @@ class ContribOpsTest {
     void dynamicQuantizeMatMulWithPerColumnScalesAndBias() throws Exception {
         List<Input> inputs = List.of(floats("A", 3 * 4 * 45, 3, 4, 45).asFed(), weights("B", 45, 23),
                 scales("b_scale", 23, 23), constant("b_zero_point", INT8, 23), floats("bias", 23, 23));
-        compareFloats("DynamicQuantizeMatMul", inputs, Map.of(), 1e-5);
+        compareFloats("DynamicQuantizeMatMul", inputs, Map.of(), Map.of(), 1e-5);
         List<Input> plain = List.of(floats("A", 7 * 16, 7, 16).asFed(), constant("B", UINT8, 16, 9), scales("b_scale", 1));
-        compareFloats("DynamicQuantizeMatMul", plain, Map.of(), 1e-5);
+        compareFloats("DynamicQuantizeMatMul", plain, Map.of(), Map.of(), 1e-5);
     }
 
     @Test
@@ -68,7 +68,7 @@ class ContribOpsTest {
                 List<Input> inputs = List.of(fed("A", type, 4, 33), scales("A_scale", 1), constant("A_zero_point", type),
                         fed("B", type, 33), scales("B_scale", 1), constant("B_zero_point", type),
                         scales("C_scale", 1), constant("C_zero_point", type));
-                compareQuantized(op, inputs, Map.of());
+                compareQuantized(op, inputs, Map.of(), Map.of(), type);
             }
         }
     }
@@ -78,17 +78,50 @@ class ContribOpsTest {
         for (int type : new int[] {UINT8, INT8}) {
             List<Input> inputs = List.of(fed("X", type, 256), scales("X_scale", 1), constant("X_zero_point", type),
                     scales("Y_scale", 1), constant("Y_zero_point", type));
-            compareQuantized("QLinearSigmoid", inputs, Map.of());
-            compareQuantized("QLinearLeakyRelu", inputs, Map.of("alpha", 0.13f));
+            compareQuantized("QLinearSigmoid", inputs, Map.of(), Map.of(), type);
+            compareQuantized("QLinearLeakyRelu", inputs, Map.of("alpha", 0.13f), Map.of(), type);
         }
+    }
+
+    @Test
+    void qLinearConcatRequantizesEachInput() throws Exception {
+        for (int type : new int[] {UINT8, INT8}) {
+            List<Input> inputs = List.of(scales("Y_scale", 1), constant("Y_zero_point", type),
+                    fed("X1", type, 2, 3, 5), scales("s1", 1), constant("z1", type),
+                    fed("X2", type, 2, 4, 5), scales("s2", 1), constant("z2", type));
+            compareQuantized("QLinearConcat", inputs, Map.of(), Map.of("axis", 1L), type);
+        }
+    }
+
+    @Test
+    void qLinearGlobalAveragePoolInBothLayouts() throws Exception {
+        for (int type : new int[] {UINT8, INT8}) {
+            for (long channelsLast : new long[] {0, 1}) {
+                List<Input> inputs = List.of(fed("X", type, 2, 6, 7, 5), scales("x_scale", 1), constant("x_zero_point", type),
+                        scales("y_scale", 1), constant("y_zero_point", type));
+                compareQuantized("QLinearGlobalAveragePool", inputs, Map.of(), Map.of("channels_last", channelsLast), type);
+            }
+        }
+    }
+
+    @Test
+    void qGemmToFloatAndRequantizedWithTransposedBAndInt32Bias() throws Exception {
+        List<Input> common = List.of(fed("A", UINT8, 6, 29), scales("a_scale", 1), constant("a_zero_point", UINT8),
+                weights("B", 11, 29), scales("b_scale", 11, 11), constant("b_zero_point", INT8, 11), ints("C", 11, 11));
+        compareFloats("QGemm", common, Map.of("alpha", 0.75f), Map.of("transB", 1L), 1e-5);
+        List<Input> quantized = new java.util.ArrayList<>(common);
+        quantized.add(new Input("y_scale", FLOAT, new long[0], bytes(new float[] {20f}), false));
+        quantized.add(constant("y_zero_point", UINT8));
+        compareQuantized("QGemm", quantized, Map.of(), Map.of("transB", 1L), UINT8);
     }
 
     // ---------------------------------------------------------------- running both engines
 
-    private void compareFloats(String op, List<Input> inputs, Map<String, Float> attributes, double tolerance)
-            throws Exception {
-        float[] expected = toFloats(onnxRuntime(op, inputs, attributes, FLOAT));
-        float[] actual = quanta(op, inputs, attributes, FLOAT).toFloatArray();
+    private void compareFloats(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
+            double tolerance) throws Exception {
+        byte[] model = model(op, inputs, floats, ints, FLOAT);
+        float[] expected = toFloats(onnxRuntime(model, inputs));
+        float[] actual = quanta(op, model, inputs).toFloatArray();
         assertThat(actual).hasSameSizeAs(expected);
         double largest = 0;
         for (float value : expected) {
@@ -101,10 +134,11 @@ class ContribOpsTest {
     }
 
     /** Requantized outputs: ONNX Runtime rounds its float steps in another order, so ties may land one apart. */
-    private void compareQuantized(String op, List<Input> inputs, Map<String, Float> attributes) throws Exception {
-        int type = inputs.get(0).type();
-        byte[] expected = onnxRuntime(op, inputs, attributes, type);
-        long[] actual = quanta(op, inputs, attributes, type).toLongArray();
+    private void compareQuantized(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
+            int type) throws Exception {
+        byte[] model = model(op, inputs, floats, ints, type);
+        byte[] expected = onnxRuntime(model, inputs);
+        long[] actual = quanta(op, model, inputs).toLongArray();
         int exact = 0;
         for (int i = 0; i < expected.length; i++) {
             long wanted = type == UINT8 ? expected[i] & 0xFF : expected[i];
@@ -115,12 +149,10 @@ class ContribOpsTest {
         assertThat(exact).as("%s: outputs equal to ONNX Runtime's", op).isGreaterThanOrEqualTo(expected.length * 95 / 100);
     }
 
-    private byte[] onnxRuntime(String op, List<Input> inputs, Map<String, Float> attributes, int outputType)
-            throws Exception {
+    private static byte[] onnxRuntime(byte[] model, List<Input> inputs) throws Exception {
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
         Map<String, OnnxTensor> feeds = new HashMap<>();
-        try (OrtSession session = environment.createSession(model(op, inputs, attributes, outputType),
-                new OrtSession.SessionOptions())) {
+        try (OrtSession session = environment.createSession(model, new OrtSession.SessionOptions())) {
             for (Input input : inputs) {
                 if (input.fed()) {
                     OnnxJavaType type = input.type() == FLOAT ? OnnxJavaType.FLOAT
@@ -141,9 +173,9 @@ class ContribOpsTest {
         }
     }
 
-    private Tensor quanta(String op, List<Input> inputs, Map<String, Float> attributes, int outputType) throws Exception {
+    private static Tensor quanta(String op, byte[] bytes, List<Input> inputs) throws Exception {
         TensorArena arena = TensorArena.ofShared();
-        try (OnnxModel model = OnnxModel.load(model(op, inputs, attributes, outputType), op);
+        try (OnnxModel model = OnnxModel.load(bytes, op);
                 Session session = model.newSession(SessionOptions.defaults())) {
             Map<String, Tensor> feeds = new HashMap<>();
             for (Input input : inputs) {
@@ -158,10 +190,13 @@ class ContribOpsTest {
         }
     }
 
-    private static byte[] model(String op, List<Input> inputs, Map<String, Float> attributes, int outputType) {
+    private static byte[] model(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
+            int outputType) {
         Onnx.NodeProto.Builder node = Onnx.NodeProto.newBuilder().setOpType(op).setDomain("com.microsoft").addOutput("Y");
-        attributes.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
+        floats.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(value)));
+        ints.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
+                .setType(Onnx.AttributeProto.AttributeType.INT).setI(value)));
         Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder().setName(op);
         for (Input input : inputs) {
             node.addInput(input.name());
@@ -218,6 +253,14 @@ class ContribOpsTest {
             values[i] = (float) (0.002 + random.nextDouble() * 0.05);
         }
         return new Input(name, FLOAT, dims, bytes(values), false);
+    }
+
+    private Input ints(String name, int count, long... dims) {
+        ByteBuffer buffer = ByteBuffer.allocate(count * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < count; i++) {
+            buffer.putInt(random.nextInt(-5000, 5000));
+        }
+        return new Input(name, Onnx.TensorProto.DataType.INT32_VALUE, dims, buffer.array(), false);
     }
 
     private Input floats(String name, int count, long... dims) {

@@ -1,6 +1,7 @@
 package dev.quanta.loader.onnx;
 
 import dev.quanta.graph.Value;
+import dev.quanta.graph.ValueType;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
@@ -421,6 +422,61 @@ final class OnnxOps {
         MICROSOFT_DOMAIN.put("QLinearSigmoid", node -> quantizedUnary(node, Unary.of(Unary.Kind.SIGMOID)));
         MICROSOFT_DOMAIN.put("QLinearLeakyRelu",
                 node -> quantizedUnary(node, new Unary(Unary.Kind.LEAKY_RELU, node.floatAttr("alpha", 0.01f), 0)));
+        // Inputs (Y_scale, Y_zero_point, then X, X_scale, X_zero_point per tensor): each requantized to Y's.
+        MICROSOFT_DOMAIN.put("QLinearConcat", node -> {
+            if (node.inputCount() < 5 || (node.inputCount() - 2) % 3 != 0) {
+                throw node.unsupported(node.inputCount() + " inputs (Y_scale, Y_zero_point, then triples of tensor,"
+                        + " scale and zero point)");
+            }
+            List<Value> parts = new java.util.ArrayList<>();
+            for (int i = 2; i < node.inputCount(); i += 3) {
+                parts.add(dequantized(node, node.requiredInput(i), node.requiredInput(i + 1), node.input(i + 2)));
+            }
+            Value joined = node.emit(new Concat((int) node.requiredInt("axis")), parts.toArray(Value[]::new));
+            node.emit(new Quantize(1, 0, true, null), List.of(joined, node.requiredInput(0), node.requiredInput(1)),
+                    List.of(node.output(0)));
+        });
+        // The mean over the spatial axes (after the channels with channels_last), requantized.
+        MICROSOFT_DOMAIN.put("QLinearGlobalAveragePool", node -> {
+            Value x = dequantized(node, node.requiredInput(0), node.requiredInput(1), node.input(2));
+            Value mean;
+            if (node.intAttr("channels_last", 0) == 0) {
+                mean = node.emit(new GlobalPool(Pool.Kind.AVERAGE, 0), x);
+            } else {
+                ValueType type = node.requiredInput(0).type();
+                if (type == null || type.shape() == null) {
+                    throw node.unsupported("channels_last with an input of unknown rank");
+                }
+                long[] axes = java.util.stream.LongStream.range(1, type.shape().rank() - 1).toArray();
+                mean = node.emit(new Reduce(Reduce.Kind.MEAN, true, false), x, node.longs(axes));
+            }
+            quantized(node, mean, node.requiredInput(3), node.input(4), node.requiredInput(0));
+        });
+        // Y = alpha·a_scale·b_scale·((A − a0)·(B − b0) + C), C int32; quantized when y_scale is given.
+        MICROSOFT_DOMAIN.put("QGemm", node -> {
+            Value a = node.intAttr("transA", 0) != 0 ? node.emit(new Transpose(new int[] {1, 0}), node.requiredInput(0))
+                    : node.requiredInput(0);
+            Value b = node.intAttr("transB", 0) != 0 ? node.emit(new Transpose(new int[] {1, 0}), node.requiredInput(3))
+                    : node.requiredInput(3);
+            Value product = node.emit(new MatMulInteger(), a, b, node.input(2), node.input(5));
+            if (node.input(6) != null) {
+                product = node.emit(new Binary(Binary.Kind.ADD), product, node.input(6));
+            }
+            Value scale = node.emit(new Binary(Binary.Kind.MUL), node.requiredInput(1), node.requiredInput(4));
+            float alpha = node.floatAttr("alpha", 1f);
+            if (alpha != 1f) {
+                scale = node.emit(new Binary(Binary.Kind.MUL), scale,
+                        node.constant(node.graph().arena().fromFloats(new float[] {alpha})));
+            }
+            Value asFloat = node.emit(new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), product);
+            if (node.input(7) == null) {
+                node.emit(new Binary(Binary.Kind.MUL), List.of(asFloat, scale), List.of(node.output(0)));
+            } else {
+                Value y = node.emit(new Binary(Binary.Kind.MUL), asFloat, scale);
+                Value zero = node.input(8) != null ? node.input(8) : like(node, 0, node.requiredInput(0));
+                node.emit(new Quantize(1, 0, true, null), List.of(y, node.input(7), zero), List.of(node.output(0)));
+            }
+        });
     }
 
     private static void integerToFloat(OnnxNode node, Value a, Value b, Value aZero, Value bZero, Value scale, Value bias) {
