@@ -3,6 +3,7 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Conv;
+import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.GlobalPool;
 import dev.quanta.graph.ops.Pool;
@@ -84,7 +85,7 @@ final class ConvKernels {
                     long weightBase = w.offset() + gi * groupFilters * patch;
                     long outBase = (n * filters + gi * groupFilters) * outPlane;
                     if (fast) {
-                        im2col(x, inBase, inSpatial, groupChannels, g, columns);
+                        im2col(x, inBase, inSpatial, groupChannels, g, columns, 0);
                         FloatGemm.multiply(new FloatGemm.Matrix(w.segment(), weightBase, patch),
                                 new FloatGemm.Matrix(columns.segment(), 0, outPlane),
                                 new FloatGemm.Matrix(y.segment(), outBase, outPlane),
@@ -99,8 +100,9 @@ final class ConvKernels {
         };
     }
 
-    /** columns[c·K + k, o] = x[c, o·s − pad + k·d], zero outside the input. */
-    private static void im2col(Tensor x, long inBase, long[] inSpatial, long channels, Window.Geometry g, Tensor columns) {
+    /** columns[c·K + k, o] = x[c, o·s − pad + k·d], and {@code padBits} outside the input; raw element bits. */
+    private static void im2col(Tensor x, long inBase, long[] inSpatial, long channels, Window.Geometry g, Tensor columns,
+            long padBits) {
         int rank = inSpatial.length;
         long[] kernelIndex = new long[rank];
         long[] outIndex = new long[rank];
@@ -113,12 +115,84 @@ final class ConvKernels {
                 Arrays.fill(outIndex, 0);
                 do {
                     long position = inputPosition(inSpatial, g, kernelIndex, outIndex);
-                    float value = position < 0 ? 0f : (float) x.loadDouble(inBase + c * product(inSpatial) + position);
-                    columns.storeDouble(row * outPlane + column++, value);
+                    long bits = position < 0 ? padBits : x.loadBits(inBase + c * product(inSpatial) + position);
+                    columns.storeBits(row * outPlane + column++, bits);
                 } while (advance(outIndex, g.outSizes()));
                 row++;
             } while (advance(kernelIndex, g.kernel()));
         }
+    }
+
+    /**
+     * Exact int8 convolution: each group's patches gathered as bytes (padding holds x's zero point,
+     * so it adds nothing), multiplied by the GEMM's integer mode with w's zero points per filter.
+     */
+    static Kernel convInteger(ConvInteger op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0].contiguous();
+            Tensor w = inputs[1].contiguous();
+            for (Tensor operand : new Tensor[] {x, w}) {
+                if (operand.dtype() != DType.INT8 && operand.dtype() != DType.UINT8) {
+                    throw context.error("ConvInteger needs int8 or uint8 operands, not " + operand.dtype());
+                }
+            }
+            if (x.rank() < 3 || w.rank() != x.rank()) {
+                throw context.error("ConvInteger needs x [N, C, ...] and w [M, C/group, ...] of one rank, not " + x
+                        + " and " + w);
+            }
+            int group = op.group();
+            long batch = x.size(0);
+            long channels = x.size(1);
+            long filters = w.size(0);
+            if (channels % group != 0 || filters % group != 0 || w.size(1) * group != channels) {
+                throw context.error("channels " + channels + " and filters " + filters + " do not split into " + group
+                        + " groups for weights " + w);
+            }
+            int[] xZero = zeroPoints(context, inputs.length > 2 ? inputs[2] : null, x, 1, "x");
+            int[] wZero = zeroPoints(context, inputs.length > 3 ? inputs[3] : null, w, filters, "w");
+            long[] inSpatial = spatial(x);
+            Window.Geometry g = op.window().resolve(inSpatial, spatial(w));
+            long[] outSizes = new long[x.rank()];
+            outSizes[0] = batch;
+            outSizes[1] = filters;
+            System.arraycopy(g.outSizes(), 0, outSizes, 2, g.outSizes().length);
+            Tensor y = context.allocate(DType.INT32, Shape.of(outSizes));
+            long groupChannels = channels / group;
+            long groupFilters = filters / group;
+            long outPlane = product(g.outSizes());
+            long inPlane = product(inSpatial);
+            long patch = groupChannels * product(g.kernel());
+            Tensor columns = context.allocate(x.dtype(), Shape.of(patch, outPlane));
+            boolean xUnsigned = x.dtype() == DType.UINT8;
+            for (long n = 0; n < batch; n++) {
+                for (int gi = 0; gi < group; gi++) {
+                    long inBase = x.offset() + (n * channels + gi * groupChannels) * inPlane;
+                    im2col(x, inBase, inSpatial, groupChannels, g, columns, xZero[0] & 0xFF);
+                    FloatGemm.multiplyIntegers(
+                            new FloatGemm.Int8Matrix(w.segment(), w.offset() + gi * groupFilters * patch, patch,
+                                    w.dtype() == DType.UINT8, wZero, false, (int) (gi * groupFilters)),
+                            new FloatGemm.Int8Matrix(columns.segment(), columns.offset(), outPlane, xUnsigned, xZero, true, 0),
+                            new FloatGemm.Matrix(y.segment(), (n * filters + gi * groupFilters) * outPlane, outPlane),
+                            Math.toIntExact(groupFilters), Math.toIntExact(outPlane), Math.toIntExact(patch));
+                }
+            }
+            addBias(y, inputs.length > 4 ? inputs[4] : null, context);
+            return new Tensor[] {y};
+        };
+    }
+
+    /** One zero point, or (when {@code count} allows) one per filter; of the operand's type. */
+    private static int[] zeroPoints(KernelContext context, Tensor zeroPoint, Tensor operand, long count, String name) {
+        if (zeroPoint == null) {
+            return new int[1];
+        }
+        long values = zeroPoint.elementCount();
+        if (zeroPoint.dtype() != operand.dtype() || (values != 1 && values != count)) {
+            throw context.error(name + "_zero_point " + zeroPoint + " must be " + operand.dtype() + " with one value"
+                    + (count > 1 ? " or one per output channel (" + count + ")" : ""));
+        }
+        long[] zeros = zeroPoint.contiguous().toLongArray();
+        return java.util.Arrays.stream(zeros).mapToInt(value -> (int) value).toArray();
     }
 
     /** The flat position within one input plane that a kernel tap reads at an output position, or −1 in padding. */

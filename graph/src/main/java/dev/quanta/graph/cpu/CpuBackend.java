@@ -4,6 +4,7 @@ import dev.quanta.graph.ValueKernel;
 import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.Resize;
 import dev.quanta.graph.ops.Conv;
+import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.GlobalPool;
 import dev.quanta.graph.ops.Pool;
@@ -102,6 +103,7 @@ public final class CpuBackend {
             case DynamicQuantize ignored -> ValueKernel.ofTensors(QuantizationKernels.dynamicQuantize());
             case MatMulInteger ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(false));
             case MatMulIntegerToFloat ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(true));
+            case ConvInteger conv -> ValueKernel.ofTensors(ConvKernels.convInteger(conv));
             case GatherElements gather -> ValueKernel.ofTensors(IndexingKernels.gatherElements(gather));
             case GatherND gather -> ValueKernel.ofTensors(IndexingKernels.gatherND(gather));
             case Scatter scatter -> ValueKernel.ofTensors(IndexingKernels.scatter(scatter));

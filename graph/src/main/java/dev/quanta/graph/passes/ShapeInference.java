@@ -12,6 +12,7 @@ import dev.quanta.graph.ops.ChannelNormalize;
 import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.ConstantOfShape;
 import dev.quanta.graph.ops.Conv;
+import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.DynamicQuantize;
@@ -38,6 +39,7 @@ import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unary;
 import dev.quanta.graph.ops.Unsqueeze;
 import dev.quanta.graph.ops.Where;
+import dev.quanta.graph.ops.Window;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Dim;
 import dev.quanta.tensor.QuantaException;
@@ -325,7 +327,8 @@ public final class ShapeInference {
                         out[i] = shape(node, 3);
                     }
                 }
-                case Conv conv -> out[0] = conv(x, shape(node, 1), conv);
+                case Conv conv -> out[0] = conv(x, shape(node, 1), conv.window());
+                case ConvInteger conv -> out[0] = conv(x, shape(node, 1), conv.window());
                 case Pool pool -> {
                     out[0] = pool(x, pool);
                     out[1] = out[0];
@@ -577,13 +580,13 @@ public final class ShapeInference {
         return Shape.of(dims);
     }
 
-    private static Shape conv(Shape x, Shape w, Conv conv) {
+    private static Shape conv(Shape x, Shape w, Window window) {
         if (x == null || w == null || x.rank() < 3 || !x.isStatic() || !w.isStatic()) {
             return x == null || w == null || x.rank() < 3 ? null : withChannels(x, w.dim(0));
         }
         long[] spatial = Arrays.copyOfRange(x.sizes(), 2, x.rank());
         long[] kernel = Arrays.copyOfRange(w.sizes(), 2, w.rank());
-        long[] out = conv.window().resolve(spatial, kernel).outSizes();
+        long[] out = window.resolve(spatial, kernel).outSizes();
         List<Dim> dims = new ArrayList<>(List.of(x.dim(0), w.dim(0)));
         Arrays.stream(out).forEach(size -> dims.add(Dim.of(size)));
         return Shape.of(dims);

@@ -17,6 +17,7 @@ import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.Einsum;
 import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.MatMul;
+import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.NonZero;
@@ -138,6 +139,13 @@ public final class TypeCheck {
             }
             case MatMulInteger ignored -> {
                 out[0] = DType.INT32;
+                return integerOperands(in);
+            }
+            case ConvInteger ignored -> {
+                out[0] = DType.INT32;
+                if (in.length > 4 && in[4] != null && in[4] != DType.INT32) {
+                    return "the bias must be int32, not " + in[4];
+                }
                 return integerOperands(in);
             }
             case MatMulIntegerToFloat ignored -> {

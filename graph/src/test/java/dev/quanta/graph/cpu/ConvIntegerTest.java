@@ -1,0 +1,130 @@
+package dev.quanta.graph.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.quanta.graph.Graph;
+import dev.quanta.graph.Node;
+import dev.quanta.graph.Outputs;
+import dev.quanta.graph.Session;
+import dev.quanta.graph.SessionOptions;
+import dev.quanta.graph.Value;
+import dev.quanta.graph.ops.ConvInteger;
+import dev.quanta.graph.ops.Window;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** ConvInteger against a direct int64 sum: groups, strides, dilations, padding, zero points per filter, both signs. */
+class ConvIntegerTest {
+
+    private static final long SEED = 0xC0_1E6E;
+    private final TensorArena arena = TensorArena.ofShared();
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    @Test
+    void matchesTheDefinitionExactly() {
+        SplittableRandom random = new SplittableRandom(SEED);
+        for (int trial = 0; trial < 40; trial++) {
+            int group = random.nextInt(1, 3);
+            int channels = group * random.nextInt(1, 4);
+            int filters = group * random.nextInt(1, 4);
+            int height = random.nextInt(3, 9);
+            int width = random.nextInt(3, 9);
+            int kh = random.nextInt(1, 4);
+            int kw = random.nextInt(1, 4);
+            long[] strides = {random.nextInt(1, 3), random.nextInt(1, 3)};
+            long[] dilations = {random.nextInt(1, 3), 1};
+            long[] pads = {random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2)};
+            if ((kh - 1) * dilations[0] + 1 > height + pads[0] + pads[2] || kw > width + pads[1] + pads[3]) {
+                continue;
+            }
+            boolean xUnsigned = random.nextBoolean();
+            boolean wUnsigned = random.nextBoolean();
+            // A third of the trials at the extremes: inputs at one end, zero points at the other.
+            boolean extreme = trial % 3 == 0;
+            int[] x = values(random, 2 * channels * height * width, xUnsigned, extreme, true);
+            int[] w = values(random, filters * (channels / group) * kh * kw, wUnsigned, extreme, false);
+            int[] xZero = values(random, 1, xUnsigned, extreme, false);
+            int[] wZero = values(random, random.nextBoolean() ? 1 : filters, wUnsigned, extreme, true);
+            Window window = new Window(null, strides, dilations, pads, Window.AutoPad.NOTSET, false);
+            long[] actual = run(window, group, tensor(x, xUnsigned, 2, channels, height, width),
+                    tensor(w, wUnsigned, filters, channels / group, kh, kw), tensor(xZero, xUnsigned),
+                    tensor(wZero, wUnsigned, wZero.length));
+            long[] expected = reference(x, w, xZero[0], wZero, 2, channels, height, width, filters, group, kh, kw, strides,
+                    dilations, pads);
+            assertThat(actual).as("seed %x trial %d", SEED, trial).containsExactly(expected);
+        }
+    }
+
+    private long[] run(Window window, int group, Tensor x, Tensor w, Tensor xZero, Tensor wZero) {
+        Value[] inputs = {new Value("x", null), new Value("w", null), new Value("x_zero", null), new Value("w_zero", null)};
+        Value y = new Value("y", null);
+        Graph graph = Graph.builder("conv").input(inputs[0]).input(inputs[1]).input(inputs[2]).input(inputs[3])
+                .node(new Node("conv", new ConvInteger(window, group), List.of(inputs), List.of(y), "test")).output(y)
+                .build();
+        try (Session session = new Session(graph, SessionOptions.defaults());
+                Outputs outputs = session.run(Map.of("x", x, "w", w, "x_zero", xZero, "w_zero", wZero))) {
+            return outputs.get("y").toLongArray();
+        }
+    }
+
+    private static long[] reference(int[] x, int[] w, int xZero, int[] wZero, int batch, int channels, int height,
+            int width, int filters, int group, int kh, int kw, long[] strides, long[] dilations, long[] pads) {
+        long outH = (height + pads[0] + pads[2] - ((kh - 1) * dilations[0] + 1)) / strides[0] + 1;
+        long outW = (width + pads[1] + pads[3] - ((kw - 1) * dilations[1] + 1)) / strides[1] + 1;
+        int groupChannels = channels / group;
+        int groupFilters = filters / group;
+        long[] y = new long[(int) (batch * filters * outH * outW)];
+        int at = 0;
+        for (int n = 0; n < batch; n++) {
+            for (int f = 0; f < filters; f++) {
+                int g = f / groupFilters;
+                int zero = wZero[wZero.length == 1 ? 0 : f];
+                for (long oh = 0; oh < outH; oh++) {
+                    for (long ow = 0; ow < outW; ow++) {
+                        long sum = 0;
+                        for (int c = 0; c < groupChannels; c++) {
+                            for (int i = 0; i < kh; i++) {
+                                for (int j = 0; j < kw; j++) {
+                                    long h = oh * strides[0] - pads[0] + i * dilations[0];
+                                    long v = ow * strides[1] - pads[1] + j * dilations[1];
+                                    int xValue = h < 0 || h >= height || v < 0 || v >= width ? xZero
+                                            : x[(int) (((n * channels + g * groupChannels + c) * height + h) * width + v)];
+                                    sum += (long) (xValue - xZero) * (w[((f * groupChannels + c) * kh + i) * kw + j] - zero);
+                                }
+                            }
+                        }
+                        y[at++] = (int) sum;
+                    }
+                }
+            }
+        }
+        return y;
+    }
+
+    private static int[] values(SplittableRandom random, int count, boolean unsigned, boolean extreme, boolean high) {
+        int low = unsigned ? 0 : -128;
+        int[] values = new int[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = extreme ? (high ? low + 255 : low) : random.nextInt(low, low + 256);
+        }
+        return values;
+    }
+
+    private Tensor tensor(int[] values, boolean unsigned, long... sizes) {
+        byte[] bytes = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            bytes[i] = (byte) values[i];
+        }
+        return arena.fromBytes(unsigned ? DType.UINT8 : DType.INT8, bytes, sizes);
+    }
+}
