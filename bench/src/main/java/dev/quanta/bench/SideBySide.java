@@ -14,20 +14,21 @@ import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
 import java.nio.ByteBuffer;
-import java.nio.IntBuffer;
-import java.util.ArrayList;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Quanta and ONNX Runtime side by side in one JVM on single-op models: MatMulInteger with a uint8
- * activation fed at run time and constant int8 weights, the same inputs to both, outputs checked
- * equal before anything is timed. The weights are 7-bit, as ONNX Runtime's quantizer makes them
- * with {@code reduce_range}: on CPUs without VNNI its u8×s8 kernel adds pairs of products in
- * saturating int16 ({@code vpmaddubsw}), so full-range weights give it wrong sums to compare with. Each engine runs warm-up passes, then four timed passes of at
- * least {@link #PASS_NANOS}; the median pass gives its throughput.
+ * Quanta and ONNX Runtime side by side in one JVM on single-op models, the same inputs to both and
+ * outputs compared before anything is timed, at the shapes of issue 4: MatMulInteger (uint8
+ * activations fed at run time, constant int8 weights), DynamicQuantizeLinear feeding it (float
+ * activations), and float32 MatMul for context. The weights are 7-bit, as ONNX Runtime's quantizer
+ * makes them with {@code reduce_range}: on CPUs without VNNI its u8×s8 kernel adds pairs of
+ * products in saturating int16 ({@code vpmaddubsw}), so full-range weights give it wrong sums to
+ * compare with. Each engine runs a warm-up pass, then four timed passes of at least
+ * {@link #PASS_NANOS}; the median pass gives its throughput.
  */
 public final class SideBySide {
 
@@ -41,11 +42,22 @@ public final class SideBySide {
     private static final int PASSES = 4;
     private static final int WARM_UP_CALLS = 20;
 
+    /** The single-op models of the table. */
+    enum Kind {
+        MATMUL_INTEGER("MatMulInteger"), DYNAMIC_QUANTIZE("DQL+MatMulInteger"), FLOAT("float32 MatMul");
+
+        final String label;
+
+        Kind(String label) {
+            this.label = label;
+        }
+    }
+
     private SideBySide() {
     }
 
-    /** One row of the table: throughputs in GOP/s (2·M·K·N operations per run). */
-    record Row(int[] shape, int threads, double quanta, double onnxRuntime) {
+    /** Throughputs in GOP/s (2·M·K·N operations per run) of one model at one shape and thread count. */
+    record Result(double quanta, double onnxRuntime) {
         double ratio() {
             return quanta / onnxRuntime;
         }
@@ -61,59 +73,67 @@ public final class SideBySide {
                     + " Quanta and ONNX Runtime side by side)");
             System.exit(2);
         }
-        int[] threadCounts = {1, 2};
-        System.out.printf("MatMulInteger (uint8 activations × int8 constant weights, zero points per tensor)%n");
+        System.out.printf("GOP/s, Quanta / ONNX Runtime (ratio); uint8 activations, constant 7-bit int8 weights, zero points"
+                + " per tensor%n");
         System.out.printf("%s, %d cores available, JDK %s, ONNX Runtime %s%n", System.getProperty("os.arch"),
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), OrtEnvironment.getEnvironment().getVersion());
-        System.out.printf("%-16s %7s %12s %12s %8s%n", "M×K×N", "threads", "Quanta GOP/s", "ORT GOP/s", "ratio");
-        List<Row> rows = new ArrayList<>();
-        for (int threads : threadCounts) {
-            for (int[] shape : SHAPES) {
-                Row row = matMulInteger(shape, threads);
-                rows.add(row);
-                System.out.printf("%-16s %7d %12.1f %12.1f %8.2f%n", shape[0] + "×" + shape[1] + "×" + shape[2], threads,
-                        row.quanta(), row.onnxRuntime(), row.ratio());
-            }
+        System.out.printf("%-16s %7s", "M×K×N", "threads");
+        for (Kind kind : Kind.values()) {
+            System.out.printf(" | %-26s", kind.label);
         }
+        System.out.println();
         double logSum = 0;
         int count = 0;
-        for (Row row : rows) {
-            if (row.threads() == 2) {
-                logSum += Math.log(row.ratio());
-                count++;
+        for (int threads : new int[] {1, 2}) {
+            for (int[] shape : SHAPES) {
+                System.out.printf("%-16s %7d", shape[0] + "×" + shape[1] + "×" + shape[2], threads);
+                for (Kind kind : Kind.values()) {
+                    Result result = measure(kind, shape, threads);
+                    System.out.printf(" | %7.1f / %7.1f (%5.2f) ", result.quanta(), result.onnxRuntime(), result.ratio());
+                    if (kind == Kind.MATMUL_INTEGER && threads == 2) {
+                        logSum += Math.log(result.ratio());
+                        count++;
+                    }
+                }
+                System.out.println();
             }
         }
         System.out.printf("int8 geomean ratio vs ORT: %.2f%n", Math.exp(logSum / count));
     }
 
-    static Row matMulInteger(int[] shape, int threads) throws OrtException {
+    static Result measure(Kind kind, int[] shape, int threads) throws OrtException {
         int m = shape[0];
         int k = shape[1];
         int n = shape[2];
         SplittableRandom random = new SplittableRandom(42);
-        byte[] activations = new byte[m * k];
-        byte[] weights = new byte[k * n];
-        for (int i = 0; i < activations.length; i++) {
-            activations[i] = (byte) random.nextInt(256);
+        boolean floats = kind != Kind.MATMUL_INTEGER;
+        ByteBuffer activations = ByteBuffer.allocateDirect(m * k * (floats ? 4 : 1)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < m * k; i++) {
+            if (floats) {
+                activations.putFloat((float) random.nextGaussian());
+            } else {
+                activations.put((byte) random.nextInt(256));
+            }
         }
-        for (int i = 0; i < weights.length; i++) {
-            weights[i] = (byte) random.nextInt(-64, 64);
-        }
-        byte[] model = matMulIntegerModel(k, n, weights, (byte) 131, (byte) -3);
+        activations.flip();
+        byte[] model = switch (kind) {
+            case MATMUL_INTEGER -> matMulIntegerModel(k, n, weights(random, k * n), false);
+            case DYNAMIC_QUANTIZE -> matMulIntegerModel(k, n, weights(random, k * n), true);
+            case FLOAT -> floatMatMulModel(k, n, random);
+        };
         double operations = 2.0 * m * k * n;
-        int[] expected;
-        double onnxRuntime;
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
+        ByteBuffer expected;
+        double onnxRuntime;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
             try (OrtSession session = environment.createSession(model, options);
-                    OnnxTensor input = OnnxTensor.createTensor(environment, ByteBuffer.wrap(activations),
-                            new long[] {m, k}, ai.onnxruntime.OnnxJavaType.UINT8)) {
+                    OnnxTensor input = OnnxTensor.createTensor(environment, activations, new long[] {m, k},
+                            floats ? ai.onnxruntime.OnnxJavaType.FLOAT : ai.onnxruntime.OnnxJavaType.UINT8)) {
                 Map<String, OnnxTensor> feeds = Map.of("a", input);
                 try (OrtSession.Result result = session.run(feeds)) {
-                    IntBuffer values = ((OnnxTensor) result.get(0)).getIntBuffer();
-                    expected = new int[values.remaining()];
-                    values.get(expected);
+                    ByteBuffer output = ((OnnxTensor) result.get(0)).getByteBuffer();
+                    expected = ByteBuffer.allocate(output.remaining()).order(ByteOrder.LITTLE_ENDIAN).put(output).flip();
                 }
                 onnxRuntime = operations / medianSeconds(() -> {
                     try (OrtSession.Result ignored = session.run(feeds)) {
@@ -125,20 +145,52 @@ public final class SideBySide {
             }
         }
         double quanta;
-        try (OnnxModel loaded = OnnxModel.load(model, "MatMulInteger " + m + "×" + k + "×" + n);
+        String name = kind.label + " " + m + "×" + k + "×" + n;
+        try (OnnxModel loaded = OnnxModel.load(model, name);
                 Session session = loaded.newSession(new SessionOptions(threads, false));
                 TensorArena arena = TensorArena.ofShared()) {
-            Map<String, Tensor> feeds = Map.of("a", arena.fromBytes(DType.UINT8, activations, m, k));
+            byte[] bytes = new byte[activations.remaining()];
+            activations.duplicate().get(bytes);
+            Map<String, Tensor> feeds = Map.of("a", arena.fromBytes(floats ? DType.FLOAT : DType.UINT8, bytes, m, k));
             try (Outputs outputs = session.run(feeds)) {
-                long[] actual = outputs.get("y").toLongArray();
-                if (!Arrays.equals(actual, Arrays.stream(expected).asLongStream().toArray())) {
-                    throw new IllegalStateException("Quanta and ONNX Runtime disagree on MatMulInteger " + m + "×" + k
-                            + "×" + n);
-                }
+                check(name, kind, outputs.get("y"), expected);
             }
             quanta = operations / medianSeconds(() -> session.run(feeds).close());
         }
-        return new Row(shape, threads, quanta / 1e9, onnxRuntime / 1e9);
+        return new Result(quanta / 1e9, onnxRuntime / 1e9);
+    }
+
+    /** Integer products must agree exactly; float ones within float rounding of their size. */
+    private static void check(String name, Kind kind, Tensor actual, ByteBuffer expected) {
+        if (kind == Kind.FLOAT) {
+            float[] values = actual.toFloatArray();
+            double largest = 0;
+            double difference = 0;
+            for (int i = 0; i < values.length; i++) {
+                float wanted = expected.getFloat(i * 4);
+                largest = Math.max(largest, Math.abs(wanted));
+                difference = Math.max(difference, Math.abs(values[i] - wanted));
+            }
+            if (difference > 1e-4 * Math.max(1, largest)) {
+                throw new IllegalStateException("Quanta and ONNX Runtime disagree on " + name + " by " + difference);
+            }
+            return;
+        }
+        long[] values = actual.toLongArray();
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] != expected.getInt(i * 4)) {
+                throw new IllegalStateException("Quanta and ONNX Runtime disagree on " + name + " at " + i + ": "
+                        + values[i] + " against " + expected.getInt(i * 4));
+            }
+        }
+    }
+
+    private static byte[] weights(SplittableRandom random, int count) {
+        byte[] weights = new byte[count];
+        for (int i = 0; i < weights.length; i++) {
+            weights[i] = (byte) random.nextInt(-64, 64);
+        }
+        return weights;
     }
 
     /** The median over {@link #PASSES} timed passes of the seconds one call takes, after one warm-up pass. */
@@ -164,16 +216,44 @@ public final class SideBySide {
         return (timed[PASSES / 2 - 1] + timed[PASSES / 2]) / 2;
     }
 
-    /** y = MatMulInteger(a: uint8 [M, K] fed at run time, b: int8 [K, N] constant, zero points constant). */
-    static byte[] matMulIntegerModel(int k, int n, byte[] weights, byte aZero, byte bZero) {
-        Onnx.NodeProto node = Onnx.NodeProto.newBuilder().setOpType("MatMulInteger")
-                .addAllInput(List.of("a", "b", "a_zero", "b_zero")).addOutput("y").build();
-        Onnx.GraphProto graph = Onnx.GraphProto.newBuilder().setName("matmul_integer").addNode(node)
+    /**
+     * y = MatMulInteger(a, b: int8 [K, N] constant, zero points 131 and −3 constant), a uint8 [M, K]
+     * fed at run time, or with {@code dynamic} a float [M, K] through DynamicQuantizeLinear.
+     */
+    static byte[] matMulIntegerModel(int k, int n, byte[] weights, boolean dynamic) {
+        Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder().setName("matmul_integer")
                 .addInitializer(tensor("b", Onnx.TensorProto.DataType.INT8_VALUE, weights, k, n))
-                .addInitializer(tensor("a_zero", Onnx.TensorProto.DataType.UINT8_VALUE, new byte[] {aZero}))
-                .addInitializer(tensor("b_zero", Onnx.TensorProto.DataType.INT8_VALUE, new byte[] {bZero}))
-                .addInput(value("a", Onnx.TensorProto.DataType.UINT8_VALUE, "M", k))
-                .addOutput(value("y", Onnx.TensorProto.DataType.INT32_VALUE, "M", n)).build();
+                .addInitializer(tensor("b_zero", Onnx.TensorProto.DataType.INT8_VALUE, new byte[] {-3}));
+        if (dynamic) {
+            graph.addNode(Onnx.NodeProto.newBuilder().setOpType("DynamicQuantizeLinear").addInput("a")
+                    .addAllOutput(List.of("a_quantized", "a_scale", "a_zero")))
+                    .addNode(Onnx.NodeProto.newBuilder().setOpType("MatMulInteger")
+                            .addAllInput(List.of("a_quantized", "b", "a_zero", "b_zero")).addOutput("y"))
+                    .addInput(value("a", Onnx.TensorProto.DataType.FLOAT_VALUE, "M", k));
+        } else {
+            graph.addInitializer(tensor("a_zero", Onnx.TensorProto.DataType.UINT8_VALUE, new byte[] {(byte) 131}))
+                    .addNode(Onnx.NodeProto.newBuilder().setOpType("MatMulInteger")
+                            .addAllInput(List.of("a", "b", "a_zero", "b_zero")).addOutput("y"))
+                    .addInput(value("a", Onnx.TensorProto.DataType.UINT8_VALUE, "M", k));
+        }
+        return model(graph.addOutput(value("y", Onnx.TensorProto.DataType.INT32_VALUE, "M", n)));
+    }
+
+    /** y = MatMul(a: float [M, K] fed at run time, b: float [K, N] constant). */
+    private static byte[] floatMatMulModel(int k, int n, SplittableRandom random) {
+        ByteBuffer weights = ByteBuffer.allocate(k * n * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < k * n; i++) {
+            weights.putFloat((float) random.nextGaussian());
+        }
+        Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder().setName("matmul")
+                .addInitializer(tensor("b", Onnx.TensorProto.DataType.FLOAT_VALUE, weights.array(), k, n))
+                .addNode(Onnx.NodeProto.newBuilder().setOpType("MatMul").addAllInput(List.of("a", "b")).addOutput("y"))
+                .addInput(value("a", Onnx.TensorProto.DataType.FLOAT_VALUE, "M", k))
+                .addOutput(value("y", Onnx.TensorProto.DataType.FLOAT_VALUE, "M", n));
+        return model(graph);
+    }
+
+    private static byte[] model(Onnx.GraphProto.Builder graph) {
         return Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("quanta-bench")
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).setGraph(graph)
                 .build().toByteArray();
