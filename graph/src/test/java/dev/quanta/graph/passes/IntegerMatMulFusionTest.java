@@ -12,8 +12,11 @@ import dev.quanta.graph.ValueType;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.CoreOp;
+import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
+import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.Unary;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Dim;
@@ -86,7 +89,7 @@ class IntegerMatMulFusionTest {
         for (boolean perColumnScale : new boolean[] {false, true}) {
             for (boolean withBias : new boolean[] {false, true}) {
                 Graph graph = projection(perColumnScale, withBias, false);
-                Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph));
+                Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
                 List<String> ops = fused.nodes().stream().map(node -> node.op().name()).toList();
                 assertThat(ops).as("scale per column %s, bias %s", perColumnScale, withBias)
                         .contains("MatMulIntegerToFloat").doesNotContain("MatMulInteger", "Cast");
@@ -100,9 +103,62 @@ class IntegerMatMulFusionTest {
     @Test
     void aValueReadOutsideTheChainKeepsItUnfused() {
         Graph graph = projection(false, true, true);
-        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph));
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
         assertThat(fused.nodes().stream().map(node -> node.op().name())).contains("MatMulInteger", "Cast")
                 .doesNotContain("MatMulIntegerToFloat");
+    }
+
+    @Test
+    void dequantizedOperandsOfAMatMulMultiplyAsIntegers() {
+        for (boolean perColumn : new boolean[] {false, true}) {
+            for (DType xType : new DType[] {DType.UINT8, DType.INT8}) {
+                // x quantized at run time (QuantizeLinear), w constant: the QDQ form of a quantized projection.
+                Value x = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.symbol("batch"), Dim.of(7), Dim.of(K))));
+                Value xq = new Value("xq", null);
+                Value xHat = new Value("x_hat", null);
+                Value wHat = new Value("w_hat", null);
+                Value y = new Value("y", null);
+                Value xScale = new Value("x_scale", null);
+                Value xZero = new Value("x_zero", null);
+                Value w = new Value("w", null);
+                Value wScale = new Value("w_scale", null);
+                Value wZero = new Value("w_zero", null);
+                byte[] zero = {(byte) (xType == DType.UINT8 ? 128 : -3)};
+                Graph graph = Graph.builder("qdq").input(x)
+                        .constant(xScale, arena.fromFloats(new float[] {0.02f}))
+                        .constant(xZero, arena.fromBytes(xType, zero))
+                        .constant(w, bytes(K * N, K, N))
+                        .constant(wScale, perColumn ? floats(N, N) : floats(1))
+                        .constant(wZero, perColumn ? bytes(N, N) : arena.fromBytes(DType.INT8, new byte[] {5}))
+                        .node(node("quantize", new Quantize(1, 0, true, null), List.of(x, xScale, xZero), xq))
+                        .node(node("dequantize_x", new Dequantize(1, 0, null), List.of(xq, xScale, xZero), xHat))
+                        .node(node("dequantize_w", new Dequantize(1, 0, null), List.of(w, wScale, wZero), wHat))
+                        .node(node("matmul", new MatMul(), List.of(xHat, wHat), y))
+                        .output(y).build();
+                Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+                assertThat(fused.nodes().stream().map(node -> node.op().name())).as("per column %s, %s", perColumn, xType)
+                        .containsExactly("Quantize", "MUL", "MatMulIntegerToFloat");
+                Tensor input = floats(2 * 7 * K, 2, 7, K);
+                float[] expected = outputs(graph, input);
+                float[] actual = outputs(fused, input);
+                // The float MatMul rounds each of its K partial sums; the integer one is exact until the
+                // final scaling: they agree to float rounding of sums of this size.
+                float largest = 0;
+                for (float value : expected) {
+                    largest = Math.max(largest, Math.abs(value));
+                }
+                for (int i = 0; i < expected.length; i++) {
+                    assertThat(actual[i]).as("output %d", i).isCloseTo(expected[i],
+                            org.assertj.core.data.Offset.offset(K * 0x1p-24f * 4 * largest));
+                }
+            }
+        }
+    }
+
+    private float[] outputs(Graph graph, Tensor x) {
+        try (Session session = new Session(graph, SessionOptions.defaults()); Outputs outputs = session.run(Map.of("x", x))) {
+            return outputs.get("y").toFloatArray();
+        }
     }
 
     private static Node node(String name, CoreOp op, List<Value> inputs, Value output) {

@@ -14,6 +14,7 @@ import dev.quanta.graph.passes.ShapeInference;
 import dev.quanta.graph.passes.TypeCheck;
 import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
 import dev.quanta.loader.onnx.proto.Onnx.OperatorSetIdProto;
+import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.TensorArena;
 import java.io.IOException;
@@ -108,8 +109,9 @@ public final class OnnxModel implements AutoCloseable {
             Graph translated = new GraphTranslator(name, directory, weights, opsets, proto.getFunctionsList())
                     .translate(proto.getGraph());
             Map<Value, Shape> shapes;
+            Map<Value, DType> types;
             try {
-                TypeCheck.apply(translated);
+                types = TypeCheck.apply(translated);
                 shapes = ShapeInference.apply(translated);
             } catch (GraphException e) {
                 throw new OnnxException(name + ": " + e.getMessage(), e);
@@ -117,8 +119,8 @@ public final class OnnxModel implements AutoCloseable {
             Map<String, Shape> outputShapes = new LinkedHashMap<>();
             translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output) != null
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
-            Graph graph = DeadCodeRemoval.apply(
-                    IntegerMatMulFusion.apply(ConstantFolding.apply(translated, weights, shapes), shapes));
+            Graph graph = IntegerMatMulFusion.apply(
+                    DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights, shapes)), shapes, types);
             String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
             return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights,
                     Collections.unmodifiableMap(outputShapes));
