@@ -5,10 +5,13 @@ import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.Conv;
+import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.Transpose;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
@@ -28,10 +31,10 @@ import java.util.Set;
  * The scale must be one value or one per column, the bias a constant with one value per column,
  * and no value inside the chain may be read elsewhere or be a graph output. The fused kernel
  * rounds as the chain does, so outputs keep their bits.
- * <li>DequantizeLinear(int8 x) and DequantizeLinear(int8 2-D w) → MatMul (QDQ models): the
- * product runs on the integers, scaled once by x_scale·w_scale (x per tensor, w per tensor or per
- * column), equal to the float product up to float rounding. The DequantizeLinear nodes stay
- * while anything else reads them.
+ * <li>DequantizeLinear(int8 x) and DequantizeLinear(int8 w) → MatMul (w 2-D, also through Gemm's
+ * Transpose) or Conv (QDQ models): the product runs on the integers, scaled once by
+ * x_scale·w_scale (x per tensor, w per tensor or per column or filter), equal to the float
+ * product up to float rounding. The DequantizeLinear nodes stay while anything else reads them.
  * </ul>
  */
 public final class IntegerMatMulFusion {
@@ -43,50 +46,126 @@ public final class IntegerMatMulFusion {
         return DeadCodeRemoval.apply(chains(quantizedOperands(graph, shapes, types), shapes));
     }
 
-    /** DequantizeLinear on both operands of a MatMul: the product on the integers. */
+    /** DequantizeLinear on both operands of a MatMul or a Conv: the product on the integers. */
     private static Graph quantizedOperands(Graph graph, Map<Value, Shape> shapes, Map<Value, DType> types) {
         Map<Value, Node> producers = new IdentityHashMap<>();
         for (Node node : graph.nodes()) {
             node.outputs().forEach(output -> producers.put(output, node));
         }
-        Map<Node, List<Node>> replacements = new IdentityHashMap<>();
-        for (Node node : graph.nodes()) {
-            if (!(node.op() instanceof MatMul)) {
-                continue;
-            }
-            Node x = producers.get(node.inputs().get(0));
-            Node w = producers.get(node.inputs().get(1));
-            Shape wShape = shapes.get(node.inputs().get(1));
-            if (x == null || w == null || wShape == null || wShape.rank() != 2 || !wShape.isStatic(1)
-                    || !integerDequantize(x, types) || !integerDequantize(w, types)) {
-                continue;
-            }
-            long columns = wShape.size(1);
-            Dequantize wOp = (Dequantize) w.op();
-            boolean wPerColumn = Shape.normalizeAxis(wOp.axis(), 2) == 1;
-            if (!perTensor(shapes.get(input(x, 1))) || (input(x, 2) != null && !perTensor(shapes.get(input(x, 2))))
-                    || !matches(shapes.get(input(w, 1)), columns, wPerColumn)
-                    || (input(w, 2) != null && !matches(shapes.get(input(w, 2)), columns, wPerColumn))) {
-                continue;
-            }
-            Value scale = new Value(node.name() + "/quantized_scale", null);
-            Node scales = new Node(node.name() + "/quantized_scale", new Binary(Binary.Kind.MUL),
-                    List.of(input(x, 1), input(w, 1)), List.of(scale), node.source());
-            Node fused = new Node(node.name(), new MatMulIntegerToFloat(), Arrays.asList(input(x, 0), input(w, 0),
-                    input(x, 2), input(w, 2), scale), node.outputs(), node.source());
-            replacements.put(node, List.of(scales, fused));
-        }
-        if (replacements.isEmpty()) {
-            return graph;
-        }
         Graph.Builder builder = Graph.builder(graph.name());
         graph.inputs().forEach(builder::input);
         graph.constants().forEach(builder::constant);
+        boolean changed = false;
         for (Node node : graph.nodes()) {
-            replacements.getOrDefault(node, List.of(node)).forEach(builder::node);
+            List<Node> replacement = switch (node.op()) {
+                case MatMul ignored -> matMul(node, producers, shapes, types);
+                case Conv conv -> conv(node, conv, producers, shapes, types, graph, builder);
+                default -> null;
+            };
+            changed |= replacement != null;
+            (replacement != null ? replacement : List.of(node)).forEach(builder::node);
         }
         graph.outputs().forEach(builder::output);
-        return builder.build();
+        return changed ? builder.build() : graph;
+    }
+
+    /**
+     * MatMul(DequantizeLinear(x), DequantizeLinear(w)), w 2-D, possibly through a Transpose as Gemm's
+     * transB writes it: MatMulIntegerToFloat on x and w (transposed as bytes), scaled by x_scale·w_scale.
+     */
+    private static List<Node> matMul(Node node, Map<Value, Node> producers, Map<Value, Shape> shapes,
+            Map<Value, DType> types) {
+        Node x = producers.get(node.inputs().get(0));
+        Node w = producers.get(node.inputs().get(1));
+        Shape wShape = shapes.get(node.inputs().get(1));
+        if (x == null || w == null || wShape == null || wShape.rank() != 2 || !wShape.isStatic(1)
+                || !integerDequantize(x, types) || !perTensor(x, shapes)) {
+            return null;
+        }
+        boolean transposed = w.op() instanceof Transpose t && (t.perm() == null || Arrays.equals(t.perm(), new int[] {1, 0}));
+        if (transposed) {
+            w = producers.get(input(w, 0));
+        }
+        if (w == null || !integerDequantize(w, types)) {
+            return null;
+        }
+        // The axis of w's scales: its columns, or its rows before a transpose.
+        boolean perColumn = Shape.normalizeAxis(((Dequantize) w.op()).axis(), 2) == (transposed ? 0 : 1);
+        if (!quantizedAlong(w, wShape.size(1), perColumn, shapes)) {
+            return null;
+        }
+        List<Node> nodes = new ArrayList<>();
+        Value weights = input(w, 0);
+        if (transposed) {
+            weights = new Value(node.name() + "/quantized_weights", null);
+            nodes.add(new Node(node.name() + "/quantized_weights", new Transpose(new int[] {1, 0}), List.of(input(w, 0)),
+                    List.of(weights), node.source()));
+        }
+        Value scale = scale(node, x, w, nodes);
+        nodes.add(new Node(node.name(), new MatMulIntegerToFloat(), Arrays.asList(input(x, 0), weights, input(x, 2),
+                input(w, 2), scale), node.outputs(), node.source()));
+        return nodes;
+    }
+
+    /**
+     * Conv(DequantizeLinear(x), DequantizeLinear(w), bias?): ConvInteger, dequantized per output
+     * channel by x_scale·w_scale, plus a constant bias as a [M, 1, …] constant.
+     */
+    private static List<Node> conv(Node node, Conv conv, Map<Value, Node> producers, Map<Value, Shape> shapes,
+            Map<Value, DType> types, Graph graph, Graph.Builder builder) {
+        Node x = producers.get(node.inputs().get(0));
+        Node w = producers.get(node.inputs().get(1));
+        Shape wShape = shapes.get(node.inputs().get(1));
+        Value bias = input(node, 2);
+        Tensor biasTensor = bias == null ? null : graph.constants().get(bias);
+        if (x == null || w == null || wShape == null || wShape.rank() < 3 || !wShape.isStatic(0)
+                || !integerDequantize(x, types) || !perTensor(x, shapes) || !integerDequantize(w, types)
+                || (bias != null && (biasTensor == null || biasTensor.dtype() != DType.FLOAT))) {
+            return null;
+        }
+        long filters = wShape.size(0);
+        boolean perFilter = Shape.normalizeAxis(((Dequantize) w.op()).axis(), wShape.rank()) == 0;
+        if (!quantizedAlong(w, filters, perFilter, shapes)) {
+            return null;
+        }
+        List<Node> nodes = new ArrayList<>();
+        Value scale = scale(node, x, w, nodes);
+        Value sums = new Value(node.name() + "/integer_sums", null);
+        nodes.add(new Node(node.name() + "/integer_sums", new ConvInteger(conv.window(), conv.group()),
+                Arrays.asList(input(x, 0), input(w, 0), input(x, 2), input(w, 2)), List.of(sums), node.source()));
+        Value output = node.outputs().get(0);
+        Value scaled = bias == null ? output : new Value(node.name() + "/scaled", null);
+        nodes.add(new Node(node.name(), new Dequantize(1, 0, null), List.of(sums, scale), List.of(scaled), node.source()));
+        if (bias != null) {
+            long[] channelFirst = new long[wShape.rank()];
+            Arrays.fill(channelFirst, 1);
+            channelFirst[1] = filters;
+            Value reshaped = new Value(node.name() + "/bias", null);
+            builder.constant(reshaped, biasTensor.contiguous().reshape(Arrays.copyOfRange(channelFirst, 1, channelFirst.length)));
+            nodes.add(new Node(node.name() + "/bias", new Binary(Binary.Kind.ADD), List.of(scaled, reshaped),
+                    List.of(output), node.source()));
+        }
+        return nodes;
+    }
+
+    /** x_scale·w_scale, one value or one per column or filter, computed by a new node added to {@code nodes}. */
+    private static Value scale(Node node, Node x, Node w, List<Node> nodes) {
+        Value scale = new Value(node.name() + "/quantized_scale", null);
+        nodes.add(new Node(node.name() + "/quantized_scale", new Binary(Binary.Kind.MUL), List.of(input(x, 1), input(w, 1)),
+                List.of(scale), node.source()));
+        return scale;
+    }
+
+    /** A dequantization with one scale and zero point for the whole tensor. */
+    private static boolean perTensor(Node dequantize, Map<Value, Shape> shapes) {
+        return perTensor(shapes.get(input(dequantize, 1)))
+                && (input(dequantize, 2) == null || perTensor(shapes.get(input(dequantize, 2))));
+    }
+
+    /** A dequantization per tensor, or (when {@code alongAxis}) with {@code count} scales and zero points. */
+    private static boolean quantizedAlong(Node dequantize, long count, boolean alongAxis, Map<Value, Shape> shapes) {
+        return matches(shapes.get(input(dequantize, 1)), count, alongAxis)
+                && (input(dequantize, 2) == null || matches(shapes.get(input(dequantize, 2)), count, alongAxis));
     }
 
     /** A whole-tensor DequantizeLinear of int8 or uint8 data into float32. */

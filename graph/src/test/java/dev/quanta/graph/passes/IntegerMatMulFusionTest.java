@@ -11,13 +11,16 @@ import dev.quanta.graph.Value;
 import dev.quanta.graph.ValueType;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.CoreOp;
 import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.Quantize;
+import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.ops.Window;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Dim;
 import dev.quanta.tensor.Float8E8M0;
@@ -152,6 +155,81 @@ class IntegerMatMulFusionTest {
                             org.assertj.core.data.Offset.offset(K * 0x1p-24f * 4 * largest));
                 }
             }
+        }
+    }
+
+    @Test
+    void dequantizedOperandsOfGemmsAndConvsMultiplyAsIntegers() {
+        for (boolean perChannel : new boolean[] {false, true}) {
+            // Gemm with transB, as the loader writes it: w [N, K] → Transpose → MatMul.
+            Value x = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.symbol("batch"), Dim.of(K))));
+            Graph gemm = qdq(x, DType.UINT8, bytes(N * K, N, K), perChannel ? floats(N, N) : floats(1),
+                    perChannel ? bytes(N, N) : null, 0, (builder, xHat, wHat, y) -> {
+                        Value transposed = new Value("w_t", null);
+                        builder.node(node("transpose", new Transpose(null), List.of(wHat), transposed))
+                                .node(node("matmul", new MatMul(), List.of(xHat, transposed), y));
+                    });
+            checkFused(gemm, floats(5 * K, 5, K), "MatMulIntegerToFloat", K);
+            // Conv with a bias, w [M, C, 3, 3] quantized per filter (axis 0).
+            Value image = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.of(2), Dim.of(3), Dim.of(6), Dim.of(7))));
+            int filters = 4;
+            Tensor bias = floats(filters, filters);
+            Graph conv = qdq(image, DType.INT8, bytes(filters * 3 * 9, filters, 3, 3, 3),
+                    perChannel ? floats(filters, filters) : floats(1), perChannel ? bytes(filters, filters) : null, 0,
+                    (builder, xHat, wHat, y) -> {
+                        Value b = new Value("bias", null);
+                        builder.constant(b, bias).node(node("conv", new Conv(new Window(null, null, null,
+                                new long[] {1, 1, 1, 1}, Window.AutoPad.NOTSET, false), 1), List.of(xHat, wHat, b), y));
+                    });
+            checkFused(conv, floats(2 * 3 * 6 * 7, 2, 3, 6, 7), "ConvInteger", 27);
+        }
+    }
+
+    /** The layer that reads the dequantized operands. */
+    private interface Layer {
+        void add(Graph.Builder builder, Value xHat, Value wHat, Value y);
+    }
+
+    /** x quantized at run time per tensor, w constant, both dequantized (w along {@code axis}), then the layer. */
+    private Graph qdq(Value x, DType xType, Tensor w, Tensor wScale, Tensor wZero, int axis, Layer layer) {
+        Value xq = new Value("xq", null);
+        Value xScale = new Value("x_scale", null);
+        Value xZero = new Value("x_zero", null);
+        Value wq = new Value("w", null);
+        Value wScaleValue = new Value("w_scale", null);
+        Value wZeroValue = new Value("w_zero", null);
+        Value xHat = new Value("x_hat", null);
+        Value wHat = new Value("w_hat", null);
+        Value y = new Value("y", null);
+        Graph.Builder builder = Graph.builder("qdq").input(x)
+                .constant(xScale, arena.fromFloats(new float[] {0.03f}))
+                .constant(xZero, arena.fromBytes(xType, new byte[] {(byte) (xType == DType.UINT8 ? 120 : 4)}))
+                .constant(wq, w).constant(wScaleValue, wScale)
+                .node(node("quantize", new Quantize(1, 0, true, null), List.of(x, xScale, xZero), xq))
+                .node(node("dequantize_x", new Dequantize(1, 0, null), List.of(xq, xScale, xZero), xHat));
+        if (wZero != null) {
+            builder.constant(wZeroValue, wZero).node(node("dequantize_w", new Dequantize(axis, 0, null),
+                    List.of(wq, wScaleValue, wZeroValue), wHat));
+        } else {
+            builder.node(node("dequantize_w", new Dequantize(axis, 0, null), List.of(wq, wScaleValue), wHat));
+        }
+        layer.add(builder, xHat, wHat, y);
+        return builder.output(y).build();
+    }
+
+    /** Fused as {@code op}, with outputs equal to the float graph's up to the rounding of {@code terms}-term sums. */
+    private void checkFused(Graph graph, Tensor input, String op, int terms) {
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+        assertThat(fused.nodes().stream().map(node -> node.op().name())).contains(op).doesNotContain("MatMul", "Conv");
+        float[] expected = outputs(graph, input);
+        float[] actual = outputs(fused, input);
+        float largest = 0;
+        for (float value : expected) {
+            largest = Math.max(largest, Math.abs(value));
+        }
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(actual[i]).as("%s output %d", op, i).isCloseTo(expected[i],
+                    org.assertj.core.data.Offset.offset(terms * 0x1p-24f * 4 * largest));
         }
     }
 

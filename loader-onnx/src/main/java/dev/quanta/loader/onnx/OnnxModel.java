@@ -119,8 +119,9 @@ public final class OnnxModel implements AutoCloseable {
             Map<String, Shape> outputShapes = new LinkedHashMap<>();
             translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output) != null
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
-            Graph graph = IntegerMatMulFusion.apply(
-                    DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights, shapes)), shapes, types);
+            // Fusion first, so that what it adds over constants (a weight transpose, a scale product) folds.
+            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(
+                    IntegerMatMulFusion.apply(translated, shapes, types), weights, shapes));
             String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
             return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights,
                     Collections.unmodifiableMap(outputShapes));
