@@ -87,13 +87,15 @@ class MiniLmTest {
     }
 
     @Test
-    void int8ProjectionsRunAsFusedIntegerMatMuls() throws Exception {
+    void int8ProjectionsAndLayerNormsRunFused() throws Exception {
         // Each of the 36 DynamicQuantizeLinear → MatMulInteger → Cast → Mul → Add chains is one node;
         // the outputs above, compared with ONNX Runtime's unfused graph, come from it.
         try (OnnxModel model = OnnxModel.load(extract("/all-minilm-l6-v2-q.onnx"))) {
             java.util.Map<String, Long> ops = model.graph().nodes().stream().collect(java.util.stream.Collectors.groupingBy(
                     node -> node.op().name(), java.util.stream.Collectors.counting()));
             assertThat(ops).containsEntry("MatMulIntegerToFloat", 36L).doesNotContainKey("MatMulInteger");
+            // And each of the 13 layer norms, exported as nine nodes, is one Normalize.
+            assertThat(ops).containsEntry("Normalize", 13L).doesNotContainKey("Reduce");
         }
     }
 
