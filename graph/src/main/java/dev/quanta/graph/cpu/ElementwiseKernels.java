@@ -44,7 +44,18 @@ final class ElementwiseKernels {
             FloatRows.Function vector = x.dtype() == DType.FLOAT ? vectorFunction(op.kind()) : null;
             if (vector != null) {
                 Tensor source = x.contiguous();
-                FloatRows.unary(vector, source.segment(), source.byteOffset(), out.segment(), 0, x.elementCount());
+                // Each element on its own: threads take chunks, whole vectors long, with the same bits.
+                long count = x.elementCount();
+                long blocks = blocks(context, count, count / 64);
+                long chunk = Math.ceilDiv(Math.ceilDiv(count, Math.max(1, blocks)), 64) * 64;
+                context.parallel(blocks, block -> {
+                    long first = block * chunk;
+                    long length = Math.min(chunk, count - first);
+                    if (length > 0) {
+                        FloatRows.unary(vector, source.segment(), source.byteOffset() + first * 4, out.segment(), first * 4,
+                                length);
+                    }
+                });
                 return new Tensor[] {out};
             }
             if (x.dtype().isFloatingPoint()) {
@@ -56,6 +67,14 @@ final class ElementwiseKernels {
             }
             return new Tensor[] {out};
         };
+    }
+
+    /** Elements below which one thread does all of an element-wise op: waking another costs more. */
+    private static final long MIN_ELEMENTS_PER_BLOCK = 32_768;
+
+    /** How many blocks to split {@code elements} into, two per thread, never more than {@code units}. */
+    static long blocks(KernelContext context, long elements, long units) {
+        return Math.clamp(Math.min(elements / MIN_ELEMENTS_PER_BLOCK, units), 1, 2L * context.threads());
     }
 
     private static FloatRows.Function vectorFunction(Unary.Kind kind) {

@@ -459,13 +459,19 @@ final class MathKernels {
             long length = rows.size(1);
             Tensor out = context.allocate(data.dtype(), rows.shape());
             boolean vector = data.dtype() == DType.FLOAT && rows.strides()[1] == 1;
+            if (vector) {
+                // Rows are independent: threads take blocks of them.
+                long blocks = ElementwiseKernels.blocks(context, outer * length, outer);
+                long rowsPerBlock = Math.ceilDiv(outer, Math.max(1, blocks));
+                context.parallel(blocks, block -> {
+                    for (long row = block * rowsPerBlock; row < Math.min(outer, (block + 1) * rowsPerBlock); row++) {
+                        FloatRows.softmax(rows.segment(), (rows.offset() + row * rows.strides()[0]) * 4, out.segment(),
+                                row * length * 4, length, op.log());
+                    }
+                });
+            }
             double[] buffer = vector ? null : new double[Math.toIntExact(length)];
-            for (long row = 0; row < outer; row++) {
-                if (vector) {
-                    FloatRows.softmax(rows.segment(), (rows.offset() + row * rows.strides()[0]) * 4, out.segment(),
-                            row * length * 4, length, op.log());
-                    continue;
-                }
+            for (long row = 0; !vector && row < outer; row++) {
                 long base = rows.offset() + row * rows.strides()[0];
                 long stride = rows.strides()[1];
                 double max = Double.NEGATIVE_INFINITY;
