@@ -48,16 +48,17 @@ final class ConvKernels {
 
     // ---------------------------------------------------------------- convolution
 
-    static Kernel conv(Conv op) {
-        return (context, inputs) -> {
-            Tensor x = inputs[0].contiguous();
-            Tensor w = inputs[1].contiguous();
-            Tensor bias = inputs.length > 2 ? inputs[2] : null;
+    /**
+     * A grouped convolution's sizes, checked: per group, {@code groupFilters} filters read
+     * {@code patch} = channels × kernel taps at each of {@code outPlane} output positions.
+     */
+    private record Lowering(long batch, long channels, long filters, int group, long groupChannels, long groupFilters,
+            long[] inSpatial, Window.Geometry geometry, long inPlane, long outPlane, long patch, Shape outShape) {
+
+        static Lowering of(KernelContext context, String op, Tensor x, Tensor w, Window window, int group) {
             if (x.rank() < 3 || w.rank() != x.rank()) {
-                throw context.error("Conv needs x [N, C, ...] and w [M, C/group, ...] of one rank, not " + x + " and " + w);
+                throw context.error(op + " needs x [N, C, ...] and w [M, C/group, ...] of one rank, not " + x + " and " + w);
             }
-            int group = op.group();
-            long batch = x.size(0);
             long channels = x.size(1);
             long filters = w.size(0);
             if (channels % group != 0 || filters % group != 0 || w.size(1) * group != channels) {
@@ -65,33 +66,47 @@ final class ConvKernels {
                         + " groups for weights " + w);
             }
             long[] inSpatial = spatial(x);
-            Window.Geometry g = op.window().resolve(inSpatial, spatial(w));
+            Window.Geometry g = window.resolve(inSpatial, spatial(w));
             long[] outSizes = new long[x.rank()];
-            outSizes[0] = batch;
+            outSizes[0] = x.size(0);
             outSizes[1] = filters;
             System.arraycopy(g.outSizes(), 0, outSizes, 2, g.outSizes().length);
-            Tensor y = context.allocate(x.dtype(), Shape.of(outSizes));
-            long groupChannels = channels / group;
-            long groupFilters = filters / group;
-            long kernelSize = product(g.kernel());
-            long outPlane = product(g.outSizes());
-            long inPlane = product(inSpatial);
-            long patch = groupChannels * kernelSize;
+            return new Lowering(x.size(0), channels, filters, group, channels / group, filters / group, inSpatial, g,
+                    product(inSpatial), product(g.outSizes()), channels / group * product(g.kernel()), Shape.of(outSizes));
+        }
+
+        /** Where group {@code gi} of image {@code n} starts in x (elements past x's offset) and in y. */
+        long inBase(Tensor x, long n, int gi) {
+            return x.offset() + (n * channels + gi * groupChannels) * inPlane;
+        }
+
+        long outBase(long n, int gi) {
+            return (n * filters + gi * groupFilters) * outPlane;
+        }
+    }
+
+    static Kernel conv(Conv op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0].contiguous();
+            Tensor w = inputs[1].contiguous();
+            Tensor bias = inputs.length > 2 ? inputs[2] : null;
+            Lowering l = Lowering.of(context, "Conv", x, w, op.window(), op.group());
+            Tensor y = context.allocate(x.dtype(), l.outShape());
             boolean fast = x.dtype() == DType.FLOAT && w.dtype() == DType.FLOAT;
-            Tensor columns = fast ? context.allocate(DType.FLOAT, Shape.of(patch, outPlane)) : null;
-            for (long n = 0; n < batch; n++) {
-                for (int gi = 0; gi < group; gi++) {
-                    long inBase = x.offset() + (n * channels + gi * groupChannels) * inPlane;
-                    long weightBase = w.offset() + gi * groupFilters * patch;
-                    long outBase = (n * filters + gi * groupFilters) * outPlane;
+            Tensor columns = fast ? context.allocate(DType.FLOAT, Shape.of(l.patch(), l.outPlane())) : null;
+            for (long n = 0; n < l.batch(); n++) {
+                for (int gi = 0; gi < l.group(); gi++) {
+                    long weightBase = w.offset() + gi * l.groupFilters() * l.patch();
                     if (fast) {
-                        im2col(x, inBase, inSpatial, groupChannels, g, columns, 0);
-                        FloatGemm.multiply(new FloatGemm.Matrix(w.segment(), weightBase, patch),
-                                new FloatGemm.Matrix(columns.segment(), 0, outPlane),
-                                new FloatGemm.Matrix(y.segment(), outBase, outPlane),
-                                Math.toIntExact(groupFilters), Math.toIntExact(outPlane), Math.toIntExact(patch), false);
+                        im2col(x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, 0);
+                        FloatGemm.multiply(new FloatGemm.Matrix(w.segment(), weightBase, l.patch()),
+                                new FloatGemm.Matrix(columns.segment(), 0, l.outPlane()),
+                                new FloatGemm.Matrix(y.segment(), l.outBase(n, gi), l.outPlane()),
+                                Math.toIntExact(l.groupFilters()), Math.toIntExact(l.outPlane()), Math.toIntExact(l.patch()),
+                                false);
                     } else {
-                        direct(x, inBase, inSpatial, groupChannels, w, weightBase, groupFilters, g, y, outBase);
+                        direct(x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), w, weightBase, l.groupFilters(),
+                                l.geometry(), y, l.outBase(n, gi));
                     }
                 }
             }
@@ -136,44 +151,21 @@ final class ConvKernels {
                     throw context.error("ConvInteger needs int8 or uint8 operands, not " + operand.dtype());
                 }
             }
-            if (x.rank() < 3 || w.rank() != x.rank()) {
-                throw context.error("ConvInteger needs x [N, C, ...] and w [M, C/group, ...] of one rank, not " + x
-                        + " and " + w);
-            }
-            int group = op.group();
-            long batch = x.size(0);
-            long channels = x.size(1);
-            long filters = w.size(0);
-            if (channels % group != 0 || filters % group != 0 || w.size(1) * group != channels) {
-                throw context.error("channels " + channels + " and filters " + filters + " do not split into " + group
-                        + " groups for weights " + w);
-            }
+            Lowering l = Lowering.of(context, "ConvInteger", x, w, op.window(), op.group());
             int[] xZero = zeroPoints(context, inputs.length > 2 ? inputs[2] : null, x, 1, "x");
-            int[] wZero = zeroPoints(context, inputs.length > 3 ? inputs[3] : null, w, filters, "w");
-            long[] inSpatial = spatial(x);
-            Window.Geometry g = op.window().resolve(inSpatial, spatial(w));
-            long[] outSizes = new long[x.rank()];
-            outSizes[0] = batch;
-            outSizes[1] = filters;
-            System.arraycopy(g.outSizes(), 0, outSizes, 2, g.outSizes().length);
-            Tensor y = context.allocate(DType.INT32, Shape.of(outSizes));
-            long groupChannels = channels / group;
-            long groupFilters = filters / group;
-            long outPlane = product(g.outSizes());
-            long inPlane = product(inSpatial);
-            long patch = groupChannels * product(g.kernel());
-            Tensor columns = context.allocate(x.dtype(), Shape.of(patch, outPlane));
-            boolean xUnsigned = x.dtype() == DType.UINT8;
-            for (long n = 0; n < batch; n++) {
-                for (int gi = 0; gi < group; gi++) {
-                    long inBase = x.offset() + (n * channels + gi * groupChannels) * inPlane;
-                    im2col(x, inBase, inSpatial, groupChannels, g, columns, xZero[0] & 0xFF);
+            int[] wZero = zeroPoints(context, inputs.length > 3 ? inputs[3] : null, w, l.filters(), "w");
+            Tensor y = context.allocate(DType.INT32, l.outShape());
+            Tensor columns = context.allocate(x.dtype(), Shape.of(l.patch(), l.outPlane()));
+            for (long n = 0; n < l.batch(); n++) {
+                for (int gi = 0; gi < l.group(); gi++) {
+                    im2col(x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, xZero[0] & 0xFF);
                     FloatGemm.multiplyIntegers(
-                            new FloatGemm.Int8Matrix(w.segment(), w.offset() + gi * groupFilters * patch, patch,
-                                    w.dtype() == DType.UINT8, wZero, false, (int) (gi * groupFilters)),
-                            new FloatGemm.Int8Matrix(columns.segment(), columns.offset(), outPlane, xUnsigned, xZero, true, 0),
-                            new FloatGemm.Matrix(y.segment(), (n * filters + gi * groupFilters) * outPlane, outPlane),
-                            Math.toIntExact(groupFilters), Math.toIntExact(outPlane), Math.toIntExact(patch));
+                            new FloatGemm.Int8Matrix(w.segment(), w.offset() + gi * l.groupFilters() * l.patch(), l.patch(),
+                                    w.dtype() == DType.UINT8, wZero, false, (int) (gi * l.groupFilters())),
+                            new FloatGemm.Int8Matrix(columns.segment(), columns.offset(), l.outPlane(),
+                                    x.dtype() == DType.UINT8, xZero, true, 0),
+                            new FloatGemm.Matrix(y.segment(), l.outBase(n, gi), l.outPlane()),
+                            Math.toIntExact(l.groupFilters()), Math.toIntExact(l.outPlane()), Math.toIntExact(l.patch()));
                 }
             }
             addBias(y, inputs.length > 4 ? inputs[4] : null, context);

@@ -52,21 +52,18 @@ public final class IntegerMatMulFusion {
         for (Node node : graph.nodes()) {
             node.outputs().forEach(output -> producers.put(output, node));
         }
-        Graph.Builder builder = Graph.builder(graph.name());
-        graph.inputs().forEach(builder::input);
-        graph.constants().forEach(builder::constant);
-        boolean changed = false;
+        Rewrite rewrite = new Rewrite(graph);
         for (Node node : graph.nodes()) {
             List<Node> replacement = switch (node.op()) {
                 case MatMul ignored -> matMul(node, producers, shapes, types);
-                case Conv conv -> conv(node, conv, producers, shapes, types, graph, builder);
+                case Conv conv -> conv(node, conv, producers, shapes, types, graph, rewrite);
                 default -> null;
             };
-            changed |= replacement != null;
-            (replacement != null ? replacement : List.of(node)).forEach(builder::node);
+            if (replacement != null) {
+                rewrite.replace(node, replacement);
+            }
         }
-        graph.outputs().forEach(builder::output);
-        return changed ? builder.build() : graph;
+        return rewrite.apply();
     }
 
     /**
@@ -112,7 +109,7 @@ public final class IntegerMatMulFusion {
      * channel by x_scale·w_scale, plus a constant bias as a [M, 1, …] constant.
      */
     private static List<Node> conv(Node node, Conv conv, Map<Value, Node> producers, Map<Value, Shape> shapes,
-            Map<Value, DType> types, Graph graph, Graph.Builder builder) {
+            Map<Value, DType> types, Graph graph, Rewrite rewrite) {
         Node x = producers.get(node.inputs().get(0));
         Node w = producers.get(node.inputs().get(1));
         Shape wShape = shapes.get(node.inputs().get(1));
@@ -141,7 +138,7 @@ public final class IntegerMatMulFusion {
             Arrays.fill(channelFirst, 1);
             channelFirst[1] = filters;
             Value reshaped = new Value(node.name() + "/bias", null);
-            builder.constant(reshaped, biasTensor.contiguous().reshape(Arrays.copyOfRange(channelFirst, 1, channelFirst.length)));
+            rewrite.constant(reshaped, biasTensor.contiguous().reshape(Arrays.copyOfRange(channelFirst, 1, channelFirst.length)));
             nodes.add(new Node(node.name() + "/bias", new Binary(Binary.Kind.ADD), List.of(scaled, reshaped),
                     List.of(output), node.source()));
         }
@@ -187,17 +184,9 @@ public final class IntegerMatMulFusion {
 
     /** MatMulInteger → Cast → Mul(scale) (→ Add(bias)). */
     private static Graph chains(Graph graph, Map<Value, Shape> shapes) {
-        Map<Value, List<Node>> readers = new IdentityHashMap<>();
-        for (Node node : graph.nodes()) {
-            for (Value input : node.inputs()) {
-                if (input != null) {
-                    readers.computeIfAbsent(input, ignored -> new ArrayList<>()).add(node);
-                }
-            }
-        }
+        Map<Value, List<Node>> readers = Rewrite.readers(graph);
         Set<Value> outputs = new HashSet<>(graph.outputs());
-        Map<Node, Node> fusedAt = new IdentityHashMap<>();
-        Set<Node> absorbed = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Rewrite rewrite = new Rewrite(graph);
         for (Node node : graph.nodes()) {
             if (!(node.op() instanceof MatMulInteger)) {
                 continue;
@@ -235,25 +224,14 @@ public final class IntegerMatMulFusion {
             if (bias != null) {
                 inputs.add(bias);
             }
-            fusedAt.put(last, new Node(node.name(), new MatMulIntegerToFloat(), inputs, last.outputs(), node.source()));
-            absorbed.addAll(last == add ? List.of(node, cast, mul, add) : List.of(node, cast, mul));
-        }
-        if (fusedAt.isEmpty()) {
-            return graph;
-        }
-        Graph.Builder builder = Graph.builder(graph.name());
-        graph.inputs().forEach(builder::input);
-        graph.constants().forEach(builder::constant);
-        for (Node node : graph.nodes()) {
-            Node fused = fusedAt.get(node);
-            if (fused != null) {
-                builder.node(fused); // where the chain ends: every input of the fused node exists by then
-            } else if (!absorbed.contains(node)) {
-                builder.node(node);
+            // The fused node stands where the chain ends: every input it reads exists by then.
+            for (Node absorbed : last == add ? List.of(node, cast, mul, add) : List.of(node, cast, mul)) {
+                rewrite.replace(absorbed, absorbed == last
+                        ? List.of(new Node(node.name(), new MatMulIntegerToFloat(), inputs, last.outputs(), node.source()))
+                        : List.of());
             }
         }
-        graph.outputs().forEach(builder::output);
-        return builder.build();
+        return rewrite.apply();
     }
 
     /** The one node reading {@code value}, if exactly one does and it is not a graph output. */

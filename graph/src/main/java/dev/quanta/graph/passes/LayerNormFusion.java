@@ -10,10 +10,7 @@ import dev.quanta.graph.ops.Unary;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -32,20 +29,12 @@ public final class LayerNormFusion {
     }
 
     public static Graph apply(Graph graph, Map<Value, Shape> shapes) {
-        Map<Value, List<Node>> readers = new IdentityHashMap<>();
-        for (Node node : graph.nodes()) {
-            for (Value input : node.inputs()) {
-                if (input != null) {
-                    readers.computeIfAbsent(input, ignored -> new ArrayList<>()).add(node);
-                }
-            }
-        }
+        Map<Value, List<Node>> readers = Rewrite.readers(graph);
         Set<Value> outputs = new HashSet<>(graph.outputs());
-        Map<Node, Node> fusedAt = new IdentityHashMap<>();
-        Set<Node> absorbed = Collections.newSetFromMap(new IdentityHashMap<>());
+        Rewrite rewrite = new Rewrite(graph);
         for (Node mean : graph.nodes()) {
             List<Node> chain = match(mean, graph, shapes, readers, outputs);
-            if (chain == null || chain.stream().anyMatch(absorbed::contains)) {
+            if (chain == null || chain.stream().anyMatch(rewrite::touches)) {
                 continue;
             }
             Node last = chain.get(chain.size() - 1);
@@ -55,26 +44,11 @@ public final class LayerNormFusion {
             double epsilon = graph.constants().get(other(chain.get(4), chain.get(3).outputs().get(0))).contiguous()
                     .toDoubleArray()[0];
             List<Value> statistics = List.of(new Value(last.name() + "/mean", null), new Value(last.name() + "/inv_std", null));
-            fusedAt.put(last, new Node(mean.name(), new Normalize(-1, epsilon, false), List.of(x, gamma, beta),
-                    List.of(last.outputs().get(0), statistics.get(0), statistics.get(1)), mean.source()));
-            absorbed.addAll(chain);
+            Node fused = new Node(mean.name(), new Normalize(-1, epsilon, false), List.of(x, gamma, beta),
+                    List.of(last.outputs().get(0), statistics.get(0), statistics.get(1)), mean.source());
+            chain.forEach(node -> rewrite.replace(node, node == last ? List.of(fused) : List.of()));
         }
-        if (fusedAt.isEmpty()) {
-            return graph;
-        }
-        Graph.Builder builder = Graph.builder(graph.name());
-        graph.inputs().forEach(builder::input);
-        graph.constants().forEach(builder::constant);
-        for (Node node : graph.nodes()) {
-            Node fused = fusedAt.get(node);
-            if (fused != null) {
-                builder.node(fused);
-            } else if (!absorbed.contains(node)) {
-                builder.node(node);
-            }
-        }
-        graph.outputs().forEach(builder::output);
-        return builder.build();
+        return rewrite.apply();
     }
 
     /** The nine nodes from the first ReduceMean, in order, or null if they do not form the pattern. */

@@ -141,19 +141,7 @@ class IntegerMatMulFusionTest {
                 Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
                 assertThat(fused.nodes().stream().map(node -> node.op().name())).as("per column %s, %s", perColumn, xType)
                         .containsExactly("Quantize", "MUL", "MatMulIntegerToFloat");
-                Tensor input = floats(2 * 7 * K, 2, 7, K);
-                float[] expected = outputs(graph, input);
-                float[] actual = outputs(fused, input);
-                // The float MatMul rounds each of its K partial sums; the integer one is exact until the
-                // final scaling: they agree to float rounding of sums of this size.
-                float largest = 0;
-                for (float value : expected) {
-                    largest = Math.max(largest, Math.abs(value));
-                }
-                for (int i = 0; i < expected.length; i++) {
-                    assertThat(actual[i]).as("output %d", i).isCloseTo(expected[i],
-                            org.assertj.core.data.Offset.offset(K * 0x1p-24f * 4 * largest));
-                }
+                assertAgree(graph, fused, floats(2 * 7 * K, 2, 7, K), K);
             }
         }
     }
@@ -221,6 +209,14 @@ class IntegerMatMulFusionTest {
     private void checkFused(Graph graph, Tensor input, String op, int terms) {
         Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
         assertThat(fused.nodes().stream().map(node -> node.op().name())).contains(op).doesNotContain("MatMul", "Conv");
+        assertAgree(graph, fused, input, terms);
+    }
+
+    /**
+     * The float graph rounds each of its {@code terms} partial sums; the integer one is exact until
+     * the final scaling: they agree to float rounding of sums of this size.
+     */
+    private void assertAgree(Graph graph, Graph fused, Tensor input, int terms) {
         float[] expected = outputs(graph, input);
         float[] actual = outputs(fused, input);
         float largest = 0;
@@ -228,7 +224,7 @@ class IntegerMatMulFusionTest {
             largest = Math.max(largest, Math.abs(value));
         }
         for (int i = 0; i < expected.length; i++) {
-            assertThat(actual[i]).as("%s output %d", op, i).isCloseTo(expected[i],
+            assertThat(actual[i]).as("output %d", i).isCloseTo(expected[i],
                     org.assertj.core.data.Offset.offset(terms * 0x1p-24f * 4 * largest));
         }
     }
