@@ -87,7 +87,7 @@ class MiniLmTest {
     }
 
     @Test
-    void int8ProjectionsAndLayerNormsRunFused() throws Exception {
+    void int8ProjectionsLayerNormsAndGelusRunFused() throws Exception {
         // Each of the 36 DynamicQuantizeLinear → MatMulInteger → Cast → Mul → Add chains is one node;
         // the outputs above, compared with ONNX Runtime's unfused graph, come from it.
         try (OnnxModel model = OnnxModel.load(extract("/all-minilm-l6-v2-q.onnx"))) {
@@ -96,6 +96,8 @@ class MiniLmTest {
             assertThat(ops).containsEntry("MatMulIntegerToFloat", 36L).doesNotContainKey("MatMulInteger");
             // And each of the 13 layer norms, exported as nine nodes, is one Normalize.
             assertThat(ops).containsEntry("Normalize", 13L).doesNotContainKey("Reduce");
+            // And each GELU, exported as five nodes, is one.
+            assertThat(ops).containsEntry("GELU", 6L).doesNotContainKey("ERF");
         }
     }
 

@@ -41,7 +41,7 @@ final class ElementwiseKernels {
                 default -> x.dtype();
             };
             Tensor out = context.allocateOver(x, outType, x.shape());
-            FloatRows.Function vector = x.dtype() == DType.FLOAT ? vectorFunction(op.kind()) : null;
+            FloatRows.Function vector = x.dtype() == DType.FLOAT ? vectorFunction(op) : null;
             if (vector != null) {
                 Tensor source = x.contiguous();
                 // Each element on its own: threads take chunks, whole vectors long, with the same bits.
@@ -77,8 +77,8 @@ final class ElementwiseKernels {
         return Math.clamp(Math.min(elements / MIN_ELEMENTS_PER_BLOCK, units), 1, 2L * context.threads());
     }
 
-    private static FloatRows.Function vectorFunction(Unary.Kind kind) {
-        return switch (kind) {
+    private static FloatRows.Function vectorFunction(Unary op) {
+        return switch (op.kind()) {
             case EXP -> FloatRows.Function.EXP;
             case SQRT -> FloatRows.Function.SQRT;
             case NEG -> FloatRows.Function.NEG;
@@ -86,6 +86,7 @@ final class ElementwiseKernels {
             case RELU -> FloatRows.Function.RELU;
             case SIGMOID -> FloatRows.Function.SIGMOID;
             case ERF -> FloatRows.Function.ERF;
+            case GELU -> op.alpha() == 0 ? FloatRows.Function.GELU : null; // the erf form, not the tanh approximation
             default -> null;
         };
     }

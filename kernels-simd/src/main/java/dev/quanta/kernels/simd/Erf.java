@@ -26,6 +26,15 @@ public final class Erf {
     private Erf() {
     }
 
+    /** √2 in float, as exporters write GELU's divisor. */
+    public static final float SQRT2 = (float) Math.sqrt(2);
+
+    /** GELU in float32 arithmetic, each step rounded as ONNX's reference (and the exported graph) rounds it. */
+    public static float gelu(float x) {
+        float erf = (float) erf(x / SQRT2);
+        return x * (erf + 1f) * 0.5f;
+    }
+
     public static double erf(double x) {
         if (Double.isNaN(x)) {
             return x;

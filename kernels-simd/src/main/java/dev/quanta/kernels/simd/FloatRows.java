@@ -255,13 +255,13 @@ public final class FloatRows {
     }
 
     /** The unary functions with a vector form; exponentials through {@link #exp}, deterministic. */
-    public enum Function { EXP, SQRT, NEG, ABS, RELU, SIGMOID, ERF }
+    public enum Function { EXP, SQRT, NEG, ABS, RELU, SIGMOID, ERF, GELU }
 
     /** out[i] = f(a[i]) over a contiguous row. */
     public static void unary(Function function, MemorySegment a, long aOffset, MemorySegment out, long outOffset,
             long length) {
-        if (function == Function.ERF) {
-            erf(a, aOffset, out, outOffset, length);
+        if (function == Function.ERF || function == Function.GELU) {
+            erf(a, aOffset, out, outOffset, length, function == Function.GELU);
             return;
         }
         int step = SPECIES.length();
@@ -276,7 +276,7 @@ public final class FloatRows {
                 case ABS -> x.abs();
                 case RELU -> x.max(0f);
                 case SIGMOID -> FloatVector.broadcast(SPECIES, 1f).div(exp(x.neg()).add(1f));
-                case ERF -> throw new AssertionError();
+                case ERF, GELU -> throw new AssertionError();
             };
             r.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
         }
@@ -309,32 +309,35 @@ public final class FloatRows {
     /**
      * erf over a row, in double precision as {@link Erf#erf} computes it and with the same bits:
      * the series polynomial by vectors of doubles; a group with a lane past the series' range
-     * (rare: erf is ±1 in float there) goes through the scalar function.
+     * (rare: erf is ±1 in float there) goes through the scalar function. With {@code gelu},
+     * x·(erf(x/√2) + 1)·0.5, each step rounded to float as {@link Erf#gelu} rounds it.
      */
-    private static void erf(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
+    private static void erf(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length, boolean gelu) {
         int step = DOUBLES.length();
         long vectorEnd = length - length % step;
         double[] series = Erf.SERIES;
         long i = 0;
         for (; i < vectorEnd; i += step) {
-            DoubleVector x = (DoubleVector) FloatVector.fromMemorySegment(HALF_FLOATS, a, aOffset + i * 4, Layouts.ORDER)
-                    .convertShape(VectorOperators.F2D, DOUBLES, 0);
-            if (x.abs().compare(VectorOperators.GE, Erf.SERIES_LIMIT).anyTrue()) {
+            FloatVector x = FloatVector.fromMemorySegment(HALF_FLOATS, a, aOffset + i * 4, Layouts.ORDER);
+            DoubleVector argument = (DoubleVector) (gelu ? x.div(Erf.SQRT2) : x).convertShape(VectorOperators.F2D, DOUBLES, 0);
+            if (argument.abs().compare(VectorOperators.GE, Erf.SERIES_LIMIT).anyTrue()) {
                 for (long j = i; j < i + step; j++) {
-                    out.set(Layouts.FLOAT, outOffset + j * 4, (float) Erf.erf(a.get(Layouts.FLOAT, aOffset + j * 4)));
+                    float value = a.get(Layouts.FLOAT, aOffset + j * 4);
+                    out.set(Layouts.FLOAT, outOffset + j * 4, gelu ? Erf.gelu(value) : (float) Erf.erf(value));
                 }
                 continue;
             }
-            DoubleVector square = x.mul(x);
+            DoubleVector square = argument.mul(argument);
             DoubleVector sum = DoubleVector.broadcast(DOUBLES, series[series.length - 1]);
             for (int n = series.length - 2; n >= 0; n--) {
                 sum = sum.fma(square, DoubleVector.broadcast(DOUBLES, series[n]));
             }
-            x.mul(sum).convertShape(VectorOperators.D2F, HALF_FLOATS, 0)
-                    .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+            FloatVector erf = (FloatVector) argument.mul(sum).convertShape(VectorOperators.D2F, HALF_FLOATS, 0);
+            (gelu ? x.mul(erf.add(1f)).mul(0.5f) : erf).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
         }
         for (; i < length; i++) {
-            out.set(Layouts.FLOAT, outOffset + i * 4, (float) Erf.erf(a.get(Layouts.FLOAT, aOffset + i * 4)));
+            float value = a.get(Layouts.FLOAT, aOffset + i * 4);
+            out.set(Layouts.FLOAT, outOffset + i * 4, gelu ? Erf.gelu(value) : (float) Erf.erf(value));
         }
     }
 

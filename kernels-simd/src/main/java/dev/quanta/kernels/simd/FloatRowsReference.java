@@ -64,6 +64,7 @@ public final class FloatRowsReference {
             case RELU -> Math.max(x, 0f);
             case SIGMOID -> (float) (1 / (1 + Math.exp(-x)));
             case ERF -> (float) Erf.erf(x);
+            case GELU -> Erf.gelu(x);
         };
     }
 }
