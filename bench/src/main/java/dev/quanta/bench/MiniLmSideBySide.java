@@ -91,6 +91,55 @@ final class MiniLmSideBySide {
         }
     }
 
+    /**
+     * Quanta's per-node profile of the batch-1 run, summed by op, on 1 and 2 threads: the median of
+     * each op's time over {@code runs} runs after {@code runs} warm-up runs.
+     */
+    static void profile(int runs) {
+        byte[] model = model();
+        long[][] inputs = inputs(1);
+        System.out.printf("int8 all-MiniLM-L6-v2, batch 1 × %d tokens, Quanta's per-node profile, ms per run (median of %d"
+                + " runs after %d)%n", TOKENS, runs, runs);
+        Map<Integer, Map<String, Double>> byThreads = new java.util.TreeMap<>();
+        for (int threads : new int[] {1, 2}) {
+            try (OnnxModel loaded = OnnxModel.load(model, MODEL);
+                    Session session = loaded.newSession(new SessionOptions(threads, true));
+                    TensorArena arena = TensorArena.ofShared()) {
+                Map<String, Tensor> feeds = new HashMap<>();
+                for (int i = 0; i < INPUTS.length; i++) {
+                    feeds.put(INPUTS[i], arena.fromLongs(DType.INT64, inputs[i], 1, TOKENS));
+                }
+                Map<String, double[]> samples = new java.util.TreeMap<>();
+                for (int run = 0; run < 2 * runs; run++) {
+                    try (Outputs outputs = session.run(feeds)) {
+                        if (run < runs) {
+                            continue;
+                        }
+                        Map<String, Double> perOp = new HashMap<>();
+                        double total = 0;
+                        for (var timing : outputs.profile().orElseThrow()) {
+                            perOp.merge(timing.op(), timing.nanos() / 1e6, Double::sum);
+                            total += timing.nanos() / 1e6;
+                        }
+                        perOp.put("(all nodes)", total);
+                        int index = run - runs;
+                        perOp.forEach((op, ms) -> samples.computeIfAbsent(op, ignored -> new double[runs])[index] = ms);
+                    }
+                }
+                Map<String, Double> medians = new HashMap<>();
+                samples.forEach((op, values) -> {
+                    java.util.Arrays.sort(values);
+                    medians.put(op, values[runs / 2]);
+                });
+                byThreads.put(threads, medians);
+            }
+        }
+        System.out.printf("%-22s %10s %10s%n", "op", "1 thread", "2 threads");
+        byThreads.get(1).entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue()))
+                .forEach(entry -> System.out.printf("%-22s %10.2f %10.2f%n", entry.getKey(), entry.getValue(),
+                        byThreads.get(2).getOrDefault(entry.getKey(), 0.0)));
+    }
+
     /** ids, mask and token types, row-major [batch, TOKENS]. */
     private static long[][] inputs(int batch) {
         SplittableRandom random = new SplittableRandom(7);

@@ -68,9 +68,13 @@ public final class SideBySide {
             MiniLmSideBySide.run(2);
             return;
         }
+        if (List.of(args).equals(List.of("--minilm-profile"))) {
+            MiniLmSideBySide.profile(60);
+            return;
+        }
         if (!List.of(args).equals(List.of("--int8"))) {
-            System.err.println("usage: quanta bench-ops --int8 | --minilm   (MatMulInteger, or the int8 all-MiniLM-L6-v2,"
-                    + " Quanta and ONNX Runtime side by side)");
+            System.err.println("usage: quanta bench-ops --int8 | --minilm | --minilm-profile   (MatMulInteger, or the"
+                    + " int8 all-MiniLM-L6-v2, Quanta and ONNX Runtime side by side; or Quanta's profile of the MiniLM)");
             System.exit(2);
         }
         System.out.printf("GOP/s, Quanta / ONNX Runtime (ratio); uint8 activations, constant 7-bit int8 weights, zero points"

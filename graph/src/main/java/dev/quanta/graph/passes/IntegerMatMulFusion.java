@@ -1,5 +1,8 @@
 package dev.quanta.graph.passes;
 
+import static dev.quanta.graph.passes.Rewrite.binary;
+import static dev.quanta.graph.passes.Rewrite.other;
+
 import dev.quanta.graph.Graph;
 import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
@@ -17,11 +20,9 @@ import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Float matmuls over int8 data become one {@link MatMulIntegerToFloat}, in two patterns:
@@ -184,8 +185,6 @@ public final class IntegerMatMulFusion {
 
     /** MatMulInteger → Cast → Mul(scale) (→ Add(bias)). */
     private static Graph chains(Graph graph, Map<Value, Shape> shapes) {
-        Map<Value, List<Node>> readers = Rewrite.readers(graph);
-        Set<Value> outputs = new HashSet<>(graph.outputs());
         Rewrite rewrite = new Rewrite(graph);
         for (Node node : graph.nodes()) {
             if (!(node.op() instanceof MatMulInteger)) {
@@ -193,14 +192,14 @@ public final class IntegerMatMulFusion {
             }
             Value product = node.outputs().get(0);
             Shape productShape = shapes.get(product);
-            Node cast = onlyReader(product, readers, outputs);
+            Node cast = rewrite.onlyReader(product);
             if (productShape == null || productShape.rank() == 0 || !productShape.isStatic(productShape.rank() - 1)
                     || cast == null || !(cast.op() instanceof Cast c && c.to() == DType.FLOAT)) {
                 continue;
             }
             long columns = productShape.size(productShape.rank() - 1);
-            Node mul = onlyReader(cast.outputs().get(0), readers, outputs);
-            if (mul == null || !(mul.op() instanceof Binary m && m.kind() == Binary.Kind.MUL)) {
+            Node mul = rewrite.onlyReader(cast);
+            if (!binary(mul, Binary.Kind.MUL)) {
                 continue;
             }
             Value scale = other(mul, cast.outputs().get(0));
@@ -209,8 +208,8 @@ public final class IntegerMatMulFusion {
             }
             Node last = mul;
             Value bias = null;
-            Node add = onlyReader(mul.outputs().get(0), readers, outputs);
-            if (add != null && add.op() instanceof Binary b && b.kind() == Binary.Kind.ADD) {
+            Node add = rewrite.onlyReader(mul);
+            if (binary(add, Binary.Kind.ADD)) {
                 Value candidate = other(add, mul.outputs().get(0));
                 Tensor constant = candidate == null ? null : graph.constants().get(candidate);
                 if (constant != null && constant.dtype() == DType.FLOAT
@@ -232,20 +231,6 @@ public final class IntegerMatMulFusion {
             }
         }
         return rewrite.apply();
-    }
-
-    /** The one node reading {@code value}, if exactly one does and it is not a graph output. */
-    private static Node onlyReader(Value value, Map<Value, List<Node>> readers, Set<Value> outputs) {
-        List<Node> nodes = readers.get(value);
-        return nodes == null || nodes.size() != 1 || outputs.contains(value) || nodes.get(0).outputs().size() != 1
-                ? null : nodes.get(0);
-    }
-
-    /** A binary node's operand other than {@code value}; null if both are {@code value}. */
-    private static Value other(Node node, Value value) {
-        Value first = node.inputs().get(0);
-        Value second = node.inputs().get(1);
-        return first == value && second != value ? second : second == value && first != value ? first : null;
     }
 
     private static Value input(Node node, int i) {

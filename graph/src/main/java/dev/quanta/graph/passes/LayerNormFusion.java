@@ -1,5 +1,8 @@
 package dev.quanta.graph.passes;
 
+import static dev.quanta.graph.passes.Rewrite.binary;
+import static dev.quanta.graph.passes.Rewrite.other;
+
 import dev.quanta.graph.Graph;
 import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
@@ -10,10 +13,8 @@ import dev.quanta.graph.ops.Unary;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The layer normalization that exporters write as nine nodes (ReduceMean → Sub → Pow(2) →
@@ -29,11 +30,9 @@ public final class LayerNormFusion {
     }
 
     public static Graph apply(Graph graph, Map<Value, Shape> shapes) {
-        Map<Value, List<Node>> readers = Rewrite.readers(graph);
-        Set<Value> outputs = new HashSet<>(graph.outputs());
         Rewrite rewrite = new Rewrite(graph);
         for (Node mean : graph.nodes()) {
-            List<Node> chain = match(mean, graph, shapes, readers, outputs);
+            List<Node> chain = match(mean, graph, shapes, rewrite);
             if (chain == null || chain.stream().anyMatch(rewrite::touches)) {
                 continue;
             }
@@ -52,47 +51,46 @@ public final class LayerNormFusion {
     }
 
     /** The nine nodes from the first ReduceMean, in order, or null if they do not form the pattern. */
-    private static List<Node> match(Node mean, Graph graph, Map<Value, Shape> shapes, Map<Value, List<Node>> readers,
-            Set<Value> outputs) {
+    private static List<Node> match(Node mean, Graph graph, Map<Value, Shape> shapes, Rewrite rewrite) {
         Value x = mean.inputs().isEmpty() ? null : mean.inputs().get(0);
         Shape shape = x == null ? null : shapes.get(x);
         if (!lastAxisMean(mean, shape, graph) || !shape.isStatic(shape.rank() - 1)) {
             return null;
         }
         long width = shape.size(shape.rank() - 1);
-        Node sub = only(mean, readers, outputs);
+        Node sub = rewrite.onlyReader(mean);
         if (!binary(sub, Binary.Kind.SUB) || sub.inputs().get(0) != x || sub.inputs().get(1) != mean.outputs().get(0)) {
             return null;
         }
         Value centered = sub.outputs().get(0);
-        List<Node> centeredReaders = readers.getOrDefault(centered, List.of());
-        if (outputs.contains(centered) || centeredReaders.size() != 2) {
+        List<Node> centeredReaders = rewrite.readers(centered);
+        if (rewrite.isOutput(centered) || centeredReaders.size() != 2) {
             return null;
         }
         Node pow = centeredReaders.stream().filter(node -> binary(node, Binary.Kind.POW)).findFirst().orElse(null);
         Node div = centeredReaders.stream().filter(node -> binary(node, Binary.Kind.DIV)).findFirst().orElse(null);
         if (pow == null || div == null || pow.inputs().get(0) != centered || div.inputs().get(0) != centered
-                || !scalarConstant(pow.inputs().get(1), graph, 2)) {
+                || !Float.valueOf(2).equals(rewrite.floatScalar(pow.inputs().get(1)))) {
             return null;
         }
-        Node variance = only(pow, readers, outputs);
+        Node variance = rewrite.onlyReader(pow);
         if (variance == null || variance.inputs().get(0) != pow.outputs().get(0) || !lastAxisMean(variance, shape, graph)) {
             return null;
         }
-        Node addEpsilon = only(variance, readers, outputs);
-        if (!binary(addEpsilon, Binary.Kind.ADD) || !scalarConstant(other(addEpsilon, variance.outputs().get(0)), graph, null)) {
+        Node addEpsilon = rewrite.onlyReader(variance);
+        if (!binary(addEpsilon, Binary.Kind.ADD) || rewrite.floatScalar(other(addEpsilon, variance.outputs().get(0))) == null) {
             return null;
         }
-        Node sqrt = only(addEpsilon, readers, outputs);
-        if (sqrt == null || !(sqrt.op() instanceof Unary u && u.kind() == Unary.Kind.SQRT) || only(sqrt, readers, outputs) != div
+        Node sqrt = rewrite.onlyReader(addEpsilon);
+        if (sqrt == null || !(sqrt.op() instanceof Unary u && u.kind() == Unary.Kind.SQRT) || rewrite.onlyReader(sqrt) != div
                 || div.inputs().get(1) != sqrt.outputs().get(0)) {
             return null;
         }
-        Node scale = only(div, readers, outputs);
+        Node scale = rewrite.onlyReader(div);
         if (!binary(scale, Binary.Kind.MUL) || !perElement(other(scale, div.outputs().get(0)), graph, width)) {
             return null;
         }
-        Node shift = only(scale, readers, outputs);
+        Node shift = rewrite.onlyReader(scale);
         if (!binary(shift, Binary.Kind.ADD) || !perElement(other(shift, scale.outputs().get(0)), graph, width)) {
             return null;
         }
@@ -111,34 +109,6 @@ public final class LayerNormFusion {
         }
         long axis = axes.contiguous().toLongArray()[0];
         return axis == -1 || axis == shape.rank() - 1;
-    }
-
-    /** The one node reading the single output of {@code node}, if that output is not a graph output. */
-    private static Node only(Node node, Map<Value, List<Node>> readers, Set<Value> outputs) {
-        if (node == null || node.outputs().size() != 1 || outputs.contains(node.outputs().get(0))) {
-            return null;
-        }
-        List<Node> nodes = readers.get(node.outputs().get(0));
-        return nodes == null || nodes.size() != 1 ? null : nodes.get(0);
-    }
-
-    private static boolean binary(Node node, Binary.Kind kind) {
-        return node != null && node.op() instanceof Binary b && b.kind() == kind;
-    }
-
-    private static Value other(Node node, Value value) {
-        Value first = node.inputs().get(0);
-        Value second = node.inputs().get(1);
-        return first == value && second != value ? second : second == value && first != value ? first : null;
-    }
-
-    /** A float32 constant holding one value ({@code expected}, when given). */
-    private static boolean scalarConstant(Value value, Graph graph, Integer expected) {
-        Tensor tensor = value == null ? null : graph.constants().get(value);
-        if (tensor == null || tensor.dtype() != DType.FLOAT || tensor.elementCount() != 1 || tensor.rank() > 1) {
-            return false;
-        }
-        return expected == null || tensor.contiguous().toDoubleArray()[0] == expected;
     }
 
     /** A float32 constant [width]: one value per element of the normalized axis. */
