@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = QuantaCli.Version.class,
         description = "Quanta, a pure-Java ONNX inference engine.",
-        subcommands = {QuantaCli.Demo.class, ConformanceCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, EmbedCommand.class, ConformanceCommand.class, CommandLine.HelpCommand.class})
 public final class QuantaCli implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -26,6 +26,15 @@ public final class QuantaCli implements Callable<Integer> {
         CommandLine cli = new CommandLine(new QuantaCli());
         cli.setOut(out);
         cli.setErr(err);
+        // Every failure is one line naming the command; QUANTA_DEBUG=1 adds the stack trace.
+        cli.setExecutionExceptionHandler((exception, command, parsed) -> {
+            String message = exception.getMessage() == null ? exception.toString() : exception.getMessage();
+            err.println("quanta " + command.getCommandName() + ": " + message.strip().replace('\n', ' '));
+            if (System.getenv("QUANTA_DEBUG") != null) {
+                exception.printStackTrace(err);
+            }
+            return 1;
+        });
         return cli.execute(args);
     }
 
@@ -44,21 +53,6 @@ public final class QuantaCli implements Callable<Integer> {
                 "quanta " + (version == null ? "(development build)" : version),
                 "JVM: " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"
             };
-        }
-    }
-
-    @Command(name = "demo", description = "Embeds sentences with the int8 all-MiniLM-L6-v2 and compares them.")
-    static final class Demo implements Callable<Integer> {
-        @CommandLine.Spec
-        private CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public Integer call() {
-            spec.commandLine()
-                    .getErr()
-                    .println("quanta demo: not built yet. It arrives with the issue \u00abThe product surface\u00bb,"
-                            + " once Quanta can run ONNX models; nothing is faked until then.");
-            return 3;
         }
     }
 }
