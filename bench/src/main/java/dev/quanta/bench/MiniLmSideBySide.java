@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quanta.graph.Outputs;
+import dev.quanta.graph.ProfileSummary;
 import dev.quanta.graph.Session;
 import dev.quanta.graph.SessionOptions;
 import dev.quanta.loader.onnx.OnnxModel;
@@ -109,28 +110,17 @@ final class MiniLmSideBySide {
                 for (int i = 0; i < INPUTS.length; i++) {
                     feeds.put(INPUTS[i], arena.fromLongs(DType.INT64, inputs[i], 1, TOKENS));
                 }
-                Map<String, double[]> samples = new java.util.TreeMap<>();
+                ProfileSummary summary = new ProfileSummary();
                 for (int run = 0; run < 2 * runs; run++) {
                     try (Outputs outputs = session.run(feeds)) {
-                        if (run < runs) {
-                            continue;
+                        if (run >= runs) {
+                            summary.add(outputs.profile().orElseThrow());
                         }
-                        Map<String, Double> perOp = new HashMap<>();
-                        double total = 0;
-                        for (var timing : outputs.profile().orElseThrow()) {
-                            perOp.merge(timing.op(), timing.nanos() / 1e6, Double::sum);
-                            total += timing.nanos() / 1e6;
-                        }
-                        perOp.put("(all nodes)", total);
-                        int index = run - runs;
-                        perOp.forEach((op, ms) -> samples.computeIfAbsent(op, ignored -> new double[runs])[index] = ms);
                     }
                 }
                 Map<String, Double> medians = new HashMap<>();
-                samples.forEach((op, values) -> {
-                    java.util.Arrays.sort(values);
-                    medians.put(op, values[runs / 2]);
-                });
+                summary.byOp().forEach(entry -> medians.put(entry.op(), entry.medianMillis()));
+                medians.put("(all nodes)", summary.medianTotalMillis());
                 byThreads.put(threads, medians);
             }
         }

@@ -1,0 +1,41 @@
+package dev.quanta.runner;
+
+import dev.quanta.tensor.Tensor;
+import java.util.Map;
+import java.util.stream.Collectors;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+/** Threads and repetitions, shared by {@code bench} and {@code profile}. */
+final class RunOptions {
+
+    @Option(names = "--threads", paramLabel = "N", description = "Intra-op threads (default: the available cores).")
+    Integer threads;
+
+    @Option(names = "--warmup", paramLabel = "W", defaultValue = "10", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--iters", paramLabel = "I", defaultValue = "50", description = "Timed runs (default: ${DEFAULT-VALUE}).")
+    int iterations;
+
+    int threads() {
+        return threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+    }
+
+    void check(CommandLine.Model.CommandSpec spec) {
+        if (threads != null && threads < 1 || warmup < 0 || iterations < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--threads and --iters must be at least 1, --warmup at least 0");
+        }
+    }
+
+    /** "input_ids int64[1, 128], ..." */
+    static String describe(Map<String, Tensor> inputs) {
+        return inputs.entrySet().stream().map(e -> e.getKey() + " " + e.getValue().dtype()
+                + java.util.Arrays.toString(e.getValue().shape().sizes())).collect(Collectors.joining(", "));
+    }
+
+    static String shorten(String text, int width) {
+        return text.length() <= width ? text : "…" + text.substring(text.length() - width + 1);
+    }
+}
