@@ -25,7 +25,7 @@ class BackendSuiteTest {
 
     @TestFactory
     Stream<DynamicTest> nodeAndSimpleSuites() throws IOException {
-        Path tests = onnxTests();
+        Path tests = OnnxTestData.locate();
         Set<String> expected = expectedPasses();
         List<Path> cases = ConformanceRunner.findCases(List.of(tests.resolve("node"), tests.resolve("simple")));
         assertThat(cases).as("cases found under " + tests).hasSizeGreaterThan(1000);
@@ -52,19 +52,4 @@ class BackendSuiteTest {
         }
     }
 
-    /** {@code shared/onnx-tests} beside the repository (found from the working folder upwards), or -Dquanta.onnx.tests. */
-    static Path onnxTests() {
-        String configured = System.getProperty("quanta.onnx.tests");
-        if (configured != null) {
-            return Path.of(configured);
-        }
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path candidate = dir.resolve("shared").resolve("onnx-tests");
-            if (Files.isDirectory(candidate.resolve("node"))) {
-                return candidate;
-            }
-        }
-        throw new AssertionError("the ONNX backend test data (shared/onnx-tests beside the repository) was not found;"
-                + " set -Dquanta.onnx.tests=DIR");
-    }
 }

@@ -45,6 +45,11 @@ final class InputOptions {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "Seed of made-up inputs (default: 42).")
     long seed;
 
+    /** Whether the options ask for made-up inputs (a shape, a batch or a sequence length). */
+    boolean makesUpInputs() {
+        return !shapes.isEmpty() || batch != null || sequence != null;
+    }
+
     /** Every input of the model: read from its file, else made up; unknown names are an error. */
     Map<String, Tensor> inputs(OnnxModel model, TensorArena arena) {
         Map<String, Value> declared = new LinkedHashMap<>();
@@ -87,7 +92,7 @@ final class InputOptions {
     }
 
     /** The given shape, else the declared one with symbolic dims filled: batch first, then sequence. */
-    private Shape shapeOf(Value input) {
+    Shape shapeOf(Value input) {
         String given = shapes.get(input.name());
         if (given != null) {
             return parseDims(input.name(), given);

@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = QuantaCli.Version.class,
         description = "Quanta, a pure-Java ONNX inference engine.",
-        subcommands = {DemoCommand.class, EmbedCommand.class, BenchCommand.class, ProfileCommand.class, ConformanceCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, RunCommand.class, InfoCommand.class, BenchCommand.class, ProfileCommand.class,
+                EmbedCommand.class, ConformanceCommand.class, CommandLine.HelpCommand.class})
 public final class QuantaCli implements Callable<Integer> {
 
     @CommandLine.Spec

@@ -73,9 +73,15 @@ public final class ShapeInference {
 
     /** Every value's shape (null where unknown); throws listing every contradiction. */
     public static Map<Value, Shape> apply(Graph graph) {
+        return apply(graph, Map.of());
+    }
+
+    /** As {@link #apply(Graph)}, with the given inputs at the given shapes instead of their declared ones. */
+    public static Map<Value, Shape> apply(Graph graph, Map<String, Shape> inputShapes) {
         ShapeInference inference = new ShapeInference();
         for (Value input : graph.inputs()) {
-            inference.shapes.put(input, input.type() == null ? null : input.type().shape());
+            Shape given = inputShapes.get(input.name());
+            inference.shapes.put(input, given != null ? given : input.type() == null ? null : input.type().shape());
         }
         graph.constants().forEach((value, tensor) -> {
             inference.shapes.put(value, tensor.shape());

@@ -15,7 +15,6 @@ import dev.quanta.graph.passes.LayerNormFusion;
 import dev.quanta.graph.passes.ShapeInference;
 import dev.quanta.graph.passes.TypeCheck;
 import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
-import dev.quanta.loader.onnx.proto.Onnx.OperatorSetIdProto;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.TensorArena;
@@ -36,20 +35,13 @@ public final class OnnxModel implements AutoCloseable {
     /** Protobuf cannot parse messages of 2 GiB or more; larger weights must be external data. */
     private static final long MAX_MODEL_BYTES = Integer.MAX_VALUE;
 
-    private final String name;
-    private final long irVersion;
-    private final String producer;
-    private final Map<String, Integer> opsets;
+    private final ModelMetadata metadata;
     private final Graph graph;
     private final TensorArena weights;
     private final Map<String, Shape> outputShapes;
 
-    private OnnxModel(String name, long irVersion, String producer, Map<String, Integer> opsets, Graph graph,
-            TensorArena weights, Map<String, Shape> outputShapes) {
-        this.name = name;
-        this.irVersion = irVersion;
-        this.producer = producer;
-        this.opsets = opsets;
+    private OnnxModel(ModelMetadata metadata, Graph graph, TensorArena weights, Map<String, Shape> outputShapes) {
+        this.metadata = metadata;
         this.graph = graph;
         this.weights = weights;
         this.outputShapes = outputShapes;
@@ -57,6 +49,11 @@ public final class OnnxModel implements AutoCloseable {
 
     /** Loads a model file; external data is read relative to its folder. */
     public static OnnxModel load(Path file) {
+        return load(readBytes(file), file.toString(), file.toAbsolutePath().getParent());
+    }
+
+    /** A model file's bytes, its size checked first. */
+    static byte[] readBytes(Path file) {
         long size;
         try {
             size = Files.size(file);
@@ -69,13 +66,11 @@ public final class OnnxModel implements AutoCloseable {
             throw new OnnxException("model " + file + " has " + size + " bytes; an ONNX file must stay under 2 GiB"
                     + " (larger weights belong in external data)");
         }
-        byte[] bytes;
         try {
-            bytes = Files.readAllBytes(file);
+            return Files.readAllBytes(file);
         } catch (IOException e) {
             throw new OnnxException("cannot read the model " + file + ": " + e.getMessage(), e);
         }
-        return load(bytes, file.toString(), file.toAbsolutePath().getParent());
     }
 
     /** Loads a model from its bytes; it may not use external data. */
@@ -83,7 +78,8 @@ public final class OnnxModel implements AutoCloseable {
         return load(bytes, name, null);
     }
 
-    private static OnnxModel load(byte[] bytes, String name, Path directory) {
+    /** Parses a model's protobuf and checks that it is an ONNX model of a version Quanta reads. */
+    static ModelProto parse(byte[] bytes, String name) {
         ModelProto proto;
         try {
             CodedInputStream input = CodedInputStream.newInstance(bytes);
@@ -101,11 +97,13 @@ public final class OnnxModel implements AutoCloseable {
         if (irVersion < 3 || irVersion > 13) {
             throw new OnnxException(name + " has IR version " + irVersion + "; Quanta reads IR versions 3 to 13");
         }
-        Map<String, Integer> opsets = new LinkedHashMap<>();
-        for (OperatorSetIdProto opset : proto.getOpsetImportList()) {
-            String domain = opset.getDomain().equals("ai.onnx") ? "" : opset.getDomain();
-            opsets.merge(domain, Math.toIntExact(opset.getVersion()), Math::max);
-        }
+        return proto;
+    }
+
+    private static OnnxModel load(byte[] bytes, String name, Path directory) {
+        ModelProto proto = parse(bytes, name);
+        ModelMetadata metadata = ModelMetadata.of(proto, name);
+        Map<String, Integer> opsets = metadata.opsets();
         TensorArena weights = TensorArena.ofShared();
         try {
             Graph translated = new GraphTranslator(name, directory, weights, opsets, proto.getFunctionsList())
@@ -125,9 +123,7 @@ public final class OnnxModel implements AutoCloseable {
             Graph fused = GeluFusion.apply(
                     LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types), shapes), types);
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(fused, weights, shapes));
-            String producer = (proto.getProducerName() + " " + proto.getProducerVersion()).strip();
-            return new OnnxModel(name, irVersion, producer, Collections.unmodifiableMap(opsets), graph, weights,
-                    Collections.unmodifiableMap(outputShapes));
+            return new OnnxModel(metadata, graph, weights, Collections.unmodifiableMap(outputShapes));
         } catch (RuntimeException e) {
             weights.close();
             throw e;
@@ -136,30 +132,29 @@ public final class OnnxModel implements AutoCloseable {
 
     /** The op types of a model's main graph, in node order, read without translating anything. */
     public static java.util.List<String> operatorTypes(Path file) {
-        try {
-            CodedInputStream input = CodedInputStream.newInstance(Files.readAllBytes(file));
-            input.setSizeLimit(Integer.MAX_VALUE);
-            return ModelProto.parseFrom(input).getGraph().getNodeList().stream().map(n -> n.getOpType()).toList();
-        } catch (IOException e) {
-            throw new OnnxException("cannot read the model " + file + ": " + e.getMessage(), e);
-        }
+        return parse(readBytes(file), file.toString()).getGraph().getNodeList().stream().map(n -> n.getOpType()).toList();
+    }
+
+    /** What the file says about itself: producer, opsets, declared inputs and outputs, op histogram, parameters. */
+    public ModelMetadata metadata() {
+        return metadata;
     }
 
     public String name() {
-        return name;
+        return metadata.name();
     }
 
     public long irVersion() {
-        return irVersion;
+        return metadata.irVersion();
     }
 
     public String producer() {
-        return producer;
+        return metadata.producer();
     }
 
     /** Imported operator sets: domain ("" for the default ONNX set) to version. */
     public Map<String, Integer> opsets() {
-        return opsets;
+        return metadata.opsets();
     }
 
     /** Each output's shape as inferred at load, with symbolic dimensions, else as declared (null where neither). */

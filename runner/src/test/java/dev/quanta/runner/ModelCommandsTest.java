@@ -1,0 +1,107 @@
+package dev.quanta.runner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.quanta.conformance.OnnxTestData;
+import dev.quanta.loader.onnx.OnnxTensors;
+import dev.quanta.tensor.Npy;
+import dev.quanta.tensor.TensorArena;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** run, info, bench and profile on a conformance model and on the int8 MiniLM. */
+class ModelCommandsTest {
+
+    private static final Path MINILM = Path.of("target/models/all-minilm-l6-v2-q/model.onnx");
+    private static final Path MATMUL = OnnxTestData.locate().resolve("node/test_matmul_2d");
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        return QuantaCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    }
+
+    @Test
+    void runWritesOutputsEqualToTheExpectedOnes(@TempDir Path folder) {
+        Path data = MATMUL.resolve("test_data_set_0");
+        assertThat(run("run", MATMUL.resolve("model.onnx").toString(), "--input", "a=" + data.resolve("input_0.pb"),
+                "--input", "b=" + data.resolve("input_1.pb"), "--output-dir", folder.toString())).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("c: float32[3, 3]").contains("ran in");
+        try (TensorArena arena = TensorArena.ofConfined()) {
+            float[] actual = Npy.read(folder.resolve("c.npy"), arena).toFloatArray();
+            float[] expected = OnnxTensors.readFile(data.resolve("output_0.pb"), arena).toFloatArray();
+            assertThat(actual).containsExactly(expected, org.assertj.core.data.Offset.offset(1e-5f));
+        }
+    }
+
+    @Test
+    void runMakesUpTextInputsAndNamesBadOnes(@TempDir Path folder) throws Exception {
+        assertThat(run("run", MINILM.toString(), "--seq", "6", "--threads", "1")).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("last_hidden_state: float32[1, 6, 384]");
+        assertThat(run("run", MINILM.toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("no file for input(s) input_ids, attention_mask, token_type_ids");
+        assertThat(run("run", MINILM.toString(), "--seq", "6", "--input", "nope=x.npy")).isEqualTo(1);
+        assertThat(err.toString()).contains("--input names nope, which is not an input of the model");
+        assertThat(run("run", MINILM.toString(), "--device", "cuda", "--seq", "6")).isEqualTo(1);
+        assertThat(err.toString()).contains("CUDA backend is not built yet");
+        Path garbage = Files.write(folder.resolve("garbage.onnx"), new byte[] {1, 2, 3, 4});
+        assertThat(run("run", garbage.toString(), "--seq", "6")).isEqualTo(1);
+        assertThat(err.toString()).contains("garbage.onnx is not a valid ONNX model");
+    }
+
+    @Test
+    void outputFileNamesStayInTheFolder() {
+        assertThat(RunCommand.fileName("last_hidden_state")).isEqualTo("last_hidden_state.npy");
+        assertThat(RunCommand.fileName("../../etc/passwd")).isEqualTo(".._.._etc_passwd.npy");
+        assertThat(RunCommand.fileName("..")).isEqualTo("_...npy");
+        assertThat(RunCommand.fileName("a/b:c d")).isEqualTo("a_b_c_d.npy");
+    }
+
+    @Test
+    void infoDescribesTheInt8MiniLm() {
+        assertThat(run("info", MINILM.toString())).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("IR version 6").contains("opsets     ai.onnx 11")
+                .contains("int64[batch_size, sequence_length]").containsPattern("MatMulInteger\\s+36")
+                .contains("parameters 22,607,366").containsPattern("of which 9\\d\\.\\d% in int8")
+                .contains("Quanta runs every node");
+    }
+
+    @Test
+    void infoListsUnsupportedNodes() {
+        Path gru = OnnxTestData.locate().resolve("node/test_gru_defaults/model.onnx");
+        assertThat(run("info", gru.toString())).isEqualTo(1);
+        assertThat(out.toString()).contains("Quanta cannot run 1 node(s)").contains("GRU");
+    }
+
+    @Test
+    void benchReportsPercentilesAndWritesJsonAndPlot(@TempDir Path folder) throws Exception {
+        Path json = folder.resolve("bench.json");
+        Path plot = folder.resolve("latency.png");
+        assertThat(run("bench", MINILM.toString(), "--seq", "16", "--warmup", "2", "--iters", "5", "--json",
+                json.toString(), "--plot", plot.toString())).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("p50").contains("p99").contains("throughput").contains("off-heap peak");
+        assertThat(Files.readString(json)).contains("\"p90Millis\"").contains("\"throughputPerSecond\"");
+        assertThat(Files.size(plot)).isGreaterThan(1000);
+    }
+
+    @Test
+    void benchVersusOnnxRuntimeComparesOutputs() {
+        // The test class path carries ONNX Runtime, as the launcher's does for --vs-ort.
+        assertThat(run("bench", MATMUL.resolve("model.onnx").toString(), "--shape", "a=3x4", "--shape", "b=4x3",
+                "--warmup", "1", "--iters", "3", "--vs-ort")).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("ONNX Runtime").containsPattern("largest output difference [0-9.e-]+");
+    }
+
+    @Test
+    void profileShowsOpsNodesAndFusedKernels() {
+        assertThat(run("profile", MINILM.toString(), "--seq", "8", "--warmup", "1", "--iters", "3", "--top", "3"))
+                .as(err.toString()).isZero();
+        assertThat(out.toString()).containsPattern("MatMulIntegerToFloat\\s+36").contains("slowest nodes")
+                .contains("fused and integer kernels that ran: GELU ×6, MatMulIntegerToFloat ×36, Normalize ×13");
+    }
+}
