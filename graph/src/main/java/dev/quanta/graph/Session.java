@@ -33,6 +33,10 @@ public final class Session implements AutoCloseable {
     private final List<List<Value>> dying;
 
     public Session(Graph graph, SessionOptions options) {
+        if (options.device() != SessionOptions.Device.CPU) {
+            throw new UnsupportedOperationException("device " + options.device() + ": Quanta's CUDA backend is not"
+                    + " built yet; sessions run on the CPU");
+        }
         this.graph = graph;
         this.options = options;
         List<Node> nodes = graph.nodes();
@@ -85,7 +89,7 @@ public final class Session implements AutoCloseable {
     public Outputs run(Map<String, ?> feeds) {
         Map<Value, Object> values = new IdentityHashMap<>(graph.constants());
         bindInputs(feeds, values);
-        TensorArena arena = TensorArena.pooled(memory, TensorArena.NO_LIMIT);
+        TensorArena arena = TensorArena.pooled(memory, options.memoryLimitBytes());
         BufferPool buffers = new BufferPool(arena);
         try {
             List<Node> nodes = graph.nodes();

@@ -2,6 +2,7 @@ package dev.quanta.tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.Buffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.function.LongConsumer;
@@ -503,6 +504,41 @@ public final class Tensor {
 
     void writeString(long position, String value) {
         strings[(int) position] = value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Copies every element, in row-major order, into a buffer of this tensor's element type (float,
+     * double, long, int or short buffer, any byte order), at its position, which advances past them.
+     */
+    public void copyTo(Buffer target) {
+        checkAlive();
+        BufferElements elements = BufferElements.of(target);
+        if (elements.dtype() != dtype) {
+            throw new QuantaException("cannot copy a " + dtype + " tensor into a buffer of " + elements.dtype()
+                    + "; convert it first (e.g. toFloatArray)");
+        }
+        if (target.isReadOnly()) {
+            throw new QuantaException("the target buffer is read-only");
+        }
+        int count = arraySize();
+        if (target.remaining() < count) {
+            throw new QuantaException("the target buffer has room for " + target.remaining() + " elements, not " + count);
+        }
+        if (isContiguous()) {
+            MemorySegment.copy(data(), elements.tensorLayout(), 0, MemorySegment.ofBuffer(target), elements.layout(), 0,
+                    count);
+            target.position(target.position() + count);
+            return;
+        }
+        // A strided view is gathered element by element rather than copied into its arena.
+        switch (target) {
+            case java.nio.FloatBuffer floats -> floats.put(toFloatArray());
+            case java.nio.DoubleBuffer doubles -> doubles.put(toDoubleArray());
+            case java.nio.LongBuffer longs -> longs.put(toLongArray());
+            case java.nio.IntBuffer ints -> forEachPosition(position -> ints.put((int) readLong(position)));
+            case java.nio.ShortBuffer shorts -> forEachPosition(position -> shorts.put((short) readLong(position)));
+            default -> throw new IllegalStateException("unreachable: BufferElements accepted " + target);
+        }
     }
 
     /** Every element as a float, in row-major order. */

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -185,6 +187,32 @@ public final class TensorArena implements AutoCloseable {
         }
         Tensor tensor = allocate(dtype, shape);
         MemorySegment.copy(storage, 0, tensor.segment(), ValueLayout.JAVA_BYTE, 0, storage.length);
+        return tensor;
+    }
+
+    /**
+     * A tensor from a buffer's remaining elements, in its byte order, heap or direct: float, double,
+     * long, int and short buffers give float32, float64, int64, int32 and int16 tensors. The buffer's
+     * position does not move.
+     */
+    public Tensor fromBuffer(Buffer buffer, long... sizes) {
+        BufferElements elements = BufferElements.of(buffer);
+        Tensor tensor = allocate(elements.dtype(), checkedShape(buffer.remaining(), sizes));
+        MemorySegment.copy(MemorySegment.ofBuffer(buffer), elements.layout(), 0, tensor.segment(),
+                elements.tensorLayout(), 0, buffer.remaining());
+        return tensor;
+    }
+
+    /** A tensor from the storage bytes remaining in a buffer, as {@link #fromBytes}; the position does not move. */
+    public Tensor fromBuffer(DType dtype, ByteBuffer storage, long... sizes) {
+        Shape shape = Shape.of(sizes);
+        long needed = dtype.storageBytes(shape.elementCount());
+        if (storage.remaining() != needed) {
+            throw new QuantaException("a " + dtype + shape + " tensor has " + needed + " storage bytes, not "
+                    + storage.remaining());
+        }
+        Tensor tensor = allocate(dtype, shape);
+        MemorySegment.copy(MemorySegment.ofBuffer(storage), 0, tensor.segment(), 0, needed);
         return tensor;
     }
 

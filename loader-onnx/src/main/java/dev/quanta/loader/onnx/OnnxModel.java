@@ -36,12 +36,19 @@ public final class OnnxModel implements AutoCloseable {
     private static final long MAX_MODEL_BYTES = Integer.MAX_VALUE;
 
     private final ModelMetadata metadata;
+    private final Graph translated;
+    private final Map<Value, Shape> translatedShapes;
     private final Graph graph;
+    /** The graph of {@link SessionOptions.Optimization#BASIC}, folded when a session first asks for it. */
+    private Graph folded;
     private final TensorArena weights;
     private final Map<String, Shape> outputShapes;
 
-    private OnnxModel(ModelMetadata metadata, Graph graph, TensorArena weights, Map<String, Shape> outputShapes) {
+    private OnnxModel(ModelMetadata metadata, Graph translated, Map<Value, Shape> translatedShapes, Graph graph,
+            TensorArena weights, Map<String, Shape> outputShapes) {
         this.metadata = metadata;
+        this.translated = translated;
+        this.translatedShapes = translatedShapes;
         this.graph = graph;
         this.weights = weights;
         this.outputShapes = outputShapes;
@@ -123,7 +130,7 @@ public final class OnnxModel implements AutoCloseable {
             Graph fused = GeluFusion.apply(
                     LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types), shapes), types);
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(fused, weights, shapes));
-            return new OnnxModel(metadata, graph, weights, Collections.unmodifiableMap(outputShapes));
+            return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
         } catch (RuntimeException e) {
             weights.close();
             throw e;
@@ -162,12 +169,28 @@ public final class OnnxModel implements AutoCloseable {
         return outputShapes;
     }
 
+    /** The graph after every load-time pass. */
     public Graph graph() {
         return graph;
     }
 
+    /** A session over the graph of the options' optimization level. */
     public Session newSession(SessionOptions options) {
-        return new Session(graph, options);
+        return new Session(graph(options.optimization()), options);
+    }
+
+    /** The graph as the given level of load-time passes leaves it. */
+    public synchronized Graph graph(SessionOptions.Optimization optimization) {
+        return switch (optimization) {
+            case NONE -> translated;
+            case BASIC -> {
+                if (folded == null) {
+                    folded = DeadCodeRemoval.apply(ConstantFolding.apply(translated, weights, translatedShapes));
+                }
+                yield folded;
+            }
+            case ALL -> graph;
+        };
     }
 
     public Session newSession() {

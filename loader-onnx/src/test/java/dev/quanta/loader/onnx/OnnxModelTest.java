@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import dev.quanta.graph.GraphException;
 import dev.quanta.graph.Outputs;
 import dev.quanta.graph.Session;
+import dev.quanta.graph.SessionOptions;
 import dev.quanta.loader.onnx.proto.Onnx.AttributeProto;
 import dev.quanta.loader.onnx.proto.Onnx.FunctionProto;
 import dev.quanta.loader.onnx.proto.Onnx.GraphProto;
@@ -27,6 +28,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
@@ -107,6 +109,55 @@ class OnnxModelTest {
             try (Outputs outputs = session.run(x())) {
                 assertThat(outputs.get("y").toFloatArray()).containsExactly(0, 0, 1.5f, 4, 0, 0);
             }
+        }
+    }
+
+    @Test
+    void quantaLoadsFromPathsBytesAndStreamsWithTheirMetadata() throws IOException {
+        Path file = write(reluOfSum());
+        byte[] bytes = Files.readAllBytes(file);
+        for (OnnxModel model : List.of(Quanta.load(file), Quanta.load(bytes, "bytes"),
+                Quanta.load(new java.io.ByteArrayInputStream(bytes), "stream"))) {
+            try (model; Session session = model.newSession(SessionOptions.defaults().withThreads(1));
+                    Outputs outputs = session.run(x())) {
+                assertThat(outputs.get("y").toFloatArray()).containsExactly(0, 0, 1.5f, 4, 0, 0);
+                ModelMetadata metadata = model.metadata();
+                assertThat(metadata.producer()).isEqualTo("test");
+                assertThat(metadata.inputs()).containsExactly(new ModelMetadata.Declared("x", "float32[2, 3]"));
+                assertThat(metadata.outputs()).containsExactly(new ModelMetadata.Declared("y", "float32[2, 3]"));
+                assertThat(metadata.operators()).isEqualTo(Map.of("", Map.of("Add", 1, "Relu", 1)));
+                assertThat(metadata.parameters()).isEqualTo(Map.of(DType.FLOAT, new ModelMetadata.Parameters(3, 12)));
+            }
+        }
+    }
+
+    @Test
+    void everyOptimizationLevelGivesTheSameOutputs() throws IOException {
+        try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
+            for (SessionOptions.Optimization level : SessionOptions.Optimization.values()) {
+                try (Session session = model.newSession(SessionOptions.defaults().withOptimization(level));
+                        Outputs outputs = session.run(x())) {
+                    assertThat(outputs.get("y").toFloatArray()).as("%s", level).containsExactly(0, 0, 1.5f, 4, 0, 0);
+                }
+            }
+            assertThat(model.graph(SessionOptions.Optimization.NONE).nodes()).hasSize(2);
+        }
+    }
+
+    @Test
+    void aRunPastTheSessionsMemoryLimitFailsNamingTheNode() throws IOException {
+        try (OnnxModel model = OnnxModel.load(write(reluOfSum()));
+                Session session = model.newSession(SessionOptions.defaults().withMemoryLimit(16))) {
+            assertThatThrownBy(() -> session.run(x()).close()).isInstanceOf(GraphException.class)
+                    .hasMessageContaining("add").hasMessageContaining("memory limit");
+        }
+    }
+
+    @Test
+    void cudaSessionsAreRefusedPlainly() throws IOException {
+        try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
+            assertThatThrownBy(() -> model.newSession(SessionOptions.defaults().withDevice(SessionOptions.Device.CUDA)))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("CUDA");
         }
     }
 
