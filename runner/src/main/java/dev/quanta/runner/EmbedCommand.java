@@ -56,8 +56,8 @@ final class EmbedCommand implements Callable<Integer> {
                 out.println("cosine similarity");
                 Similarity.printMatrix(out, embeddings);
             }
-            out.printf("%n%d text(s) in %.1f ms (%s, %d thread(s))%n", texts.size(), millis, folder.getFileName(),
-                    options.threads());
+            out.printf("%n%d text(s) in %.1f ms (%s, %d thread(s); a first run, JIT warm-up included)%n",
+                    texts.size(), millis, folder.getFileName(), options.threads());
             if (npy != null) {
                 try (TensorArena arena = TensorArena.ofConfined()) {
                     float[] flat = new float[embeddings.length * embeddings[0].length];
