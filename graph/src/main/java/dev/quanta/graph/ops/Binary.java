@@ -10,7 +10,7 @@ public record Binary(Kind kind) implements CoreOp {
         /** Remainder with the sign of the dividend (C's fmod). */
         FMOD,
         MAX, MIN,
-        /** x < 0 ? slope·x : x, slope broadcast against x */
+        /** {@code x < 0 ? slope·x : x}, slope broadcast against x */
         PRELU,
         EQUAL, LESS, LESS_OR_EQUAL, GREATER, GREATER_OR_EQUAL,
         AND, OR, XOR,

@@ -7,9 +7,9 @@ public record Unary(Kind kind, double alpha, double beta) implements CoreOp {
         ABS, NEG, SIGN, FLOOR, CEIL, ROUND, SQRT, RECIPROCAL, EXP, LOG, ERF,
         SIN, COS, TAN, ASIN, ACOS, ATAN, SINH, COSH, TANH, ASINH, ACOSH, ATANH,
         RELU, SIGMOID, SOFTPLUS, SOFTSIGN, MISH,
-        /** x < 0 ? alpha·x : x */
+        /** {@code x < 0 ? alpha·x : x} */
         LEAKY_RELU,
-        /** x < 0 ? alpha·(e^x − 1) : x */
+        /** {@code x < 0 ? alpha·(e^x − 1) : x} */
         ELU,
         /** max(0, x) + min(0, alpha·(e^(x/alpha) − 1)) */
         CELU,
@@ -21,7 +21,7 @@ public record Unary(Kind kind, double alpha, double beta) implements CoreOp {
         HARD_SWISH,
         /** x > alpha ? x : 0 */
         THRESHOLDED_RELU,
-        /** x < −beta(lambd) ? x + alpha(bias) : x > beta ? x − alpha : 0 */
+        /** {@code x < −beta(lambd) ? x + alpha(bias) : x > beta ? x − alpha : 0} */
         SHRINK,
         /** 0.5·x·(1 + erf(x/√2)); alpha = 1 selects the tanh approximation */
         GELU,

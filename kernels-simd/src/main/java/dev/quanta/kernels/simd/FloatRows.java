@@ -77,7 +77,7 @@ public final class FloatRows {
     }
 
     /**
-     * out[i] = a[i] op b[i] for i < length; {@code aScalar}/{@code bScalar} repeat element 0.
+     * {@code out[i] = a[i] op b[i]} for {@code i < length}; {@code aScalar}/{@code bScalar} repeat element 0.
      * Offsets are in bytes.
      */
     public static void binary(Op op, MemorySegment a, long aOffset, boolean aScalar, MemorySegment b, long bOffset,
