@@ -72,6 +72,17 @@ class ModelCommandsTest {
     }
 
     @Test
+    void infoAndProfileDescribeAConformanceModel() {
+        Path model = MATMUL.resolve("model.onnx");
+        assertThat(run("info", model.toString())).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("a                                float32[3, 4]")
+                .containsPattern("MatMul\\s+1").contains("multiply-accumulates at a [3, 4], b [4, 3]: 36, of which 0.0% in int8");
+        assertThat(run("profile", model.toString(), "--warmup", "1", "--iters", "3")).as(err.toString()).isZero();
+        assertThat(out.toString()).containsPattern("MatMul\\s+1\\s+[0-9.]+\\s+100.0%")
+                .contains("fused and integer kernels that ran: none");
+    }
+
+    @Test
     void infoListsUnsupportedNodes() {
         Path gru = OnnxTestData.locate().resolve("node/test_gru_defaults/model.onnx");
         assertThat(run("info", gru.toString())).isEqualTo(1);
