@@ -30,7 +30,7 @@ public final class QuantaCli implements Callable<Integer> {
         // Every failure is one line naming the command; QUANTA_DEBUG=1 adds the stack trace.
         cli.setExecutionExceptionHandler((exception, command, parsed) -> {
             String message = exception.getMessage() == null ? exception.toString() : exception.getMessage();
-            err.println("quanta " + command.getCommandName() + ": " + message.strip().replace('\n', ' '));
+            err.println("quanta " + command.getCommandName() + ": " + message.strip().replaceAll("\\s*\\n\\s*", " "));
             if (System.getenv("QUANTA_DEBUG") != null) {
                 exception.printStackTrace(err);
             }
