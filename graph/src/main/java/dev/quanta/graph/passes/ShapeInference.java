@@ -44,6 +44,7 @@ import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Dim;
 import dev.quanta.tensor.QuantaException;
 import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.ShapeException;
 import dev.quanta.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -352,6 +353,9 @@ public final class ShapeInference {
             }
         } catch (QuantaException e) {
             problems.add(node + ": " + e.getMessage());
+        } catch (IndexOutOfBoundsException | IllegalArgumentException | ArithmeticException e) {
+            // Operand ranks or sizes the op cannot have (a malformed model): a contradiction too.
+            problems.add(node + ": its operands' shapes do not fit the op (" + e.getMessage() + ")");
         }
         // Only what is derived here: declared shapes of intermediate values can be stale in exported
         // files, and a stale one must not make a valid model fail to load.
@@ -587,6 +591,9 @@ public final class ShapeInference {
     }
 
     private static Shape conv(Shape x, Shape w, Window window) {
+        if (x != null && w != null && x.rank() != w.rank()) {
+            throw new ShapeException("input of shape " + x + " and weights of shape " + w + " differ in rank");
+        }
         if (x == null || w == null || x.rank() < 3 || !x.isStatic() || !w.isStatic()) {
             return x == null || w == null || x.rank() < 3 ? null : withChannels(x, w.dim(0));
         }

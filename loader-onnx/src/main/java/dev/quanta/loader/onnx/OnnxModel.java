@@ -16,6 +16,7 @@ import dev.quanta.graph.passes.ShapeInference;
 import dev.quanta.graph.passes.TypeCheck;
 import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
 import dev.quanta.tensor.DType;
+import dev.quanta.tensor.QuantaException;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.TensorArena;
 import java.io.IOException;
@@ -131,9 +132,20 @@ public final class OnnxModel implements AutoCloseable {
                     LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types), shapes), types);
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(fused, weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
-        } catch (RuntimeException e) {
+        } catch (QuantaException e) {
             weights.close();
             throw e;
+        } catch (RuntimeException | StackOverflowError e) {
+            // A defect of Quanta's that this model reached: still a typed error naming the model.
+            weights.close();
+            throw new LoadDefect(name, e);
+        }
+    }
+
+    /** A defect of Quanta's that a model reached while loading, reported as a typed error naming the model. */
+    static final class LoadDefect extends OnnxException {
+        LoadDefect(String model, Throwable defect) {
+            super(model + ": internal error while loading (please report it with the model): " + defect, defect);
         }
     }
 

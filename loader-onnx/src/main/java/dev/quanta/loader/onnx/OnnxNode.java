@@ -209,9 +209,18 @@ final class OnnxNode {
         return output;
     }
 
-    /** Emits a core node whose single output is this node's output {@code i}. */
+    /** This node's output {@code i}, which it must name. */
+    Value requiredOutput(int i) {
+        Value output = output(i);
+        if (output == null) {
+            throw error("lacks its required output " + i);
+        }
+        return output;
+    }
+
+    /** Emits a core node whose single output is this node's output {@code i}, which the node must name. */
     void emitTo(int i, CoreOp op, Value... inputs) {
-        emit(op, Arrays.asList(inputs), List.of(output(i)));
+        emit(op, Arrays.asList(inputs), List.of(requiredOutput(i)));
     }
 
     /** A fresh value for an intermediate result of this node's translation. */

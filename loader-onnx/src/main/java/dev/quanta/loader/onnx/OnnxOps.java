@@ -282,7 +282,7 @@ final class OnnxOps {
                 axes = attribute == null ? null : node.longs(attribute);
             }
             node.emit(new Reduce(kind, node.intAttr("keepdims", 1) != 0, node.intAttr("noop_with_empty_axes", 0) != 0),
-                    java.util.Arrays.asList(node.requiredInput(0), axes), List.of(node.output(0)));
+                    java.util.Arrays.asList(node.requiredInput(0), axes), List.of(node.requiredOutput(0)));
         }));
         register("ArgMax", node -> argReduce(node, true));
         register("ArgMin", node -> argReduce(node, false));
@@ -338,7 +338,7 @@ final class OnnxOps {
                 throw node.unsupported("the training outputs of BatchNormalization before opset 14 (saved mean and variance)");
             }
             List<Value> outputs = training ? List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1),
-                    outputOrTemporary(node, 2)) : List.of(node.output(0));
+                    outputOrTemporary(node, 2)) : List.of(node.requiredOutput(0));
             node.emit(new ChannelNormalize(node.floatAttr("epsilon", 1e-5f), training, node.floatAttr("momentum", 0.9f)),
                     List.of(node.requiredInput(0), node.requiredInput(1), node.requiredInput(2), node.requiredInput(3),
                             node.requiredInput(4)), outputs);
@@ -372,19 +372,19 @@ final class OnnxOps {
             node.emit(new Quantize((int) node.intAttr("axis", 1), (int) node.intAttr("block_size", 0),
                     node.intAttr("saturate", 1) != 0, outputType == 0 ? null : DType.fromOnnx((int) outputType)),
                     java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)),
-                    List.of(node.output(0)));
+                    List.of(node.requiredOutput(0)));
         });
         register("DequantizeLinear", node -> {
             long outputType = node.intAttr("output_dtype", 0);
             node.emit(new Dequantize((int) node.intAttr("axis", 1), (int) node.intAttr("block_size", 0),
                     outputType == 0 ? null : DType.fromOnnx((int) outputType)),
                     java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)),
-                    List.of(node.output(0)));
+                    List.of(node.requiredOutput(0)));
         });
         register("DynamicQuantizeLinear", node -> node.emit(new DynamicQuantize(), List.of(node.requiredInput(0)),
                 List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1), outputOrTemporary(node, 2))));
         register("MatMulInteger", node -> node.emit(new MatMulInteger(), java.util.Arrays.asList(node.requiredInput(0),
-                node.requiredInput(1), node.input(2), node.input(3)), List.of(node.output(0))));
+                node.requiredInput(1), node.input(2), node.input(3)), List.of(node.requiredOutput(0))));
         register("QLinearMatMul", node -> {
             // y = saturate(round((a − a0)·(b − b0) · (sa·sb / sy)) + y0), the multiplier formed first as ONNX does.
             Value accumulated = node.emit(new MatMulInteger(), node.requiredInput(0), node.requiredInput(3),
@@ -395,7 +395,7 @@ final class OnnxOps {
             Value scaled = node.emit(new Binary(Binary.Kind.MUL),
                     node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), accumulated, multiplier), multiplier);
             node.emit(new Quantize(1, 0, true, null), List.of(scaled, like(node, 1, multiplier), node.requiredInput(7)),
-                    List.of(node.output(0)));
+                    List.of(node.requiredOutput(0)));
         });
     }
 
@@ -435,7 +435,7 @@ final class OnnxOps {
             }
             Value joined = node.emit(new Concat((int) node.requiredInt("axis")), parts.toArray(Value[]::new));
             node.emit(new Quantize(1, 0, true, null), List.of(joined, node.requiredInput(0), node.requiredInput(1)),
-                    List.of(node.output(0)));
+                    List.of(node.requiredOutput(0)));
         });
         // The mean over the spatial axes (after the channels with channels_last), requantized.
         MICROSOFT_DOMAIN.put("QLinearGlobalAveragePool", node -> {
@@ -471,11 +471,11 @@ final class OnnxOps {
             }
             Value asFloat = node.emit(new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), product);
             if (node.input(7) == null) {
-                node.emit(new Binary(Binary.Kind.MUL), List.of(asFloat, scale), List.of(node.output(0)));
+                node.emit(new Binary(Binary.Kind.MUL), List.of(asFloat, scale), List.of(node.requiredOutput(0)));
             } else {
                 Value y = node.emit(new Binary(Binary.Kind.MUL), asFloat, scale);
                 Value zero = node.input(8) != null ? node.input(8) : like(node, 0, node.requiredInput(0));
-                node.emit(new Quantize(1, 0, true, null), List.of(y, node.input(7), zero), List.of(node.output(0)));
+                node.emit(new Quantize(1, 0, true, null), List.of(y, node.input(7), zero), List.of(node.requiredOutput(0)));
             }
         });
     }
@@ -485,7 +485,7 @@ final class OnnxOps {
         if (bias != null) {
             inputs.add(bias);
         }
-        node.emit(new MatMulIntegerToFloat(), inputs, List.of(node.output(0)));
+        node.emit(new MatMulIntegerToFloat(), inputs, List.of(node.requiredOutput(0)));
     }
 
     /** x − zero point, times scale, as float; a missing zero point is 0. */
@@ -496,7 +496,7 @@ final class OnnxOps {
     /** y = saturate(round(x / scale) + zero point) in the type of {@code like} (the op's first input). */
     private static void quantized(OnnxNode node, Value x, Value scale, Value zero, Value like) {
         Value zeroPoint = zero != null ? zero : like(node, 0, like);
-        node.emit(new Quantize(1, 0, true, null), List.of(x, scale, zeroPoint), List.of(node.output(0)));
+        node.emit(new Quantize(1, 0, true, null), List.of(x, scale, zeroPoint), List.of(node.requiredOutput(0)));
     }
 
     private static void quantizedBinary(OnnxNode node, Binary.Kind kind) {
@@ -530,7 +530,7 @@ final class OnnxOps {
                 node.requiredInput(1), node.requiredInput(2)));
         register("Tile", node -> node.emitTo(0, new Tile(), node.requiredInput(0), node.requiredInput(1)));
         register("Trilu", node -> node.emit(new Trilu(node.intAttr("upper", 1) != 0),
-                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.output(0))));
+                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.requiredOutput(0))));
         register("CumSum", node -> node.emitTo(0, new CumSum(node.intAttr("exclusive", 0) != 0,
                 node.intAttr("reverse", 0) != 0), node.requiredInput(0), node.requiredInput(1)));
         register("TopK", node -> {
@@ -554,7 +554,7 @@ final class OnnxOps {
             node.emitTo(0, new Hardmax((int) node.intAttr("axis", legacy ? 1 : -1), legacy), node.requiredInput(0));
         });
         register("Einsum", node -> node.emit(new Einsum(node.stringAttr("equation", "")), node.inputsFrom(0),
-                List.of(node.output(0))));
+                List.of(node.requiredOutput(0))));
     }
 
     private static Scatter.Reduction reduction(OnnxNode node) {
@@ -572,7 +572,7 @@ final class OnnxOps {
             node.emitTo(0, new Pad(mode), x, node.longs(required(node, pads, "pads")), value);
         } else {
             node.emit(new Pad(mode), java.util.Arrays.asList(x, node.requiredInput(1), node.input(2), node.input(3)),
-                    List.of(node.output(0)));
+                    List.of(node.requiredOutput(0)));
         }
     }
 
@@ -580,10 +580,10 @@ final class OnnxOps {
 
     private static void registerConvolution() {
         register("Conv", node -> node.emit(new Conv(window(node, false), (int) node.intAttr("group", 1)),
-                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.output(0))));
+                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
         register("ConvInteger", node -> node.emit(new ConvInteger(window(node, false), (int) node.intAttr("group", 1)),
                 java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2), node.input(3)),
-                List.of(node.output(0))));
+                List.of(node.requiredOutput(0))));
         register("QLinearConv", node -> {
             // y = saturate(round((x − x0) ∗ (w − w0) + B) · (x_scale · w_scale / y_scale)) + y0), the multiplier
             // formed first and applied per output channel, as ONNX's reference does.
@@ -593,11 +593,11 @@ final class OnnxOps {
                     node.emit(new Binary(Binary.Kind.MUL), node.requiredInput(1), node.requiredInput(4)), node.requiredInput(6));
             Value scaled = node.emit(new Dequantize(1, 0, null), accumulated, multiplier);
             node.emit(new Quantize(1, 0, true, null), List.of(scaled, like(node, 1, multiplier), node.requiredInput(7)),
-                    List.of(node.output(0)));
+                    List.of(node.requiredOutput(0)));
         });
         register("ConvTranspose", node -> node.emit(new ConvTranspose(window(node, false), (int) node.intAttr("group", 1),
                 node.intsAttr("output_padding"), node.intsAttr("output_shape")),
-                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.output(0))));
+                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
         register("MaxPool", node -> node.emit(new Pool(Pool.Kind.MAX, window(node, true), false, 0,
                 node.intAttr("storage_order", 0) != 0), List.of(node.requiredInput(0)),
                 List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1))));
@@ -628,13 +628,13 @@ final class OnnxOps {
 
     private static void registerSequences() {
         register("SequenceEmpty", node -> node.emit(new SequenceOp(SequenceOp.Kind.EMPTY,
-                DType.fromOnnx((int) node.intAttr("dtype", 1)), 0, false), List.of(), List.of(node.output(0))));
+                DType.fromOnnx((int) node.intAttr("dtype", 1)), 0, false), List.of(), List.of(node.requiredOutput(0))));
         register("SequenceConstruct", node -> node.emit(SequenceOp.of(SequenceOp.Kind.CONSTRUCT), node.inputsFrom(0),
-                List.of(node.output(0))));
+                List.of(node.requiredOutput(0))));
         register("SequenceInsert", node -> node.emit(SequenceOp.of(SequenceOp.Kind.INSERT),
-                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.output(0))));
+                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
         register("SequenceErase", node -> node.emit(SequenceOp.of(SequenceOp.Kind.ERASE),
-                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.output(0))));
+                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.requiredOutput(0))));
         register("SequenceAt", node -> node.emitTo(0, SequenceOp.of(SequenceOp.Kind.AT), node.requiredInput(0),
                 node.requiredInput(1)));
         register("SequenceLength", node -> node.emitTo(0, SequenceOp.of(SequenceOp.Kind.LENGTH), node.requiredInput(0)));
@@ -642,11 +642,11 @@ final class OnnxOps {
                 (int) node.requiredInt("axis"), node.intAttr("new_axis", 0) != 0), node.requiredInput(0)));
         register("SplitToSequence", node -> node.emit(new SequenceOp(SequenceOp.Kind.SPLIT, null,
                 (int) node.intAttr("axis", 0), node.intAttr("keepdims", 1) != 0),
-                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.output(0))));
+                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.requiredOutput(0))));
         register("Optional", node -> node.emit(new OptionalOp(OptionalOp.Kind.WRAP),
-                java.util.Arrays.asList(node.input(0)), List.of(node.output(0))));
+                java.util.Arrays.asList(node.input(0)), List.of(node.requiredOutput(0))));
         register("OptionalHasElement", node -> node.emit(new OptionalOp(OptionalOp.Kind.HAS_ELEMENT),
-                java.util.Arrays.asList(node.input(0)), List.of(node.output(0))));
+                java.util.Arrays.asList(node.input(0)), List.of(node.requiredOutput(0))));
         register("OptionalGetElement", node -> node.emitTo(0, new OptionalOp(OptionalOp.Kind.GET_ELEMENT),
                 node.requiredInput(0)));
     }
@@ -708,7 +708,7 @@ final class OnnxOps {
                     ? node.constant(node.graph().arena().fromFloats(floats(node, "scales"), floats(node, "scales").length))
                     : node.requiredInput(1);
             node.emit(new Resize(mode, Resize.Transform.ASYMMETRIC, Resize.NearestMode.FLOOR, -0.75, false, 0, false, null,
-                    Resize.AspectPolicy.STRETCH), java.util.Arrays.asList(x, null, scales, null), List.of(node.output(0)));
+                    Resize.AspectPolicy.STRETCH), java.util.Arrays.asList(x, null, scales, null), List.of(node.requiredOutput(0)));
             return;
         }
         Resize.Transform transform = choice(node, "coordinate_transformation_mode", "half_pixel", Map.of(
@@ -724,7 +724,7 @@ final class OnnxOps {
         node.emit(new Resize(mode, transform, nearest, node.floatAttr("cubic_coeff_a", -0.75f),
                 node.intAttr("exclude_outside", 0) != 0, node.floatAttr("extrapolation_value", 0f),
                 node.intAttr("antialias", 0) != 0, node.intsAttr("axes"), policy),
-                java.util.Arrays.asList(x, node.input(1), node.input(2), node.input(3)), List.of(node.output(0)));
+                java.util.Arrays.asList(x, node.input(1), node.input(2), node.input(3)), List.of(node.requiredOutput(0)));
     }
 
     private static float[] floats(OnnxNode node, String name) {
@@ -750,7 +750,7 @@ final class OnnxOps {
         });
         register("Squeeze", node -> {
             Value axes = node.opset() < 13 ? optionalLongs(node, node.intsAttr("axes")) : node.input(1);
-            node.emit(new Squeeze(), java.util.Arrays.asList(node.requiredInput(0), axes), List.of(node.output(0)));
+            node.emit(new Squeeze(), java.util.Arrays.asList(node.requiredInput(0), axes), List.of(node.requiredOutput(0)));
         });
         register("Unsqueeze", node -> {
             Value axes = node.opset() < 13 ? node.longs(required(node, node.intsAttr("axes"), "axes")) : node.requiredInput(1);
@@ -759,7 +759,7 @@ final class OnnxOps {
         register("Flatten", node -> node.emitTo(0, new Flatten((int) node.intAttr("axis", 1)), node.requiredInput(0)));
         register("Concat", node -> {
             int axis = (int) (node.opset() < 4 ? node.intAttr("axis", 1) : node.requiredInt("axis"));
-            node.emit(new Concat(axis), node.inputsFrom(0), List.of(node.output(0)));
+            node.emit(new Concat(axis), node.inputsFrom(0), List.of(node.requiredOutput(0)));
         });
         register("Split", OnnxOps::split);
         register("Slice", node -> {
@@ -768,10 +768,10 @@ final class OnnxOps {
                 long[] ends = required(node, node.intsAttr("ends"), "ends");
                 long[] axes = node.intsAttr("axes");
                 node.emit(new Slice(), java.util.Arrays.asList(node.requiredInput(0), node.longs(starts), node.longs(ends),
-                        axes == null ? null : node.longs(axes)), List.of(node.output(0)));
+                        axes == null ? null : node.longs(axes)), List.of(node.requiredOutput(0)));
             } else {
                 node.emit(new Slice(), java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1),
-                        node.requiredInput(2), node.input(3), node.input(4)), List.of(node.output(0)));
+                        node.requiredInput(2), node.input(3), node.input(4)), List.of(node.requiredOutput(0)));
             }
         });
         register("Gather", node -> node.emitTo(0, new Gather((int) node.intAttr("axis", 0)), node.requiredInput(0),

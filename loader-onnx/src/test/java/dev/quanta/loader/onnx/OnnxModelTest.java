@@ -260,6 +260,71 @@ class OnnxModelTest {
                 .isInstanceOf(OnnxException.class).hasMessageContaining("'h'");
     }
 
+    @Test
+    void aCycleIsRefusedNamingItsNodes() throws IOException {
+        ModelProto model = model(GraphProto.newBuilder().setName("g").addInput(tensor("x", 1, 2))
+                .addNode(node("first", "Add", new String[] {"x", "b"}, "a"))
+                .addNode(node("second", "Relu", new String[] {"a"}, "b"))
+                .addOutput(tensor("b", 1, 2)).build());
+        assertThatThrownBy(() -> OnnxModel.load(write(model))).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("'first'").hasMessageContaining("'b'");
+    }
+
+    @Test
+    void missingRequiredAttributesAreNamed() throws IOException {
+        for (String op : new String[] {"Cast", "Concat", "Constant"}) {
+            ModelProto model = model(GraphProto.newBuilder().setName("g").addInput(tensor("x", 1, 2))
+                    .addNode(node("bare", op, op.equals("Constant") ? new String[0] : new String[] {"x"}, "y"))
+                    .addOutput(tensor("y", 1, 2)).build());
+            assertThatThrownBy(() -> OnnxModel.load(write(model))).as(op).isInstanceOf(OnnxException.class)
+                    .hasMessageContaining("'bare'");
+        }
+    }
+
+    /** Ifs nested {@code depth} deep, each else branch a leaf; the innermost then branch too. */
+    private static ModelProto nestedIfs(int depth) {
+        GraphProto leaf = GraphProto.newBuilder().setName("leaf")
+                .addNode(node("leaf_identity", "Identity", new String[] {"x"}, "out")).addOutput(tensor("out", 1, 2)).build();
+        GraphProto branch = leaf;
+        for (int level = 0; level < depth; level++) {
+            NodeProto nested = NodeProto.newBuilder().setName("if" + level).setOpType("If").addInput("cond").addOutput("out")
+                    .addAttribute(AttributeProto.newBuilder().setName("then_branch").setType(AttributeProto.AttributeType.GRAPH).setG(branch))
+                    .addAttribute(AttributeProto.newBuilder().setName("else_branch").setType(AttributeProto.AttributeType.GRAPH).setG(leaf))
+                    .build();
+            branch = GraphProto.newBuilder().setName("level" + level).addNode(nested).addOutput(tensor("out", 1, 2)).build();
+        }
+        return model(GraphProto.newBuilder(branch).setName("g").addInput(tensor("x", 1, 2)).addInput(tensor("cond", 9)).build());
+    }
+
+    @Test
+    void subgraphsNestedAbsurdlyDeepAreRefusedAndModeratelyDeepOnesRun() throws IOException {
+        assertThatThrownBy(() -> OnnxModel.load(write(nestedIfs(300)))).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("model.onnx").hasMessageContaining("not a valid ONNX model");
+        try (OnnxModel model = OnnxModel.load(write(nestedIfs(20))); Session session = model.newSession();
+                Outputs outputs = session.run(Map.of("x", arena.fromFloats(new float[] {1, 2}, 2),
+                        "cond", arena.fromBooleans(new boolean[] {true})))) {
+            assertThat(outputs.get("out").toFloatArray()).containsExactly(1, 2);
+        }
+    }
+
+    @Test
+    void anAbsurdSizeIsRefusedBeforeAnythingIsAllocated() throws IOException {
+        // ConstantOfShape of a constant shape [2^20, 2^20, 2^20]: 2^60 elements.
+        TensorProto shape = TensorProto.newBuilder().setName("shape").setDataType(7).addDims(3)
+                .addInt64Data(1L << 20).addInt64Data(1L << 20).addInt64Data(1L << 20).build();
+        ModelProto model = model(GraphProto.newBuilder().setName("g").addInitializer(shape)
+                .addNode(node("fill", "ConstantOfShape", new String[] {"shape"}, "y"))
+                .addOutput(tensor("y", 1)).build());
+        long before = TensorArena.liveBytes();
+        try (OnnxModel loaded = OnnxModel.load(write(model)); Session session = loaded.newSession()) {
+            // Too large to fold: loading allocated the 24-byte shape and no more.
+            assertThat(TensorArena.liveBytes() - before).isLessThan(1024);
+            assertThatThrownBy(() -> session.run(Map.of()).close()).isInstanceOf(GraphException.class)
+                    .hasMessageContaining("'fill'");
+            assertThat(TensorArena.liveBytes() - before).isLessThan(1024);
+        }
+    }
+
     // ---------------------------------------------------------------- bad inputs
 
     @Test
