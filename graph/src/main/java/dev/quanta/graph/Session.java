@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Runs a graph. Kernels are chosen once, when the session is made; {@link #run} may be called
@@ -31,6 +33,9 @@ public final class Session implements AutoCloseable {
     private final SegmentPool memory = new SegmentPool(IDLE_MEMORY_LIMIT);
     /** Per node, the values whose last use it is (they die after it runs). */
     private final List<List<Value>> dying;
+    /** Runs hold it shared; close takes it exclusively, so it waits for the runs in flight. */
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed;
 
     public Session(Graph graph, SessionOptions options) {
         if (options.device() != SessionOptions.Device.CPU) {
@@ -87,6 +92,19 @@ public final class Session implements AutoCloseable {
      * and shapes. The caller keeps ownership of the inputs; close the outputs when done.
      */
     public Outputs run(Map<String, ?> feeds) {
+        Lock running = lifecycle.readLock();
+        running.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("session of graph '" + graph.name() + "' is closed");
+            }
+            return execute(feeds);
+        } finally {
+            running.unlock();
+        }
+    }
+
+    private Outputs execute(Map<String, ?> feeds) {
         Map<Value, Object> values = new IdentityHashMap<>(graph.constants());
         bindInputs(feeds, values);
         TensorArena arena = TensorArena.pooled(memory, options.memoryLimitBytes());
@@ -138,12 +156,26 @@ public final class Session implements AutoCloseable {
         }
     }
 
-    /** Stops the intra-op threads; runs in flight finish first. */
+    /**
+     * Waits for the runs in flight to finish (their outputs stay valid until closed), then stops the
+     * intra-op threads and lets go of the pooled memory; runs started afterwards throw
+     * {@link IllegalStateException}. Closing twice does nothing.
+     */
     @Override
     public void close() {
-        memory.close();
-        if (pool != null) {
-            pool.shutdown();
+        Lock closing = lifecycle.writeLock();
+        closing.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            memory.close();
+            if (pool != null) {
+                pool.shutdown();
+            }
+        } finally {
+            closing.unlock();
         }
     }
 

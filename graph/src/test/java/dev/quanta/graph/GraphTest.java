@@ -97,6 +97,79 @@ class GraphTest {
         }
     }
 
+    @Test
+    void closingASessionWaitsForTheRunsInFlightAndRefusesLaterOnes() throws Exception {
+        Value x = new Value("x", null);
+        Value y = new Value("y", null);
+        Tensor input = arena.fromFloats(new float[] {1, 1}, 1, 2);
+        Session session = new Session(graph(x, y), new SessionOptions(2, false));
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        java.util.concurrent.atomic.AtomicInteger completed = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        List<Outputs> kept = java.util.Collections.synchronizedList(new ArrayList<>());
+        try {
+            List<Future<?>> runs = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                runs.add(pool.submit(() -> {
+                    for (int repeat = 0; repeat < 2000; repeat++) {
+                        try {
+                            Outputs outputs = session.run(Map.of("x", input));
+                            completed.incrementAndGet();
+                            if (repeat % 100 == 0) {
+                                kept.add(outputs); // read after the session is closed
+                            } else {
+                                outputs.close();
+                            }
+                        } catch (IllegalStateException e) {
+                            assertThat(e).hasMessageContaining("closed");
+                            refused.incrementAndGet();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            Thread.sleep(20);
+            session.close();
+            session.close();
+            for (Future<?> run : runs) {
+                run.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+        assertThat(completed.get()).isPositive();
+        assertThat(refused.get()).isPositive();
+        assertThat(completed.get() + refused.get()).isEqualTo(8 * 2000);
+        for (Outputs outputs : kept) {
+            try (outputs) {
+                assertThat(outputs.get("y").toFloatArray()).containsExactly(6, 8);
+            }
+        }
+    }
+
+    @Test
+    void offHeapMemoryReturnsToItsBaselineAfter10000Runs() {
+        Value x = new Value("x", null);
+        Value y = new Value("y", null);
+        Tensor input = arena.fromFloats(new float[] {1, 1}, 1, 2);
+        Graph graph = graph(x, y);
+        long baseline = TensorArena.liveBytes();
+        try (Session session = new Session(graph, new SessionOptions(2, false))) {
+            long afterFirst = 0;
+            for (int run = 0; run < 10_000; run++) {
+                try (Outputs outputs = session.run(Map.of("x", input))) {
+                    assertThat(outputs.get("y").getFloat(0, 1)).isEqualTo(8);
+                }
+                if (run == 0) {
+                    afterFirst = TensorArena.liveBytes();
+                }
+            }
+            // Between runs nothing is live: every run's tensors went back to the session's pool.
+            assertThat(TensorArena.liveBytes()).isEqualTo(afterFirst).isEqualTo(baseline);
+        }
+        assertThat(TensorArena.liveBytes()).isEqualTo(baseline);
+    }
+
     private void runConcurrently(Session session) throws Exception {
         SplittableRandom random = new SplittableRandom(42);
         int threads = 16;

@@ -12,7 +12,7 @@ import java.nio.file.Path;
  */
 class NpyFuzzTest {
 
-    @FuzzTest(maxDuration = "60s")
+    @FuzzTest(maxDuration = "5m")
     void npyFile(byte[] bytes) throws IOException {
         Path file = Files.createTempFile("fuzzed", ".npy");
         try (TensorArena arena = TensorArena.ofConfined()) {

@@ -14,7 +14,7 @@ import java.nio.file.Path;
  */
 class LoaderFuzzTest {
 
-    @FuzzTest(maxDuration = "60s")
+    @FuzzTest(maxDuration = "5m")
     void modelBytes(byte[] bytes) {
         try (OnnxModel ignored = OnnxModel.load(bytes, "fuzzed.onnx")) {
             // Loaded: translated, type-checked, shape-inferred, fused and folded without a stray exception.
@@ -26,7 +26,7 @@ class LoaderFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "60s")
+    @FuzzTest(maxDuration = "5m")
     void tensorProtoFile(byte[] bytes) throws IOException {
         Path file = Files.createTempFile("fuzzed", ".pb");
         try (TensorArena arena = TensorArena.ofConfined()) {
