@@ -21,7 +21,6 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code quanta bench MODEL}: latency percentiles, throughput and memory, optionally against ONNX Runtime. */
 @Command(name = "bench", description = "Measures a model's latency (p50/p90/p99), throughput and peak memory;"
@@ -31,11 +30,8 @@ final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The .onnx file.")
-    private Path file;
-
     @Mixin
-    private InputOptions inputOptions;
+    private ModelArgument model;
 
     @Mixin
     private RunOptions runOptions;
@@ -52,16 +48,16 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        runOptions.check(spec);
-        int threads = runOptions.threads();
+        SessionOptions options = runOptions.sessionOptions(spec, false);
+        int threads = options.threads();
         Map<String, Object> report = new LinkedHashMap<>();
         Map<String, Latencies> latencies = new LinkedHashMap<>();
-        try (OnnxModel model = OnnxModel.load(file);
-                Session session = model.newSession(new SessionOptions(threads, false));
+        try (OnnxModel loaded = OnnxModel.load(model.file);
+                Session session = loaded.newSession(options);
                 TensorArena arena = TensorArena.ofShared()) {
-            Map<String, Tensor> inputs = inputOptions.inputs(model, arena);
+            Map<String, Tensor> inputs = model.inputs.inputs(loaded, arena);
             long batch = inputs.values().stream().filter(t -> t.rank() > 0).mapToLong(t -> t.size(0)).max().orElse(1);
-            out.printf("%s, inputs %s, %d thread(s), %d warm-up + %d timed runs%n", model.name(),
+            out.printf("%s, inputs %s, %d thread(s), %d warm-up + %d timed runs%n", loaded.name(),
                     RunOptions.describe(inputs), threads, runOptions.warmup, runOptions.iterations);
             long heapBefore = heapUsed();
             resetPeaks();
@@ -77,14 +73,14 @@ final class BenchCommand implements Callable<Integer> {
             out.println(quanta.line(batch));
             out.printf("memory: off-heap peak %.1f MiB above the weights (%.1f MiB of weights), heap peak %.1f MiB%n",
                     offHeapPeak / 1048576.0, offHeapBefore / 1048576.0, Math.max(0, heapPeak) / 1048576.0);
-            report.put("model", model.name());
+            report.put("model", loaded.name());
             report.put("inputs", RunOptions.describe(inputs));
             report.put("threads", threads);
             report.put("batch", batch);
             report.put("quanta", quanta.json(batch));
             report.put("offHeapPeakBytes", offHeapPeak);
             if (versusOnnxRuntime) {
-                OnnxRuntimeComparison comparison = OnnxRuntimeComparison.open(file, threads);
+                OnnxRuntimeComparison comparison = OnnxRuntimeComparison.open(model.file, threads);
                 try (comparison) {
                     Latencies ort = Latencies.measure("ONNX Runtime", runOptions, spec.commandLine().getErr(),
                             () -> comparison.run(inputs));
@@ -107,7 +103,7 @@ final class BenchCommand implements Callable<Integer> {
             out.println("wrote " + json);
         }
         if (plot != null) {
-            LatencyPlot.write(plot, file.getFileName().toString(), latencies);
+            LatencyPlot.write(plot, model.file.getFileName().toString(), latencies);
             out.println("wrote " + plot);
         }
         return 0;

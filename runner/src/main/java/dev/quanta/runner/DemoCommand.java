@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -37,8 +38,8 @@ final class DemoCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Intra-op threads (default: the available cores).")
-    private Integer threads;
+    @Mixin
+    private ThreadsOption threads;
 
     @Option(names = "--runs", paramLabel = "N", defaultValue = "30",
             description = "Timed runs per latency (default: ${DEFAULT-VALUE}), after half as many warm-up runs.")
@@ -50,7 +51,7 @@ final class DemoCommand implements Callable<Integer> {
         if (runs < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--runs must be at least 1, not " + runs);
         }
-        SessionOptions options = threads == null ? SessionOptions.defaults() : new SessionOptions(threads, false);
+        SessionOptions options = threads.sessionOptions(spec, false);
         try (SentenceEmbedder int8 = SentenceEmbedder.open(BundledModels.folder(BundledModels.INT8_MINILM), options)) {
             out.println("Quanta demo: all-MiniLM-L6-v2, int8 (dynamically quantized), pure Java, "
                     + options.threads() + " thread(s)");

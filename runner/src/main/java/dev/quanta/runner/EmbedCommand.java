@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -29,8 +30,8 @@ final class EmbedCommand implements Callable<Integer> {
             description = "A folder with model.onnx and tokenizer.json (default: the bundled int8 all-MiniLM-L6-v2).")
     private Path model;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Intra-op threads (default: the available cores).")
-    private Integer threads;
+    @Mixin
+    private ThreadsOption threads;
 
     @Option(names = "--npy", paramLabel = "FILE", description = "Also write the embeddings as one [texts, width] float32 .npy.")
     private Path npy;
@@ -39,7 +40,7 @@ final class EmbedCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         Path folder = model != null ? model : BundledModels.folder(BundledModels.INT8_MINILM);
-        SessionOptions options = threads == null ? SessionOptions.defaults() : new SessionOptions(threads, false);
+        SessionOptions options = threads.sessionOptions(spec, false);
         try (SentenceEmbedder embedder = SentenceEmbedder.open(folder, options)) {
             long start = System.nanoTime();
             float[][] embeddings = embedder.embed(texts);

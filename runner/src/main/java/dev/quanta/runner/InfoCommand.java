@@ -8,7 +8,6 @@ import dev.quanta.loader.onnx.OnnxModel;
 import dev.quanta.loader.onnx.UnsupportedModelException;
 import dev.quanta.tensor.Shape;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -16,7 +15,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
 
 /** {@code quanta info MODEL}: what a model is, what it costs, and whether Quanta runs all of it. */
 @Command(name = "info", description = "Describes a model: IR version, opsets, producer, inputs and outputs, ops by domain,"
@@ -28,16 +26,13 @@ final class InfoCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The .onnx file.")
-    private Path file;
-
     @Mixin
-    private InputOptions inputOptions;
+    private ModelArgument model;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        ModelMetadata metadata = ModelMetadata.read(file);
+        ModelMetadata metadata = ModelMetadata.read(model.file);
         out.printf("model      %s%n", metadata.name());
         out.printf("IR version %d%n", metadata.irVersion());
         out.printf("producer   %s%n", metadata.producer().isEmpty() ? "(not recorded)" : metadata.producer());
@@ -64,8 +59,8 @@ final class InfoCommand implements Callable<Integer> {
         metadata.parameters().forEach((dtype, parameters) -> out.printf("  %-10s %,15d elements %,15d bytes%n",
                 dtype, parameters.count(), parameters.bytes()));
         out.println();
-        try (OnnxModel model = OnnxModel.load(file)) {
-            printMacs(out, model);
+        try (OnnxModel loaded = OnnxModel.load(model.file)) {
+            printMacs(out, loaded);
             out.println("Quanta runs every node of this model");
         } catch (UnsupportedModelException e) {
             out.printf("Quanta cannot run %d node(s) of this model:%n", e.problems().size());
@@ -76,20 +71,20 @@ final class InfoCommand implements Callable<Integer> {
     }
 
     /** Multiply-accumulates of the matmuls and convolutions, with symbolic dims filled as bench fills them. */
-    private void printMacs(PrintWriter out, OnnxModel model) {
+    private void printMacs(PrintWriter out, OnnxModel loaded) {
         Map<String, Shape> inputShapes = new HashMap<>();
-        for (Value input : model.graph().inputs()) {
+        for (Value input : loaded.graph().inputs()) {
             try {
-                inputShapes.put(input.name(), inputOptions.shapeOf(input));
+                inputShapes.put(input.name(), model.inputs.shapeOf(input));
             } catch (IllegalArgumentException e) {
                 // Left unknown: nodes that depend on it are not counted.
             }
         }
-        Map<Value, Shape> shapes = ShapeInference.apply(model.graph(), inputShapes);
+        Map<Value, Shape> shapes = ShapeInference.apply(loaded.graph(), inputShapes);
         long total = 0;
         long integer = 0;
         int uncounted = 0;
-        for (Node node : model.graph().nodes()) {
+        for (Node node : loaded.graph().nodes()) {
             long macs = macs(node, shapes);
             if (macs < 0) {
                 uncounted++;

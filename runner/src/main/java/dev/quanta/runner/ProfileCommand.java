@@ -8,7 +8,6 @@ import dev.quanta.loader.onnx.OnnxModel;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -17,7 +16,6 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code quanta profile MODEL}: where a run's time goes, per op type and per node. */
 @Command(name = "profile", description = "Times every node of a model's runs: per op type, the slowest nodes,"
@@ -31,11 +29,8 @@ final class ProfileCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The .onnx file.")
-    private Path file;
-
     @Mixin
-    private InputOptions inputOptions;
+    private ModelArgument model;
 
     @Mixin
     private RunOptions runOptions;
@@ -46,11 +41,11 @@ final class ProfileCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        runOptions.check(spec);
-        try (OnnxModel model = OnnxModel.load(file);
-                Session session = model.newSession(new SessionOptions(runOptions.threads(), true));
+        SessionOptions options = runOptions.sessionOptions(spec, true);
+        try (OnnxModel loaded = OnnxModel.load(model.file);
+                Session session = loaded.newSession(options);
                 TensorArena arena = TensorArena.ofShared()) {
-            Map<String, Tensor> inputs = inputOptions.inputs(model, arena);
+            Map<String, Tensor> inputs = model.inputs.inputs(loaded, arena);
             ProfileSummary summary = new ProfileSummary();
             for (int run = 0; run < runOptions.warmup + runOptions.iterations; run++) {
                 try (Outputs outputs = session.run(inputs)) {
@@ -59,8 +54,8 @@ final class ProfileCommand implements Callable<Integer> {
                     }
                 }
             }
-            out.printf("%s, inputs %s, %d thread(s): median of %d runs after %d warm-up runs%n", model.name(),
-                    RunOptions.describe(inputs), runOptions.threads(), runOptions.iterations, runOptions.warmup);
+            out.printf("%s, inputs %s, %d thread(s): median of %d runs after %d warm-up runs%n", loaded.name(),
+                    RunOptions.describe(inputs), options.threads(), runOptions.iterations, runOptions.warmup);
             double total = summary.medianTotalMillis();
             out.printf("all nodes: %.3f ms%n%n", total);
             out.printf("%-24s %6s %11s %7s%n", "op", "nodes", "ms", "share");

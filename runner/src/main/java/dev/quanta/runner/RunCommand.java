@@ -21,7 +21,6 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code quanta run MODEL --input NAME=FILE ...}: one run, each output summarized and optionally saved as .npy. */
 @Command(name = "run", description = "Runs a model once on inputs from .npy or TensorProto .pb files (made up where"
@@ -35,11 +34,8 @@ final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The .onnx file.")
-    private Path file;
-
     @Mixin
-    private InputOptions inputOptions;
+    private ModelArgument model;
 
     @Option(names = "--output-dir", paramLabel = "DIR", description = "Write each output as <name>.npy here.")
     private Path outputDirectory;
@@ -47,8 +43,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu", description = "cpu (default) or cuda.")
     private Device device;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Intra-op threads (default: the available cores).")
-    private Integer threads;
+    @Mixin
+    private ThreadsOption threads;
 
     @Override
     public Integer call() throws IOException {
@@ -56,24 +52,24 @@ final class RunCommand implements Callable<Integer> {
             throw new UnsupportedOperationException("--device cuda: Quanta's CUDA backend is not built yet; run on the cpu");
         }
         PrintWriter out = spec.commandLine().getOut();
-        SessionOptions options = threads == null ? SessionOptions.defaults() : new SessionOptions(threads, false);
-        try (OnnxModel model = OnnxModel.load(file);
-                Session session = model.newSession(options);
+        SessionOptions options = threads.sessionOptions(spec, false);
+        try (OnnxModel loaded = OnnxModel.load(model.file);
+                Session session = loaded.newSession(options);
                 TensorArena arena = TensorArena.ofShared()) {
-            List<String> missing = model.graph().inputs().stream().map(Value::name)
-                    .filter(name -> !inputOptions.files.containsKey(name)).toList();
-            if (!missing.isEmpty() && !inputOptions.makesUpInputs()) {
+            List<String> missing = loaded.graph().inputs().stream().map(Value::name)
+                    .filter(name -> !model.inputs.files.containsKey(name)).toList();
+            if (!missing.isEmpty() && !model.inputs.makesUpInputs()) {
                 throw new IllegalArgumentException("no file for input(s) " + String.join(", ", missing)
                         + ": give --input NAME=FILE, or --shape/--batch/--seq to make them up");
             }
-            Map<String, Tensor> inputs = inputOptions.inputs(model, arena);
+            Map<String, Tensor> inputs = model.inputs.inputs(loaded, arena);
             long start = System.nanoTime();
             try (Outputs outputs = session.run(inputs)) {
                 double millis = (System.nanoTime() - start) / 1e6;
                 if (outputDirectory != null) {
                     Files.createDirectories(outputDirectory);
                 }
-                for (Value output : model.graph().outputs()) {
+                for (Value output : loaded.graph().outputs()) {
                     Object value = outputs.value(output.name());
                     out.println(summary(output.name(), value));
                     if (outputDirectory != null && value instanceof Tensor tensor && !tensor.dtype().isString()) {

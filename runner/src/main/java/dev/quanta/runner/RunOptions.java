@@ -1,16 +1,18 @@
 package dev.quanta.runner;
 
+import dev.quanta.graph.SessionOptions;
 import dev.quanta.tensor.Tensor;
 import java.util.Map;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Threads and repetitions, shared by {@code bench} and {@code profile}. */
 final class RunOptions {
 
-    @Option(names = "--threads", paramLabel = "N", description = "Intra-op threads (default: the available cores).")
-    Integer threads;
+    @Mixin
+    private ThreadsOption threads;
 
     @Option(names = "--warmup", paramLabel = "W", defaultValue = "10", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
     int warmup;
@@ -18,15 +20,12 @@ final class RunOptions {
     @Option(names = "--iters", paramLabel = "I", defaultValue = "50", description = "Timed runs (default: ${DEFAULT-VALUE}).")
     int iterations;
 
-    int threads() {
-        return threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-    }
-
-    void check(CommandLine.Model.CommandSpec spec) {
-        if (threads != null && threads < 1 || warmup < 0 || iterations < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--threads and --iters must be at least 1, --warmup at least 0");
+    /** Session options with the threads asked for; the repetitions are checked too. */
+    SessionOptions sessionOptions(CommandLine.Model.CommandSpec spec, boolean profile) {
+        if (warmup < 0 || iterations < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--iters must be at least 1, --warmup at least 0");
         }
+        return threads.sessionOptions(spec, profile);
     }
 
     /** "input_ids int64[1, 128], ..." */

@@ -343,6 +343,62 @@ class OnnxModelTest {
         }
     }
 
+    /** One node reading float data x [2, 3] and int64 indices, with the given attributes and extra inputs. */
+    private OnnxModel indexing(String op, long[] indexDims, List<AttributeProto> attributes, String... extraInputs)
+            throws IOException {
+        GraphProto.Builder graph = GraphProto.newBuilder().setName("g").addInput(tensor("x", 1, 2, 3))
+                .addInput(tensor("i", 7, indexDims));
+        List<String> inputs = new java.util.ArrayList<>(List.of("x", "i"));
+        for (String extra : extraInputs) {
+            graph.addInput(ValueInfoProto.newBuilder().setName(extra)
+                    .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
+            inputs.add(extra);
+        }
+        NodeProto.Builder node = NodeProto.newBuilder().setName("indexer").setOpType(op).addAllInput(inputs).addOutput("y");
+        attributes.forEach(node::addAttribute);
+        graph.addNode(node).addOutput(ValueInfoProto.newBuilder().setName("y")
+                .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
+        Path file = folder.resolve(op + ".onnx");
+        Files.write(file, model(graph.build()).toByteArray());
+        return OnnxModel.load(file);
+    }
+
+    @Test
+    void indicesOutOfRangeAreAnErrorNamingTheNode() throws IOException {
+        Tensor x = arena.fromFloats(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+        AttributeProto axis1 = AttributeProto.newBuilder().setName("axis").setI(1).setType(AttributeProto.AttributeType.INT).build();
+        Map<String, long[]> cases = new java.util.LinkedHashMap<>();
+        cases.put("Gather", new long[] {5});
+        cases.put("GatherElements", new long[] {0, 1, -7, 0, 1, 2});
+        cases.put("GatherND", new long[] {2, 0});
+        cases.put("ScatterElements", new long[] {0, 3, 0, 0, 0, 0});
+        cases.put("ScatterND", new long[] {0, 9});
+        for (Map.Entry<String, long[]> entry : cases.entrySet()) {
+            String op = entry.getKey();
+            long[] indices = entry.getValue();
+            long[] dims = switch (op) {
+                case "Gather" -> new long[] {1};
+                case "GatherND" -> new long[] {1, 2};
+                case "ScatterND" -> new long[] {1, 2};
+                default -> new long[] {2, 3};
+            };
+            List<AttributeProto> attributes = op.equals("Gather") || op.startsWith("GatherE") || op.startsWith("ScatterE")
+                    ? List.of(axis1) : List.of();
+            String[] extra = op.startsWith("Scatter") ? new String[] {"updates"} : new String[0];
+            try (OnnxModel model = indexing(op, dims, attributes, extra); Session session = model.newSession()) {
+                Map<String, Tensor> feeds = new java.util.HashMap<>(Map.of("x", x,
+                        "i", arena.fromLongs(DType.INT64, indices, dims)));
+                if (op.equals("ScatterElements")) {
+                    feeds.put("updates", arena.fromFloats(new float[6], 2, 3));
+                } else if (op.equals("ScatterND")) {
+                    feeds.put("updates", arena.fromFloats(new float[1], 1));
+                }
+                assertThatThrownBy(() -> session.run(feeds).close()).as(op).isInstanceOf(GraphException.class)
+                        .hasMessageContaining("'indexer'");
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- model-local functions
 
     /** custom.Scale(x) = x · alpha, alpha an attribute with default 2; custom.Twice(x) = Scale(Scale(x, alpha=3)). */
