@@ -147,11 +147,24 @@ public final class OnnxTensors {
     }
 
     private static Tensor typed(TensorProto proto, TensorArena arena, DType dtype, Shape shape, long count, String what) {
+        // The values present are counted against the shape before anything is allocated for it.
+        switch (dtype) {
+            case FLOAT, COMPLEX64 ->
+                expect(proto.getFloatDataCount(), dtype == DType.COMPLEX64 ? 2 * count : count, what, "float_data");
+            case DOUBLE, COMPLEX128 ->
+                expect(proto.getDoubleDataCount(), dtype == DType.COMPLEX128 ? 2 * count : count, what, "double_data");
+            case INT64 -> expect(proto.getInt64DataCount(), count, what, "int64_data");
+            case UINT32, UINT64 -> expect(proto.getUint64DataCount(), count, what, "uint64_data");
+            // Packed: each int32_data entry holds one byte of packed elements.
+            case UINT4, INT4, FLOAT4E2M1, UINT2, INT2 ->
+                expect(proto.getInt32DataCount(), dtype.storageBytes(count), what, "int32_data");
+            // int32 and narrower integers, bool, and the bit patterns of float16, bfloat16, float8.
+            default -> expect(proto.getInt32DataCount(), count, what, "int32_data");
+        }
         Tensor tensor = arena.allocate(dtype, shape);
         switch (dtype) {
             case FLOAT, COMPLEX64 -> {
                 List<Float> values = proto.getFloatDataList();
-                expect(values.size(), dtype == DType.COMPLEX64 ? 2 * count : count, what, "float_data");
                 MemorySegment data = tensor.data();
                 for (int i = 0; i < values.size(); i++) {
                     data.set(Layouts.FLOAT, 4L * i, values.get(i));
@@ -159,36 +172,28 @@ public final class OnnxTensors {
             }
             case DOUBLE, COMPLEX128 -> {
                 List<Double> values = proto.getDoubleDataList();
-                expect(values.size(), dtype == DType.COMPLEX128 ? 2 * count : count, what, "double_data");
                 MemorySegment data = tensor.data();
                 for (int i = 0; i < values.size(); i++) {
                     data.set(Layouts.DOUBLE, 8L * i, values.get(i));
                 }
             }
             case INT64 -> {
-                expect(proto.getInt64DataCount(), count, what, "int64_data");
                 for (int i = 0; i < count; i++) {
                     tensor.storeLong(i, proto.getInt64Data(i));
                 }
             }
             case UINT32, UINT64 -> {
-                expect(proto.getUint64DataCount(), count, what, "uint64_data");
                 for (int i = 0; i < count; i++) {
                     tensor.storeBits(i, proto.getUint64Data(i));
                 }
             }
             case UINT4, INT4, FLOAT4E2M1, UINT2, INT2 -> {
-                // Packed: each int32_data entry holds one byte of packed elements.
-                long packedBytes = dtype.storageBytes(count);
-                expect(proto.getInt32DataCount(), packedBytes, what, "int32_data");
                 MemorySegment data = tensor.data();
-                for (int i = 0; i < packedBytes; i++) {
+                for (int i = 0; i < proto.getInt32DataCount(); i++) {
                     data.set(ValueLayout.JAVA_BYTE, i, (byte) proto.getInt32Data(i));
                 }
             }
             default -> {
-                // int32 and narrower integers, bool, and the bit patterns of float16, bfloat16, float8.
-                expect(proto.getInt32DataCount(), count, what, "int32_data");
                 boolean bits = dtype.isFloatingPoint();
                 for (int i = 0; i < count; i++) {
                     int value = proto.getInt32Data(i);

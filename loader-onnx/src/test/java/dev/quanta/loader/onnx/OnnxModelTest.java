@@ -254,6 +254,13 @@ class OnnxModelTest {
         assertThatThrownBy(() -> OnnxModel.load(write(model(GraphProto.newBuilder().setName("g").addInitializer(negative)
                 .addNode(node("id", "Identity", new String[] {"n"}, "y")).addOutput(tensor("y", 1)).build()))))
                 .isInstanceOf(OnnxException.class).hasMessageContaining("negative dimension -4");
+        // Found by fuzzing: a large shape with no values was allocated (and zeroed) before its values were counted.
+        TensorProto empty = TensorProto.newBuilder().setName("e").setDataType(15).addDims((1L << 28) - 1).build();
+        long before = TensorArena.liveBytes();
+        assertThatThrownBy(() -> OnnxModel.load(write(model(GraphProto.newBuilder().setName("g").addInitializer(empty)
+                .addNode(node("id", "Identity", new String[] {"e"}, "y")).addOutput(tensor("y", 1)).build()))))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("'e'").hasMessageContaining("no data at all");
+        assertThat(TensorArena.liveBytes()).isEqualTo(before);
         TensorProto huge = TensorProto.newBuilder().setName("h").setDataType(1).addDims(1L << 40).addDims(1L << 40).build();
         assertThatThrownBy(() -> OnnxModel.load(write(model(GraphProto.newBuilder().setName("g").addInitializer(huge)
                 .addNode(node("id", "Identity", new String[] {"h"}, "y")).addOutput(tensor("y", 1)).build()))))
