@@ -10,14 +10,25 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /**
- * What a kernel may use while it runs: the run's arena, the node it runs for, and the session's
- * intra-op threads (none when the session runs single-threaded).
+ * What a kernel may use while it runs: the run's arena, the node it runs for, the session's
+ * intra-op threads (none when the session runs single-threaded), and which of the node's inputs
+ * are the graph's constants (bit i for input i), the same tensors in every run.
  */
-public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool, BufferPool buffers) {
+public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool, BufferPool buffers, long constantInputs) {
 
     /** A context outside a run (constant folding): plain allocations, one thread. */
     public KernelContext(TensorArena arena, Node node) {
-        this(arena, node, null, null);
+        this(arena, node, null, null, 0);
+    }
+
+    /** Within a run, no input known to be constant. */
+    public KernelContext(TensorArena arena, Node node, ForkJoinPool pool, BufferPool buffers) {
+        this(arena, node, pool, buffers, 0);
+    }
+
+    /** Whether input {@code index} is one of the graph's constants: the same tensor, unchanged, in every run. */
+    public boolean isConstant(int index) {
+        return index < Long.SIZE && (constantInputs >>> index & 1) != 0;
     }
 
     /** A zeroed tensor for an output or scratch; within a run, on a buffer freed by an earlier node when one fits. */

@@ -33,6 +33,8 @@ public final class Session implements AutoCloseable {
     private final SegmentPool memory = new SegmentPool(IDLE_MEMORY_LIMIT);
     /** Per node, the values whose last use it is (they die after it runs). */
     private final List<List<Value>> dying;
+    /** Per node, a bit for each input that is a constant the caller cannot feed (see KernelContext). */
+    private final long[] constantInputs;
     /** Runs hold it shared; close takes it exclusively, so it waits for the runs in flight. */
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
@@ -52,6 +54,16 @@ public final class Session implements AutoCloseable {
         // The thread that calls run() works too: the pool adds the others.
         pool = options.threads() > 1 ? new ForkJoinPool(options.threads() - 1) : null;
         dying = lifetimes(graph);
+        constantInputs = new long[nodes.size()];
+        for (int n = 0; n < nodes.size(); n++) {
+            List<Value> inputs = nodes.get(n).inputs();
+            for (int i = 0; i < Math.min(inputs.size(), Long.SIZE); i++) {
+                Value input = inputs.get(i);
+                if (input != null && graph.constants().containsKey(input) && !graph.inputs().contains(input)) {
+                    constantInputs[n] |= 1L << i;
+                }
+            }
+        }
     }
 
     /** Each computed value dies after its last reader, or right after its producer when nothing reads it. */
@@ -127,7 +139,7 @@ public final class Session implements AutoCloseable {
                 Object[] outputs;
                 long start = timings == null ? 0 : System.nanoTime();
                 try {
-                    outputs = kernels[n].run(new KernelContext(arena, node, pool, buffers), inputs);
+                    outputs = kernels[n].run(new KernelContext(arena, node, pool, buffers, constantInputs[n]), inputs);
                 } catch (GraphException e) {
                     throw e;
                 } catch (QuantaException | IndexOutOfBoundsException | IllegalArgumentException | ArithmeticException e) {

@@ -23,12 +23,14 @@ final class MathKernels {
     // ---------------------------------------------------------------- matmul
 
     static Kernel matMul() {
+        PackedWeights weights = new PackedWeights();
         return (context, inputs) -> {
             if (inputs[0].dtype() != inputs[1].dtype()) {
                 throw context.error("MatMul needs operands of one type, not " + inputs[0].dtype() + " and "
                         + inputs[1].dtype());
             }
-            return new Tensor[] {multiply(context, inputs[0], inputs[1])};
+            return new Tensor[] {multiply(context, inputs[0], inputs[1], null, null,
+                    context.isConstant(1) ? weights : null)};
         };
     }
 
@@ -40,6 +42,7 @@ final class MathKernels {
      * soon as its products are done.
      */
     static Kernel matMulInteger(boolean toFloat) {
+        PackedWeights weights = new PackedWeights();
         return (context, inputs) -> {
             Tensor a = inputs[0];
             Tensor b = inputs[1];
@@ -63,7 +66,9 @@ final class MathKernels {
                         : null;
                 epilogue = new Epilogue(scale, bias);
             }
-            return new Tensor[] {multiply(context, a, b, zeros, epilogue)};
+            // B's zero points go into its packing, so they must be as constant as B.
+            boolean constantB = context.isConstant(1) && (inputs.length <= 3 || inputs[3] == null || context.isConstant(3));
+            return new Tensor[] {multiply(context, a, b, zeros, epilogue, constantB ? weights : null)};
         };
     }
 
@@ -116,11 +121,34 @@ final class MathKernels {
 
     /** numpy matmul of two tensors of one dtype. */
     static Tensor multiply(KernelContext context, Tensor a, Tensor b) {
-        return multiply(context, a, b, null, null);
+        return multiply(context, a, b, null, null, null);
     }
 
-    /** With {@code integers}, int8/uint8 operands less their zero points, multiplied exactly into int32. */
-    private static Tensor multiply(KernelContext context, Tensor a, Tensor b, ZeroPoints integers, Epilogue epilogue) {
+    /**
+     * A constant B of one node, packed for the GEMM the first time a product has rows enough to use it,
+     * then shared by every run and thread. Kept only while the packed form stays within a budget.
+     */
+    private static final class PackedWeights {
+        /** Packed weights cost four bytes an element: past this, each product packs its own panels. */
+        private static final long MAX_BYTES = 64L << 20;
+        private Tensor source;
+        private FloatGemm.PackedB packed;
+
+        synchronized FloatGemm.PackedB of(Tensor b, FloatGemm.Operand contiguous, int k, int n) {
+            if (source != b) {
+                packed = FloatGemm.packedBytes(k, n) <= MAX_BYTES ? FloatGemm.pack(contiguous, k, n) : null;
+                source = b;
+            }
+            return packed;
+        }
+    }
+
+    /**
+     * With {@code integers}, int8/uint8 operands less their zero points, multiplied exactly into int32;
+     * with {@code weights}, B is a constant that may be packed once.
+     */
+    private static Tensor multiply(KernelContext context, Tensor a, Tensor b, ZeroPoints integers, Epilogue epilogue,
+            PackedWeights weights) {
         if (a.rank() == 0 || b.rank() == 0) {
             throw context.error("MatMul needs operands of rank 1 or more, not " + a + " and " + b);
         }
@@ -156,6 +184,15 @@ final class MathKernels {
         long rowBlock = Math.ceilDiv(m, rowBlocks);
         long columnBlock = Math.ceilDiv(Math.ceilDiv(n, columnBlocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
         long blocks = rowBlocks * columnBlocks;
+        // A constant 2-D B is packed once when the product has rows enough for the packed kernel.
+        FloatGemm.PackedB packed = null;
+        if (weights != null && gemm && b2.rank() == 2 && m >= FloatGemm.PACKING_MIN_ROWS) {
+            FloatGemm.Operand whole = integers != null
+                    ? new FloatGemm.Int8Matrix(bv.segment(), bv.offset(), n, b.dtype() == DType.UINT8, integers.b(), true, 0)
+                    : new FloatGemm.Matrix(bv.segment(), bv.offset(), n);
+            packed = weights.of(b, whole, Math.toIntExact(k), Math.toIntExact(n));
+        }
+        FloatGemm.PackedB packedB = packed;
         context.parallel(batches * blocks, task -> {
             long i = task / blocks;
             long firstRow = (task % blocks) / columnBlocks * rowBlock;
@@ -176,21 +213,31 @@ final class MathKernels {
             }
             long outOffset = i * m * n + firstRow * n + firstColumn;
             if (integers != null) {
-                FloatGemm.multiplyIntegers(
-                        new FloatGemm.Int8Matrix(av.segment(), aOffset, k, a.dtype() == DType.UINT8, integers.a(), false,
-                                (int) firstRow),
-                        new FloatGemm.Int8Matrix(bv.segment(), bOffset, n, b.dtype() == DType.UINT8, integers.b(), true,
-                                (int) firstColumn),
-                        new FloatGemm.Matrix(out.segment(), outOffset, n),
-                        Math.toIntExact(rows), Math.toIntExact(columns), Math.toIntExact(k));
+                FloatGemm.Int8Matrix aBlock = new FloatGemm.Int8Matrix(av.segment(), aOffset, k, a.dtype() == DType.UINT8,
+                        integers.a(), false, (int) firstRow);
+                FloatGemm.Matrix cBlock = new FloatGemm.Matrix(out.segment(), outOffset, n);
+                if (packedB != null) {
+                    FloatGemm.multiplyIntegers(aBlock, packedB, (int) firstColumn, cBlock, Math.toIntExact(rows),
+                            Math.toIntExact(columns), Math.toIntExact(k));
+                } else {
+                    FloatGemm.multiplyIntegers(aBlock, new FloatGemm.Int8Matrix(bv.segment(), bOffset, n,
+                            b.dtype() == DType.UINT8, integers.b(), true, (int) firstColumn), cBlock,
+                            Math.toIntExact(rows), Math.toIntExact(columns), Math.toIntExact(k));
+                }
                 if (epilogue != null) {
                     FloatRows.dequantize(out.segment(), outOffset * 4, n, rows, columns, epilogue.scale(), epilogue.bias(),
                             (int) firstColumn);
                 }
             } else if (a.dtype() == DType.FLOAT) {
-                FloatGemm.multiply(new FloatGemm.Matrix(av.segment(), aOffset, k),
-                        new FloatGemm.Matrix(bv.segment(), bOffset, n), new FloatGemm.Matrix(out.segment(), outOffset, n),
-                        Math.toIntExact(rows), Math.toIntExact(columns), Math.toIntExact(k), false);
+                FloatGemm.Matrix aBlock = new FloatGemm.Matrix(av.segment(), aOffset, k);
+                FloatGemm.Matrix cBlock = new FloatGemm.Matrix(out.segment(), outOffset, n);
+                if (packedB != null) {
+                    FloatGemm.multiply(aBlock, packedB, (int) firstColumn, cBlock, Math.toIntExact(rows),
+                            Math.toIntExact(columns), Math.toIntExact(k), false);
+                } else {
+                    FloatGemm.multiply(aBlock, new FloatGemm.Matrix(bv.segment(), bOffset, n), cBlock,
+                            Math.toIntExact(rows), Math.toIntExact(columns), Math.toIntExact(k), false);
+                }
             } else if (a.dtype() == DType.INT32) {
                 int32(av, aOffset, bv, bOffset, out, outOffset, (int) rows, (int) n, (int) k);
             } else {

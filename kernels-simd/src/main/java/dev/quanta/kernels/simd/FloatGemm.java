@@ -42,7 +42,7 @@ public final class FloatGemm {
     /** Columns per step of the streaming kernel: one vector of bytes, four vectors of floats. */
     private static final int STREAM_WIDTH = 4 * LANES;
     /** Fewer rows than this stream B where it lies: packing it would cost about what the product does. */
-    private static final int PACKING_MIN_ROWS = 4;
+    public static final int PACKING_MIN_ROWS = 4;
 
     // Off-heap and 64-byte aligned: a vector load from a float[] may straddle cache lines, and the
     // byte-indexed segment loop compiled measurably better than the array one (see bench/RESULTS.md).
@@ -92,9 +92,66 @@ public final class FloatGemm {
         }
     }
 
+    /**
+     * A constant B[k×n] packed once as the micro-kernel reads it: converted to float (int8 less its
+     * zero points), in blocks of {@link #DEPTH} rows, each block's columns in panels of {@link #PANEL}
+     * padded with zeros. Products with few rows of A still read {@code source}, which streams faster.
+     */
+    public static final class PackedB {
+        private final Operand source;
+        private final MemorySegment data;
+        private final int k;
+        private final int panels;
+
+        private PackedB(Operand source, MemorySegment data, int k, int n) {
+            this.source = source;
+            this.data = data;
+            this.k = k;
+            this.panels = Math.ceilDiv(n, PANEL);
+        }
+
+        /** Byte offset of the panel holding column {@code column} (a multiple of PANEL) in the block at {@code depth}. */
+        private long at(int depth, int column) {
+            int rows = Math.min(DEPTH, k - depth);
+            return ((long) depth * panels * PANEL + (long) (column / PANEL) * PANEL * rows) * 4;
+        }
+
+        /** Bytes held. */
+        public long byteSize() {
+            return data.byteSize();
+        }
+    }
+
+    /** Bytes {@link #pack} would take for a k×n matrix. */
+    public static long packedBytes(int k, int n) {
+        return (long) k * Math.ceilDiv(n, PANEL) * PANEL * 4;
+    }
+
+    /** Packs a constant B[k×n] once, for any number of products; int8 B takes its zero points per column. */
+    public static PackedB pack(Operand b, int k, int n) {
+        if (b instanceof Int8Matrix bytes && !bytes.perColumn() && bytes.zeroPoints().length != 1) {
+            throw new IllegalArgumentException("B's zero points go per column");
+        }
+        MemorySegment data = Arena.ofAuto().allocate(Math.max(packedBytes(k, n), 4), 64);
+        PackedB packed = new PackedB(b, data, k, n);
+        for (int depth = 0; depth < k; depth += DEPTH) {
+            int rows = Math.min(DEPTH, k - depth);
+            packB(b, depth, rows, 0, n, data.asSlice(packed.at(depth, 0)));
+        }
+        return packed;
+    }
+
     /** C[m×n] = A[m×k]·B[k×n], or C += A·B when {@code accumulate}. */
     public static void multiply(Matrix a, Matrix b, Matrix c, int m, int n, int k, boolean accumulate) {
-        multiply(a, b, c, m, n, k, accumulate, false);
+        multiply(a, b, null, 0, c, m, n, k, accumulate, false);
+    }
+
+    /** As {@link #multiply(Matrix, Matrix, Matrix, int, int, int, boolean)}, columns {@code firstColumn..} of a packed B. */
+    public static void multiply(Matrix a, PackedB b, int firstColumn, Matrix c, int m, int n, int k, boolean accumulate) {
+        if (!(b.source instanceof Matrix source)) {
+            throw new IllegalArgumentException("a float product needs a float B");
+        }
+        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, accumulate, false);
     }
 
     /**
@@ -108,11 +165,39 @@ public final class FloatGemm {
         if (a.perColumn() || !b.perColumn()) {
             throw new IllegalArgumentException("zero points go per row of A and per column of B");
         }
-        multiply(a, b, c, m, n, k, false, true);
+        multiply(a, b, null, 0, c, m, n, k, false, true);
     }
 
-    private static void multiply(Operand a, Operand b, Matrix c, int m, int n, int k, boolean accumulate,
-            boolean integers) {
+    /**
+     * As {@link #multiplyIntegers(Int8Matrix, Int8Matrix, Matrix, int, int, int)}, columns
+     * {@code firstColumn..} (a multiple of {@link #PANEL}) of a packed int8 B.
+     */
+    public static void multiplyIntegers(Int8Matrix a, PackedB b, int firstColumn, Matrix c, int m, int n, int k) {
+        if (!(b.source instanceof Int8Matrix source)) {
+            throw new IllegalArgumentException("an integer product needs an int8 B");
+        }
+        if (a.perColumn()) {
+            throw new IllegalArgumentException("zero points go per row of A and per column of B");
+        }
+        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, false, true);
+    }
+
+    /** A panel-aligned column block's view of a packed B's source. */
+    private static Operand shifted(Operand source, int firstColumn) {
+        if (firstColumn % PANEL != 0) {
+            throw new IllegalArgumentException("a packed B is read from a multiple of " + PANEL + " columns, not "
+                    + firstColumn);
+        }
+        return switch (source) {
+            case Matrix floats -> new Matrix(floats.segment(), floats.offset() + firstColumn, floats.rowStride());
+            case Int8Matrix bytes -> new Int8Matrix(bytes.segment(), bytes.offset() + firstColumn, bytes.rowStride(),
+                    bytes.unsigned(), bytes.zeroPoints(), bytes.perColumn(), bytes.first() + firstColumn);
+        };
+    }
+
+    /** With {@code packed}, B's panels are read from it ({@code b} is then its column block, for few rows of A). */
+    private static void multiply(Operand a, Operand b, PackedB packed, int firstColumn, Matrix c, int m, int n, int k,
+            boolean accumulate, boolean integers) {
         if (k == 0) {
             if (!accumulate) {
                 for (int i = 0; i < m; i++) {
@@ -139,17 +224,20 @@ public final class FloatGemm {
                 continue;
             }
             MemorySegment packedA = PACKED_A.get();
-            MemorySegment packedB = PACKED_B.get();
+            MemorySegment packedB = packed != null ? packed.data : PACKED_B.get();
             for (int columns = 0; columns < n; columns += COLUMN_CHUNK) {
                 int width = Math.min(COLUMN_CHUNK, n - columns);
-                packB(b, depth, rows, columns, width, packedB);
+                long bBase = packed != null ? packed.at(depth, firstColumn + columns) : 0;
+                if (packed == null) {
+                    packB(b, depth, rows, columns, width, packedB);
+                }
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, m - chunk);
                     packA(a, chunk, height, depth, rows, packedA);
                     for (int panel = 0; panel * PANEL < width; panel++) {
                         int column = columns + panel * PANEL;
                         for (int block = 0; block * ROWS < height; block++) {
-                            kernel(packedA, block * ROWS * rows * 4L, packedB, panel * PANEL * rows * 4L, rows, tile, c,
+                            kernel(packedA, block * ROWS * rows * 4L, packedB, bBase + panel * PANEL * rows * 4L, rows, tile, c,
                                     chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers);
                         }
                     }

@@ -153,6 +153,50 @@ class FloatGemmTest {
         }
     }
 
+    @Test
+    void aPackedBGivesTheUnpackedBitsForEveryColumnBlock() {
+        // Constant weights packed once, read by blocks of columns as the executor splits them: the
+        // same bits as packing per product, float and int8, few rows (streamed) and many (packed).
+        SplittableRandom random = new SplittableRandom(SEED + 3);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 40; trial++) {
+                int m = trial % 4 == 0 ? random.nextInt(1, 4) : random.nextInt(4, FloatGemm.ROW_CHUNK + 9);
+                int n = trial == 39 ? FloatGemm.COLUMN_CHUNK + 37 : random.nextInt(1, 3 * FloatGemm.PANEL + 5);
+                int k = trial % 3 == 0 ? random.nextInt(FloatGemm.DEPTH + 1, 3 * FloatGemm.DEPTH) : random.nextInt(1, 60);
+                int blockColumns = FloatGemm.PANEL * random.nextInt(1, 4);
+                boolean unsigned = random.nextBoolean();
+                int[] aBytes = bytes(random, m * k, true, false, false);
+                int[] bBytes = bytes(random, k * n, unsigned, trial % 5 == 0, true);
+                int[] bZeros = bytes(random, random.nextBoolean() ? 1 : n, unsigned, false, false);
+                FloatGemm.Int8Matrix a = new FloatGemm.Int8Matrix(bytesIn(arena, aBytes), 0, k, true, new int[] {3}, false, 0);
+                FloatGemm.Int8Matrix b = new FloatGemm.Int8Matrix(bytesIn(arena, bBytes), 0, n, unsigned, bZeros, true, 0);
+                FloatGemm.Matrix af = matrix(arena, random, m, k, 0);
+                FloatGemm.Matrix bf = matrix(arena, random, k, n, 0);
+                FloatGemm.PackedB packedInts = FloatGemm.pack(b, k, n);
+                FloatGemm.PackedB packedFloats = FloatGemm.pack(bf, k, n);
+                FloatGemm.Matrix expectedInts = new FloatGemm.Matrix(arena.allocate(4L * m * n, 64), 0, n);
+                FloatGemm.Matrix expectedFloats = new FloatGemm.Matrix(arena.allocate(4L * m * n, 64), 0, n);
+                FloatGemm.multiplyIntegers(a, b, expectedInts, m, n, k);
+                FloatGemm.multiply(af, bf, expectedFloats, m, n, k, false);
+                FloatGemm.Matrix ints = new FloatGemm.Matrix(arena.allocate(4L * m * n, 64), 0, n);
+                FloatGemm.Matrix floats = new FloatGemm.Matrix(arena.allocate(4L * m * n, 64), 0, n);
+                for (int first = 0; first < n; first += blockColumns) {
+                    int width = Math.min(blockColumns, n - first);
+                    FloatGemm.multiplyIntegers(a, packedInts, first, new FloatGemm.Matrix(ints.segment(), first, n), m,
+                            width, k);
+                    FloatGemm.multiply(af, packedFloats, first, new FloatGemm.Matrix(floats.segment(), first, n), m,
+                            width, k, false);
+                }
+                String label = String.format("seed %x trial %d m=%d n=%d k=%d blocks of %d", SEED + 3, trial, m, n, k,
+                        blockColumns);
+                assertThat(ints.segment().toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as(label)
+                        .containsExactly(expectedInts.segment().toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+                assertThat(floats.segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).as(label)
+                        .containsExactly(expectedFloats.segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
+            }
+        }
+    }
+
     /** Values of int8 or uint8; with {@code extreme}, all at the low end of the range, or all at the high end. */
     private static int[] bytes(SplittableRandom random, int count, boolean unsigned, boolean extreme, boolean high) {
         int low = unsigned ? 0 : -128;

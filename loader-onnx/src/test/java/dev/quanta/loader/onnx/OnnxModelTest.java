@@ -406,6 +406,30 @@ class OnnxModelTest {
         }
     }
 
+    @Test
+    void oneHotTurnsOutOfRangeIndicesIntoRowsOfOffValuesAsOnnxSays() throws IOException {
+        GraphProto graph = GraphProto.newBuilder().setName("g").addInput(tensor("i", 7, 4))
+                .addInitializer(TensorProto.newBuilder().setName("depth").setDataType(7).addInt64Data(3))
+                .addInitializer(floats("values", new float[] {0, 1}, 2))
+                .addNode(node("onehot", "OneHot", new String[] {"i", "depth", "values"}, "y"))
+                .addOutput(tensor("y", 1, 4, 3)).build();
+        try (OnnxModel model = OnnxModel.load(write(model(graph))); Session session = model.newSession();
+                Outputs outputs = session.run(Map.of("i", arena.fromLongs(DType.INT64, new long[] {1, 3, -1, -4}, 4)))) {
+            assertThat(outputs.get("y").toFloatArray()).containsExactly(0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+        }
+    }
+
+    @Test
+    void nanAndInfinityPropagateAsIeeeSays() throws IOException {
+        float nan = Float.NaN;
+        float inf = Float.POSITIVE_INFINITY;
+        try (OnnxModel model = OnnxModel.load(write(reluOfSum())); Session session = model.newSession();
+                Outputs outputs = session.run(Map.of("x", arena.fromFloats(new float[] {nan, inf, -inf, -inf, inf, 0}, 2, 3)))) {
+            // relu(x + bias), bias = [1, -1, 0.5]: NaN stays NaN, ±∞ + finite stays ±∞, relu(−∞) = 0.
+            assertThat(outputs.get("y").toFloatArray()).containsExactly(nan, inf, 0, 0, inf, 0.5f);
+        }
+    }
+
     // ---------------------------------------------------------------- model-local functions
 
     /** custom.Scale(x) = x · alpha, alpha an attribute with default 2; custom.Twice(x) = Scale(Scale(x, alpha=3)). */
