@@ -3,6 +3,7 @@ package dev.quanta.conformance;
 /** The outcome of one test case: its folder name, the operator it tests, and why it did not pass. */
 public record CaseResult(String name, String op, Status status, String reason) {
 
+    /** How a test case ended. */
     public enum Status {
         PASS,
         /** Ran, but an output differs from the expected one. */

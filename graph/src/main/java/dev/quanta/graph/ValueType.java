@@ -9,6 +9,7 @@ import dev.quanta.tensor.Shape;
  */
 public record ValueType(Kind kind, DType dtype, Shape shape, ValueType element) {
 
+    /** What a value holds: a tensor, a sequence of tensors, or an optional value. */
     public enum Kind { TENSOR, SEQUENCE, OPTIONAL }
 
     public static ValueType of(DType dtype, Shape shape) {

@@ -3,6 +3,7 @@ package dev.quanta.graph.ops;
 /** An element-wise function of two tensors, with numpy broadcasting. */
 public record Binary(Kind kind) implements CoreOp {
 
+    /** The element-wise operation. */
     public enum Kind {
         ADD, SUB, MUL, DIV, POW,
         /** Integer remainder with the sign of the divisor (Python's %). */

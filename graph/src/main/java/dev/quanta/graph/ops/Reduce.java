@@ -6,6 +6,7 @@ package dev.quanta.graph.ops;
  */
 public record Reduce(Kind kind, boolean keepDims, boolean noopWithEmptyAxes) implements CoreOp {
 
+    /** The reduction, one per ONNX Reduce op. */
     public enum Kind { SUM, MEAN, MAX, MIN, PROD, L1, L2, LOG_SUM, LOG_SUM_EXP, SUM_SQUARE }
 
     @Override

@@ -10,6 +10,7 @@ import dev.quanta.tensor.DType;
  */
 public record SequenceOp(Kind kind, DType emptyType, int axis, boolean flag) implements CoreOp {
 
+    /** The sequence operation, one per ONNX Sequence op. */
     public enum Kind { EMPTY, CONSTRUCT, INSERT, ERASE, AT, LENGTH, CONCAT, SPLIT }
 
     public static SequenceOp of(Kind kind) {

@@ -3,6 +3,7 @@ package dev.quanta.graph.ops;
 /** An element-wise function of one tensor; {@code alpha} and {@code beta} are the parameters some take. */
 public record Unary(Kind kind, double alpha, double beta) implements CoreOp {
 
+    /** The element-wise function. */
     public enum Kind {
         ABS, NEG, SIGN, FLOOR, CEIL, ROUND, SQRT, RECIPROCAL, EXP, LOG, ERF,
         SIN, COS, TAN, ASIN, ACOS, ATAN, SINH, COSH, TANH, ASINH, ACOSH, ATANH,

@@ -10,6 +10,7 @@ import java.util.Arrays;
  */
 public record Window(long[] kernel, long[] strides, long[] dilations, long[] pads, AutoPad autoPad, boolean ceilMode) {
 
+    /** ONNX's auto_pad: explicit pads, or computed to keep the size (extra at the end or start), or none. */
     public enum AutoPad { NOTSET, SAME_UPPER, SAME_LOWER, VALID }
 
     /** Per spatial axis: output size and padding before it, for these input sizes. */

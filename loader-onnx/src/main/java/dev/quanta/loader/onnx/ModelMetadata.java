@@ -37,6 +37,7 @@ public record ModelMetadata(String name, long irVersion, String producer, String
     /** A graph input or output as the file declares it: {@code type} as in {@code float32[batch, 128]}. */
     public record Declared(String name, String type) {}
 
+    /** Initializers of one element type: their elements and the bytes they take. */
     public record Parameters(long count, long bytes) {}
 
     /** Reads a model file's metadata; the graph is neither checked nor translated. */
