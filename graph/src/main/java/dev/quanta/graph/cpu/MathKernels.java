@@ -180,7 +180,7 @@ final class MathKernels {
         boolean gemm = integers != null || a.dtype() == DType.FLOAT;
         long wanted = Math.clamp(2 * m * n * k / MIN_OPERATIONS_PER_TASK, 1, TASKS_PER_THREAD * threads);
         long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, wanted);
-        long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, wanted / rowBlocks);
+        long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, Math.ceilDiv(wanted, rowBlocks));
         long rowBlock = Math.ceilDiv(m, rowBlocks);
         long columnBlock = Math.ceilDiv(Math.ceilDiv(n, columnBlocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
         long blocks = rowBlocks * columnBlocks;
