@@ -36,6 +36,14 @@ public final class QuantaCli implements Callable<Integer> {
             }
             return 1;
         });
+        // A wrong option or argument: one line too, and where the usage is.
+        cli.setParameterExceptionHandler((exception, arguments) -> {
+            CommandLine command = exception.getCommandLine();
+            String name = command.getCommandSpec().qualifiedName();
+            err.println(name + ": " + exception.getMessage().strip().replaceAll("\\s*\\n\\s*", " ")
+                    + " (" + name + " --help for the usage)");
+            return 2;
+        });
         return cli.execute(args);
     }
 

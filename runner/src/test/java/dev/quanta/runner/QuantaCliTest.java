@@ -61,4 +61,12 @@ class QuantaCliTest {
         assertThat(run("frobnicate")).isEqualTo(2);
         assertThat(err.toString()).contains("frobnicate");
     }
+
+    @Test
+    void usageErrorsAreOneLinePointingAtTheHelp() {
+        assertThat(run("run")).isEqualTo(2);
+        assertThat(err.toString().strip()).startsWith("quanta run: Missing required parameter")
+                .endsWith("(quanta run --help for the usage)").doesNotContain("\n");
+        assertThat(run("demo", "--runs", "zero")).isEqualTo(2);
+    }
 }
