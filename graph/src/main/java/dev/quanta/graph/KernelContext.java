@@ -21,11 +21,6 @@ public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool, Buf
         this(arena, node, null, null, 0);
     }
 
-    /** Within a run, no input known to be constant. */
-    public KernelContext(TensorArena arena, Node node, ForkJoinPool pool, BufferPool buffers) {
-        this(arena, node, pool, buffers, 0);
-    }
-
     /** Whether input {@code index} is one of the graph's constants: the same tensor, unchanged, in every run. */
     public boolean isConstant(int index) {
         return index < Long.SIZE && (constantInputs >>> index & 1) != 0;

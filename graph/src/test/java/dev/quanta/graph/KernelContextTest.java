@@ -19,7 +19,7 @@ class KernelContextTest {
         for (int helpers : new int[] {0, 1, 3}) {
             ForkJoinPool pool = helpers == 0 ? null : new ForkJoinPool(helpers);
             try (TensorArena arena = TensorArena.ofShared()) {
-                KernelContext context = new KernelContext(arena, NODE, pool, null);
+                KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
                 assertThat(context.threads()).isEqualTo(helpers + 1);
                 for (int tasks : new int[] {0, 1, 2, 7, 100}) {
                     AtomicIntegerArray runs = new AtomicIntegerArray(tasks);
@@ -40,7 +40,7 @@ class KernelContextTest {
     void aFailingTaskFailsTheCallAfterTheOthersStop() {
         ForkJoinPool pool = new ForkJoinPool(2);
         try (TensorArena arena = TensorArena.ofShared()) {
-            KernelContext context = new KernelContext(arena, NODE, pool, null);
+            KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
             assertThatThrownBy(() -> context.parallel(50, i -> {
                 if (i == 17) {
                     throw new IllegalArgumentException("task 17");

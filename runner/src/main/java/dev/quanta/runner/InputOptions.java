@@ -151,12 +151,12 @@ final class InputOptions {
         String name = input.name().toLowerCase(Locale.ROOT);
         int n = (int) count;
         if (dtype.isFloatingPoint()) {
-            double[] values = new double[n];
+            Tensor tensor = arena.allocate(dtype, shape);
+            // A fresh tensor is contiguous: storage positions are element numbers.
             for (int i = 0; i < n; i++) {
-                values[i] = random.nextDouble(-1, 1);
+                tensor.storeDouble(i, random.nextDouble(-1, 1));
             }
-            Tensor doubles = arena.fromDoubles(values, shape.sizes());
-            return dtype == DType.DOUBLE ? doubles : convert(doubles, dtype, arena);
+            return tensor;
         }
         if (dtype == DType.BOOL) {
             boolean[] values = new boolean[n];
@@ -178,15 +178,5 @@ final class InputOptions {
         }
         throw new IllegalArgumentException("input " + input.name() + " is " + dtype + "; give it with --input "
                 + input.name() + "=FILE");
-    }
-
-    private static Tensor convert(Tensor doubles, DType dtype, TensorArena arena) {
-        Tensor converted = arena.allocate(dtype, doubles.shape());
-        long count = doubles.shape().elementCount();
-        // Both are fresh and contiguous, so storage positions are element numbers.
-        for (long i = 0; i < count; i++) {
-            converted.storeDouble(i, doubles.loadDouble(i));
-        }
-        return converted;
     }
 }

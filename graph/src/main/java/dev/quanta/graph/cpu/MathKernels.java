@@ -172,9 +172,10 @@ final class MathKernels {
         long[] aStrides = av.strides();
         long[] bStrides = bv.strides();
         // Threads split the batches when there are enough of them, else each product: by rows when
-        // there are enough to share (each task packs B anew), by columns for the rest (M = 1 above all)
-        // when the GEMM does the product; the scalar fallbacks take whole rows. A few tasks per
-        // thread, so that none waits long for a slow one, but none too small to pay for itself.
+        // there are enough to share (each task packs its rows of A, and B unless it is packed once),
+        // and by columns to make up the tasks wanted (M = 1 above all) when the GEMM does the product;
+        // the scalar fallbacks take whole rows. A few tasks per thread, so that none waits long for a
+        // slow one, but none too small to pay for itself.
         int threads = context.threads();
         boolean splitBatches = batches >= threads;
         boolean gemm = integers != null || a.dtype() == DType.FLOAT;

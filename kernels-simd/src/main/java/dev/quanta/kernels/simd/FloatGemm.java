@@ -115,11 +115,6 @@ public final class FloatGemm {
             int rows = Math.min(DEPTH, k - depth);
             return ((long) depth * panels * PANEL + (long) (column / PANEL) * PANEL * rows) * 4;
         }
-
-        /** Bytes held. */
-        public long byteSize() {
-            return data.byteSize();
-        }
     }
 
     /** Bytes {@link #pack} would take for a k×n matrix. */
