@@ -24,7 +24,7 @@ public record SessionOptions(int threads, boolean profile, Device device, Optimi
         NONE,
         /** Constants folded and dead nodes removed. */
         BASIC,
-        /** Also the fusions: integer matmuls and convolutions, layer norms, GELU. */
+        /** Also the fusions: integer matmuls and convolutions, layer norms, GELU; quantized tables gathered before dequantizing. */
         ALL
     }
 

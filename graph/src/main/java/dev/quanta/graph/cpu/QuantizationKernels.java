@@ -56,6 +56,16 @@ final class QuantizationKernels {
             Tensor x = inputs[0];
             Tensor zeroPoint = inputs.length > 2 ? inputs[2] : null;
             DType outType = op.outType() != null ? op.outType() : inputs[1].dtype();
+            if (outType == DType.FLOAT && (x.dtype() == DType.UINT8 || x.dtype() == DType.INT8)
+                    && isScalar(inputs[1], op.blockSize()) && (zeroPoint == null || isScalar(zeroPoint, op.blockSize()))) {
+                // One scale and zero point over bytes (embeddings, weights): by vectors, with the same bits.
+                Tensor bytes = x.contiguous();
+                Tensor y = context.allocate(DType.FLOAT, x.shape());
+                float zeroValue = zeroPoint == null ? 0 : (float) zeroPoint.loadDouble(zeroPoint.offset());
+                FloatRows.dequantizeBytes(bytes.segment(), bytes.offset(), x.dtype() == DType.UINT8, zeroValue,
+                        (float) inputs[1].loadDouble(inputs[1].offset()), y.segment(), y.offset() * 4, x.elementCount());
+                return new Tensor[] {y};
+            }
             Tensor scale = expand(inputs[1], x, op.axis(), op.blockSize(), context);
             Tensor zero = zeroPoint == null ? null : expand(zeroPoint, x, op.axis(), op.blockSize(), context);
             Tensor y = context.allocate(outType, x.shape());
@@ -67,12 +77,17 @@ final class QuantizationKernels {
         };
     }
 
+    /** Whether {@link #expand} takes {@code parameter} as one value for every element. */
+    private static boolean isScalar(Tensor parameter, int blockSize) {
+        return parameter.elementCount() == 1 && (parameter.rank() <= 1 || blockSize == 0);
+    }
+
     /**
      * A scale or zero point as a view of x's shape: a scalar everywhere; a 1-D tensor along
      * {@code axis}; a blocked one with each element repeated {@code blockSize} times along it.
      */
     private static Tensor expand(Tensor parameter, Tensor x, int axisAttribute, int blockSize, KernelContext context) {
-        if (parameter.elementCount() == 1 && (parameter.rank() <= 1 || blockSize == 0)) {
+        if (isScalar(parameter, blockSize)) {
             return parameter.reshape().broadcastTo(x.shape());
         }
         int axis = Shape.normalizeAxis(axisAttribute, x.rank());

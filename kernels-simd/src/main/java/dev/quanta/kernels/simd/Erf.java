@@ -1,19 +1,19 @@
 package dev.quanta.kernels.simd;
 
 /**
- * The error function in double precision: its Taylor series below |x| = 3, as a polynomial in x²
- * evaluated by Horner's rule with fused multiply-adds (the vector kernel evaluates the same
- * polynomial the same way, so both give the same bits), and the continued fraction of erfc above.
+ * The error function in double precision, for double tensors and as the reference of the float
+ * kernel ({@link FloatRows}): its Taylor series below |x| = 3, as a polynomial in x² evaluated by
+ * Horner's rule with fused multiply-adds, and the continued fraction of erfc above.
  */
 public final class Erf {
 
     /** Below this magnitude the series; above it the continued fraction, then 1. */
-    public static final double SERIES_LIMIT = 3;
+    private static final double SERIES_LIMIT = 3;
     private static final double INVERSE_SQRT_PI = 1 / Math.sqrt(Math.PI);
     /** Enough terms that the first one left out is below 1e-17 of erf at |x| = 3. */
     private static final int TERMS = 52;
     /** erf x = x · Σ SERIES[n] (x²)^n, SERIES[n] = 2/√π · (−1)^n / (n! (2n + 1)). */
-    static final double[] SERIES = new double[TERMS];
+    private static final double[] SERIES = new double[TERMS];
 
     static {
         double factorial = 1;
@@ -29,7 +29,7 @@ public final class Erf {
     /** √2 in float, as exporters write GELU's divisor. */
     public static final float SQRT2 = (float) Math.sqrt(2);
 
-    /** GELU in float32 arithmetic, each step rounded as ONNX's reference (and the exported graph) rounds it. */
+    /** GELU in float32 arithmetic around the double erf, each step rounded as the exported graph rounds it. */
     public static float gelu(float x) {
         float erf = (float) erf(x / SQRT2);
         return x * (erf + 1f) * 0.5f;

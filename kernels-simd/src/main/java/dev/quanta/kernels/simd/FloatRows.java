@@ -5,9 +5,10 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.Vector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -21,13 +22,10 @@ import jdk.incubator.vector.VectorSpecies;
 public final class FloatRows {
 
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
     /** As many bytes as {@link #SPECIES} has lanes. */
     private static final VectorSpecies<Byte> QUANTIZED = ByteVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(SPECIES.length() * 8));
     private static final float ROUNDING = 0x1.8p23f;
-    /** As many floats as {@link #DOUBLES} has lanes: converted lane for lane. */
-    private static final VectorSpecies<Float> HALF_FLOATS = SPECIES.withShape(VectorShape.forBitSize(SPECIES.vectorBitSize() / 2));
 
     /** The binary operations with a vector form. */
     public enum Op { ADD, SUB, MUL, DIV, MAX, MIN }
@@ -38,6 +36,8 @@ public final class FloatRows {
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HIGH = 0.693359375f;
     private static final float LN2_LOW = -2.12194440e-4f;
+    /** e^r's Taylor polynomial to degree 7, the highest power first. */
+    private static final float[] EXP_TAYLOR = {1f / 5040, 1f / 720, 1f / 120, 1f / 24, 1f / 6, 0.5f, 1f, 1f};
 
     /**
      * e^x from IEEE additions, multiplications and fused multiply-adds only, so the bits are the
@@ -54,14 +54,10 @@ public final class FloatRows {
         FloatVector kf = (FloatVector) k.convert(VectorOperators.I2F, 0);
         FloatVector r = kf.fma(FloatVector.broadcast(SPECIES, -LN2_HIGH), clamped);
         r = kf.fma(FloatVector.broadcast(SPECIES, -LN2_LOW), r);
-        FloatVector p = FloatVector.broadcast(SPECIES, 1f / 5040);
-        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f / 720));
-        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f / 120));
-        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f / 24));
-        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f / 6));
-        p = p.fma(r, FloatVector.broadcast(SPECIES, 0.5f));
-        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f));
-        p = p.fma(r, FloatVector.broadcast(SPECIES, 1f));
+        FloatVector p = FloatVector.broadcast(SPECIES, EXP_TAYLOR[0]);
+        for (int c = 1; c < EXP_TAYLOR.length; c++) {
+            p = p.fma(r, FloatVector.broadcast(SPECIES, EXP_TAYLOR[c]));
+        }
         // 2^k in two halves: k reaches 128 near the top of the range, where 2^k has no float.
         IntVector low = k.lanewise(VectorOperators.ASHR, 1);
         FloatVector result = p.mul(low.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
@@ -308,37 +304,108 @@ public final class FloatRows {
     }
 
     /**
-     * erf over a row, in double precision as {@link Erf#erf} computes it and with the same bits:
-     * the series polynomial by vectors of doubles; a group with a lane past the series' range
-     * (rare: erf is ±1 in float there) goes through the scalar function. With {@code gelu},
-     * x·(erf(x/√2) + 1)·0.5, each step rounded to float as {@link Erf#gelu} rounds it.
+     * erf(x)/x = P(x²) below |x| = 1, P fitted by weighted least squares (relative error) on
+     * Chebyshev nodes; the highest power first.
+     */
+    private static final float[] ERF_SMALL = {7.847259e-5f, -8.008189e-4f, 0.005188099f, -0.026853692f, 0.112835824f,
+            -0.37612626f, 1.1283791f};
+    /** ln erfc(x) = H(x) from 1 to {@link #ERF_ONE_FROM}, fitted as P but weighted by erfc (absolute error in erf). */
+    private static final float[] ERFC_LOG = {-2.801337e-7f, 6.0137654e-6f, -5.5554585e-5f, 2.7095815e-4f, -5.363183e-4f,
+            -0.0020333885f, 0.021954186f, -0.10516201f, -0.6353061f, -1.1288047f, 6.1726634e-5f};
+    /** From here on erf rounds to 1 in float (erfc < 2^-25). */
+    private static final float ERF_ONE_FROM = 3.925f;
+
+    /**
+     * erf in float arithmetic over a row: |x|·P(x²) below 1, 1 − e^H(|x|) from 1 on, 1 from
+     * {@link #ERF_ONE_FROM}, with the sign of x. Within 2.48 ulps of the double-precision
+     * {@link Erf#erf} for every float (checked over all of them once; the tests check every
+     * 997th). With {@code gelu}, x·(erf(x/√2) + 1)·0.5, each step rounded as the exported nodes
+     * round it. The tail goes through the same loop, padded to a vector, so every element gets
+     * the same bits wherever it lies.
      */
     private static void erf(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length, boolean gelu) {
-        int step = DOUBLES.length();
+        int step = SPECIES.length();
         long vectorEnd = length - length % step;
-        double[] series = Erf.SERIES;
+        erfVectors(a, aOffset, out, outOffset, vectorEnd, gelu);
+        if (vectorEnd < length) {
+            MemorySegment tail = MemorySegment.ofArray(new float[step]);
+            long bytes = (length - vectorEnd) * 4;
+            MemorySegment.copy(a, aOffset + vectorEnd * 4, tail, 0, bytes);
+            erfVectors(tail, 0, tail, 0, step, gelu);
+            MemorySegment.copy(tail, 0, out, outOffset + vectorEnd * 4, bytes);
+        }
+    }
+
+    /**
+     * {@link #erf} over whole vectors. All of it stays in this loop's body: C2 compiles a helper
+     * taking vectors apart once the interpreter has called it often, then may find it too big
+     * to inline, and every call boxes its vectors (three times slower, measured). The chains of
+     * fused multiply-adds are long, so the loop is bound by their latency, not by memory.
+     */
+    private static void erfVectors(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length,
+            boolean gelu) {
+        int step = SPECIES.length();
+        for (long i = 0; i < length; i += step) {
+            FloatVector input = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+            FloatVector x = gelu ? input.div(Erf.SQRT2) : input;
+            FloatVector square = x.mul(x);
+            FloatVector result = FloatVector.broadcast(SPECIES, ERF_SMALL[0]);
+            for (int c = 1; c < ERF_SMALL.length; c++) {
+                result = result.fma(square, FloatVector.broadcast(SPECIES, ERF_SMALL[c]));
+            }
+            result = result.mul(x); // x's sign, −0 and NaN included
+            FloatVector magnitude = x.abs();
+            VectorMask<Float> large = magnitude.compare(VectorOperators.GE, 1f);
+            if (large.anyTrue()) {
+                FloatVector clamped = magnitude.min(ERF_ONE_FROM);
+                FloatVector logTail = FloatVector.broadcast(SPECIES, ERFC_LOG[0]);
+                for (int c = 1; c < ERFC_LOG.length; c++) {
+                    logTail = logTail.fma(clamped, FloatVector.broadcast(SPECIES, ERFC_LOG[c]));
+                }
+                // e^H for H in [−16, −1.8]: as exp() computes it, with k = round(H/ln2) in [−23, −2],
+                // so that one 2^k scales it and no range checks are needed.
+                IntVector k = (IntVector) logTail.mul(LOG2E).sub(0.5f).convert(VectorOperators.F2I, 0);
+                FloatVector kf = (FloatVector) k.convert(VectorOperators.I2F, 0);
+                FloatVector r = kf.fma(FloatVector.broadcast(SPECIES, -LN2_HIGH), logTail);
+                r = kf.fma(FloatVector.broadcast(SPECIES, -LN2_LOW), r);
+                FloatVector power = FloatVector.broadcast(SPECIES, EXP_TAYLOR[0]);
+                for (int c = 1; c < EXP_TAYLOR.length; c++) {
+                    power = power.fma(r, FloatVector.broadcast(SPECIES, EXP_TAYLOR[c]));
+                }
+                FloatVector tail = FloatVector.broadcast(SPECIES, 1f)
+                        .sub(power.mul(k.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats()))
+                        .blend(1f, magnitude.compare(VectorOperators.GE, ERF_ONE_FROM));
+                result = result.blend(tail.blend(tail.neg(), x.lt(0f)), large);
+            }
+            if (gelu) {
+                result = input.mul(result.add(1f)).mul(0.5f);
+            }
+            result.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+        }
+    }
+
+    /**
+     * out[i] = (a[i] − zeroPoint)·scale over contiguous int8 or uint8 in and float32 out: the
+     * difference is exact in float, the product rounded once, as the scalar arithmetic does.
+     */
+    public static void dequantizeBytes(MemorySegment a, long aOffset, boolean unsigned, float zeroPoint, float scale,
+            MemorySegment out, long outOffset, long length) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        FloatVector zero = FloatVector.broadcast(SPECIES, zeroPoint);
+        FloatVector factor = FloatVector.broadcast(SPECIES, scale);
         long i = 0;
         for (; i < vectorEnd; i += step) {
-            FloatVector x = FloatVector.fromMemorySegment(HALF_FLOATS, a, aOffset + i * 4, Layouts.ORDER);
-            DoubleVector argument = (DoubleVector) (gelu ? x.div(Erf.SQRT2) : x).convertShape(VectorOperators.F2D, DOUBLES, 0);
-            if (argument.abs().compare(VectorOperators.GE, Erf.SERIES_LIMIT).anyTrue()) {
-                for (long j = i; j < i + step; j++) {
-                    float value = a.get(Layouts.FLOAT, aOffset + j * 4);
-                    out.set(Layouts.FLOAT, outOffset + j * 4, gelu ? Erf.gelu(value) : (float) Erf.erf(value));
-                }
-                continue;
-            }
-            DoubleVector square = argument.mul(argument);
-            DoubleVector sum = DoubleVector.broadcast(DOUBLES, series[series.length - 1]);
-            for (int n = series.length - 2; n >= 0; n--) {
-                sum = sum.fma(square, DoubleVector.broadcast(DOUBLES, series[n]));
-            }
-            FloatVector erf = (FloatVector) argument.mul(sum).convertShape(VectorOperators.D2F, HALF_FLOATS, 0);
-            (gelu ? x.mul(erf.add(1f)).mul(0.5f) : erf).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+            ByteVector bytes = ByteVector.fromMemorySegment(QUANTIZED, a, aOffset + i, Layouts.ORDER);
+            // Each conversion a constant in its branch, as C2 needs to intrinsify it.
+            Vector<Integer> values = unsigned ? bytes.convertShape(VectorOperators.ZERO_EXTEND_B2I, IntVector.SPECIES_PREFERRED, 0)
+                    : bytes.convertShape(VectorOperators.B2I, IntVector.SPECIES_PREFERRED, 0);
+            ((FloatVector) values.convert(VectorOperators.I2F, 0)).sub(zero).mul(factor)
+                    .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
         }
         for (; i < length; i++) {
-            float value = a.get(Layouts.FLOAT, aOffset + i * 4);
-            out.set(Layouts.FLOAT, outOffset + i * 4, gelu ? Erf.gelu(value) : (float) Erf.erf(value));
+            byte value = a.get(java.lang.foreign.ValueLayout.JAVA_BYTE, aOffset + i);
+            out.set(Layouts.FLOAT, outOffset + i * 4, ((unsigned ? value & 0xFF : value) - zeroPoint) * scale);
         }
     }
 

@@ -9,6 +9,7 @@ import dev.quanta.graph.SessionOptions;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.passes.ConstantFolding;
 import dev.quanta.graph.passes.DeadCodeRemoval;
+import dev.quanta.graph.passes.GatherBeforeDequantize;
 import dev.quanta.graph.passes.GeluFusion;
 import dev.quanta.graph.passes.IntegerMatMulFusion;
 import dev.quanta.graph.passes.LayerNormFusion;
@@ -128,8 +129,8 @@ public final class OnnxModel implements AutoCloseable {
             translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output) != null
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
             // Fusion first, so that what it adds over constants (a weight transpose, a scale product) folds.
-            Graph fused = GeluFusion.apply(
-                    LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types), shapes), types);
+            Graph fused = GatherBeforeDequantize.apply(GeluFusion.apply(
+                    LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types), shapes), types), shapes);
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(fused, weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
         } catch (QuantaException e) {
