@@ -4,9 +4,6 @@ import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /**
@@ -14,7 +11,7 @@ import java.util.function.LongConsumer;
  * intra-op threads (none when the session runs single-threaded), and which of the node's inputs
  * are the graph's constants (bit i for input i), the same tensors in every run.
  */
-public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool, BufferPool buffers, long constantInputs) {
+public record KernelContext(TensorArena arena, Node node, IntraOpPool pool, BufferPool buffers, long constantInputs) {
 
     /** A context outside a run (constant folding): plain allocations, one thread. */
     public KernelContext(TensorArena arena, Node node) {
@@ -47,48 +44,18 @@ public record KernelContext(TensorArena arena, Node node, ForkJoinPool pool, Buf
      * helper that is slow to wake costs nothing but its share; returns when every task is done.
      */
     public void parallel(long tasks, LongConsumer task) {
-        if (pool == null || tasks <= 1) {
+        if (pool == null) {
             for (long i = 0; i < tasks; i++) {
                 task.accept(i);
             }
-            return;
-        }
-        AtomicLong next = new AtomicLong();
-        Runnable share = () -> {
-            for (long i; (i = next.getAndIncrement()) < tasks; ) {
-                task.accept(i);
-            }
-        };
-        ForkJoinTask<?>[] helpers = new ForkJoinTask<?>[(int) Math.min(pool.getParallelism(), tasks - 1)];
-        for (int h = 0; h < helpers.length; h++) {
-            helpers[h] = pool.submit(share);
-        }
-        Throwable failure = null;
-        try {
-            share.run();
-        } catch (RuntimeException | Error e) {
-            failure = e;
-            next.set(tasks); // the others stop after their current task
-        }
-        for (ForkJoinTask<?> helper : helpers) {
-            try {
-                helper.join();
-            } catch (RuntimeException | Error e) {
-                // join() rethrows a copy made on this thread, wrapping the task's own exception.
-                Throwable own = e.getCause() != null && e.getCause().getClass() == e.getClass() ? e.getCause() : e;
-                failure = failure == null ? own : failure;
-            }
-        }
-        if (failure instanceof RuntimeException runtime) {
-            throw runtime;
-        } else if (failure instanceof Error error) {
-            throw error;
+        } else {
+            pool.run(tasks, task);
         }
     }
 
     /** The number of threads kernels may split work across: the caller and the intra-op threads. */
     public int threads() {
-        return pool == null ? 1 : pool.getParallelism() + 1;
+        return pool == null ? 1 : pool.helpers() + 1;
     }
 
     /** An error naming the node. */

@@ -13,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -28,7 +27,7 @@ public final class Session implements AutoCloseable {
     private final Graph graph;
     private final SessionOptions options;
     private final ValueKernel[] kernels;
-    private final ForkJoinPool pool;
+    private final IntraOpPool pool;
     /** The runs' memory, reused from run to run: a fresh shared arena per run would cost a JVM-wide handshake to close. */
     private final SegmentPool memory = new SegmentPool(IDLE_MEMORY_LIMIT);
     /** Per node, the values whose last use it is (they die after it runs). */
@@ -52,7 +51,7 @@ public final class Session implements AutoCloseable {
             kernels[i] = CpuBackend.kernel(nodes.get(i).op());
         }
         // The thread that calls run() works too: the pool adds the others.
-        pool = options.threads() > 1 ? new ForkJoinPool(options.threads() - 1) : null;
+        pool = options.threads() > 1 ? new IntraOpPool(options.threads() - 1) : null;
         dying = lifetimes(graph);
         constantInputs = new long[nodes.size()];
         for (int n = 0; n < nodes.size(); n++) {
@@ -184,7 +183,7 @@ public final class Session implements AutoCloseable {
             closed = true;
             memory.close();
             if (pool != null) {
-                pool.shutdown();
+                pool.close();
             }
         } finally {
             closing.unlock();

@@ -6,7 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.quanta.graph.ops.Identity;
 import dev.quanta.tensor.TensorArena;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
+import java.util.ArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
 
@@ -17,7 +18,7 @@ class KernelContextTest {
     @Test
     void everyTaskRunsOnceWhateverTheThreads() {
         for (int helpers : new int[] {0, 1, 3}) {
-            ForkJoinPool pool = helpers == 0 ? null : new ForkJoinPool(helpers);
+            IntraOpPool pool = helpers == 0 ? null : new IntraOpPool(helpers);
             try (TensorArena arena = TensorArena.ofShared()) {
                 KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
                 assertThat(context.threads()).isEqualTo(helpers + 1);
@@ -30,7 +31,7 @@ class KernelContextTest {
                 }
             } finally {
                 if (pool != null) {
-                    pool.shutdown();
+                    pool.close();
                 }
             }
         }
@@ -38,7 +39,7 @@ class KernelContextTest {
 
     @Test
     void aFailingTaskFailsTheCallAfterTheOthersStop() {
-        ForkJoinPool pool = new ForkJoinPool(2);
+        IntraOpPool pool = new IntraOpPool(2);
         try (TensorArena arena = TensorArena.ofShared()) {
             KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
             assertThatThrownBy(() -> context.parallel(50, i -> {
@@ -50,7 +51,54 @@ class KernelContextTest {
             context.parallel(4, i -> runs.incrementAndGet((int) i)); // the pool still works
             assertThat(runs.toString()).isEqualTo("[1, 1, 1, 1]");
         } finally {
-            pool.shutdown();
+            pool.close();
+        }
+    }
+
+    @Test
+    void callersAtOnceAndTasksThatSplitAgainEachRunEveryTaskOnce() throws Exception {
+        try (IntraOpPool pool = new IntraOpPool(2); TensorArena arena = TensorArena.ofShared()) {
+            KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
+            int callers = 4;
+            int rounds = 300;
+            AtomicIntegerArray runs = new AtomicIntegerArray(callers * 8 * 5);
+            CountDownLatch start = new CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int c = 0; c < callers; c++) {
+                int caller = c;
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        start.await();
+                        for (int round = 0; round < rounds; round++) {
+                            // Eight tasks, each splitting into five: nested calls run on their caller.
+                            context.parallel(8, outer -> context.parallel(5,
+                                    inner -> runs.incrementAndGet((int) ((caller * 8 + outer) * 5 + inner))));
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            start.countDown();
+            for (Thread thread : threads) {
+                thread.join();
+            }
+            assertThat(failures).isEmpty();
+            for (int i = 0; i < runs.length(); i++) {
+                assertThat(runs.get(i)).as("task %d", i).isEqualTo(rounds);
+            }
+        }
+    }
+
+    @Test
+    void aClosedPoolLeavesTheWorkToTheCaller() {
+        IntraOpPool pool = new IntraOpPool(1);
+        pool.close();
+        try (TensorArena arena = TensorArena.ofShared()) {
+            AtomicIntegerArray runs = new AtomicIntegerArray(6);
+            new KernelContext(arena, NODE, pool, null, 0).parallel(6, i -> runs.incrementAndGet((int) i));
+            assertThat(runs.toString()).isEqualTo("[1, 1, 1, 1, 1, 1]");
         }
     }
 }
