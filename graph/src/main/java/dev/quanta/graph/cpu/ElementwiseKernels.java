@@ -69,8 +69,8 @@ final class ElementwiseKernels {
         };
     }
 
-    /** Elements below which one thread does all of an element-wise op: waking another costs more. */
-    private static final long MIN_ELEMENTS_PER_BLOCK = 32_768;
+    /** Elements below which one thread does all of an element-wise op: handing work over costs more. */
+    private static final long MIN_ELEMENTS_PER_BLOCK = 8_192;
 
     /** How many blocks to split {@code elements} into, two per thread, never more than {@code units}. */
     static long blocks(KernelContext context, long elements, long units) {

@@ -182,9 +182,12 @@ final class MathKernels {
         long wanted = Math.clamp(2 * m * n * k / MIN_OPERATIONS_PER_TASK, 1, TASKS_PER_THREAD * threads);
         long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, wanted);
         long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, Math.ceilDiv(wanted, rowBlocks));
-        long rowBlock = Math.ceilDiv(m, rowBlocks);
+        // Whole micro-kernel blocks of rows where the GEMM runs: 128 rows in five tasks of 26 rows
+        // would make 25 six-row blocks where 22 suffice.
+        long rowBlock = gemm && m >= FloatGemm.PACKING_MIN_ROWS
+                ? Math.ceilDiv(Math.ceilDiv(m, rowBlocks), FloatGemm.ROWS) * FloatGemm.ROWS : Math.ceilDiv(m, rowBlocks);
         long columnBlock = Math.ceilDiv(Math.ceilDiv(n, columnBlocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
-        long blocks = rowBlocks * columnBlocks;
+        long blocks = Math.ceilDiv(m, Math.max(rowBlock, 1)) * columnBlocks;
         // A constant 2-D B is packed once when the product has rows enough for the packed kernel.
         FloatGemm.PackedB packed = null;
         if (weights != null && gemm && b2.rank() == 2 && m >= FloatGemm.PACKING_MIN_ROWS) {

@@ -137,10 +137,18 @@ final class QuantizationKernels {
             float min = 0;
             float max = 0;
             boolean floats = x.dtype() == DType.FLOAT;
+            long count = x.elementCount();
+            // Both passes split across the threads: min and max combine in any order, with NaN winning.
+            long blocks = ElementwiseKernels.blocks(context, count, count);
+            long perBlock = Math.ceilDiv(count, blocks);
             if (floats) {
-                float[] range = FloatRows.minMax(x.segment(), x.byteOffset(), x.elementCount());
-                min = Math.min(min, range[0]);
-                max = Math.max(max, range[1]);
+                float[][] ranges = new float[(int) blocks][];
+                context.parallel(blocks, b -> ranges[(int) b] = FloatRows.minMax(x.segment(), x.byteOffset() + b * perBlock * 4,
+                        Math.min(perBlock, count - b * perBlock)));
+                for (float[] range : ranges) {
+                    min = Math.min(min, range[0]);
+                    max = Math.max(max, range[1]);
+                }
             } else {
                 for (double value : x.toDoubleArray()) {
                     min = Math.min(min, (float) value);
@@ -151,8 +159,10 @@ final class QuantizationKernels {
             float zeroPoint = scale == 0 ? 0 : (float) Math.max(0, Math.min(255, Math.rint(-min / scale)));
             Tensor y = context.allocate(DType.UINT8, x.shape());
             if (floats && scale != 0 && Float.isFinite(scale)) {
-                FloatRows.quantizeToUint8(x.segment(), x.byteOffset(), y.segment(), y.byteOffset(), x.elementCount(), scale,
-                        (int) zeroPoint);
+                float quantum = scale;
+                int zero = (int) zeroPoint;
+                context.parallel(blocks, b -> FloatRows.quantizeToUint8(x.segment(), x.byteOffset() + b * perBlock * 4,
+                        y.segment(), y.byteOffset() + b * perBlock, Math.min(perBlock, count - b * perBlock), quantum, zero));
             } else {
                 double[] values = x.toDoubleArray();
                 for (int i = 0; i < values.length; i++) {

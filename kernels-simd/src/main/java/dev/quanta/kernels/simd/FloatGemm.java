@@ -29,8 +29,11 @@ public final class FloatGemm {
     private static final VectorSpecies<Byte> BYTE_SPECIES =
             ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(SPECIES.length() * 8));
     private static final int LANES = SPECIES.length();
-    /** Rows of C per micro-kernel: twelve accumulators, two B vectors and a broadcast fit AVX2's sixteen registers. */
-    static final int ROWS = 6;
+    /**
+     * Rows of C per micro-kernel: twelve accumulators, two B vectors and a broadcast fit AVX2's
+     * sixteen registers. Blocks of rows given to threads waste least as multiples of it.
+     */
+    public static final int ROWS = 6;
     /** Columns of C per micro-kernel and per packed panel of B. */
     static final int PANEL = 2 * LANES;
     /** Depth of a packed slice: a panel of B is 16 KiB with AVX2, 32 KiB with AVX-512, within an L1 data cache. */
