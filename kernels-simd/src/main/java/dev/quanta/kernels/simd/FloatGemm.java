@@ -222,20 +222,33 @@ public final class FloatGemm {
                 continue;
             }
             MemorySegment packedA = PACKED_A.get();
-            MemorySegment packedB = packed != null ? packed.data : PACKED_B.get();
+            if (packed != null) {
+                // B is packed whole: each chunk of A is packed once and meets every panel, which
+                // streams from the outer caches while the chunk of A stays in L2.
+                for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
+                    int height = Math.min(ROW_CHUNK, m - chunk);
+                    packA(a, chunk, height, depth, rows, packedA);
+                    for (int column = 0; column < n; column += PANEL) {
+                        long bAt = packed.at(depth, firstColumn + column);
+                        for (int block = 0; block * ROWS < height; block++) {
+                            kernel(packedA, block * ROWS * rows * 4L, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
+                                    Math.min(ROWS, height - block * ROWS), column, n, add, integers);
+                        }
+                    }
+                }
+                continue;
+            }
+            MemorySegment packedB = PACKED_B.get();
             for (int columns = 0; columns < n; columns += COLUMN_CHUNK) {
                 int width = Math.min(COLUMN_CHUNK, n - columns);
-                long bBase = packed != null ? packed.at(depth, firstColumn + columns) : 0;
-                if (packed == null) {
-                    packB(b, depth, rows, columns, width, packedB);
-                }
+                packB(b, depth, rows, columns, width, packedB);
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, m - chunk);
                     packA(a, chunk, height, depth, rows, packedA);
                     for (int panel = 0; panel * PANEL < width; panel++) {
                         int column = columns + panel * PANEL;
                         for (int block = 0; block * ROWS < height; block++) {
-                            kernel(packedA, block * ROWS * rows * 4L, packedB, bBase + panel * PANEL * rows * 4L, rows, tile, c,
+                            kernel(packedA, block * ROWS * rows * 4L, packedB, panel * PANEL * rows * 4L, rows, tile, c,
                                     chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers);
                         }
                     }
