@@ -381,16 +381,23 @@ public final class Tensor {
             return;
         }
         long elementBytes = dtype.byteSize();
-        boolean innerRuns = rank > 0 && strides[rank - 1] == 1 && target.strides[rank - 1] == 1;
-        long runLength = innerRuns ? sizes[rank - 1] : 1;
-        int outerRank = innerRuns ? rank - 1 : rank;
+        // Row by row along the last axis: one bulk copy where both rows are contiguous, else an
+        // element loop (a transpose's rows), never a call per element.
+        long rowLength = rank > 0 ? sizes[rank - 1] : 1;
+        long sourceStep = rank > 0 ? strides[rank - 1] : 1;
+        long targetStep = rank > 0 ? target.strides[rank - 1] : 1;
+        int outerRank = Math.max(rank - 1, 0);
         long[] index = new long[outerRank];
         long source = offset;
         long destination = target.offset;
-        long runs = elementCount() / runLength;
-        for (long run = 0; run < runs; run++) {
-            MemorySegment.copy(segment, source * elementBytes, target.segment, destination * elementBytes,
-                    runLength * elementBytes);
+        long rows = elementCount() / rowLength;
+        for (long row = 0; row < rows; row++) {
+            if (sourceStep == 1 && targetStep == 1) {
+                MemorySegment.copy(segment, source * elementBytes, target.segment, destination * elementBytes,
+                        rowLength * elementBytes);
+            } else {
+                copyRow(segment, source, sourceStep, target.segment, destination, targetStep, rowLength, elementBytes);
+            }
             for (int axis = outerRank - 1; axis >= 0; axis--) {
                 if (++index[axis] < sizes[axis]) {
                     source += strides[axis];
@@ -400,6 +407,42 @@ public final class Tensor {
                 source -= strides[axis] * (sizes[axis] - 1);
                 destination -= target.strides[axis] * (sizes[axis] - 1);
                 index[axis] = 0;
+            }
+        }
+    }
+
+    /** {@code length} elements of {@code elementBytes} each, positions (in elements) stepping by a stride on each side. */
+    private static void copyRow(MemorySegment from, long source, long sourceStep, MemorySegment to, long destination,
+            long targetStep, long length, long elementBytes) {
+        switch ((int) elementBytes) {
+            case 1 -> {
+                for (long i = 0; i < length; i++) {
+                    to.set(ValueLayout.JAVA_BYTE, destination + i * targetStep, from.get(ValueLayout.JAVA_BYTE, source + i * sourceStep));
+                }
+            }
+            case 2 -> {
+                for (long i = 0; i < length; i++) {
+                    to.set(ValueLayout.JAVA_SHORT_UNALIGNED, (destination + i * targetStep) * 2,
+                            from.get(ValueLayout.JAVA_SHORT_UNALIGNED, (source + i * sourceStep) * 2));
+                }
+            }
+            case 4 -> {
+                for (long i = 0; i < length; i++) {
+                    to.set(ValueLayout.JAVA_INT_UNALIGNED, (destination + i * targetStep) * 4,
+                            from.get(ValueLayout.JAVA_INT_UNALIGNED, (source + i * sourceStep) * 4));
+                }
+            }
+            case 8 -> {
+                for (long i = 0; i < length; i++) {
+                    to.set(ValueLayout.JAVA_LONG_UNALIGNED, (destination + i * targetStep) * 8,
+                            from.get(ValueLayout.JAVA_LONG_UNALIGNED, (source + i * sourceStep) * 8));
+                }
+            }
+            default -> {
+                for (long i = 0; i < length; i++) {
+                    MemorySegment.copy(from, (source + i * sourceStep) * elementBytes, to,
+                            (destination + i * targetStep) * elementBytes, elementBytes);
+                }
             }
         }
     }

@@ -331,4 +331,32 @@ class TensorViewTest {
         }
         return out.stream().mapToLong(Long::longValue).toArray();
     }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"INT8", "INT16", "INT32", "INT64"})
+    void transposedViewsCopyElementForElementAtEverySize(DType dtype) {
+        long[] values = new long[3 * 5 * 7];
+        Arrays.setAll(values, i -> i - 50);
+        Tensor tensor = arena.fromLongs(dtype, values, 3, 5, 7);
+        // Last axis strided (a transpose's rows), and then contiguous again after a second permute.
+        for (int[] order : new int[][] {{0, 2, 1}, {2, 1, 0}, {1, 0, 2}}) {
+            Tensor view = tensor.permute(order);
+            Tensor copy = view.contiguous();
+            assertThat(copy.isContiguous()).isTrue();
+            long[] sizes = view.shape().sizes();
+            int flat = 0;
+            for (long i = 0; i < sizes[0]; i++) {
+                for (long j = 0; j < sizes[1]; j++) {
+                    for (long k = 0; k < sizes[2]; k++, flat++) {
+                        long[] index = new long[3];
+                        index[order[0]] = i;
+                        index[order[1]] = j;
+                        index[order[2]] = k;
+                        assertThat(copy.loadLong(copy.offset() + flat)).as("%s %s at %d", dtype, Arrays.toString(order), flat)
+                                .isEqualTo(values[(int) ((index[0] * 5 + index[1]) * 7 + index[2])]);
+                    }
+                }
+            }
+        }
+    }
 }
