@@ -199,6 +199,11 @@ public final class SideBySide {
 
     /** The median over {@link #PASSES} timed passes of the seconds one call takes, after one warm-up pass. */
     static double medianSeconds(Runnable call) {
+        return medianSeconds(call, WARM_UP_CALLS);
+    }
+
+    /** As {@link #medianSeconds(Runnable)}, the warm-up pass making at least {@code warmUpCalls} calls. */
+    static double medianSeconds(Runnable call, int warmUpCalls) {
         double[] seconds = new double[PASSES + 1];
         for (int pass = 0; pass <= PASSES; pass++) {
             long start = System.nanoTime();
@@ -207,7 +212,7 @@ public final class SideBySide {
             // The warm-up pass is longer, and at least WARM_UP_CALLS: on 2 cores C2 compiles the kernels
             // while they run, a whole model's worth of them.
             long length = pass == 0 ? WARM_UP_NANOS : PASS_NANOS;
-            long least = pass == 0 ? WARM_UP_CALLS : 1;
+            long least = pass == 0 ? warmUpCalls : 1;
             do {
                 call.run();
                 calls++;
