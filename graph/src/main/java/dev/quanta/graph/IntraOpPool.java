@@ -1,5 +1,6 @@
 package dev.quanta.graph;
 
+import java.lang.reflect.UndeclaredThrowableException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -13,11 +14,15 @@ import java.util.function.LongConsumer;
  * (a ForkJoinPool took about 40 µs a call here): so a helper spins a while for the next job
  * before it parks, as ONNX Runtime's pool does. One job at a time: a caller that finds the
  * helpers busy (another run of the session, or a task that splits again) runs its tasks alone.
+ * A helper idle for {@link #IDLE_EXIT_NANOS} ends, and the next job starts another, so a session
+ * left unclosed does not keep its threads.
  */
 public final class IntraOpPool implements AutoCloseable {
 
     /** How long an idle helper looks for a job before it parks. */
     private static final long SPIN_NANOS = 200_000;
+    /** How long a parked helper waits for a job before its thread ends. */
+    private static final long IDLE_EXIT_NANOS = 30_000_000_000L;
 
     /** One call's tasks, taken in order by the caller and the helpers. */
     private static final class Job {
@@ -38,9 +43,18 @@ public final class IntraOpPool implements AutoCloseable {
                 for (long i; (i = next.getAndIncrement()) < tasks; ) {
                     task.accept(i);
                 }
-            } catch (RuntimeException | Error e) {
+            } catch (Throwable e) {
                 failure.compareAndSet(null, e);
                 next.set(tasks); // the others stop after their current task
+            }
+        }
+
+        void rethrow() {
+            switch (failure.get()) {
+                case null -> { }
+                case RuntimeException runtime -> throw runtime;
+                case Error error -> throw error;
+                case Throwable other -> throw new UndeclaredThrowableException(other);
             }
         }
     }
@@ -53,10 +67,6 @@ public final class IntraOpPool implements AutoCloseable {
     /** {@code helpers} threads beside the callers. */
     public IntraOpPool(int helpers) {
         this.helpers = new Thread[helpers];
-        for (int h = 0; h < helpers; h++) {
-            this.helpers[h] = Thread.ofPlatform().daemon().name("quanta-intra-op-" + h).unstarted(this::work);
-            this.helpers[h].start();
-        }
     }
 
     /** The helpers, not counting the caller. */
@@ -70,17 +80,21 @@ public final class IntraOpPool implements AutoCloseable {
      * first failure (the others stop after their current task).
      */
     public void run(long tasks, LongConsumer task) {
-        if (tasks <= 1 || !busy.compareAndSet(false, true)) {
-            Job alone = new Job(tasks, task);
-            alone.share();
-            rethrow(alone.failure.get());
+        Job job = new Job(tasks, task);
+        if (tasks <= 1 || closed || !busy.compareAndSet(false, true)) {
+            job.share();
+            job.rethrow();
             return;
         }
-        Job job = new Job(tasks, task);
         try {
             current = job;
-            for (Thread helper : helpers) {
-                LockSupport.unpark(helper);
+            // Only the caller holding busy gets here, so starting helpers needs no other lock.
+            for (int h = 0; h < helpers.length; h++) {
+                if (helpers[h] == null || !helpers[h].isAlive()) {
+                    helpers[h] = Thread.ofPlatform().daemon().name("quanta-intra-op-" + h).start(this::work);
+                } else {
+                    LockSupport.unpark(helpers[h]);
+                }
             }
             job.share();
             // Every task is taken; wait for the helpers still running one.
@@ -91,15 +105,7 @@ public final class IntraOpPool implements AutoCloseable {
             current = null;
             busy.set(false);
         }
-        rethrow(job.failure.get());
-    }
-
-    private static void rethrow(Throwable failure) {
-        if (failure instanceof RuntimeException runtime) {
-            throw runtime;
-        } else if (failure instanceof Error error) {
-            throw error;
-        }
+        job.rethrow();
     }
 
     private void work() {
@@ -122,10 +128,11 @@ public final class IntraOpPool implements AutoCloseable {
                 // while the kernels warm up, and a busy spin delayed their compiled code (`quanta
                 // bench` of the int8 MiniLM, p50 over 50 runs after 10: 65–77 ms, 56–57 yielding).
                 Thread.yield();
+            } else if (System.nanoTime() - idleSince > IDLE_EXIT_NANOS) {
+                return; // a job published meanwhile runs on its caller, which starts a helper next time
             } else {
-                // A job published after the check above unparks this thread: park then returns at once.
-                LockSupport.park(this);
-                idleSince = System.nanoTime();
+                // A job published after the checks above unparks this thread: park then returns at once.
+                LockSupport.parkNanos(this, IDLE_EXIT_NANOS);
             }
         }
     }
@@ -135,7 +142,9 @@ public final class IntraOpPool implements AutoCloseable {
     public void close() {
         closed = true;
         for (Thread helper : helpers) {
-            LockSupport.unpark(helper);
+            if (helper != null) {
+                LockSupport.unpark(helper);
+            }
         }
     }
 }

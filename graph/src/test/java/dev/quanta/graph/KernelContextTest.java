@@ -92,6 +92,26 @@ class KernelContextTest {
     }
 
     @Test
+    void aCheckedExceptionThrownSneakilyStillEndsTheCallAndFreesThePool() {
+        try (IntraOpPool pool = new IntraOpPool(1); TensorArena arena = TensorArena.ofShared()) {
+            KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
+            assertThatThrownBy(() -> context.parallel(20, i -> {
+                if (i == 3) {
+                    KernelContextTest.<RuntimeException>sneakyThrow(new java.io.IOException("disk"));
+                }
+            })).isInstanceOf(java.lang.reflect.UndeclaredThrowableException.class).hasRootCauseMessage("disk");
+            AtomicIntegerArray runs = new AtomicIntegerArray(3);
+            context.parallel(3, i -> runs.incrementAndGet((int) i));
+            assertThat(runs.toString()).isEqualTo("[1, 1, 1]");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <E extends Throwable> void sneakyThrow(Throwable e) throws E {
+        throw (E) e;
+    }
+
+    @Test
     void aClosedPoolLeavesTheWorkToTheCaller() {
         IntraOpPool pool = new IntraOpPool(1);
         pool.close();
