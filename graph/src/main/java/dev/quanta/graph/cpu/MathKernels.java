@@ -187,8 +187,8 @@ final class MathKernels {
         long wanted = Math.clamp(2 * m * n * k / MIN_OPERATIONS_PER_TASK, 1, TASKS_PER_THREAD * threads);
         long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, wanted);
         long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, Math.ceilDiv(wanted, rowBlocks));
-        // Whole micro-kernel blocks of rows where the GEMM runs: 128 rows in five tasks of 26 rows
-        // would make 25 six-row blocks where 22 suffice.
+        // Whole micro-kernel blocks of rows where the GEMM runs: 128 rows in eight tasks of 16 rows
+        // would make 24 six-row blocks, where tasks of 18 rows make the 22 that suffice.
         long rowBlock = gemm && m >= FloatGemm.PACKING_MIN_ROWS
                 ? Math.ceilDiv(Math.ceilDiv(m, rowBlocks), FloatGemm.ROWS) * FloatGemm.ROWS : Math.ceilDiv(m, rowBlocks);
         long columnBlock = Math.ceilDiv(Math.ceilDiv(n, columnBlocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;

@@ -334,7 +334,8 @@ public final class FloatGemm {
     /**
      * Block q of the chunk: packed[q·ROWS·rows + i·ROWS + r] = A[first + q·ROWS + r, depth + i], zero
      * past the chunk. Each row is converted by vectors into a heap array, interleaved there, and
-     * the block copied out whole: element by element into the segment cost three times as much.
+     * the block copied out whole: element by element into the segment, packing took about twice
+     * the share of a JFR profile of 128×384×384.
      */
     private static void packA(Operand a, int first, int height, int depth, int rows, MemorySegment packed) {
         float[][] scratch = PACKING_A.get();

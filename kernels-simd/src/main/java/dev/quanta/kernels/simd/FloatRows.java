@@ -316,8 +316,8 @@ public final class FloatRows {
     private static final float ERF_ONE_FROM = 3.925f;
 
     /**
-     * erf in float arithmetic over a row: |x|·P(x²) below 1, 1 − e^H(|x|) from 1 on, 1 from
-     * {@link #ERF_ONE_FROM}, with the sign of x. Within 2.48 ulps of the double-precision
+     * erf in float arithmetic over a row: x·P(x²) below 1, ±(1 − e^H(|x|)) from 1 on, ±1 from
+     * {@link #ERF_ONE_FROM}, the sign of x's. Within 2.48 ulps of the double-precision
      * {@link Erf#erf} for every float (checked over all of them once; the tests check every
      * 997th). With {@code gelu}, x·(erf(x/√2) + 1)·0.5, each step rounded as the exported nodes
      * round it. The tail goes through the same loop, padded to a vector, so every element gets
