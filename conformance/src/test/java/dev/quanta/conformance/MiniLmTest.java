@@ -87,7 +87,7 @@ class MiniLmTest {
     }
 
     @Test
-    void int8ProjectionsLayerNormsAndGelusRunFused() throws Exception {
+    void int8ProjectionsLayerNormsGelusAndSoftmaxesRunFused() throws Exception {
         // Each of the 36 DynamicQuantizeLinear → MatMulInteger → Cast → Mul → Add chains is one node;
         // the outputs above, compared with ONNX Runtime's unfused graph, come from it.
         try (OnnxModel model = OnnxModel.load(extract("/all-minilm-l6-v2-q.onnx"))) {
@@ -98,6 +98,8 @@ class MiniLmTest {
             assertThat(ops).containsEntry("Normalize", 13L).doesNotContainKey("Reduce");
             // And each GELU, exported as five nodes, is one.
             assertThat(ops).containsEntry("GELU", 6L).doesNotContainKey("ERF");
+            // And each attention's Div → Add(mask) → Softmax is one MaskedSoftmax.
+            assertThat(ops).containsEntry("MaskedSoftmax", 6L).doesNotContainKey("Softmax").doesNotContainKey("DIV");
         }
     }
 

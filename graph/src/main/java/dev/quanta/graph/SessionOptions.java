@@ -24,7 +24,10 @@ public record SessionOptions(int threads, boolean profile, Device device, Optimi
         NONE,
         /** Constants folded and dead nodes removed. */
         BASIC,
-        /** Also the fusions: integer matmuls and convolutions, layer norms, GELU; quantized tables gathered before dequantizing. */
+        /**
+         * Also the fusions: integer matmuls and convolutions, layer norms, GELU, attention's masked
+         * softmax; quantized tables gathered before dequantizing.
+         */
         ALL
     }
 

@@ -2,6 +2,7 @@ package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.ops.ArgReduce;
+import dev.quanta.graph.ops.MaskedSoftmax;
 import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.KernelContext;
@@ -486,6 +487,47 @@ final class MathKernels {
     }
 
     // ---------------------------------------------------------------- softmax
+
+    /** Softmax along the last axis of x / divisor + mask, row by row: the three steps stay in L1. */
+    static Kernel maskedSoftmax(MaskedSoftmax op) {
+        return (context, inputs) -> {
+            if (inputs[0].dtype() != DType.FLOAT || inputs[1].dtype() != DType.FLOAT || inputs[0].rank() == 0) {
+                throw context.error("MaskedSoftmax takes float32 scores of rank 1 or more and a float32 mask, not "
+                        + inputs[0] + " and " + inputs[1]);
+            }
+            // Both broadcast as Add broadcasts them; a contiguous mask broadcasts with a last-axis
+            // stride of 1 or 0: a row, or one value.
+            long[] sizes = Shape.broadcast(inputs[0].shape(), inputs[1].shape()).sizes();
+            Tensor x = inputs[0].broadcastTo(sizes).contiguous();
+            Tensor mask = inputs[1].contiguous().broadcastTo(sizes);
+            int rank = x.rank();
+            long length = x.size(rank - 1);
+            long outer = length == 0 ? 0 : x.elementCount() / length;
+            long[] maskStrides = mask.strides();
+            boolean maskRow = maskStrides[rank - 1] != 0;
+            MemorySegment divisor = MemorySegment.ofArray(new float[] {op.divisor()});
+            Tensor out = context.allocate(DType.FLOAT, x.shape());
+            long blocks = ElementwiseKernels.blocks(context, outer * length, outer);
+            long rowsPerBlock = Math.ceilDiv(outer, Math.max(1, blocks));
+            context.parallel(blocks, block -> {
+                for (long row = block * rowsPerBlock; row < Math.min(outer, (block + 1) * rowsPerBlock); row++) {
+                    long maskAt = mask.offset();
+                    long rest = row;
+                    for (int d = rank - 2; d >= 0; d--) {
+                        maskAt += rest % x.size(d) * maskStrides[d];
+                        rest /= x.size(d);
+                    }
+                    long at = row * length * 4;
+                    FloatRows.binary(FloatRows.Op.DIV, x.segment(), (x.offset() + row * length) * 4, false, divisor, 0, true,
+                            out.segment(), at, length);
+                    FloatRows.binary(FloatRows.Op.ADD, out.segment(), at, false, mask.segment(), maskAt * 4, !maskRow,
+                            out.segment(), at, length);
+                    FloatRows.softmax(out.segment(), at, out.segment(), at, length, false);
+                }
+            });
+            return new Tensor[] {out};
+        };
+    }
 
     static Kernel softmax(Softmax op) {
         return (context, inputs) -> {

@@ -13,6 +13,7 @@ import dev.quanta.graph.passes.GatherBeforeDequantize;
 import dev.quanta.graph.passes.GeluFusion;
 import dev.quanta.graph.passes.IntegerMatMulFusion;
 import dev.quanta.graph.passes.LayerNormFusion;
+import dev.quanta.graph.passes.MaskedSoftmaxFusion;
 import dev.quanta.graph.passes.ShapeInference;
 import dev.quanta.graph.passes.TypeCheck;
 import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
@@ -129,8 +130,9 @@ public final class OnnxModel implements AutoCloseable {
             translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output) != null
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
             // Fusion first, so that what it adds over constants (a weight transpose, a scale product) folds.
-            Graph fused = GatherBeforeDequantize.apply(GeluFusion.apply(
-                    LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types), shapes), types), shapes);
+            Graph fused = MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(GeluFusion.apply(
+                    LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types), shapes), types), shapes),
+                    shapes, types);
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(fused, weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
         } catch (QuantaException e) {
