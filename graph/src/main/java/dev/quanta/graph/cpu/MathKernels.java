@@ -488,7 +488,7 @@ final class MathKernels {
 
     // ---------------------------------------------------------------- softmax
 
-    /** Softmax along the last axis of x / divisor + mask, row by row: the three steps stay in L1. */
+    /** Softmax along the last axis of x / divisor + mask, row by row. */
     static Kernel maskedSoftmax(MaskedSoftmax op) {
         return (context, inputs) -> {
             if (inputs[0].dtype() != DType.FLOAT || inputs[1].dtype() != DType.FLOAT || inputs[0].rank() == 0) {
@@ -505,7 +505,6 @@ final class MathKernels {
             long outer = length == 0 ? 0 : x.elementCount() / length;
             long[] maskStrides = mask.strides();
             boolean maskRow = maskStrides[rank - 1] != 0;
-            MemorySegment divisor = MemorySegment.ofArray(new float[] {op.divisor()});
             Tensor out = context.allocate(DType.FLOAT, x.shape());
             long blocks = ElementwiseKernels.blocks(context, outer * length, outer);
             long rowsPerBlock = Math.ceilDiv(outer, Math.max(1, blocks));
@@ -517,12 +516,8 @@ final class MathKernels {
                         maskAt += rest % x.size(d) * maskStrides[d];
                         rest /= x.size(d);
                     }
-                    long at = row * length * 4;
-                    FloatRows.binary(FloatRows.Op.DIV, x.segment(), (x.offset() + row * length) * 4, false, divisor, 0, true,
-                            out.segment(), at, length);
-                    FloatRows.binary(FloatRows.Op.ADD, out.segment(), at, false, mask.segment(), maskAt * 4, !maskRow,
-                            out.segment(), at, length);
-                    FloatRows.softmax(out.segment(), at, out.segment(), at, length, false);
+                    FloatRows.maskedSoftmax(x.segment(), (x.offset() + row * length) * 4, op.divisor(), mask.segment(),
+                            maskAt * 4, !maskRow, out.segment(), row * length * 4, length);
                 }
             });
             return new Tensor[] {out};

@@ -150,6 +150,43 @@ public final class FloatRows {
         for (; i < length; i++) {
             max = Math.max(max, a.get(Layouts.FLOAT, aOffset + i * 4));
         }
+        finishSoftmax(a, aOffset, out, outOffset, length, log, max);
+    }
+
+    /**
+     * Softmax of x / divisor + mask over a contiguous row (the mask a row, or one value when
+     * {@code maskScalar}), each step rounded as separate division, addition and {@link #softmax}
+     * round it: the sums go to {@code out} while their maximum is taken, and the softmax finishes there.
+     */
+    public static void maskedSoftmax(MemorySegment x, long xOffset, float divisor, MemorySegment mask, long maskOffset,
+            boolean maskScalar, MemorySegment out, long outOffset, long length) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        FloatVector maskSplat = FloatVector.broadcast(SPECIES, maskScalar ? mask.get(Layouts.FLOAT, maskOffset) : 0f);
+        FloatVector maxes = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            FloatVector sum = FloatVector.fromMemorySegment(SPECIES, x, xOffset + i * 4, Layouts.ORDER).div(divisor)
+                    .add(operand(mask, maskOffset, maskScalar, maskSplat, i));
+            sum.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+            maxes = maxes.max(sum);
+        }
+        float max = maxes.reduceLanes(VectorOperators.MAX);
+        for (; i < length; i++) {
+            float sum = x.get(Layouts.FLOAT, xOffset + i * 4) / divisor
+                    + mask.get(Layouts.FLOAT, maskOffset + (maskScalar ? 0 : i * 4));
+            out.set(Layouts.FLOAT, outOffset + i * 4, sum);
+            max = Math.max(max, sum);
+        }
+        finishSoftmax(out, outOffset, out, outOffset, length, false, max);
+    }
+
+    /** The rest of {@link #softmax} once the row's maximum is known. */
+    private static void finishSoftmax(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length,
+            boolean log, float max) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        long i;
         FloatVector sums = FloatVector.zero(SPECIES);
         float tail = 0;
         for (i = 0; i < vectorEnd; i += step) {
