@@ -233,6 +233,26 @@ class GraphTest {
     }
 
     @Test
+    void matMulReadsPermutedViewsWhereTheyLieWithTheBitsOfDenseCopies() {
+        Value a = new Value("a", null);
+        Value b = new Value("b", null);
+        Value c = new Value("c", null);
+        Graph graph = Graph.builder("g").input(a).input(b).node(node("mm", new MatMul(), List.of(a, b), c)).output(c).build();
+        SplittableRandom random = new SplittableRandom(11);
+        // Attention's heads: Q and V as views whose rows are contiguous, Kᵀ as one whose columns are.
+        Tensor queries = random(random, new long[] {2, 37, 3, 5}).permute(0, 2, 1, 3);
+        Tensor values = random(random, new long[] {2, 5, 3, 9}).permute(0, 2, 1, 3);
+        Tensor keys = random(random, new long[] {2, 9, 3, 5}).permute(0, 2, 3, 1);
+        for (Tensor right : List.of(values, keys)) {
+            try (Session session = new Session(graph, new SessionOptions(2, false));
+                    Outputs views = session.run(Map.of("a", queries, "b", right));
+                    Outputs dense = session.run(Map.of("a", queries.contiguous(), "b", right.contiguous()))) {
+                assertThat(views.get("c").toFloatArray()).containsExactly(dense.get("c").toFloatArray());
+            }
+        }
+    }
+
+    @Test
     void intermediateBuffersAreReusedOnceTheirLastReaderHasRun() {
         Value x = new Value("x", null);
         Graph.Builder builder = Graph.builder("chain").input(x);

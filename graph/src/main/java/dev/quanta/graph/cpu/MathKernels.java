@@ -172,8 +172,13 @@ final class MathKernels {
         long[] batch = Shape.broadcast(Shape.of(aBatch), Shape.of(bBatch)).sizes();
         // With an epilogue the integer sums land in the float output and are converted there.
         Tensor out = context.allocate(epilogue != null ? DType.FLOAT : integers != null ? DType.INT32 : a.dtype(), Shape.of(concat(batch, m, n)));
-        Tensor av = a2.contiguous().broadcastTo(concat(batch, m, k));
-        Tensor bv = b2.contiguous().broadcastTo(concat(batch, k, n));
+        boolean gemm = integers != null || a.dtype() == DType.FLOAT;
+        // The GEMM reads rows at any stride, so operands whose rows are contiguous (attention's
+        // per-head views of Q and V) are read where they lie; the scalar loops want them dense.
+        Tensor av = (gemm && rowsContiguous(a2) ? a2 : a2.contiguous()).broadcastTo(concat(batch, m, k));
+        Tensor bv = (gemm && rowsContiguous(b2) ? b2 : b2.contiguous()).broadcastTo(concat(batch, k, n));
+        long aRowStride = av.strides()[av.rank() - 2];
+        long bRowStride = bv.strides()[bv.rank() - 2];
         long batches = Shape.of(batch).elementCount();
         long[] aStrides = av.strides();
         long[] bStrides = bv.strides();
@@ -184,7 +189,6 @@ final class MathKernels {
         // slow one, but none too small to pay for itself.
         int threads = context.threads();
         boolean splitBatches = batches >= threads;
-        boolean gemm = integers != null || a.dtype() == DType.FLOAT;
         long wanted = Math.clamp(2 * m * n * k / MIN_OPERATIONS_PER_TASK, 1, TASKS_PER_THREAD * threads);
         long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, wanted);
         long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, Math.ceilDiv(wanted, rowBlocks));
@@ -198,8 +202,8 @@ final class MathKernels {
         FloatGemm.PackedB packed = null;
         if (weights != null && gemm && b2.rank() == 2 && m >= FloatGemm.PACKING_MIN_ROWS) {
             FloatGemm.Operand whole = integers != null
-                    ? new FloatGemm.Int8Matrix(bv.segment(), bv.offset(), n, b.dtype() == DType.UINT8, integers.b(), true, 0)
-                    : new FloatGemm.Matrix(bv.segment(), bv.offset(), n);
+                    ? new FloatGemm.Int8Matrix(bv.segment(), bv.offset(), bRowStride, b.dtype() == DType.UINT8, integers.b(), true, 0)
+                    : new FloatGemm.Matrix(bv.segment(), bv.offset(), bRowStride);
             packed = weights.of(b, whole, Math.toIntExact(k), Math.toIntExact(n));
         }
         FloatGemm.PackedB packedB = packed;
@@ -212,7 +216,7 @@ final class MathKernels {
             if (rows <= 0 || columns <= 0) {
                 return;
             }
-            long aOffset = av.offset() + firstRow * k;
+            long aOffset = av.offset() + firstRow * aRowStride;
             long bOffset = bv.offset() + firstColumn;
             long flat = i;
             for (int d = batch.length - 1; d >= 0; d--) {
@@ -223,14 +227,14 @@ final class MathKernels {
             }
             long outOffset = i * m * n + firstRow * n + firstColumn;
             if (integers != null) {
-                FloatGemm.Int8Matrix aBlock = new FloatGemm.Int8Matrix(av.segment(), aOffset, k, a.dtype() == DType.UINT8,
+                FloatGemm.Int8Matrix aBlock = new FloatGemm.Int8Matrix(av.segment(), aOffset, aRowStride, a.dtype() == DType.UINT8,
                         integers.a(), false, (int) firstRow);
                 FloatGemm.Matrix cBlock = new FloatGemm.Matrix(out.segment(), outOffset, n);
                 if (packedB != null) {
                     FloatGemm.multiplyIntegers(aBlock, packedB, (int) firstColumn, cBlock, Math.toIntExact(rows),
                             Math.toIntExact(columns), Math.toIntExact(k));
                 } else {
-                    FloatGemm.multiplyIntegers(aBlock, new FloatGemm.Int8Matrix(bv.segment(), bOffset, n,
+                    FloatGemm.multiplyIntegers(aBlock, new FloatGemm.Int8Matrix(bv.segment(), bOffset, bRowStride,
                             b.dtype() == DType.UINT8, integers.b(), true, (int) firstColumn), cBlock,
                             Math.toIntExact(rows), Math.toIntExact(columns), Math.toIntExact(k));
                 }
@@ -239,13 +243,13 @@ final class MathKernels {
                             (int) firstColumn);
                 }
             } else if (a.dtype() == DType.FLOAT) {
-                FloatGemm.Matrix aBlock = new FloatGemm.Matrix(av.segment(), aOffset, k);
+                FloatGemm.Matrix aBlock = new FloatGemm.Matrix(av.segment(), aOffset, aRowStride);
                 FloatGemm.Matrix cBlock = new FloatGemm.Matrix(out.segment(), outOffset, n);
                 if (packedB != null) {
                     FloatGemm.multiply(aBlock, packedB, (int) firstColumn, cBlock, Math.toIntExact(rows),
                             Math.toIntExact(columns), Math.toIntExact(k), false);
                 } else {
-                    FloatGemm.multiply(aBlock, new FloatGemm.Matrix(bv.segment(), bOffset, n), cBlock,
+                    FloatGemm.multiply(aBlock, new FloatGemm.Matrix(bv.segment(), bOffset, bRowStride), cBlock,
                             Math.toIntExact(rows), Math.toIntExact(columns), Math.toIntExact(k), false);
                 }
             } else if (a.dtype() == DType.INT32) {
@@ -262,6 +266,11 @@ final class MathKernels {
             return out.reshape(result);
         }
         return out;
+    }
+
+    /** Whether a matrix view (rank 2 or more) has each row contiguous, whatever the rows' stride. */
+    private static boolean rowsContiguous(Tensor matrix) {
+        return matrix.strides()[matrix.rank() - 1] == 1;
     }
 
     /** int32 products accumulated in int32, wrapping as ONNX Runtime's do. */
