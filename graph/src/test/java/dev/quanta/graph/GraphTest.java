@@ -211,7 +211,9 @@ class GraphTest {
         Value c = new Value("c", null);
         Graph graph = Graph.builder("g").input(a).input(b).node(node("mm", new MatMul(), List.of(a, b), c)).output(c).build();
         SplittableRandom random = new SplittableRandom(9);
-        for (long[][] shapes : new long[][][] {{{37, 19}, {19, 23}}, {{3, 5, 7}, {7, 9}}, {{1, 64}, {64, 33}}}) {
+        // 128 rows on four threads split into blocks of 18, the last 2 rows joining the block before.
+        for (long[][] shapes : new long[][][] {{{37, 19}, {19, 23}}, {{3, 5, 7}, {7, 9}}, {{1, 64}, {64, 33}},
+                {{128, 64}, {64, 96}}}) {
             Tensor left = random(random, shapes[0]);
             Tensor right = random(random, shapes[1]);
             float[] single;

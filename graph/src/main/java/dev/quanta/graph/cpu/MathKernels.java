@@ -197,7 +197,12 @@ final class MathKernels {
         long rowBlock = gemm && m >= FloatGemm.PACKING_MIN_ROWS
                 ? Math.ceilDiv(Math.ceilDiv(m, rowBlocks), FloatGemm.ROWS) * FloatGemm.ROWS : Math.ceilDiv(m, rowBlocks);
         long columnBlock = Math.ceilDiv(Math.ceilDiv(n, columnBlocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
-        long blocks = Math.ceilDiv(m, Math.max(rowBlock, 1)) * columnBlocks;
+        long wholeBlocks = Math.ceilDiv(m, Math.max(rowBlock, 1));
+        // A last block too short for the packed kernel joins the one before it: alone it would
+        // stream all of B for a row or two (128 rows in blocks of 18 left 2).
+        long rowCount = gemm && wholeBlocks > 1 && m - (wholeBlocks - 1) * rowBlock < FloatGemm.PACKING_MIN_ROWS
+                ? wholeBlocks - 1 : wholeBlocks;
+        long blocks = rowCount * columnBlocks;
         // A constant 2-D B is packed once when the product has rows enough for the packed kernel.
         FloatGemm.PackedB packed = null;
         if (weights != null && gemm && b2.rank() == 2 && m >= FloatGemm.PACKING_MIN_ROWS) {
@@ -209,9 +214,10 @@ final class MathKernels {
         FloatGemm.PackedB packedB = packed;
         context.parallel(batches * blocks, task -> {
             long i = task / blocks;
-            long firstRow = (task % blocks) / columnBlocks * rowBlock;
+            long rowIndex = (task % blocks) / columnBlocks;
+            long firstRow = rowIndex * rowBlock;
             long firstColumn = (task % columnBlocks) * columnBlock;
-            long rows = Math.min(rowBlock, m - firstRow);
+            long rows = rowIndex == rowCount - 1 ? m - firstRow : Math.min(rowBlock, m - firstRow);
             long columns = Math.min(columnBlock, n - firstColumn);
             if (rows <= 0 || columns <= 0) {
                 return;
