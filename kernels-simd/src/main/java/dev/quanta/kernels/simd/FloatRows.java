@@ -79,62 +79,73 @@ public final class FloatRows {
      */
     public static void binary(Op op, MemorySegment a, long aOffset, boolean aScalar, MemorySegment b, long bOffset,
             boolean bScalar, MemorySegment out, long outOffset, long length) {
+        binary(op, a, aOffset, aScalar, aScalar ? a.get(Layouts.FLOAT, aOffset) : 0f, b, bOffset, bScalar,
+                bScalar ? b.get(Layouts.FLOAT, bOffset) : 0f, out, outOffset, length);
+    }
+
+    /** As the public form, a scalar operand's value given (its segment is then not read). */
+    private static void binary(Op op, MemorySegment a, long aOffset, boolean aScalar, float aValue, MemorySegment b,
+            long bOffset, boolean bScalar, float bValue, MemorySegment out, long outOffset, long length) {
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         // Never null: a vector that may be null cannot stay in registers, and C2 then runs every
         // vector operation of the loop through its slow Java fallback.
-        FloatVector aSplat = FloatVector.broadcast(SPECIES, aScalar ? a.get(Layouts.FLOAT, aOffset) : 0f);
-        FloatVector bSplat = FloatVector.broadcast(SPECIES, bScalar ? b.get(Layouts.FLOAT, bOffset) : 0f);
+        FloatVector aSplat = FloatVector.broadcast(SPECIES, aValue);
+        FloatVector bSplat = FloatVector.broadcast(SPECIES, bValue);
         // One loop per operation: with the choice inside the loop, its profile changed as new
         // operations came, and C2's recompilations sometimes ended in code without the intrinsics.
+        // The loads stay in each loop: a helper returning the vector was not always inlined, and
+        // then every load allocated (JFR: most of a run's garbage).
         long i = 0;
         switch (op) {
             case ADD -> {
                 for (; i < vectorEnd; i += step) {
-                    operand(a, aOffset, aScalar, aSplat, i).add(operand(b, bOffset, bScalar, bSplat, i))
-                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.add(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
                 }
             }
             case SUB -> {
                 for (; i < vectorEnd; i += step) {
-                    operand(a, aOffset, aScalar, aSplat, i).sub(operand(b, bOffset, bScalar, bSplat, i))
-                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.sub(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
                 }
             }
             case MUL -> {
                 for (; i < vectorEnd; i += step) {
-                    operand(a, aOffset, aScalar, aSplat, i).mul(operand(b, bOffset, bScalar, bSplat, i))
-                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.mul(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
                 }
             }
             case DIV -> {
                 for (; i < vectorEnd; i += step) {
-                    operand(a, aOffset, aScalar, aSplat, i).div(operand(b, bOffset, bScalar, bSplat, i))
-                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.div(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
                 }
             }
             case MAX -> {
                 for (; i < vectorEnd; i += step) {
-                    operand(a, aOffset, aScalar, aSplat, i).max(operand(b, bOffset, bScalar, bSplat, i))
-                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.max(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
                 }
             }
             case MIN -> {
                 for (; i < vectorEnd; i += step) {
-                    operand(a, aOffset, aScalar, aSplat, i).min(operand(b, bOffset, bScalar, bSplat, i))
-                            .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.min(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
                 }
             }
         }
         for (; i < length; i++) {
-            float x = a.get(Layouts.FLOAT, aOffset + (aScalar ? 0 : i * 4));
-            float y = b.get(Layouts.FLOAT, bOffset + (bScalar ? 0 : i * 4));
+            float x = aScalar ? aValue : a.get(Layouts.FLOAT, aOffset + i * 4);
+            float y = bScalar ? bValue : b.get(Layouts.FLOAT, bOffset + i * 4);
             out.set(Layouts.FLOAT, outOffset + i * 4, FloatRowsReference.apply(op, x, y));
         }
-    }
-
-    private static FloatVector operand(MemorySegment segment, long offset, boolean scalar, FloatVector splat, long i) {
-        return scalar ? splat : FloatVector.fromMemorySegment(SPECIES, segment, offset + i * 4, Layouts.ORDER);
     }
 
     /** Softmax (or log-softmax) of a contiguous row: exponentials of x − max, summed in float lanes. */
@@ -166,8 +177,10 @@ public final class FloatRows {
         FloatVector maxes = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
         long i = 0;
         for (; i < vectorEnd; i += step) {
+            FloatVector maskPart = maskScalar ? maskSplat
+                    : FloatVector.fromMemorySegment(SPECIES, mask, maskOffset + i * 4, Layouts.ORDER);
             FloatVector sum = FloatVector.fromMemorySegment(SPECIES, x, xOffset + i * 4, Layouts.ORDER).div(divisor)
-                    .add(operand(mask, maskOffset, maskScalar, maskSplat, i));
+                    .add(maskPart);
             sum.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
             maxes = maxes.max(sum);
         }
@@ -284,8 +297,7 @@ public final class FloatRows {
 
     private static void binaryScalar(Op op, MemorySegment a, long aOffset, float scalar, MemorySegment out, long outOffset,
             long length) {
-        MemorySegment constant = MemorySegment.ofArray(new float[] {scalar});
-        binary(op, a, aOffset, false, constant, 0, true, out, outOffset, length);
+        binary(op, a, aOffset, false, 0f, a, aOffset, true, scalar, out, outOffset, length);
     }
 
     /** The unary functions with a vector form; exponentials through {@link #exp}, deterministic. */
