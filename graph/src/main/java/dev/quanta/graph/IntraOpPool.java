@@ -126,7 +126,7 @@ public final class IntraOpPool implements AutoCloseable {
             } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
                 // Yielding, not just spinning: on two cores the JIT's compiler threads need the core
                 // while the kernels warm up, and a busy spin delayed their compiled code (`quanta
-                // bench` of the int8 MiniLM, p50 over 50 runs after 10: 65–77 ms, 56–57 yielding).
+                // bench` of the int8 MiniLM, p50 over 50 runs after 10: 65–77 ms, 56–57 yielding, in separate runs).
                 Thread.yield();
             } else if (System.nanoTime() - idleSince > IDLE_EXIT_NANOS) {
                 return; // a job published meanwhile runs on its caller, which starts a helper next time

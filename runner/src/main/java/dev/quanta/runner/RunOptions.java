@@ -14,7 +14,8 @@ final class RunOptions {
     @Mixin
     private ThreadsOption threads;
 
-    // On two cores C2 was still compiling the MiniLM's kernels after 10 runs: p50 80 ms after 10, 43 after 60.
+    // On two cores C2 was still compiling the MiniLM's kernels after 10 runs: p50 80 ms after 10, 43 after 60
+    // (two `quanta bench` runs minutes apart).
     @Option(names = "--warmup", paramLabel = "W", defaultValue = "50",
             description = "Untimed runs first, while the JIT compiles the kernels (default: ${DEFAULT-VALUE}).")
     int warmup;

@@ -53,9 +53,15 @@ public final class FloatGemm {
     private static final ThreadLocal<MemorySegment> PACKED_A = ThreadLocal.withInitial(() -> buffer(ROW_CHUNK * DEPTH));
     private static final ThreadLocal<MemorySegment> PACKED_B = ThreadLocal.withInitial(() -> buffer(DEPTH * COLUMN_CHUNK));
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[ROWS * PANEL]);
-    /** Rows of A as converted, then interleaved, a block at a time. */
-    private static final ThreadLocal<float[][]> PACKING_A = ThreadLocal.withInitial(
-            () -> new float[][] {new float[ROWS * DEPTH], new float[ROWS * DEPTH]});
+    /** Rows of A as converted (with a segment over them for the vector kernels), then interleaved, a block at a time. */
+    private record PackingScratch(float[] converted, MemorySegment convertedRows, float[] block) {
+        PackingScratch(float[] converted) {
+            this(converted, MemorySegment.ofArray(converted), new float[ROWS * DEPTH]);
+        }
+    }
+
+    private static final ThreadLocal<PackingScratch> PACKING_A = ThreadLocal.withInitial(
+            () -> new PackingScratch(new float[ROWS * DEPTH]));
 
     private FloatGemm() {
     }
@@ -338,10 +344,10 @@ public final class FloatGemm {
      * the share of a JFR profile of 128×384×384.
      */
     private static void packA(Operand a, int first, int height, int depth, int rows, MemorySegment packed) {
-        float[][] scratch = PACKING_A.get();
-        float[] converted = scratch[0];
-        float[] block = scratch[1];
-        MemorySegment convertedRows = MemorySegment.ofArray(converted);
+        PackingScratch scratch = PACKING_A.get();
+        float[] converted = scratch.converted();
+        float[] block = scratch.block();
+        MemorySegment convertedRows = scratch.convertedRows();
         for (int base = 0; base < height; base += ROWS) {
             for (int r = 0; r < ROWS; r++) {
                 int row = base + r;
