@@ -72,9 +72,11 @@ public final class SideBySide {
             MiniLmSideBySide.profile(60);
             return;
         }
-        if (!List.of(args).equals(List.of("--int8"))) {
-            System.err.println("usage: quanta bench-ops --int8 | --minilm | --minilm-profile   (MatMulInteger, or the"
-                    + " int8 all-MiniLM-L6-v2, Quanta and ONNX Runtime side by side; or Quanta's profile of the MiniLM)");
+        int[][] shapes = args.length > 0 && args[0].equals("--int8") ? shapes(List.of(args).subList(1, args.length)) : null;
+        if (shapes == null) {
+            System.err.println("usage: quanta bench-ops --int8 [MxKxN ...] | --minilm | --minilm-profile   (MatMulInteger"
+                    + " at the issue's shapes or those given, or the int8 all-MiniLM-L6-v2, Quanta and ONNX Runtime side"
+                    + " by side; or Quanta's profile of the MiniLM)");
             System.exit(2);
         }
         System.out.printf("GOP/s, Quanta / ONNX Runtime (ratio); uint8 activations, constant 7-bit int8 weights, zero points"
@@ -89,7 +91,7 @@ public final class SideBySide {
         double logSum = 0;
         int count = 0;
         for (int threads : new int[] {1, 2}) {
-            for (int[] shape : SHAPES) {
+            for (int[] shape : shapes) {
                 System.out.printf("%-16s %7d", shape[0] + "×" + shape[1] + "×" + shape[2], threads);
                 for (Kind kind : Kind.values()) {
                     Result result = measure(kind, shape, threads);
@@ -103,6 +105,26 @@ public final class SideBySide {
             }
         }
         System.out.printf("int8 geomean ratio vs ORT: %.2f%n", Math.exp(logSum / count));
+    }
+
+    /** The shapes named as MxKxN, or the when none are; null when one is not a shape. */
+    private static int[][] shapes(List<String> names) {
+        if (names.isEmpty()) {
+            return SHAPES;
+        }
+        int[][] shapes = new int[names.size()][];
+        for (int i = 0; i < shapes.length; i++) {
+            String[] sizes = names.get(i).split("[x×]");
+            try {
+                shapes[i] = Arrays.stream(sizes).mapToInt(Integer::parseInt).toArray();
+            } catch (NumberFormatException e) {
+                return null;
+            }
+            if (shapes[i].length != 3 || Arrays.stream(shapes[i]).anyMatch(size -> size < 1 || size > 8192)) {
+                return null;
+            }
+        }
+        return shapes;
     }
 
     static Result measure(Kind kind, int[] shape, int threads) throws OrtException {

@@ -44,11 +44,16 @@ class ContribOpsTest {
 
     @Test
     void matMulIntegerToFloatWithPerColumnScalesZeroPointsAndBias() throws Exception {
+        // Five rows take the GEMM; one and two the few-row kernel over the weights packed as bytes,
+        // across two of its strips (71 columns) and one depth short of a multiple of four.
         for (int aType : new int[] {UINT8, INT8}) {
-            List<Input> inputs = List.of(
-                    fed("A", aType, 5, 37), weights("B", 37, 19), scales("a_scale", 1), scales("b_scale", 19, 19),
-                    constant("a_zero_point", aType), constant("b_zero_point", INT8, 19), floats("bias", 19, 19));
-            compareFloats("MatMulIntegerToFloat", inputs, Map.of(), Map.of(), 1e-5);
+            for (int[] shape : new int[][] {{5, 37, 19}, {1, 37, 71}, {2, 39, 71}}) {
+                int m = shape[0], k = shape[1], n = shape[2];
+                List<Input> inputs = List.of(
+                        fed("A", aType, m, k), weights("B", k, n), scales("a_scale", 1), scales("b_scale", n, n),
+                        constant("a_zero_point", aType), constant("b_zero_point", INT8, n), floats("bias", n, n));
+                compareFloats("MatMulIntegerToFloat", inputs, Map.of(), Map.of(), 1e-5);
+            }
         }
     }
 
@@ -59,6 +64,9 @@ class ContribOpsTest {
         compareFloats("DynamicQuantizeMatMul", inputs, Map.of(), Map.of(), 1e-5);
         List<Input> plain = List.of(floats("A", 7 * 16, 7, 16).asFed(), constant("B", UINT8, 16, 9), scales("b_scale", 1));
         compareFloats("DynamicQuantizeMatMul", plain, Map.of(), Map.of(), 1e-5);
+        List<Input> oneRow = List.of(floats("A", 45, 1, 45).asFed(), weights("B", 45, 40), scales("b_scale", 1),
+                constant("b_zero_point", INT8));
+        compareFloats("DynamicQuantizeMatMul", oneRow, Map.of(), Map.of(), 1e-5);
     }
 
     @Test

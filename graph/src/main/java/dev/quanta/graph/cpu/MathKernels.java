@@ -7,6 +7,7 @@ import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.kernels.simd.FloatGemm;
+import dev.quanta.kernels.simd.Int8Gemv;
 import dev.quanta.kernels.simd.FloatRows;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Layouts;
@@ -122,7 +123,7 @@ final class MathKernels {
     /** Multiply-adds (counted twice) below which a product is not worth another task. */
     private static final long MIN_OPERATIONS_PER_TASK = 1 << 17;
     private static final long TASKS_PER_THREAD = 4;
-    /** Columns per task when splitting columns: whole panels of B at any vector width. */
+    /** Columns per task when splitting columns: whole panels of B, and whole strips of {@link Int8Gemv}, at any vector width. */
     private static final long MIN_COLUMNS_PER_TASK = 64;
 
     /** numpy matmul of two tensors of one dtype. */
@@ -131,14 +132,18 @@ final class MathKernels {
     }
 
     /**
-     * A constant B of one node, packed for the GEMM the first time a product has rows enough to use it,
-     * then shared by every run and thread. Kept only while the packed form stays within a budget.
+     * A constant B of one node, packed the first time a product needs it, then shared by every run and
+     * thread: for the GEMM when a product has rows enough for it, and for {@link Int8Gemv} when an
+     * integer product has fewer (each form only when some product wants it). Each is kept only while
+     * it stays within a budget.
      */
     private static final class PackedWeights {
-        /** Packed weights cost four bytes an element: past this, each product packs its own panels. */
+        /** The GEMM's packed weights cost four bytes an element, the few-row kernel's one: past this, products read B as it lies. */
         private static final long MAX_BYTES = 64L << 20;
         private Tensor source;
         private FloatGemm.PackedB packed;
+        private Tensor fewRowsSource;
+        private Int8Gemv.Packed fewRows;
 
         synchronized FloatGemm.PackedB of(Tensor b, FloatGemm.Operand contiguous, int k, int n) {
             if (source != b) {
@@ -146,6 +151,14 @@ final class MathKernels {
                 source = b;
             }
             return packed;
+        }
+
+        synchronized Int8Gemv.Packed forFewRows(Tensor b, FloatGemm.Int8Matrix contiguous, int k, int n) {
+            if (fewRowsSource != b) {
+                fewRows = (long) k * n <= MAX_BYTES ? Int8Gemv.pack(contiguous, k, n) : null;
+                fewRowsSource = b;
+            }
+            return fewRows;
         }
     }
 
@@ -203,15 +216,22 @@ final class MathKernels {
         long rowCount = gemm && wholeBlocks > 1 && m - (wholeBlocks - 1) * rowBlock < FloatGemm.PACKING_MIN_ROWS
                 ? wholeBlocks - 1 : wholeBlocks;
         long blocks = rowCount * columnBlocks;
-        // A constant 2-D B is packed once when the product has rows enough for the packed kernel.
+        // A constant 2-D B is packed once: for the GEMM when the product has rows enough for the
+        // packed kernel, for the few-row kernel when an integer product has fewer.
         FloatGemm.PackedB packed = null;
-        if (weights != null && gemm && b2.rank() == 2 && m >= FloatGemm.PACKING_MIN_ROWS) {
+        Int8Gemv.Packed packedForFewRows = null;
+        if (weights != null && gemm && b2.rank() == 2) {
             FloatGemm.Operand whole = integers != null
                     ? new FloatGemm.Int8Matrix(bv.segment(), bv.offset(), bRowStride, b.dtype() == DType.UINT8, integers.b(), true, 0)
                     : new FloatGemm.Matrix(bv.segment(), bv.offset(), bRowStride);
-            packed = weights.of(b, whole, Math.toIntExact(k), Math.toIntExact(n));
+            if (m >= FloatGemm.PACKING_MIN_ROWS) {
+                packed = weights.of(b, whole, Math.toIntExact(k), Math.toIntExact(n));
+            } else if (whole instanceof FloatGemm.Int8Matrix bytes) {
+                packedForFewRows = weights.forFewRows(b, bytes, Math.toIntExact(k), Math.toIntExact(n));
+            }
         }
         FloatGemm.PackedB packedB = packed;
+        Int8Gemv.Packed fewRows = packedForFewRows;
         context.parallel(batches * blocks, task -> {
             long i = task / blocks;
             long rowIndex = (task % blocks) / columnBlocks;
@@ -238,6 +258,9 @@ final class MathKernels {
                 FloatGemm.Matrix cBlock = new FloatGemm.Matrix(out.segment(), outOffset, n);
                 if (packedB != null) {
                     FloatGemm.multiplyIntegers(aBlock, packedB, (int) firstColumn, cBlock, Math.toIntExact(rows),
+                            Math.toIntExact(columns), Math.toIntExact(k));
+                } else if (fewRows != null) {
+                    Int8Gemv.multiply(aBlock, fewRows, (int) firstColumn, cBlock, Math.toIntExact(rows),
                             Math.toIntExact(columns), Math.toIntExact(k));
                 } else {
                     FloatGemm.multiplyIntegers(aBlock, new FloatGemm.Int8Matrix(bv.segment(), bOffset, bRowStride,

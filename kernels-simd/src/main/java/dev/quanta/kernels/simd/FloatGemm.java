@@ -45,7 +45,10 @@ public final class FloatGemm {
     static final int COLUMN_CHUNK = 32 * PANEL;
     /** Columns per step of the streaming kernel: one vector of bytes, four vectors of floats. */
     private static final int STREAM_WIDTH = 4 * LANES;
-    /** Fewer rows than this stream B where it lies: packing it would cost about what the product does. */
+    /**
+     * Fewer rows than this stream B where it lies: packing it would cost about what the product does
+     * (a constant int8 B has {@link Int8Gemv} for them, which reads a quarter of the bytes).
+     */
     public static final int PACKING_MIN_ROWS = 4;
 
     // Off-heap and 64-byte aligned: a vector load from a float[] may straddle cache lines, and the
