@@ -4,10 +4,12 @@ import dev.quanta.tensor.Layouts;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -31,6 +33,9 @@ public final class Int8Gemv {
     private static final VectorSpecies<Integer> INT = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> SHORT = ShortVector.SPECIES_PREFERRED;
     private static final int LANES = INT.length();
+    /** Bytes of A widened to a vector of 16-bit lanes: two per int lane. */
+    private static final VectorSpecies<Byte> ROW_BYTES =
+            ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(INT.vectorBitSize() / 2));
     /** Columns per strip: four vectors of int sums, from two vectors of bytes a pair of depths. */
     public static final int STRIP = 4 * LANES;
     /** Bytes of one strip at four depths: four vectors of 16-bit lanes. */
@@ -140,14 +145,7 @@ public final class Int8Gemv {
         }
         int aOffset = a.unsigned() ? 0 : 128;
         for (int row = 0; row < m; row++) {
-            // A's values two by two, one per 16-bit half, zero past k.
-            int rowSum = 0;
-            for (int p = 0; p < 4 * b.quads; p += 2) {
-                int even = p < k ? value(a, row, p) + aOffset : 0;
-                int odd = p + 1 < k ? value(a, row, p + 1) + aOffset : 0;
-                pairs[p / 2] = even | odd << 16;
-                rowSum += even + odd;
-            }
+            int rowSum = pairs(a, row, k, pairs, 2 * b.quads);
             int zeroPoint = a.zeroPoint(row) + aOffset;
             // Σ(a − za)(b − zb) = Σab − za·Σb − zb·(Σa − k·za), with offset values and zero points alike.
             int rowTerm = rowSum - k * zeroPoint;
@@ -155,6 +153,37 @@ public final class Int8Gemv {
                 strip(pairs, b, firstColumn + column, zeroPoint, rowTerm, c, row, column, n);
             }
         }
+    }
+
+    /**
+     * Fills {@code pairs[0..count)} with A's row two values a 32-bit lane, each made non-negative, zero
+     * past k, and returns their sum. Bytes widened to 16-bit lanes are already those pairs.
+     */
+    private static int pairs(FloatGemm.Int8Matrix a, int row, int k, int[] pairs, int count) {
+        MemorySegment segment = a.segment();
+        long at = a.byteAt(row, 0);
+        // A signed byte plus 128 is its bits with the sign flipped, read unsigned.
+        byte flip = a.unsigned() ? 0 : Byte.MIN_VALUE;
+        IntVector lows = IntVector.zero(INT);
+        IntVector highs = lows;
+        int p = 0;
+        for (; p + 2 * LANES <= k; p += 2 * LANES) {
+            IntVector two = ((ShortVector) ByteVector.fromMemorySegment(ROW_BYTES, segment, at + p, Layouts.ORDER)
+                    .lanewise(VectorOperators.XOR, flip).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORT, 0))
+                    .reinterpretAsInts();
+            two.intoArray(pairs, p / 2);
+            lows = lows.add(two.and(0xFFFF));
+            highs = highs.add(two.lanewise(VectorOperators.LSHR, 16));
+        }
+        int sum = lows.add(highs).reduceLanes(VectorOperators.ADD);
+        int offset = a.unsigned() ? 0 : 128;
+        for (; p < 2 * count; p += 2) {
+            int even = p < k ? value(a, row, p) + offset : 0;
+            int odd = p + 1 < k ? value(a, row, p + 1) + offset : 0;
+            pairs[p / 2] = even | odd << 16;
+            sum += even + odd;
+        }
+        return sum;
     }
 
     /**
