@@ -9,6 +9,8 @@ import picocli.CommandLine.Command;
 @Command(
         name = "quanta",
         mixinStandardHelpOptions = true,
+        // Every subcommand takes --help (and --version) too, as the usage errors say.
+        scope = CommandLine.ScopeType.INHERIT,
         versionProvider = QuantaCli.Version.class,
         description = "Quanta, a pure-Java ONNX inference engine.",
         subcommands = {DemoCommand.class, RunCommand.class, InfoCommand.class, BenchCommand.class, ProfileCommand.class,

@@ -57,6 +57,15 @@ class QuantaCliTest {
     }
 
     @Test
+    void everyCommandPrintsItsUsageOnHelp() {
+        for (String command : new String[] {"demo", "run", "info", "bench", "profile", "embed", "conformance"}) {
+            out.getBuffer().setLength(0);
+            assertThat(run(command, "--help")).as(command + ": " + err).isZero();
+            assertThat(out.toString()).as(command).startsWith("Usage: quanta " + command);
+        }
+    }
+
+    @Test
     void unknownCommandIsAUsageError() {
         assertThat(run("frobnicate")).isEqualTo(2);
         assertThat(err.toString()).contains("frobnicate");
