@@ -2,8 +2,6 @@ package dev.quanta.kernels.simd;
 
 import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
-import java.util.List;
-import java.util.stream.IntStream;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -11,7 +9,6 @@ import jdk.incubator.vector.Vector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -216,7 +213,9 @@ public final class FloatRows {
             }
             tail += e;
         }
-        float sum = sumLanes(sums) + tail;
+        float[] lanes = LANES.get();
+        sums.intoArray(lanes, 0);
+        float sum = sumLanes(lanes) + tail;
         if (log) {
             // (x − max) − log(sum), in that order: folding log(sum) into a large max first would lose it.
             binaryScalar(Op.SUB, a, aOffset, max, out, outOffset, length);
@@ -241,7 +240,9 @@ public final class FloatRows {
             FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER);
             sums = rmsOnly ? x.fma(x, sums) : sums.add(x);
         }
-        float sum = sumLanes(sums);
+        float[] lanes = LANES.get();
+        sums.intoArray(lanes, 0);
+        float sum = sumLanes(lanes);
         for (; i < length; i++) {
             float x = a.get(Layouts.FLOAT, aOffset + i * 4L);
             sum += rmsOnly ? x * x : x;
@@ -256,7 +257,8 @@ public final class FloatRows {
                 FloatVector d = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER).sub(mean);
                 squares = d.fma(d, squares);
             }
-            float total = sumLanes(squares);
+            squares.intoArray(lanes, 0);
+            float total = sumLanes(lanes);
             for (; i < length; i++) {
                 float d = a.get(Layouts.FLOAT, aOffset + i * 4L) - mean;
                 total += d * d;
@@ -280,19 +282,23 @@ public final class FloatRows {
     }
 
     /** Rotations by half the lanes, a quarter, …, one: adding each in turn leaves a tree sum in lane 0. */
-    private static final List<VectorShuffle<Float>> HALVINGS = IntStream.iterate(SPECIES.length() / 2, h -> h > 0, h -> h / 2)
-            .mapToObj(half -> VectorShuffle.iota(SPECIES, half, 1, true)).toList();
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[SPECIES.length()]);
 
     /**
-     * The lanes' sum in an order fixed here, without allocating. reduceLanes(ADD) leaves the order
-     * to the implementation, and the compiled intrinsic adds in another order than the interpreter,
-     * so results would change in the last bits once the JIT warms up.
+     * The lanes' sum in an order fixed here: lane i plus lane i + half, for halves of the lanes, a
+     * quarter, and so on. reduceLanes(ADD) leaves the order to the implementation, and the compiled
+     * intrinsic adds in another order than the interpreter, so results would change in the last bits
+     * once the JIT warms up. The lanes come in an array ({@link #LANES}): as a helper taking a vector
+     * this was not always inlined, and the vector was then boxed and added outside compiled code
+     * (2% of a JFR profile of the int8 MiniLM).
      */
-    private static float sumLanes(FloatVector lanes) {
-        for (int level = 0; level < HALVINGS.size(); level++) {
-            lanes = lanes.add(lanes.rearrange(HALVINGS.get(level)));
+    private static float sumLanes(float[] values) {
+        for (int half = values.length / 2; half > 0; half /= 2) {
+            for (int i = 0; i < half; i++) {
+                values[i] += values[i + half];
+            }
         }
-        return lanes.lane(0);
+        return values[0];
     }
 
     private static void binaryScalar(Op op, MemorySegment a, long aOffset, float scalar, MemorySegment out, long outOffset,
