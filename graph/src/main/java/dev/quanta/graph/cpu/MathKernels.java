@@ -205,16 +205,14 @@ final class MathKernels {
         long wanted = Math.clamp(2 * m * n * k / MIN_OPERATIONS_PER_TASK, 1, TASKS_PER_THREAD * threads);
         long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, wanted);
         long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, Math.ceilDiv(wanted, rowBlocks));
-        // Whole micro-kernel blocks of rows where the GEMM runs: 128 rows in eight tasks of 16 rows
-        // would make 24 six-row blocks, where tasks of 18 rows make the 22 that suffice.
-        long rowBlock = gemm && m >= FloatGemm.PACKING_MIN_ROWS
-                ? Math.ceilDiv(Math.ceilDiv(m, rowBlocks), FloatGemm.ROWS) * FloatGemm.ROWS : Math.ceilDiv(m, rowBlocks);
         long columnBlock = Math.ceilDiv(Math.ceilDiv(n, columnBlocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
-        long wholeBlocks = Math.ceilDiv(m, Math.max(rowBlock, 1));
-        // A last block too short for the packed kernel joins the one before it: alone it would
-        // stream all of B for a row or two (128 rows in blocks of 18 left 2).
-        long rowCount = gemm && wholeBlocks > 1 && m - (wholeBlocks - 1) * rowBlock < FloatGemm.PACKING_MIN_ROWS
-                ? wholeBlocks - 1 : wholeBlocks;
+        // Rows go to tasks in whole micro-kernel tiles where the GEMM runs, spread evenly: 128 rows
+        // are 22 six-row tiles, in eight tasks of two or three, eleven for each of two threads (tasks
+        // of 18 rows gave one thread 72 rows and the other 56). A task has two tiles or more, so the
+        // last, partial tile never stands alone with too few rows for the packed kernel.
+        long tile = gemm && m >= FloatGemm.PACKING_MIN_ROWS ? FloatGemm.ROWS : 1;
+        long tiles = Math.ceilDiv(m, tile);
+        long rowCount = Math.min(rowBlocks, tiles);
         long blocks = rowCount * columnBlocks;
         // A constant 2-D B is packed once: for the GEMM when the product has rows enough for the
         // packed kernel, for the few-row kernel when an integer product has fewer.
@@ -235,9 +233,9 @@ final class MathKernels {
         context.parallel(batches * blocks, task -> {
             long i = task / blocks;
             long rowIndex = (task % blocks) / columnBlocks;
-            long firstRow = rowIndex * rowBlock;
+            long firstRow = rowIndex * tiles / rowCount * tile;
             long firstColumn = (task % columnBlocks) * columnBlock;
-            long rows = rowIndex == rowCount - 1 ? m - firstRow : Math.min(rowBlock, m - firstRow);
+            long rows = Math.min((rowIndex + 1) * tiles / rowCount * tile, m) - firstRow;
             long columns = Math.min(columnBlock, n - firstColumn);
             if (rows <= 0 || columns <= 0) {
                 return;
