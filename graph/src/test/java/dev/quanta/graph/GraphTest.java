@@ -211,7 +211,7 @@ class GraphTest {
         Value c = new Value("c", null);
         Graph graph = Graph.builder("g").input(a).input(b).node(node("mm", new MatMul(), List.of(a, b), c)).output(c).build();
         SplittableRandom random = new SplittableRandom(9);
-        // 128 rows on four threads split into blocks of 18, the last 2 rows joining the block before.
+        // 128 rows on four threads: 22 six-row tiles spread over tasks of two or three, the last tile partial.
         for (long[][] shapes : new long[][][] {{{37, 19}, {19, 23}}, {{3, 5, 7}, {7, 9}}, {{1, 64}, {64, 33}},
                 {{128, 64}, {64, 96}}}) {
             Tensor left = random(random, shapes[0]);
