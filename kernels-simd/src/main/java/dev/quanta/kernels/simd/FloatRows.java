@@ -44,7 +44,7 @@ public final class FloatRows {
      * smallest normal float flush to 0.
      */
     static FloatVector exp(FloatVector x) {
-        FloatVector clamped = x.max(-87.3f).min(88.7f);
+        FloatVector clamped = x.max(-87.3f).min(88.72283f);
         FloatVector t = clamped.mul(LOG2E);
         FloatVector half = FloatVector.broadcast(SPECIES, 0.5f).blend(-0.5f, t.lt(0f));
         IntVector k = (IntVector) t.add(half).convert(VectorOperators.F2I, 0);
