@@ -422,6 +422,26 @@ public final class FloatGemm {
             c50 = value.fma(b0, c50);
             c51 = value.fma(b1, c51);
         }
+        if (!integers && !accumulate && valid == ROWS && column + PANEL <= n) {
+            // A whole tile of float sums goes straight to C: for attention's 32-deep products the
+            // round trip through the array cost about as much as the multiply-adds.
+            MemorySegment out = c.segment();
+            long at = c.byteAt(row, column);
+            long stride = c.rowStride() * 4;
+            c00.intoMemorySegment(out, at, Layouts.ORDER);
+            c01.intoMemorySegment(out, at + LANES * 4, Layouts.ORDER);
+            c10.intoMemorySegment(out, at + stride, Layouts.ORDER);
+            c11.intoMemorySegment(out, at + stride + LANES * 4, Layouts.ORDER);
+            c20.intoMemorySegment(out, at + 2 * stride, Layouts.ORDER);
+            c21.intoMemorySegment(out, at + 2 * stride + LANES * 4, Layouts.ORDER);
+            c30.intoMemorySegment(out, at + 3 * stride, Layouts.ORDER);
+            c31.intoMemorySegment(out, at + 3 * stride + LANES * 4, Layouts.ORDER);
+            c40.intoMemorySegment(out, at + 4 * stride, Layouts.ORDER);
+            c41.intoMemorySegment(out, at + 4 * stride + LANES * 4, Layouts.ORDER);
+            c50.intoMemorySegment(out, at + 5 * stride, Layouts.ORDER);
+            c51.intoMemorySegment(out, at + 5 * stride + LANES * 4, Layouts.ORDER);
+            return;
+        }
         // The sums leave through an array: vectors passed to a method C2 does not inline would be boxed.
         c00.intoArray(tile, 0);
         c01.intoArray(tile, LANES);
