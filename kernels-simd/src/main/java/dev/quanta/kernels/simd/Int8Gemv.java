@@ -106,14 +106,16 @@ public final class Int8Gemv {
         int[] zeroPoints = new int[strips * STRIP];
         for (int j = 0; j < n; j++) {
             zeroPoints[j] = b.zeroPoint(j) + offset;
-            int strip = j / STRIP;
-            int group = j % STRIP / (2 * LANES);
-            int high = j % (2 * LANES) / LANES;
-            int lane = j % LANES;
-            for (int p = 0; p < k; p++) {
+        }
+        // B read row by row, as it lies; each byte goes to its strip, depth and lane.
+        for (int p = 0; p < k; p++) {
+            for (int j = 0; j < n; j++) {
                 int value = value(b, p, j) + offset;
                 columnSums[j] += value;
-                long vector = (long) (strip * quads + p / 4) * 4 + 2 * group + p % 4 / 2;
+                int group = j % STRIP / (2 * LANES);
+                int high = j % (2 * LANES) / LANES;
+                int lane = j % LANES;
+                long vector = ((long) (j / STRIP) * quads + p / 4) * 4 + 2 * group + p % 4 / 2;
                 data.set(ValueLayout.JAVA_BYTE, vector * STRIP + (2 * lane + p % 2) * 2 + high, (byte) value);
             }
         }
