@@ -59,20 +59,19 @@ public final class Int8Gemv {
         private final int k;
         private final int n;
         private final int quads;
-        /** Added to every value of B to make it non-negative: minus its smallest. */
-        private final int offset;
         private final boolean narrow;
-        /** Per column (padded to whole strips): the sum of B's offset values, and its zero point plus the offset. */
+        /**
+         * Per column (padded to whole strips): the sum of B's values plus the offset that made them
+         * non-negative, and its zero point plus that offset.
+         */
         private final int[] columnSums;
         private final int[] zeroPoints;
 
-        private Packed(MemorySegment data, int k, int n, int offset, boolean narrow, int[] columnSums,
-                int[] zeroPoints) {
+        private Packed(MemorySegment data, int k, int n, boolean narrow, int[] columnSums, int[] zeroPoints) {
             this.data = data;
             this.k = k;
             this.n = n;
             this.quads = Math.ceilDiv(k, 4);
-            this.offset = offset;
             this.narrow = narrow;
             this.columnSums = columnSums;
             this.zeroPoints = zeroPoints;
@@ -119,7 +118,7 @@ public final class Int8Gemv {
                 data.set(ValueLayout.JAVA_BYTE, vector * STRIP + (2 * lane + p % 2) * 2 + high, (byte) value);
             }
         }
-        return new Packed(data, k, n, offset, largest - smallest <= NARROW_SPAN, columnSums, zeroPoints);
+        return new Packed(data, k, n, largest - smallest <= NARROW_SPAN, columnSums, zeroPoints);
     }
 
     private static int value(FloatGemm.Int8Matrix b, int row, int column) {
@@ -147,7 +146,7 @@ public final class Int8Gemv {
         }
         int aOffset = a.unsigned() ? 0 : 128;
         for (int row = 0; row < m; row++) {
-            int rowSum = pairs(a, row, k, pairs, 2 * b.quads);
+            int rowSum = pairs(a, row, k, aOffset, pairs, 2 * b.quads);
             int zeroPoint = a.zeroPoint(row) + aOffset;
             // Σ(a − za)(b − zb) = Σab − za·Σb − zb·(Σa − k·za), with offset values and zero points alike.
             int rowTerm = rowSum - k * zeroPoint;
@@ -158,14 +157,15 @@ public final class Int8Gemv {
     }
 
     /**
-     * Fills {@code pairs[0..count)} with A's row two values a 32-bit lane, each made non-negative, zero
-     * past k, and returns their sum. Bytes widened to 16-bit lanes are already those pairs.
+     * Fills {@code pairs[0..count)} with A's row two values a 32-bit lane, each plus {@code offset}
+     * (0, or 128 for int8) to make it non-negative, zero past k, and returns their sum. Bytes widened
+     * to 16-bit lanes are already those pairs.
      */
-    private static int pairs(FloatGemm.Int8Matrix a, int row, int k, int[] pairs, int count) {
+    private static int pairs(FloatGemm.Int8Matrix a, int row, int k, int offset, int[] pairs, int count) {
         MemorySegment segment = a.segment();
         long at = a.byteAt(row, 0);
         // A signed byte plus 128 is its bits with the sign flipped, read unsigned.
-        byte flip = a.unsigned() ? 0 : Byte.MIN_VALUE;
+        byte flip = (byte) offset;
         IntVector lows = IntVector.zero(INT);
         IntVector highs = lows;
         int p = 0;
@@ -178,7 +178,6 @@ public final class Int8Gemv {
             highs = highs.add(two.lanewise(VectorOperators.LSHR, 16));
         }
         int sum = lows.add(highs).reduceLanes(VectorOperators.ADD);
-        int offset = a.unsigned() ? 0 : 128;
         for (; p < 2 * count; p += 2) {
             int even = p < k ? value(a, row, p) + offset : 0;
             int odd = p + 1 < k ? value(a, row, p + 1) + offset : 0;
