@@ -14,8 +14,8 @@ import java.util.function.LongConsumer;
  * (a ForkJoinPool took about 40 µs a call here): so a helper spins a while for the next job
  * before it parks, as ONNX Runtime's pool does. One job at a time: a caller that finds the
  * helpers busy (another run of the session, or a task that splits again) runs its tasks alone.
- * A helper idle for {@link #IDLE_EXIT_NANOS} ends, and the next job starts another, so a session
- * left unclosed does not keep its threads.
+ * A helper idle for {@link #IDLE_EXIT_NANOS} (by default) ends, and the next job starts another, so
+ * a session left unclosed does not keep its threads.
  */
 public final class IntraOpPool implements AutoCloseable {
 
@@ -60,13 +60,31 @@ public final class IntraOpPool implements AutoCloseable {
     }
 
     private final Thread[] helpers;
+    private final long idleExitNanos;
     private final AtomicBoolean busy = new AtomicBoolean();
     private volatile Job current;
     private volatile boolean closed;
 
     /** {@code helpers} threads beside the callers. */
     public IntraOpPool(int helpers) {
+        this(helpers, IDLE_EXIT_NANOS);
+    }
+
+    /** As {@link #IntraOpPool(int)}, helpers ending after {@code idleExitNanos} without a job. */
+    IntraOpPool(int helpers, long idleExitNanos) {
         this.helpers = new Thread[helpers];
+        this.idleExitNanos = idleExitNanos;
+    }
+
+    /** How many helper threads are running now. */
+    int liveHelpers() {
+        int live = 0;
+        for (Thread helper : helpers) {
+            if (helper != null && helper.isAlive()) {
+                live++;
+            }
+        }
+        return live;
     }
 
     /** The helpers, not counting the caller. */
@@ -128,11 +146,11 @@ public final class IntraOpPool implements AutoCloseable {
                 // while the kernels warm up, and a busy spin delayed their compiled code (`quanta
                 // bench` of the int8 MiniLM, p50 over 50 runs after 10: 65–77 ms, 56–57 yielding, in separate runs).
                 Thread.yield();
-            } else if (System.nanoTime() - idleSince > IDLE_EXIT_NANOS) {
+            } else if (System.nanoTime() - idleSince > idleExitNanos) {
                 return; // a job published meanwhile runs on its caller, which starts a helper next time
             } else {
                 // A job published after the checks above unparks this thread: park then returns at once.
-                LockSupport.parkNanos(this, IDLE_EXIT_NANOS);
+                LockSupport.parkNanos(this, idleExitNanos);
             }
         }
     }

@@ -112,6 +112,26 @@ class KernelContextTest {
     }
 
     @Test
+    void idleHelpersEndAndTheNextCallStartsThemAgain() throws InterruptedException {
+        // 200 ms of idleness here, 30 s in sessions.
+        try (IntraOpPool pool = new IntraOpPool(2, 200_000_000L); TensorArena arena = TensorArena.ofShared()) {
+            KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
+            for (int round = 0; round < 2; round++) {
+                AtomicIntegerArray runs = new AtomicIntegerArray(40);
+                context.parallel(40, i -> runs.incrementAndGet((int) i));
+                assertThat(runs.toString()).as("round %d", round)
+                        .isEqualTo(java.util.Collections.nCopies(40, "1").toString());
+                assertThat(pool.liveHelpers()).as("round %d, just after a call", round).isEqualTo(2);
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (pool.liveHelpers() > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertThat(pool.liveHelpers()).as("round %d, idle", round).isZero();
+            }
+        }
+    }
+
+    @Test
     void aClosedPoolLeavesTheWorkToTheCaller() {
         IntraOpPool pool = new IntraOpPool(1);
         pool.close();
