@@ -92,7 +92,7 @@ public class KernelBenchmarks {
         float[] range = FloatRows.minMax(activations, 0, (long) m * k);
         float scale = (Math.max(0, range[1]) - Math.min(0, range[0])) / 255f;
         int zero = (int) Math.max(0, Math.min(255, Math.rint(-Math.min(0, range[0]) / scale)));
-        FloatRows.quantizeToUint8(activations, 0, quantized, 0, (long) m * k, scale, zero);
+        FloatRows.quantizeToBytes(activations, 0, quantized, 0, (long) m * k, scale, zero, false);
         return quantized;
     }
 

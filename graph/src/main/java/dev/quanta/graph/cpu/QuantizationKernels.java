@@ -28,6 +28,11 @@ final class QuantizationKernels {
             if (op.outType() != null && zeroPoint != null && op.outType() != zeroPoint.dtype()) {
                 throw context.error("output_dtype " + op.outType() + " differs from the zero point's " + zeroPoint.dtype());
             }
+            if (x.dtype() == DType.FLOAT && (outType == DType.UINT8 || outType == DType.INT8)
+                    && inputs[1].dtype() == DType.FLOAT && inputs[1].elementCount() == 1
+                    && (zeroPoint == null || zeroPoint.elementCount() == 1)) {
+                return new Tensor[] {perTensorToBytes(context, x, inputs[1], zeroPoint, outType)};
+            }
             Tensor scale = expand(inputs[1], x, op.axis(), op.blockSize(), context);
             Tensor zero = zeroPoint == null ? null : expand(zeroPoint, x, op.axis(), op.blockSize(), context);
             Tensor y = context.allocate(outType, x.shape());
@@ -51,6 +56,27 @@ final class QuantizationKernels {
         };
     }
 
+    /**
+     * float32 to int8 or uint8 with one scale and zero point, by vectors on every thread, with the
+     * bits of the element loop below: the common QuantizeLinear of QDQ models, which that loop
+     * took one element at a time.
+     */
+    private static Tensor perTensorToBytes(KernelContext context, Tensor x, Tensor scaleTensor, Tensor zeroPoint,
+            DType outType) {
+        Tensor dense = x.contiguous();
+        Tensor scaleValue = scaleTensor.contiguous();
+        float scale = (float) scaleValue.loadDouble(scaleValue.offset());
+        int zero = zeroPoint == null ? 0 : (int) zeroPoint.contiguous().loadLong(zeroPoint.contiguous().offset());
+        Tensor y = context.allocate(outType, x.shape());
+        long count = dense.elementCount();
+        long blocks = ElementwiseKernels.blocks(context, count, count);
+        long perBlock = Math.ceilDiv(count, blocks);
+        context.parallel(blocks, b -> FloatRows.quantizeToBytes(dense.segment(), dense.byteOffset() + b * perBlock * 4,
+                y.segment(), y.byteOffset() + b * perBlock, Math.min(perBlock, count - b * perBlock), scale, zero,
+                outType == DType.INT8));
+        return y;
+    }
+
     static Kernel dequantize(Dequantize op) {
         return (context, inputs) -> {
             Tensor x = inputs[0];
@@ -65,6 +91,11 @@ final class QuantizationKernels {
                 FloatRows.dequantizeBytes(bytes.segment(), bytes.offset(), x.dtype() == DType.UINT8, zeroValue,
                         (float) inputs[1].loadDouble(inputs[1].offset()), y.segment(), y.offset() * 4, x.elementCount());
                 return new Tensor[] {y};
+            }
+            if (x.dtype() == DType.FLOAT && (outType == DType.UINT8 || outType == DType.INT8)
+                    && inputs[1].dtype() == DType.FLOAT && inputs[1].elementCount() == 1
+                    && (zeroPoint == null || zeroPoint.elementCount() == 1)) {
+                return new Tensor[] {perTensorToBytes(context, x, inputs[1], zeroPoint, outType)};
             }
             Tensor scale = expand(inputs[1], x, op.axis(), op.blockSize(), context);
             Tensor zero = zeroPoint == null ? null : expand(zeroPoint, x, op.axis(), op.blockSize(), context);
@@ -161,8 +192,9 @@ final class QuantizationKernels {
             if (floats && scale != 0 && Float.isFinite(scale)) {
                 float quantum = scale;
                 int zero = (int) zeroPoint;
-                context.parallel(blocks, b -> FloatRows.quantizeToUint8(x.segment(), x.byteOffset() + b * perBlock * 4,
-                        y.segment(), y.byteOffset() + b * perBlock, Math.min(perBlock, count - b * perBlock), quantum, zero));
+                context.parallel(blocks, b -> FloatRows.quantizeToBytes(x.segment(), x.byteOffset() + b * perBlock * 4,
+                        y.segment(), y.byteOffset() + b * perBlock, Math.min(perBlock, count - b * perBlock), quantum, zero,
+                        false));
             } else {
                 double[] values = x.toDoubleArray();
                 for (int i = 0; i < values.length; i++) {

@@ -487,11 +487,14 @@ public final class FloatRows {
     }
 
     /**
-     * out[i] = saturate(rint(a[i] / scale) + zeroPoint) as uint8, rounding half to even, for a
-     * finite non-zero scale and a zero point in [0, 255]; NaN becomes 0.
+     * out[i] = saturate(rint(a[i] / scale) + zeroPoint) as uint8, or int8 when {@code signed}: the
+     * quotient divided and rounded in float, half to even, as QuantizeLinear and DynamicQuantizeLinear
+     * compute it, for a zero point within the type; NaN becomes 0.
      */
-    public static void quantizeToUint8(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length,
-            float scale, int zeroPoint) {
+    public static void quantizeToBytes(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length,
+            float scale, int zeroPoint, boolean signed) {
+        float low = signed ? -128 : 0;
+        float high = signed ? 127 : 255;
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         long i = 0;
@@ -499,13 +502,13 @@ public final class FloatRows {
             FloatVector quotient = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER).div(scale);
             // Past ±512 every value saturates; within, adding and taking away 1.5·2^23 rounds half to even.
             FloatVector rounded = quotient.max(-512f).min(512f).add(ROUNDING).sub(ROUNDING);
-            IntVector value = (IntVector) rounded.add((float) zeroPoint).max(0f).min(255f).convert(VectorOperators.F2I, 0);
+            IntVector value = (IntVector) rounded.add((float) zeroPoint).max(low).min(high).convert(VectorOperators.F2I, 0);
             value.convertShape(VectorOperators.I2B, QUANTIZED, 0)
                     .intoMemorySegment(out, outOffset + i, Layouts.ORDER);
         }
         for (; i < length; i++) {
             float quotient = a.get(Layouts.FLOAT, aOffset + i * 4) / scale;
-            float value = Math.max(0, Math.min(255, (float) Math.rint(quotient) + zeroPoint));
+            float value = Math.max(low, Math.min(high, (float) Math.rint(quotient) + zeroPoint));
             out.set(java.lang.foreign.ValueLayout.JAVA_BYTE, outOffset + i, (byte) (int) value);
         }
     }

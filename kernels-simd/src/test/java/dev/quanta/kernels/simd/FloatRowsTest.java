@@ -209,12 +209,19 @@ class FloatRowsTest {
     }
 
     @Test
-    void quantizesToUint8RoundingHalfToEvenAndSaturating() {
+    void quantizesToBytesRoundingHalfToEvenAndSaturating() {
         SplittableRandom random = new SplittableRandom(SEED + 5);
         float scale = 0.05f;
-        int zeroPoint = 131;
         try (Arena arena = Arena.ofConfined()) {
-            for (int trial = 0; trial < 40; trial++) {
+            for (int trial = 0; trial < 80; trial++) {
+                // uint8 and int8, zero points inside each range and at its ends.
+                boolean signed = trial % 2 == 1;
+                int lowest = signed ? -128 : 0;
+                int zeroPoint = switch (trial % 8 / 2) {
+                    case 0 -> lowest;
+                    case 1 -> lowest + 255;
+                    default -> lowest + random.nextInt(256);
+                };
                 int length = random.nextInt(0, 90);
                 float[] x = new float[length];
                 for (int i = 0; i < length; i++) {
@@ -227,15 +234,15 @@ class FloatRowsTest {
                 MemorySegment in = arena.allocate(4L * length + 4);
                 MemorySegment.copy(x, 0, in, Layouts.FLOAT, 0, length);
                 MemorySegment out = arena.allocate(length + 1);
-                FloatRows.quantizeToUint8(in, 0, out, 0, length, scale, zeroPoint);
+                FloatRows.quantizeToBytes(in, 0, out, 0, length, scale, zeroPoint, signed);
                 float[] range = FloatRows.minMax(in, 0, length);
                 float low = Float.POSITIVE_INFINITY;
                 float high = Float.NEGATIVE_INFINITY;
                 for (int i = 0; i < length; i++) {
                     float quotient = x[i] / scale;
-                    int expected = (int) Math.max(0, Math.min(255, Math.rint(quotient) + zeroPoint));
-                    assertThat(out.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) & 0xFF).as("quantize %s", x[i])
-                            .isEqualTo(expected);
+                    int expected = (int) Math.max(lowest, Math.min(lowest + 255, Math.rint(quotient) + zeroPoint));
+                    byte actual = out.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i);
+                    assertThat(signed ? actual : actual & 0xFF).as("trial %d quantize %s", trial, x[i]).isEqualTo(expected);
                     low = Math.min(low, x[i]);
                     high = Math.max(high, x[i]);
                 }
