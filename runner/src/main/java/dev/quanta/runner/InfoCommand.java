@@ -21,7 +21,7 @@ import picocli.CommandLine.Mixin;
         + " parameters by type, the share of multiply-accumulates in int8, and any node Quanta cannot run.")
 final class InfoCommand implements Callable<Integer> {
 
-    private static final Set<String> INTEGER_OPS = Set.of("MatMulInteger", "MatMulIntegerToFloat", "ConvInteger");
+    private static final Set<String> INTEGER_OPS = Set.of("MatMulInteger", "MatMulIntegerToFloat", "QLinearMatMul", "ConvInteger");
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -104,7 +104,8 @@ final class InfoCommand implements Callable<Integer> {
     /** The node's multiply-accumulates; 0 for other ops, -1 where a shape is unknown. */
     private static long macs(Node node, Map<Value, Shape> shapes) {
         String op = node.op().name();
-        boolean matmul = op.equals("MatMul") || op.equals("MatMulInteger") || op.equals("MatMulIntegerToFloat");
+        boolean matmul = op.equals("MatMul") || op.equals("MatMulInteger") || op.equals("MatMulIntegerToFloat")
+                || op.equals("QLinearMatMul");
         boolean conv = op.equals("Conv") || op.equals("ConvInteger");
         boolean transposed = op.equals("ConvTranspose");
         if (!matmul && !conv && !transposed) {

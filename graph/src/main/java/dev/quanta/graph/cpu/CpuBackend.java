@@ -28,6 +28,7 @@ import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.QLinearMatMul;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.ArgReduce;
@@ -105,6 +106,7 @@ public final class CpuBackend {
             case DynamicQuantize ignored -> ValueKernel.ofTensors(QuantizationKernels.dynamicQuantize());
             case MatMulInteger ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(false));
             case MatMulIntegerToFloat ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(true));
+            case QLinearMatMul ignored -> ValueKernel.ofTensors(MathKernels.qLinearMatMul());
             case ConvInteger conv -> ValueKernel.ofTensors(ConvKernels.convInteger(conv));
             case GatherElements gather -> ValueKernel.ofTensors(IndexingKernels.gatherElements(gather));
             case GatherND gather -> ValueKernel.ofTensors(IndexingKernels.gatherND(gather));

@@ -74,6 +74,49 @@ final class MathKernels {
         };
     }
 
+    /**
+     * QLinearMatMul with float32 scales, inputs (a, b, aZero, bZero, aScale, bScale, yScale, yZero):
+     * {@link #matMulInteger}'s exact int32 product (constant weights packed once), then each row
+     * requantized by vectors on every thread.
+     */
+    static Kernel qLinearMatMul() {
+        Kernel product = matMulInteger(false);
+        return (context, inputs) -> {
+            Tensor sums = product.run(context, Arrays.copyOf(inputs, 4))[0];
+            Tensor a = inputs[0];
+            Tensor b = inputs[1];
+            long rows = a.rank() == 1 ? 1 : a.size(a.rank() - 2);
+            long columns = b.rank() == 1 ? 1 : b.size(b.rank() - 1);
+            float[] rowScales = scales(context, inputs[4], rows, "a_scale", "row of A");
+            float[] columnScales = scales(context, inputs[5], columns, "b_scale", "column of B");
+            float outScale = scales(context, inputs[6], 1, "y_scale", "")[0];
+            Tensor zeroPoint = inputs[7];
+            if (zeroPoint.elementCount() != 1 || (zeroPoint.dtype() != DType.INT8 && zeroPoint.dtype() != DType.UINT8)) {
+                throw context.error("y_zero_point must be one int8 or uint8 value, not " + zeroPoint);
+            }
+            int zero = (int) zeroPoint.contiguous().loadLong(zeroPoint.contiguous().offset());
+            boolean signed = zeroPoint.dtype() == DType.INT8;
+            Tensor y = context.allocate(zeroPoint.dtype(), sums.shape());
+            // The sums are dense: lines of one row's columns, row after row (a 1-D B leaves one column a row).
+            long width = b.rank() == 1 ? 1 : columns;
+            long lines = width == 0 ? 0 : sums.elementCount() / width;
+            context.parallel(lines, line -> FloatRows.requantize(sums.segment(), sums.byteOffset() + line * width * 4,
+                    y.segment(), y.byteOffset() + line * width, width,
+                    rowScales[rowScales.length == 1 ? 0 : (int) (line % rows)], columnScales, 0, outScale, zero, signed));
+            return new Tensor[] {y};
+        };
+    }
+
+    /** A float32 scale of one value, or one per {@code each} ({@code count} of them). */
+    private static float[] scales(KernelContext context, Tensor scale, long count, String name, String each) {
+        long values = scale.shape().elementCount();
+        if (scale.dtype() != DType.FLOAT || !(values == 1 || values == count && scale.rank() == 1)) {
+            throw context.error(name + " must be float32 with one value" + (each.isEmpty() ? "" : " or one per " + each
+                    + " (" + count + ")") + ", not " + scale);
+        }
+        return scale.contiguous().toFloatArray();
+    }
+
     /** What the integer product becomes: float, times a scale (one, or one per column), plus a bias per column or none. */
     private record Epilogue(float[] scale, float[] bias) {
     }

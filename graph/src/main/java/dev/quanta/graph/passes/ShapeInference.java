@@ -25,6 +25,7 @@ import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.QLinearMatMul;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Pool;
 import dev.quanta.graph.ops.Quantize;
@@ -189,6 +190,7 @@ public final class ShapeInference {
                 case MatMul ignored -> out[0] = matMul(x, shape(node, 1));
                 case MatMulInteger ignored -> out[0] = matMul(x, shape(node, 1));
                 case MatMulIntegerToFloat ignored -> out[0] = matMul(x, shape(node, 1));
+                case QLinearMatMul ignored -> out[0] = matMul(x, shape(node, 1));
                 case ShapeOf shapeOf -> {
                     if (x != null) {
                         int rank = x.rank();

@@ -20,6 +20,7 @@ import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.QLinearMatMul;
 import dev.quanta.graph.ops.NonZero;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.If;
@@ -154,6 +155,18 @@ public final class TypeCheck {
                     if (in[i] != null && in[i] != DType.FLOAT) {
                         return "scales and biases must be float32, not " + in[i];
                     }
+                }
+                return integerOperands(in);
+            }
+            case QLinearMatMul ignored -> {
+                out[0] = in.length > 7 ? in[7] : null;
+                for (int i = 4; i < 7 && i < in.length; i++) {
+                    if (in[i] != null && in[i] != DType.FLOAT) {
+                        return "its scales must be float32 here, not " + in[i];
+                    }
+                }
+                if (out[0] != null && out[0] != DType.INT8 && out[0] != DType.UINT8) {
+                    return "the output's zero point must be int8 or uint8, not " + out[0];
                 }
                 return integerOperands(in);
             }

@@ -464,6 +464,39 @@ public final class FloatRows {
         }
     }
 
+    /**
+     * QLinearMatMul's requantization of a row of int32 sums: out[i] = saturate(rint(float(sums[i]) ·
+     * ((rowScale·columnScales[i]) / outScale)) + zeroPoint) as uint8, or int8 when {@code signed},
+     * each step rounded in float as ONNX's reference takes them; {@code columnScales} holds one
+     * value for all, or one from {@code columnOffset} on per element. NaN becomes 0.
+     */
+    public static void requantize(MemorySegment sums, long sumsOffset, MemorySegment out, long outOffset, long length,
+            float rowScale, float[] columnScales, int columnOffset, float outScale, int zeroPoint, boolean signed) {
+        float low = signed ? -128 : 0;
+        float high = signed ? 127 : 255;
+        boolean perColumn = columnScales.length > 1;
+        FloatVector oneScale = FloatVector.broadcast(SPECIES, columnScales[0]);
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            FloatVector columns = perColumn ? FloatVector.fromArray(SPECIES, columnScales, columnOffset + (int) i) : oneScale;
+            FloatVector multiplier = columns.mul(rowScale).div(outScale);
+            FloatVector scaled = ((FloatVector) IntVector.fromMemorySegment(IntVector.SPECIES_PREFERRED, sums,
+                    sumsOffset + i * 4, Layouts.ORDER).convert(VectorOperators.I2F, 0)).mul(multiplier);
+            // Past ±512 every value saturates; within, adding and taking away 1.5·2^23 rounds half to even.
+            FloatVector rounded = scaled.max(-512f).min(512f).add(ROUNDING).sub(ROUNDING);
+            IntVector value = (IntVector) rounded.add((float) zeroPoint).max(low).min(high).convert(VectorOperators.F2I, 0);
+            value.convertShape(VectorOperators.I2B, QUANTIZED, 0).intoMemorySegment(out, outOffset + i, Layouts.ORDER);
+        }
+        for (; i < length; i++) {
+            float multiplier = columnScales[perColumn ? columnOffset + (int) i : 0] * rowScale / outScale;
+            float scaled = sums.get(Layouts.INT32, sumsOffset + i * 4) * multiplier;
+            float value = Math.max(low, Math.min(high, (float) Math.rint(scaled) + zeroPoint));
+            out.set(java.lang.foreign.ValueLayout.JAVA_BYTE, outOffset + i, (byte) (int) value);
+        }
+    }
+
     /** {min, max} of a contiguous row, NaN if it holds one; {+∞, −∞} when empty. */
     public static float[] minMax(MemorySegment a, long aOffset, long length) {
         int step = SPECIES.length();

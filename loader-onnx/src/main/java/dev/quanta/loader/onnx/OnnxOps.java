@@ -37,6 +37,7 @@ import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.QLinearMatMul;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.Expand;
@@ -248,6 +249,10 @@ final class OnnxOps {
     }
 
     /** A scalar constant converted at run time to the element type of {@code like}. */
+    private static boolean isFloat32(Value value) {
+        return value.type() != null && value.type().dtype() == DType.FLOAT;
+    }
+
     private static Value like(OnnxNode node, double value, Value like) {
         return node.emit(new CastLike(true, Float8E8M0.RoundMode.UP),
                 node.constant(node.graph().arena().fromDoubles(new double[] {value})), like);
@@ -386,7 +391,14 @@ final class OnnxOps {
         register("MatMulInteger", node -> node.emit(new MatMulInteger(), java.util.Arrays.asList(node.requiredInput(0),
                 node.requiredInput(1), node.input(2), node.input(3)), List.of(node.requiredOutput(0))));
         register("QLinearMatMul", node -> {
-            // y = saturate(round((a − a0)·(b − b0) · (sa·sb / sy)) + y0), the multiplier formed first as ONNX does.
+            // y = saturate(round((a − a0)·(b − b0) · (sa·sb / sy)) + y0), the multiplier formed first as ONNX does:
+            // one node when the scales are float32, else (float16 scales round each step to half) these steps.
+            if (java.util.stream.IntStream.of(1, 4, 6).allMatch(i -> isFloat32(node.requiredInput(i)))) {
+                node.emit(new QLinearMatMul(), java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(3),
+                        node.requiredInput(2), node.requiredInput(5), node.requiredInput(1), node.requiredInput(4),
+                        node.requiredInput(6), node.requiredInput(7)), List.of(node.requiredOutput(0)));
+                return;
+            }
             Value accumulated = node.emit(new MatMulInteger(), node.requiredInput(0), node.requiredInput(3),
                     node.requiredInput(2), node.requiredInput(5));
             Value rowScale = node.emit(new Unsqueeze(), node.requiredInput(1), node.longs(-1));
