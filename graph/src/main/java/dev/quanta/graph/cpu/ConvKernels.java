@@ -99,11 +99,12 @@ final class ConvKernels {
                     long weightBase = w.offset() + gi * l.groupFilters() * l.patch();
                     if (fast) {
                         im2col(x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, 0);
-                        FloatGemm.multiply(new FloatGemm.Matrix(w.segment(), weightBase, l.patch()),
-                                new FloatGemm.Matrix(columns.segment(), 0, l.outPlane()),
-                                new FloatGemm.Matrix(y.segment(), l.outBase(n, gi), l.outPlane()),
-                                Math.toIntExact(l.groupFilters()), Math.toIntExact(l.outPlane()), Math.toIntExact(l.patch()),
-                                false);
+                        long outBase = l.outBase(n, gi);
+                        byColumns(context, l, (first, count) -> FloatGemm.multiply(
+                                new FloatGemm.Matrix(w.segment(), weightBase, l.patch()),
+                                new FloatGemm.Matrix(columns.segment(), first, l.outPlane()),
+                                new FloatGemm.Matrix(y.segment(), outBase + first, l.outPlane()),
+                                Math.toIntExact(l.groupFilters()), count, Math.toIntExact(l.patch()), false));
                     } else {
                         direct(x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), w, weightBase, l.groupFilters(),
                                 l.geometry(), y, l.outBase(n, gi));
@@ -113,6 +114,34 @@ final class ConvKernels {
             addBias(y, bias, context);
             return new Tensor[] {y};
         };
+    }
+
+    /** Multiply-adds (counted twice) below which a block of output positions is not worth another task. */
+    private static final long MIN_OPERATIONS_PER_TASK = 1 << 17;
+    /** Output positions per task at least: whole panels of the GEMM at any vector width. */
+    private static final long MIN_COLUMNS_PER_TASK = 64;
+
+    /** One block of a group's output positions: {@code count} of them from {@code first}. */
+    private interface ColumnBlock {
+        void multiply(long first, int count);
+    }
+
+    /**
+     * A group's filters times its patches, split across the threads by blocks of output positions
+     * (each reads its columns of the shared patch matrix and writes its own of y), a few tasks a
+     * thread: the convolutions ran on the calling thread alone.
+     */
+    private static void byColumns(KernelContext context, Lowering l, ColumnBlock block) {
+        long outPlane = l.outPlane();
+        if (outPlane == 0) {
+            return;
+        }
+        long work = 2 * l.groupFilters() * outPlane * l.patch();
+        long wanted = Math.clamp(work / MIN_OPERATIONS_PER_TASK, 1, 4L * context.threads());
+        long blocks = Math.clamp(Math.ceilDiv(outPlane, MIN_COLUMNS_PER_TASK), 1, wanted);
+        long width = Math.ceilDiv(Math.ceilDiv(outPlane, blocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
+        context.parallel(Math.ceilDiv(outPlane, width),
+                task -> block.multiply(task * width, (int) Math.min(width, outPlane - task * width)));
     }
 
     /** columns[c·K + k, o] = x[c, o·s − pad + k·d], and {@code padBits} outside the input; raw element bits. */
@@ -159,13 +188,15 @@ final class ConvKernels {
             for (long n = 0; n < l.batch(); n++) {
                 for (int gi = 0; gi < l.group(); gi++) {
                     im2col(x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, xZero[0] & 0xFF);
-                    FloatGemm.multiplyIntegers(
-                            new FloatGemm.Int8Matrix(w.segment(), w.offset() + gi * l.groupFilters() * l.patch(), l.patch(),
-                                    w.dtype() == DType.UINT8, wZero, false, (int) (gi * l.groupFilters())),
-                            new FloatGemm.Int8Matrix(columns.segment(), columns.offset(), l.outPlane(),
-                                    x.dtype() == DType.UINT8, xZero, true, 0),
-                            new FloatGemm.Matrix(y.segment(), l.outBase(n, gi), l.outPlane()),
-                            Math.toIntExact(l.groupFilters()), Math.toIntExact(l.outPlane()), Math.toIntExact(l.patch()));
+                    long outBase = l.outBase(n, gi);
+                    int firstFilter = (int) (gi * l.groupFilters());
+                    byColumns(context, l, (first, count) -> FloatGemm.multiplyIntegers(
+                            new FloatGemm.Int8Matrix(w.segment(), w.offset() + firstFilter * l.patch(), l.patch(),
+                                    w.dtype() == DType.UINT8, wZero, false, firstFilter),
+                            new FloatGemm.Int8Matrix(columns.segment(), columns.offset() + first, l.outPlane(),
+                                    x.dtype() == DType.UINT8, xZero, true, (int) first),
+                            new FloatGemm.Matrix(y.segment(), outBase + first, l.outPlane()),
+                            Math.toIntExact(l.groupFilters()), count, Math.toIntExact(l.patch())));
                 }
             }
             addBias(y, inputs.length > 4 ? inputs[4] : null, context);

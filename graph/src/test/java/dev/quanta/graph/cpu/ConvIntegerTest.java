@@ -33,17 +33,32 @@ class ConvIntegerTest {
     @Test
     void matchesTheDefinitionExactly() {
         SplittableRandom random = new SplittableRandom(SEED);
-        for (int trial = 0; trial < 40; trial++) {
+        for (int trial = 0; trial < 44; trial++) {
+            // The last four with planes large enough to split across threads by output positions.
+            boolean large = trial >= 40;
             int group = random.nextInt(1, 3);
             int channels = group * random.nextInt(1, 4);
-            int filters = group * random.nextInt(1, 4);
-            int height = random.nextInt(3, 9);
-            int width = random.nextInt(3, 9);
+            int filters = group * random.nextInt(1, large ? 7 : 4);
+            int height = large ? random.nextInt(30, 45) : random.nextInt(3, 9);
+            int width = large ? random.nextInt(30, 45) : random.nextInt(3, 9);
             int kh = random.nextInt(1, 4);
             int kw = random.nextInt(1, 4);
             long[] strides = {random.nextInt(1, 3), random.nextInt(1, 3)};
             long[] dilations = {random.nextInt(1, 3), 1};
             long[] pads = {random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2)};
+            if (trial == 43) {
+                // Certain to split: 8 filters over 8 channels, 3×3, on 40×40 (seven blocks of 256 positions).
+                group = 1;
+                channels = 8;
+                filters = 8;
+                height = 40;
+                width = 40;
+                kh = 3;
+                kw = 3;
+                strides = new long[] {1, 1};
+                dilations = new long[] {1, 1};
+                pads = new long[] {1, 1, 1, 1};
+            }
             if ((kh - 1) * dilations[0] + 1 > height + pads[0] + pads[2] || kw > width + pads[1] + pads[3]) {
                 continue;
             }

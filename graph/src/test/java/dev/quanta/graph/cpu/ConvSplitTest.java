@@ -1,0 +1,90 @@
+package dev.quanta.graph.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.quanta.graph.Graph;
+import dev.quanta.graph.Node;
+import dev.quanta.graph.Outputs;
+import dev.quanta.graph.Session;
+import dev.quanta.graph.SessionOptions;
+import dev.quanta.graph.Value;
+import dev.quanta.graph.ops.Conv;
+import dev.quanta.graph.ops.Window;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** A float convolution split across threads by blocks of output positions: the bits of one thread, and the definition. */
+class ConvSplitTest {
+
+    private final TensorArena arena = TensorArena.ofShared();
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    @Test
+    void givesTheSingleThreadedBitsAndTheDefinition() {
+        SplittableRandom random = new SplittableRandom(0xC0_5917L);
+        int batch = 2;
+        int channels = 6;
+        int filters = 8;
+        int size = 41;
+        float[] x = new float[batch * channels * size * size];
+        float[] w = new float[filters * channels * 9];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextGaussian();
+        }
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) random.nextGaussian();
+        }
+        Value xValue = new Value("x", null);
+        Value wValue = new Value("w", null);
+        Value y = new Value("y", null);
+        Window window = new Window(null, new long[] {1, 1}, new long[] {1, 1}, new long[] {1, 1, 1, 1},
+                Window.AutoPad.NOTSET, false);
+        Graph graph = Graph.builder("conv").input(xValue).constant(wValue, arena.fromFloats(w, filters, channels, 3, 3))
+                .node(new Node("conv", new Conv(window, 1), List.of(xValue, wValue), List.of(y), "test")).output(y).build();
+        Tensor input = arena.fromFloats(x, batch, channels, size, size);
+        float[] single = run(graph, input, 1);
+        for (int threads : new int[] {2, 3}) {
+            assertThat(run(graph, input, threads)).as("%d threads", threads).isEqualTo(single);
+        }
+        int at = 0;
+        for (int n = 0; n < batch; n++) {
+            for (int f = 0; f < filters; f++) {
+                for (int oh = 0; oh < size; oh++) {
+                    for (int ow = 0; ow < size; ow++) {
+                        double sum = 0;
+                        for (int c = 0; c < channels; c++) {
+                            for (int i = 0; i < 3; i++) {
+                                for (int j = 0; j < 3; j++) {
+                                    int h = oh - 1 + i;
+                                    int v = ow - 1 + j;
+                                    if (h >= 0 && h < size && v >= 0 && v < size) {
+                                        sum += (double) x[((n * channels + c) * size + h) * size + v]
+                                                * w[((f * channels + c) * 3 + i) * 3 + j];
+                                    }
+                                }
+                            }
+                        }
+                        assertThat((double) single[at++]).as("y[%d, %d, %d, %d]", n, f, oh, ow)
+                                .isCloseTo(sum, org.assertj.core.data.Offset.offset(1e-4 * (1 + Math.abs(sum))));
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] run(Graph graph, Tensor input, int threads) {
+        try (Session session = new Session(graph, new SessionOptions(threads, false));
+                Outputs outputs = session.run(Map.of("x", input))) {
+            return outputs.get("y").toFloatArray();
+        }
+    }
+}
