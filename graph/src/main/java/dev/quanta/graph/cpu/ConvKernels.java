@@ -10,8 +10,11 @@ import dev.quanta.graph.ops.Pool;
 import dev.quanta.graph.ops.Window;
 import dev.quanta.kernels.simd.FloatGemm;
 import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Layouts;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
@@ -98,7 +101,7 @@ final class ConvKernels {
                 for (int gi = 0; gi < l.group(); gi++) {
                     long weightBase = w.offset() + gi * l.groupFilters() * l.patch();
                     if (fast) {
-                        im2col(x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, 0);
+                        im2col(context, x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, 0);
                         long outBase = l.outBase(n, gi);
                         byColumns(context, l, (first, count) -> FloatGemm.multiply(
                                 new FloatGemm.Matrix(w.segment(), weightBase, l.patch()),
@@ -145,8 +148,12 @@ final class ConvKernels {
     }
 
     /** columns[c·K + k, o] = x[c, o·s − pad + k·d], and {@code padBits} outside the input; raw element bits. */
-    private static void im2col(Tensor x, long inBase, long[] inSpatial, long channels, Window.Geometry g, Tensor columns,
-            long padBits) {
+    private static void im2col(KernelContext context, Tensor x, long inBase, long[] inSpatial, long channels,
+            Window.Geometry g, Tensor columns, long padBits) {
+        if (inSpatial.length == 2 && (x.dtype() == DType.FLOAT || x.dtype() == DType.INT8 || x.dtype() == DType.UINT8)) {
+            context.parallel(channels, c -> im2colPlanar(x, inBase, inSpatial, c, g, columns, padBits));
+            return;
+        }
         int rank = inSpatial.length;
         long[] kernelIndex = new long[rank];
         long[] outIndex = new long[rank];
@@ -187,7 +194,8 @@ final class ConvKernels {
             Tensor columns = context.allocate(x.dtype(), Shape.of(l.patch(), l.outPlane()));
             for (long n = 0; n < l.batch(); n++) {
                 for (int gi = 0; gi < l.group(); gi++) {
-                    im2col(x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, xZero[0] & 0xFF);
+                    im2col(context, x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns,
+                            xZero[0] & 0xFF);
                     long outBase = l.outBase(n, gi);
                     int firstFilter = (int) (gi * l.groupFilters());
                     byColumns(context, l, (first, count) -> FloatGemm.multiplyIntegers(
@@ -216,6 +224,56 @@ final class ConvKernels {
         }
         long[] zeros = zeroPoint.contiguous().toLongArray();
         return java.util.Arrays.stream(zeros).mapToInt(value -> (int) value).toArray();
+    }
+
+    /**
+     * {@link #im2col}'s rows of channel c for a 2-D window, an output row at a time: the taps that
+     * fall in the input are one run of it (copied whole when the stride is 1), the rest padding.
+     * Element by element, the general loop took about 27 ms of a 32 ms convolution of 64×56×56 by
+     * 64 3×3 filters (a throwaway harness).
+     */
+    private static void im2colPlanar(Tensor x, long inBase, long[] inSpatial, long c, Window.Geometry g, Tensor columns,
+            long padBits) {
+        long bytes = x.dtype() == DType.FLOAT ? 4 : 1;
+        long height = inSpatial[0];
+        long width = inSpatial[1];
+        long outHeight = g.outSizes()[0];
+        long outWidth = g.outSizes()[1];
+        long outPlane = outHeight * outWidth;
+        MemorySegment from = x.segment();
+        MemorySegment to = columns.segment();
+        long row = c * g.kernel()[0] * g.kernel()[1];
+        for (long i = 0; i < g.kernel()[0]; i++) {
+            for (long j = 0; j < g.kernel()[1]; j++, row++) {
+                // Output column ow reads input column ow·stride + start; those in [first, end) fall inside.
+                long start = j * g.dilations()[1] - g.padBefore()[1];
+                long stride = g.strides()[1];
+                long first = Math.min(outWidth, start >= 0 ? 0 : Math.ceilDiv(-start, stride));
+                long end = Math.max(first, Math.min(outWidth, start >= width ? 0 : Math.floorDiv(width - 1 - start, stride) + 1));
+                for (long oh = 0; oh < outHeight; oh++) {
+                    long h = oh * g.strides()[0] - g.padBefore()[0] + i * g.dilations()[0];
+                    long at = (columns.offset() + row * outPlane + oh * outWidth) * bytes;
+                    if (h < 0 || h >= height) {
+                        to.asSlice(at, outWidth * bytes).fill((byte) padBits);
+                        continue;
+                    }
+                    to.asSlice(at, first * bytes).fill((byte) padBits);
+                    to.asSlice(at + end * bytes, (outWidth - end) * bytes).fill((byte) padBits);
+                    long source = (inBase + c * height * width + h * width + start) * bytes;
+                    if (stride == 1) {
+                        MemorySegment.copy(from, source + first * bytes, to, at + first * bytes, (end - first) * bytes);
+                    } else if (bytes == 4) {
+                        for (long ow = first; ow < end; ow++) {
+                            to.set(Layouts.INT32, at + ow * 4, from.get(Layouts.INT32, source + ow * stride * 4));
+                        }
+                    } else {
+                        for (long ow = first; ow < end; ow++) {
+                            to.set(ValueLayout.JAVA_BYTE, at + ow, from.get(ValueLayout.JAVA_BYTE, source + ow * stride));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /** The flat position within one input plane that a kernel tap reads at an output position, or −1 in padding. */

@@ -44,7 +44,7 @@ class ConvIntegerTest {
             int kh = random.nextInt(1, 4);
             int kw = random.nextInt(1, 4);
             long[] strides = {random.nextInt(1, 3), random.nextInt(1, 3)};
-            long[] dilations = {random.nextInt(1, 3), 1};
+            long[] dilations = {random.nextInt(1, 3), random.nextInt(1, 3)};
             long[] pads = {random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2)};
             if (trial == 43) {
                 // Certain to split: 8 filters over 8 channels, 3×3, on 40×40 (seven blocks of 256 positions).
@@ -59,7 +59,8 @@ class ConvIntegerTest {
                 dilations = new long[] {1, 1};
                 pads = new long[] {1, 1, 1, 1};
             }
-            if ((kh - 1) * dilations[0] + 1 > height + pads[0] + pads[2] || kw > width + pads[1] + pads[3]) {
+            if ((kh - 1) * dilations[0] + 1 > height + pads[0] + pads[2]
+                    || (kw - 1) * dilations[1] + 1 > width + pads[1] + pads[3]) {
                 continue;
             }
             boolean xUnsigned = random.nextBoolean();
