@@ -33,8 +33,9 @@ class ConvIntegerTest {
     @Test
     void matchesTheDefinitionExactly() {
         SplittableRandom random = new SplittableRandom(SEED);
-        for (int trial = 0; trial < 44; trial++) {
-            // The last four with planes large enough to split across threads by output positions.
+        for (int trial = 0; trial < 45; trial++) {
+            // Trials 40–43 with planes large enough to split across threads by output positions; 44
+            // with many small groups, which go to the threads whole.
             boolean large = trial >= 40;
             int group = random.nextInt(1, 3);
             int channels = group * random.nextInt(1, 4);
@@ -46,6 +47,18 @@ class ConvIntegerTest {
             long[] strides = {random.nextInt(1, 3), random.nextInt(1, 3)};
             long[] dilations = {random.nextInt(1, 3), random.nextInt(1, 3)};
             long[] pads = {random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2)};
+            if (trial == 44) {
+                group = 8;
+                channels = 8;
+                filters = 16;
+                height = 20;
+                width = 17;
+                kh = 3;
+                kw = 3;
+                strides = new long[] {2, 1};
+                dilations = new long[] {1, 2};
+                pads = new long[] {1, 1, 1, 1};
+            }
             if (trial == 43) {
                 // Certain to split: 8 filters over 8 channels, 3×3, on 40×40 (seven blocks of 256 positions).
                 group = 1;

@@ -30,13 +30,21 @@ class ConvSplitTest {
 
     @Test
     void givesTheSingleThreadedBitsAndTheDefinition() {
+        check(6, 8, 1, 41);
+    }
+
+    @Test
+    void depthwiseGroupsGoToTheThreadsWholeWithTheSameBits() {
+        check(12, 12, 12, 19);
+    }
+
+    private void check(int channels, int filters, int group, int size) {
         SplittableRandom random = new SplittableRandom(0xC0_5917L);
         int batch = 2;
-        int channels = 6;
-        int filters = 8;
-        int size = 41;
+        int groupChannels = channels / group;
+        int groupFilters = filters / group;
         float[] x = new float[batch * channels * size * size];
-        float[] w = new float[filters * channels * 9];
+        float[] w = new float[filters * groupChannels * 9];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) random.nextGaussian();
         }
@@ -48,8 +56,8 @@ class ConvSplitTest {
         Value y = new Value("y", null);
         Window window = new Window(null, new long[] {1, 1}, new long[] {1, 1}, new long[] {1, 1, 1, 1},
                 Window.AutoPad.NOTSET, false);
-        Graph graph = Graph.builder("conv").input(xValue).constant(wValue, arena.fromFloats(w, filters, channels, 3, 3))
-                .node(new Node("conv", new Conv(window, 1), List.of(xValue, wValue), List.of(y), "test")).output(y).build();
+        Graph graph = Graph.builder("conv").input(xValue).constant(wValue, arena.fromFloats(w, filters, groupChannels, 3, 3))
+                .node(new Node("conv", new Conv(window, group), List.of(xValue, wValue), List.of(y), "test")).output(y).build();
         Tensor input = arena.fromFloats(x, batch, channels, size, size);
         float[] single = run(graph, input, 1);
         for (int threads : new int[] {2, 3}) {
@@ -61,14 +69,15 @@ class ConvSplitTest {
                 for (int oh = 0; oh < size; oh++) {
                     for (int ow = 0; ow < size; ow++) {
                         double sum = 0;
-                        for (int c = 0; c < channels; c++) {
+                        for (int c = 0; c < groupChannels; c++) {
+                            int channel = f / groupFilters * groupChannels + c;
                             for (int i = 0; i < 3; i++) {
                                 for (int j = 0; j < 3; j++) {
                                     int h = oh - 1 + i;
                                     int v = ow - 1 + j;
                                     if (h >= 0 && h < size && v >= 0 && v < size) {
-                                        sum += (double) x[((n * channels + c) * size + h) * size + v]
-                                                * w[((f * channels + c) * 3 + i) * 3 + j];
+                                        sum += (double) x[((n * channels + channel) * size + h) * size + v]
+                                                * w[((f * groupChannels + c) * 3 + i) * 3 + j];
                                     }
                                 }
                             }
