@@ -96,40 +96,18 @@ final class ConvKernels {
             Lowering l = Lowering.of(context, "Conv", x, w, op.window(), op.group());
             Tensor y = context.allocate(x.dtype(), l.outShape());
             boolean fast = x.dtype() == DType.FLOAT && w.dtype() == DType.FLOAT;
-            if (fast && byGroups(context, l)) {
-                Tensor columns = context.allocate(DType.FLOAT, Shape.of(l.group() * l.patch(), l.outPlane()));
+            if (fast) {
+                lowered(context, l, x, 0, (columns, n, gi, patches, first, count) -> FloatGemm.multiply(
+                        new FloatGemm.Matrix(w.segment(), w.offset() + gi * l.groupFilters() * l.patch(), l.patch()),
+                        new FloatGemm.Matrix(columns.segment(), patches + first, l.outPlane()),
+                        new FloatGemm.Matrix(y.segment(), l.outBase(n, gi) + first, l.outPlane()),
+                        Math.toIntExact(l.groupFilters()), count, Math.toIntExact(l.patch()), false));
+            } else {
                 for (long n = 0; n < l.batch(); n++) {
-                    long image = n;
-                    context.parallel(l.group(), group -> {
-                        int gi = (int) group;
-                        long rows = gi * l.patch();
-                        for (long c = 0; c < l.groupChannels(); c++) {
-                            im2colPlanar(x, l.inBase(x, image, gi), l.inSpatial(), c, l.geometry(), columns, 0, rows);
-                        }
-                        FloatGemm.multiply(new FloatGemm.Matrix(w.segment(), w.offset() + gi * l.groupFilters() * l.patch(), l.patch()),
-                                new FloatGemm.Matrix(columns.segment(), rows * l.outPlane(), l.outPlane()),
-                                new FloatGemm.Matrix(y.segment(), l.outBase(image, gi), l.outPlane()),
-                                Math.toIntExact(l.groupFilters()), Math.toIntExact(l.outPlane()), Math.toIntExact(l.patch()), false);
-                    });
-                }
-                addBias(y, bias, context);
-                return new Tensor[] {y};
-            }
-            Tensor columns = fast ? context.allocate(DType.FLOAT, Shape.of(l.patch(), l.outPlane())) : null;
-            for (long n = 0; n < l.batch(); n++) {
-                for (int gi = 0; gi < l.group(); gi++) {
-                    long weightBase = w.offset() + gi * l.groupFilters() * l.patch();
-                    if (fast) {
-                        im2col(context, x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, 0);
-                        long outBase = l.outBase(n, gi);
-                        byColumns(context, l, (first, count) -> FloatGemm.multiply(
-                                new FloatGemm.Matrix(w.segment(), weightBase, l.patch()),
-                                new FloatGemm.Matrix(columns.segment(), first, l.outPlane()),
-                                new FloatGemm.Matrix(y.segment(), outBase + first, l.outPlane()),
-                                Math.toIntExact(l.groupFilters()), count, Math.toIntExact(l.patch()), false));
-                    } else {
-                        direct(x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), w, weightBase, l.groupFilters(),
-                                l.geometry(), y, l.outBase(n, gi));
+                    for (int gi = 0; gi < l.group(); gi++) {
+                        direct(x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), w,
+                                w.offset() + gi * l.groupFilters() * l.patch(), l.groupFilters(), l.geometry(), y,
+                                l.outBase(n, gi));
                     }
                 }
             }
@@ -153,27 +131,49 @@ final class ConvKernels {
                 && 2 * l.groupFilters() * l.outPlane() * l.patch() < 4 * MIN_OPERATIONS_PER_TASK;
     }
 
-    /** One block of a group's output positions: {@code count} of them from {@code first}. */
-    private interface ColumnBlock {
-        void multiply(long first, int count);
+    /** Group gi of image n: its filters times columns [first, first + count) of its patches, whose first row starts at element {@code patches} of {@code columns}. */
+    private interface GroupProduct {
+        void multiply(Tensor columns, long n, int gi, long patches, long first, int count);
     }
 
     /**
-     * A group's filters times its patches, split across the threads by blocks of output positions
-     * (each reads its columns of the shared patch matrix and writes its own of y), a few tasks a
-     * thread: the convolutions ran on the calling thread alone.
+     * Each group's patches gathered (im2col) and multiplied by its filters. Many small groups go to
+     * the threads whole, each with rows of its own in the patch matrix; otherwise the groups take
+     * turns, each product split across the threads by blocks of output positions (each task reads its
+     * columns of the shared patch matrix and writes its own of y), a few tasks a thread: the
+     * convolutions ran on the calling thread alone.
      */
-    private static void byColumns(KernelContext context, Lowering l, ColumnBlock block) {
+    private static void lowered(KernelContext context, Lowering l, Tensor x, long padBits, GroupProduct product) {
         long outPlane = l.outPlane();
         if (outPlane == 0) {
             return;
         }
+        boolean whole = byGroups(context, l);
+        Tensor columns = context.allocate(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), outPlane));
         long work = 2 * l.groupFilters() * outPlane * l.patch();
         long wanted = Math.clamp(work / MIN_OPERATIONS_PER_TASK, 1, 4L * context.threads());
         long blocks = Math.clamp(Math.ceilDiv(outPlane, MIN_COLUMNS_PER_TASK), 1, wanted);
         long width = Math.ceilDiv(Math.ceilDiv(outPlane, blocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
-        context.parallel(Math.ceilDiv(outPlane, width),
-                task -> block.multiply(task * width, (int) Math.min(width, outPlane - task * width)));
+        for (long n = 0; n < l.batch(); n++) {
+            long image = n;
+            if (whole) {
+                context.parallel(l.group(), group -> {
+                    int gi = (int) group;
+                    long rows = gi * l.patch();
+                    for (long c = 0; c < l.groupChannels(); c++) {
+                        im2colPlanar(x, l.inBase(x, image, gi), l.inSpatial(), c, l.geometry(), columns, padBits, rows);
+                    }
+                    product.multiply(columns, image, gi, columns.offset() + rows * outPlane, 0, (int) outPlane);
+                });
+                continue;
+            }
+            for (int gi = 0; gi < l.group(); gi++) {
+                int group = gi;
+                im2col(context, x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, padBits);
+                context.parallel(Math.ceilDiv(outPlane, width), task -> product.multiply(columns, image, group,
+                        columns.offset(), task * width, (int) Math.min(width, outPlane - task * width)));
+            }
+        }
     }
 
     /** columns[c·K + k, o] = x[c, o·s − pad + k·d], and {@code padBits} outside the input; raw element bits. */
@@ -220,46 +220,16 @@ final class ConvKernels {
             int[] xZero = zeroPoints(context, inputs.length > 2 ? inputs[2] : null, x, 1, "x");
             int[] wZero = zeroPoints(context, inputs.length > 3 ? inputs[3] : null, w, l.filters(), "w");
             Tensor y = context.allocate(DType.INT32, l.outShape());
-            if (byGroups(context, l)) {
-                Tensor columns = context.allocate(x.dtype(), Shape.of(l.group() * l.patch(), l.outPlane()));
-                for (long n = 0; n < l.batch(); n++) {
-                    long image = n;
-                    context.parallel(l.group(), group -> {
-                        int gi = (int) group;
-                        long rows = gi * l.patch();
-                        for (long c = 0; c < l.groupChannels(); c++) {
-                            im2colPlanar(x, l.inBase(x, image, gi), l.inSpatial(), c, l.geometry(), columns, xZero[0] & 0xFF,
-                                    rows);
-                        }
-                        int firstFilter = (int) (gi * l.groupFilters());
-                        FloatGemm.multiplyIntegers(
-                                new FloatGemm.Int8Matrix(w.segment(), w.offset() + firstFilter * l.patch(), l.patch(),
-                                        w.dtype() == DType.UINT8, wZero, false, firstFilter),
-                                new FloatGemm.Int8Matrix(columns.segment(), columns.offset() + rows * l.outPlane(), l.outPlane(),
-                                        x.dtype() == DType.UINT8, xZero, true, 0),
-                                new FloatGemm.Matrix(y.segment(), l.outBase(image, gi), l.outPlane()),
-                                Math.toIntExact(l.groupFilters()), Math.toIntExact(l.outPlane()), Math.toIntExact(l.patch()));
-                    });
-                }
-                addBias(y, inputs.length > 4 ? inputs[4] : null, context);
-                return new Tensor[] {y};
-            }
-            Tensor columns = context.allocate(x.dtype(), Shape.of(l.patch(), l.outPlane()));
-            for (long n = 0; n < l.batch(); n++) {
-                for (int gi = 0; gi < l.group(); gi++) {
-                    im2col(context, x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns,
-                            xZero[0] & 0xFF);
-                    long outBase = l.outBase(n, gi);
-                    int firstFilter = (int) (gi * l.groupFilters());
-                    byColumns(context, l, (first, count) -> FloatGemm.multiplyIntegers(
-                            new FloatGemm.Int8Matrix(w.segment(), w.offset() + firstFilter * l.patch(), l.patch(),
-                                    w.dtype() == DType.UINT8, wZero, false, firstFilter),
-                            new FloatGemm.Int8Matrix(columns.segment(), columns.offset() + first, l.outPlane(),
-                                    x.dtype() == DType.UINT8, xZero, true, (int) first),
-                            new FloatGemm.Matrix(y.segment(), outBase + first, l.outPlane()),
-                            Math.toIntExact(l.groupFilters()), count, Math.toIntExact(l.patch())));
-                }
-            }
+            lowered(context, l, x, xZero[0] & 0xFF, (columns, n, gi, patches, first, count) -> {
+                int firstFilter = (int) (gi * l.groupFilters());
+                FloatGemm.multiplyIntegers(
+                        new FloatGemm.Int8Matrix(w.segment(), w.offset() + firstFilter * l.patch(), l.patch(),
+                                w.dtype() == DType.UINT8, wZero, false, firstFilter),
+                        new FloatGemm.Int8Matrix(columns.segment(), patches + first, l.outPlane(),
+                                x.dtype() == DType.UINT8, xZero, true, (int) first),
+                        new FloatGemm.Matrix(y.segment(), l.outBase(n, gi) + first, l.outPlane()),
+                        Math.toIntExact(l.groupFilters()), count, Math.toIntExact(l.patch()));
+            });
             addBias(y, inputs.length > 4 ? inputs[4] : null, context);
             return new Tensor[] {y};
         };

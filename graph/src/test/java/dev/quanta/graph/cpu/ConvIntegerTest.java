@@ -47,29 +47,20 @@ class ConvIntegerTest {
             long[] strides = {random.nextInt(1, 3), random.nextInt(1, 3)};
             long[] dilations = {random.nextInt(1, 3), random.nextInt(1, 3)};
             long[] pads = {random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2)};
-            if (trial == 44) {
-                group = 8;
-                channels = 8;
-                filters = 16;
-                height = 20;
-                width = 17;
+            // 43: certain to split (8 filters over 8 channels, 3×3 on 40×40: seven blocks of 256
+            // positions); 44: eight groups of one channel and two filters, strided and dilated.
+            int[] fixed = trial == 43 ? new int[] {1, 8, 8, 40, 40, 1, 1, 1, 1}
+                    : trial == 44 ? new int[] {8, 8, 16, 20, 17, 2, 1, 1, 2} : null;
+            if (fixed != null) {
+                group = fixed[0];
+                channels = fixed[1];
+                filters = fixed[2];
+                height = fixed[3];
+                width = fixed[4];
                 kh = 3;
                 kw = 3;
-                strides = new long[] {2, 1};
-                dilations = new long[] {1, 2};
-                pads = new long[] {1, 1, 1, 1};
-            }
-            if (trial == 43) {
-                // Certain to split: 8 filters over 8 channels, 3×3, on 40×40 (seven blocks of 256 positions).
-                group = 1;
-                channels = 8;
-                filters = 8;
-                height = 40;
-                width = 40;
-                kh = 3;
-                kw = 3;
-                strides = new long[] {1, 1};
-                dilations = new long[] {1, 1};
+                strides = new long[] {fixed[5], fixed[6]};
+                dilations = new long[] {fixed[7], fixed[8]};
                 pads = new long[] {1, 1, 1, 1};
             }
             if ((kh - 1) * dilations[0] + 1 > height + pads[0] + pads[2]
