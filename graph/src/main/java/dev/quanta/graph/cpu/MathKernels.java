@@ -63,8 +63,9 @@ final class MathKernels {
                     zeroPoints(context, b, inputs.length > 3 ? inputs[3] : null, columns, "b", "column of B"));
             Epilogue epilogue = null;
             if (toFloat) {
-                float[] scale = perColumn(context, inputs[4], columns, true, "scale");
-                float[] bias = inputs.length > 5 && inputs[5] != null ? perColumn(context, inputs[5], columns, false, "bias")
+                float[] scale = floats(context, inputs[4], columns, true, "scale", "column");
+                float[] bias = inputs.length > 5 && inputs[5] != null
+                        ? floats(context, inputs[5], columns, false, "bias", "column")
                         : null;
                 epilogue = new Epilogue(scale, bias);
             }
@@ -87,14 +88,14 @@ final class MathKernels {
             Tensor b = inputs[1];
             long rows = a.rank() == 1 ? 1 : a.size(a.rank() - 2);
             long columns = b.rank() == 1 ? 1 : b.size(b.rank() - 1);
-            float[] rowScales = scales(context, inputs[4], rows, "a_scale", "row of A");
-            float[] columnScales = scales(context, inputs[5], columns, "b_scale", "column of B");
-            float outScale = scales(context, inputs[6], 1, "y_scale", "")[0];
+            float[] rowScales = floats(context, inputs[4], rows, true, "a_scale", "row of A");
+            float[] columnScales = floats(context, inputs[5], columns, true, "b_scale", "column of B");
+            float outScale = floats(context, inputs[6], 1, true, "y_scale", "tensor")[0];
             Tensor zeroPoint = inputs[7];
             if (zeroPoint.elementCount() != 1 || (zeroPoint.dtype() != DType.INT8 && zeroPoint.dtype() != DType.UINT8)) {
                 throw context.error("y_zero_point must be one int8 or uint8 value, not " + zeroPoint);
             }
-            int zero = (int) zeroPoint.contiguous().loadLong(zeroPoint.contiguous().offset());
+            int zero = (int) zeroPoint.loadLong(zeroPoint.offset());
             boolean signed = zeroPoint.dtype() == DType.INT8;
             Tensor y = context.allocate(zeroPoint.dtype(), sums.shape());
             // The sums are dense: lines of one row's columns, row after row (a 1-D B leaves one column a row).
@@ -102,31 +103,22 @@ final class MathKernels {
             long lines = width == 0 ? 0 : sums.elementCount() / width;
             context.parallel(lines, line -> FloatRows.requantize(sums.segment(), sums.byteOffset() + line * width * 4,
                     y.segment(), y.byteOffset() + line * width, width,
-                    rowScales[rowScales.length == 1 ? 0 : (int) (line % rows)], columnScales, 0, outScale, zero, signed));
+                    rowScales[rowScales.length == 1 ? 0 : (int) (line % rows)], columnScales, outScale, zero, signed));
             return new Tensor[] {y};
         };
-    }
-
-    /** A float32 scale of one value, or one per {@code each} ({@code count} of them). */
-    private static float[] scales(KernelContext context, Tensor scale, long count, String name, String each) {
-        long values = scale.shape().elementCount();
-        if (scale.dtype() != DType.FLOAT || !(values == 1 || values == count && scale.rank() == 1)) {
-            throw context.error(name + " must be float32 with one value" + (each.isEmpty() ? "" : " or one per " + each
-                    + " (" + count + ")") + ", not " + scale);
-        }
-        return scale.contiguous().toFloatArray();
     }
 
     /** What the integer product becomes: float, times a scale (one, or one per column), plus a bias per column or none. */
     private record Epilogue(float[] scale, float[] bias) {
     }
 
-    private static float[] perColumn(KernelContext context, Tensor values, long columns, boolean oneAllowed,
-            String name) {
-        long count = values.shape().elementCount();
-        if (values.dtype() != DType.FLOAT || !(count == columns || oneAllowed && count == 1)) {
+    /** float32 values: one per {@code each} ({@code count} of them), or one for all when {@code oneAllowed}. */
+    private static float[] floats(KernelContext context, Tensor values, long count, boolean oneAllowed, String name,
+            String each) {
+        long found = values.shape().elementCount();
+        if (values.dtype() != DType.FLOAT || !(found == count || oneAllowed && found == 1)) {
             throw context.error("the " + name + " must be float32 with " + (oneAllowed ? "one value or " : "")
-                    + "one per column (" + columns + "), not " + values);
+                    + "one per " + each + " (" + count + "), not " + values);
         }
         return values.contiguous().toFloatArray();
     }

@@ -64,9 +64,8 @@ final class QuantizationKernels {
     private static Tensor perTensorToBytes(KernelContext context, Tensor x, Tensor scaleTensor, Tensor zeroPoint,
             DType outType) {
         Tensor dense = x.contiguous();
-        Tensor scaleValue = scaleTensor.contiguous();
-        float scale = (float) scaleValue.loadDouble(scaleValue.offset());
-        int zero = zeroPoint == null ? 0 : (int) zeroPoint.contiguous().loadLong(zeroPoint.contiguous().offset());
+        float scale = (float) scaleTensor.loadDouble(scaleTensor.offset());
+        int zero = zeroPoint == null ? 0 : (int) zeroPoint.loadLong(zeroPoint.offset());
         Tensor y = context.allocate(outType, x.shape());
         long count = dense.elementCount();
         long blocks = ElementwiseKernels.blocks(context, count, count);

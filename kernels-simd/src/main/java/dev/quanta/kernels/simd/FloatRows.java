@@ -281,7 +281,7 @@ public final class FloatRows {
         return new float[] {mean, inverse};
     }
 
-    /** Rotations by half the lanes, a quarter, …, one: adding each in turn leaves a tree sum in lane 0. */
+    /** A thread's vector of partial sums, laid out for {@link #sumLanes}. */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[SPECIES.length()]);
 
     /**
@@ -468,10 +468,10 @@ public final class FloatRows {
      * QLinearMatMul's requantization of a row of int32 sums: out[i] = saturate(rint(float(sums[i]) ·
      * ((rowScale·columnScales[i]) / outScale)) + zeroPoint) as uint8, or int8 when {@code signed},
      * each step rounded in float as ONNX's reference takes them; {@code columnScales} holds one
-     * value for all, or one from {@code columnOffset} on per element. NaN becomes 0.
+     * value for all, or one per element. NaN becomes 0.
      */
     public static void requantize(MemorySegment sums, long sumsOffset, MemorySegment out, long outOffset, long length,
-            float rowScale, float[] columnScales, int columnOffset, float outScale, int zeroPoint, boolean signed) {
+            float rowScale, float[] columnScales, float outScale, int zeroPoint, boolean signed) {
         float low = signed ? -128 : 0;
         float high = signed ? 127 : 255;
         boolean perColumn = columnScales.length > 1;
@@ -480,7 +480,7 @@ public final class FloatRows {
         long vectorEnd = length - length % step;
         long i = 0;
         for (; i < vectorEnd; i += step) {
-            FloatVector columns = perColumn ? FloatVector.fromArray(SPECIES, columnScales, columnOffset + (int) i) : oneScale;
+            FloatVector columns = perColumn ? FloatVector.fromArray(SPECIES, columnScales, (int) i) : oneScale;
             FloatVector multiplier = columns.mul(rowScale).div(outScale);
             FloatVector scaled = ((FloatVector) IntVector.fromMemorySegment(IntVector.SPECIES_PREFERRED, sums,
                     sumsOffset + i * 4, Layouts.ORDER).convert(VectorOperators.I2F, 0)).mul(multiplier);
@@ -490,7 +490,7 @@ public final class FloatRows {
             value.convertShape(VectorOperators.I2B, QUANTIZED, 0).intoMemorySegment(out, outOffset + i, Layouts.ORDER);
         }
         for (; i < length; i++) {
-            float multiplier = columnScales[perColumn ? columnOffset + (int) i : 0] * rowScale / outScale;
+            float multiplier = columnScales[perColumn ? (int) i : 0] * rowScale / outScale;
             float scaled = sums.get(Layouts.INT32, sumsOffset + i * 4) * multiplier;
             float value = Math.max(low, Math.min(high, (float) Math.rint(scaled) + zeroPoint));
             out.set(java.lang.foreign.ValueLayout.JAVA_BYTE, outOffset + i, (byte) (int) value);
