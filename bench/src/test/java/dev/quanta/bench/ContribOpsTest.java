@@ -24,14 +24,17 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The com.microsoft quantized ops that ONNX Runtime's quantizer writes, Quanta against ONNX Runtime
- * on random inputs: one single-node model per case, the same inputs fed to both.
+ * The com.microsoft quantized ops that ONNX Runtime's quantizer writes, and ONNX's QLinearConv that
+ * its QOperator format uses, Quanta against ONNX Runtime on random inputs: one single-node model per
+ * case, the same inputs fed to both.
  */
 class ContribOpsTest {
 
     private static final int FLOAT = Onnx.TensorProto.DataType.FLOAT_VALUE;
     private static final int UINT8 = Onnx.TensorProto.DataType.UINT8_VALUE;
     private static final int INT8 = Onnx.TensorProto.DataType.INT8_VALUE;
+    /** The ops tested here from ONNX's own domain; the rest are com.microsoft's. */
+    private static final java.util.Set<String> ONNX_OPS = java.util.Set.of("QLinearConv");
 
     private final SplittableRandom random = new SplittableRandom(0xC0_7A1B);
 
@@ -123,6 +126,21 @@ class ContribOpsTest {
         compareQuantized("QGemm", quantized, Map.of(), Map.of("transB", 1L), UINT8);
     }
 
+    @Test
+    void qLinearConvGroupedStridedWithPerChannelScalesAndBias() throws Exception {
+        // x and y of one type: ONNX Runtime implements uint8 → uint8 and int8 → int8.
+        for (int type : new int[] {UINT8, INT8}) {
+            for (int scales : new int[] {1, 6}) {
+                List<Input> inputs = List.of(fed("x", type, 2, 8, 11, 9), scales("x_scale", 1),
+                        constant("x_zero_point", type), weights("w", 6, 4, 3, 3), scales("w_scale", scales, scales),
+                        new Input("w_zero_point", INT8, new long[] {scales}, new byte[scales], false),
+                        new Input("y_scale", FLOAT, new long[0], bytes(new float[] {0.3f}), false),
+                        constant("y_zero_point", type), ints("B", 6, 6));
+                compareQuantized("QLinearConv", inputs, Map.of(), Map.of("group", 2L), type);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- running both engines
 
     private void compareFloats(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
@@ -200,7 +218,8 @@ class ContribOpsTest {
 
     private static byte[] model(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
             int outputType) {
-        Onnx.NodeProto.Builder node = Onnx.NodeProto.newBuilder().setOpType(op).setDomain("com.microsoft").addOutput("Y");
+        Onnx.NodeProto.Builder node = Onnx.NodeProto.newBuilder().setOpType(op)
+                .setDomain(ONNX_OPS.contains(op) ? "" : "com.microsoft").addOutput("Y");
         floats.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(value)));
         ints.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)

@@ -21,7 +21,8 @@ import picocli.CommandLine.Mixin;
         + " parameters by type, the share of multiply-accumulates in int8, and any node Quanta cannot run.")
 final class InfoCommand implements Callable<Integer> {
 
-    private static final Set<String> INTEGER_OPS = Set.of("MatMulInteger", "MatMulIntegerToFloat", "QLinearMatMul", "ConvInteger");
+    private static final Set<String> INTEGER_OPS = Set.of("MatMulInteger", "MatMulIntegerToFloat", "QLinearMatMul", "ConvInteger",
+            "QLinearConv");
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -106,7 +107,7 @@ final class InfoCommand implements Callable<Integer> {
         String op = node.op().name();
         boolean matmul = op.equals("MatMul") || op.equals("MatMulInteger") || op.equals("MatMulIntegerToFloat")
                 || op.equals("QLinearMatMul");
-        boolean conv = op.equals("Conv") || op.equals("ConvInteger");
+        boolean conv = op.equals("Conv") || op.equals("ConvInteger") || op.equals("QLinearConv");
         boolean transposed = op.equals("ConvTranspose");
         if (!matmul && !conv && !transposed) {
             return 0;

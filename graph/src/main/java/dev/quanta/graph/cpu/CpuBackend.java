@@ -28,6 +28,7 @@ import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Quantize;
@@ -108,6 +109,7 @@ public final class CpuBackend {
             case MatMulIntegerToFloat ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(true));
             case QLinearMatMul ignored -> ValueKernel.ofTensors(MathKernels.qLinearMatMul());
             case ConvInteger conv -> ValueKernel.ofTensors(ConvKernels.convInteger(conv));
+            case QLinearConv conv -> ValueKernel.ofTensors(ConvKernels.qLinearConv(conv));
             case GatherElements gather -> ValueKernel.ofTensors(IndexingKernels.gatherElements(gather));
             case GatherND gather -> ValueKernel.ofTensors(IndexingKernels.gatherND(gather));
             case Scatter scatter -> ValueKernel.ofTensors(IndexingKernels.scatter(scatter));

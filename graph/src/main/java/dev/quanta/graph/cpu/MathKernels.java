@@ -92,17 +92,14 @@ final class MathKernels {
             float[] columnScales = floats(context, inputs[5], columns, true, "b_scale", "column of B");
             float outScale = floats(context, inputs[6], 1, true, "y_scale", "tensor")[0];
             Tensor zeroPoint = inputs[7];
-            if (zeroPoint.elementCount() != 1 || (zeroPoint.dtype() != DType.INT8 && zeroPoint.dtype() != DType.UINT8)) {
-                throw context.error("y_zero_point must be one int8 or uint8 value, not " + zeroPoint);
-            }
-            int zero = (int) zeroPoint.loadLong(zeroPoint.offset());
+            int zero = outputZeroPoint(context, zeroPoint);
             boolean signed = zeroPoint.dtype() == DType.INT8;
             Tensor y = context.allocate(zeroPoint.dtype(), sums.shape());
             // The sums are dense: lines of one row's columns, row after row (a 1-D B leaves one column a row).
             long width = b.rank() == 1 ? 1 : columns;
             long lines = width == 0 ? 0 : sums.elementCount() / width;
             context.parallel(lines, line -> FloatRows.requantize(sums.segment(), sums.byteOffset() + line * width * 4,
-                    y.segment(), y.byteOffset() + line * width, width,
+                    y.segment(), y.byteOffset() + line * width, width, 0,
                     rowScales[rowScales.length == 1 ? 0 : (int) (line % rows)], columnScales, outScale, zero, signed));
             return new Tensor[] {y};
         };
@@ -112,8 +109,16 @@ final class MathKernels {
     private record Epilogue(float[] scale, float[] bias) {
     }
 
+    /** The value of a requantized output's zero point, which must be one int8 or uint8 value. */
+    static int outputZeroPoint(KernelContext context, Tensor zeroPoint) {
+        if (zeroPoint.elementCount() != 1 || (zeroPoint.dtype() != DType.INT8 && zeroPoint.dtype() != DType.UINT8)) {
+            throw context.error("y_zero_point must be one int8 or uint8 value, not " + zeroPoint);
+        }
+        return (int) zeroPoint.loadLong(zeroPoint.offset());
+    }
+
     /** float32 values: one per {@code each} ({@code count} of them), or one for all when {@code oneAllowed}. */
-    private static float[] floats(KernelContext context, Tensor values, long count, boolean oneAllowed, String name,
+    static float[] floats(KernelContext context, Tensor values, long count, boolean oneAllowed, String name,
             String each) {
         long found = values.shape().elementCount();
         if (values.dtype() != DType.FLOAT || !(found == count || oneAllowed && found == 1)) {

@@ -25,6 +25,7 @@ import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Pool;
@@ -340,6 +341,7 @@ public final class ShapeInference {
                 }
                 case Conv conv -> out[0] = conv(x, shape(node, 1), conv.window());
                 case ConvInteger conv -> out[0] = conv(x, shape(node, 1), conv.window());
+                case QLinearConv conv -> out[0] = conv(x, shape(node, 1), conv.window());
                 case Pool pool -> {
                     out[0] = pool(x, pool);
                     out[1] = out[0];

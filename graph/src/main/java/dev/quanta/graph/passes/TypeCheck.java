@@ -20,6 +20,7 @@ import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
 import dev.quanta.graph.ops.NonZero;
 import dev.quanta.graph.ops.Normalize;
@@ -96,6 +97,23 @@ public final class TypeCheck {
         return null;
     }
 
+    /**
+     * QLinearMatMul's and QLinearConv's inputs (x, w, their zero points, three float32 scales, the
+     * output's zero point): the output takes the type of its zero point.
+     */
+    private static String requantized(DType[] in, DType[] out) {
+        out[0] = in.length > 7 ? in[7] : null;
+        for (int i = 4; i < 7 && i < in.length; i++) {
+            if (in[i] != null && in[i] != DType.FLOAT) {
+                return "its scales must be float32 here, not " + in[i];
+            }
+        }
+        if (out[0] != null && out[0] != DType.INT8 && out[0] != DType.UINT8) {
+            return "the output's zero point must be int8 or uint8, not " + out[0];
+        }
+        return integerOperands(in);
+    }
+
     /** Fills the output types it can; returns what is wrong, or null. */
     private static String infer(CoreOp op, DType[] in, DType[] out) {
         DType first = in.length > 0 ? in[0] : null;
@@ -144,9 +162,6 @@ public final class TypeCheck {
             }
             case ConvInteger ignored -> {
                 out[0] = DType.INT32;
-                if (in.length > 4 && in[4] != null && in[4] != DType.INT32) {
-                    return "the bias must be int32, not " + in[4];
-                }
                 return integerOperands(in);
             }
             case MatMulIntegerToFloat ignored -> {
@@ -159,16 +174,13 @@ public final class TypeCheck {
                 return integerOperands(in);
             }
             case QLinearMatMul ignored -> {
-                out[0] = in.length > 7 ? in[7] : null;
-                for (int i = 4; i < 7 && i < in.length; i++) {
-                    if (in[i] != null && in[i] != DType.FLOAT) {
-                        return "its scales must be float32 here, not " + in[i];
-                    }
+                return requantized(in, out);
+            }
+            case QLinearConv ignored -> {
+                if (in.length > 8 && in[8] != null && in[8] != DType.INT32) {
+                    return "the bias must be int32, not " + in[8];
                 }
-                if (out[0] != null && out[0] != DType.INT8 && out[0] != DType.UINT8) {
-                    return "the output's zero point must be int8 or uint8, not " + out[0];
-                }
-                return integerOperands(in);
+                return requantized(in, out);
             }
             case Concat ignored -> {
                 return sameTypes(in, "inputs");

@@ -18,7 +18,10 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** A float convolution split across threads by blocks of output positions: the bits of one thread, and the definition. */
+/**
+ * A float convolution with a bias split across threads by blocks of output positions, or by whole
+ * groups: the bits of one thread, and the definition.
+ */
 class ConvSplitTest {
 
     private final TensorArena arena = TensorArena.ofShared();
@@ -45,6 +48,10 @@ class ConvSplitTest {
         int groupFilters = filters / group;
         float[] x = new float[batch * channels * size * size];
         float[] w = new float[filters * groupChannels * 9];
+        float[] bias = new float[filters];
+        for (int f = 0; f < filters; f++) {
+            bias[f] = (float) random.nextGaussian();
+        }
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) random.nextGaussian();
         }
@@ -53,11 +60,14 @@ class ConvSplitTest {
         }
         Value xValue = new Value("x", null);
         Value wValue = new Value("w", null);
+        Value biasValue = new Value("bias", null);
         Value y = new Value("y", null);
         Window window = new Window(null, new long[] {1, 1}, new long[] {1, 1}, new long[] {1, 1, 1, 1},
                 Window.AutoPad.NOTSET, false);
         Graph graph = Graph.builder("conv").input(xValue).constant(wValue, arena.fromFloats(w, filters, groupChannels, 3, 3))
-                .node(new Node("conv", new Conv(window, group), List.of(xValue, wValue), List.of(y), "test")).output(y).build();
+                .constant(biasValue, arena.fromFloats(bias, filters))
+                .node(new Node("conv", new Conv(window, group), List.of(xValue, wValue, biasValue), List.of(y), "test"))
+                .output(y).build();
         Tensor input = arena.fromFloats(x, batch, channels, size, size);
         float[] single = run(graph, input, 1);
         for (int threads : new int[] {2, 3}) {
@@ -68,7 +78,7 @@ class ConvSplitTest {
             for (int f = 0; f < filters; f++) {
                 for (int oh = 0; oh < size; oh++) {
                     for (int ow = 0; ow < size; ow++) {
-                        double sum = 0;
+                        double sum = bias[f];
                         for (int c = 0; c < groupChannels; c++) {
                             int channel = f / groupFilters * groupChannels + c;
                             for (int i = 0; i < 3; i++) {

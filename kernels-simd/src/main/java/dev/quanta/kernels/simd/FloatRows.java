@@ -465,13 +465,14 @@ public final class FloatRows {
     }
 
     /**
-     * QLinearMatMul's requantization of a row of int32 sums: out[i] = saturate(rint(float(sums[i]) ·
-     * ((rowScale·columnScales[i]) / outScale)) + zeroPoint) as uint8, or int8 when {@code signed},
-     * each step rounded in float as ONNX's reference takes them; {@code columnScales} holds one
-     * value for all, or one per element. NaN becomes 0.
+     * QLinearMatMul's and QLinearConv's requantization of a row of int32 sums: out[i] =
+     * saturate(rint(float(sums[i] + bias) · ((rowScale·columnScales[i]) / outScale)) + zeroPoint) as
+     * uint8, or int8 when {@code signed}, each step rounded in float as ONNX's reference takes them
+     * (the bias added in int32, wrapping); {@code columnScales} holds one value for all, or one per
+     * element. NaN becomes 0.
      */
     public static void requantize(MemorySegment sums, long sumsOffset, MemorySegment out, long outOffset, long length,
-            float rowScale, float[] columnScales, float outScale, int zeroPoint, boolean signed) {
+            int bias, float rowScale, float[] columnScales, float outScale, int zeroPoint, boolean signed) {
         float low = signed ? -128 : 0;
         float high = signed ? 127 : 255;
         boolean perColumn = columnScales.length > 1;
@@ -483,7 +484,7 @@ public final class FloatRows {
             FloatVector columns = perColumn ? FloatVector.fromArray(SPECIES, columnScales, (int) i) : oneScale;
             FloatVector multiplier = columns.mul(rowScale).div(outScale);
             FloatVector scaled = ((FloatVector) IntVector.fromMemorySegment(IntVector.SPECIES_PREFERRED, sums,
-                    sumsOffset + i * 4, Layouts.ORDER).convert(VectorOperators.I2F, 0)).mul(multiplier);
+                    sumsOffset + i * 4, Layouts.ORDER).add(bias).convert(VectorOperators.I2F, 0)).mul(multiplier);
             // Past ±512 every value saturates; within, adding and taking away 1.5·2^23 rounds half to even.
             FloatVector rounded = scaled.max(-512f).min(512f).add(ROUNDING).sub(ROUNDING);
             IntVector value = (IntVector) rounded.add((float) zeroPoint).max(low).min(high).convert(VectorOperators.F2I, 0);
@@ -491,7 +492,7 @@ public final class FloatRows {
         }
         for (; i < length; i++) {
             float multiplier = columnScales[perColumn ? (int) i : 0] * rowScale / outScale;
-            float scaled = sums.get(Layouts.INT32, sumsOffset + i * 4) * multiplier;
+            float scaled = (sums.get(Layouts.INT32, sumsOffset + i * 4) + bias) * multiplier;
             float value = Math.max(low, Math.min(high, (float) Math.rint(scaled) + zeroPoint));
             out.set(java.lang.foreign.ValueLayout.JAVA_BYTE, outOffset + i, (byte) (int) value);
         }

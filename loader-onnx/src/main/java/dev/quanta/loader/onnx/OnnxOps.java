@@ -37,6 +37,7 @@ import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Quantize;
@@ -596,17 +597,11 @@ final class OnnxOps {
         register("ConvInteger", node -> node.emit(new ConvInteger(window(node, false), (int) node.intAttr("group", 1)),
                 java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2), node.input(3)),
                 List.of(node.requiredOutput(0))));
-        register("QLinearConv", node -> {
-            // y = saturate(round((x − x0) ∗ (w − w0) + B) · (x_scale · w_scale / y_scale)) + y0), the multiplier
-            // formed first and applied per output channel, as ONNX's reference does.
-            Value accumulated = node.emit(new ConvInteger(window(node, false), (int) node.intAttr("group", 1)),
-                    node.requiredInput(0), node.requiredInput(3), node.requiredInput(2), node.requiredInput(5), node.input(8));
-            Value multiplier = node.emit(new Binary(Binary.Kind.DIV),
-                    node.emit(new Binary(Binary.Kind.MUL), node.requiredInput(1), node.requiredInput(4)), node.requiredInput(6));
-            Value scaled = node.emit(new Dequantize(1, 0, null), accumulated, multiplier);
-            node.emit(new Quantize(1, 0, true, null), List.of(scaled, like(node, 1, multiplier), node.requiredInput(7)),
-                    List.of(node.requiredOutput(0)));
-        });
+        // The scales are float32 in every opset of QLinearConv, so it is always one node.
+        register("QLinearConv", node -> node.emit(new QLinearConv(window(node, false), (int) node.intAttr("group", 1)),
+                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(3), node.requiredInput(2),
+                        node.requiredInput(5), node.requiredInput(1), node.requiredInput(4), node.requiredInput(6),
+                        node.requiredInput(7), node.input(8)), List.of(node.requiredOutput(0))));
         register("ConvTranspose", node -> node.emit(new ConvTranspose(window(node, false), (int) node.intAttr("group", 1),
                 node.intsAttr("output_padding"), node.intsAttr("output_shape")),
                 java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
