@@ -22,7 +22,7 @@ import picocli.CommandLine.Mixin;
 final class InfoCommand implements Callable<Integer> {
 
     private static final Set<String> INTEGER_OPS = Set.of("MatMulInteger", "MatMulIntegerToFloat", "QLinearMatMul", "ConvInteger",
-            "QLinearConv");
+            "ConvIntegerToFloat", "QLinearConv");
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -107,7 +107,7 @@ final class InfoCommand implements Callable<Integer> {
         String op = node.op().name();
         boolean matmul = op.equals("MatMul") || op.equals("MatMulInteger") || op.equals("MatMulIntegerToFloat")
                 || op.equals("QLinearMatMul");
-        boolean conv = op.equals("Conv") || op.equals("ConvInteger") || op.equals("QLinearConv");
+        boolean conv = op.equals("Conv") || op.equals("ConvInteger") || op.equals("ConvIntegerToFloat") || op.equals("QLinearConv");
         boolean transposed = op.equals("ConvTranspose");
         if (!matmul && !conv && !transposed) {
             return 0;

@@ -4,6 +4,7 @@ import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvInteger;
+import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.GlobalPool;
 import dev.quanta.graph.ops.Pool;
@@ -283,6 +284,24 @@ final class ConvKernels {
     }
 
     /**
+     * ConvIntegerToFloat (see {@link ConvIntegerToFloat}): the int32 sums land in the float output,
+     * and each block is converted there, scaled and biased by the task that computed it.
+     */
+    static Kernel convIntegerToFloat(ConvIntegerToFloat op) {
+        return (context, inputs) -> {
+            IntegerOperands operands = IntegerOperands.of(context, "ConvIntegerToFloat", op.window(), op.group(), inputs);
+            long filters = operands.lowering().filters();
+            float[] scales = MathKernels.floats(context, inputs[4], filters, true, "scale", "output channel");
+            float[] biases = inputs.length > 5 && inputs[5] != null
+                    ? MathKernels.floats(context, inputs[5], filters, false, "bias", "output channel") : null;
+            Tensor y = context.allocate(DType.FLOAT, operands.lowering().outShape());
+            operands.convolve(context, y, (filter, at, count) -> FloatRows.dequantizeRow(y.segment(), at * 4, count,
+                    scales[scales.length == 1 ? 0 : filter], biases == null ? 0 : biases[filter], biases != null));
+            return new Tensor[] {y};
+        };
+    }
+
+    /**
      * QLinearConv (see {@link QLinearConv}): the exact int32 convolution, each block requantized with
      * its filters' bias and scale by the task that computed it, while the block is in its cache.
      */
@@ -294,7 +313,7 @@ final class ConvKernels {
             float[] wScales = MathKernels.floats(context, inputs[5], filters, true, "w_scale", "output channel");
             float yScale = MathKernels.floats(context, inputs[6], 1, false, "y_scale", "tensor")[0];
             int zero = MathKernels.outputZeroPoint(context, inputs[7]);
-            boolean signed = inputs[7].dtype() == DType.INT8;
+            int low = inputs[7].dtype() == DType.INT8 ? Byte.MIN_VALUE : 0;
             Tensor bias = inputs.length > 8 ? inputs[8] : null;
             int[] biases = bias == null ? null
                     : Arrays.stream(checkedBias(context, bias, filters).toLongArray()).mapToInt(value -> (int) value).toArray();
@@ -302,7 +321,7 @@ final class ConvKernels {
             Tensor y = context.allocate(inputs[7].dtype(), operands.lowering().outShape());
             operands.convolve(context, sums, (filter, at, count) -> FloatRows.requantize(sums.segment(), at * 4,
                     y.segment(), at, count, biases == null ? 0 : biases[filter],
-                    wScales[wScales.length == 1 ? 0 : filter], xScale, yScale, zero, signed));
+                    wScales[wScales.length == 1 ? 0 : filter], xScale, yScale, zero, op.relu() ? zero : low, low + 255));
             return new Tensor[] {y};
         };
     }

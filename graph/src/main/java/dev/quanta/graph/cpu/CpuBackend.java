@@ -5,6 +5,7 @@ import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.Resize;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvInteger;
+import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.GlobalPool;
 import dev.quanta.graph.ops.Pool;
@@ -110,6 +111,7 @@ public final class CpuBackend {
             case QLinearMatMul ignored -> ValueKernel.ofTensors(MathKernels.qLinearMatMul());
             case ConvInteger conv -> ValueKernel.ofTensors(ConvKernels.convInteger(conv));
             case QLinearConv conv -> ValueKernel.ofTensors(ConvKernels.qLinearConv(conv));
+            case ConvIntegerToFloat conv -> ValueKernel.ofTensors(ConvKernels.convIntegerToFloat(conv));
             case GatherElements gather -> ValueKernel.ofTensors(IndexingKernels.gatherElements(gather));
             case GatherND gather -> ValueKernel.ofTensors(IndexingKernels.gatherND(gather));
             case Scatter scatter -> ValueKernel.ofTensors(IndexingKernels.scatter(scatter));

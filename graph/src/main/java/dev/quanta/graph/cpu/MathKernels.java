@@ -93,14 +93,14 @@ final class MathKernels {
             float outScale = floats(context, inputs[6], 1, true, "y_scale", "tensor")[0];
             Tensor zeroPoint = inputs[7];
             int zero = outputZeroPoint(context, zeroPoint);
-            boolean signed = zeroPoint.dtype() == DType.INT8;
+            int low = zeroPoint.dtype() == DType.INT8 ? Byte.MIN_VALUE : 0;
             Tensor y = context.allocate(zeroPoint.dtype(), sums.shape());
             // The sums are dense: lines of one row's columns, row after row (a 1-D B leaves one column a row).
             long width = b.rank() == 1 ? 1 : columns;
             long lines = width == 0 ? 0 : sums.elementCount() / width;
             context.parallel(lines, line -> FloatRows.requantize(sums.segment(), sums.byteOffset() + line * width * 4,
                     y.segment(), y.byteOffset() + line * width, width, 0,
-                    rowScales[rowScales.length == 1 ? 0 : (int) (line % rows)], columnScales, outScale, zero, signed));
+                    rowScales[rowScales.length == 1 ? 0 : (int) (line % rows)], columnScales, outScale, zero, low, low + 255));
             return new Tensor[] {y};
         };
     }

@@ -9,7 +9,7 @@ public sealed interface CoreOp
         permits Unary, Binary, Where, Cast, CastLike, MatMul, Reduce, ArgReduce, Softmax, MaskedSoftmax, Reshape, Transpose, Squeeze,
                 Unsqueeze, Flatten, Concat, Split, Slice, Gather, ShapeOf, Size, Expand, ConstantOfShape, Identity, Range,
                 Normalize, ChannelNormalize, LocalResponseNorm, Quantize, Dequantize, DynamicQuantize, MatMulInteger,
-                MatMulIntegerToFloat, QLinearMatMul, ConvInteger, QLinearConv,
+                MatMulIntegerToFloat, QLinearMatMul, ConvInteger, ConvIntegerToFloat, QLinearConv,
                 GatherElements, GatherND, Scatter, Tile, Trilu, CumSum, TopK, OneHot, EyeLike, NonZero, Pad, DepthToSpace,
                 Hardmax, Einsum, Conv, ConvTranspose, Pool, GlobalPool, Resize, Dropout, SequenceOp, OptionalOp,
                 Loop, If {

@@ -6,8 +6,10 @@ package dev.quanta.graph.ops;
  * operands less their zero points plus the int32 bias [M], requantized as ONNX's reference does it:
  * the multiplier (xScale·wScale)/yScale formed first in float (wScale one value or one per output
  * channel), the sum converted to float and multiplied by it, rounded half to even, plus
- * yZeroPoint, saturated to yZeroPoint's type. Each block of sums is requantized by the task that
- * computed it, where the decomposition took a bias pass, a dequantization and a quantization.
+ * yZeroPoint, saturated to yZeroPoint's type; with {@code relu}, also clamped below at
+ * yZeroPoint, as a Relu before the quantization would leave it (QDQ models' Conv → Relu →
+ * QuantizeLinear). Each block of sums is requantized by the task that computed it, where the
+ * decomposition took a bias pass, a dequantization and a quantization.
  */
-public record QLinearConv(Window window, int group) implements CoreOp {
+public record QLinearConv(Window window, int group, boolean relu) implements CoreOp {
 }

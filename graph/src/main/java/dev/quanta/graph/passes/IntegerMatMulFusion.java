@@ -9,12 +9,15 @@ import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.Conv;
-import dev.quanta.graph.ops.ConvInteger;
+import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.QLinearConv;
+import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.Transpose;
+import dev.quanta.graph.ops.Unary;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
@@ -25,7 +28,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Float matmuls over int8 data become one {@link MatMulIntegerToFloat}, in two patterns:
+ * Float matmuls and convolutions over int8 data become integer kernels, in two patterns:
  * <ul>
  * <li>MatMulInteger → Cast(float32) → Mul(scale) (→ Add(bias)): the projections of dynamically
  * quantized models (ONNX Runtime's quantizer emits this chain after each DynamicQuantizeLinear).
@@ -33,9 +36,11 @@ import java.util.Map;
  * and no value inside the chain may be read elsewhere or be a graph output. The fused kernel
  * rounds as the chain does, so outputs keep their bits.
  * <li>DequantizeLinear(int8 x) and DequantizeLinear(int8 w) → MatMul (w 2-D, also through Gemm's
- * Transpose) or Conv (QDQ models): the product runs on the integers, scaled once by
- * x_scale·w_scale (x per tensor, w per tensor or per column or filter), equal to the float
- * product up to float rounding. The DequantizeLinear nodes stay while anything else reads them.
+ * Transpose) or Conv (QDQ models): the product runs on the integers ({@link MatMulIntegerToFloat},
+ * {@link ConvIntegerToFloat}), scaled once by x_scale·w_scale (x per tensor, w per tensor or per
+ * column or filter), equal to the float product up to float rounding; a Conv whose output is
+ * quantized again becomes {@link QLinearConv}. The DequantizeLinear nodes
+ * stay while anything else reads them.
  * </ul>
  */
 public final class IntegerMatMulFusion {
@@ -106,8 +111,13 @@ public final class IntegerMatMulFusion {
     }
 
     /**
-     * Conv(DequantizeLinear(x), DequantizeLinear(w), bias?): ConvInteger, dequantized per output
-     * channel by x_scale·w_scale, plus a constant bias as a [M, 1, …] constant.
+     * Conv(DequantizeLinear(x), DequantizeLinear(w), bias?), x quantized per tensor, w per tensor or
+     * per output channel. When a per-tensor QuantizeLinear alone reads it (directly or through a
+     * Relu), as QDQ models write each layer, and the bias is absent or int32 dequantized by
+     * x_scale·w_scale without a zero point (as quantizers write it): one QLinearConv from the
+     * quantized operands to the quantized output, so the layers pass bytes to each other (a Relu
+     * clamps the output at its zero point, where Relu's 0 lands). Otherwise
+     * ConvIntegerToFloat, scaled by x_scale·w_scale, plus any float bias [M].
      */
     private static List<Node> conv(Node node, Conv conv, Map<Value, Node> producers, Map<Value, Shape> shapes,
             Map<Value, DType> types, Graph graph, Rewrite rewrite) {
@@ -115,35 +125,99 @@ public final class IntegerMatMulFusion {
         Node w = producers.get(node.inputs().get(1));
         Shape wShape = shapes.get(node.inputs().get(1));
         Value bias = input(node, 2);
-        Tensor biasTensor = bias == null ? null : graph.constants().get(bias);
         if (x == null || w == null || wShape == null || wShape.rank() < 3 || !wShape.isStatic(0)
-                || !integerDequantize(x, types) || !perTensor(x, shapes) || !integerDequantize(w, types)
-                || (bias != null && (biasTensor == null || biasTensor.dtype() != DType.FLOAT))) {
+                || !integerDequantize(x, types) || !perTensor(x, shapes) || !integerDequantize(w, types)) {
             return null;
         }
         long filters = wShape.size(0);
+        Shape biasShape = bias == null ? null : shapes.get(bias);
+        if (bias != null && (types.get(bias) != DType.FLOAT || biasShape == null || !biasShape.isStatic()
+                || biasShape.rank() != 1 || biasShape.size(0) != filters)) {
+            return null;
+        }
         boolean perFilter = Shape.normalizeAxis(((Dequantize) w.op()).axis(), wShape.rank()) == 0;
         if (!quantizedAlong(w, filters, perFilter, shapes)) {
             return null;
         }
+        if (requantized(node, conv, x, w, bias, filters, producers, shapes, types, graph, rewrite)) {
+            return List.of();
+        }
         List<Node> nodes = new ArrayList<>();
         Value scale = scale(node, x, w, nodes);
-        Value sums = new Value(node.name() + "/integer_sums", null);
-        nodes.add(new Node(node.name() + "/integer_sums", new ConvInteger(conv.window(), conv.group()),
-                Arrays.asList(input(x, 0), input(w, 0), input(x, 2), input(w, 2)), List.of(sums), node.source()));
-        Value output = node.outputs().get(0);
-        Value scaled = bias == null ? output : new Value(node.name() + "/scaled", null);
-        nodes.add(new Node(node.name(), new Dequantize(1, 0, null), List.of(sums, scale), List.of(scaled), node.source()));
-        if (bias != null) {
-            long[] channelFirst = new long[wShape.rank()];
-            Arrays.fill(channelFirst, 1);
-            channelFirst[1] = filters;
-            Value reshaped = new Value(node.name() + "/bias", null);
-            rewrite.constant(reshaped, biasTensor.contiguous().reshape(Arrays.copyOfRange(channelFirst, 1, channelFirst.length)));
-            nodes.add(new Node(node.name() + "/bias", new Binary(Binary.Kind.ADD), List.of(scaled, reshaped),
-                    List.of(output), node.source()));
-        }
+        nodes.add(new Node(node.name(), new ConvIntegerToFloat(conv.window(), conv.group()), Arrays.asList(input(x, 0),
+                input(w, 0), input(x, 2), input(w, 2), scale, bias), node.outputs(), node.source()));
         return nodes;
+    }
+
+    /**
+     * The QLinearConv form of {@link #conv}, when the pattern holds: the QuantizeLinear (and any
+     * Relu) give way to it, and the Conv to nothing. Whether it did.
+     */
+    private static boolean requantized(Node node, Conv conv, Node x, Node w, Value bias, long filters,
+            Map<Value, Node> producers, Map<Value, Shape> shapes, Map<Value, DType> types, Graph graph, Rewrite rewrite) {
+        Node next = rewrite.onlyReader(node);
+        Node relu = next != null && next.op() instanceof Unary u && u.kind() == Unary.Kind.RELU ? next : null;
+        Node quantize = relu == null ? next : rewrite.onlyReader(relu);
+        if (quantize == null || !(quantize.op() instanceof Quantize q) || q.blockSize() != 0 || !q.saturate()
+                || quantize.inputs().get(0) != (relu == null ? node : relu).outputs().get(0)) {
+            return false;
+        }
+        Value outScale = input(quantize, 1);
+        Value outZero = input(quantize, 2);
+        DType outType = outZero == null ? null : types.get(outZero);
+        if (!perTensor(shapes.get(outScale)) || types.get(outScale) != DType.FLOAT || !perTensor(shapes.get(outZero))
+                || (outType != DType.UINT8 && outType != DType.INT8) || (q.outType() != null && q.outType() != outType)) {
+            return false;
+        }
+        Value quantizedBias = null;
+        if (bias != null) {
+            Node dequantize = producers.get(bias);
+            if (dequantize == null || !(dequantize.op() instanceof Dequantize d) || d.blockSize() != 0
+                    || types.get(input(dequantize, 0)) != DType.INT32 || !zeros(graph, input(dequantize, 2))
+                    || !isProduct(graph, input(dequantize, 1), input(x, 1), input(w, 1), filters)) {
+                return false;
+            }
+            quantizedBias = input(dequantize, 0);
+        }
+        // In the QuantizeLinear's place: every input the new node reads exists by then.
+        rewrite.replace(quantize, List.of(new Node(node.name(), new QLinearConv(conv.window(), conv.group(), relu != null),
+                Arrays.asList(input(x, 0), input(w, 0), input(x, 2), input(w, 2), input(x, 1), input(w, 1), outScale, outZero,
+                        quantizedBias), quantize.outputs(), node.source())));
+        if (relu != null) {
+            rewrite.replace(relu, List.of());
+        }
+        return true;
+    }
+
+    /** Absent, or a constant of zeros. */
+    private static boolean zeros(Graph graph, Value value) {
+        Tensor tensor = value == null ? null : graph.constants().get(value);
+        return value == null || tensor != null && Arrays.stream(tensor.contiguous().toLongArray()).allMatch(v -> v == 0);
+    }
+
+    /**
+     * Whether the constant {@code product} holds x_scale·w_scale as float32 multiplies it, for each of
+     * {@code filters} output channels (each side one value, or one per channel).
+     */
+    private static boolean isProduct(Graph graph, Value product, Value xScale, Value wScale, long filters) {
+        Tensor products = product == null ? null : graph.constants().get(product);
+        Tensor xs = graph.constants().get(xScale);
+        Tensor ws = graph.constants().get(wScale);
+        if (products == null || xs == null || ws == null || products.dtype() != DType.FLOAT || xs.elementCount() != 1
+                || !(products.elementCount() == 1 || products.elementCount() == filters)
+                || !(ws.elementCount() == 1 || ws.elementCount() == filters)) {
+            return false;
+        }
+        float[] expected = products.contiguous().toFloatArray();
+        float x = xs.contiguous().toFloatArray()[0];
+        float[] w = ws.contiguous().toFloatArray();
+        for (int f = 0; f < filters; f++) {
+            float value = x * w[w.length == 1 ? 0 : f];
+            if (Float.floatToIntBits(value) != Float.floatToIntBits(expected[expected.length == 1 ? 0 : f])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** x_scale·w_scale, one value or one per column or filter, computed by a new node added to {@code nodes}. */

@@ -13,6 +13,7 @@ import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.ConstantOfShape;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvInteger;
+import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.DynamicQuantize;
@@ -342,6 +343,7 @@ public final class ShapeInference {
                 case Conv conv -> out[0] = conv(x, shape(node, 1), conv.window());
                 case ConvInteger conv -> out[0] = conv(x, shape(node, 1), conv.window());
                 case QLinearConv conv -> out[0] = conv(x, shape(node, 1), conv.window());
+                case ConvIntegerToFloat conv -> out[0] = conv(x, shape(node, 1), conv.window());
                 case Pool pool -> {
                     out[0] = pool(x, pool);
                     out[1] = out[0];

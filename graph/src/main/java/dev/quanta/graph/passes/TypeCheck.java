@@ -18,6 +18,7 @@ import dev.quanta.graph.ops.Einsum;
 import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.ConvInteger;
+import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.QLinearConv;
@@ -97,6 +98,17 @@ public final class TypeCheck {
         return null;
     }
 
+    /** Integer products to float: the operands and their zero points, then float32 scales and biases. */
+    private static String toFloat(DType[] in, DType[] out) {
+        out[0] = DType.FLOAT;
+        for (int i = 4; i < in.length; i++) {
+            if (in[i] != null && in[i] != DType.FLOAT) {
+                return "scales and biases must be float32, not " + in[i];
+            }
+        }
+        return integerOperands(in);
+    }
+
     /**
      * QLinearMatMul's and QLinearConv's inputs (x, w, their zero points, three float32 scales, the
      * output's zero point): the output takes the type of its zero point.
@@ -165,13 +177,10 @@ public final class TypeCheck {
                 return integerOperands(in);
             }
             case MatMulIntegerToFloat ignored -> {
-                out[0] = DType.FLOAT;
-                for (int i = 4; i < in.length; i++) {
-                    if (in[i] != null && in[i] != DType.FLOAT) {
-                        return "scales and biases must be float32, not " + in[i];
-                    }
-                }
-                return integerOperands(in);
+                return toFloat(in, out);
+            }
+            case ConvIntegerToFloat ignored -> {
+                return toFloat(in, out);
             }
             case QLinearMatMul ignored -> {
                 return requantized(in, out);

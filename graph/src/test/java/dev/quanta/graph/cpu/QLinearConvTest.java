@@ -12,8 +12,10 @@ import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.Dequantize;
+import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.Quantize;
+import dev.quanta.graph.ops.Unary;
 import dev.quanta.graph.ops.Window;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Tensor;
@@ -28,7 +30,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The one-node QLinearConv against the steps it replaces (ConvInteger, the bias added in int32, the
- * multiplier (xScale·wScale)/yScale, a dequantization and a quantization), bit for bit.
+ * multiplier (xScale·wScale)/yScale, a dequantization, a Relu when it clamps, and a quantization),
+ * bit for bit.
  */
 class QLinearConvTest {
 
@@ -66,7 +69,8 @@ class QLinearConvTest {
                     DType wType = trial % 3 == 0 ? DType.UINT8 : DType.INT8;
                     boolean perChannel = trial % 2 == 0;
                     boolean bias = trial % 4 != 3;
-                    check(c, xType, wType, yType, perChannel, bias, "trial " + trial);
+                    boolean relu = trial % 5 == 2;
+                    check(c, xType, wType, yType, perChannel, bias, relu, "trial " + trial);
                     trial++;
                 }
             }
@@ -85,7 +89,7 @@ class QLinearConvTest {
         for (int i = 1; i < in.length; i++) {
             builder.constant(in[i], tensors[i]);
         }
-        Graph graph = builder.node(new Node("q", new QLinearConv(window(c), c.group()), Arrays.asList(in), List.of(y), "test"))
+        Graph graph = builder.node(new Node("q", new QLinearConv(window(c), c.group(), false), Arrays.asList(in), List.of(y), "test"))
                 .output(y).build();
         try (Session session = new Session(graph, new SessionOptions(1, false))) {
             assertThatThrownBy(() -> session.run(Map.of("x", tensors[0])).close())
@@ -93,7 +97,8 @@ class QLinearConvTest {
         }
     }
 
-    private void check(Case c, DType xType, DType wType, DType yType, boolean perChannel, boolean withBias, String label) {
+    private void check(Case c, DType xType, DType wType, DType yType, boolean perChannel, boolean withBias, boolean relu,
+            String label) {
         Tensor[] tensors = inputs(c, xType, wType, yType, perChannel, withBias);
         Value[] in = values();
         Value fused = new Value("fused", null);
@@ -103,6 +108,7 @@ class QLinearConvTest {
         Value product = new Value("product", null);
         Value multiplier = new Value("multiplier", null);
         Value scaled = new Value("scaled", null);
+        Value rectified = new Value("rectified", null);
         Value one = new Value("one", null);
         Value steps = new Value("steps", null);
         Window window = window(c);
@@ -117,7 +123,7 @@ class QLinearConvTest {
         if (!withBias) {
             fusedInputs.set(8, null);
         }
-        builder.node(new Node("fused", new QLinearConv(window, c.group()), fusedInputs, List.of(fused), "test"))
+        builder.node(new Node("fused", new QLinearConv(window, c.group(), relu), fusedInputs, List.of(fused), "test"))
                 .node(new Node("acc", new ConvInteger(window, c.group()), List.of(in[0], in[1], in[2], in[3]),
                         List.of(accumulated), "test"));
         if (withBias) {
@@ -133,16 +139,18 @@ class QLinearConvTest {
                 .node(new Node("multiplier", new Binary(Binary.Kind.DIV), List.of(product, in[6]), List.of(multiplier), "test"))
                 .node(new Node("scaled", new Dequantize(1, 0, null), List.of(withBias ? biased : accumulated, multiplier),
                         List.of(scaled), "test"))
-                .node(new Node("steps", new Quantize(1, 0, true, null), List.of(scaled, one, in[7]), List.of(steps), "test"))
+                .node(new Node("rectified", relu ? new Unary(Unary.Kind.RELU, 0, 0) : new Identity(), List.of(scaled),
+                        List.of(rectified), "test"))
+                .node(new Node("steps", new Quantize(1, 0, true, null), List.of(rectified, one, in[7]), List.of(steps), "test"))
                 .output(fused).output(steps).build();
         for (int threads : new int[] {1, 2}) {
             try (Session session = new Session(graph, new SessionOptions(threads, false));
                     Outputs outputs = session.run(Map.of("x", tensors[0]))) {
                 Tensor expected = outputs.get("steps");
                 Tensor actual = outputs.get("fused");
-                String what = String.format("%s: %s %s * %s %s, group %d → %s, per channel %b, bias %b, %d threads", label,
-                        xType, Arrays.toString(c.x()), wType, Arrays.toString(c.w()), c.group(), yType, perChannel, withBias,
-                        threads);
+                String what = String.format("%s: %s %s * %s %s, group %d → %s, per channel %b, bias %b, relu %b, %d threads",
+                        label, xType, Arrays.toString(c.x()), wType, Arrays.toString(c.w()), c.group(), yType, perChannel,
+                        withBias, relu, threads);
                 assertThat(actual.dtype()).as(what).isEqualTo(yType);
                 assertThat(actual.shape().sizes()).as(what).containsExactly(expected.shape().sizes());
                 assertThat(actual.toLongArray()).as(what).containsExactly(expected.toLongArray());

@@ -169,8 +169,108 @@ class IntegerMatMulFusionTest {
                         builder.constant(b, bias).node(node("conv", new Conv(new Window(null, null, null,
                                 new long[] {1, 1, 1, 1}, Window.AutoPad.NOTSET, false), 1), List.of(xHat, wHat, b), y));
                     });
-            checkFused(conv, floats(2 * 3 * 6 * 7, 2, 3, 6, 7), "ConvInteger", 27);
+            checkFused(conv, floats(2 * 3 * 6 * 7, 2, 3, 6, 7), "ConvIntegerToFloat", 27);
         }
+    }
+
+    @Test
+    void aQuantizedConvLayerBecomesQLinearConv() {
+        for (boolean perChannel : new boolean[] {false, true}) {
+            for (boolean relu : new boolean[] {false, true}) {
+                for (boolean withBias : new boolean[] {false, true}) {
+                    Graph graph = quantizedConvLayer(perChannel, relu, withBias, true);
+                    Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+                    List<String> ops = fused.nodes().stream().map(node -> node.op().name()).toList();
+                    String what = String.format("per channel %b, relu %b, bias %b", perChannel, relu, withBias);
+                    assertThat(ops).as(what).contains("QLinearConv").doesNotContain("Conv", "ConvIntegerToFloat", "RELU");
+                    assertThat(ops.stream().filter(op -> op.equals("Quantize"))).as(what).hasSize(1); // x's only
+                    assertQuantizedAgree(graph, fused, what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aBiasScaledOtherwiseLeavesTheConvInFloatOutput() {
+        // The bias's scale is not x_scale·w_scale, so its integers cannot join the sums: the Conv
+        // dequantizes to float, the QuantizeLinear stays, and the outputs still agree.
+        Graph graph = quantizedConvLayer(true, false, true, false);
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+        assertThat(fused.nodes().stream().map(node -> node.op().name())).contains("ConvIntegerToFloat")
+                .doesNotContain("QLinearConv", "Conv");
+        assertQuantizedAgree(graph, fused, "bias scaled otherwise");
+    }
+
+    /**
+     * A QDQ model's convolution layer: x quantized to uint8 and dequantized, w int8 dequantized (per
+     * output channel or per tensor), an int32 bias dequantized by x_scale·w_scale (or, when not
+     * {@code productScale}, by twice it), Conv, an optional Relu, and QuantizeLinear to uint8.
+     */
+    private Graph quantizedConvLayer(boolean perChannel, boolean relu, boolean withBias, boolean productScale) {
+        int filters = 5;
+        Value image = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.of(2), Dim.of(3), Dim.of(9), Dim.of(8))));
+        Tensor wScale = perChannel ? scales(filters) : scales(1);
+        float[] ws = wScale.toFloatArray();
+        int[] biasValues = new int[filters];
+        float[] biasScales = new float[filters];
+        for (int f = 0; f < filters; f++) {
+            biasValues[f] = random.nextInt(-3000, 3000);
+            biasScales[f] = 0.03f * ws[perChannel ? f : 0] * (productScale ? 1 : 2); // x_scale as qdq() sets it
+        }
+        return qdq(image, DType.UINT8, bytes(filters * 3 * 9, filters, 3, 3, 3), wScale, null, 0,
+                (builder, xHat, wHat, y) -> {
+                    Value convOut = new Value("conv_out", null);
+                    List<Value> convInputs = List.of(xHat, wHat);
+                    if (withBias) {
+                        Value biasQ = new Value("bias_q", null);
+                        Value biasScale = new Value("bias_scale", null);
+                        Value bias = new Value("bias", null);
+                        builder.constant(biasQ, arena.fromInts(biasValues, filters))
+                                .constant(biasScale, arena.fromFloats(biasScales, filters))
+                                .node(node("dequantize_bias", new Dequantize(0, 0, null), List.of(biasQ, biasScale), bias));
+                        convInputs = List.of(xHat, wHat, bias);
+                    }
+                    Value yScale = new Value("y_scale", null);
+                    Value yZero = new Value("y_zero", null);
+                    builder.constant(yScale, arena.fromFloats(new float[] {0.05f}))
+                            .constant(yZero, arena.fromBytes(DType.UINT8, new byte[] {(byte) 110}))
+                            .node(node("conv", new Conv(new Window(null, new long[] {2, 1}, null, new long[] {1, 1, 1, 1},
+                                    Window.AutoPad.NOTSET, false), 1), convInputs, convOut));
+                    Value quantized = convOut;
+                    if (relu) {
+                        quantized = new Value("relu_out", null);
+                        builder.node(node("relu", new Unary(Unary.Kind.RELU, 0, 0), List.of(convOut), quantized));
+                    }
+                    builder.node(node("quantize_y", new Quantize(1, 0, true, null), List.of(quantized, yScale, yZero), y));
+                });
+    }
+
+    /** Quantized outputs of the two graphs: within one step (the float graph rounds its sums), nearly all equal. */
+    private void assertQuantizedAgree(Graph graph, Graph fused, String what) {
+        Tensor input = floats(2 * 3 * 9 * 8, 2, 3, 9, 8);
+        long[] expected = quantizedOutputs(graph, input);
+        long[] actual = quantizedOutputs(fused, input);
+        assertThat(actual).as(what).hasSameSizeAs(expected);
+        int equal = 0;
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(actual[i]).as("%s: output %d", what, i).isBetween(expected[i] - 1, expected[i] + 1);
+            equal += actual[i] == expected[i] ? 1 : 0;
+        }
+        assertThat(equal).as(what).isGreaterThanOrEqualTo(expected.length * 98 / 100);
+    }
+
+    private long[] quantizedOutputs(Graph graph, Tensor x) {
+        try (Session session = new Session(graph, SessionOptions.defaults()); Outputs outputs = session.run(Map.of("x", x))) {
+            return outputs.get("y").toLongArray();
+        }
+    }
+
+    private Tensor scales(int count) {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = (float) (0.005 + random.nextDouble() * 0.02);
+        }
+        return arena.fromFloats(values, count);
     }
 
     /** The layer that reads the dequantized operands. */

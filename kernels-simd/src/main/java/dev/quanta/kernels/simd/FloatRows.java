@@ -466,15 +466,14 @@ public final class FloatRows {
 
     /**
      * QLinearMatMul's and QLinearConv's requantization of a row of int32 sums: out[i] =
-     * saturate(rint(float(sums[i] + bias) · ((rowScale·columnScales[i]) / outScale)) + zeroPoint) as
-     * uint8, or int8 when {@code signed}, each step rounded in float as ONNX's reference takes them
-     * (the bias added in int32, wrapping); {@code columnScales} holds one value for all, or one per
-     * element. NaN becomes 0.
+     * clamp(rint(float(sums[i] + bias) · ((rowScale·columnScales[i]) / outScale)) + zeroPoint, low,
+     * high) as bytes, each step rounded in float as ONNX's reference takes them (the bias added in
+     * int32, wrapping); {@code [low, high]} is the output type's range (a Relu before the
+     * quantization raises low to the zero point). {@code columnScales} holds one value for all, or
+     * one per element. NaN becomes 0.
      */
     public static void requantize(MemorySegment sums, long sumsOffset, MemorySegment out, long outOffset, long length,
-            int bias, float rowScale, float[] columnScales, float outScale, int zeroPoint, boolean signed) {
-        float low = signed ? -128 : 0;
-        float high = signed ? 127 : 255;
+            int bias, float rowScale, float[] columnScales, float outScale, int zeroPoint, int low, int high) {
         boolean perColumn = columnScales.length > 1;
         FloatVector oneScale = FloatVector.broadcast(SPECIES, columnScales[0]);
         int step = SPECIES.length();
@@ -544,6 +543,27 @@ public final class FloatRows {
             float quotient = a.get(Layouts.FLOAT, aOffset + i * 4) / scale;
             float value = Math.max(low, Math.min(high, (float) Math.rint(quotient) + zeroPoint));
             out.set(java.lang.foreign.ValueLayout.JAVA_BYTE, outOffset + i, (byte) (int) value);
+        }
+    }
+
+    /**
+     * In place over a row: int32 sums become floats, times {@code scale}, plus {@code bias} when
+     * {@code biased}; the product and the sum each rounded, as separate DequantizeLinear and Add
+     * nodes round them.
+     */
+    public static void dequantizeRow(MemorySegment c, long byteOffset, long length, float scale, float bias,
+            boolean biased) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        long j = 0;
+        for (; j < vectorEnd; j += step) {
+            FloatVector value = ((FloatVector) IntVector.fromMemorySegment(IntVector.SPECIES_PREFERRED, c,
+                    byteOffset + j * 4, Layouts.ORDER).convert(VectorOperators.I2F, 0)).mul(scale);
+            (biased ? value.add(bias) : value).intoMemorySegment(c, byteOffset + j * 4, Layouts.ORDER);
+        }
+        for (; j < length; j++) {
+            float value = c.get(Layouts.INT32, byteOffset + j * 4) * scale;
+            c.set(Layouts.FLOAT, byteOffset + j * 4, biased ? value + bias : value);
         }
     }
 

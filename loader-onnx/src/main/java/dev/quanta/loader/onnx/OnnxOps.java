@@ -598,7 +598,7 @@ final class OnnxOps {
                 java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2), node.input(3)),
                 List.of(node.requiredOutput(0))));
         // The scales are float32 in every opset of QLinearConv, so it is always one node.
-        register("QLinearConv", node -> node.emit(new QLinearConv(window(node, false), (int) node.intAttr("group", 1)),
+        register("QLinearConv", node -> node.emit(new QLinearConv(window(node, false), (int) node.intAttr("group", 1), false),
                 java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(3), node.requiredInput(2),
                         node.requiredInput(5), node.requiredInput(1), node.requiredInput(4), node.requiredInput(6),
                         node.requiredInput(7), node.input(8)), List.of(node.requiredOutput(0))));
