@@ -15,6 +15,7 @@ import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.QLinearConv;
+import dev.quanta.graph.ops.QLinearMatMul;
 import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unary;
@@ -38,8 +39,8 @@ import java.util.Map;
  * <li>DequantizeLinear(int8 x) and DequantizeLinear(int8 w) → MatMul (w 2-D, also through Gemm's
  * Transpose) or Conv (QDQ models): the product runs on the integers ({@link MatMulIntegerToFloat},
  * {@link ConvIntegerToFloat}), scaled once by x_scale·w_scale (x per tensor, w per tensor or per
- * column or filter), equal to the float product up to float rounding; a Conv whose output is
- * quantized again becomes {@link QLinearConv}. The DequantizeLinear nodes
+ * column or filter), equal to the float product up to float rounding; a product whose output is
+ * quantized again becomes {@link QLinearMatMul} or {@link QLinearConv}. The DequantizeLinear nodes
  * stay while anything else reads them.
  * </ul>
  */
@@ -61,7 +62,7 @@ public final class IntegerMatMulFusion {
         Rewrite rewrite = new Rewrite(graph);
         for (Node node : graph.nodes()) {
             List<Node> replacement = switch (node.op()) {
-                case MatMul ignored -> matMul(node, producers, shapes, types);
+                case MatMul ignored -> matMul(node, producers, shapes, types, rewrite);
                 case Conv conv -> conv(node, conv, producers, shapes, types, graph, rewrite);
                 default -> null;
             };
@@ -74,10 +75,12 @@ public final class IntegerMatMulFusion {
 
     /**
      * MatMul(DequantizeLinear(x), DequantizeLinear(w)), w 2-D, possibly through a Transpose as Gemm's
-     * transB writes it: MatMulIntegerToFloat on x and w (transposed as bytes), scaled by x_scale·w_scale.
+     * transB writes it: MatMulIntegerToFloat on x and w (transposed as bytes), scaled by
+     * x_scale·w_scale; or, when a per-tensor QuantizeLinear alone reads it (a QDQ model's layer),
+     * one QLinearMatMul in the QuantizeLinear's place.
      */
     private static List<Node> matMul(Node node, Map<Value, Node> producers, Map<Value, Shape> shapes,
-            Map<Value, DType> types) {
+            Map<Value, DType> types, Rewrite rewrite) {
         Node x = producers.get(node.inputs().get(0));
         Node w = producers.get(node.inputs().get(1));
         Shape wShape = shapes.get(node.inputs().get(1));
@@ -104,10 +107,34 @@ public final class IntegerMatMulFusion {
             nodes.add(new Node(node.name() + "/quantized_weights", new Transpose(new int[] {1, 0}), List.of(input(w, 0)),
                     List.of(weights), node.source()));
         }
+        Node quantize = quantizeReading(node.outputs().get(0), rewrite, shapes, types);
+        if (quantize != null) {
+            rewrite.replace(quantize, List.of(new Node(node.name(), new QLinearMatMul(), Arrays.asList(input(x, 0), weights,
+                    input(x, 2), input(w, 2), input(x, 1), input(w, 1), input(quantize, 1), input(quantize, 2)),
+                    quantize.outputs(), node.source())));
+            return nodes;
+        }
         Value scale = scale(node, x, w, nodes);
         nodes.add(new Node(node.name(), new MatMulIntegerToFloat(), Arrays.asList(input(x, 0), weights, input(x, 2),
                 input(w, 2), scale), node.outputs(), node.source()));
         return nodes;
+    }
+
+    /**
+     * The QuantizeLinear that alone reads {@code value}, if it quantizes per tensor with a float32
+     * scale to an int8 or uint8 zero point, saturating; else null.
+     */
+    private static Node quantizeReading(Value value, Rewrite rewrite, Map<Value, Shape> shapes, Map<Value, DType> types) {
+        Node quantize = rewrite.onlyReader(value);
+        if (quantize == null || !(quantize.op() instanceof Quantize q) || q.blockSize() != 0 || !q.saturate()
+                || quantize.inputs().get(0) != value) {
+            return null;
+        }
+        Value scale = input(quantize, 1);
+        Value zeroPoint = input(quantize, 2);
+        DType type = zeroPoint == null ? null : types.get(zeroPoint);
+        return perTensor(shapes.get(scale)) && types.get(scale) == DType.FLOAT && perTensor(shapes.get(zeroPoint))
+                && (type == DType.UINT8 || type == DType.INT8) && (q.outType() == null || q.outType() == type) ? quantize : null;
     }
 
     /**
@@ -157,16 +184,8 @@ public final class IntegerMatMulFusion {
             Map<Value, Node> producers, Map<Value, Shape> shapes, Map<Value, DType> types, Graph graph, Rewrite rewrite) {
         Node next = rewrite.onlyReader(node);
         Node relu = next != null && next.op() instanceof Unary u && u.kind() == Unary.Kind.RELU ? next : null;
-        Node quantize = relu == null ? next : rewrite.onlyReader(relu);
-        if (quantize == null || !(quantize.op() instanceof Quantize q) || q.blockSize() != 0 || !q.saturate()
-                || quantize.inputs().get(0) != (relu == null ? node : relu).outputs().get(0)) {
-            return false;
-        }
-        Value outScale = input(quantize, 1);
-        Value outZero = input(quantize, 2);
-        DType outType = outZero == null ? null : types.get(outZero);
-        if (!perTensor(shapes.get(outScale)) || types.get(outScale) != DType.FLOAT || !perTensor(shapes.get(outZero))
-                || (outType != DType.UINT8 && outType != DType.INT8) || (q.outType() != null && q.outType() != outType)) {
+        Node quantize = quantizeReading((relu == null ? node : relu).outputs().get(0), rewrite, shapes, types);
+        if (quantize == null) {
             return false;
         }
         Value quantizedBias = null;
@@ -181,8 +200,8 @@ public final class IntegerMatMulFusion {
         }
         // In the QuantizeLinear's place: every input the new node reads exists by then.
         rewrite.replace(quantize, List.of(new Node(node.name(), new QLinearConv(conv.window(), conv.group(), relu != null),
-                Arrays.asList(input(x, 0), input(w, 0), input(x, 2), input(w, 2), input(x, 1), input(w, 1), outScale, outZero,
-                        quantizedBias), quantize.outputs(), node.source())));
+                Arrays.asList(input(x, 0), input(w, 0), input(x, 2), input(w, 2), input(x, 1), input(w, 1), input(quantize, 1),
+                        input(quantize, 2), quantizedBias), quantize.outputs(), node.source())));
         if (relu != null) {
             rewrite.replace(relu, List.of());
         }

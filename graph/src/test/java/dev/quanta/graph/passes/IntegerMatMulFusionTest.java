@@ -184,7 +184,42 @@ class IntegerMatMulFusionTest {
                     String what = String.format("per channel %b, relu %b, bias %b", perChannel, relu, withBias);
                     assertThat(ops).as(what).contains("QLinearConv").doesNotContain("Conv", "ConvIntegerToFloat", "RELU");
                     assertThat(ops.stream().filter(op -> op.equals("Quantize"))).as(what).hasSize(1); // x's only
-                    assertQuantizedAgree(graph, fused, what);
+                    assertQuantizedAgree(graph, fused, floats(2 * 3 * 9 * 8, 2, 3, 9, 8), what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aQuantizedProjectionBecomesQLinearMatMul() {
+        for (boolean perColumn : new boolean[] {false, true}) {
+            for (boolean transposed : new boolean[] {false, true}) {
+                for (DType yType : new DType[] {DType.UINT8, DType.INT8}) {
+                    // w [K, N], or [N, K] through a Transpose as Gemm's transB writes it.
+                    Value x = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.of(2), Dim.of(7), Dim.of(K))));
+                    Tensor w = transposed ? bytes(N * K, N, K) : bytes(K * N, K, N);
+                    Graph graph = qdq(x, DType.UINT8, w, perColumn ? scales(N) : scales(1),
+                            perColumn ? arena.fromBytes(DType.INT8, new byte[N], N) : null, transposed ? 0 : 1,
+                            (builder, xHat, wHat, y) -> {
+                                Value product = new Value("product", null);
+                                Value operand = wHat;
+                                if (transposed) {
+                                    operand = new Value("w_t", null);
+                                    builder.node(node("transpose", new Transpose(null), List.of(wHat), operand));
+                                }
+                                Value yScale = new Value("y_scale", null);
+                                Value yZero = new Value("y_zero", null);
+                                builder.constant(yScale, arena.fromFloats(new float[] {0.04f}))
+                                        .constant(yZero, arena.fromBytes(yType, new byte[] {(byte) 7}))
+                                        .node(node("matmul", new MatMul(), List.of(xHat, operand), product))
+                                        .node(node("quantize_y", new Quantize(1, 0, true, null), List.of(product, yScale, yZero), y));
+                            });
+                    Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+                    String what = String.format("per column %b, transposed %b, %s", perColumn, transposed, yType);
+                    List<String> ops = fused.nodes().stream().map(node -> node.op().name()).toList();
+                    assertThat(ops).as(what).contains("QLinearMatMul").doesNotContain("MatMul", "MatMulIntegerToFloat");
+                    assertThat(ops.stream().filter(op -> op.equals("Quantize"))).as(what).hasSize(1); // x's only
+                    assertQuantizedAgree(graph, fused, floats(2 * 7 * K, 2, 7, K), what);
                 }
             }
         }
@@ -198,7 +233,7 @@ class IntegerMatMulFusionTest {
         Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
         assertThat(fused.nodes().stream().map(node -> node.op().name())).contains("ConvIntegerToFloat")
                 .doesNotContain("QLinearConv", "Conv");
-        assertQuantizedAgree(graph, fused, "bias scaled otherwise");
+        assertQuantizedAgree(graph, fused, floats(2 * 3 * 9 * 8, 2, 3, 9, 8), "bias scaled otherwise");
     }
 
     /**
@@ -246,8 +281,7 @@ class IntegerMatMulFusionTest {
     }
 
     /** Quantized outputs of the two graphs: within one step (the float graph rounds its sums), nearly all equal. */
-    private void assertQuantizedAgree(Graph graph, Graph fused, String what) {
-        Tensor input = floats(2 * 3 * 9 * 8, 2, 3, 9, 8);
+    private void assertQuantizedAgree(Graph graph, Graph fused, Tensor input, String what) {
         long[] expected = quantizedOutputs(graph, input);
         long[] actual = quantizedOutputs(fused, input);
         assertThat(actual).as(what).hasSameSizeAs(expected);
