@@ -10,6 +10,7 @@ import dev.quanta.graph.ops.GlobalPool;
 import dev.quanta.graph.ops.Pool;
 import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.Window;
+import dev.quanta.kernels.simd.Depthwise;
 import dev.quanta.kernels.simd.FloatGemm;
 import dev.quanta.kernels.simd.FloatRows;
 import dev.quanta.tensor.DType;
@@ -103,6 +104,10 @@ final class ConvKernels {
                 // Each task adds the bias to the block it has just computed, while the block is in its cache
                 // (a separate pass, element by element, took a fifth of a 3×3 convolution's time).
                 Tensor biases = bias == null ? null : checkedBias(context, bias, l.filters()).contiguous();
+                if (depthwise(l)) {
+                    depthwise(context, l, x, w.toFloatArray(), y, biases);
+                    return new Tensor[] {y};
+                }
                 lowered(context, l, x, 0, (columns, n, gi, patches, first, count) -> {
                     FloatGemm.multiply(
                             new FloatGemm.Matrix(w.segment(), w.offset() + gi * l.groupFilters() * l.patch(), l.patch()),
@@ -127,6 +132,72 @@ final class ConvKernels {
             addBias(y, bias, context);
             return new Tensor[] {y};
         };
+    }
+
+    /** A 2-D convolution whose groups read one channel each (depthwise), in int-sized planes. */
+    private static boolean depthwise(Lowering l) {
+        return l.inSpatial().length == 2 && l.group() > 1 && l.groupChannels() == 1 && l.inPlane() <= Integer.MAX_VALUE
+                && l.outPlane() <= Integer.MAX_VALUE;
+    }
+
+    /** A thread's padded input plane of a depthwise convolution. */
+    private static final ThreadLocal<float[]> PLANE = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static Depthwise.Shape depthwiseShape(Lowering l) {
+        Window.Geometry g = l.geometry();
+        return new Depthwise.Shape((int) g.kernel()[0], (int) g.kernel()[1], (int) g.strides()[0], (int) g.strides()[1],
+                (int) g.dilations()[0], (int) g.dilations()[1], (int) g.outSizes()[0], (int) g.outSizes()[1]);
+    }
+
+    /** A 2-D input plane (height × width) inside its padding, and where its rows go there. */
+    private record Padding(int height, int width, int paddedHeight, int paddedWidth, int top, int left) {
+
+        static Padding of(Lowering l) {
+            Window.Geometry g = l.geometry();
+            int height = (int) l.inSpatial()[0];
+            int width = (int) l.inSpatial()[1];
+            return new Padding(height, width, Math.toIntExact(height + g.padBefore()[0] + g.padAfter()[0]),
+                    Math.toIntExact(width + g.padBefore()[1] + g.padAfter()[1]), (int) g.padBefore()[0],
+                    (int) g.padBefore()[1]);
+        }
+
+        /** Index in the padded plane of input row h's first element. */
+        int at(int h) {
+            return (h + top) * paddedWidth + left;
+        }
+
+        /** This thread's padded plane, zeroed. */
+        float[] plane() {
+            int size = Math.multiplyExact(paddedHeight, paddedWidth);
+            float[] plane = PLANE.get();
+            if (plane.length < size) {
+                plane = new float[size];
+                PLANE.set(plane);
+            }
+            java.util.Arrays.fill(plane, 0, size, 0f);
+            return plane;
+        }
+    }
+
+    /** Each output plane from its channel's input plane by {@link Depthwise}, the planes spread over the threads; then its bias. */
+    private static void depthwise(KernelContext context, Lowering l, Tensor x, float[] w, Tensor y, Tensor biases) {
+        Depthwise.Shape shape = depthwiseShape(l);
+        Padding padding = Padding.of(l);
+        int taps = shape.kernelHeight() * shape.kernelWidth();
+        context.parallel(l.batch() * l.filters(), plane -> {
+            long n = plane / l.filters();
+            long filter = plane % l.filters();
+            long channel = filter / l.groupFilters();
+            long at = plane * l.outPlane() * 4;
+            float[] padded = padding.plane();
+            Depthwise.pad(x.segment(), l.inBase(x, n, (int) channel) * 4, padding.height(), padding.width(), padded,
+                    padding.paddedWidth(), padding.top(), padding.left());
+            Depthwise.plane(padded, padding.paddedWidth(), w, (int) filter * taps, shape, y.segment(), at);
+            if (biases != null) {
+                FloatRows.binary(FloatRows.Op.ADD, y.segment(), at, false, biases.segment(), biases.byteOffset() + filter * 4,
+                        true, y.segment(), at, l.outPlane());
+            }
+        });
     }
 
     /** Multiply-adds (counted twice) below which a block of output positions is not worth another task. */
@@ -230,6 +301,35 @@ final class ConvKernels {
      */
     private record IntegerOperands(Tensor x, Tensor w, int[] xZero, int[] wZero, Lowering lowering) {
 
+        /** {@link #convolve} of a depthwise convolution: each plane as floats less its zero point, then the float kernel. */
+        private void depthwiseIntegers(KernelContext context, Tensor sums, BlockEpilogue epilogue) {
+            Lowering l = lowering;
+            int taps = (int) l.patch();
+            float[] weights = new float[(int) l.filters() * taps];
+            for (int i = 0; i < weights.length; i++) {
+                byte value = w.segment().get(ValueLayout.JAVA_BYTE, w.offset() + i);
+                weights[i] = (w.dtype() == DType.UINT8 ? value & 0xFF : value) - wZero[wZero.length == 1 ? 0 : i / taps];
+            }
+            Depthwise.Shape shape = depthwiseShape(l);
+            Padding padding = Padding.of(l);
+            context.parallel(l.batch() * l.filters(), plane -> {
+                long filter = plane % l.filters();
+                float[] padded = padding.plane();
+                MemorySegment rows = MemorySegment.ofArray(padded);
+                long from = l.inBase(x, plane / l.filters(), (int) (filter / l.groupFilters()));
+                for (int h = 0; h < padding.height(); h++) {
+                    FloatRows.dequantizeBytes(x.segment(), from + (long) h * padding.width(), x.dtype() == DType.UINT8,
+                            xZero[0], 1f, rows, padding.at(h) * 4L, padding.width());
+                }
+                long at = plane * l.outPlane();
+                Depthwise.plane(padded, padding.paddedWidth(), weights, (int) filter * taps, shape, sums.segment(), at * 4);
+                FloatRows.toInts(sums.segment(), at * 4, sums.segment(), at * 4, l.outPlane());
+                if (epilogue != null) {
+                    epilogue.apply((int) filter, at, (int) l.outPlane());
+                }
+            });
+        }
+
         static IntegerOperands of(KernelContext context, String op, Window window, int group, Tensor[] inputs) {
             Tensor x = inputs[0].contiguous();
             Tensor w = inputs[1].contiguous();
@@ -246,10 +346,16 @@ final class ConvKernels {
         /**
          * Each group's patches gathered as bytes (padding holds x's zero point, so it adds nothing) and
          * multiplied exactly by the GEMM's integer mode into {@code sums} (int32, y's shape); each
-         * block then goes to {@code epilogue} on the task that computed it.
+         * block then goes to {@code epilogue} on the task that computed it. Depthwise convolutions go
+         * plane by plane through the float kernel instead, on values less their zero points: exact,
+         * as no sum of {@link #EXACT_TAPS} products of such values reaches 2^24.
          */
         void convolve(KernelContext context, Tensor sums, BlockEpilogue epilogue) {
             Lowering l = lowering;
+            if (depthwise(l) && l.patch() <= EXACT_TAPS) {
+                depthwiseIntegers(context, sums, epilogue);
+                return;
+            }
             lowered(context, l, x, xZero[0] & 0xFF, (columns, n, gi, patches, first, count) -> {
                 int firstFilter = (int) (gi * l.groupFilters());
                 FloatGemm.multiplyIntegers(
@@ -267,6 +373,9 @@ final class ConvKernels {
             });
         }
     }
+
+    /** Taps whose products of values less their zero points (at most 255² each) always sum exactly in float. */
+    private static final long EXACT_TAPS = (1 << 24) / (255 * 255);
 
     /** What becomes of a filter's block of sums: {@code count} of them from element {@code at}. */
     private interface BlockEpilogue {

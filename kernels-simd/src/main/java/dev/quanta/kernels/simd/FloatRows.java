@@ -344,6 +344,20 @@ public final class FloatRows {
         }
     }
 
+    /** out[i] = (int) a[i] over contiguous float32 in and int32 out (in place allowed), for floats holding integers. */
+    public static void toInts(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER)
+                    .convert(VectorOperators.F2I, 0).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+        }
+        for (; i < length; i++) {
+            out.set(Layouts.INT32, outOffset + i * 4, (int) a.get(Layouts.FLOAT, aOffset + i * 4));
+        }
+    }
+
     /** out[i] = (float) a[i] over contiguous int32 in and float32 out, rounded to nearest as Java's cast does. */
     public static void fromInts(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
         int step = SPECIES.length();

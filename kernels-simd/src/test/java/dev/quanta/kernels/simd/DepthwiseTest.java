@@ -1,0 +1,73 @@
+package dev.quanta.kernels.simd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.quanta.tensor.Layouts;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The depthwise plane kernel, over its padded copy of the plane, against the definition in the same tap order: the same bits. */
+class DepthwiseTest {
+
+    @Test
+    void matchesTheDefinitionBitForBit() {
+        SplittableRandom random = new SplittableRandom(0xDE_9711L);
+        for (int trial = 0; trial < 300; trial++) {
+            int kernelHeight = random.nextInt(1, 6);
+            int kernelWidth = random.nextInt(1, 6);
+            int strideHeight = random.nextInt(1, 4);
+            int strideWidth = trial % 3 == 0 ? random.nextInt(2, 4) : 1;
+            int dilationHeight = random.nextInt(1, 3);
+            int dilationWidth = random.nextInt(1, 3);
+            // Wide rows in some trials, so whole vectors run; pads up to past the kernel's reach.
+            int height = random.nextInt(1, 20);
+            int width = trial % 4 == 0 ? random.nextInt(30, 70) : random.nextInt(1, 20);
+            int padTop = random.nextInt(0, 4);
+            int padLeft = random.nextInt(0, 4);
+            int padBottom = random.nextInt(0, 4);
+            int padRight = random.nextInt(0, 4);
+            int outHeight = Math.floorDiv(height + padTop + padBottom - (kernelHeight - 1) * dilationHeight - 1, strideHeight) + 1;
+            int outWidth = Math.floorDiv(width + padLeft + padRight - (kernelWidth - 1) * dilationWidth - 1, strideWidth) + 1;
+            if (outHeight <= 0 || outWidth <= 0) {
+                continue;
+            }
+            Depthwise.Shape shape = new Depthwise.Shape(kernelHeight, kernelWidth, strideHeight, strideWidth,
+                    dilationHeight, dilationWidth, outHeight, outWidth);
+            float[] x = new float[height * width];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = trial % 7 == 0 ? (random.nextBoolean() ? 3e38f : -3e38f) : (float) random.nextGaussian();
+            }
+            // Weights after a few unused ones, as a filter inside a larger weight tensor.
+            float[] w = new float[3 + kernelHeight * kernelWidth];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) random.nextGaussian();
+            }
+            Arena arena = Arena.ofAuto();
+            MemorySegment in = arena.allocate(8 + x.length * 4L);
+            MemorySegment.copy(x, 0, in, Layouts.FLOAT, 8, x.length);
+            int paddedWidth = width + padLeft + padRight;
+            float[] padded = new float[(height + padTop + padBottom) * paddedWidth];
+            Depthwise.pad(in, 8, height, width, padded, paddedWidth, padTop, padLeft);
+            MemorySegment out = arena.allocate(4 + (long) outHeight * outWidth * 4);
+            Depthwise.plane(padded, paddedWidth, w, 3, shape, out, 4);
+            for (int oh = 0; oh < outHeight; oh++) {
+                for (int ow = 0; ow < outWidth; ow++) {
+                    float sum = 0;
+                    for (int i = 0; i < kernelHeight; i++) {
+                        for (int j = 0; j < kernelWidth; j++) {
+                            int h = oh * strideHeight - padTop + i * dilationHeight;
+                            int v = ow * strideWidth - padLeft + j * dilationWidth;
+                            if (h >= 0 && h < height && v >= 0 && v < width) {
+                                sum = Math.fma(x[h * width + v], w[3 + i * kernelWidth + j], sum);
+                            }
+                        }
+                    }
+                    assertThat(out.get(Layouts.FLOAT, 4 + (long) (oh * outWidth + ow) * 4))
+                            .as("trial %d: %s, y[%d, %d]", trial, shape, oh, ow).isEqualTo(sum);
+                }
+            }
+        }
+    }
+}
