@@ -140,59 +140,40 @@ final class ConvKernels {
                 && l.outPlane() <= Integer.MAX_VALUE;
     }
 
-    /** A thread's padded input plane of a depthwise convolution. */
-    private static final ThreadLocal<float[]> PLANE = ThreadLocal.withInitial(() -> new float[0]);
+    /** A thread's padded copy of an input plane of a depthwise convolution, and its plane of converted int8 values. */
+    private static final ThreadLocal<float[][]> PLANES = ThreadLocal.withInitial(() -> new float[2][0]);
 
     private static Depthwise.Shape depthwiseShape(Lowering l) {
         Window.Geometry g = l.geometry();
-        return new Depthwise.Shape((int) g.kernel()[0], (int) g.kernel()[1], (int) g.strides()[0], (int) g.strides()[1],
-                (int) g.dilations()[0], (int) g.dilations()[1], (int) g.outSizes()[0], (int) g.outSizes()[1]);
+        return new Depthwise.Shape(Math.toIntExact(l.inSpatial()[0]), Math.toIntExact(l.inSpatial()[1]),
+                Math.toIntExact(g.kernel()[0]), Math.toIntExact(g.kernel()[1]), Math.toIntExact(g.strides()[0]),
+                Math.toIntExact(g.strides()[1]), Math.toIntExact(g.dilations()[0]), Math.toIntExact(g.dilations()[1]),
+                Math.toIntExact(g.padBefore()[0]), Math.toIntExact(g.padBefore()[1]), Math.toIntExact(g.padAfter()[0]),
+                Math.toIntExact(g.padAfter()[1]), Math.toIntExact(g.outSizes()[0]), Math.toIntExact(g.outSizes()[1]));
     }
 
-    /** A 2-D input plane (height × width) inside its padding, and where its rows go there. */
-    private record Padding(int height, int width, int paddedHeight, int paddedWidth, int top, int left) {
-
-        static Padding of(Lowering l) {
-            Window.Geometry g = l.geometry();
-            int height = (int) l.inSpatial()[0];
-            int width = (int) l.inSpatial()[1];
-            return new Padding(height, width, Math.toIntExact(height + g.padBefore()[0] + g.padAfter()[0]),
-                    Math.toIntExact(width + g.padBefore()[1] + g.padAfter()[1]), (int) g.padBefore()[0],
-                    (int) g.padBefore()[1]);
+    /** This thread's buffer {@code which} (0: the padded copy, 1: converted values), at least {@code size} floats. */
+    private static float[] plane(int which, long size) {
+        float[][] planes = PLANES.get();
+        if (planes[which].length < size) {
+            planes[which] = new float[Math.toIntExact(size)];
         }
-
-        /** Index in the padded plane of input row h's first element. */
-        int at(int h) {
-            return (h + top) * paddedWidth + left;
-        }
-
-        /** This thread's padded plane, zeroed. */
-        float[] plane() {
-            int size = Math.multiplyExact(paddedHeight, paddedWidth);
-            float[] plane = PLANE.get();
-            if (plane.length < size) {
-                plane = new float[size];
-                PLANE.set(plane);
-            }
-            java.util.Arrays.fill(plane, 0, size, 0f);
-            return plane;
-        }
+        return planes[which];
     }
+
 
     /** Each output plane from its channel's input plane by {@link Depthwise}, the planes spread over the threads; then its bias. */
     private static void depthwise(KernelContext context, Lowering l, Tensor x, float[] w, Tensor y, Tensor biases) {
         Depthwise.Shape shape = depthwiseShape(l);
-        Padding padding = Padding.of(l);
         int taps = shape.kernelHeight() * shape.kernelWidth();
         context.parallel(l.batch() * l.filters(), plane -> {
             long n = plane / l.filters();
             long filter = plane % l.filters();
             long channel = filter / l.groupFilters();
             long at = plane * l.outPlane() * 4;
-            float[] padded = padding.plane();
-            Depthwise.pad(x.segment(), l.inBase(x, n, (int) channel) * 4, padding.height(), padding.width(), padded,
-                    padding.paddedWidth(), padding.top(), padding.left());
-            Depthwise.plane(padded, padding.paddedWidth(), w, (int) filter * taps, shape, y.segment(), at);
+            float[] padded = plane(0, shape.paddedSize());
+            Depthwise.pad(x.segment(), l.inBase(x, n, (int) channel) * 4, shape, padded);
+            Depthwise.plane(padded, w, (int) filter * taps, shape, y.segment(), at);
             if (biases != null) {
                 FloatRows.binary(FloatRows.Op.ADD, y.segment(), at, false, biases.segment(), biases.byteOffset() + filter * 4,
                         true, y.segment(), at, l.outPlane());
@@ -311,18 +292,15 @@ final class ConvKernels {
                 weights[i] = (w.dtype() == DType.UINT8 ? value & 0xFF : value) - wZero[wZero.length == 1 ? 0 : i / taps];
             }
             Depthwise.Shape shape = depthwiseShape(l);
-            Padding padding = Padding.of(l);
             context.parallel(l.batch() * l.filters(), plane -> {
                 long filter = plane % l.filters();
-                float[] padded = padding.plane();
-                MemorySegment rows = MemorySegment.ofArray(padded);
-                long from = l.inBase(x, plane / l.filters(), (int) (filter / l.groupFilters()));
-                for (int h = 0; h < padding.height(); h++) {
-                    FloatRows.dequantizeBytes(x.segment(), from + (long) h * padding.width(), x.dtype() == DType.UINT8,
-                            xZero[0], 1f, rows, padding.at(h) * 4L, padding.width());
-                }
+                MemorySegment values = MemorySegment.ofArray(plane(1, l.inPlane()));
+                FloatRows.dequantizeBytes(x.segment(), l.inBase(x, plane / l.filters(), (int) (filter / l.groupFilters())),
+                        x.dtype() == DType.UINT8, xZero[0], 1f, values, 0, l.inPlane());
+                float[] padded = plane(0, shape.paddedSize());
+                Depthwise.pad(values, 0, shape, padded);
                 long at = plane * l.outPlane();
-                Depthwise.plane(padded, padding.paddedWidth(), weights, (int) filter * taps, shape, sums.segment(), at * 4);
+                Depthwise.plane(padded, weights, (int) filter * taps, shape, sums.segment(), at * 4);
                 FloatRows.toInts(sums.segment(), at * 4, sums.segment(), at * 4, l.outPlane());
                 if (epilogue != null) {
                     epilogue.apply((int) filter, at, (int) l.outPlane());

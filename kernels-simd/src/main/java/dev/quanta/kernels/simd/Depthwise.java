@@ -2,70 +2,110 @@ package dev.quanta.kernels.simd;
 
 import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A 2-D convolution of one float32 plane by one filter (the product of a depthwise convolution's
- * group), over a copy of the plane inside its padding, so that every tap reads inside it. Where the
- * stride along a row is 1, outputs go a vector at a time, each tap one load and one fused
- * multiply-add into the sums held in a register (the last vector of a row overlapping the one
- * before); otherwise one by one. Each output adds its taps in row-major kernel order from +0, as
- * the lowered product adds them (a padding tap adds +0, which leaves a sum begun at +0 unchanged).
- * The lowered form gathered the patches and multiplied them by a one-row matrix: 1–4 GOP/s.
+ * group), over a copy of the plane inside its padding, so that every tap reads inside it. Each row
+ * of the copy is split into as many phases as the stride along the row (column c in phase c mod
+ * stride, at c div stride), so that the columns one tap reads for consecutive outputs lie side by
+ * side whatever the stride: outputs go a vector at a time, each tap one load and one fused
+ * multiply-add into sums held in a register (the last vector of a row overlapping the one before).
+ * Each output adds its taps in row-major kernel order from +0, as the lowered product adds them (a
+ * padding tap adds +0, which leaves a sum begun at +0 unchanged). The lowered form gathered the
+ * patches and multiplied them by a one-row matrix: 1–4 GOP/s.
  */
 public final class Depthwise {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 
     private Depthwise() {
     }
 
-    /** The kernel's sizes and how it moves (strides, dilations), and the output's sizes. */
-    public record Shape(int kernelHeight, int kernelWidth, int strideHeight, int strideWidth, int dilationHeight,
-            int dilationWidth, int outHeight, int outWidth) {
-    }
+    /** The input plane's sizes, the kernel's and how it moves, the padding on each side, and the output's sizes. */
+    public record Shape(int height, int width, int kernelHeight, int kernelWidth, int strideHeight, int strideWidth,
+            int dilationHeight, int dilationWidth, int padTop, int padLeft, int padBottom, int padRight, int outHeight,
+            int outWidth) {
 
-    /**
-     * Copies the float plane x (height × width, dense, offset in bytes) into a padded plane (rows of
-     * {@code paddedWidth}, its padding already zero) from row {@code padTop}, column {@code padLeft}.
-     */
-    public static void pad(MemorySegment x, long xOffset, int height, int width, float[] padded, int paddedWidth,
-            int padTop, int padLeft) {
-        int lanes = SPECIES.length();
-        for (int h = 0; h < height; h++) {
-            long from = xOffset + (long) h * width * 4;
-            int to = (h + padTop) * paddedWidth + padLeft;
-            int v = 0;
-            for (; v + lanes <= width; v += lanes) {
-                FloatVector.fromMemorySegment(SPECIES, x, from + v * 4L, Layouts.ORDER).intoArray(padded, to + v);
-            }
-            for (; v < width; v++) {
-                padded[to + v] = x.get(Layouts.FLOAT, from + v * 4L);
-            }
+        /** Columns of one phase of a padded row. */
+        int phaseWidth() {
+            return Math.ceilDiv(width + padLeft + padRight, strideWidth);
+        }
+
+        /** Floats between the starts of two padded rows. */
+        int rowLength() {
+            return Math.multiplyExact(strideWidth, phaseWidth());
+        }
+
+        /** Floats of the padded copy. */
+        public int paddedSize() {
+            return Math.multiplyExact(height + padTop + padBottom, rowLength());
         }
     }
 
     /**
-     * y[oh, ow] = Σ w[wFrom + i·kw + j]·x[oh·sh + i·dh, ow·sw + j·dw], x a padded plane with rows of
-     * {@code paddedWidth}, y dense (offset in bytes).
+     * The float plane x (dense rows, offset in bytes) into {@code padded} as {@link #plane} reads it:
+     * zeros, then each value at its padded row, phase and column.
      */
-    public static void plane(float[] x, int paddedWidth, float[] w, int wFrom, Shape s, MemorySegment y, long yOffset) {
+    public static void pad(MemorySegment x, long xOffset, Shape s, float[] padded) {
+        Arrays.fill(padded, 0, s.paddedSize(), 0f);
         int lanes = SPECIES.length();
-        boolean vectors = s.strideWidth() == 1 && s.outWidth() >= lanes;
+        int stride = s.strideWidth();
+        float[] line = stride == 1 ? padded : ROW.get();
+        if (line.length < s.width()) {
+            line = new float[s.width()];
+            ROW.set(line);
+        }
+        for (int h = 0; h < s.height(); h++) {
+            long from = xOffset + (long) h * s.width() * 4;
+            int row = (h + s.padTop()) * s.rowLength();
+            // The row by vectors: straight into place at stride 1, else into a row of its own first
+            // (an element at a time from the segment took most of a strided convolution's time).
+            int at = stride == 1 ? row + s.padLeft() : 0;
+            int v = 0;
+            for (; v + lanes <= s.width(); v += lanes) {
+                FloatVector.fromMemorySegment(SPECIES, x, from + v * 4L, Layouts.ORDER).intoArray(line, at + v);
+            }
+            for (; v < s.width(); v++) {
+                line[at + v] = x.get(Layouts.FLOAT, from + v * 4L);
+            }
+            // Phase by phase, padded column k·stride + phase at k: no division per value.
+            for (int phase = 0; phase < stride && stride > 1; phase++) {
+                int k = Math.max(0, Math.ceilDiv(s.padLeft() - phase, stride));
+                int to = row + phase * s.phaseWidth();
+                for (v = k * stride + phase - s.padLeft(); v < s.width(); v += stride, k++) {
+                    padded[to + k] = line[v];
+                }
+            }
+        }
+    }
+
+    /** y[oh, ow] = Σ w[wFrom + i·kw + j]·x[oh·sh − padTop + i·dh, ow·sw − padLeft + j·dw], from {@link #pad}'s copy of x; y dense, offset in bytes. */
+    public static void plane(float[] padded, float[] w, int wFrom, Shape s, MemorySegment y, long yOffset) {
+        int taps = s.kernelHeight() * s.kernelWidth();
+        // Where each tap reads for output (0, 0); output (oh, ow) adds oh·sh·rowLength + ow.
+        int[] offsets = new int[taps];
+        for (int i = 0; i < s.kernelHeight(); i++) {
+            for (int j = 0; j < s.kernelWidth(); j++) {
+                int column = j * s.dilationWidth();
+                offsets[i * s.kernelWidth() + j] = i * s.dilationHeight() * s.rowLength()
+                        + column % s.strideWidth() * s.phaseWidth() + column / s.strideWidth();
+            }
+        }
+        int lanes = SPECIES.length();
         for (int oh = 0; oh < s.outHeight(); oh++) {
-            int top = oh * s.strideHeight() * paddedWidth;
+            int top = oh * s.strideHeight() * s.rowLength();
             long row = yOffset + (long) oh * s.outWidth() * 4;
-            if (vectors) {
+            if (s.outWidth() >= lanes) {
                 for (int ow = 0; ow < s.outWidth(); ow += lanes) {
                     ow = Math.min(ow, s.outWidth() - lanes);
                     FloatVector sum = FloatVector.zero(SPECIES);
-                    for (int i = 0; i < s.kernelHeight(); i++) {
-                        int at = top + i * s.dilationHeight() * paddedWidth + ow;
-                        for (int j = 0; j < s.kernelWidth(); j++) {
-                            sum = FloatVector.fromArray(SPECIES, x, at + j * s.dilationWidth())
-                                    .fma(FloatVector.broadcast(SPECIES, w[wFrom + i * s.kernelWidth() + j]), sum);
-                        }
+                    for (int t = 0; t < taps; t++) {
+                        sum = FloatVector.fromArray(SPECIES, padded, top + ow + offsets[t])
+                                .fma(FloatVector.broadcast(SPECIES, w[wFrom + t]), sum);
                     }
                     sum.intoMemorySegment(y, row + ow * 4L, Layouts.ORDER);
                 }
@@ -73,11 +113,8 @@ public final class Depthwise {
             }
             for (int ow = 0; ow < s.outWidth(); ow++) {
                 float sum = 0;
-                for (int i = 0; i < s.kernelHeight(); i++) {
-                    int at = top + i * s.dilationHeight() * paddedWidth + ow * s.strideWidth();
-                    for (int j = 0; j < s.kernelWidth(); j++) {
-                        sum = Math.fma(x[at + j * s.dilationWidth()], w[wFrom + i * s.kernelWidth() + j], sum);
-                    }
+                for (int t = 0; t < taps; t++) {
+                    sum = Math.fma(padded[top + ow + offsets[t]], w[wFrom + t], sum);
                 }
                 y.set(Layouts.FLOAT, row + ow * 4L, sum);
             }

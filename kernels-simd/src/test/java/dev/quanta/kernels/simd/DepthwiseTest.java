@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.quanta.tensor.Layouts;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -18,7 +19,7 @@ class DepthwiseTest {
             int kernelHeight = random.nextInt(1, 6);
             int kernelWidth = random.nextInt(1, 6);
             int strideHeight = random.nextInt(1, 4);
-            int strideWidth = trial % 3 == 0 ? random.nextInt(2, 4) : 1;
+            int strideWidth = trial % 3 == 0 ? random.nextInt(2, 4) : 1; // strides past 1 read other phases
             int dilationHeight = random.nextInt(1, 3);
             int dilationWidth = random.nextInt(1, 3);
             // Wide rows in some trials, so whole vectors run; pads up to past the kernel's reach.
@@ -33,8 +34,8 @@ class DepthwiseTest {
             if (outHeight <= 0 || outWidth <= 0) {
                 continue;
             }
-            Depthwise.Shape shape = new Depthwise.Shape(kernelHeight, kernelWidth, strideHeight, strideWidth,
-                    dilationHeight, dilationWidth, outHeight, outWidth);
+            Depthwise.Shape shape = new Depthwise.Shape(height, width, kernelHeight, kernelWidth, strideHeight, strideWidth,
+                    dilationHeight, dilationWidth, padTop, padLeft, padBottom, padRight, outHeight, outWidth);
             float[] x = new float[height * width];
             for (int i = 0; i < x.length; i++) {
                 x[i] = trial % 7 == 0 ? (random.nextBoolean() ? 3e38f : -3e38f) : (float) random.nextGaussian();
@@ -47,11 +48,12 @@ class DepthwiseTest {
             Arena arena = Arena.ofAuto();
             MemorySegment in = arena.allocate(8 + x.length * 4L);
             MemorySegment.copy(x, 0, in, Layouts.FLOAT, 8, x.length);
-            int paddedWidth = width + padLeft + padRight;
-            float[] padded = new float[(height + padTop + padBottom) * paddedWidth];
-            Depthwise.pad(in, 8, height, width, padded, paddedWidth, padTop, padLeft);
+            // A reused copy: its earlier contents must not leak into this plane.
+            float[] padded = new float[shape.paddedSize() + 5];
+            Arrays.fill(padded, Float.NaN);
+            Depthwise.pad(in, 8, shape, padded);
             MemorySegment out = arena.allocate(4 + (long) outHeight * outWidth * 4);
-            Depthwise.plane(padded, paddedWidth, w, 3, shape, out, 4);
+            Depthwise.plane(padded, w, 3, shape, out, 4);
             for (int oh = 0; oh < outHeight; oh++) {
                 for (int ow = 0; ow < outWidth; ow++) {
                     float sum = 0;
