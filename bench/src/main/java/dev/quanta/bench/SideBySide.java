@@ -72,11 +72,15 @@ public final class SideBySide {
             MiniLmSideBySide.profile(60);
             return;
         }
+        if (List.of(args).equals(List.of("--conv"))) {
+            ConvSideBySide.run();
+            return;
+        }
         int[][] shapes = args.length > 0 && args[0].equals("--int8") ? shapes(List.of(args).subList(1, args.length)) : null;
         if (shapes == null) {
-            System.err.println("usage: quanta bench-ops --int8 [MxKxN ...] | --minilm | --minilm-profile   (MatMulInteger"
-                    + " at the issue's shapes or those given, or the int8 all-MiniLM-L6-v2, Quanta and ONNX Runtime side"
-                    + " by side; or Quanta's profile of the MiniLM)");
+            System.err.println("usage: quanta bench-ops --int8 [MxKxN ...] | --minilm | --minilm-profile | --conv   (MatMulInteger"
+                    + " at the issue's shapes or those given, the int8 all-MiniLM-L6-v2, or CNN conv layers, float and"
+                    + " QLinearConv, Quanta and ONNX Runtime side by side; or Quanta's profile of the MiniLM)");
             System.exit(2);
         }
         System.out.printf("GOP/s, Quanta / ONNX Runtime (ratio); uint8 activations, constant 7-bit int8 weights, zero points"
@@ -211,7 +215,8 @@ public final class SideBySide {
         }
     }
 
-    private static byte[] weights(SplittableRandom random, int count) {
+    /** 7-bit int8 weights (see the class comment). */
+    static byte[] weights(SplittableRandom random, int count) {
         byte[] weights = new byte[count];
         for (int i = 0; i < weights.length; i++) {
             weights[i] = (byte) random.nextInt(-64, 64);
@@ -284,13 +289,13 @@ public final class SideBySide {
         return model(graph);
     }
 
-    private static byte[] model(Onnx.GraphProto.Builder graph) {
+    static byte[] model(Onnx.GraphProto.Builder graph) {
         return Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("quanta-bench")
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).setGraph(graph)
                 .build().toByteArray();
     }
 
-    private static Onnx.TensorProto tensor(String name, int dataType, byte[] raw, long... dims) {
+    static Onnx.TensorProto tensor(String name, int dataType, byte[] raw, long... dims) {
         Onnx.TensorProto.Builder tensor = Onnx.TensorProto.newBuilder().setName(name).setDataType(dataType)
                 .setRawData(ByteString.copyFrom(raw));
         for (long dim : dims) {
