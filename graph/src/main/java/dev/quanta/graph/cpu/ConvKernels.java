@@ -214,13 +214,28 @@ final class ConvKernels {
             return;
         }
         boolean whole = byGroups(context, l);
-        Tensor columns = context.allocate(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), outPlane));
+        // A pointwise convolution (1×1 kernel, stride 1, no padding) reads its input as it lies: each
+        // group's channels are already the rows of its patch matrix.
+        boolean pointwise = Arrays.stream(l.geometry().kernel()).allMatch(size -> size == 1)
+                && Arrays.stream(l.geometry().strides()).allMatch(stride -> stride == 1)
+                && Arrays.stream(l.geometry().padBefore()).allMatch(pad -> pad == 0)
+                && Arrays.stream(l.geometry().padAfter()).allMatch(pad -> pad == 0);
+        Tensor columns = pointwise ? x
+                : context.allocate(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), outPlane));
         long work = 2 * l.groupFilters() * outPlane * l.patch();
         long wanted = Math.clamp(work / MIN_OPERATIONS_PER_TASK, 1, 4L * context.threads());
         long blocks = Math.clamp(Math.ceilDiv(outPlane, MIN_COLUMNS_PER_TASK), 1, wanted);
         long width = Math.ceilDiv(Math.ceilDiv(outPlane, blocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
         for (long n = 0; n < l.batch(); n++) {
             long image = n;
+            if (pointwise) {
+                context.parallel(l.group() * Math.ceilDiv(outPlane, width), task -> {
+                    int gi = (int) (task / Math.ceilDiv(outPlane, width));
+                    long first = task % Math.ceilDiv(outPlane, width) * width;
+                    product.multiply(x, image, gi, l.inBase(x, image, gi), first, (int) Math.min(width, outPlane - first));
+                });
+                continue;
+            }
             if (whole) {
                 context.parallel(l.group(), group -> {
                     int gi = (int) group;

@@ -33,9 +33,10 @@ class ConvIntegerTest {
     @Test
     void matchesTheDefinitionExactly() {
         SplittableRandom random = new SplittableRandom(SEED);
-        for (int trial = 0; trial < 45; trial++) {
+        for (int trial = 0; trial < 47; trial++) {
             // Trials 40–43 with planes large enough to split across threads by output positions; 44
-            // with many small groups, which go to the threads whole.
+            // with many small groups, which go to the threads whole; 45 and 46 pointwise (1×1, stride
+            // 1, no padding), read where the input lies.
             boolean large = trial >= 40;
             int group = random.nextInt(1, 3);
             int channels = group * random.nextInt(1, 4);
@@ -48,20 +49,23 @@ class ConvIntegerTest {
             long[] dilations = {random.nextInt(1, 3), random.nextInt(1, 3)};
             long[] pads = {random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2), random.nextInt(0, 2)};
             // 43: certain to split (8 filters over 8 channels, 3×3 on 40×40: seven blocks of 256
-            // positions); 44: eight groups of one channel and two filters, strided and dilated.
-            int[] fixed = trial == 43 ? new int[] {1, 8, 8, 40, 40, 1, 1, 1, 1}
-                    : trial == 44 ? new int[] {8, 8, 16, 20, 17, 2, 1, 1, 2} : null;
+            // positions); 44: eight groups of one channel and two filters, strided and dilated;
+            // 45: pointwise over 30×30, split; 46: pointwise in two groups.
+            int[] fixed = trial == 43 ? new int[] {1, 8, 8, 40, 40, 1, 1, 1, 1, 3, 1}
+                    : trial == 44 ? new int[] {8, 8, 16, 20, 17, 2, 1, 1, 2, 3, 1}
+                    : trial == 45 ? new int[] {1, 6, 10, 30, 30, 1, 1, 2, 1, 1, 0}
+                    : trial == 46 ? new int[] {2, 6, 4, 7, 9, 1, 1, 1, 1, 1, 0} : null;
             if (fixed != null) {
                 group = fixed[0];
                 channels = fixed[1];
                 filters = fixed[2];
                 height = fixed[3];
                 width = fixed[4];
-                kh = 3;
-                kw = 3;
+                kh = fixed[9];
+                kw = fixed[9];
                 strides = new long[] {fixed[5], fixed[6]};
                 dilations = new long[] {fixed[7], fixed[8]};
-                pads = new long[] {1, 1, 1, 1};
+                pads = new long[] {fixed[10], fixed[10], fixed[10], fixed[10]};
             }
             if ((kh - 1) * dilations[0] + 1 > height + pads[0] + pads[2]
                     || (kw - 1) * dilations[1] + 1 > width + pads[1] + pads[3]) {

@@ -33,21 +33,28 @@ class ConvSplitTest {
 
     @Test
     void givesTheSingleThreadedBitsAndTheDefinition() {
-        check(6, 8, 1, 41);
+        check(6, 8, 1, 41, 3);
     }
 
     @Test
     void depthwiseGroupsGoToTheThreadsWholeWithTheSameBits() {
-        check(12, 12, 12, 19);
+        check(12, 12, 12, 19, 3);
     }
 
-    private void check(int channels, int filters, int group, int size) {
+    @Test
+    void pointwiseConvolutionsReadTheInputWhereItLies() {
+        check(6, 8, 1, 41, 1);
+        check(6, 4, 2, 23, 1);
+    }
+
+    /** A convolution of size×size images by kernel×kernel filters, stride 1, padding kernel/2 on every side. */
+    private void check(int channels, int filters, int group, int size, int kernel) {
         SplittableRandom random = new SplittableRandom(0xC0_5917L);
         int batch = 2;
         int groupChannels = channels / group;
         int groupFilters = filters / group;
         float[] x = new float[batch * channels * size * size];
-        float[] w = new float[filters * groupChannels * 9];
+        float[] w = new float[filters * groupChannels * kernel * kernel];
         float[] bias = new float[filters];
         for (int f = 0; f < filters; f++) {
             bias[f] = (float) random.nextGaussian();
@@ -62,9 +69,10 @@ class ConvSplitTest {
         Value wValue = new Value("w", null);
         Value biasValue = new Value("bias", null);
         Value y = new Value("y", null);
-        Window window = new Window(null, new long[] {1, 1}, new long[] {1, 1}, new long[] {1, 1, 1, 1},
+        int pad = kernel / 2;
+        Window window = new Window(null, new long[] {1, 1}, new long[] {1, 1}, new long[] {pad, pad, pad, pad},
                 Window.AutoPad.NOTSET, false);
-        Graph graph = Graph.builder("conv").input(xValue).constant(wValue, arena.fromFloats(w, filters, groupChannels, 3, 3))
+        Graph graph = Graph.builder("conv").input(xValue).constant(wValue, arena.fromFloats(w, filters, groupChannels, kernel, kernel))
                 .constant(biasValue, arena.fromFloats(bias, filters))
                 .node(new Node("conv", new Conv(window, group), List.of(xValue, wValue, biasValue), List.of(y), "test"))
                 .output(y).build();
@@ -81,13 +89,13 @@ class ConvSplitTest {
                         double sum = bias[f];
                         for (int c = 0; c < groupChannels; c++) {
                             int channel = f / groupFilters * groupChannels + c;
-                            for (int i = 0; i < 3; i++) {
-                                for (int j = 0; j < 3; j++) {
-                                    int h = oh - 1 + i;
-                                    int v = ow - 1 + j;
+                            for (int i = 0; i < kernel; i++) {
+                                for (int j = 0; j < kernel; j++) {
+                                    int h = oh - pad + i;
+                                    int v = ow - pad + j;
                                     if (h >= 0 && h < size && v >= 0 && v < size) {
                                         sum += (double) x[((n * channels + channel) * size + h) * size + v]
-                                                * w[((f * groupChannels + c) * 3 + i) * 3 + j];
+                                                * w[((f * groupChannels + c) * kernel + i) * kernel + j];
                                     }
                                 }
                             }
