@@ -161,7 +161,6 @@ final class ConvKernels {
         return planes[which];
     }
 
-
     /** Each output plane from its channel's input plane by {@link Depthwise}, the planes spread over the threads; then its bias. */
     private static void depthwise(KernelContext context, Lowering l, Tensor x, float[] w, Tensor y, Tensor biases) {
         Depthwise.Shape shape = depthwiseShape(l);
