@@ -140,8 +140,8 @@ final class ConvKernels {
                 && l.outPlane() <= Integer.MAX_VALUE;
     }
 
-    /** A thread's padded copy of an input plane of a depthwise convolution, and its plane of converted int8 values. */
-    private static final ThreadLocal<float[][]> PLANES = ThreadLocal.withInitial(() -> new float[2][0]);
+    /** A thread's padded copy of an input plane of a depthwise convolution. */
+    private static final ThreadLocal<float[]> PLANE = ThreadLocal.withInitial(() -> new float[0]);
 
     private static Depthwise.Shape depthwiseShape(Lowering l) {
         Window.Geometry g = l.geometry();
@@ -152,13 +152,14 @@ final class ConvKernels {
                 Math.toIntExact(g.padAfter()[1]), Math.toIntExact(g.outSizes()[0]), Math.toIntExact(g.outSizes()[1]));
     }
 
-    /** This thread's buffer {@code which} (0: the padded copy, 1: converted values), at least {@code size} floats. */
-    private static float[] plane(int which, long size) {
-        float[][] planes = PLANES.get();
-        if (planes[which].length < size) {
-            planes[which] = new float[Math.toIntExact(size)];
+    /** This thread's buffer for a padded plane, at least {@code size} floats. */
+    private static float[] plane(int size) {
+        float[] plane = PLANE.get();
+        if (plane.length < size) {
+            plane = new float[size];
+            PLANE.set(plane);
         }
-        return planes[which];
+        return plane;
     }
 
     /** Each output plane from its channel's input plane by {@link Depthwise}, the planes spread over the threads; then its bias. */
@@ -170,7 +171,7 @@ final class ConvKernels {
             long filter = plane % l.filters();
             long channel = filter / l.groupFilters();
             long at = plane * l.outPlane() * 4;
-            float[] padded = plane(0, shape.paddedSize());
+            float[] padded = plane(shape.paddedSize());
             Depthwise.pad(x.segment(), l.inBase(x, n, (int) channel) * 4, shape, padded);
             Depthwise.plane(padded, w, (int) filter * taps, shape, y.segment(), at);
             if (biases != null) {
@@ -308,11 +309,11 @@ final class ConvKernels {
             Depthwise.Shape shape = depthwiseShape(l);
             context.parallel(l.batch() * l.filters(), plane -> {
                 long filter = plane % l.filters();
-                MemorySegment values = MemorySegment.ofArray(plane(1, l.inPlane()));
-                FloatRows.dequantizeBytes(x.segment(), l.inBase(x, plane / l.filters(), (int) (filter / l.groupFilters())),
-                        x.dtype() == DType.UINT8, xZero[0], 1f, values, 0, l.inPlane());
-                float[] padded = plane(0, shape.paddedSize());
-                Depthwise.pad(values, 0, shape, padded);
+                long from = l.inBase(x, plane / l.filters(), (int) (filter / l.groupFilters()));
+                float[] padded = plane(shape.paddedSize());
+                Depthwise.pad(shape, padded, (h, to, at) -> FloatRows.dequantizeBytes(x.segment(),
+                        from + (long) h * shape.width(), x.dtype() == DType.UINT8, xZero[0], 1f, MemorySegment.ofArray(to),
+                        at * 4L, shape.width()));
                 long at = plane * l.outPlane();
                 Depthwise.plane(padded, weights, (int) filter * taps, shape, sums.segment(), at * 4);
                 FloatRows.toInts(sums.segment(), at * 4, sums.segment(), at * 4, l.outPlane());

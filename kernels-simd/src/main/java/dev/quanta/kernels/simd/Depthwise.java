@@ -50,41 +50,57 @@ public final class Depthwise {
         }
     }
 
+    /** Writes row h of an input plane, its width's values as floats, into {@code to[at..]}. */
+    @FunctionalInterface
+    public interface Rows {
+        void copy(int h, float[] to, int at);
+    }
+
     /**
      * The float plane x (dense rows, offset in bytes) into {@code padded} as {@link #plane} reads it:
      * zeros, then each value at its padded row, phase and column.
      */
     public static void pad(MemorySegment x, long xOffset, Shape s, float[] padded) {
-        Arrays.fill(padded, 0, s.paddedSize(), 0f);
         int lanes = SPECIES.length();
+        pad(s, padded, (h, to, at) -> {
+            long from = xOffset + (long) h * s.width() * 4;
+            int v = 0;
+            for (; v + lanes <= s.width(); v += lanes) {
+                FloatVector.fromMemorySegment(SPECIES, x, from + v * 4L, Layouts.ORDER).intoArray(to, at + v);
+            }
+            for (; v < s.width(); v++) {
+                to[at + v] = x.get(Layouts.FLOAT, from + v * 4L);
+            }
+        });
+    }
+
+    /** As {@link #pad(MemorySegment, long, Shape, float[])}, each row's values written by {@code rows}. */
+    public static void pad(Shape s, float[] padded, Rows rows) {
+        Arrays.fill(padded, 0, s.paddedSize(), 0f);
         int stride = s.strideWidth();
-        float[] line = stride == 1 ? padded : ROW.get();
-        if (line.length < s.width()) {
+        float[] line = ROW.get();
+        if (stride > 1 && line.length < s.width()) {
             line = new float[s.width()];
             ROW.set(line);
         }
         for (int h = 0; h < s.height(); h++) {
-            long from = xOffset + (long) h * s.width() * 4;
             int row = (h + s.padTop()) * s.rowLength();
-            // The row by vectors: straight into place at stride 1, else into a row of its own first
-            // (an element at a time from the segment took most of a strided convolution's time).
-            int at = stride == 1 ? row + s.padLeft() : 0;
-            int v = 0;
-            for (; v + lanes <= s.width(); v += lanes) {
-                FloatVector.fromMemorySegment(SPECIES, x, from + v * 4L, Layouts.ORDER).intoArray(line, at + v);
+            // Straight into place at stride 1, else into a row of its own first (an element at a time
+            // from the segment took most of a strided convolution's time), then split into phases.
+            if (stride == 1) {
+                rows.copy(h, padded, row + s.padLeft());
+                continue;
             }
-            for (; v < s.width(); v++) {
-                line[at + v] = x.get(Layouts.FLOAT, from + v * 4L);
-            }
+            rows.copy(h, line, 0);
             if (stride == 2) {
                 halves(line, s.width(), padded, row, s.padLeft(), s.phaseWidth());
                 continue;
             }
             // Phase by phase, padded column k·stride + phase at k: no division per value.
-            for (int phase = 0; phase < stride && stride > 1; phase++) {
+            for (int phase = 0; phase < stride; phase++) {
                 int k = Math.max(0, Math.ceilDiv(s.padLeft() - phase, stride));
                 int to = row + phase * s.phaseWidth();
-                for (v = k * stride + phase - s.padLeft(); v < s.width(); v += stride, k++) {
+                for (int v = k * stride + phase - s.padLeft(); v < s.width(); v += stride, k++) {
                     padded[to + k] = line[v];
                 }
             }
