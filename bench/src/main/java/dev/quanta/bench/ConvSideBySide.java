@@ -123,17 +123,7 @@ final class ConvSideBySide {
             }
             return;
         }
-        float[] values = actual.toFloatArray();
-        double largest = 0;
-        double difference = 0;
-        for (int i = 0; i < values.length; i++) {
-            float wanted = expected.getFloat(i * 4);
-            largest = Math.max(largest, Math.abs(wanted));
-            difference = Math.max(difference, Math.abs(values[i] - wanted));
-        }
-        if (difference > 1e-4 * Math.max(1, largest)) {
-            throw new IllegalStateException("Quanta and ONNX Runtime disagree on Conv " + name + " by " + difference);
-        }
+        SideBySide.checkFloats("Conv " + name, actual, expected);
     }
 
     private static byte[] model(int[] layer, boolean quantized, SplittableRandom random) {
@@ -192,7 +182,8 @@ final class ConvSideBySide {
         return Onnx.TypeProto.newBuilder().setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(type)).build();
     }
 
-    private static Onnx.AttributeProto ints(String name, long... values) {
+    /** An INTS attribute. */
+    static Onnx.AttributeProto ints(String name, long... values) {
         Onnx.AttributeProto.Builder attribute = Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.INTS);
         for (long value : values) {

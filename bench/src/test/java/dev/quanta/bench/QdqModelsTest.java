@@ -64,7 +64,8 @@ class QdqModelsTest {
             graph.addNode(node("DequantizeLinear", List.of("w", "w_scale", "w_zero_point"), "w_hat").addAttribute(axis(0)))
                     .addNode(node("DequantizeLinear", List.of("b", "b_scale"), "b_hat").addAttribute(axis(0)))
                     .addNode(node("Conv", List.of("x_hat", "w_hat", "b_hat"), "conv")
-                            .addAttribute(ints("pads", 1, 1, 1, 1)).addAttribute(ints("strides", stride, stride))
+                            .addAttribute(ConvSideBySide.ints("pads", 1, 1, 1, 1))
+                            .addAttribute(ConvSideBySide.ints("strides", stride, stride))
                             .addAttribute(Onnx.AttributeProto.newBuilder().setName("group")
                                     .setType(Onnx.AttributeProto.AttributeType.INT).setI(group)))
                     .addNode(node("Relu", List.of("conv"), "relu"));
@@ -83,7 +84,7 @@ class QdqModelsTest {
                 .addInitializer(floats("w_scale", scales(n), n))
                 .addInitializer(bytes("w_zero_point", INT8, new byte[n], n));
         graph.addNode(node("DequantizeLinear", List.of("w", "w_scale", "w_zero_point"), "w_hat").addAttribute(axis(0)))
-                .addNode(node("Transpose", List.of("w_hat"), "w_t").addAttribute(ints("perm", 1, 0)))
+                .addNode(node("Transpose", List.of("w_hat"), "w_t").addAttribute(ConvSideBySide.ints("perm", 1, 0)))
                 .addNode(node("MatMul", List.of("x_hat", "w_t"), "product"));
         long[] shape = {3, 5, k};
         compare(quantizedLayer(graph, "product", shape), shape, "QLinearMatMul", "projection");
@@ -158,15 +159,6 @@ class QdqModelsTest {
     private static Onnx.AttributeProto axis(long value) {
         return Onnx.AttributeProto.newBuilder().setName("axis").setType(Onnx.AttributeProto.AttributeType.INT).setI(value)
                 .build();
-    }
-
-    private static Onnx.AttributeProto ints(String name, long... values) {
-        Onnx.AttributeProto.Builder attribute = Onnx.AttributeProto.newBuilder().setName(name)
-                .setType(Onnx.AttributeProto.AttributeType.INTS);
-        for (long value : values) {
-            attribute.addInts(value);
-        }
-        return attribute.build();
     }
 
     private static Onnx.TypeProto floatType() {
