@@ -1,22 +1,12 @@
 package dev.quanta.bench;
 
-import ai.onnxruntime.OnnxJavaType;
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
-import dev.quanta.graph.Outputs;
-import dev.quanta.graph.Session;
-import dev.quanta.graph.SessionOptions;
-import dev.quanta.loader.onnx.OnnxModel;
 import dev.quanta.loader.onnx.proto.Onnx;
-import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Tensor;
-import dev.quanta.tensor.TensorArena;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -73,41 +63,10 @@ final class ConvSideBySide {
         }
         input.flip();
         byte[] model = model(layer, quantized, random);
-        OrtEnvironment environment = OrtEnvironment.getEnvironment();
-        ByteBuffer expected;
-        double onnxRuntime;
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            try (OrtSession session = environment.createSession(model, options);
-                    OnnxTensor x = OnnxTensor.createTensor(environment, input, shape,
-                            quantized ? OnnxJavaType.UINT8 : OnnxJavaType.FLOAT)) {
-                Map<String, OnnxTensor> feeds = Map.of("x", x);
-                try (OrtSession.Result result = session.run(feeds)) {
-                    ByteBuffer output = ((OnnxTensor) result.get(0)).getByteBuffer();
-                    expected = ByteBuffer.allocate(output.remaining()).order(ByteOrder.LITTLE_ENDIAN).put(output).flip();
-                }
-                onnxRuntime = SideBySide.medianSeconds(() -> {
-                    try (OrtSession.Result ignored = session.run(feeds)) {
-                        return;
-                    } catch (OrtException e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
-            }
-        }
-        double quanta;
-        try (OnnxModel loaded = OnnxModel.load(model, name);
-                Session session = loaded.newSession(new SessionOptions(threads, false));
-                TensorArena arena = TensorArena.ofShared()) {
-            byte[] bytes = new byte[input.remaining()];
-            input.duplicate().get(bytes);
-            Map<String, Tensor> feeds = Map.of("x", arena.fromBytes(quantized ? DType.UINT8 : DType.FLOAT, bytes, shape));
-            try (Outputs outputs = session.run(feeds)) {
-                check(name, quantized, outputs.get("y"), expected);
-            }
-            quanta = SideBySide.medianSeconds(() -> session.run(feeds).close());
-        }
-        return new double[] {quanta * 1e3, onnxRuntime * 1e3};
+        SideBySide.OrtRun onnxRuntime = SideBySide.onnxRuntime(model, threads, "x", input, shape, !quantized);
+        double quanta = SideBySide.quantaSeconds(model, name, threads, "x", input, shape, !quantized,
+                y -> check(name, quantized, y, onnxRuntime.output()));
+        return new double[] {quanta * 1e3, onnxRuntime.seconds() * 1e3};
     }
 
     /** Float outputs within rounding of their sums; requantized ones within one step (ties round in other orders). */

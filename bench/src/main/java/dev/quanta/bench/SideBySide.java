@@ -152,42 +152,58 @@ public final class SideBySide {
             case FLOAT -> floatMatMulModel(k, n, random);
         };
         double operations = 2.0 * m * k * n;
+        long[] dims = {m, k};
+        OrtRun onnxRuntime = onnxRuntime(model, threads, "a", activations, dims, floats);
+        String name = kind.label + " " + m + "×" + k + "×" + n;
+        double quanta = quantaSeconds(model, name, threads, "a", activations, dims, floats,
+                y -> check(name, kind, y, onnxRuntime.output()));
+        return new Result(operations / quanta / 1e9, operations / onnxRuntime.seconds() / 1e9);
+    }
+
+    /** ONNX Runtime's first output (little-endian bytes) and the median seconds of its runs. */
+    record OrtRun(ByteBuffer output, double seconds) {
+    }
+
+    /** ONNX Runtime on a model of one input ({@code data}, float32 or uint8), with {@code threads} intra-op threads. */
+    static OrtRun onnxRuntime(byte[] model, int threads, String input, ByteBuffer data, long[] shape, boolean floats)
+            throws OrtException {
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
-        ByteBuffer expected;
-        double onnxRuntime;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
             try (OrtSession session = environment.createSession(model, options);
-                    OnnxTensor input = OnnxTensor.createTensor(environment, activations, new long[] {m, k},
+                    OnnxTensor tensor = OnnxTensor.createTensor(environment, data, shape,
                             floats ? ai.onnxruntime.OnnxJavaType.FLOAT : ai.onnxruntime.OnnxJavaType.UINT8)) {
-                Map<String, OnnxTensor> feeds = Map.of("a", input);
+                Map<String, OnnxTensor> feeds = Map.of(input, tensor);
+                ByteBuffer expected;
                 try (OrtSession.Result result = session.run(feeds)) {
                     ByteBuffer output = ((OnnxTensor) result.get(0)).getByteBuffer();
                     expected = ByteBuffer.allocate(output.remaining()).order(ByteOrder.LITTLE_ENDIAN).put(output).flip();
                 }
-                onnxRuntime = operations / medianSeconds(() -> {
+                return new OrtRun(expected, medianSeconds(() -> {
                     try (OrtSession.Result ignored = session.run(feeds)) {
                         return;
                     } catch (OrtException e) {
                         throw new IllegalStateException(e);
                     }
-                });
+                }));
             }
         }
-        double quanta;
-        String name = kind.label + " " + m + "×" + k + "×" + n;
+    }
+
+    /** Quanta on the same model and input: {@code check} sees output "y" before the median seconds of its runs are taken. */
+    static double quantaSeconds(byte[] model, String name, int threads, String input, ByteBuffer data, long[] shape,
+            boolean floats, java.util.function.Consumer<Tensor> check) {
         try (OnnxModel loaded = OnnxModel.load(model, name);
                 Session session = loaded.newSession(new SessionOptions(threads, false));
                 TensorArena arena = TensorArena.ofShared()) {
-            byte[] bytes = new byte[activations.remaining()];
-            activations.duplicate().get(bytes);
-            Map<String, Tensor> feeds = Map.of("a", arena.fromBytes(floats ? DType.FLOAT : DType.UINT8, bytes, m, k));
+            byte[] bytes = new byte[data.remaining()];
+            data.duplicate().get(bytes);
+            Map<String, Tensor> feeds = Map.of(input, arena.fromBytes(floats ? DType.FLOAT : DType.UINT8, bytes, shape));
             try (Outputs outputs = session.run(feeds)) {
-                check(name, kind, outputs.get("y"), expected);
+                check.accept(outputs.get("y"));
             }
-            quanta = operations / medianSeconds(() -> session.run(feeds).close());
+            return medianSeconds(() -> session.run(feeds).close());
         }
-        return new Result(quanta / 1e9, onnxRuntime / 1e9);
     }
 
     /** Integer products must agree exactly; float ones within float rounding of their size. */

@@ -91,11 +91,6 @@ final class QuantizationKernels {
                         (float) inputs[1].loadDouble(inputs[1].offset()), y.segment(), y.offset() * 4, x.elementCount());
                 return new Tensor[] {y};
             }
-            if (x.dtype() == DType.FLOAT && (outType == DType.UINT8 || outType == DType.INT8)
-                    && inputs[1].dtype() == DType.FLOAT && inputs[1].elementCount() == 1
-                    && (zeroPoint == null || zeroPoint.elementCount() == 1)) {
-                return new Tensor[] {perTensorToBytes(context, x, inputs[1], zeroPoint, outType)};
-            }
             Tensor scale = expand(inputs[1], x, op.axis(), op.blockSize(), context);
             Tensor zero = zeroPoint == null ? null : expand(zeroPoint, x, op.axis(), op.blockSize(), context);
             Tensor y = context.allocate(outType, x.shape());

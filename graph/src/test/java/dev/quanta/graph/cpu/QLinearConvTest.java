@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The one-node QLinearConv against the steps it replaces (ConvInteger, the bias added in int32, the
  * multiplier (xScale·wScale)/yScale, a dequantization, a Relu when it clamps, and a quantization),
- * bit for bit.
+ * bit for bit. Both share the integer convolution, which ConvIntegerTest checks against the
+ * definition; ContribOpsTest and QdqModelsTest hold the whole node to ONNX Runtime.
  */
 class QLinearConvTest {
 

@@ -61,17 +61,8 @@ public final class Depthwise {
      * zeros, then each value at its padded row, phase and column.
      */
     public static void pad(MemorySegment x, long xOffset, Shape s, float[] padded) {
-        int lanes = SPECIES.length();
-        pad(s, padded, (h, to, at) -> {
-            long from = xOffset + (long) h * s.width() * 4;
-            int v = 0;
-            for (; v + lanes <= s.width(); v += lanes) {
-                FloatVector.fromMemorySegment(SPECIES, x, from + v * 4L, Layouts.ORDER).intoArray(to, at + v);
-            }
-            for (; v < s.width(); v++) {
-                to[at + v] = x.get(Layouts.FLOAT, from + v * 4L);
-            }
-        });
+        pad(s, padded, (h, to, at) -> FloatRows.copy32(x, xOffset + (long) h * s.width() * 4, MemorySegment.ofArray(to),
+                at * 4L, s.width()));
     }
 
     /** As {@link #pad(MemorySegment, long, Shape, float[])}, each row's values written by {@code rows}. */

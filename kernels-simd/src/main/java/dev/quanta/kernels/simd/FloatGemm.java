@@ -359,8 +359,8 @@ public final class FloatGemm {
                     continue;
                 }
                 switch (a) {
-                    case Matrix floats -> copyRow(floats.segment(), floats.byteAt(first + row, depth), converted, r * rows,
-                            rows);
+                    case Matrix floats -> FloatRows.copy32(floats.segment(), floats.byteAt(first + row, depth),
+                            convertedRows, r * rows * 4L, rows);
                     // Less its zero point, times 1: exact, small integers.
                     case Int8Matrix bytes -> FloatRows.dequantizeBytes(bytes.segment(), bytes.byteAt(first + row, depth),
                             bytes.unsigned(), bytes.zeroPoint(first + row), 1f, convertedRows, r * rows * 4L, rows);
@@ -372,21 +372,6 @@ public final class FloatGemm {
                 }
             }
             MemorySegment.copy(block, 0, packed, Layouts.FLOAT, (long) base * rows * 4, ROWS * rows);
-        }
-    }
-
-    /**
-     * {@code count} floats from byte {@code at} into {@code to[from..]}, by vectors: attention's rows
-     * are 32 floats, where MemorySegment.copy's checks cost more than the copy (its overlap test alone
-     * took 2.5% of a JFR profile of the int8 MiniLM).
-     */
-    private static void copyRow(MemorySegment segment, long at, float[] to, int from, int count) {
-        int i = 0;
-        for (; i + LANES <= count; i += LANES) {
-            FloatVector.fromMemorySegment(SPECIES, segment, at + i * 4L, Layouts.ORDER).intoArray(to, from + i);
-        }
-        for (; i < count; i++) {
-            to[from + i] = segment.get(Layouts.FLOAT, at + i * 4L);
         }
     }
 

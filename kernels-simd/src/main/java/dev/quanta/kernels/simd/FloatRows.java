@@ -346,7 +346,8 @@ public final class FloatRows {
 
     /**
      * Copies {@code length} 4-byte elements by vectors: for rows of a few dozen, MemorySegment.copy's
-     * checks cost more than the copy (the rows of a convolution's gathered patches).
+     * checks cost more than the copy (a convolution's patch rows; attention's 32-float rows, where
+     * its overlap test alone took 2.5% of a JFR profile of the int8 MiniLM).
      */
     public static void copy32(MemorySegment from, long fromOffset, MemorySegment to, long toOffset, long length) {
         int step = IntVector.SPECIES_PREFERRED.length();
