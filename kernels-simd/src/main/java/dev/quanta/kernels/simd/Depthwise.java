@@ -61,8 +61,7 @@ public final class Depthwise {
      * zeros, then each value at its padded row, phase and column.
      */
     public static void pad(MemorySegment x, long xOffset, Shape s, float[] padded) {
-        pad(s, padded, (h, to, at) -> FloatRows.copy32(x, xOffset + (long) h * s.width() * 4, MemorySegment.ofArray(to),
-                at * 4L, s.width()));
+        pad(s, padded, (h, to, at) -> FloatRows.copyToArray(x, xOffset + (long) h * s.width() * 4, to, at, s.width()));
     }
 
     /** As {@link #pad(MemorySegment, long, Shape, float[])}, each row's values written by {@code rows}. */

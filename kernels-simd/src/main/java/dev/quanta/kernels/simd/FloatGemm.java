@@ -359,8 +359,8 @@ public final class FloatGemm {
                     continue;
                 }
                 switch (a) {
-                    case Matrix floats -> FloatRows.copy32(floats.segment(), floats.byteAt(first + row, depth),
-                            convertedRows, r * rows * 4L, rows);
+                    case Matrix floats -> FloatRows.copyToArray(floats.segment(), floats.byteAt(first + row, depth), converted,
+                            r * rows, rows);
                     // Less its zero point, times 1: exact, small integers.
                     case Int8Matrix bytes -> FloatRows.dequantizeBytes(bytes.segment(), bytes.byteAt(first + row, depth),
                             bytes.unsigned(), bytes.zeroPoint(first + row), 1f, convertedRows, r * rows * 4L, rows);

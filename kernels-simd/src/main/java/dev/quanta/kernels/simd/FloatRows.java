@@ -345,19 +345,36 @@ public final class FloatRows {
     }
 
     /**
-     * Copies {@code length} 4-byte elements by vectors: for rows of a few dozen, MemorySegment.copy's
-     * checks cost more than the copy (a convolution's patch rows; attention's 32-float rows, where
-     * its overlap test alone took 2.5% of a JFR profile of the int8 MiniLM).
+     * Copies {@code length} floats by vectors, bits unchanged, between off-heap segments: for rows of a
+     * few dozen, MemorySegment.copy's checks cost more than the copy (a convolution's patch rows).
+     * Into a heap array, {@link #copyToArray} (vector stores through a segment over an array ran
+     * about twice as slow, measured on attention's packing).
      */
     public static void copy32(MemorySegment from, long fromOffset, MemorySegment to, long toOffset, long length) {
-        int step = IntVector.SPECIES_PREFERRED.length();
+        int step = SPECIES.length();
         long i = 0;
         for (; i + step <= length; i += step) {
-            IntVector.fromMemorySegment(IntVector.SPECIES_PREFERRED, from, fromOffset + i * 4, Layouts.ORDER)
+            FloatVector.fromMemorySegment(SPECIES, from, fromOffset + i * 4, Layouts.ORDER)
                     .intoMemorySegment(to, toOffset + i * 4, Layouts.ORDER);
         }
         for (; i < length; i++) {
             to.set(Layouts.INT32, toOffset + i * 4, from.get(Layouts.INT32, fromOffset + i * 4));
+        }
+    }
+
+    /**
+     * {@code count} floats from byte {@code at} into {@code to[from..]}, by vectors: attention's rows
+     * are 32 floats, where MemorySegment.copy's checks cost more than the copy (its overlap test alone
+     * took 2.5% of a JFR profile of the int8 MiniLM).
+     */
+    public static void copyToArray(MemorySegment segment, long at, float[] to, int from, int count) {
+        int step = SPECIES.length();
+        int i = 0;
+        for (; i + step <= count; i += step) {
+            FloatVector.fromMemorySegment(SPECIES, segment, at + i * 4L, Layouts.ORDER).intoArray(to, from + i);
+        }
+        for (; i < count; i++) {
+            to[from + i] = segment.get(Layouts.FLOAT, at + i * 4L);
         }
     }
 
