@@ -311,9 +311,8 @@ final class ConvKernels {
                 long filter = plane % l.filters();
                 long from = l.inBase(x, plane / l.filters(), (int) (filter / l.groupFilters()));
                 float[] padded = plane(shape.paddedSize());
-                Depthwise.pad(shape, padded, (h, to, at) -> FloatRows.dequantizeBytes(x.segment(),
-                        from + (long) h * shape.width(), x.dtype() == DType.UINT8, xZero[0], 1f, MemorySegment.ofArray(to),
-                        at * 4L, shape.width()));
+                Depthwise.pad(shape, padded, (h, to, at) -> FloatRows.bytesToArray(x.segment(),
+                        from + (long) h * shape.width(), x.dtype() == DType.UINT8, xZero[0], to, at, shape.width()));
                 long at = plane * l.outPlane();
                 Depthwise.plane(padded, weights, (int) filter * taps, shape, sums.segment(), at * 4);
                 FloatRows.toInts(sums.segment(), at * 4, sums.segment(), at * 4, l.outPlane());

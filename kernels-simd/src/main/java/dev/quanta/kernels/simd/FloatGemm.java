@@ -56,15 +56,12 @@ public final class FloatGemm {
     private static final ThreadLocal<MemorySegment> PACKED_A = ThreadLocal.withInitial(() -> buffer(ROW_CHUNK * DEPTH));
     private static final ThreadLocal<MemorySegment> PACKED_B = ThreadLocal.withInitial(() -> buffer(DEPTH * COLUMN_CHUNK));
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[ROWS * PANEL]);
-    /** Rows of A as converted (with a segment over them for the vector kernels), then interleaved, a block at a time. */
-    private record PackingScratch(float[] converted, MemorySegment convertedRows, float[] block) {
-        PackingScratch(float[] converted) {
-            this(converted, MemorySegment.ofArray(converted), new float[ROWS * DEPTH]);
-        }
+    /** Rows of A as converted, then interleaved, a block at a time. */
+    private record PackingScratch(float[] converted, float[] block) {
     }
 
     private static final ThreadLocal<PackingScratch> PACKING_A = ThreadLocal.withInitial(
-            () -> new PackingScratch(new float[ROWS * DEPTH]));
+            () -> new PackingScratch(new float[ROWS * DEPTH], new float[ROWS * DEPTH]));
 
     private FloatGemm() {
     }
@@ -350,7 +347,6 @@ public final class FloatGemm {
         PackingScratch scratch = PACKING_A.get();
         float[] converted = scratch.converted();
         float[] block = scratch.block();
-        MemorySegment convertedRows = scratch.convertedRows();
         for (int base = 0; base < height; base += ROWS) {
             for (int r = 0; r < ROWS; r++) {
                 int row = base + r;
@@ -361,9 +357,8 @@ public final class FloatGemm {
                 switch (a) {
                     case Matrix floats -> FloatRows.copyToArray(floats.segment(), floats.byteAt(first + row, depth), converted,
                             r * rows, rows);
-                    // Less its zero point, times 1: exact, small integers.
-                    case Int8Matrix bytes -> FloatRows.dequantizeBytes(bytes.segment(), bytes.byteAt(first + row, depth),
-                            bytes.unsigned(), bytes.zeroPoint(first + row), 1f, convertedRows, r * rows * 4L, rows);
+                    case Int8Matrix bytes -> FloatRows.bytesToArray(bytes.segment(), bytes.byteAt(first + row, depth),
+                            bytes.unsigned(), bytes.zeroPoint(first + row), converted, r * rows, rows);
                 }
             }
             for (int i = 0; i < rows; i++) {

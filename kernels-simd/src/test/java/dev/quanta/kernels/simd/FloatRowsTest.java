@@ -100,6 +100,31 @@ class FloatRowsTest {
         }
     }
 
+    /** Into a heap array at an offset, the elements around the written ones untouched. */
+    @Test
+    void bytesLessTheirZeroPointGoIntoArrays() {
+        SplittableRandom random = new SplittableRandom(SEED + 8);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 60; trial++) {
+                int count = random.nextInt(0, 100);
+                int from = random.nextInt(0, 9);
+                boolean unsigned = random.nextBoolean();
+                float zeroPoint = unsigned ? random.nextInt(0, 256) : random.nextInt(-128, 128);
+                byte[] bytes = new byte[count + 3];
+                random.nextBytes(bytes);
+                MemorySegment in = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, bytes);
+                float[] to = new float[from + count + 2];
+                Arrays.fill(to, -7f);
+                FloatRows.bytesToArray(in, 3, unsigned, zeroPoint, to, from, count);
+                for (int i = 0; i < to.length; i++) {
+                    byte value = i >= from && i < from + count ? bytes[3 + i - from] : 0;
+                    float expected = i >= from && i < from + count ? (unsigned ? value & 0xFF : value) - zeroPoint : -7f;
+                    assertThat(to[i]).as("trial %d element %d", trial, i).isEqualTo(expected);
+                }
+            }
+        }
+    }
+
     @Test
     void bytesDequantizeWithTheScalarBits() {
         SplittableRandom random = new SplittableRandom(SEED + 7);
@@ -303,6 +328,46 @@ class FloatRowsTest {
                 for (int i = 0; i < length; i++) {
                     assertThat(out.get(Layouts.FLOAT, 4L * i)).as("seed %x trial %d element %d", SEED + 2, trial, i)
                             .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(2e-6f + 1e-5f * Math.abs(expected[i])));
+                }
+            }
+        }
+    }
+
+    /** NaN, infinities and rows masked throughout, anywhere in the row (vector lanes and tail): as the reference. */
+    @Test
+    void softmaxRowsWithSpecialValuesFollowTheReference() {
+        SplittableRandom random = new SplittableRandom(SEED + 5);
+        float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -Float.MAX_VALUE, -1e4f};
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 400; trial++) {
+                int length = random.nextInt(1, 40);
+                boolean log = random.nextBoolean();
+                float[] x = new float[length];
+                boolean maskedThroughout = trial % 5 == 0;
+                for (int i = 0; i < length; i++) {
+                    x[i] = maskedThroughout ? Float.NEGATIVE_INFINITY : (float) (random.nextGaussian() * 3);
+                }
+                if (!maskedThroughout) {
+                    x[random.nextInt(length)] = specials[random.nextInt(specials.length)];
+                }
+                MemorySegment in = arena.allocate(4L * length, 64);
+                MemorySegment out = arena.allocate(4L * length, 64);
+                MemorySegment.copy(x, 0, in, Layouts.FLOAT, 0, length);
+                FloatRows.softmax(in, 0, out, 0, length, log);
+                float[] expected = new float[length];
+                FloatRowsReference.softmax(x, expected, log);
+                for (int i = 0; i < length; i++) {
+                    float actual = out.get(Layouts.FLOAT, 4L * i);
+                    String what = String.format("trial %d %s element %d of %s", trial, log ? "log-softmax" : "softmax", i,
+                            java.util.Arrays.toString(x));
+                    if (Float.isNaN(expected[i])) {
+                        assertThat(actual).as(what).isNaN();
+                    } else if (Float.isInfinite(expected[i])) {
+                        assertThat(actual).as(what).isEqualTo(expected[i]);
+                    } else {
+                        assertThat(actual).as(what).isCloseTo(expected[i],
+                                org.assertj.core.data.Offset.offset(2e-6f + 1e-5f * Math.abs(expected[i])));
+                    }
                 }
             }
         }
