@@ -11,7 +11,6 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.Vector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -27,8 +26,6 @@ public final class FloatGemm {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> INT_SPECIES = IntVector.SPECIES_PREFERRED;
     /** As many bytes as the float species has lanes, widened lane for lane. */
-    private static final VectorSpecies<Byte> BYTE_SPECIES =
-            ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(SPECIES.length() * 8));
     private static final int LANES = SPECIES.length();
     /**
      * Rows of C per micro-kernel: twelve accumulators, two B vectors and a broadcast fit AVX2's
@@ -331,7 +328,7 @@ public final class FloatGemm {
 
     /** LANES bytes at {@code at} as floats; the conversions are constants in each branch, as C2 needs to intrinsify them. */
     private static FloatVector toFloat(MemorySegment segment, long at, boolean unsigned) {
-        ByteVector bytes = ByteVector.fromMemorySegment(BYTE_SPECIES, segment, at, Layouts.ORDER);
+        ByteVector bytes = FloatRows.loadBytes(segment, at);
         Vector<Integer> integers = unsigned ? bytes.convertShape(VectorOperators.ZERO_EXTEND_B2I, INT_SPECIES, 0)
                 : bytes.convertShape(VectorOperators.B2I, INT_SPECIES, 0);
         return (FloatVector) integers.convert(VectorOperators.I2F, 0);

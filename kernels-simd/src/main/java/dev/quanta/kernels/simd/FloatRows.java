@@ -19,9 +19,16 @@ import jdk.incubator.vector.VectorSpecies;
 public final class FloatRows {
 
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    /** As many bytes as {@link #SPECIES} has lanes. */
-    private static final VectorSpecies<Byte> QUANTIZED = ByteVector.SPECIES_PREFERRED.withShape(
-            VectorShape.forBitSize(SPECIES.length() * 8));
+    /**
+     * Bytes as many as {@link #SPECIES} has lanes, read by {@link #loadBytes} and written by
+     * {@link #storeBytes}. Vectors have 64 bits or more: with 128-bit float vectors (four lanes, as
+     * ARM's NEON and {@code -XX:MaxVectorSize=16} give) a vector of eight bytes is read and written
+     * through a mask of its first four lanes.
+     */
+    static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_PREFERRED.withShape(
+            VectorShape.forBitSize(Math.max(64, SPECIES.length() * 8)));
+    private static final boolean BYTES_FILL_A_VECTOR = BYTES.length() == SPECIES.length();
+    private static final VectorMask<Byte> BYTE_LANES = BYTES.indexInRange(0, SPECIES.length());
     /** 1.5·2^23: adding and taking it away rounds a float below 2^22 in magnitude to an integer, half to even. */
     private static final float ROUNDING = 0x1.8p23f;
 
@@ -518,7 +525,7 @@ public final class FloatRows {
         FloatVector factor = FloatVector.broadcast(SPECIES, scale);
         long i = 0;
         for (; i < vectorEnd; i += step) {
-            ByteVector bytes = ByteVector.fromMemorySegment(QUANTIZED, a, aOffset + i, Layouts.ORDER);
+            ByteVector bytes = loadBytes(a, aOffset + i);
             // Each conversion a constant in its branch, as C2 needs to intrinsify it.
             Vector<Integer> values = unsigned ? bytes.convertShape(VectorOperators.ZERO_EXTEND_B2I, IntVector.SPECIES_PREFERRED, 0)
                     : bytes.convertShape(VectorOperators.B2I, IntVector.SPECIES_PREFERRED, 0);
@@ -528,6 +535,22 @@ public final class FloatRows {
         for (; i < length; i++) {
             byte value = a.get(java.lang.foreign.ValueLayout.JAVA_BYTE, aOffset + i);
             out.set(Layouts.FLOAT, outOffset + i * 4, ((unsigned ? value & 0xFF : value) - zeroPoint) * scale);
+        }
+    }
+
+    /** {@link #SPECIES}'s count of bytes from byte {@code at}, in the first lanes of a vector of {@link #BYTES}. */
+    static ByteVector loadBytes(MemorySegment segment, long at) {
+        return BYTES_FILL_A_VECTOR ? ByteVector.fromMemorySegment(BYTES, segment, at, Layouts.ORDER)
+                : ByteVector.fromMemorySegment(BYTES, segment, at, Layouts.ORDER, BYTE_LANES);
+    }
+
+    /** The int lanes' low bytes from byte {@code at} on. */
+    private static void storeBytes(IntVector values, MemorySegment segment, long at) {
+        ByteVector bytes = (ByteVector) values.convertShape(VectorOperators.I2B, BYTES, 0);
+        if (BYTES_FILL_A_VECTOR) {
+            bytes.intoMemorySegment(segment, at, Layouts.ORDER);
+        } else {
+            bytes.intoMemorySegment(segment, at, Layouts.ORDER, BYTE_LANES);
         }
     }
 
@@ -542,7 +565,7 @@ public final class FloatRows {
         FloatVector zero = FloatVector.broadcast(SPECIES, zeroPoint);
         int i = 0;
         for (; i + step <= count; i += step) {
-            ByteVector bytes = ByteVector.fromMemorySegment(QUANTIZED, a, at + i, Layouts.ORDER);
+            ByteVector bytes = loadBytes(a, at + i);
             Vector<Integer> values = unsigned ? bytes.convertShape(VectorOperators.ZERO_EXTEND_B2I, IntVector.SPECIES_PREFERRED, 0)
                     : bytes.convertShape(VectorOperators.B2I, IntVector.SPECIES_PREFERRED, 0);
             ((FloatVector) values.convert(VectorOperators.I2F, 0)).sub(zero).intoArray(to, from + i);
@@ -576,7 +599,7 @@ public final class FloatRows {
             // Past ±512 every value saturates; within, adding and taking away 1.5·2^23 rounds half to even.
             FloatVector rounded = scaled.max(-512f).min(512f).add(ROUNDING).sub(ROUNDING);
             IntVector value = (IntVector) rounded.add((float) zeroPoint).max(low).min(high).convert(VectorOperators.F2I, 0);
-            value.convertShape(VectorOperators.I2B, QUANTIZED, 0).intoMemorySegment(out, outOffset + i, Layouts.ORDER);
+            storeBytes(value, out, outOffset + i);
         }
         for (; i < length; i++) {
             float multiplier = columnScales[perColumn ? (int) i : 0] * rowScale / outScale;
@@ -625,8 +648,7 @@ public final class FloatRows {
             // Past ±512 every value saturates; within, adding and taking away 1.5·2^23 rounds half to even.
             FloatVector rounded = quotient.max(-512f).min(512f).add(ROUNDING).sub(ROUNDING);
             IntVector value = (IntVector) rounded.add((float) zeroPoint).max(low).min(high).convert(VectorOperators.F2I, 0);
-            value.convertShape(VectorOperators.I2B, QUANTIZED, 0)
-                    .intoMemorySegment(out, outOffset + i, Layouts.ORDER);
+            storeBytes(value, out, outOffset + i);
         }
         for (; i < length; i++) {
             float quotient = a.get(Layouts.FLOAT, aOffset + i * 4) / scale;
