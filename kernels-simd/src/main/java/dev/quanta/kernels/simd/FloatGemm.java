@@ -53,12 +53,15 @@ public final class FloatGemm {
     private static final ThreadLocal<MemorySegment> PACKED_A = ThreadLocal.withInitial(() -> buffer(ROW_CHUNK * DEPTH));
     private static final ThreadLocal<MemorySegment> PACKED_B = ThreadLocal.withInitial(() -> buffer(DEPTH * COLUMN_CHUNK));
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[ROWS * PANEL]);
-    /** Rows of A as converted, then interleaved, a block at a time. */
-    private record PackingScratch(float[] converted, float[] block) {
+    /**
+     * Rows of A as converted, then interleaved, a block at a time; a panel of a B stored by columns
+     * is gathered in {@code panel}.
+     */
+    private record PackingScratch(float[] converted, float[] block, float[] panel) {
     }
 
-    private static final ThreadLocal<PackingScratch> PACKING_A = ThreadLocal.withInitial(
-            () -> new PackingScratch(new float[ROWS * DEPTH], new float[ROWS * DEPTH]));
+    private static final ThreadLocal<PackingScratch> PACKING = ThreadLocal.withInitial(
+            () -> new PackingScratch(new float[ROWS * DEPTH], new float[ROWS * DEPTH], new float[PANEL * DEPTH]));
 
     private FloatGemm() {
     }
@@ -67,14 +70,27 @@ public final class FloatGemm {
         return Arena.ofAuto().allocate(floats * 4L, 64);
     }
 
-    /** An operand of the product: float32 ({@link Matrix}) or int8/uint8 with zero points ({@link Int8Matrix}). */
-    public sealed interface Operand permits Matrix, Int8Matrix {
+    /**
+     * An operand of the product: float32 ({@link Matrix}), float32 stored by columns ({@link
+     * ByColumns}, as B only) or int8/uint8 with zero points ({@link Int8Matrix}).
+     */
+    public sealed interface Operand permits Matrix, ByColumns, Int8Matrix {
     }
 
     /** Row-major float32 matrix: element (i, j) at {@code offset + i·rowStride + j}. */
     public record Matrix(MemorySegment segment, long offset, long rowStride) implements Operand {
         long byteAt(long row, long column) {
             return (offset + row * rowStride + column) * 4;
+        }
+    }
+
+    /**
+     * A float32 matrix stored column by column: element (i, j) at {@code offset + j·columnStride + i},
+     * the transpose of a row-major matrix (attention's Kᵀ, a view of K), packed from where it lies.
+     */
+    public record ByColumns(MemorySegment segment, long offset, long columnStride) implements Operand {
+        long byteAt(long row, long column) {
+            return (offset + column * columnStride + row) * 4;
         }
     }
 
@@ -151,6 +167,17 @@ public final class FloatGemm {
         multiply(a, b, null, 0, c, m, n, k, accumulate, false);
     }
 
+    /**
+     * As {@link #multiply(Matrix, Matrix, Matrix, int, int, int, boolean)} for a B stored by columns,
+     * packed as it is read; {@link #PACKING_MIN_ROWS} rows of A or more.
+     */
+    public static void multiply(Matrix a, ByColumns b, Matrix c, int m, int n, int k, boolean accumulate) {
+        if (m < PACKING_MIN_ROWS) {
+            throw new IllegalArgumentException("a B stored by columns needs " + PACKING_MIN_ROWS + " rows of A or more, not " + m);
+        }
+        multiply(a, b, null, 0, c, m, n, k, accumulate, false);
+    }
+
     /** As {@link #multiply(Matrix, Matrix, Matrix, int, int, int, boolean)}, columns {@code firstColumn..} of a packed B. */
     public static void multiply(Matrix a, PackedB b, int firstColumn, Matrix c, int m, int n, int k, boolean accumulate) {
         if (!(b.source instanceof Matrix source)) {
@@ -195,6 +222,8 @@ public final class FloatGemm {
         }
         return switch (source) {
             case Matrix floats -> new Matrix(floats.segment(), floats.offset() + firstColumn, floats.rowStride());
+            case ByColumns byColumns -> new ByColumns(byColumns.segment(),
+                    byColumns.offset() + firstColumn * byColumns.columnStride(), byColumns.columnStride());
             case Int8Matrix bytes -> new Int8Matrix(bytes.segment(), bytes.offset() + firstColumn, bytes.rowStride(),
                     bytes.unsigned(), bytes.zeroPoints(), bytes.perColumn(), bytes.first() + firstColumn);
         };
@@ -224,6 +253,7 @@ public final class FloatGemm {
                             }
                         }
                         case Int8Matrix bytes -> rowStreamed((Int8Matrix) a, bytes, tile, c, row, depth, rows, n, add);
+                        case ByColumns columns -> throw new IllegalArgumentException("B by columns for few rows");
                     }
                 }
                 continue;
@@ -269,6 +299,7 @@ public final class FloatGemm {
         switch (b) {
             case Matrix floats -> packB(floats, depth, rows, columns, width, packed);
             case Int8Matrix bytes -> packB(bytes, depth, rows, columns, width, packed);
+            case ByColumns byColumns -> packB(byColumns, depth, rows, columns, width, packed);
         }
     }
 
@@ -290,6 +321,31 @@ public final class FloatGemm {
                 first0.intoMemorySegment(packed, to, Layouts.ORDER);
                 first1.intoMemorySegment(packed, to + LANES * 4L, Layouts.ORDER);
             }
+        }
+    }
+
+    /**
+     * B by columns: each column's depths (contiguous) copied by vectors into a heap array, spread
+     * into the panel there, the panel copied out whole.
+     */
+    private static void packB(ByColumns b, int depth, int rows, int columns, int width, MemorySegment packed) {
+        PackingScratch scratch = PACKING.get();
+        float[] column = scratch.converted();
+        float[] panel = scratch.panel();
+        for (int first = 0; first < width; first += PANEL) {
+            for (int j = 0; j < PANEL; j++) {
+                if (first + j < width) {
+                    FloatRows.copyToArray(b.segment(), b.byteAt(depth, columns + first + j), column, 0, rows);
+                    for (int i = 0; i < rows; i++) {
+                        panel[i * PANEL + j] = column[i];
+                    }
+                } else {
+                    for (int i = 0; i < rows; i++) {
+                        panel[i * PANEL + j] = 0;
+                    }
+                }
+            }
+            MemorySegment.copy(panel, 0, packed, Layouts.FLOAT, (long) first * rows * 4, PANEL * rows);
         }
     }
 
@@ -341,7 +397,7 @@ public final class FloatGemm {
      * the share of a JFR profile of 128×384×384.
      */
     private static void packA(Operand a, int first, int height, int depth, int rows, MemorySegment packed) {
-        PackingScratch scratch = PACKING_A.get();
+        PackingScratch scratch = PACKING.get();
         float[] converted = scratch.converted();
         float[] block = scratch.block();
         for (int base = 0; base < height; base += ROWS) {
@@ -354,6 +410,7 @@ public final class FloatGemm {
                 switch (a) {
                     case Matrix floats -> FloatRows.copyToArray(floats.segment(), floats.byteAt(first + row, depth), converted,
                             r * rows, rows);
+                    case ByColumns byColumns -> throw new IllegalArgumentException("A is read by rows");
                     case Int8Matrix bytes -> FloatRows.bytesToArray(bytes.segment(), bytes.byteAt(first + row, depth),
                             bytes.unsigned(), bytes.zeroPoint(first + row), converted, r * rows, rows);
                 }

@@ -42,6 +42,48 @@ class FloatGemmTest {
         }
     }
 
+    /**
+     * A B stored by columns (a transposed view) gives the bits of the same B stored by rows: the
+     * packed panels are the same, so is the kernel's order of operations.
+     */
+    @Test
+    void bStoredByColumnsGivesTheBitsOfBStoredByRows() {
+        SplittableRandom random = new SplittableRandom(SEED + 3);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 120; trial++) {
+                int m = random.nextInt(FloatGemm.PACKING_MIN_ROWS, 30);
+                int n = random.nextInt(1, 80);
+                int k = trial % 8 == 0 ? random.nextInt(FloatGemm.DEPTH, 2 * FloatGemm.DEPTH + 9) : random.nextInt(1, 70);
+                int pad = random.nextInt(4);
+                boolean accumulate = random.nextBoolean();
+                FloatGemm.Matrix a = matrix(arena, random, m, k, 2);
+                FloatGemm.Matrix b = matrix(arena, random, k, n, 0);
+                // The same values column by column, each column's k values then pad unused ones.
+                MemorySegment columns = arena.allocate(4L * n * (k + pad) + 4, 4);
+                for (int j = 0; j < n; j++) {
+                    for (int i = 0; i < k; i++) {
+                        columns.set(Layouts.FLOAT, 4L * (j * (k + pad) + i), b.segment().get(Layouts.FLOAT, b.byteAt(i, j)));
+                    }
+                }
+                FloatGemm.Matrix byRows = matrix(arena, random, m, n, 1);
+                FloatGemm.Matrix byColumns = copy(arena, byRows, m, n);
+                FloatGemm.multiply(a, b, byRows, m, n, k, accumulate);
+                FloatGemm.multiply(a, new FloatGemm.ByColumns(columns, 0, k + pad), byColumns, m, n, k, accumulate);
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        assertThat(byColumns.segment().get(Layouts.INT32, byColumns.byteAt(i, j)))
+                                .as("trial %d m=%d n=%d k=%d at (%d, %d)", trial, m, n, k, i, j)
+                                .isEqualTo(byRows.segment().get(Layouts.INT32, byRows.byteAt(i, j)));
+                    }
+                }
+            }
+            FloatGemm.Matrix one = matrix(arena, random, 1, 4, 0);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.multiply(one,
+                    new FloatGemm.ByColumns(one.segment(), 0, 4), one, 1, 1, 4, false))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
     private static void checkAgainstReference(Arena arena, SplittableRandom random, int m, int n, int k, String label) {
         int padA = random.nextInt(3);
         int padB = random.nextInt(3);
