@@ -594,15 +594,32 @@ final class MathKernels {
             long blocks = ElementwiseKernels.blocks(context, outer * length, outer);
             long rowsPerBlock = Math.ceilDiv(outer, Math.max(1, blocks));
             context.parallel(blocks, block -> {
-                for (long row = block * rowsPerBlock; row < Math.min(outer, (block + 1) * rowsPerBlock); row++) {
-                    long maskAt = mask.offset();
-                    long rest = row;
-                    for (int d = rank - 2; d >= 0; d--) {
-                        maskAt += rest % x.size(d) * maskStrides[d];
-                        rest /= x.size(d);
-                    }
+                long first = block * rowsPerBlock;
+                long last = Math.min(outer, first + rowsPerBlock);
+                if (first >= last) {
+                    return;
+                }
+                // The row's index over the outer axes, divided out once, then advanced like an
+                // odometer: its divisions for every row cost about as much as a row of 128 scores.
+                long[] index = new long[rank - 1];
+                long maskAt = mask.offset();
+                long rest = first;
+                for (int d = rank - 2; d >= 0; d--) {
+                    index[d] = rest % sizes[d];
+                    rest /= sizes[d];
+                    maskAt += index[d] * maskStrides[d];
+                }
+                for (long row = first; row < last; row++) {
                     FloatRows.maskedSoftmax(x.segment(), (x.offset() + row * length) * 4, op.divisor(), mask.segment(),
                             maskAt * 4, !maskRow, out.segment(), row * length * 4, length);
+                    for (int d = rank - 2; d >= 0; d--) {
+                        if (++index[d] < sizes[d]) {
+                            maskAt += maskStrides[d];
+                            break;
+                        }
+                        maskAt -= maskStrides[d] * (sizes[d] - 1);
+                        index[d] = 0;
+                    }
                 }
             });
             return new Tensor[] {out};

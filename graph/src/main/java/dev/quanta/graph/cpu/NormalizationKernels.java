@@ -34,12 +34,18 @@ final class NormalizationKernels {
             if (x.dtype() == DType.FLOAT && rows.strides()[1] == 1) {
                 float[] floatScale = toFloats(scale);
                 float[] floatBias = bias == null ? null : toFloats(bias);
-                for (long r = 0; r < outer; r++) {
-                    float[] statistics = FloatRows.normalize(rows.segment(), (rows.offset() + r * rows.strides()[0]) * 4,
-                            y.segment(), r * inner * 4, (int) inner, floatScale, floatBias, (float) op.epsilon(), op.rmsOnly());
-                    means.storeDouble(r, statistics[0]);
-                    inverseDeviations.storeDouble(r, statistics[1]);
-                }
+                // Rows are independent: threads take blocks of them.
+                long blocks = ElementwiseKernels.blocks(context, outer * inner, outer);
+                long rowsPerBlock = Math.ceilDiv(outer, blocks);
+                context.parallel(blocks, block -> {
+                    for (long r = block * rowsPerBlock; r < Math.min(outer, (block + 1) * rowsPerBlock); r++) {
+                        float[] statistics = FloatRows.normalize(rows.segment(), (rows.offset() + r * rows.strides()[0]) * 4,
+                                y.segment(), r * inner * 4, (int) inner, floatScale, floatBias, (float) op.epsilon(),
+                                op.rmsOnly());
+                        means.storeDouble(r, statistics[0]);
+                        inverseDeviations.storeDouble(r, statistics[1]);
+                    }
+                });
                 return new Tensor[] {y, means, inverseDeviations};
             }
             double[] row = new double[Math.toIntExact(inner)];

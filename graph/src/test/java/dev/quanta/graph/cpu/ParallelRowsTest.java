@@ -8,6 +8,7 @@ import dev.quanta.graph.Outputs;
 import dev.quanta.graph.Session;
 import dev.quanta.graph.SessionOptions;
 import dev.quanta.graph.Value;
+import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.ops.Unary;
 import dev.quanta.tensor.Tensor;
@@ -29,17 +30,29 @@ class ParallelRowsTest {
     }
 
     @Test
-    void unaryAndSoftmaxGiveTheSameBitsOnAnyNumberOfThreads() {
+    void unarySoftmaxAndLayerNormGiveTheSameBitsOnAnyNumberOfThreads() {
         Value x = new Value("x", null);
         Value erf = new Value("erf", null);
         Value exp = new Value("exp", null);
         Value softmax = new Value("softmax", null);
+        Value scale = new Value("scale", null);
+        Value bias = new Value("bias", null);
+        Value normalized = new Value("normalized", null);
+        SplittableRandom random = new SplittableRandom(0x9A7);
+        float[] gamma = new float[517];
+        float[] beta = new float[517];
+        for (int i = 0; i < gamma.length; i++) {
+            gamma[i] = (float) random.nextGaussian();
+            beta[i] = (float) random.nextGaussian();
+        }
         Graph graph = Graph.builder("rows").input(x)
+                .constant(scale, arena.fromFloats(gamma, 517))
+                .constant(bias, arena.fromFloats(beta, 517))
                 .node(new Node("erf", Unary.of(Unary.Kind.ERF), List.of(x), List.of(erf), "test"))
                 .node(new Node("exp", Unary.of(Unary.Kind.EXP), List.of(x), List.of(exp), "test"))
                 .node(new Node("softmax", new Softmax(-1, false, false), List.of(x), List.of(softmax), "test"))
-                .output(erf).output(exp).output(softmax).build();
-        SplittableRandom random = new SplittableRandom(0x9A7);
+                .node(new Node("norm", new Normalize(-1, 1e-5, false), List.of(x, scale, bias), List.of(normalized), "test"))
+                .output(erf).output(exp).output(softmax).output(normalized).build();
         // An odd size, so chunks end inside vectors' worth of elements and the tails differ by split.
         float[] values = new float[301 * 517];
         for (int i = 0; i < values.length; i++) {
@@ -59,7 +72,7 @@ class ParallelRowsTest {
         try (Session session = new Session(graph, new SessionOptions(threads, false));
                 Outputs outputs = session.run(Map.of("x", input))) {
             return Map.of("erf", outputs.get("erf").toFloatArray(), "exp", outputs.get("exp").toFloatArray(),
-                    "softmax", outputs.get("softmax").toFloatArray());
+                    "softmax", outputs.get("softmax").toFloatArray(), "normalized", outputs.get("normalized").toFloatArray());
         }
     }
 }

@@ -15,6 +15,7 @@ import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -25,6 +26,8 @@ import org.junit.jupiter.api.Test;
 class MaskedSoftmaxFusionTest {
 
     private static final long[] SCORES = {2, 3, 7, 37};
+    /** Scores enough that threads split the rows, blocks starting mid-way through the outer axes. */
+    private static final long[] MANY_SCORES = {2, 3, 29, 301};
     private final TensorArena arena = TensorArena.ofShared();
 
     @AfterEach
@@ -33,8 +36,8 @@ class MaskedSoftmaxFusionTest {
     }
 
     /** softmax(scores / √8 + mask) along {@code axis}, the sum's operands in either order. */
-    private Graph attention(long[] maskShape, int axis, boolean maskFirst) {
-        Value scores = new Value("scores", ValueType.of(DType.FLOAT, Shape.of(SCORES)));
+    private Graph attention(long[] scoresShape, long[] maskShape, int axis, boolean maskFirst) {
+        Value scores = new Value("scores", ValueType.of(DType.FLOAT, Shape.of(scoresShape)));
         Value mask = new Value("mask", ValueType.of(DType.FLOAT, Shape.of(maskShape)));
         Value root = new Value("root", null);
         Value quotient = new Value("quotient", null);
@@ -65,20 +68,26 @@ class MaskedSoftmaxFusionTest {
     @Test
     void divAddAndSoftmaxBecomeOneNodeWithTheSameBits() {
         // The last mask widens the scores, as Add allows.
-        for (long[] maskShape : new long[][] {{2, 1, 1, 37}, {7, 37}, {1}, {2, 3, 7, 37}, {4, 1, 1, 1, 37}}) {
-            for (boolean maskFirst : new boolean[] {false, true}) {
-                Graph graph = attention(maskShape, -1, maskFirst);
-                Graph fused = fuse(graph);
-                assertThat(fused.nodes()).extracting(node -> node.op().name()).containsExactly("MaskedSoftmax");
-                Map<String, Tensor> feeds = Map.of("scores", random(1, SCORES), "mask", random(2, maskShape));
-                assertThat(run(fused, feeds)).isEqualTo(run(graph, feeds));
+        for (long[] scoresShape : new long[][] {SCORES, MANY_SCORES}) {
+            long rows = scoresShape[2];
+            long columns = scoresShape[3];
+            for (long[] maskShape : new long[][] {{2, 1, 1, columns}, {rows, columns}, {1}, scoresShape, {4, 1, 1, 1, columns},
+                    {2, 3, 1, columns}, {1, 3, rows, 1}}) {
+                for (boolean maskFirst : new boolean[] {false, true}) {
+                    Graph graph = attention(scoresShape, maskShape, -1, maskFirst);
+                    Graph fused = fuse(graph);
+                    assertThat(fused.nodes()).extracting(node -> node.op().name()).containsExactly("MaskedSoftmax");
+                    Map<String, Tensor> feeds = Map.of("scores", random(1, scoresShape), "mask", random(2, maskShape));
+                    assertThat(run(fused, feeds)).as("scores %s, mask %s", Arrays.toString(scoresShape),
+                            Arrays.toString(maskShape)).isEqualTo(run(graph, feeds));
+                }
             }
         }
     }
 
     @Test
     void aSoftmaxAlongAnotherAxisStaysAsItIs() {
-        Graph otherAxis = attention(new long[] {2, 1, 1, 37}, 2, false);
+        Graph otherAxis = attention(SCORES, new long[] {2, 1, 1, 37}, 2, false);
         assertThat(fuse(otherAxis)).isSameAs(otherAxis);
     }
 
