@@ -611,17 +611,26 @@ public final class FloatRows {
         }
     }
 
-    /** {min, max} of a contiguous row, NaN if it holds one; {+∞, −∞} when empty. */
+    /**
+     * {min, max} of a contiguous row, NaN if it holds one; {+∞, −∞} when empty; a zero extreme may
+     * come with either sign. By comparisons and a mask of NaN lanes: the Vector API's min and max
+     * take several instructions each on AVX2 (for NaN and −0).
+     */
     public static float[] minMax(MemorySegment a, long aOffset, long length) {
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         FloatVector min = FloatVector.broadcast(SPECIES, Float.POSITIVE_INFINITY);
         FloatVector max = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        VectorMask<Float> nan = SPECIES.maskAll(false);
         long i = 0;
         for (; i < vectorEnd; i += step) {
             FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-            min = min.min(x);
-            max = max.max(x);
+            min = min.blend(x, x.lt(min));
+            max = greater(x, max);
+            nan = nan.or(x.compare(VectorOperators.NE, x));
+        }
+        if (nan.anyTrue()) {
+            return new float[] {Float.NaN, Float.NaN};
         }
         float low = min.reduceLanes(VectorOperators.MIN);
         float high = max.reduceLanes(VectorOperators.MAX);
