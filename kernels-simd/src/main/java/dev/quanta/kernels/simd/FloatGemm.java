@@ -367,9 +367,21 @@ public final class FloatGemm {
             }
             FloatVector zero0 = zeroPoints(b, columns + first);
             FloatVector zero1 = zeroPoints(b, columns + first + LANES);
+            // The loads and conversions stay in the loop (see FloatRows.BYTES): each conversion a
+            // constant in its branch, as C2 needs to intrinsify it.
             for (int i = 0; i < rows; i++, to += PANEL * 4L, from += b.rowStride()) {
-                toFloat(segment, from, b.unsigned()).sub(zero0).intoMemorySegment(packed, to, Layouts.ORDER);
-                toFloat(segment, from + LANES, b.unsigned()).sub(zero1).intoMemorySegment(packed, to + LANES * 4L, Layouts.ORDER);
+                ByteVector low = FloatRows.BYTES_FILL_A_VECTOR ? ByteVector.fromMemorySegment(FloatRows.BYTES, segment, from, Layouts.ORDER)
+                        : ByteVector.fromMemorySegment(FloatRows.BYTES, segment, from, Layouts.ORDER, FloatRows.BYTE_LANES);
+                ByteVector high = FloatRows.BYTES_FILL_A_VECTOR
+                        ? ByteVector.fromMemorySegment(FloatRows.BYTES, segment, from + LANES, Layouts.ORDER)
+                        : ByteVector.fromMemorySegment(FloatRows.BYTES, segment, from + LANES, Layouts.ORDER, FloatRows.BYTE_LANES);
+                Vector<Integer> lowValues = b.unsigned() ? low.convertShape(VectorOperators.ZERO_EXTEND_B2I, INT_SPECIES, 0)
+                        : low.convertShape(VectorOperators.B2I, INT_SPECIES, 0);
+                Vector<Integer> highValues = b.unsigned() ? high.convertShape(VectorOperators.ZERO_EXTEND_B2I, INT_SPECIES, 0)
+                        : high.convertShape(VectorOperators.B2I, INT_SPECIES, 0);
+                ((FloatVector) lowValues.convert(VectorOperators.I2F, 0)).sub(zero0).intoMemorySegment(packed, to, Layouts.ORDER);
+                ((FloatVector) highValues.convert(VectorOperators.I2F, 0)).sub(zero1)
+                        .intoMemorySegment(packed, to + LANES * 4L, Layouts.ORDER);
             }
         }
     }
@@ -380,14 +392,6 @@ public final class FloatGemm {
             return FloatVector.broadcast(SPECIES, b.zeroPoints()[0]);
         }
         return (FloatVector) IntVector.fromArray(INT_SPECIES, b.zeroPoints(), b.first() + column).convert(VectorOperators.I2F, 0);
-    }
-
-    /** LANES bytes at {@code at} as floats; the conversions are constants in each branch, as C2 needs to intrinsify them. */
-    private static FloatVector toFloat(MemorySegment segment, long at, boolean unsigned) {
-        ByteVector bytes = FloatRows.loadBytes(segment, at);
-        Vector<Integer> integers = unsigned ? bytes.convertShape(VectorOperators.ZERO_EXTEND_B2I, INT_SPECIES, 0)
-                : bytes.convertShape(VectorOperators.B2I, INT_SPECIES, 0);
-        return (FloatVector) integers.convert(VectorOperators.I2F, 0);
     }
 
     /**

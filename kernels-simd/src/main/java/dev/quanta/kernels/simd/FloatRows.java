@@ -20,15 +20,17 @@ public final class FloatRows {
 
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     /**
-     * Bytes as many as {@link #SPECIES} has lanes, read by {@link #loadBytes} and written by
-     * {@link #storeBytes}. Vectors have 64 bits or more: with 128-bit float vectors (four lanes, as
-     * ARM's NEON and {@code -XX:MaxVectorSize=16} give) a vector of eight bytes is read and written
-     * through a mask of its first four lanes.
+     * Bytes as many as {@link #SPECIES} has lanes. Vectors have 64 bits or more: with 128-bit float
+     * vectors (four lanes, as ARM's NEON and {@code -XX:MaxVectorSize=16} give) a vector of eight
+     * bytes is read and written through {@link #BYTE_LANES}, a mask of its first four lanes, where
+     * {@link #BYTES_FILL_A_VECTOR} is false. Each loop makes that choice itself: behind a helper
+     * returning the vector, which C2 did not always inline, the byte conversions ran through the
+     * Vector API's Java fallback and the int8 MiniLM's products took twice as long.
      */
     static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(Math.max(64, SPECIES.length() * 8)));
-    private static final boolean BYTES_FILL_A_VECTOR = BYTES.length() == SPECIES.length();
-    private static final VectorMask<Byte> BYTE_LANES = BYTES.indexInRange(0, SPECIES.length());
+    static final boolean BYTES_FILL_A_VECTOR = BYTES.length() == SPECIES.length();
+    static final VectorMask<Byte> BYTE_LANES = BYTES.indexInRange(0, SPECIES.length());
     /** 1.5·2^23: adding and taking it away rounds a float below 2^22 in magnitude to an integer, half to even. */
     private static final float ROUNDING = 0x1.8p23f;
 
@@ -165,7 +167,7 @@ public final class FloatRows {
         long i = 0;
         for (; i < vectorEnd; i += step) {
             FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-            maxes = greater(x, maxes);
+            maxes = maxes.blend(x, x.compare(VectorOperators.GT, maxes)); // see maskedSoftmax
         }
         float max = maxes.reduceLanes(VectorOperators.MAX);
         for (; i < length; i++) {
@@ -192,7 +194,10 @@ public final class FloatRows {
             FloatVector sum = FloatVector.fromMemorySegment(SPECIES, x, xOffset + i * 4, Layouts.ORDER).div(divisor)
                     .add(maskPart);
             sum.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
-            maxes = greater(sum, maxes);
+            // The maximum by comparison and blend: the Vector API's max takes several instructions
+            // on AVX2 (for NaN and −0). A NaN lane is passed over, but its exponential is NaN, and
+            // so is the whole row then.
+            maxes = maxes.blend(sum, sum.compare(VectorOperators.GT, maxes));
         }
         float max = maxes.reduceLanes(VectorOperators.MAX);
         for (; i < length; i++) {
@@ -202,15 +207,6 @@ public final class FloatRows {
             max = Math.max(max, sum);
         }
         finishSoftmax(out, outOffset, out, outOffset, length, false, max);
-    }
-
-    /**
-     * The lanes of x greater than max's, the others max's: a row's maximum for softmax, by one
-     * comparison and blend where the Vector API's max takes several instructions on AVX2 for NaN
-     * and −0. A NaN lane is passed over, but its exponential is NaN, and so is the whole row then.
-     */
-    private static FloatVector greater(FloatVector x, FloatVector max) {
-        return max.blend(x, x.compare(VectorOperators.GT, max));
     }
 
     /** The rest of {@link #softmax} once the row's maximum is known. */
@@ -525,7 +521,8 @@ public final class FloatRows {
         FloatVector factor = FloatVector.broadcast(SPECIES, scale);
         long i = 0;
         for (; i < vectorEnd; i += step) {
-            ByteVector bytes = loadBytes(a, aOffset + i);
+            ByteVector bytes = BYTES_FILL_A_VECTOR ? ByteVector.fromMemorySegment(BYTES, a, aOffset + i, Layouts.ORDER)
+                    : ByteVector.fromMemorySegment(BYTES, a, aOffset + i, Layouts.ORDER, BYTE_LANES);
             // Each conversion a constant in its branch, as C2 needs to intrinsify it.
             Vector<Integer> values = unsigned ? bytes.convertShape(VectorOperators.ZERO_EXTEND_B2I, IntVector.SPECIES_PREFERRED, 0)
                     : bytes.convertShape(VectorOperators.B2I, IntVector.SPECIES_PREFERRED, 0);
@@ -535,22 +532,6 @@ public final class FloatRows {
         for (; i < length; i++) {
             byte value = a.get(java.lang.foreign.ValueLayout.JAVA_BYTE, aOffset + i);
             out.set(Layouts.FLOAT, outOffset + i * 4, ((unsigned ? value & 0xFF : value) - zeroPoint) * scale);
-        }
-    }
-
-    /** {@link #SPECIES}'s count of bytes from byte {@code at}, in the first lanes of a vector of {@link #BYTES}. */
-    static ByteVector loadBytes(MemorySegment segment, long at) {
-        return BYTES_FILL_A_VECTOR ? ByteVector.fromMemorySegment(BYTES, segment, at, Layouts.ORDER)
-                : ByteVector.fromMemorySegment(BYTES, segment, at, Layouts.ORDER, BYTE_LANES);
-    }
-
-    /** The int lanes' low bytes from byte {@code at} on. */
-    private static void storeBytes(IntVector values, MemorySegment segment, long at) {
-        ByteVector bytes = (ByteVector) values.convertShape(VectorOperators.I2B, BYTES, 0);
-        if (BYTES_FILL_A_VECTOR) {
-            bytes.intoMemorySegment(segment, at, Layouts.ORDER);
-        } else {
-            bytes.intoMemorySegment(segment, at, Layouts.ORDER, BYTE_LANES);
         }
     }
 
@@ -565,7 +546,8 @@ public final class FloatRows {
         FloatVector zero = FloatVector.broadcast(SPECIES, zeroPoint);
         int i = 0;
         for (; i + step <= count; i += step) {
-            ByteVector bytes = loadBytes(a, at + i);
+            ByteVector bytes = BYTES_FILL_A_VECTOR ? ByteVector.fromMemorySegment(BYTES, a, at + i, Layouts.ORDER)
+                    : ByteVector.fromMemorySegment(BYTES, a, at + i, Layouts.ORDER, BYTE_LANES);
             Vector<Integer> values = unsigned ? bytes.convertShape(VectorOperators.ZERO_EXTEND_B2I, IntVector.SPECIES_PREFERRED, 0)
                     : bytes.convertShape(VectorOperators.B2I, IntVector.SPECIES_PREFERRED, 0);
             ((FloatVector) values.convert(VectorOperators.I2F, 0)).sub(zero).intoArray(to, from + i);
@@ -600,8 +582,13 @@ public final class FloatRows {
             FloatVector clamped = scaled.blend(-512f, scaled.lt(-512f)).blend(512f, scaled.compare(VectorOperators.GT, 512f));
             IntVector value = clamped.add(ROUNDING).reinterpretAsInts().sub(Float.floatToRawIntBits(ROUNDING) - zeroPoint)
                     .max(low).min(high);
-            storeBytes(value.blend(0, scaled.compare(VectorOperators.NE, scaled).cast(IntVector.SPECIES_PREFERRED)), out,
-                    outOffset + i);
+            ByteVector bytes = (ByteVector) value.blend(0, scaled.compare(VectorOperators.NE, scaled)
+                    .cast(IntVector.SPECIES_PREFERRED)).convertShape(VectorOperators.I2B, BYTES, 0);
+            if (BYTES_FILL_A_VECTOR) {
+                bytes.intoMemorySegment(out, outOffset + i, Layouts.ORDER);
+            } else {
+                bytes.intoMemorySegment(out, outOffset + i, Layouts.ORDER, BYTE_LANES);
+            }
         }
         for (; i < length; i++) {
             float multiplier = columnScales[perColumn ? (int) i : 0] * rowScale / outScale;
@@ -626,7 +613,7 @@ public final class FloatRows {
         for (; i < vectorEnd; i += step) {
             FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
             min = min.blend(x, x.lt(min));
-            max = greater(x, max);
+            max = max.blend(x, x.compare(VectorOperators.GT, max));
             nan = nan.or(x.compare(VectorOperators.NE, x));
         }
         if (nan.anyTrue()) {
@@ -661,13 +648,18 @@ public final class FloatRows {
             // integer lanes, NaN becoming 0. The clamps are comparisons: the Vector API's float min
             // and max (several instructions each on AVX2, for NaN and −0) and the conversion to
             // int made this loop 1.7 times slower. No helper: C2 may compile one apart, then not
-            // inline it, and box every vector it takes.
+            // inline it, and box every vector it takes (measured: 35 times slower).
             FloatVector clamped = quotient.blend(-512f, quotient.lt(-512f))
                     .blend(512f, quotient.compare(VectorOperators.GT, 512f));
             IntVector value = clamped.add(ROUNDING).reinterpretAsInts().sub(Float.floatToRawIntBits(ROUNDING) - zeroPoint)
                     .max((int) low).min((int) high);
-            storeBytes(value.blend(0, quotient.compare(VectorOperators.NE, quotient).cast(IntVector.SPECIES_PREFERRED)),
-                    out, outOffset + i);
+            ByteVector bytes = (ByteVector) value.blend(0, quotient.compare(VectorOperators.NE, quotient)
+                    .cast(IntVector.SPECIES_PREFERRED)).convertShape(VectorOperators.I2B, BYTES, 0);
+            if (BYTES_FILL_A_VECTOR) {
+                bytes.intoMemorySegment(out, outOffset + i, Layouts.ORDER);
+            } else {
+                bytes.intoMemorySegment(out, outOffset + i, Layouts.ORDER, BYTE_LANES);
+            }
         }
         for (; i < length; i++) {
             float quotient = a.get(Layouts.FLOAT, aOffset + i * 4) / scale;
