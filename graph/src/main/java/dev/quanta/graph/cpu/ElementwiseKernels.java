@@ -211,7 +211,7 @@ final class ElementwiseKernels {
                 });
             } else if (a.dtype().isFloatingPoint()) {
                 DoubleBinaryOperator f = doubleOperator(kind, context);
-                StridedLoop.forEachRow(shape.sizes(), offsets, strides, (positions, inner, length) -> {
+                StridedLoop.Row body = (positions, inner, length) -> {
                     if (vector != null && inner[0] <= 1 && inner[0] >= 0 && inner[1] <= 1 && inner[1] >= 0) {
                         FloatRows.binary(vector, av.segment(), positions[0] * 4, inner[0] == 0, bv.segment(),
                                 positions[1] * 4, inner[1] == 0, out.segment(), positions[2] * 4, length);
@@ -223,6 +223,16 @@ final class ElementwiseKernels {
                     for (long i = 0; i < length; i++, pa += inner[0], pb += inner[1], po += inner[2]) {
                         out.storeDouble(po, f.applyAsDouble(av.loadDouble(pa), bv.loadDouble(pb)));
                     }
+                };
+                // float32 (one element a slot, never two in a byte): threads take blocks of rows,
+                // each element computed alone, so the bits are those of one thread.
+                long rows = StridedLoop.rows(shape.sizes());
+                long blocks = vector == null ? 1 : blocks(context, shape.elementCount(), rows);
+                long rowsPerBlock = Math.ceilDiv(rows, Math.max(1, blocks));
+                context.parallel(blocks, block -> {
+                    long first = block * rowsPerBlock;
+                    StridedLoop.forEachRow(shape.sizes(), offsets, strides, Math.min(first, rows),
+                            Math.max(0, Math.min(rowsPerBlock, rows - first)), body);
                 });
             } else {
                 LongBinaryOperator f = longOperator(kind, a.dtype(), b.dtype(), context);

@@ -21,13 +21,32 @@ public final class StridedLoop {
      * {@code offsets[k] + Σ index·strides[k]} for each operand k.
      */
     public static void forEachRow(long[] sizes, long[] offsets, long[][] strides, Row row) {
+        forEachRow(sizes, offsets, strides, 0, rows(sizes), row);
+    }
+
+    /** The rows of {@code sizes}: its elements over the last axis' size (one for a scalar, none if empty). */
+    public static long rows(long[] sizes) {
+        long rows = 1;
+        for (int axis = 0; axis < sizes.length; axis++) {
+            rows *= axis == sizes.length - 1 ? Math.min(sizes[axis], 1) : sizes[axis];
+        }
+        return rows;
+    }
+
+    /**
+     * As {@link #forEachRow(long[], long[], long[][], Row)}, for {@code count} rows from row
+     * {@code first} in row-major order only: threads can take blocks of rows.
+     */
+    public static void forEachRow(long[] sizes, long[] offsets, long[][] strides, long first, long count, Row row) {
+        long rows = rows(sizes);
+        if (first < 0 || count < 0 || first + count > rows) {
+            throw new IllegalArgumentException("rows " + first + " to " + (first + count) + " of " + rows);
+        }
+        if (count == 0) {
+            return;
+        }
         int operands = offsets.length;
         int rank = sizes.length;
-        for (long size : sizes) {
-            if (size == 0) {
-                return;
-            }
-        }
         long[] positions = offsets.clone();
         long[] inner = new long[operands];
         long length = rank == 0 ? 1 : sizes[rank - 1];
@@ -35,10 +54,17 @@ public final class StridedLoop {
             inner[k] = rank == 0 ? 0 : strides[k][rank - 1];
         }
         long[] index = new long[Math.max(rank - 1, 0)];
-        while (true) {
+        long rest = first;
+        for (int axis = rank - 2; axis >= 0; axis--) {
+            index[axis] = rest % sizes[axis];
+            rest /= sizes[axis];
+            for (int k = 0; k < operands; k++) {
+                positions[k] += index[axis] * strides[k][axis];
+            }
+        }
+        for (long done = 0; done < count; done++) {
             row.run(positions, inner, length);
-            int axis = rank - 2;
-            for (; axis >= 0; axis--) {
+            for (int axis = rank - 2; axis >= 0; axis--) {
                 if (++index[axis] < sizes[axis]) {
                     for (int k = 0; k < operands; k++) {
                         positions[k] += strides[k][axis];
@@ -49,9 +75,6 @@ public final class StridedLoop {
                 for (int k = 0; k < operands; k++) {
                     positions[k] -= strides[k][axis] * (sizes[axis] - 1);
                 }
-            }
-            if (axis < 0) {
-                return;
             }
         }
     }

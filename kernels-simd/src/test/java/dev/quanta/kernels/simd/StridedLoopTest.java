@@ -2,8 +2,11 @@ package dev.quanta.kernels.simd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class StridedLoopTest {
@@ -24,5 +27,37 @@ class StridedLoopTest {
         StridedLoop.forEachRow(new long[0], new long[] {5}, new long[][] {{}}, (p, inner, length) -> lengths.add(length));
         StridedLoop.forEachRow(new long[] {3, 0}, new long[] {0}, new long[][] {{0, 1}}, (p, inner, length) -> lengths.add(-1L));
         assertThat(lengths).containsExactly(1L);
+    }
+
+    /** Blocks of rows, walked one after the other from their first row, visit what one walk does. */
+    @Test
+    void blocksOfRowsTogetherVisitWhatTheWholeWalkDoes() {
+        SplittableRandom random = new SplittableRandom(0x57A1);
+        for (int trial = 0; trial < 200; trial++) {
+            int rank = random.nextInt(0, 5);
+            long[] sizes = new long[rank];
+            long[][] strides = new long[2][rank];
+            for (int axis = 0; axis < rank; axis++) {
+                sizes[axis] = random.nextInt(1, 5);
+                strides[0][axis] = random.nextInt(-3, 30);
+                strides[1][axis] = random.nextInt(0, 2) * random.nextInt(1, 9);
+            }
+            long[] offsets = {random.nextInt(0, 1000), random.nextInt(0, 1000)};
+            List<String> whole = new ArrayList<>();
+            StridedLoop.forEachRow(sizes, offsets, strides, (p, inner, length) -> whole.add(
+                    p[0] + "/" + p[1] + "/" + inner[0] + "/" + inner[1] + "/" + length));
+            long rows = StridedLoop.rows(sizes);
+            assertThat(whole).hasSize((int) rows);
+            List<String> blocks = new ArrayList<>();
+            for (long first = 0; first < rows; ) {
+                long count = Math.min(rows - first, random.nextInt(1, 4));
+                StridedLoop.forEachRow(sizes, offsets, strides, first, count, (p, inner, length) -> blocks.add(
+                        p[0] + "/" + p[1] + "/" + inner[0] + "/" + inner[1] + "/" + length));
+                first += count;
+            }
+            assertThat(blocks).as("trial %d", trial).isEqualTo(whole);
+        }
+        assertThatThrownBy(() -> StridedLoop.forEachRow(new long[] {2, 3}, new long[] {0}, new long[][] {{3, 1}}, 1, 2,
+                (p, inner, length) -> { })).isInstanceOf(IllegalArgumentException.class);
     }
 }
