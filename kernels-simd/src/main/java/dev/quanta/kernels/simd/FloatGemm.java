@@ -25,7 +25,6 @@ public final class FloatGemm {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> INT_SPECIES = IntVector.SPECIES_PREFERRED;
-    /** As many bytes as the float species has lanes, widened lane for lane. */
     private static final int LANES = SPECIES.length();
     /**
      * Rows of C per micro-kernel: twelve accumulators, two B vectors and a broadcast fit AVX2's
@@ -173,7 +172,8 @@ public final class FloatGemm {
      */
     public static void multiply(Matrix a, ByColumns b, Matrix c, int m, int n, int k, boolean accumulate) {
         if (m < PACKING_MIN_ROWS) {
-            throw new IllegalArgumentException("a B stored by columns needs " + PACKING_MIN_ROWS + " rows of A or more, not " + m);
+            throw new IllegalArgumentException("a B stored by columns needs " + PACKING_MIN_ROWS
+                    + " rows of A or more, not " + m);
         }
         multiply(a, b, null, 0, c, m, n, k, accumulate, false);
     }
@@ -253,7 +253,7 @@ public final class FloatGemm {
                             }
                         }
                         case Int8Matrix bytes -> rowStreamed((Int8Matrix) a, bytes, tile, c, row, depth, rows, n, add);
-                        case ByColumns columns -> throw new IllegalArgumentException("B by columns for few rows");
+                        case ByColumns byColumns -> throw new IllegalArgumentException("B by columns for few rows");
                     }
                 }
                 continue;
@@ -370,16 +370,21 @@ public final class FloatGemm {
             // The loads and conversions stay in the loop (see FloatRows.BYTES): each conversion a
             // constant in its branch, as C2 needs to intrinsify it.
             for (int i = 0; i < rows; i++, to += PANEL * 4L, from += b.rowStride()) {
-                ByteVector low = FloatRows.BYTES_FILL_A_VECTOR ? ByteVector.fromMemorySegment(FloatRows.BYTES, segment, from, Layouts.ORDER)
+                ByteVector low = FloatRows.BYTES_FILL_A_VECTOR
+                        ? ByteVector.fromMemorySegment(FloatRows.BYTES, segment, from, Layouts.ORDER)
                         : ByteVector.fromMemorySegment(FloatRows.BYTES, segment, from, Layouts.ORDER, FloatRows.BYTE_LANES);
                 ByteVector high = FloatRows.BYTES_FILL_A_VECTOR
                         ? ByteVector.fromMemorySegment(FloatRows.BYTES, segment, from + LANES, Layouts.ORDER)
-                        : ByteVector.fromMemorySegment(FloatRows.BYTES, segment, from + LANES, Layouts.ORDER, FloatRows.BYTE_LANES);
-                Vector<Integer> lowValues = b.unsigned() ? low.convertShape(VectorOperators.ZERO_EXTEND_B2I, INT_SPECIES, 0)
+                        : ByteVector.fromMemorySegment(FloatRows.BYTES, segment, from + LANES, Layouts.ORDER,
+                                FloatRows.BYTE_LANES);
+                Vector<Integer> lowValues = b.unsigned()
+                        ? low.convertShape(VectorOperators.ZERO_EXTEND_B2I, INT_SPECIES, 0)
                         : low.convertShape(VectorOperators.B2I, INT_SPECIES, 0);
-                Vector<Integer> highValues = b.unsigned() ? high.convertShape(VectorOperators.ZERO_EXTEND_B2I, INT_SPECIES, 0)
+                Vector<Integer> highValues = b.unsigned()
+                        ? high.convertShape(VectorOperators.ZERO_EXTEND_B2I, INT_SPECIES, 0)
                         : high.convertShape(VectorOperators.B2I, INT_SPECIES, 0);
-                ((FloatVector) lowValues.convert(VectorOperators.I2F, 0)).sub(zero0).intoMemorySegment(packed, to, Layouts.ORDER);
+                ((FloatVector) lowValues.convert(VectorOperators.I2F, 0)).sub(zero0)
+                        .intoMemorySegment(packed, to, Layouts.ORDER);
                 ((FloatVector) highValues.convert(VectorOperators.I2F, 0)).sub(zero1)
                         .intoMemorySegment(packed, to + LANES * 4L, Layouts.ORDER);
             }
