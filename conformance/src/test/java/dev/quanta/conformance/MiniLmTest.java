@@ -98,8 +98,9 @@ class MiniLmTest {
             assertThat(ops).containsEntry("Normalize", 13L).doesNotContainKey("Reduce");
             // And each GELU, exported as five nodes, is one.
             assertThat(ops).containsEntry("GELU", 6L).doesNotContainKey("ERF");
-            // And each attention's Div → Add(mask) → Softmax is one MaskedSoftmax.
-            assertThat(ops).containsEntry("MaskedSoftmax", 6L).doesNotContainKey("Softmax").doesNotContainKey("DIV");
+            // And each attention, MatMul → Div → Add(mask) → Softmax → MatMul, is one Attention.
+            assertThat(ops).containsEntry("Attention", 6L).doesNotContainKey("Softmax").doesNotContainKey("DIV")
+                    .doesNotContainKey("MaskedSoftmax").doesNotContainKey("MatMul");
         }
     }
 

@@ -105,6 +105,17 @@ final class InfoCommand implements Callable<Integer> {
     /** The node's multiply-accumulates; 0 for other ops, -1 where a shape is unknown. */
     private static long macs(Node node, Map<Value, Shape> shapes) {
         String op = node.op().name();
+        if (op.equals("Attention")) {
+            // q [.., M, D] by keys [.., D, N], then the [.., M, N] probabilities by v into [.., M, E].
+            Shape q = shapes.get(node.inputs().get(0));
+            Shape keys = shapes.get(node.inputs().get(1));
+            Shape output = shapes.get(node.outputs().get(0));
+            if (q == null || keys == null || output == null || !q.isStatic() || !keys.isStatic() || !output.isStatic()) {
+                return -1;
+            }
+            long n = keys.size(keys.rank() - 1);
+            return q.elementCount() * n + output.elementCount() * n;
+        }
         boolean matmul = op.equals("MatMul") || op.equals("MatMulInteger") || op.equals("MatMulIntegerToFloat")
                 || op.equals("QLinearMatMul");
         boolean conv = op.equals("Conv") || op.equals("ConvInteger") || op.equals("ConvIntegerToFloat") || op.equals("QLinearConv");

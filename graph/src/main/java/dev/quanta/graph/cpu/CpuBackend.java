@@ -56,6 +56,7 @@ import dev.quanta.graph.ops.ShapeOf;
 import dev.quanta.graph.ops.Size;
 import dev.quanta.graph.ops.Slice;
 import dev.quanta.graph.ops.MaskedSoftmax;
+import dev.quanta.graph.ops.Attention;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.ops.Split;
 import dev.quanta.graph.ops.Squeeze;
@@ -85,6 +86,7 @@ public final class CpuBackend {
             case ArgReduce argReduce -> ValueKernel.ofTensors(MathKernels.argReduce(argReduce));
             case Softmax softmax -> ValueKernel.ofTensors(MathKernels.softmax(softmax));
             case MaskedSoftmax masked -> ValueKernel.ofTensors(MathKernels.maskedSoftmax(masked));
+            case Attention attention -> ValueKernel.ofTensors(MathKernels.attention(attention));
             case Reshape reshape -> ValueKernel.ofTensors(ShapeKernels.reshape(reshape));
             case Transpose transpose -> ValueKernel.ofTensors(ShapeKernels.transpose(transpose));
             case Squeeze ignored -> ValueKernel.ofTensors(ShapeKernels.squeeze());

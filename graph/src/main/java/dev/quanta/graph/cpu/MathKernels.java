@@ -2,6 +2,7 @@ package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.ops.ArgReduce;
+import dev.quanta.graph.ops.Attention;
 import dev.quanta.graph.ops.MaskedSoftmax;
 import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Softmax;
@@ -624,6 +625,94 @@ final class MathKernels {
             });
             return new Tensor[] {out};
         };
+    }
+
+    /**
+     * {@link Attention}: per head, q·keys into a scratch block of scores, the masked softmax of each
+     * of its rows in place, then the block times v. A worker takes every {@code workers}-th head
+     * and keeps its scratch in cache, where the separate nodes wrote every head's scores out and
+     * read them back twice (25 MB a layer of the MiniLM at batch 32). Each step is the separate
+     * node's kernel on the same operands, so the bits are theirs. Operands outside that form
+     * (leading axes that differ, a mask widening the scores) run as the separate steps.
+     */
+    static Kernel attention(Attention op) {
+        Kernel softmax = maskedSoftmax(new MaskedSoftmax(op.divisor()));
+        return (context, inputs) -> {
+            Tensor q = inputs[0];
+            Tensor keys = inputs[1];
+            Tensor mask = inputs[2];
+            Tensor v = inputs[3];
+            int rank = q.rank();
+            if (q.dtype() != DType.FLOAT || keys.dtype() != DType.FLOAT || mask.dtype() != DType.FLOAT
+                    || v.dtype() != DType.FLOAT || rank < 2 || keys.rank() != rank || v.rank() != rank
+                    || !Arrays.equals(leading(q), leading(keys)) || !Arrays.equals(leading(q), leading(v))
+                    || keys.size(rank - 2) != q.size(rank - 1) || v.size(rank - 2) != keys.size(rank - 1)) {
+                Tensor scores = multiply(context, q, keys);
+                return new Tensor[] {multiply(context, softmax.run(context, new Tensor[] {scores, mask})[0], v)};
+            }
+            long[] batch = leading(q);
+            int m = Math.toIntExact(q.size(rank - 2));
+            int depth = Math.toIntExact(q.size(rank - 1));
+            int n = Math.toIntExact(keys.size(rank - 1));
+            int width = Math.toIntExact(v.size(rank - 1));
+            long[] scoresSizes = concat(batch, m, n);
+            if (!Shape.broadcast(Shape.of(scoresSizes), mask.shape()).equals(Shape.of(scoresSizes))) {
+                Tensor scores = multiply(context, q, keys);
+                return new Tensor[] {multiply(context, softmax.run(context, new Tensor[] {scores, mask})[0], v)};
+            }
+            Tensor masks = mask.contiguous().broadcastTo(scoresSizes);
+            long[] maskStrides = masks.strides();
+            boolean maskRow = maskStrides[rank - 1] != 0;
+            // Operands are read where their rows lie, keys also by columns (Kᵀ), as multiply reads them.
+            Tensor qs = rowsContiguous(q) ? q : q.contiguous();
+            boolean keysByColumns = !rowsContiguous(keys) && keys.strides()[rank - 2] == 1 && m >= FloatGemm.PACKING_MIN_ROWS;
+            Tensor ks = keysByColumns || rowsContiguous(keys) ? keys : keys.contiguous();
+            Tensor vs = rowsContiguous(v) ? v : v.contiguous();
+            Tensor out = context.allocate(DType.FLOAT, Shape.of(concat(batch, m, width)));
+            long heads = Shape.of(batch).elementCount();
+            int workers = (int) Math.max(1, Math.min(context.threads(), heads));
+            Tensor scratch = context.allocate(DType.FLOAT, Shape.of(workers, m, n));
+            context.parallel(workers, worker -> {
+                long scoresAt = scratch.offset() + worker * (long) m * n;
+                FloatGemm.Matrix scores = new FloatGemm.Matrix(scratch.segment(), scoresAt, n);
+                for (long head = worker; head < heads; head += workers) {
+                    long qAt = qs.offset();
+                    long kAt = ks.offset();
+                    long vAt = vs.offset();
+                    long maskAt = masks.offset();
+                    long flat = head;
+                    for (int d = batch.length - 1; d >= 0; d--) {
+                        long index = flat % batch[d];
+                        flat /= batch[d];
+                        qAt += index * qs.strides()[d];
+                        kAt += index * ks.strides()[d];
+                        vAt += index * vs.strides()[d];
+                        maskAt += index * maskStrides[d];
+                    }
+                    FloatGemm.Matrix queries = new FloatGemm.Matrix(qs.segment(), qAt, qs.strides()[rank - 2]);
+                    if (keysByColumns) {
+                        FloatGemm.multiply(queries, new FloatGemm.ByColumns(ks.segment(), kAt, ks.strides()[rank - 1]), scores,
+                                m, n, depth, false);
+                    } else {
+                        FloatGemm.multiply(queries, new FloatGemm.Matrix(ks.segment(), kAt, ks.strides()[rank - 2]), scores,
+                                m, n, depth, false);
+                    }
+                    for (int row = 0; row < m; row++) {
+                        long at = (scoresAt + (long) row * n) * 4;
+                        FloatRows.maskedSoftmax(scratch.segment(), at, op.divisor(), masks.segment(),
+                                (maskAt + row * maskStrides[rank - 2]) * 4, !maskRow, scratch.segment(), at, n);
+                    }
+                    FloatGemm.multiply(scores, new FloatGemm.Matrix(vs.segment(), vAt, vs.strides()[rank - 2]),
+                            new FloatGemm.Matrix(out.segment(), out.offset() + head * m * width, width), m, width, n, false);
+                }
+            });
+            return new Tensor[] {out};
+        };
+    }
+
+    /** A tensor's sizes before its last two axes. */
+    private static long[] leading(Tensor tensor) {
+        return Arrays.copyOf(tensor.shape().sizes(), tensor.rank() - 2);
     }
 
     static Kernel softmax(Softmax op) {

@@ -37,6 +37,7 @@ import dev.quanta.graph.ops.ShapeOf;
 import dev.quanta.graph.ops.Size;
 import dev.quanta.graph.ops.Slice;
 import dev.quanta.graph.ops.MaskedSoftmax;
+import dev.quanta.graph.ops.Attention;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.ops.Squeeze;
 import dev.quanta.graph.ops.Transpose;
@@ -169,6 +170,7 @@ public final class ShapeInference {
                 case Dropout ignored -> Arrays.fill(out, x);
                 case Softmax ignored -> out[0] = x;
                 case MaskedSoftmax ignored -> out[0] = x;
+                case Attention ignored -> out[0] = matMul(matMul(x, shape(node, 1)), shape(node, 3));
                 case LocalResponseNorm ignored -> out[0] = x;
                 case Quantize ignored -> out[0] = x;
                 case Dequantize ignored -> out[0] = x;

@@ -7,6 +7,7 @@ import dev.quanta.graph.GraphException;
 import dev.quanta.graph.Session;
 import dev.quanta.graph.SessionOptions;
 import dev.quanta.graph.Value;
+import dev.quanta.graph.passes.AttentionFusion;
 import dev.quanta.graph.passes.ConstantFolding;
 import dev.quanta.graph.passes.DeadCodeRemoval;
 import dev.quanta.graph.passes.GatherBeforeDequantize;
@@ -130,9 +131,9 @@ public final class OnnxModel implements AutoCloseable {
             translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output) != null
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
             // Fusion first, so that what it adds over constants (a weight transpose, a scale product) folds.
-            Graph fused = MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(GeluFusion.apply(
+            Graph fused = AttentionFusion.apply(MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(GeluFusion.apply(
                     LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types), shapes), types), shapes),
-                    shapes, types);
+                    shapes, types), shapes, types);
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(fused, weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
         } catch (QuantaException e) {
