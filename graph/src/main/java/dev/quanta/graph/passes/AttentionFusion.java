@@ -8,7 +8,6 @@ import dev.quanta.graph.ops.MaskedSoftmax;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -26,19 +25,16 @@ public final class AttentionFusion {
 
     public static Graph apply(Graph graph, Map<Value, Shape> shapes, Map<Value, DType> types) {
         Rewrite rewrite = new Rewrite(graph);
-        Map<Value, Node> producers = new HashMap<>();
-        for (Node node : graph.nodes()) {
-            node.outputs().forEach(output -> producers.put(output, node));
-        }
-        for (Node values : graph.nodes()) {
-            if (!(values.op() instanceof MatMul) || values.inputs().size() != 2) {
+        for (Node weighted : graph.nodes()) {
+            if (!(weighted.op() instanceof MatMul) || weighted.inputs().size() != 2) {
                 continue;
             }
-            Node softmax = producers.get(values.inputs().get(0));
-            if (softmax == null || !(softmax.op() instanceof MaskedSoftmax masked) || rewrite.onlyReader(softmax) != values) {
+            Node softmax = rewrite.producer(weighted.inputs().get(0));
+            if (softmax == null || !(softmax.op() instanceof MaskedSoftmax masked)
+                    || rewrite.onlyReader(softmax) != weighted) {
                 continue;
             }
-            Node scores = producers.get(softmax.inputs().get(0));
+            Node scores = rewrite.producer(softmax.inputs().get(0));
             if (scores == null || !(scores.op() instanceof MatMul) || scores.inputs().size() != 2
                     || rewrite.onlyReader(scores) != softmax) {
                 continue;
@@ -46,16 +42,16 @@ public final class AttentionFusion {
             Value q = scores.inputs().get(0);
             Value keys = scores.inputs().get(1);
             Value mask = softmax.inputs().get(1);
-            Value v = values.inputs().get(1);
+            Value v = weighted.inputs().get(1);
             List<Value> operands = List.of(q, keys, mask, v);
-            if (operands.stream().anyMatch(operand -> types.get(operand) != DType.FLOAT)
-                    || !sameRank(shapes, q, keys, v) || List.of(scores, softmax, values).stream().anyMatch(rewrite::touches)) {
+            if (operands.stream().anyMatch(operand -> types.get(operand) != DType.FLOAT) || !sameRank(shapes, q, keys, v)
+                    || List.of(scores, softmax, weighted).stream().anyMatch(rewrite::touches)) {
                 continue;
             }
             rewrite.replace(scores, List.of());
             rewrite.replace(softmax, List.of());
-            rewrite.replace(values, List.of(new Node(values.name(), new Attention(masked.divisor()), operands,
-                    values.outputs(), values.source())));
+            rewrite.replace(weighted, List.of(new Node(weighted.name(), new Attention(masked.divisor()), operands,
+                    weighted.outputs(), weighted.source())));
         }
         return rewrite.apply();
     }

@@ -11,7 +11,6 @@ import dev.quanta.graph.ops.MaskedSoftmax;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -29,21 +28,17 @@ public final class MaskedSoftmaxFusion {
 
     public static Graph apply(Graph graph, Map<Value, Shape> shapes, Map<Value, DType> types) {
         Rewrite rewrite = new Rewrite(graph);
-        Map<Value, Node> producers = new HashMap<>();
-        for (Node node : graph.nodes()) {
-            node.outputs().forEach(output -> producers.put(output, node));
-        }
         for (Node softmax : graph.nodes()) {
             if (!(softmax.op() instanceof Softmax op) || op.log() || softmax.inputs().isEmpty()) {
                 continue;
             }
-            Node add = producers.get(softmax.inputs().get(0));
+            Node add = rewrite.producer(softmax.inputs().get(0));
             if (!binary(add, Binary.Kind.ADD) || rewrite.onlyReader(add) != softmax) {
                 continue;
             }
-            Node div = producers.get(add.inputs().get(0));
+            Node div = rewrite.producer(add.inputs().get(0));
             if (!binary(div, Binary.Kind.DIV) || rewrite.onlyReader(div) != add) {
-                div = producers.get(add.inputs().get(1));
+                div = rewrite.producer(add.inputs().get(1));
             }
             if (!binary(div, Binary.Kind.DIV) || rewrite.onlyReader(div) != add) {
                 continue;

@@ -21,6 +21,7 @@ final class Rewrite {
 
     private final Graph graph;
     private final Map<Value, List<Node>> readers = new IdentityHashMap<>();
+    private final Map<Value, Node> producers = new IdentityHashMap<>();
     private final Set<Value> outputs;
     private final Map<Node, List<Node>> replacements = new IdentityHashMap<>();
     private final Map<Value, Tensor> constants = new IdentityHashMap<>();
@@ -33,8 +34,14 @@ final class Rewrite {
                     readers.computeIfAbsent(input, ignored -> new ArrayList<>()).add(node);
                 }
             }
+            node.outputs().forEach(output -> producers.put(output, node));
         }
         outputs = new HashSet<>(graph.outputs());
+    }
+
+    /** The node computing {@code value}; null for inputs and constants. */
+    Node producer(Value value) {
+        return producers.get(value);
     }
 
     /** The nodes reading {@code value}. */
