@@ -10,6 +10,7 @@ import dev.quanta.graph.KernelContext;
 import dev.quanta.kernels.simd.FloatGemm;
 import dev.quanta.kernels.simd.Int8Gemv;
 import dev.quanta.kernels.simd.FloatRows;
+import dev.quanta.kernels.simd.StridedLoop;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Layouts;
 import dev.quanta.tensor.Shape;
@@ -586,42 +587,19 @@ final class MathKernels {
             long[] sizes = Shape.broadcast(inputs[0].shape(), inputs[1].shape()).sizes();
             Tensor x = inputs[0].broadcastTo(sizes).contiguous();
             Tensor mask = inputs[1].contiguous().broadcastTo(sizes);
-            int rank = x.rank();
-            long length = x.size(rank - 1);
-            long outer = length == 0 ? 0 : x.elementCount() / length;
-            long[] maskStrides = mask.strides();
-            boolean maskRow = maskStrides[rank - 1] != 0;
             Tensor out = context.allocate(DType.FLOAT, x.shape());
-            long blocks = ElementwiseKernels.blocks(context, outer * length, outer);
-            long rowsPerBlock = Math.ceilDiv(outer, Math.max(1, blocks));
+            // Rows walked by StridedLoop, the mask's row found by its strides (an inner stride of 0
+            // is one value for the row); threads take blocks of rows.
+            long[] offsets = {x.offset(), mask.offset(), out.offset()};
+            long[][] strides = {x.strides(), mask.strides(), out.strides()};
+            long rows = StridedLoop.rows(sizes);
+            long blocks = ElementwiseKernels.blocks(context, x.elementCount(), rows);
+            long rowsPerBlock = Math.ceilDiv(rows, Math.max(1, blocks));
             context.parallel(blocks, block -> {
-                long first = block * rowsPerBlock;
-                long last = Math.min(outer, first + rowsPerBlock);
-                if (first >= last) {
-                    return;
-                }
-                // The row's index over the outer axes, divided out once, then advanced like an
-                // odometer: its divisions for every row cost about as much as a row of 128 scores.
-                long[] index = new long[rank - 1];
-                long maskAt = mask.offset();
-                long rest = first;
-                for (int d = rank - 2; d >= 0; d--) {
-                    index[d] = rest % sizes[d];
-                    rest /= sizes[d];
-                    maskAt += index[d] * maskStrides[d];
-                }
-                for (long row = first; row < last; row++) {
-                    FloatRows.maskedSoftmax(x.segment(), (x.offset() + row * length) * 4, op.divisor(), mask.segment(),
-                            maskAt * 4, !maskRow, out.segment(), row * length * 4, length);
-                    for (int d = rank - 2; d >= 0; d--) {
-                        if (++index[d] < sizes[d]) {
-                            maskAt += maskStrides[d];
-                            break;
-                        }
-                        maskAt -= maskStrides[d] * (sizes[d] - 1);
-                        index[d] = 0;
-                    }
-                }
+                long first = Math.min(block * rowsPerBlock, rows);
+                StridedLoop.forEachRow(sizes, offsets, strides, first, Math.min(rowsPerBlock, rows - first),
+                        (positions, inner, length) -> FloatRows.maskedSoftmax(x.segment(), positions[0] * 4, op.divisor(),
+                                mask.segment(), positions[1] * 4, inner[1] == 0, out.segment(), positions[2] * 4, length));
             });
             return new Tensor[] {out};
         };
