@@ -625,8 +625,7 @@ final class MathKernels {
                     || v.dtype() != DType.FLOAT || rank < 2 || keys.rank() != rank || v.rank() != rank
                     || !Arrays.equals(leading(q), leading(keys)) || !Arrays.equals(leading(q), leading(v))
                     || keys.size(rank - 2) != q.size(rank - 1) || v.size(rank - 2) != keys.size(rank - 1)) {
-                Tensor scores = multiply(context, q, keys);
-                return new Tensor[] {multiply(context, softmax.run(context, new Tensor[] {scores, mask})[0], v)};
+                return separately(context, softmax, q, keys, mask, v);
             }
             long[] batch = leading(q);
             int m = Math.toIntExact(q.size(rank - 2));
@@ -635,8 +634,7 @@ final class MathKernels {
             int width = Math.toIntExact(v.size(rank - 1));
             long[] scoresSizes = concat(batch, m, n);
             if (!Shape.broadcast(Shape.of(scoresSizes), mask.shape()).equals(Shape.of(scoresSizes))) {
-                Tensor scores = multiply(context, q, keys);
-                return new Tensor[] {multiply(context, softmax.run(context, new Tensor[] {scores, mask})[0], v)};
+                return separately(context, softmax, q, keys, mask, v);
             }
             Tensor masks = mask.contiguous().broadcastTo(scoresSizes);
             long[] maskStrides = masks.strides();
@@ -686,6 +684,12 @@ final class MathKernels {
             });
             return new Tensor[] {out};
         };
+    }
+
+    /** Attention as its separate steps: the product, the masked softmax, the product. */
+    private static Tensor[] separately(KernelContext context, Kernel softmax, Tensor q, Tensor keys, Tensor mask, Tensor v) {
+        Tensor scores = multiply(context, q, keys);
+        return new Tensor[] {multiply(context, softmax.run(context, new Tensor[] {scores, mask})[0], v)};
     }
 
     /** A tensor's sizes before its last two axes. */
