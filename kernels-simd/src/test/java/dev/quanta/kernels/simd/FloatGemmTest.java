@@ -239,6 +239,58 @@ class FloatGemmTest {
         }
     }
 
+    @Test
+    void aPackedBOfFewValuesSumsExactlyInDeeperSlices() {
+        // B within ±w of its zero points lets a slice run 2^24 / (255·w) deep (up to MAX_DEPTH). With
+        // every product at its largest, of one sign and odd, each slice's sum lies just below 2^24,
+        // where one step deeper would round; random values and zero points per row and column besides.
+        SplittableRandom random = new SplittableRandom(SEED + 4);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 12; trial++) {
+                boolean extreme = trial % 2 == 0;
+                int widest = trial < 4 ? 2 * random.nextInt(0, 32) + 1 : 2 * random.nextInt(32, 64) + 1;
+                int m = random.nextInt(FloatGemm.PACKING_MIN_ROWS, 3 * FloatGemm.ROWS + 2);
+                int n = random.nextInt(1, 2 * FloatGemm.PANEL + 3);
+                int k = extreme ? 2 * FloatGemm.MAX_DEPTH + random.nextInt(1, 40) : random.nextInt(FloatGemm.DEPTH, 3000);
+                boolean unsigned = random.nextBoolean();
+                int low = unsigned ? 0 : -128;
+                int[] aZeros = extreme ? new int[] {low} : bytes(random, random.nextBoolean() ? 1 : m, unsigned, false, false);
+                int[] bZeros = extreme ? new int[] {0} : new int[n];
+                int[] a = new int[m * k];
+                int[] b = new int[k * n];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = extreme ? low + 255 : random.nextInt(low, low + 256);
+                }
+                for (int j = 0; j < bZeros.length && !extreme; j++) {
+                    bZeros[j] = random.nextInt(-128 + widest, 128 - widest);
+                }
+                for (int p = 0; p < k; p++) {
+                    for (int j = 0; j < n; j++) {
+                        int zero = bZeros[bZeros.length == 1 ? 0 : j];
+                        b[p * n + j] = extreme ? widest : zero + random.nextInt(-widest, widest + 1);
+                    }
+                }
+                FloatGemm.Int8Matrix bMatrix = new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, false, bZeros, true, 0);
+                FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * m * n, 64), 0, n);
+                FloatGemm.multiplyIntegers(new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, unsigned, aZeros, false, 0),
+                        FloatGemm.pack(bMatrix, k, n), 0, c, m, n, k);
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        long sum = 0;
+                        for (int p = 0; p < k; p++) {
+                            sum += (long) (a[i * k + p] - aZeros[aZeros.length == 1 ? 0 : i])
+                                    * (b[p * n + j] - bZeros[bZeros.length == 1 ? 0 : j]);
+                        }
+                        assertThat(c.segment().get(Layouts.INT32, c.byteAt(i, j)))
+                                .as("seed %x trial %d m=%d n=%d k=%d B within ±%d at (%d, %d)", SEED + 4, trial, m, n, k,
+                                        widest, i, j)
+                                .isEqualTo((int) sum);
+                    }
+                }
+            }
+        }
+    }
+
     /** Values of int8 or uint8; with {@code extreme}, all at the low end of the range, or all at the high end. */
     private static int[] bytes(SplittableRandom random, int count, boolean unsigned, boolean extreme, boolean high) {
         int low = unsigned ? 0 : -128;
