@@ -63,13 +63,13 @@ final class MathKernels {
             ZeroPoints zeros = new ZeroPoints(
                     zeroPoints(context, a, inputs.length > 2 ? inputs[2] : null, rows, "a", "row of A"),
                     zeroPoints(context, b, inputs.length > 3 ? inputs[3] : null, columns, "b", "column of B"));
-            Epilogue epilogue = null;
+            FloatGemm.Dequantization epilogue = null;
             if (toFloat) {
                 float[] scale = floats(context, inputs[4], columns, true, "scale", "column");
                 float[] bias = inputs.length > 5 && inputs[5] != null
                         ? floats(context, inputs[5], columns, false, "bias", "column")
                         : null;
-                epilogue = new Epilogue(scale, bias);
+                epilogue = new FloatGemm.Dequantization(scale, bias);
             }
             // B's zero points go into its packing, so they must be as constant as B.
             boolean constantB = context.isConstant(1) && (inputs.length <= 3 || inputs[3] == null || context.isConstant(3));
@@ -105,10 +105,6 @@ final class MathKernels {
                     rowScales[rowScales.length == 1 ? 0 : (int) (line % rows)], columnScales, outScale, zero, low, low + 255));
             return new Tensor[] {y};
         };
-    }
-
-    /** What the integer product becomes: float, times a scale (one, or one per column), plus a bias per column or none. */
-    private record Epilogue(float[] scale, float[] bias) {
     }
 
     /** The value of a requantized output's zero point, which must be one int8 or uint8 value. */
@@ -208,7 +204,8 @@ final class MathKernels {
      * With {@code integers}, int8/uint8 operands less their zero points, multiplied exactly into int32;
      * with {@code weights}, B is a constant that may be packed once.
      */
-    private static Tensor multiply(KernelContext context, Tensor a, Tensor b, ZeroPoints integers, Epilogue epilogue,
+    private static Tensor multiply(KernelContext context, Tensor a, Tensor b, ZeroPoints integers,
+            FloatGemm.Dequantization epilogue,
             PackedWeights weights) {
         if (a.rank() == 0 || b.rank() == 0) {
             throw context.error("MatMul needs operands of rank 1 or more, not " + a + " and " + b);
@@ -302,9 +299,12 @@ final class MathKernels {
                         integers.a(), false, (int) firstRow);
                 FloatGemm.Matrix cBlock = new FloatGemm.Matrix(out.segment(), outOffset, n);
                 if (packedB != null) {
+                    // The sums become floats as they leave the micro-kernel.
                     FloatGemm.multiplyIntegers(aBlock, packedB, (int) firstColumn, cBlock, Math.toIntExact(rows),
-                            Math.toIntExact(columns), Math.toIntExact(k));
-                } else if (fewRows != null) {
+                            Math.toIntExact(columns), Math.toIntExact(k), epilogue);
+                    return;
+                }
+                if (fewRows != null) {
                     Int8Gemv.multiply(aBlock, fewRows, (int) firstColumn, cBlock, Math.toIntExact(rows),
                             Math.toIntExact(columns), Math.toIntExact(k));
                 } else {

@@ -180,7 +180,7 @@ public final class FloatGemm {
 
     /** C[m×n] = A[m×k]·B[k×n], or C += A·B when {@code accumulate}. */
     public static void multiply(Matrix a, Matrix b, Matrix c, int m, int n, int k, boolean accumulate) {
-        multiply(a, b, null, 0, c, m, n, k, accumulate, false);
+        multiply(a, b, null, 0, c, m, n, k, accumulate, false, null);
     }
 
     /**
@@ -192,7 +192,7 @@ public final class FloatGemm {
             throw new IllegalArgumentException("a B stored by columns needs " + PACKING_MIN_ROWS
                     + " rows of A or more, not " + m);
         }
-        multiply(a, b, null, 0, c, m, n, k, accumulate, false);
+        multiply(a, b, null, 0, c, m, n, k, accumulate, false, null);
     }
 
     /** As {@link #multiply(Matrix, Matrix, Matrix, int, int, int, boolean)}, columns {@code firstColumn..} of a packed B. */
@@ -200,7 +200,7 @@ public final class FloatGemm {
         if (!(b.source instanceof Matrix source)) {
             throw new IllegalArgumentException("a float product needs a float B");
         }
-        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, accumulate, false);
+        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, accumulate, false, null);
     }
 
     /**
@@ -215,7 +215,7 @@ public final class FloatGemm {
         if (a.perColumn() || !b.perColumn()) {
             throw new IllegalArgumentException("zero points go per row of A and per column of B");
         }
-        multiply(a, b, null, 0, c, m, n, k, false, true);
+        multiply(a, b, null, 0, c, m, n, k, false, true, null);
     }
 
     /**
@@ -223,13 +223,34 @@ public final class FloatGemm {
      * {@code firstColumn..} (a multiple of {@link #PANEL}) of a packed int8 B.
      */
     public static void multiplyIntegers(Int8Matrix a, PackedB b, int firstColumn, Matrix c, int m, int n, int k) {
+        multiplyIntegers(a, b, firstColumn, c, m, n, k, null);
+    }
+
+    /**
+     * What an integer product's sums become as they are stored: float, times {@code scale} (one
+     * value, or one per column of B) plus {@code bias} (one per column of B, or null), the product
+     * and the sum each rounded, as separate Cast, Mul and Add nodes round them.
+     */
+    public record Dequantization(float[] scale, float[] bias) {
+    }
+
+    /**
+     * As {@link #multiplyIntegers(Int8Matrix, PackedB, int, Matrix, int, int, int)}, C as float32
+     * through {@code then} (none when null): with rows enough for the packed kernel, as the last slice
+     * of sums leaves the micro-kernel, where a pass over C afterwards read and wrote it all again.
+     */
+    public static void multiplyIntegers(Int8Matrix a, PackedB b, int firstColumn, Matrix c, int m, int n, int k,
+            Dequantization then) {
         if (!(b.source instanceof Int8Matrix source)) {
             throw new IllegalArgumentException("an integer product needs an int8 B");
         }
         if (a.perColumn()) {
             throw new IllegalArgumentException("zero points go per row of A and per column of B");
         }
-        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, false, true);
+        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, false, true, then);
+        if (then != null && (m < PACKING_MIN_ROWS || k == 0)) {
+            FloatRows.dequantize(c.segment(), c.offset() * 4, c.rowStride(), m, n, then.scale(), then.bias(), firstColumn);
+        }
     }
 
     /** A panel-aligned column block's view of a packed B's source. */
@@ -249,7 +270,7 @@ public final class FloatGemm {
 
     /** With {@code packed}, B's panels are read from it ({@code b} is then its column block, for few rows of A). */
     private static void multiply(Operand a, Operand b, PackedB packed, int firstColumn, Matrix c, int m, int n, int k,
-            boolean accumulate, boolean integers) {
+            boolean accumulate, boolean integers, Dequantization then) {
         if (k == 0) {
             if (!accumulate) {
                 for (int i = 0; i < m; i++) {
@@ -284,11 +305,12 @@ public final class FloatGemm {
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, m - chunk);
                     packA(a, chunk, height, depth, rows, packedA);
+                    Dequantization last = depth + rows == k ? then : null;
                     for (int column = 0; column < n; column += PANEL) {
                         long bAt = packed.at(depth, firstColumn + column);
                         for (int block = 0; block * ROWS < height; block++) {
                             kernel(packedA, block * ROWS * rows * 4L, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
-                                    Math.min(ROWS, height - block * ROWS), column, n, add, integers);
+                                    Math.min(ROWS, height - block * ROWS), column, n, add, integers, last, firstColumn);
                         }
                     }
                 }
@@ -305,7 +327,8 @@ public final class FloatGemm {
                         int column = columns + panel * PANEL;
                         for (int block = 0; block * ROWS < height; block++) {
                             kernel(packedA, block * ROWS * rows * 4L, packedB, panel * PANEL * rows * 4L, rows, tile, c,
-                                    chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers);
+                                    chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers,
+                                    null, 0);
                         }
                     }
                 }
@@ -475,9 +498,13 @@ public final class FloatGemm {
         }
     }
 
-    /** C[row.., column..] (= or +=) six packed rows of A times a packed panel of B; only {@code valid} rows are stored. */
+    /**
+     * C[row.., column..] (= or +=) six packed rows of A times a packed panel of B; only {@code valid}
+     * rows are stored, integer sums through {@code then} unless it is null.
+     */
     private static void kernel(MemorySegment packedA, long aAt, MemorySegment packedB, long bAt, int rows, float[] tile,
-            Matrix c, int row, int valid, int column, int n, boolean accumulate, boolean integers) {
+            Matrix c, int row, int valid, int column, int n, boolean accumulate, boolean integers, Dequantization then,
+            int firstColumn) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = FloatVector.zero(SPECIES);
         FloatVector c10 = FloatVector.zero(SPECIES), c11 = FloatVector.zero(SPECIES);
         FloatVector c20 = FloatVector.zero(SPECIES), c21 = FloatVector.zero(SPECIES);
@@ -541,7 +568,7 @@ public final class FloatGemm {
         c50.intoArray(tile, 5 * PANEL);
         c51.intoArray(tile, 5 * PANEL + LANES);
         for (int r = 0; r < valid; r++) {
-            store(tile, r * PANEL, c, row + r, column, n, accumulate, integers);
+            store(tile, r * PANEL, c, row + r, column, n, accumulate, integers, then, firstColumn);
         }
     }
 
@@ -572,7 +599,7 @@ public final class FloatGemm {
         }
         sum0.intoArray(tile, 0);
         sum1.intoArray(tile, LANES);
-        store(tile, 0, c, row, column, n, accumulate, integers);
+        store(tile, 0, c, row, column, n, accumulate, integers, null, 0);
     }
 
     /**
@@ -638,8 +665,8 @@ public final class FloatGemm {
                 zeroPoints(b, column + v * LANES).fma(negatedSum, FloatVector.fromArray(SPECIES, tile, v * LANES))
                         .intoArray(tile, v * LANES);
             }
-            store(tile, 0, c, row, column, n, accumulate, true);
-            store(tile, PANEL, c, row, column + PANEL, n, accumulate, true);
+            store(tile, 0, c, row, column, n, accumulate, true, null, 0);
+            store(tile, PANEL, c, row, column + PANEL, n, accumulate, true, null, 0);
         }
         for (; column < n; column += PANEL) {
             for (int j = 0; j < PANEL; j++) {
@@ -649,7 +676,7 @@ public final class FloatGemm {
                 }
                 tile[j] = sum;
             }
-            store(tile, 0, c, row, column, n, accumulate, true);
+            store(tile, 0, c, row, column, n, accumulate, true, null, 0);
         }
     }
 
@@ -660,9 +687,12 @@ public final class FloatGemm {
         return (FloatVector) value.convert(VectorOperators.I2F, 0);
     }
 
-    /** C[row, column..] (= or +=) a panel's width of sums from {@code sums[from..]}, up to column n. */
+    /**
+     * C[row, column..] (= or +=) a panel's width of sums from {@code sums[from..]}, up to column n;
+     * integer sums through {@code then} unless it is null, its columns from {@code firstColumn}.
+     */
     private static void store(float[] sums, int from, Matrix c, int row, int column, int n, boolean accumulate,
-            boolean integers) {
+            boolean integers, Dequantization then, int firstColumn) {
         MemorySegment segment = c.segment();
         for (int half = 0; half < PANEL && column + half < n; half += LANES) {
             long at = c.byteAt(row, column + half);
@@ -674,13 +704,36 @@ public final class FloatGemm {
                     if (accumulate) {
                         sum = sum.add(IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER));
                     }
-                    sum.intoMemorySegment(segment, at, Layouts.ORDER);
+                    if (then == null) {
+                        sum.intoMemorySegment(segment, at, Layouts.ORDER);
+                        continue;
+                    }
+                    int scaleAt = firstColumn + column + half;
+                    FloatVector result = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(then.scale().length == 1
+                            ? FloatVector.broadcast(SPECIES, then.scale()[0]) : FloatVector.fromArray(SPECIES, then.scale(), scaleAt));
+                    if (then.bias() != null) {
+                        result = result.add(FloatVector.fromArray(SPECIES, then.bias(), scaleAt));
+                    }
+                    result.intoMemorySegment(segment, at, Layouts.ORDER);
                 } else {
                     VectorMask<Integer> lanes = INT_SPECIES.indexInRange(column + half, n);
                     if (accumulate) {
                         sum = sum.add(IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER, lanes));
                     }
-                    sum.intoMemorySegment(segment, at, Layouts.ORDER, lanes);
+                    if (then == null) {
+                        sum.intoMemorySegment(segment, at, Layouts.ORDER, lanes);
+                        continue;
+                    }
+                    // The last, partial vector of a row: element by element, as FloatRows.dequantize's tail.
+                    int[] partial = sum.toArray();
+                    for (int j = 0; column + half + j < n; j++) {
+                        int scaleAt = firstColumn + column + half + j;
+                        float result = partial[j] * then.scale()[then.scale().length == 1 ? 0 : scaleAt];
+                        if (then.bias() != null) {
+                            result += then.bias()[scaleAt];
+                        }
+                        segment.set(Layouts.FLOAT, at + 4L * j, result);
+                    }
                 }
             } else if (whole) {
                 if (accumulate) {

@@ -291,6 +291,52 @@ class FloatGemmTest {
         }
     }
 
+    @Test
+    void sumsDequantizedAsTheyAreStoredMatchAPassAfterwards() {
+        // The fused epilogue against the int32 product followed by FloatRows.dequantize: the same bits
+        // for few rows and many, deep and shallow K, blocks of columns, scale one or per column, with
+        // and without a bias.
+        SplittableRandom random = new SplittableRandom(SEED + 5);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 40; trial++) {
+                int m = trial % 5 == 0 ? random.nextInt(1, FloatGemm.PACKING_MIN_ROWS) : random.nextInt(1, 40);
+                int n = random.nextInt(1, 4 * FloatGemm.PANEL + 3);
+                int k = trial % 4 == 0 ? random.nextInt(FloatGemm.DEPTH, 3 * FloatGemm.DEPTH) : random.nextInt(0, 50);
+                int blockColumns = FloatGemm.PANEL * random.nextInt(1, 4);
+                int[] a = bytes(random, m * k, true, false, false);
+                int[] b = bytes(random, k * n, false, trial % 3 == 0, true);
+                float[] scale = new float[random.nextBoolean() ? 1 : n];
+                for (int j = 0; j < scale.length; j++) {
+                    scale[j] = (float) random.nextDouble(1e-5, 1e-2);
+                }
+                float[] bias = null;
+                if (random.nextBoolean()) {
+                    bias = new float[n];
+                    for (int j = 0; j < n; j++) {
+                        bias[j] = (float) random.nextDouble(-3, 3);
+                    }
+                }
+                FloatGemm.Int8Matrix aMatrix = new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, true, new int[] {7}, false, 0);
+                FloatGemm.PackedB packed = FloatGemm.pack(
+                        new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, false, new int[] {-5}, true, 0), k, n);
+                FloatGemm.Matrix fused = new FloatGemm.Matrix(arena.allocate(4L * m * n + 4, 64), 0, n);
+                FloatGemm.Matrix separate = new FloatGemm.Matrix(arena.allocate(4L * m * n + 4, 64), 0, n);
+                for (int first = 0; first < n; first += blockColumns) {
+                    int width = Math.min(blockColumns, n - first);
+                    FloatGemm.multiplyIntegers(aMatrix, packed, first, new FloatGemm.Matrix(fused.segment(), first, n), m,
+                            width, k, new FloatGemm.Dequantization(scale, bias));
+                    FloatGemm.multiplyIntegers(aMatrix, packed, first, new FloatGemm.Matrix(separate.segment(), first, n), m,
+                            width, k);
+                    FloatRows.dequantize(separate.segment(), first * 4L, n, m, width, scale, bias, first);
+                }
+                assertThat(fused.segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT))
+                        .as("seed %x trial %d m=%d n=%d k=%d blocks of %d, %d scales, bias %b", SEED + 5, trial, m, n, k,
+                                blockColumns, scale.length, bias != null)
+                        .containsExactly(separate.segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
+            }
+        }
+    }
+
     /** Values of int8 or uint8; with {@code extreme}, all at the low end of the range, or all at the high end. */
     private static int[] bytes(SplittableRandom random, int count, boolean unsigned, boolean extreme, boolean high) {
         int low = unsigned ? 0 : -128;
