@@ -21,8 +21,8 @@ import picocli.CommandLine.Mixin;
         + " parameters by type, the share of multiply-accumulates in int8, and any node Quanta cannot run.")
 final class InfoCommand implements Callable<Integer> {
 
-    private static final Set<String> INTEGER_OPS = Set.of("MatMulInteger", "MatMulIntegerToFloat", "QLinearMatMul", "ConvInteger",
-            "ConvIntegerToFloat", "QLinearConv");
+    private static final Set<String> INTEGER_OPS = Set.of("MatMulInteger", "MatMulIntegerToFloat", "DynamicQuantizeMatMul",
+            "QLinearMatMul", "ConvInteger", "ConvIntegerToFloat", "QLinearConv");
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -117,7 +117,7 @@ final class InfoCommand implements Callable<Integer> {
             return q.elementCount() * n + output.elementCount() * n;
         }
         boolean matmul = op.equals("MatMul") || op.equals("MatMulInteger") || op.equals("MatMulIntegerToFloat")
-                || op.equals("QLinearMatMul");
+                || op.equals("DynamicQuantizeMatMul") || op.equals("QLinearMatMul");
         boolean conv = op.equals("Conv") || op.equals("ConvInteger") || op.equals("ConvIntegerToFloat") || op.equals("QLinearConv");
         boolean transposed = op.equals("ConvTranspose");
         if (!matmul && !conv && !transposed) {

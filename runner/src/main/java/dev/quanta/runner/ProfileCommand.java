@@ -23,8 +23,8 @@ import picocli.CommandLine.Option;
 final class ProfileCommand implements Callable<Integer> {
 
     /** Core ops that load-time passes make from longer chains, or that compute in integers. */
-    static final Set<String> FUSED_OPS = Set.of("MatMulIntegerToFloat", "MatMulInteger", "QLinearMatMul", "ConvInteger",
-            "ConvIntegerToFloat", "QLinearConv", "Normalize", "GELU", "MaskedSoftmax", "Attention");
+    static final Set<String> FUSED_OPS = Set.of("MatMulIntegerToFloat", "DynamicQuantizeMatMul", "MatMulInteger", "QLinearMatMul",
+            "ConvInteger", "ConvIntegerToFloat", "QLinearConv", "Normalize", "GELU", "MaskedSoftmax", "Attention");
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;

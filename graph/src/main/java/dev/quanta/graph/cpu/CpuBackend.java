@@ -28,6 +28,7 @@ import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.DynamicQuantizeMatMul;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
@@ -110,6 +111,7 @@ public final class CpuBackend {
             case DynamicQuantize ignored -> ValueKernel.ofTensors(QuantizationKernels.dynamicQuantize());
             case MatMulInteger ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(false));
             case MatMulIntegerToFloat ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(true));
+            case DynamicQuantizeMatMul ignored -> ValueKernel.ofTensors(MathKernels.dynamicQuantizeMatMul());
             case QLinearMatMul ignored -> ValueKernel.ofTensors(MathKernels.qLinearMatMul());
             case ConvInteger conv -> ValueKernel.ofTensors(ConvKernels.convInteger(conv));
             case QLinearConv conv -> ValueKernel.ofTensors(ConvKernels.qLinearConv(conv));

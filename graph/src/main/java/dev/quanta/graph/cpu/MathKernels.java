@@ -78,6 +78,32 @@ final class MathKernels {
     }
 
     /**
+     * DynamicQuantizeMatMul, inputs (a, b, bScale, bZeroPoint?, bias?): {@link
+     * QuantizationKernels#dynamicQuantize}'s bytes, scale and zero point of A, then {@link
+     * #matMulInteger}'s product scaled by a_scale·bScale, each product rounded as a Mul node rounds
+     * it. The bytes are this node's scratch; the constant B is packed once, as for MatMulIntegerToFloat.
+     */
+    static Kernel dynamicQuantizeMatMul() {
+        Kernel quantize = QuantizationKernels.dynamicQuantize();
+        Kernel product = matMulInteger(true);
+        return (context, inputs) -> {
+            Tensor b = inputs[1];
+            if (b.rank() == 0) {
+                throw context.error("DynamicQuantizeMatMul needs a B of rank 1 or more, not " + b);
+            }
+            Tensor[] quantized = quantize.run(context, new Tensor[] {inputs[0]});
+            float aScale = quantized[1].toFloatArray()[0];
+            float[] scale = floats(context, inputs[2], b.rank() == 1 ? 1 : b.size(b.rank() - 1), true, "b_scale", "column");
+            for (int j = 0; j < scale.length; j++) {
+                scale[j] *= aScale;
+            }
+            Tensor[] integerInputs = {quantized[0], inputs[1], quantized[2], inputs.length > 3 ? inputs[3] : null,
+                    context.arena().fromFloats(scale, scale.length), inputs.length > 4 ? inputs[4] : null};
+            return product.run(context, integerInputs);
+        };
+    }
+
+    /**
      * QLinearMatMul with float32 scales, inputs (a, b, aZero, bZero, aScale, bScale, yScale, yZero):
      * {@link #matMulInteger}'s exact int32 product (constant weights packed once), then each row
      * requantized by vectors on every thread.

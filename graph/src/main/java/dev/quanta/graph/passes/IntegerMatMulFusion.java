@@ -11,6 +11,8 @@ import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.Dequantize;
+import dev.quanta.graph.ops.DynamicQuantize;
+import dev.quanta.graph.ops.DynamicQuantizeMatMul;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
@@ -43,6 +45,7 @@ import java.util.Map;
  * quantized again becomes {@link QLinearMatMul} or {@link QLinearConv}. The DequantizeLinear nodes
  * stay while anything else reads them.
  * </ul>
+ * Then a DynamicQuantizeLinear read by one such product alone joins it ({@link DynamicQuantizeMatMul}).
  */
 public final class IntegerMatMulFusion {
 
@@ -50,7 +53,7 @@ public final class IntegerMatMulFusion {
     }
 
     public static Graph apply(Graph graph, Map<Value, Shape> shapes, Map<Value, DType> types) {
-        return DeadCodeRemoval.apply(chains(quantizedOperands(graph, shapes, types), shapes));
+        return DeadCodeRemoval.apply(dynamicQuantization(chains(quantizedOperands(graph, shapes, types), shapes)));
     }
 
     /** DequantizeLinear on both operands of a MatMul or a Conv: the product on the integers. */
@@ -322,6 +325,47 @@ public final class IntegerMatMulFusion {
                         ? List.of(new Node(node.name(), new MatMulIntegerToFloat(), inputs, last.outputs(), node.source()))
                         : List.of());
             }
+        }
+        return rewrite.apply();
+    }
+
+    /**
+     * DynamicQuantizeLinear(x) → (y, s, z), read only by one MatMulIntegerToFloat(y, b, z, b0,
+     * Mul(s, b_scale), bias?): one DynamicQuantizeMatMul(x, b, b_scale, b0, bias?), whose bytes stay
+     * in its scratch. A quantization shared by several products (attention's Q, K and V) stays a
+     * node of its own, quantized once for all.
+     */
+    private static Graph dynamicQuantization(Graph graph) {
+        Rewrite rewrite = new Rewrite(graph);
+        for (Node quantize : graph.nodes()) {
+            if (!(quantize.op() instanceof DynamicQuantize) || quantize.outputs().size() != 3
+                    || quantize.outputs().stream().anyMatch(java.util.Objects::isNull)) {
+                continue;
+            }
+            Value bytes = quantize.outputs().get(0);
+            Value scale = quantize.outputs().get(1);
+            Value zeroPoint = quantize.outputs().get(2);
+            Node product = rewrite.onlyReader(bytes);
+            Node mul = rewrite.onlyReader(scale);
+            if (product == null || !(product.op() instanceof MatMulIntegerToFloat) || !binary(mul, Binary.Kind.MUL)
+                    || rewrite.onlyReader(zeroPoint) != product || rewrite.onlyReader(mul) != product
+                    || input(product, 0) != bytes || input(product, 2) != zeroPoint
+                    || input(product, 4) != mul.outputs().get(0)) {
+                continue;
+            }
+            Value bScale = other(mul, scale);
+            if (bScale == null) {
+                continue;
+            }
+            List<Value> inputs = new ArrayList<>(Arrays.asList(quantize.inputs().get(0), input(product, 1), bScale,
+                    input(product, 3)));
+            if (input(product, 5) != null) {
+                inputs.add(input(product, 5));
+            }
+            rewrite.replace(quantize, List.of());
+            rewrite.replace(mul, List.of());
+            rewrite.replace(product, List.of(new Node(product.name(), new DynamicQuantizeMatMul(), inputs,
+                    product.outputs(), product.source())));
         }
         return rewrite.apply();
     }

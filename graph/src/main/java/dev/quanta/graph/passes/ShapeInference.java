@@ -25,6 +25,7 @@ import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.DynamicQuantizeMatMul;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
@@ -194,6 +195,7 @@ public final class ShapeInference {
                 case MatMul ignored -> out[0] = matMul(x, shape(node, 1));
                 case MatMulInteger ignored -> out[0] = matMul(x, shape(node, 1));
                 case MatMulIntegerToFloat ignored -> out[0] = matMul(x, shape(node, 1));
+                case DynamicQuantizeMatMul ignored -> out[0] = matMul(x, shape(node, 1));
                 case QLinearMatMul ignored -> out[0] = matMul(x, shape(node, 1));
                 case ShapeOf shapeOf -> {
                     if (x != null) {

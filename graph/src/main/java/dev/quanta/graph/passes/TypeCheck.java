@@ -20,6 +20,7 @@ import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.DynamicQuantizeMatMul;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
@@ -178,6 +179,16 @@ public final class TypeCheck {
             }
             case MatMulIntegerToFloat ignored -> {
                 return toFloat(in, out);
+            }
+            case DynamicQuantizeMatMul ignored -> {
+                out[0] = DType.FLOAT;
+                if (in[0] != DType.FLOAT || in[2] != DType.FLOAT || in.length > 4 && in[4] != null && in[4] != DType.FLOAT) {
+                    return "A, the scale and the bias must be float32, not " + Arrays.toString(in);
+                }
+                if (in[1] != DType.INT8 && in[1] != DType.UINT8 || in.length > 3 && in[3] != null && in[3] != in[1]) {
+                    return "B must be int8 or uint8, its zero point of the same type, not " + Arrays.toString(in);
+                }
+                return null;
             }
             case ConvIntegerToFloat ignored -> {
                 return toFloat(in, out);

@@ -49,9 +49,14 @@ class IntegerMatMulFusionTest {
 
     /**
      * y = DynamicQuantizeLinear(x) → MatMulInteger(·, w) → Cast → Mul(x scale · w scale) → Add(bias),
-     * as ONNX Runtime's quantizer writes it; {@code extraReader} also reads the Cast's output.
+     * as ONNX Runtime's quantizer writes it; {@code extraReader} also reads the Cast's output, and
+     * with {@code secondProduct} another projection reads the same quantized x (as Q, K and V do).
      */
     private Graph projection(boolean perColumnScale, boolean withBias, boolean extraReader) {
+        return projection(perColumnScale, withBias, extraReader, false);
+    }
+
+    private Graph projection(boolean perColumnScale, boolean withBias, boolean extraReader, boolean secondProduct) {
         Value x = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.symbol("batch"), Dim.of(5), Dim.of(K))));
         Value q = new Value("q", null);
         Value qScale = new Value("q_scale", null);
@@ -84,23 +89,41 @@ class IntegerMatMulFusionTest {
         if (extraReader) {
             builder.node(node("side", Unary.of(Unary.Kind.ABS), List.of(asFloat), side)).output(side);
         }
+        if (secondProduct) {
+            Value product2 = new Value("product2", null);
+            Value asFloat2 = new Value("as_float2", null);
+            Value y2 = new Value("y2", null);
+            builder.node(node("matmul2", new MatMulInteger(), List.of(q, w, qZero, wZero), product2))
+                    .node(node("cast2", new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), List.of(product2), asFloat2))
+                    .node(node("mul2", new Binary(Binary.Kind.MUL), List.of(asFloat2, scale), y2)).output(y2);
+        }
         return builder.output(y).build();
     }
 
     @Test
-    void theChainFusesAndKeepsItsBits() {
+    void theChainFusesWithItsQuantizationAndKeepsItsBits() {
         for (boolean perColumnScale : new boolean[] {false, true}) {
             for (boolean withBias : new boolean[] {false, true}) {
                 Graph graph = projection(perColumnScale, withBias, false);
                 Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
                 List<String> ops = fused.nodes().stream().map(node -> node.op().name()).toList();
                 assertThat(ops).as("scale per column %s, bias %s", perColumnScale, withBias)
-                        .contains("MatMulIntegerToFloat").doesNotContain("MatMulInteger", "Cast");
-                assertThat(ops).hasSize(withBias ? 3 : 4);
+                        .containsExactlyElementsOf(withBias ? List.of("DynamicQuantizeMatMul")
+                                : List.of("DynamicQuantizeMatMul", "NEG"));
                 Tensor x = floats(3 * 5 * K, 3, 5, K);
                 assertThat(run(fused, x)).isEqualTo(run(graph, x));
             }
         }
+    }
+
+    @Test
+    void aQuantizationSharedByTwoProductsStaysItsOwnNode() {
+        Graph graph = projection(true, true, false, true);
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+        assertThat(fused.nodes().stream().map(node -> node.op().name()).toList())
+                .containsExactlyInAnyOrder("DynamicQuantize", "MUL", "MatMulIntegerToFloat", "MatMulIntegerToFloat");
+        Tensor x = floats(2 * 5 * K, 2, 5, K);
+        assertThat(run(fused, x)).isEqualTo(run(graph, x));
     }
 
     @Test

@@ -36,6 +36,7 @@ import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.graph.ops.DynamicQuantizeMatMul;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
@@ -422,14 +423,9 @@ final class OnnxOps {
                     node.input(6));
         });
         // A quantized to uint8 as DynamicQuantizeLinear does, then as MatMulIntegerToFloat.
-        MICROSOFT_DOMAIN.put("DynamicQuantizeMatMul", node -> {
-            Value quantized = node.temporary();
-            Value scale = node.temporary();
-            Value zero = node.temporary();
-            node.emit(new DynamicQuantize(), List.of(node.requiredInput(0)), List.of(quantized, scale, zero));
-            Value product = node.emit(new Binary(Binary.Kind.MUL), scale, node.requiredInput(2));
-            integerToFloat(node, quantized, node.requiredInput(1), zero, node.input(3), product, node.input(4));
-        });
+        MICROSOFT_DOMAIN.put("DynamicQuantizeMatMul", node -> node.emit(new DynamicQuantizeMatMul(),
+                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.requiredInput(2), node.input(3),
+                        node.input(4)), List.of(node.requiredOutput(0))));
         // C = quantize(dequantize(A) op dequantize(B)), in A's type.
         MICROSOFT_DOMAIN.put("QLinearAdd", node -> quantizedBinary(node, Binary.Kind.ADD));
         MICROSOFT_DOMAIN.put("QLinearMul", node -> quantizedBinary(node, Binary.Kind.MUL));
