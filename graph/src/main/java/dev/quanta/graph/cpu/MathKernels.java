@@ -231,8 +231,7 @@ final class MathKernels {
      * with {@code weights}, B is a constant that may be packed once.
      */
     private static Tensor multiply(KernelContext context, Tensor a, Tensor b, ZeroPoints integers,
-            FloatGemm.Dequantization epilogue,
-            PackedWeights weights) {
+            FloatGemm.Dequantization epilogue, PackedWeights weights) {
         if (a.rank() == 0 || b.rank() == 0) {
             throw context.error("MatMul needs operands of rank 1 or more, not " + a + " and " + b);
         }

@@ -29,6 +29,7 @@ import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Float matmuls and convolutions over int8 data become integer kernels, in two patterns:
@@ -339,7 +340,7 @@ public final class IntegerMatMulFusion {
         Rewrite rewrite = new Rewrite(graph);
         for (Node quantize : graph.nodes()) {
             if (!(quantize.op() instanceof DynamicQuantize) || quantize.outputs().size() != 3
-                    || quantize.outputs().stream().anyMatch(java.util.Objects::isNull)) {
+                    || quantize.outputs().stream().anyMatch(Objects::isNull)) {
                 continue;
             }
             Value bytes = quantize.outputs().get(0);

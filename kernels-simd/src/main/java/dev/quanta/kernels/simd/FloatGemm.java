@@ -15,7 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * float32 matrix product C = A·B (or C += A·B) on row-major operands with arbitrary row strides.
- * Blocked the usual way for caches: per {@link #DEPTH}-deep slice of K, a chunk of B's columns is
+ * Blocked the usual way for caches: per {@link #DEPTH}-deep slice of K (deeper for integer
+ * products with a packed B, up to {@link #MAX_DEPTH}), a chunk of B's columns is
  * packed into panels two vectors wide and a chunk of A's rows into blocks of {@link #ROWS} rows,
  * both contiguous and zero-padded, so the micro-kernel streams them. The micro-kernel holds
  * six rows of C by two vectors in twelve registers: each loaded B vector serves six rows and
@@ -44,7 +45,7 @@ public final class FloatGemm {
     static final int MAX_DEPTH = 1024;
     /** Sums of integers up to this magnitude are exact in float. */
     private static final int EXACT_FLOAT_INTEGERS = 1 << 24;
-    /** Rows of A packed at a time (72 KiB, in L2), reused across a whole chunk of B's columns. */
+    /** Rows of A packed at a time (72 KiB at 256 deep, 288 KiB at 1024: in L2), reused across a whole chunk of B's columns. */
     static final int ROW_CHUNK = 12 * ROWS;
     /** Columns of B packed at a time (512 KiB with AVX2, in L2), reused across every row of A. */
     static final int COLUMN_CHUNK = 32 * PANEL;
@@ -209,8 +210,7 @@ public final class FloatGemm {
      * tensor or per row) and B (per tensor or per column). The shifted operands are integers of
      * magnitude at most 255, converted to float as they are packed: a block of {@link #DEPTH}
      * products sums below 2^24 (256·255² = 16,646,400), so every fused multiply-add is exact, and each block's sums are
-     * converted to int32 and added to C. Bit-exact, whatever the summation order. With B packed whole
-     * the blocks go as deep as its values and A's zero points keep the sums below 2^24.
+     * converted to int32 and added to C. Bit-exact, whatever the summation order.
      */
     public static void multiplyIntegers(Int8Matrix a, Int8Matrix b, Matrix c, int m, int n, int k) {
         if (a.perColumn() || !b.perColumn()) {
@@ -221,7 +221,8 @@ public final class FloatGemm {
 
     /**
      * As {@link #multiplyIntegers(Int8Matrix, Int8Matrix, Matrix, int, int, int)}, columns
-     * {@code firstColumn..} (a multiple of {@link #PANEL}) of a packed int8 B.
+     * {@code firstColumn..} (a multiple of {@link #PANEL}) of a packed int8 B; the blocks go as deep
+     * as B's values and A's zero points keep the sums within 2^24 (see {@link #MAX_DEPTH}).
      */
     public static void multiplyIntegers(Int8Matrix a, PackedB b, int firstColumn, Matrix c, int m, int n, int k) {
         multiplyIntegers(a, b, firstColumn, c, m, n, k, null);

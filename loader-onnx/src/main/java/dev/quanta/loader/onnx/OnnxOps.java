@@ -34,9 +34,9 @@ import dev.quanta.graph.ops.ConstantOfShape;
 import dev.quanta.graph.ops.ChannelNormalize;
 import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
+import dev.quanta.graph.ops.DynamicQuantizeMatMul;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
-import dev.quanta.graph.ops.DynamicQuantizeMatMul;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
@@ -64,6 +64,7 @@ import dev.quanta.graph.ops.Where;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Float8E8M0;
 import dev.quanta.tensor.Tensor;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -266,7 +267,7 @@ final class OnnxOps {
             node.floatAttr("ratio", 0.5f)})) : node.input(1);
         Value training = node.opset() < 12 ? null : node.input(2);
         node.emit(new Dropout(node.has("seed") ? Long.valueOf(node.intAttr("seed", 0)) : null),
-                java.util.Arrays.asList(node.requiredInput(0), ratio, training),
+                Arrays.asList(node.requiredInput(0), ratio, training),
                 List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1)));
     }
 
@@ -289,7 +290,7 @@ final class OnnxOps {
                 axes = attribute == null ? null : node.longs(attribute);
             }
             node.emit(new Reduce(kind, node.intAttr("keepdims", 1) != 0, node.intAttr("noop_with_empty_axes", 0) != 0),
-                    java.util.Arrays.asList(node.requiredInput(0), axes), List.of(node.requiredOutput(0)));
+                    Arrays.asList(node.requiredInput(0), axes), List.of(node.requiredOutput(0)));
         }));
         register("ArgMax", node -> argReduce(node, true));
         register("ArgMin", node -> argReduce(node, false));
@@ -368,7 +369,7 @@ final class OnnxOps {
             outputs.add(output != null ? output : node.temporary());
         }
         node.emit(new Normalize((int) node.intAttr("axis", -1), node.floatAttr("epsilon", defaultEpsilon), rms),
-                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), outputs);
+                Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), outputs);
     }
 
     // ---------------------------------------------------------------- quantization
@@ -378,25 +379,25 @@ final class OnnxOps {
             long outputType = node.intAttr("output_dtype", 0);
             node.emit(new Quantize((int) node.intAttr("axis", 1), (int) node.intAttr("block_size", 0),
                     node.intAttr("saturate", 1) != 0, outputType == 0 ? null : DType.fromOnnx((int) outputType)),
-                    java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)),
+                    Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)),
                     List.of(node.requiredOutput(0)));
         });
         register("DequantizeLinear", node -> {
             long outputType = node.intAttr("output_dtype", 0);
             node.emit(new Dequantize((int) node.intAttr("axis", 1), (int) node.intAttr("block_size", 0),
                     outputType == 0 ? null : DType.fromOnnx((int) outputType)),
-                    java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)),
+                    Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)),
                     List.of(node.requiredOutput(0)));
         });
         register("DynamicQuantizeLinear", node -> node.emit(new DynamicQuantize(), List.of(node.requiredInput(0)),
                 List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1), outputOrTemporary(node, 2))));
-        register("MatMulInteger", node -> node.emit(new MatMulInteger(), java.util.Arrays.asList(node.requiredInput(0),
+        register("MatMulInteger", node -> node.emit(new MatMulInteger(), Arrays.asList(node.requiredInput(0),
                 node.requiredInput(1), node.input(2), node.input(3)), List.of(node.requiredOutput(0))));
         register("QLinearMatMul", node -> {
             // y = saturate(round((a − a0)·(b − b0) · (sa·sb / sy)) + y0), the multiplier formed first as ONNX does:
             // one node when the scales are float32, else (float16 scales round each step to half) these steps.
             if (java.util.stream.IntStream.of(1, 4, 6).allMatch(i -> isFloat32(node.requiredInput(i)))) {
-                node.emit(new QLinearMatMul(), java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(3),
+                node.emit(new QLinearMatMul(), Arrays.asList(node.requiredInput(0), node.requiredInput(3),
                         node.requiredInput(2), node.requiredInput(5), node.requiredInput(1), node.requiredInput(4),
                         node.requiredInput(6), node.requiredInput(7)), List.of(node.requiredOutput(0)));
                 return;
@@ -424,7 +425,7 @@ final class OnnxOps {
         });
         // A quantized to uint8 as DynamicQuantizeLinear does, then as MatMulIntegerToFloat.
         MICROSOFT_DOMAIN.put("DynamicQuantizeMatMul", node -> node.emit(new DynamicQuantizeMatMul(),
-                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.requiredInput(2), node.input(3),
+                Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.requiredInput(2), node.input(3),
                         node.input(4)), List.of(node.requiredOutput(0))));
         // C = quantize(dequantize(A) op dequantize(B)), in A's type.
         MICROSOFT_DOMAIN.put("QLinearAdd", node -> quantizedBinary(node, Binary.Kind.ADD));
@@ -490,7 +491,7 @@ final class OnnxOps {
     }
 
     private static void integerToFloat(OnnxNode node, Value a, Value b, Value aZero, Value bZero, Value scale, Value bias) {
-        List<Value> inputs = new java.util.ArrayList<>(java.util.Arrays.asList(a, b, aZero, bZero, scale));
+        List<Value> inputs = new java.util.ArrayList<>(Arrays.asList(a, b, aZero, bZero, scale));
         if (bias != null) {
             inputs.add(bias);
         }
@@ -539,7 +540,7 @@ final class OnnxOps {
                 node.requiredInput(1), node.requiredInput(2)));
         register("Tile", node -> node.emitTo(0, new Tile(), node.requiredInput(0), node.requiredInput(1)));
         register("Trilu", node -> node.emit(new Trilu(node.intAttr("upper", 1) != 0),
-                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.requiredOutput(0))));
+                Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.requiredOutput(0))));
         register("CumSum", node -> node.emitTo(0, new CumSum(node.intAttr("exclusive", 0) != 0,
                 node.intAttr("reverse", 0) != 0), node.requiredInput(0), node.requiredInput(1)));
         register("TopK", node -> {
@@ -580,7 +581,7 @@ final class OnnxOps {
             Value value = like(node, node.floatAttr("value", 0), x);
             node.emitTo(0, new Pad(mode), x, node.longs(required(node, pads, "pads")), value);
         } else {
-            node.emit(new Pad(mode), java.util.Arrays.asList(x, node.requiredInput(1), node.input(2), node.input(3)),
+            node.emit(new Pad(mode), Arrays.asList(x, node.requiredInput(1), node.input(2), node.input(3)),
                     List.of(node.requiredOutput(0)));
         }
     }
@@ -589,18 +590,18 @@ final class OnnxOps {
 
     private static void registerConvolution() {
         register("Conv", node -> node.emit(new Conv(window(node, false), (int) node.intAttr("group", 1)),
-                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
+                Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
         register("ConvInteger", node -> node.emit(new ConvInteger(window(node, false), (int) node.intAttr("group", 1)),
-                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2), node.input(3)),
+                Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2), node.input(3)),
                 List.of(node.requiredOutput(0))));
         // The scales are float32 in every opset of QLinearConv, so it is always one node.
         register("QLinearConv", node -> node.emit(new QLinearConv(window(node, false), (int) node.intAttr("group", 1), false),
-                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(3), node.requiredInput(2),
+                Arrays.asList(node.requiredInput(0), node.requiredInput(3), node.requiredInput(2),
                         node.requiredInput(5), node.requiredInput(1), node.requiredInput(4), node.requiredInput(6),
                         node.requiredInput(7), node.input(8)), List.of(node.requiredOutput(0))));
         register("ConvTranspose", node -> node.emit(new ConvTranspose(window(node, false), (int) node.intAttr("group", 1),
                 node.intsAttr("output_padding"), node.intsAttr("output_shape")),
-                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
+                Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
         register("MaxPool", node -> node.emit(new Pool(Pool.Kind.MAX, window(node, true), false, 0,
                 node.intAttr("storage_order", 0) != 0), List.of(node.requiredInput(0)),
                 List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1))));
@@ -635,9 +636,9 @@ final class OnnxOps {
         register("SequenceConstruct", node -> node.emit(SequenceOp.of(SequenceOp.Kind.CONSTRUCT), node.inputsFrom(0),
                 List.of(node.requiredOutput(0))));
         register("SequenceInsert", node -> node.emit(SequenceOp.of(SequenceOp.Kind.INSERT),
-                java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
+                Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
         register("SequenceErase", node -> node.emit(SequenceOp.of(SequenceOp.Kind.ERASE),
-                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.requiredOutput(0))));
+                Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.requiredOutput(0))));
         register("SequenceAt", node -> node.emitTo(0, SequenceOp.of(SequenceOp.Kind.AT), node.requiredInput(0),
                 node.requiredInput(1)));
         register("SequenceLength", node -> node.emitTo(0, SequenceOp.of(SequenceOp.Kind.LENGTH), node.requiredInput(0)));
@@ -645,11 +646,11 @@ final class OnnxOps {
                 (int) node.requiredInt("axis"), node.intAttr("new_axis", 0) != 0), node.requiredInput(0)));
         register("SplitToSequence", node -> node.emit(new SequenceOp(SequenceOp.Kind.SPLIT, null,
                 (int) node.intAttr("axis", 0), node.intAttr("keepdims", 1) != 0),
-                java.util.Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.requiredOutput(0))));
+                Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.requiredOutput(0))));
         register("Optional", node -> node.emit(new OptionalOp(OptionalOp.Kind.WRAP),
-                java.util.Arrays.asList(node.input(0)), List.of(node.requiredOutput(0))));
+                Arrays.asList(node.input(0)), List.of(node.requiredOutput(0))));
         register("OptionalHasElement", node -> node.emit(new OptionalOp(OptionalOp.Kind.HAS_ELEMENT),
-                java.util.Arrays.asList(node.input(0)), List.of(node.requiredOutput(0))));
+                Arrays.asList(node.input(0)), List.of(node.requiredOutput(0))));
         register("OptionalGetElement", node -> node.emitTo(0, new OptionalOp(OptionalOp.Kind.GET_ELEMENT),
                 node.requiredInput(0)));
     }
@@ -660,7 +661,7 @@ final class OnnxOps {
         register("Loop", node -> {
             GraphTranslator.Subgraph body = node.graph().subgraph(requiredGraph(node, "body"));
             int carried = node.inputCount() - 2;
-            List<Value> inputs = new java.util.ArrayList<>(java.util.Arrays.asList(node.input(0), node.input(1)));
+            List<Value> inputs = new java.util.ArrayList<>(Arrays.asList(node.input(0), node.input(1)));
             for (int k = 0; k < carried; k++) {
                 inputs.add(node.requiredInput(2 + k));
             }
@@ -711,7 +712,7 @@ final class OnnxOps {
                     ? node.constant(node.graph().arena().fromFloats(floats(node, "scales"), floats(node, "scales").length))
                     : node.requiredInput(1);
             node.emit(new Resize(mode, Resize.Transform.ASYMMETRIC, Resize.NearestMode.FLOOR, -0.75, false, 0, false, null,
-                    Resize.AspectPolicy.STRETCH), java.util.Arrays.asList(x, null, scales, null), List.of(node.requiredOutput(0)));
+                    Resize.AspectPolicy.STRETCH), Arrays.asList(x, null, scales, null), List.of(node.requiredOutput(0)));
             return;
         }
         Resize.Transform transform = choice(node, "coordinate_transformation_mode", "half_pixel", Map.of(
@@ -727,7 +728,7 @@ final class OnnxOps {
         node.emit(new Resize(mode, transform, nearest, node.floatAttr("cubic_coeff_a", -0.75f),
                 node.intAttr("exclude_outside", 0) != 0, node.floatAttr("extrapolation_value", 0f),
                 node.intAttr("antialias", 0) != 0, node.intsAttr("axes"), policy),
-                java.util.Arrays.asList(x, node.input(1), node.input(2), node.input(3)), List.of(node.requiredOutput(0)));
+                Arrays.asList(x, node.input(1), node.input(2), node.input(3)), List.of(node.requiredOutput(0)));
     }
 
     private static float[] floats(OnnxNode node, String name) {
@@ -748,12 +749,12 @@ final class OnnxOps {
         });
         register("Transpose", node -> {
             long[] perm = node.intsAttr("perm");
-            node.emitTo(0, new Transpose(perm == null ? null : java.util.Arrays.stream(perm).mapToInt(Math::toIntExact).toArray()),
+            node.emitTo(0, new Transpose(perm == null ? null : Arrays.stream(perm).mapToInt(Math::toIntExact).toArray()),
                     node.requiredInput(0));
         });
         register("Squeeze", node -> {
             Value axes = node.opset() < 13 ? optionalLongs(node, node.intsAttr("axes")) : node.input(1);
-            node.emit(new Squeeze(), java.util.Arrays.asList(node.requiredInput(0), axes), List.of(node.requiredOutput(0)));
+            node.emit(new Squeeze(), Arrays.asList(node.requiredInput(0), axes), List.of(node.requiredOutput(0)));
         });
         register("Unsqueeze", node -> {
             Value axes = node.opset() < 13 ? node.longs(required(node, node.intsAttr("axes"), "axes")) : node.requiredInput(1);
@@ -770,10 +771,10 @@ final class OnnxOps {
                 long[] starts = required(node, node.intsAttr("starts"), "starts");
                 long[] ends = required(node, node.intsAttr("ends"), "ends");
                 long[] axes = node.intsAttr("axes");
-                node.emit(new Slice(), java.util.Arrays.asList(node.requiredInput(0), node.longs(starts), node.longs(ends),
+                node.emit(new Slice(), Arrays.asList(node.requiredInput(0), node.longs(starts), node.longs(ends),
                         axes == null ? null : node.longs(axes)), List.of(node.requiredOutput(0)));
             } else {
-                node.emit(new Slice(), java.util.Arrays.asList(node.requiredInput(0), node.requiredInput(1),
+                node.emit(new Slice(), Arrays.asList(node.requiredInput(0), node.requiredInput(1),
                         node.requiredInput(2), node.input(3), node.input(4)), List.of(node.requiredOutput(0)));
             }
         });
@@ -824,7 +825,7 @@ final class OnnxOps {
         for (int i = 0; i < node.outputCount(); i++) {
             values.add(node.output(i));
         }
-        node.emit(new Split(axis, outputs), java.util.Arrays.asList(node.requiredInput(0), sizes), values);
+        node.emit(new Split(axis, outputs), Arrays.asList(node.requiredInput(0), sizes), values);
     }
 
     private static void constant(OnnxNode node) {
