@@ -149,18 +149,8 @@ class FloatGemmTest {
                 FloatGemm.multiplyIntegers(
                         new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, aUnsigned, aZeros, false, 0),
                         new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, bUnsigned, bZeros, true, 0), c, m, n, k);
-                for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < n; j++) {
-                        long sum = 0;
-                        for (int p = 0; p < k; p++) {
-                            sum += (long) (a[i * k + p] - aZeros[aZeros.length == 1 ? 0 : i])
-                                    * (b[p * n + j] - bZeros[bZeros.length == 1 ? 0 : j]);
-                        }
-                        assertThat(c.segment().get(Layouts.INT32, c.byteAt(i, j)))
-                                .as("seed %x trial %d m=%d n=%d k=%d at (%d, %d)", SEED + 1, trial, m, n, k, i, j)
-                                .isEqualTo((int) sum);
-                    }
-                }
+                assertExactProduct(a, aZeros, b, bZeros, c, m, n, k,
+                        String.format("seed %x trial %d m=%d n=%d k=%d", SEED + 1, trial, m, n, k));
             }
         }
     }
@@ -274,19 +264,8 @@ class FloatGemmTest {
                 FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * m * n, 64), 0, n);
                 FloatGemm.multiplyIntegers(new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, unsigned, aZeros, false, 0),
                         FloatGemm.pack(bMatrix, k, n), 0, c, m, n, k);
-                for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < n; j++) {
-                        long sum = 0;
-                        for (int p = 0; p < k; p++) {
-                            sum += (long) (a[i * k + p] - aZeros[aZeros.length == 1 ? 0 : i])
-                                    * (b[p * n + j] - bZeros[bZeros.length == 1 ? 0 : j]);
-                        }
-                        assertThat(c.segment().get(Layouts.INT32, c.byteAt(i, j)))
-                                .as("seed %x trial %d m=%d n=%d k=%d B within ±%d at (%d, %d)", SEED + 4, trial, m, n, k,
-                                        widest, i, j)
-                                .isEqualTo((int) sum);
-                    }
-                }
+                assertExactProduct(a, aZeros, b, bZeros, c, m, n, k,
+                        String.format("seed %x trial %d m=%d n=%d k=%d B within ±%d", SEED + 4, trial, m, n, k, widest));
             }
         }
     }
@@ -333,6 +312,22 @@ class FloatGemmTest {
                         .as("seed %x trial %d m=%d n=%d k=%d blocks of %d, %d scales, bias %b", SEED + 5, trial, m, n, k,
                                 blockColumns, scale.length, bias != null)
                         .containsExactly(separate.segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
+            }
+        }
+    }
+
+    /** C holds (A − zero points)·(B − zero points) in int32, wrapped as the 64-bit sums wrap; zero points one or per row / column. */
+    private static void assertExactProduct(int[] a, int[] aZeros, int[] b, int[] bZeros, FloatGemm.Matrix c, int m, int n,
+            int k, String label) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                long sum = 0;
+                for (int p = 0; p < k; p++) {
+                    sum += (long) (a[i * k + p] - aZeros[aZeros.length == 1 ? 0 : i])
+                            * (b[p * n + j] - bZeros[bZeros.length == 1 ? 0 : j]);
+                }
+                assertThat(c.segment().get(Layouts.INT32, c.byteAt(i, j))).as("%s at (%d, %d)", label, i, j)
+                        .isEqualTo((int) sum);
             }
         }
     }

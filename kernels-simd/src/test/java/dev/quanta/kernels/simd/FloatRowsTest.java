@@ -319,18 +319,24 @@ class FloatRowsTest {
                 for (int i = 0; i < length; i++) {
                     x[i] = (float) (random.nextGaussian() * (trial % 3 == 0 ? 30 : 3));
                 }
-                MemorySegment in = arena.allocate(4L * length, 64);
-                MemorySegment out = arena.allocate(4L * length, 64);
-                MemorySegment.copy(x, 0, in, Layouts.FLOAT, 0, length);
-                FloatRows.softmax(in, 0, out, 0, length, log);
+                float[] actual = softmax(arena, x, log);
                 float[] expected = new float[length];
                 FloatRowsReference.softmax(x, expected, log);
                 for (int i = 0; i < length; i++) {
-                    assertThat(out.get(Layouts.FLOAT, 4L * i)).as("seed %x trial %d element %d", SEED + 2, trial, i)
+                    assertThat(actual[i]).as("seed %x trial %d element %d", SEED + 2, trial, i)
                             .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(2e-6f + 1e-5f * Math.abs(expected[i])));
                 }
             }
         }
+    }
+
+    /** FloatRows.softmax of {@code x} (log-softmax with {@code log}), through off-heap rows as the kernels get them. */
+    private static float[] softmax(Arena arena, float[] x, boolean log) {
+        MemorySegment in = arena.allocate(4L * x.length, 64);
+        MemorySegment out = arena.allocate(4L * x.length, 64);
+        MemorySegment.copy(x, 0, in, Layouts.FLOAT, 0, x.length);
+        FloatRows.softmax(in, 0, out, 0, x.length, log);
+        return out.toArray(Layouts.FLOAT);
     }
 
     /** NaN, infinities and rows masked throughout, anywhere in the row (vector lanes and tail): as the reference. */
@@ -350,14 +356,11 @@ class FloatRowsTest {
                 if (!maskedThroughout) {
                     x[random.nextInt(length)] = specials[random.nextInt(specials.length)];
                 }
-                MemorySegment in = arena.allocate(4L * length, 64);
-                MemorySegment out = arena.allocate(4L * length, 64);
-                MemorySegment.copy(x, 0, in, Layouts.FLOAT, 0, length);
-                FloatRows.softmax(in, 0, out, 0, length, log);
+                float[] softmax = softmax(arena, x, log);
                 float[] expected = new float[length];
                 FloatRowsReference.softmax(x, expected, log);
                 for (int i = 0; i < length; i++) {
-                    float actual = out.get(Layouts.FLOAT, 4L * i);
+                    float actual = softmax[i];
                     String what = String.format("trial %d %s element %d of %s", trial, log ? "log-softmax" : "softmax", i,
                             java.util.Arrays.toString(x));
                     if (Float.isNaN(expected[i])) {
