@@ -123,6 +123,7 @@ public final class Depthwise {
 
     /** y[oh, ow] = Σ w[wFrom + i·kw + j]·x[oh·sh − padTop + i·dh, ow·sw − padLeft + j·dw], from {@link #pad}'s copy of x; y dense, offset in bytes. */
     public static void plane(float[] padded, float[] w, int wFrom, Shape s, MemorySegment y, long yOffset) {
+        y = Segments.exact(y);
         int taps = s.kernelHeight() * s.kernelWidth();
         // Where each tap reads for output (0, 0); output (oh, ow) adds oh·sh·rowLength + ow.
         int[] offsets = new int[taps];

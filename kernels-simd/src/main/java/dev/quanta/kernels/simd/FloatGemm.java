@@ -369,7 +369,8 @@ public final class FloatGemm {
 
     private static void packB(Matrix b, int depth, int rows, int columns, int width, int panelRows,
             MemorySegment packed) {
-        MemorySegment segment = b.segment();
+        packed = Segments.exact(packed);
+        MemorySegment segment = Segments.exact(b.segment());
         for (int panel = 0; panel * PANEL < width; panel++) {
             int first = panel * PANEL;
             VectorMask<Float> mask0 = SPECIES.indexInRange(first, width);
@@ -418,7 +419,8 @@ public final class FloatGemm {
     /** B's bytes to float as they are packed, less the columns' zero points; whole panels by vectors. */
     private static void packB(Int8Matrix b, int depth, int rows, int columns, int width, int panelRows,
             MemorySegment packed) {
-        MemorySegment segment = b.segment();
+        packed = Segments.exact(packed);
+        MemorySegment segment = Segments.exact(b.segment());
         for (int panel = 0; panel * PANEL < width; panel++) {
             int first = panel * PANEL;
             long to = (long) first * panelRows * 4;
@@ -523,6 +525,8 @@ public final class FloatGemm {
     private static void kernel(MemorySegment packedA, long aAt, MemorySegment packedB, long bAt, int rows, float[] tile,
             Matrix c, int row, int valid, int column, int n, boolean accumulate, boolean integers, Dequantization then,
             int firstColumn) {
+        packedA = Segments.exact(packedA);
+        packedB = Segments.exact(packedB);
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = FloatVector.zero(SPECIES);
         FloatVector c10 = FloatVector.zero(SPECIES), c11 = FloatVector.zero(SPECIES);
         FloatVector c20 = FloatVector.zero(SPECIES), c21 = FloatVector.zero(SPECIES);
@@ -555,7 +559,7 @@ public final class FloatGemm {
         if (!integers && !accumulate && valid == ROWS && column + PANEL <= n) {
             // A whole tile of float sums goes straight to C: for attention's 32-deep products the
             // round trip through the array cost about as much as the multiply-adds.
-            MemorySegment out = c.segment();
+            MemorySegment out = Segments.exact(c.segment());
             long at = c.byteAt(row, column);
             long stride = c.rowStride() * 4;
             c00.intoMemorySegment(out, at, Layouts.ORDER);
@@ -597,8 +601,8 @@ public final class FloatGemm {
         VectorMask<Float> mask1 = SPECIES.indexInRange(column + LANES, n);
         FloatVector sum0 = FloatVector.zero(SPECIES);
         FloatVector sum1 = FloatVector.zero(SPECIES);
-        MemorySegment as = a.segment();
-        MemorySegment bs = b.segment();
+        MemorySegment as = Segments.exact(a.segment());
+        MemorySegment bs = Segments.exact(b.segment());
         long aAt = a.byteAt(row, depth);
         long bAt = b.byteAt(depth, column);
         long bRow = b.rowStride() * 4;
@@ -637,7 +641,7 @@ public final class FloatGemm {
             rowSum += values[p];
         }
         FloatVector negatedSum = FloatVector.broadcast(SPECIES, -rowSum);
-        MemorySegment bs = b.segment();
+        MemorySegment bs = Segments.exact(b.segment());
         boolean unsigned = b.unsigned();
         long stride = b.rowStride();
         float[] interleaved = new float[STREAM_WIDTH];
@@ -711,7 +715,7 @@ public final class FloatGemm {
      */
     private static void store(float[] sums, int from, Matrix c, int row, int column, int n, boolean accumulate,
             boolean integers, Dequantization then, int firstColumn) {
-        MemorySegment segment = c.segment();
+        MemorySegment segment = Segments.exact(c.segment());
         for (int half = 0; half < PANEL && column + half < n; half += LANES) {
             long at = c.byteAt(row, column + half);
             FloatVector value = FloatVector.fromArray(SPECIES, sums, from + half);

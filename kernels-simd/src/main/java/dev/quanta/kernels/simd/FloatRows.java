@@ -1,6 +1,7 @@
 package dev.quanta.kernels.simd;
 
 import dev.quanta.tensor.Layouts;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -94,64 +95,20 @@ public final class FloatRows {
                 bScalar ? b.get(Layouts.FLOAT, bOffset) : 0f, out, outOffset, length);
     }
 
-    /** As the public form, a scalar operand's value given (its segment is then not read). */
+    /**
+     * As the public form, a scalar operand's value given (its segment is then not read). Each form
+     * of operands has loops of its own: with a broadcast or a load chosen inside each loop, a JVM
+     * that had run every operation on every form multiplied at 0.67–0.87 ns an element, against
+     * 0.05–0.1 split by form (a throwaway loop over 16,384 elements).
+     */
     private static void binary(Op op, MemorySegment a, long aOffset, boolean aScalar, float aValue, MemorySegment b,
             long bOffset, boolean bScalar, float bValue, MemorySegment out, long outOffset, long length) {
-        int step = SPECIES.length();
-        long vectorEnd = length - length % step;
-        // Never null: a vector that may be null cannot stay in registers, and C2 then runs every
-        // vector operation of the loop through its slow Java fallback.
-        FloatVector aSplat = FloatVector.broadcast(SPECIES, aValue);
-        FloatVector bSplat = FloatVector.broadcast(SPECIES, bValue);
-        // One loop per operation: with the choice inside the loop, its profile changed as new
-        // operations came, and C2's recompilations sometimes ended in code without the intrinsics.
-        // The loads stay in each loop: a helper returning the vector was not always inlined, and
-        // then every load allocated (JFR: most of a run's garbage).
-        long i = 0;
-        switch (op) {
-            case ADD -> {
-                for (; i < vectorEnd; i += step) {
-                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
-                    x.add(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
-                }
-            }
-            case SUB -> {
-                for (; i < vectorEnd; i += step) {
-                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
-                    x.sub(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
-                }
-            }
-            case MUL -> {
-                for (; i < vectorEnd; i += step) {
-                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
-                    x.mul(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
-                }
-            }
-            case DIV -> {
-                for (; i < vectorEnd; i += step) {
-                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
-                    x.div(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
-                }
-            }
-            case MAX -> {
-                for (; i < vectorEnd; i += step) {
-                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
-                    x.max(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
-                }
-            }
-            case MIN -> {
-                for (; i < vectorEnd; i += step) {
-                    FloatVector x = aScalar ? aSplat : FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-                    FloatVector y = bScalar ? bSplat : FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
-                    x.min(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
-                }
-            }
-        }
+        long vectorEnd = length - length % SPECIES.length();
+        // Two scalars (a rare broadcast) go element by element.
+        long i = aScalar && bScalar ? 0
+                : aScalar ? scalarFirst(op, aValue, b, bOffset, out, outOffset, vectorEnd)
+                : bScalar ? scalarSecond(op, a, aOffset, bValue, out, outOffset, vectorEnd)
+                : vectors(op, a, aOffset, b, bOffset, out, outOffset, vectorEnd);
         for (; i < length; i++) {
             float x = aScalar ? aValue : a.get(Layouts.FLOAT, aOffset + i * 4);
             float y = bScalar ? bValue : b.get(Layouts.FLOAT, bOffset + i * 4);
@@ -159,8 +116,165 @@ public final class FloatRows {
         }
     }
 
+    // One loop per operation: with the choice inside the loop, its profile changed as new
+    // operations came, and C2's recompilations sometimes ended in code without the intrinsics.
+    // The loads stay in each loop: a helper returning the vector was not always inlined, and
+    // then every load allocated (JFR: most of a run's garbage). Each returns where the vectors end.
+
+    private static long vectors(Op op, MemorySegment a, long aOffset, MemorySegment b, long bOffset, MemorySegment out,
+            long outOffset, long vectorEnd) {
+        a = Segments.exact(a);
+        b = Segments.exact(b);
+        out = Segments.exact(out);
+        int step = SPECIES.length();
+        long i = 0;
+        switch (op) {
+            case ADD -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.add(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case SUB -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.sub(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MUL -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.mul(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case DIV -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.div(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MAX -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.max(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MIN -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.min(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+        }
+        return i;
+    }
+
+    private static long scalarFirst(Op op, float aValue, MemorySegment b, long bOffset, MemorySegment out,
+            long outOffset, long vectorEnd) {
+        b = Segments.exact(b);
+        out = Segments.exact(out);
+        int step = SPECIES.length();
+        FloatVector x = FloatVector.broadcast(SPECIES, aValue);
+        long i = 0;
+        switch (op) {
+            case ADD -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.add(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case SUB -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.sub(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MUL -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.mul(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case DIV -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.div(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MAX -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.max(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MIN -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector y = FloatVector.fromMemorySegment(SPECIES, b, bOffset + i * 4, Layouts.ORDER);
+                    x.min(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+        }
+        return i;
+    }
+
+    private static long scalarSecond(Op op, MemorySegment a, long aOffset, float bValue, MemorySegment out,
+            long outOffset, long vectorEnd) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
+        int step = SPECIES.length();
+        FloatVector y = FloatVector.broadcast(SPECIES, bValue);
+        long i = 0;
+        switch (op) {
+            case ADD -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    x.add(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case SUB -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    x.sub(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MUL -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    x.mul(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case DIV -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    x.div(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MAX -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    x.max(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+            case MIN -> {
+                for (; i < vectorEnd; i += step) {
+                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
+                    x.min(y).intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+                }
+            }
+        }
+        return i;
+    }
+
     /** Softmax (or log-softmax) of a contiguous row: exponentials of x − max, summed in float lanes. */
     public static void softmax(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length, boolean log) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         FloatVector maxes = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
@@ -183,6 +297,9 @@ public final class FloatRows {
      */
     public static void maskedSoftmax(MemorySegment x, long xOffset, float divisor, MemorySegment mask, long maskOffset,
             boolean maskScalar, MemorySegment out, long outOffset, long length) {
+        x = Segments.exact(x);
+        mask = Segments.exact(mask);
+        out = Segments.exact(out);
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         FloatVector maskSplat = FloatVector.broadcast(SPECIES, maskScalar ? mask.get(Layouts.FLOAT, maskOffset) : 0f);
@@ -212,6 +329,8 @@ public final class FloatRows {
     /** The rest of {@link #softmax} once the row's maximum is known. */
     private static void finishSoftmax(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length,
             boolean log, float max) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         long i;
@@ -250,6 +369,8 @@ public final class FloatRows {
      */
     public static float[] normalize(MemorySegment a, long aOffset, MemorySegment out, long outOffset, int length,
             float[] scale, float[] bias, float epsilon, boolean rmsOnly) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
         int step = SPECIES.length();
         int vectorEnd = length - length % step;
         FloatVector sums = FloatVector.zero(SPECIES);
@@ -330,6 +451,8 @@ public final class FloatRows {
     /** out[i] = f(a[i]) over a contiguous row. */
     public static void unary(Function function, MemorySegment a, long aOffset, MemorySegment out, long outOffset,
             long length) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
         if (function == Function.ERF || function == Function.GELU) {
             erf(a, aOffset, out, outOffset, length, function == Function.GELU);
             return;
@@ -369,6 +492,8 @@ public final class FloatRows {
      * about twice as slow, measured on attention's packing).
      */
     public static void copy32(MemorySegment from, long fromOffset, MemorySegment to, long toOffset, long length) {
+        from = Segments.exact(from);
+        to = Segments.exact(to);
         int step = SPECIES.length();
         long i = 0;
         for (; i + step <= length; i += step) {
@@ -386,6 +511,7 @@ public final class FloatRows {
      * took 2.5% of a JFR profile of the int8 MiniLM).
      */
     public static void copyToArray(MemorySegment segment, long at, float[] to, int from, int count) {
+        segment = Segments.exact(segment);
         int step = SPECIES.length();
         int i = 0;
         for (; i + step <= count; i += step) {
@@ -398,6 +524,8 @@ public final class FloatRows {
 
     /** out[i] = (int) a[i] over contiguous float32 in and int32 out (in place allowed), for floats holding integers. */
     public static void toInts(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         long i = 0;
@@ -412,6 +540,8 @@ public final class FloatRows {
 
     /** out[i] = (float) a[i] over contiguous int32 in and float32 out, rounded to nearest as Java's cast does. */
     public static void fromInts(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         long i = 0;
@@ -449,13 +579,17 @@ public final class FloatRows {
         long vectorEnd = length - length % step;
         erfVectors(a, aOffset, out, outOffset, vectorEnd, gelu);
         if (vectorEnd < length) {
-            MemorySegment tail = MemorySegment.ofArray(new float[step]);
+            MemorySegment tail = TAIL.get().fill((byte) 0);
             long bytes = (length - vectorEnd) * 4;
             MemorySegment.copy(a, aOffset + vectorEnd * 4, tail, 0, bytes);
             erfVectors(tail, 0, tail, 0, step, gelu);
             MemorySegment.copy(tail, 0, out, outOffset + vectorEnd * 4, bytes);
         }
     }
+
+    /** A vector's room for the row tails of {@link #erf}, off-heap as the kernels' operands are (see {@link Segments}). */
+    private static final ThreadLocal<MemorySegment> TAIL = ThreadLocal.withInitial(
+            () -> Arena.ofAuto().allocate(SPECIES.vectorByteSize(), 64));
 
     /**
      * {@link #erf} over whole vectors. All of it stays in this loop's body: C2 compiles a helper
@@ -465,6 +599,8 @@ public final class FloatRows {
      */
     private static void erfVectors(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length,
             boolean gelu) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
         int step = SPECIES.length();
         for (long i = 0; i < length; i += step) {
             FloatVector input = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
@@ -515,6 +651,8 @@ public final class FloatRows {
      */
     public static void dequantizeBytes(MemorySegment a, long aOffset, boolean unsigned, float zeroPoint, float scale,
             MemorySegment out, long outOffset, long length) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         FloatVector zero = FloatVector.broadcast(SPECIES, zeroPoint);
@@ -542,6 +680,7 @@ public final class FloatRows {
      */
     public static void bytesToArray(MemorySegment a, long at, boolean unsigned, float zeroPoint, float[] to, int from,
             int count) {
+        a = Segments.exact(a);
         int step = SPECIES.length();
         FloatVector zero = FloatVector.broadcast(SPECIES, zeroPoint);
         int i = 0;
@@ -568,6 +707,8 @@ public final class FloatRows {
      */
     public static void requantize(MemorySegment sums, long sumsOffset, MemorySegment out, long outOffset, long length,
             int bias, float rowScale, float[] columnScales, float outScale, int zeroPoint, int low, int high) {
+        sums = Segments.exact(sums);
+        out = Segments.exact(out);
         boolean perColumn = columnScales.length > 1;
         FloatVector oneScale = FloatVector.broadcast(SPECIES, columnScales[0]);
         int step = SPECIES.length();
@@ -604,6 +745,7 @@ public final class FloatRows {
      * take several instructions each on AVX2 (for NaN and −0).
      */
     public static float[] minMax(MemorySegment a, long aOffset, long length) {
+        a = Segments.exact(a);
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         FloatVector min = FloatVector.broadcast(SPECIES, Float.POSITIVE_INFINITY);
@@ -636,6 +778,8 @@ public final class FloatRows {
      */
     public static void quantizeToBytes(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length,
             float scale, int zeroPoint, boolean signed) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
         float low = signed ? -128 : 0;
         float high = signed ? 127 : 255;
         int step = SPECIES.length();
@@ -675,6 +819,7 @@ public final class FloatRows {
      */
     public static void dequantizeRow(MemorySegment c, long byteOffset, long length, float scale, float bias,
             boolean biased) {
+        c = Segments.exact(c);
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         long j = 0;
@@ -697,6 +842,7 @@ public final class FloatRows {
      */
     public static void dequantize(MemorySegment c, long byteOffset, long rowStride, long rows, long columns,
             float[] scale, float[] bias, int firstColumn) {
+        c = Segments.exact(c);
         int step = SPECIES.length();
         long vectorEnd = columns - columns % step;
         boolean perColumn = scale.length > 1;

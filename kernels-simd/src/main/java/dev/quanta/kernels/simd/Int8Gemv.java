@@ -162,7 +162,7 @@ public final class Int8Gemv {
      * to 16-bit lanes are already those pairs.
      */
     private static int pairs(FloatGemm.Int8Matrix a, int row, int k, int offset, int[] pairs, int count) {
-        MemorySegment segment = a.segment();
+        MemorySegment segment = Segments.exact(a.segment());
         long at = a.byteAt(row, 0);
         // A signed byte plus 128 is its bits with the sign flipped, read unsigned.
         byte flip = (byte) offset;
@@ -197,7 +197,7 @@ public final class Int8Gemv {
             int row, int column, int n) {
         IntVector sum0 = IntVector.zero(INT), sum1 = sum0, sum2 = sum0, sum3 = sum0;
         IntVector high0 = sum0, high1 = sum0, high2 = sum0, high3 = sum0;
-        MemorySegment data = b.data;
+        MemorySegment data = Segments.exact(b.data);
         long at = (long) bColumn / STRIP * b.quads * QUAD_BYTES;
         // Each step: the low and the high bytes of each 16-bit lane of B are the columns of two vectors
         // of sums; "a" products take the even pair of depths, "b" products the odd pair.
@@ -269,11 +269,12 @@ public final class Int8Gemv {
                 .sub(IntVector.fromArray(INT, b.columnSums, bColumn).mul(zeroPoint))
                 .sub(IntVector.fromArray(INT, b.zeroPoints, bColumn).mul(rowTerm));
         long at = c.byteAt(row, column);
+        MemorySegment out = Segments.exact(c.segment());
         if (column + LANES <= n) {
-            result.intoMemorySegment(c.segment(), at, Layouts.ORDER);
+            result.intoMemorySegment(out, at, Layouts.ORDER);
         } else {
             VectorMask<Integer> valid = INT.indexInRange(column, n);
-            result.intoMemorySegment(c.segment(), at, Layouts.ORDER, valid);
+            result.intoMemorySegment(out, at, Layouts.ORDER, valid);
         }
     }
 }
