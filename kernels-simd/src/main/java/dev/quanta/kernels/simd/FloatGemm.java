@@ -589,9 +589,7 @@ public final class FloatGemm {
         c41.intoArray(tile, 4 * PANEL + LANES);
         c50.intoArray(tile, 5 * PANEL);
         c51.intoArray(tile, 5 * PANEL + LANES);
-        for (int r = 0; r < valid; r++) {
-            store(tile, r * PANEL, c, row + r, column, n, accumulate, integers, then, firstColumn);
-        }
+        store(tile, 0, valid, c, row, column, n, accumulate, integers, then, firstColumn);
     }
 
     /** One row of C by two vectors of columns, B read where it lies (masked in the last panel). */
@@ -621,7 +619,7 @@ public final class FloatGemm {
         }
         sum0.intoArray(tile, 0);
         sum1.intoArray(tile, LANES);
-        store(tile, 0, c, row, column, n, accumulate, integers, null, 0);
+        store(tile, 0, 1, c, row, column, n, accumulate, integers, null, 0);
     }
 
     /**
@@ -687,8 +685,8 @@ public final class FloatGemm {
                 zeroPoints(b, column + v * LANES).fma(negatedSum, FloatVector.fromArray(SPECIES, tile, v * LANES))
                         .intoArray(tile, v * LANES);
             }
-            store(tile, 0, c, row, column, n, accumulate, true, null, 0);
-            store(tile, PANEL, c, row, column + PANEL, n, accumulate, true, null, 0);
+            store(tile, 0, 1, c, row, column, n, accumulate, true, null, 0);
+            store(tile, PANEL, 1, c, row, column + PANEL, n, accumulate, true, null, 0);
         }
         for (; column < n; column += PANEL) {
             for (int j = 0; j < PANEL; j++) {
@@ -698,7 +696,7 @@ public final class FloatGemm {
                 }
                 tile[j] = sum;
             }
-            store(tile, 0, c, row, column, n, accumulate, true, null, 0);
+            store(tile, 0, 1, c, row, column, n, accumulate, true, null, 0);
         }
     }
 
@@ -710,64 +708,68 @@ public final class FloatGemm {
     }
 
     /**
-     * C[row, column..] (= or +=) a panel's width of sums from {@code sums[from..]}, up to column n;
-     * integer sums through {@code then} unless it is null, its columns from {@code firstColumn}.
+     * C[row.., column..] (= or +=) a panel's width of sums for each of {@code rows} rows, row r from
+     * {@code sums[from + r·PANEL..]}, up to column n; integer sums through {@code then} unless it is
+     * null, its columns from {@code firstColumn}. A tile's rows go in one call: the segment is typed
+     * once (see {@link Segments}), where a call a row had that check as 4% of a profile of the MiniLM.
      */
-    private static void store(float[] sums, int from, Matrix c, int row, int column, int n, boolean accumulate,
-            boolean integers, Dequantization then, int firstColumn) {
+    private static void store(float[] sums, int from, int rows, Matrix c, int row, int column, int n,
+            boolean accumulate, boolean integers, Dequantization then, int firstColumn) {
         MemorySegment segment = Segments.exact(c.segment());
-        for (int half = 0; half < PANEL && column + half < n; half += LANES) {
-            long at = c.byteAt(row, column + half);
-            FloatVector value = FloatVector.fromArray(SPECIES, sums, from + half);
-            boolean whole = column + half + LANES <= n;
-            if (integers) {
-                IntVector sum = (IntVector) value.convert(VectorOperators.F2I, 0);
-                if (whole) {
-                    if (accumulate) {
-                        sum = sum.add(IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER));
-                    }
-                    if (then == null) {
-                        sum.intoMemorySegment(segment, at, Layouts.ORDER);
-                        continue;
-                    }
-                    int scaleAt = firstColumn + column + half;
-                    FloatVector result = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(then.scale().length == 1
-                            ? FloatVector.broadcast(SPECIES, then.scale()[0]) : FloatVector.fromArray(SPECIES, then.scale(), scaleAt));
-                    if (then.bias() != null) {
-                        result = result.add(FloatVector.fromArray(SPECIES, then.bias(), scaleAt));
-                    }
-                    result.intoMemorySegment(segment, at, Layouts.ORDER);
-                } else {
-                    VectorMask<Integer> lanes = INT_SPECIES.indexInRange(column + half, n);
-                    if (accumulate) {
-                        sum = sum.add(IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER, lanes));
-                    }
-                    if (then == null) {
-                        sum.intoMemorySegment(segment, at, Layouts.ORDER, lanes);
-                        continue;
-                    }
-                    // The last, partial vector of a row: element by element, as FloatRows.dequantize's tail.
-                    int[] partial = sum.toArray();
-                    for (int j = 0; column + half + j < n; j++) {
-                        int scaleAt = firstColumn + column + half + j;
-                        float result = partial[j] * then.scale()[then.scale().length == 1 ? 0 : scaleAt];
-                        if (then.bias() != null) {
-                            result += then.bias()[scaleAt];
+        for (int r = 0; r < rows; r++) {
+            for (int half = 0; half < PANEL && column + half < n; half += LANES) {
+                long at = c.byteAt(row + r, column + half);
+                FloatVector value = FloatVector.fromArray(SPECIES, sums, from + r * PANEL + half);
+                boolean whole = column + half + LANES <= n;
+                if (integers) {
+                    IntVector sum = (IntVector) value.convert(VectorOperators.F2I, 0);
+                    if (whole) {
+                        if (accumulate) {
+                            sum = sum.add(IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER));
                         }
-                        segment.set(Layouts.FLOAT, at + 4L * j, result);
+                        if (then == null) {
+                            sum.intoMemorySegment(segment, at, Layouts.ORDER);
+                            continue;
+                        }
+                        int scaleAt = firstColumn + column + half;
+                        FloatVector result = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(then.scale().length == 1
+                                ? FloatVector.broadcast(SPECIES, then.scale()[0]) : FloatVector.fromArray(SPECIES, then.scale(), scaleAt));
+                        if (then.bias() != null) {
+                            result = result.add(FloatVector.fromArray(SPECIES, then.bias(), scaleAt));
+                        }
+                        result.intoMemorySegment(segment, at, Layouts.ORDER);
+                    } else {
+                        VectorMask<Integer> lanes = INT_SPECIES.indexInRange(column + half, n);
+                        if (accumulate) {
+                            sum = sum.add(IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER, lanes));
+                        }
+                        if (then == null) {
+                            sum.intoMemorySegment(segment, at, Layouts.ORDER, lanes);
+                            continue;
+                        }
+                        // The last, partial vector of a row: element by element, as FloatRows.dequantize's tail.
+                        int[] partial = sum.toArray();
+                        for (int j = 0; column + half + j < n; j++) {
+                            int scaleAt = firstColumn + column + half + j;
+                            float result = partial[j] * then.scale()[then.scale().length == 1 ? 0 : scaleAt];
+                            if (then.bias() != null) {
+                                result += then.bias()[scaleAt];
+                            }
+                            segment.set(Layouts.FLOAT, at + 4L * j, result);
+                        }
                     }
+                } else if (whole) {
+                    if (accumulate) {
+                        value = value.add(FloatVector.fromMemorySegment(SPECIES, segment, at, Layouts.ORDER));
+                    }
+                    value.intoMemorySegment(segment, at, Layouts.ORDER);
+                } else {
+                    VectorMask<Float> lanes = SPECIES.indexInRange(column + half, n);
+                    if (accumulate) {
+                        value = value.add(FloatVector.fromMemorySegment(SPECIES, segment, at, Layouts.ORDER, lanes));
+                    }
+                    value.intoMemorySegment(segment, at, Layouts.ORDER, lanes);
                 }
-            } else if (whole) {
-                if (accumulate) {
-                    value = value.add(FloatVector.fromMemorySegment(SPECIES, segment, at, Layouts.ORDER));
-                }
-                value.intoMemorySegment(segment, at, Layouts.ORDER);
-            } else {
-                VectorMask<Float> lanes = SPECIES.indexInRange(column + half, n);
-                if (accumulate) {
-                    value = value.add(FloatVector.fromMemorySegment(SPECIES, segment, at, Layouts.ORDER, lanes));
-                }
-                value.intoMemorySegment(segment, at, Layouts.ORDER, lanes);
             }
         }
     }
