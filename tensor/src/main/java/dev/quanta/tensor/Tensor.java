@@ -588,6 +588,12 @@ public final class Tensor {
     public float[] toFloatArray() {
         checkAlive();
         float[] values = new float[arraySize()];
+        if (dtype == DType.FLOAT && isContiguous()) {
+            // In bulk: kernels read their constant parameters (a layer norm's scales and biases)
+            // this way on every run, and element by element each went through a lambda and a switch.
+            MemorySegment.copy(data(), Layouts.FLOAT, 0, values, 0, values.length);
+            return values;
+        }
         int[] i = {0};
         forEachPosition(position -> values[i[0]++] = (float) readDouble(position));
         return values;
@@ -596,6 +602,17 @@ public final class Tensor {
     public double[] toDoubleArray() {
         checkAlive();
         double[] values = new double[arraySize()];
+        if (dtype == DType.FLOAT && isContiguous()) {
+            float[] floats = toFloatArray();
+            for (int i = 0; i < floats.length; i++) {
+                values[i] = floats[i];
+            }
+            return values;
+        }
+        if (dtype == DType.DOUBLE && isContiguous()) {
+            MemorySegment.copy(data(), Layouts.DOUBLE, 0, values, 0, values.length);
+            return values;
+        }
         int[] i = {0};
         forEachPosition(position -> values[i[0]++] = readDouble(position));
         return values;

@@ -251,6 +251,17 @@ class TensorViewTest {
         assertThat(secondRow.data().get(Layouts.FLOAT, 0)).isEqualTo(3);
     }
 
+    @Test
+    void arraysOfContiguousViewsCopyJustTheirElementsInBulk() {
+        Tensor floats = arena.fromFloats(new float[] {0, 1, 2, Float.NaN, -0f, 5}, 2, 3);
+        assertThat(floats.select(0, 1).toFloatArray()).containsExactly(Float.NaN, -0f, 5);
+        assertThat(floats.select(0, 1).toDoubleArray()).containsExactly(Double.NaN, -0d, 5);
+        assertThat(floats.slice(1, 1, 3).toFloatArray()).containsExactly(1, 2, -0f, 5); // strided, element by element
+        Tensor doubles = arena.fromDoubles(new double[] {1e300, 2, 3, -4}, 2, 2);
+        assertThat(doubles.select(0, 1).toDoubleArray()).containsExactly(3, -4);
+        assertThat(doubles.select(0, 0).toFloatArray()).containsExactly(Float.POSITIVE_INFINITY, 2);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private Tensor filled(Storage storage, Dense reference) {
