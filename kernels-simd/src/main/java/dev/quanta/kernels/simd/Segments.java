@@ -10,7 +10,8 @@ import java.lang.foreign.MemorySegment;
  * loop compiled after that dispatched on two segment classes at each store, and element-wise
  * kernels ran 4 to 8 times slower (a multiplication loop: 0.09 → 0.4–0.7 ns an element, measured
  * in a JVM that had run exp 300 times before). Typed here as off-heap, the loop's calls resolve
- * without the profile.
+ * without the profile. Not all of that warm-up's harm goes: in some JVMs C2's profiled loop
+ * predicates still fail at such a loop's entry afterwards (bench/RESULTS.md, sixth session).
  */
 final class Segments {
 
