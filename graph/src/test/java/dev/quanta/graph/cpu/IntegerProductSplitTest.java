@@ -1,0 +1,100 @@
+package dev.quanta.graph.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.quanta.graph.Graph;
+import dev.quanta.graph.Node;
+import dev.quanta.graph.Outputs;
+import dev.quanta.graph.Session;
+import dev.quanta.graph.SessionOptions;
+import dev.quanta.graph.Value;
+import dev.quanta.graph.ops.MatMulInteger;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** However a product's rows are split across threads, every row is computed once and exactly. */
+class IntegerProductSplitTest {
+
+    private final TensorArena arena = TensorArena.ofShared();
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    @Test
+    void guidedChunksCoverEveryUnitOnceLargestFirst() {
+        for (long count = 1; count <= 400; count++) {
+            for (long least = 1; least <= 5; least++) {
+                for (int threads = 1; threads <= 4; threads++) {
+                    long[] starts = MathKernels.guidedChunks(count, least, threads);
+                    String what = count + " units, at least " + least + ", " + threads + " threads";
+                    assertThat(starts[0]).as(what).isZero();
+                    assertThat(starts[starts.length - 1]).as(what).isEqualTo(count);
+                    assertThat(starts.length - 1).as(what).isBetween(1, 64);
+                    for (int c = 1; c < starts.length; c++) {
+                        long size = starts[c] - starts[c - 1];
+                        assertThat(size).as(what).isGreaterThanOrEqualTo(Math.min(least, count));
+                        if (c > 1 && c < starts.length - 1) {
+                            assertThat(size).as(what).isLessThanOrEqualTo(starts[c - 1] - starts[c - 2]);
+                        }
+                    }
+                }
+            }
+        }
+        // 128 rows are 22 six-row tiles: on two threads, chunks of 6, 4, 3, 3, 2, 2 and 2.
+        assertThat(MathKernels.guidedChunks(22, 2, 2)).containsExactly(0, 6, 10, 13, 16, 18, 20, 22);
+    }
+
+    @Test
+    void rowsSplitOverAnyNumberOfThreadsGiveTheExactSums() {
+        SplittableRandom random = new SplittableRandom(0x5B117);
+        int k = 37;
+        int n = 70;
+        for (int m : new int[] {4, 7, 24, 61, 128, 131, 200}) {
+            byte[] a = new byte[m * k];
+            byte[] b = new byte[k * n];
+            random.nextBytes(a);
+            random.nextBytes(b);
+            int aZero = random.nextInt(256);
+            int bZero = random.nextInt(256) - 128;
+            long[] expected = new long[m * n];
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    long sum = 0;
+                    for (int p = 0; p < k; p++) {
+                        sum += (long) ((a[i * k + p] & 0xFF) - aZero) * (b[p * n + j] - bZero);
+                    }
+                    expected[i * n + j] = sum;
+                }
+            }
+            for (boolean constantB : new boolean[] {true, false}) {
+                Value[] in = {new Value("a", null), new Value("b", null), new Value("a0", null), new Value("b0", null)};
+                Value y = new Value("y", null);
+                Tensor bTensor = arena.fromBytes(DType.INT8, b, k, n);
+                Graph.Builder builder = Graph.builder("product").input(in[0])
+                        .constant(in[2], arena.fromBytes(DType.UINT8, new byte[] {(byte) aZero}))
+                        .constant(in[3], arena.fromBytes(DType.INT8, new byte[] {(byte) bZero}));
+                builder = constantB ? builder.constant(in[1], bTensor) : builder.input(in[1]);
+                Graph graph = builder.node(new Node("y", new MatMulInteger(), List.of(in), List.of(y), "test"))
+                        .output(y).build();
+                Map<String, Tensor> feeds = constantB ? Map.of("a", arena.fromBytes(DType.UINT8, a, m, k))
+                        : Map.of("a", arena.fromBytes(DType.UINT8, a, m, k), "b", bTensor);
+                for (int threads = 1; threads <= 4; threads++) {
+                    try (Session session = new Session(graph, new SessionOptions(threads, false));
+                            Outputs outputs = session.run(feeds)) {
+                        assertThat(outputs.get("y").toLongArray())
+                                .as("%d×%d×%d, constant B %b, %d threads", m, k, n, constantB, threads)
+                                .containsExactly(expected);
+                    }
+                }
+            }
+        }
+    }
+}
