@@ -30,8 +30,20 @@ public final class Session implements AutoCloseable {
     private final IntraOpPool pool;
     /** The runs' memory, reused from run to run: a fresh shared arena per run would cost a JVM-wide handshake to close. */
     private final SegmentPool memory = new SegmentPool(IDLE_MEMORY_LIMIT);
-    /** Per node, the values whose last use it is (they die after it runs). */
-    private final List<List<Value>> dying;
+    /**
+     * A run keeps its values in an array, a slot each (graph inputs, constants, node outputs), where
+     * maps keyed by value cost a microsecond or two a run (a copy of the constants) and a few
+     * lookups a node. The slots of each node's inputs (−1 for an absent one), outputs and the
+     * values whose last use it is (they die after it runs).
+     */
+    private final int[][] inputSlots;
+    private final int[][] outputSlots;
+    private final int[][] dyingSlots;
+    /** Each run's values start as a copy of this: the constants in their slots. */
+    private final Object[] constantSlots;
+    private final int[] graphOutputSlots;
+    private final Map<Value, Integer> graphInputSlots = new IdentityHashMap<>();
+    private final Map<String, Value> inputsByName = new LinkedHashMap<>();
     /** Per node, a bit for each input that is a constant the caller cannot feed (see KernelContext). */
     private final long[] constantInputs;
     /** Runs hold it shared; close takes it exclusively, so it waits for the runs in flight. */
@@ -52,7 +64,23 @@ public final class Session implements AutoCloseable {
         }
         // The thread that calls run() works too: the pool adds the others.
         pool = options.threads() > 1 ? new IntraOpPool(options.threads() - 1) : null;
-        dying = lifetimes(graph);
+        graph.inputs().forEach(input -> inputsByName.put(input.name(), input));
+        Map<Value, Integer> slots = new IdentityHashMap<>();
+        graph.inputs().forEach(input -> graphInputSlots.put(input, slots.computeIfAbsent(input, v -> slots.size())));
+        graph.constants().keySet().forEach(constant -> slots.computeIfAbsent(constant, v -> slots.size()));
+        nodes.forEach(node -> node.outputs().forEach(output -> slots.computeIfAbsent(output, v -> slots.size())));
+        constantSlots = new Object[slots.size()];
+        graph.constants().forEach((constant, value) -> constantSlots[slots.get(constant)] = value);
+        inputSlots = new int[nodes.size()][];
+        outputSlots = new int[nodes.size()][];
+        dyingSlots = new int[nodes.size()][];
+        List<List<Value>> dying = lifetimes(graph);
+        for (int n = 0; n < nodes.size(); n++) {
+            inputSlots[n] = nodes.get(n).inputs().stream().mapToInt(input -> input == null ? -1 : slots.get(input)).toArray();
+            outputSlots[n] = nodes.get(n).outputs().stream().mapToInt(slots::get).toArray();
+            dyingSlots[n] = dying.get(n).stream().mapToInt(slots::get).toArray();
+        }
+        graphOutputSlots = graph.outputs().stream().mapToInt(slots::get).toArray();
         constantInputs = new long[nodes.size()];
         for (int n = 0; n < nodes.size(); n++) {
             List<Value> inputs = nodes.get(n).inputs();
@@ -116,23 +144,24 @@ public final class Session implements AutoCloseable {
     }
 
     private Outputs execute(Map<String, ?> feeds) {
-        Map<Value, Object> values = new IdentityHashMap<>(graph.constants());
+        Object[] values = constantSlots.clone();
         bindInputs(feeds, values);
         TensorArena arena = TensorArena.pooled(memory, options.memoryLimitBytes());
         BufferPool buffers = new BufferPool(arena);
         try {
             List<Node> nodes = graph.nodes();
             List<NodeTiming> timings = options.profile() ? new ArrayList<>(nodes.size()) : null;
+            List<Object> dyingValues = new ArrayList<>();
             for (int n = 0; n < nodes.size(); n++) {
                 Node node = nodes.get(n);
-                Object[] inputs = new Object[node.inputs().size()];
-                for (int i = 0; i < inputs.length; i++) {
-                    Value input = node.inputs().get(i);
-                    inputs[i] = input == null ? null : values.get(input);
+                int[] in = inputSlots[n];
+                Object[] inputs = new Object[in.length];
+                for (int i = 0; i < in.length; i++) {
+                    inputs[i] = in[i] < 0 ? null : values[in[i]];
                 }
-                List<Object> dyingValues = new ArrayList<>();
-                for (Value value : dying.get(n)) {
-                    dyingValues.add(values.get(value));
+                dyingValues.clear();
+                for (int slot : dyingSlots[n]) {
+                    dyingValues.add(values[slot]);
                 }
                 buffers.beginNode(dyingValues);
                 Object[] outputs;
@@ -147,18 +176,21 @@ public final class Session implements AutoCloseable {
                 if (timings != null) {
                     timings.add(new NodeTiming(node.name(), node.op().name(), node.source(), System.nanoTime() - start));
                 }
-                for (int i = 0; i < node.outputs().size(); i++) {
-                    values.put(node.outputs().get(i), outputs[i]);
+                int[] out = outputSlots[n];
+                for (int i = 0; i < out.length; i++) {
+                    values[out[i]] = outputs[i];
                     buffers.retain(outputs[i]);
                 }
                 buffers.endNode();
-                for (Value value : dying.get(n)) {
-                    buffers.release(values.remove(value));
+                for (int slot : dyingSlots[n]) {
+                    buffers.release(values[slot]);
+                    values[slot] = null;
                 }
             }
             Map<String, Object> results = new LinkedHashMap<>();
-            for (Value output : graph.outputs()) {
-                results.put(output.name(), Values.ownedBy(values.get(output), arena));
+            List<Value> graphOutputs = graph.outputs();
+            for (int i = 0; i < graphOutputSlots.length; i++) {
+                results.put(graphOutputs.get(i).name(), Values.ownedBy(values[graphOutputSlots[i]], arena));
             }
             return new Outputs(arena, results, timings);
         } catch (RuntimeException | Error e) {
@@ -190,19 +222,15 @@ public final class Session implements AutoCloseable {
         }
     }
 
-    private void bindInputs(Map<String, ?> feeds, Map<Value, Object> values) {
-        Map<String, Value> declared = new LinkedHashMap<>();
-        for (Value input : graph.inputs()) {
-            declared.put(input.name(), input);
-        }
-        List<String> unknown = new ArrayList<>(feeds.keySet());
-        unknown.removeAll(declared.keySet());
-        if (!unknown.isEmpty()) {
+    private void bindInputs(Map<String, ?> feeds, Object[] values) {
+        if (!inputsByName.keySet().containsAll(feeds.keySet())) {
+            List<String> unknown = new ArrayList<>(feeds.keySet());
+            unknown.removeAll(inputsByName.keySet());
             throw new GraphException("unknown input" + (unknown.size() > 1 ? "s " : " ") + unknown
-                    + "; graph '" + graph.name() + "' takes " + declared.keySet());
+                    + "; graph '" + graph.name() + "' takes " + inputsByName.keySet());
         }
         List<String> missing = new ArrayList<>();
-        for (Value input : declared.values()) {
+        for (Value input : inputsByName.values()) {
             Object fed = feeds.get(input.name());
             if (fed == null) {
                 if (!graph.constants().containsKey(input)) {
@@ -211,7 +239,7 @@ public final class Session implements AutoCloseable {
                 continue;
             }
             check(input, fed);
-            values.put(input, fed);
+            values[graphInputSlots.get(input)] = fed;
         }
         if (!missing.isEmpty()) {
             throw new GraphException("missing input" + (missing.size() > 1 ? "s " : " ") + new TreeSet<>(missing)

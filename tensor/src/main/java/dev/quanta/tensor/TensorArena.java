@@ -93,7 +93,7 @@ public final class TensorArena implements AutoCloseable {
             Arrays.fill(strings, Tensor.EMPTY_STRING);
             return new Tensor(this, dtype, shape, null, strings);
         }
-        return new Tensor(this, dtype, shape, allocateSegment(dtype.storageBytes(count), dtype + shape.toString()), null);
+        return new Tensor(this, dtype, shape, allocateSegment(dtype.storageBytes(count), dtype, shape), null);
     }
 
     public Tensor allocate(DType dtype, long... sizes) {
@@ -102,15 +102,16 @@ public final class TensorArena implements AutoCloseable {
 
     /** Raw aligned, zeroed bytes owned by this arena and counted against its limit, e.g. for planned buffers. */
     public MemorySegment allocateSegment(long bytes) {
-        return allocateSegment(bytes, bytes + " bytes");
+        return allocateSegment(bytes, null, null);
     }
 
-    private MemorySegment allocateSegment(long bytes, String what) {
+    /** {@code dtype} and {@code shape} name what the bytes are for in an error, when given (formatted only then). */
+    private MemorySegment allocateSegment(long bytes, DType dtype, Shape shape) {
         checkOpen();
         long inUse = allocatedBytes.addAndGet(bytes);
         if (inUse > limitBytes || inUse < 0) {
             allocatedBytes.addAndGet(-bytes);
-            throw new MemoryLimitExceededException("allocating " + Bytes.format(bytes) + " for " + what
+            throw new MemoryLimitExceededException("allocating " + Bytes.format(bytes) + " for " + purpose(bytes, dtype, shape)
                     + " would exceed the memory limit of " + Bytes.format(limitBytes) + " ("
                     + Bytes.format(inUse - bytes) + " in use)");
         }
@@ -128,9 +129,13 @@ public final class TensorArena implements AutoCloseable {
             return segment;
         } catch (OutOfMemoryError | IllegalArgumentException e) {
             allocatedBytes.addAndGet(-bytes);
-            throw new MemoryLimitExceededException("could not allocate " + Bytes.format(bytes) + " for " + what
-                    + ": " + e.getMessage(), e);
+            throw new MemoryLimitExceededException("could not allocate " + Bytes.format(bytes) + " for "
+                    + purpose(bytes, dtype, shape) + ": " + e.getMessage(), e);
         }
+    }
+
+    private static String purpose(long bytes, DType dtype, Shape shape) {
+        return dtype == null ? bytes + " bytes" : dtype + shape.toString();
     }
 
     /** A tensor over a segment of this arena (from {@link #allocateSegment}), which must be large enough. */
