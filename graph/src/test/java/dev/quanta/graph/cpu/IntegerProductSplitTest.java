@@ -18,7 +18,10 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** However a product's rows are split across threads, every row is computed once and exactly. */
+/**
+ * However a product is split across threads (chunks of rows, the last ones by columns too), every
+ * output is computed once and exactly.
+ */
 class IntegerProductSplitTest {
 
     private final TensorArena arena = TensorArena.ofShared();
@@ -56,7 +59,7 @@ class IntegerProductSplitTest {
     void rowsSplitOverAnyNumberOfThreadsGiveTheExactSums() {
         SplittableRandom random = new SplittableRandom(0x5B117);
         int k = 37;
-        int n = 70;
+        int n = 150;
         for (int m : new int[] {4, 7, 24, 61, 128, 131, 200}) {
             byte[] a = new byte[m * k];
             byte[] b = new byte[k * n];
