@@ -13,6 +13,7 @@ import dev.quanta.graph.ops.Transpose;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /** Kernels that move data or only look at shapes; most return views and copy nothing. */
@@ -245,16 +246,33 @@ final class ShapeKernels {
             for (int d = axis + 1; d < data.rank(); d++) {
                 outSizes[o++] = data.size(d);
             }
-            Tensor out = context.allocate(data.dtype(), Shape.of(outSizes));
-            // out viewed as [outer, indices, inner]: copy one slab per index.
-            Tensor target = out.reshape(product(data, 0, axis), index.length, product(data, axis + 1, data.rank()));
-            Tensor source = data.reshape(product(data, 0, axis), size, product(data, axis + 1, data.rank()));
+            long[] rows = new long[index.length];
             for (int i = 0; i < index.length; i++) {
-                long at = index[i] < 0 ? index[i] + size : index[i];
-                if (at < 0 || at >= size) {
+                rows[i] = index[i] < 0 ? index[i] + size : index[i];
+                if (rows[i] < 0 || rows[i] >= size) {
                     throw context.error("index " + index[i] + " is out of range for axis " + axis + " of size " + size);
                 }
-                source.select(1, at).copyTo(target.select(1, i));
+            }
+            Tensor out = context.allocate(data.dtype(), Shape.of(outSizes));
+            long outer = product(data, 0, axis);
+            long inner = product(data, axis + 1, data.rank());
+            // out viewed as [outer, indices, inner]: one slab per index, copied as bytes when data
+            // lies dense in whole-byte elements (an embedding table's rows; through views, each copy
+            // cost about half a microsecond, 80 µs for the MiniLM's 128 tokens).
+            if (data.isContiguous() && !data.dtype().isString() && !data.dtype().isPacked()) {
+                long slab = inner * data.dtype().byteSize();
+                for (long block = 0; block < outer; block++) {
+                    for (int i = 0; i < rows.length; i++) {
+                        MemorySegment.copy(data.segment(), data.byteOffset() + (block * size + rows[i]) * slab, out.segment(),
+                                out.byteOffset() + (block * rows.length + i) * slab, slab);
+                    }
+                }
+                return new Tensor[] {out};
+            }
+            Tensor target = out.reshape(outer, index.length, inner);
+            Tensor source = data.reshape(outer, size, inner);
+            for (int i = 0; i < rows.length; i++) {
+                source.select(1, rows[i]).copyTo(target.select(1, i));
             }
             return new Tensor[] {out};
         };
