@@ -11,6 +11,7 @@ import dev.quanta.graph.Value;
 import dev.quanta.graph.ValueType;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.MatMul;
+import dev.quanta.graph.ops.Reshape;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.ops.Transpose;
 import dev.quanta.tensor.DType;
@@ -39,6 +40,14 @@ class AttentionFusionTest {
      * probabilities also a graph output when {@code probabilitiesOut}.
      */
     private Graph attention(long[] q, long[] k, long[] v, long[] mask, boolean probabilitiesOut) {
+        return attention(q, k, v, mask, probabilitiesOut, false);
+    }
+
+    /**
+     * With {@code headsJoined}, q, k and v of rank 4 ([batch, heads, .., ..]), the context then
+     * transposed to [batch, M, heads, E] and reshaped to [batch, M, heads·E], as exporters write it.
+     */
+    private Graph attention(long[] q, long[] k, long[] v, long[] mask, boolean probabilitiesOut, boolean headsJoined) {
         Value queries = new Value("q", ValueType.of(DType.FLOAT, Shape.of(q)));
         Value keys = new Value("k", ValueType.of(DType.FLOAT, Shape.of(k)));
         Value values = new Value("v", ValueType.of(DType.FLOAT, Shape.of(v)));
@@ -62,8 +71,18 @@ class AttentionFusionTest {
                 .node(new Node("div", new Binary(Binary.Kind.DIV), List.of(scores, root), List.of(quotient), "test"))
                 .node(new Node("add", new Binary(Binary.Kind.ADD), List.of(quotient, masks), List.of(sum), "test"))
                 .node(new Node("softmax", new Softmax(-1, false, false), List.of(sum), List.of(probabilities), "test"))
-                .node(new Node("context", new MatMul(), List.of(probabilities, values), List.of(out), "test"))
                 .output(out);
+        if (headsJoined) {
+            Value context = new Value("context", null);
+            Value joined = new Value("joined", null);
+            Value sizes = new Value("sizes", null);
+            builder.constant(sizes, arena.fromLongs(DType.INT64, new long[] {q[0], q[2], q[1] * v[3]}, 3))
+                    .node(new Node("context", new MatMul(), List.of(probabilities, values), List.of(context), "test"))
+                    .node(new Node("join", new Transpose(new int[] {0, 2, 1, 3}), List.of(context), List.of(joined), "test"))
+                    .node(new Node("reshape", new Reshape(false), List.of(joined, sizes), List.of(out), "test"));
+        } else {
+            builder.node(new Node("context", new MatMul(), List.of(probabilities, values), List.of(out), "test"));
+        }
         if (probabilitiesOut) {
             builder.output(probabilities);
         }
@@ -92,13 +111,19 @@ class AttentionFusionTest {
             long[] q = {batch, heads, m, depth};
             long[] k = {batch, heads, n, depth};
             long[] v = {batch, heads, n, width};
-            Graph graph = attention(q, k, v, mask, false);
+            boolean headsJoined = trial % 2 == 1;
+            Graph graph = attention(q, k, v, mask, false, headsJoined);
             Graph fused = fuse(graph);
-            assertThat(fused.nodes()).extracting(node -> node.op().name()).containsExactly("Transpose", "Attention");
+            if (headsJoined) {
+                assertThat(fused.nodes()).extracting(node -> node.op().name())
+                        .containsExactly("Transpose", "Attention", "Transpose", "Reshape");
+            } else {
+                assertThat(fused.nodes()).extracting(node -> node.op().name()).containsExactly("Transpose", "Attention");
+            }
             Map<String, Tensor> feeds = Map.of("q", random(random, q), "k", random(random, k), "v", random(random, v),
                     "mask", random(random, mask));
-            String label = String.format("trial %d q %s k %s v %s mask %s", trial, Arrays.toString(q), Arrays.toString(k),
-                    Arrays.toString(v), Arrays.toString(mask));
+            String label = String.format("trial %d q %s k %s v %s mask %s, heads joined %b", trial, Arrays.toString(q),
+                    Arrays.toString(k), Arrays.toString(v), Arrays.toString(mask), headsJoined);
             for (int threads : new int[] {1, 2, 3}) {
                 assertThat(run(fused, feeds, threads)).as("%s, %d threads", label, threads).isEqualTo(run(graph, feeds, 1));
             }
