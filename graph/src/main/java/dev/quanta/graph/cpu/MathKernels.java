@@ -279,7 +279,7 @@ final class MathKernels {
         // they are taken (guided scheduling): the first ones large, each reading B once for many rows,
         // the last ones small, so that neither thread waits long for the other's last chunk. 128 rows
         // are 22 six-row tiles: chunks of 6, 4, 3, 3, 2, 2 and 2 tiles on two threads, where eight
-        // even chunks of 2 or 3 made the caller wait 85–120 µs at the end of a 128×384×1536 product
+        // even chunks of 2 or 3 made the caller wait 83–123 µs at the end of a 128×384×1536 product
         // and the product took 10–20% longer (a throwaway harness of the kernel and the pool).
         // A chunk has two tiles or more, so the last, partial tile never stands alone with too few
         // rows for the packed kernel.
@@ -715,7 +715,8 @@ final class MathKernels {
             // The output lies as [..., m, last leading axis, width] and is returned as its view in
             // [..., last leading axis, m, width]: exporters transpose it to the first order and reshape
             // it to [..., m, hidden], which then needs no copy (35 µs a layer of the MiniLM).
-            Tensor out = batch.length == 0 ? context.allocate(DType.FLOAT, Shape.of(m, width)) : headsInterleaved(context, batch, m, width);
+            Tensor out = batch.length == 0 ? context.allocate(DType.FLOAT, Shape.of(m, width))
+                    : headsInterleaved(context, batch, m, width);
             long heads = Shape.of(batch).elementCount();
             int workers = (int) Math.max(1, Math.min(context.threads(), heads));
             Tensor scratch = context.allocate(DType.FLOAT, Shape.of(workers, m, n));
@@ -759,7 +760,7 @@ final class MathKernels {
         };
     }
 
-    /** A [batch..., m, width] tensor stored with its last two leading axes' roles swapped: [..., m, last, width]. */
+    /** A [batch..., m, width] tensor stored as [batch... but the last, m, last batch axis, width]. */
     private static Tensor headsInterleaved(KernelContext context, long[] batch, int m, int width) {
         int last = batch.length - 1;
         long[] stored = concat(Arrays.copyOf(batch, last), m, batch[last], width);
