@@ -420,6 +420,96 @@ public final class FloatRows {
         return new float[] {mean, inverse};
     }
 
+    /**
+     * {@link #normalize} of two rows at once, each with the very operations, in the same order, that
+     * it would get alone (so the same bits): the two rows' sums are independent chains that run
+     * side by side, where one row's single chain of additions bounds the loop by its latency.
+     * {@code statistics} receives the first row's mean and 1/σ, then the second's.
+     */
+    public static void normalizePair(MemorySegment a, long aOffset, long secondOffset, MemorySegment out, long outOffset,
+            long secondOutOffset, int length, float[] scale, float[] bias, float epsilon, boolean rmsOnly,
+            float[] statistics) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
+        int step = SPECIES.length();
+        int vectorEnd = length - length % step;
+        FloatVector sums0 = FloatVector.zero(SPECIES);
+        FloatVector sums1 = FloatVector.zero(SPECIES);
+        int i = 0;
+        for (; i < vectorEnd; i += step) {
+            FloatVector x0 = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER);
+            FloatVector x1 = FloatVector.fromMemorySegment(SPECIES, a, secondOffset + i * 4L, Layouts.ORDER);
+            sums0 = rmsOnly ? x0.fma(x0, sums0) : sums0.add(x0);
+            sums1 = rmsOnly ? x1.fma(x1, sums1) : sums1.add(x1);
+        }
+        float[] lanes = LANES.get();
+        sums0.intoArray(lanes, 0);
+        float sum0 = sumLanes(lanes);
+        sums1.intoArray(lanes, 0);
+        float sum1 = sumLanes(lanes);
+        for (; i < length; i++) {
+            float x0 = a.get(Layouts.FLOAT, aOffset + i * 4L);
+            float x1 = a.get(Layouts.FLOAT, secondOffset + i * 4L);
+            sum0 += rmsOnly ? x0 * x0 : x0;
+            sum1 += rmsOnly ? x1 * x1 : x1;
+        }
+        float mean0 = rmsOnly ? 0 : sum0 / length;
+        float mean1 = rmsOnly ? 0 : sum1 / length;
+        float variance0;
+        float variance1;
+        if (rmsOnly) {
+            variance0 = sum0 / length;
+            variance1 = sum1 / length;
+        } else {
+            FloatVector squares0 = FloatVector.zero(SPECIES);
+            FloatVector squares1 = FloatVector.zero(SPECIES);
+            for (i = 0; i < vectorEnd; i += step) {
+                FloatVector d0 = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER).sub(mean0);
+                FloatVector d1 = FloatVector.fromMemorySegment(SPECIES, a, secondOffset + i * 4L, Layouts.ORDER).sub(mean1);
+                squares0 = d0.fma(d0, squares0);
+                squares1 = d1.fma(d1, squares1);
+            }
+            squares0.intoArray(lanes, 0);
+            float total0 = sumLanes(lanes);
+            squares1.intoArray(lanes, 0);
+            float total1 = sumLanes(lanes);
+            for (; i < length; i++) {
+                float d0 = a.get(Layouts.FLOAT, aOffset + i * 4L) - mean0;
+                float d1 = a.get(Layouts.FLOAT, secondOffset + i * 4L) - mean1;
+                total0 += d0 * d0;
+                total1 += d1 * d1;
+            }
+            variance0 = total0 / length;
+            variance1 = total1 / length;
+        }
+        float inverse0 = (float) (1 / Math.sqrt(variance0 + epsilon));
+        float inverse1 = (float) (1 / Math.sqrt(variance1 + epsilon));
+        for (i = 0; i < vectorEnd; i += step) {
+            FloatVector gamma = FloatVector.fromArray(SPECIES, scale, i);
+            FloatVector y0 = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER).sub(mean0)
+                    .mul(inverse0).mul(gamma);
+            FloatVector y1 = FloatVector.fromMemorySegment(SPECIES, a, secondOffset + i * 4L, Layouts.ORDER).sub(mean1)
+                    .mul(inverse1).mul(gamma);
+            if (bias != null) {
+                FloatVector beta = FloatVector.fromArray(SPECIES, bias, i);
+                y0 = y0.add(beta);
+                y1 = y1.add(beta);
+            }
+            y0.intoMemorySegment(out, outOffset + i * 4L, Layouts.ORDER);
+            y1.intoMemorySegment(out, secondOutOffset + i * 4L, Layouts.ORDER);
+        }
+        for (; i < length; i++) {
+            float beta = bias == null ? 0 : bias[i];
+            out.set(Layouts.FLOAT, outOffset + i * 4L, (a.get(Layouts.FLOAT, aOffset + i * 4L) - mean0) * inverse0 * scale[i] + beta);
+            out.set(Layouts.FLOAT, secondOutOffset + i * 4L,
+                    (a.get(Layouts.FLOAT, secondOffset + i * 4L) - mean1) * inverse1 * scale[i] + beta);
+        }
+        statistics[0] = mean0;
+        statistics[1] = inverse0;
+        statistics[2] = mean1;
+        statistics[3] = inverse1;
+    }
+
     /** A thread's vector of partial sums, laid out for {@link #sumLanes}. */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[SPECIES.length()]);
 

@@ -407,6 +407,47 @@ class FloatRowsTest {
         }
     }
 
+    @Test
+    void twoRowsAtOnceGiveEachRowsBitsAlone() {
+        SplittableRandom random = new SplittableRandom(SEED + 5);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 200; trial++) {
+                int length = trial % 10 == 0 ? 384 : random.nextInt(1, 300);
+                boolean rms = trial % 2 == 0;
+                float[] scale = new float[length];
+                float[] bias = trial % 3 == 0 ? null : new float[length];
+                for (int i = 0; i < length; i++) {
+                    scale[i] = (float) random.nextGaussian();
+                    if (bias != null) {
+                        bias[i] = (float) random.nextGaussian();
+                    }
+                }
+                // A constant row (no variance) every fifth trial, else values of any scale, in rows that
+                // lie apart by a gap, as a view's rows may.
+                long stride = 4L * (length + 3);
+                MemorySegment in = arena.allocate(2 * stride, 64);
+                for (int row = 0; row < 2; row++) {
+                    double magnitude = Math.pow(10, random.nextInt(-3, 4));
+                    for (int i = 0; i < length; i++) {
+                        float value = trial % 5 == 0 && row == 1 ? 7.25f : (float) (random.nextGaussian() * magnitude);
+                        in.set(Layouts.FLOAT, row * stride + 4L * i, value);
+                    }
+                }
+                MemorySegment alone = arena.allocate(2 * stride, 64);
+                MemorySegment paired = arena.allocate(2 * stride, 64);
+                float[] statistics = new float[4];
+                FloatRows.normalizePair(in, 0, stride, paired, 0, stride, length, scale, bias, 1e-5f, rms, statistics);
+                for (int row = 0; row < 2; row++) {
+                    float[] single = FloatRows.normalize(in, row * stride, alone, row * stride, length, scale, bias, 1e-5f, rms);
+                    assertThat(new float[] {statistics[2 * row], statistics[2 * row + 1]})
+                            .as("seed %x trial %d row %d statistics", SEED + 5, trial, row).containsExactly(single);
+                    assertThat(paired.asSlice(row * stride, 4L * length).mismatch(alone.asSlice(row * stride, 4L * length)))
+                            .as("seed %x trial %d row %d first differing byte", SEED + 5, trial, row).isEqualTo(-1);
+                }
+            }
+        }
+    }
+
     /**
      * A model's outputs must not change once the JIT has compiled the kernels: the first pass runs
      * interpreted or in C1, the last after hundreds of passes in C2.
