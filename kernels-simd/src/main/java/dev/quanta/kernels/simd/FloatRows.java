@@ -369,62 +369,18 @@ public final class FloatRows {
      */
     public static float[] normalize(MemorySegment a, long aOffset, MemorySegment out, long outOffset, int length,
             float[] scale, float[] bias, float epsilon, boolean rmsOnly) {
-        a = Segments.exact(a);
-        out = Segments.exact(out);
-        int step = SPECIES.length();
-        int vectorEnd = length - length % step;
-        FloatVector sums = FloatVector.zero(SPECIES);
-        int i = 0;
-        for (; i < vectorEnd; i += step) {
-            FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER);
-            sums = rmsOnly ? x.fma(x, sums) : sums.add(x);
-        }
-        float[] lanes = LANES.get();
-        sums.intoArray(lanes, 0);
-        float sum = sumLanes(lanes);
-        for (; i < length; i++) {
-            float x = a.get(Layouts.FLOAT, aOffset + i * 4L);
-            sum += rmsOnly ? x * x : x;
-        }
-        float mean = rmsOnly ? 0 : sum / length;
-        float variance;
-        if (rmsOnly) {
-            variance = sum / length;
-        } else {
-            FloatVector squares = FloatVector.zero(SPECIES);
-            for (i = 0; i < vectorEnd; i += step) {
-                FloatVector d = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER).sub(mean);
-                squares = d.fma(d, squares);
-            }
-            squares.intoArray(lanes, 0);
-            float total = sumLanes(lanes);
-            for (; i < length; i++) {
-                float d = a.get(Layouts.FLOAT, aOffset + i * 4L) - mean;
-                total += d * d;
-            }
-            variance = total / length;
-        }
-        float inverse = (float) (1 / Math.sqrt(variance + epsilon));
-        for (i = 0; i < vectorEnd; i += step) {
-            FloatVector y = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4L, Layouts.ORDER).sub(mean).mul(inverse)
-                    .mul(FloatVector.fromArray(SPECIES, scale, i));
-            if (bias != null) {
-                y = y.add(FloatVector.fromArray(SPECIES, bias, i));
-            }
-            y.intoMemorySegment(out, outOffset + i * 4L, Layouts.ORDER);
-        }
-        for (; i < length; i++) {
-            float y = (a.get(Layouts.FLOAT, aOffset + i * 4L) - mean) * inverse * scale[i] + (bias == null ? 0 : bias[i]);
-            out.set(Layouts.FLOAT, outOffset + i * 4L, y);
-        }
-        return new float[] {mean, inverse};
+        float[] statistics = new float[4];
+        normalizePair(a, aOffset, aOffset, out, outOffset, outOffset, length, scale, bias, epsilon, rmsOnly, statistics);
+        return new float[] {statistics[0], statistics[1]};
     }
 
     /**
-     * {@link #normalize} of two rows at once, each with the very operations, in the same order, that
-     * it would get alone (so the same bits): the two rows' sums are independent chains that run
-     * side by side, where one row's single chain of additions bounds the loop by its latency.
-     * {@code statistics} receives the first row's mean and 1/σ, then the second's.
+     * {@link #normalize} of two rows at once (the single-row form passes one row twice), each row
+     * with its own operations in a fixed order, so a row's bits do not depend on the row beside it:
+     * the two rows' sums are independent chains that run side by side, where one row's single chain
+     * of additions bounded the loop by its latency (128 rows of 384: 16.8 µs in pairs, 27.3 one at
+     * a time, a throwaway loop). {@code statistics} receives the first row's mean and 1/σ, then
+     * the second's.
      */
     public static void normalizePair(MemorySegment a, long aOffset, long secondOffset, MemorySegment out, long outOffset,
             long secondOutOffset, int length, float[] scale, float[] bias, float epsilon, boolean rmsOnly,

@@ -407,6 +407,7 @@ class FloatRowsTest {
         }
     }
 
+    /** A row's bits do not depend on the row normalized beside it (here: itself, or another). */
     @Test
     void twoRowsAtOnceGiveEachRowsBitsAlone() {
         SplittableRandom random = new SplittableRandom(SEED + 5);
