@@ -455,10 +455,12 @@ public final class FloatRows {
             y1.intoMemorySegment(out, secondOutOffset + i * 4L, Layouts.ORDER);
         }
         for (; i < length; i++) {
+            // Both read before either is written: a row paired with itself may be normalized in place.
             float beta = bias == null ? 0 : bias[i];
-            out.set(Layouts.FLOAT, outOffset + i * 4L, (a.get(Layouts.FLOAT, aOffset + i * 4L) - mean0) * inverse0 * scale[i] + beta);
-            out.set(Layouts.FLOAT, secondOutOffset + i * 4L,
-                    (a.get(Layouts.FLOAT, secondOffset + i * 4L) - mean1) * inverse1 * scale[i] + beta);
+            float y0 = (a.get(Layouts.FLOAT, aOffset + i * 4L) - mean0) * inverse0 * scale[i] + beta;
+            float y1 = (a.get(Layouts.FLOAT, secondOffset + i * 4L) - mean1) * inverse1 * scale[i] + beta;
+            out.set(Layouts.FLOAT, outOffset + i * 4L, y0);
+            out.set(Layouts.FLOAT, secondOutOffset + i * 4L, y1);
         }
         statistics[0] = mean0;
         statistics[1] = inverse0;

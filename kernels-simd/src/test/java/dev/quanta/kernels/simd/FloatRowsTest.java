@@ -445,6 +445,10 @@ class FloatRowsTest {
                     assertThat(paired.asSlice(row * stride, 4L * length).mismatch(alone.asSlice(row * stride, 4L * length)))
                             .as("seed %x trial %d row %d first differing byte", SEED + 5, trial, row).isEqualTo(-1);
                 }
+                // In place, one row at a time, gives the same bits too.
+                FloatRows.normalize(in, stride, in, stride, length, scale, bias, 1e-5f, rms);
+                assertThat(in.asSlice(stride, 4L * length).mismatch(alone.asSlice(stride, 4L * length)))
+                        .as("seed %x trial %d in place, first differing byte", SEED + 5, trial).isEqualTo(-1);
             }
         }
     }
