@@ -19,14 +19,17 @@ import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
 import dev.quanta.graph.ops.Quantize;
+import dev.quanta.graph.ops.Split;
 import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unary;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
+import dev.quanta.tensor.TensorArena;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -46,15 +49,19 @@ import java.util.Objects;
  * quantized again becomes {@link QLinearMatMul} or {@link QLinearConv}. The DequantizeLinear nodes
  * stay while anything else reads them.
  * </ul>
- * Then a DynamicQuantizeLinear read by one such product alone joins it ({@link DynamicQuantizeMatMul}).
+ * Products of one quantized operand (attention's Q, K and V) with constant weights then merge into
+ * one, and a DynamicQuantizeLinear read by one such product alone joins it ({@link DynamicQuantizeMatMul}).
  */
 public final class IntegerMatMulFusion {
 
     private IntegerMatMulFusion() {
     }
 
-    public static Graph apply(Graph graph, Map<Value, Shape> shapes, Map<Value, DType> types) {
-        return DeadCodeRemoval.apply(dynamicQuantization(chains(quantizedOperands(graph, shapes, types), shapes)));
+    /** {@code arena} holds the constants the fusion adds (merged weights and their parameters). */
+    public static Graph apply(Graph graph, Map<Value, Shape> shapes, Map<Value, DType> types, TensorArena arena) {
+        Graph products = chains(quantizedOperands(graph, shapes, types), shapes);
+        // Dead code goes before the quantization fuses: a merged product's old scale nodes still read it.
+        return DeadCodeRemoval.apply(dynamicQuantization(DeadCodeRemoval.apply(sharedOperandProducts(products, shapes, arena))));
     }
 
     /** DequantizeLinear on both operands of a MatMul or a Conv: the product on the integers. */
@@ -328,6 +335,201 @@ public final class IntegerMatMulFusion {
             }
         }
         return rewrite.apply();
+    }
+
+    /**
+     * Weights merged side by side stay within what the CPU backend packs for its GEMM (64 MiB at four
+     * bytes an element): past it a product reads B where it lies, slower than the separate products.
+     */
+    private static final long MAX_MERGED_WEIGHTS = 16L << 20;
+
+    /**
+     * MatMulIntegerToFloat products of one operand (same A, same A zero point) with constant 2-D
+     * weights of one type, such as attention's Q, K and V projections: one product over the weights
+     * side by side, split back into the products' outputs as views of its columns. A is packed once
+     * and the threads share one job instead of three. Zero points, scales and biases go per column; a
+     * product without a bias adds −0 to its columns, which changes no value (−0 + x is x, +0 and NaN
+     * included), so the outputs keep their bits. Each scale must be a constant or a Mul of one value
+     * the products share (the quantization's scale) by a constant; the merged product multiplies that
+     * value by the scales side by side, as each Mul did.
+     */
+    private static Graph sharedOperandProducts(Graph graph, Map<Value, Shape> shapes, TensorArena arena) {
+        Map<Value, Node> producers = new IdentityHashMap<>();
+        Map<Node, Integer> positions = new IdentityHashMap<>();
+        for (Node node : graph.nodes()) {
+            node.outputs().forEach(output -> producers.put(output, node));
+            positions.put(node, positions.size());
+        }
+        Map<List<Object>, List<Projection>> groups = new LinkedHashMap<>();
+        for (Node node : graph.nodes()) {
+            Projection projection = node.op() instanceof MatMulIntegerToFloat ? Projection.of(node, graph, producers, shapes) : null;
+            if (projection != null) {
+                groups.computeIfAbsent(Arrays.asList(input(node, 0), input(node, 2), projection.weights().dtype(),
+                        projection.sharedScale()), key -> new ArrayList<>()).add(projection);
+            }
+        }
+        Rewrite rewrite = new Rewrite(graph);
+        for (List<Projection> group : groups.values()) {
+            Node first = group.get(0).node();
+            Value shared = group.get(0).sharedScale();
+            long depth = group.get(0).weights().size(0);
+            long columns = group.stream().mapToLong(p -> p.weights().size(1)).sum();
+            Node sharedProducer = shared == null ? null : producers.get(shared);
+            if (group.size() < 2 || group.stream().anyMatch(p -> p.weights().size(0) != depth)
+                    || depth * columns > MAX_MERGED_WEIGHTS
+                    || sharedProducer != null && positions.get(sharedProducer) > positions.get(first)) {
+                continue;
+            }
+            rewrite.replace(first, merge(group, depth, columns, arena, rewrite));
+            group.stream().skip(1).forEach(p -> rewrite.replace(p.node(), List.of()));
+        }
+        return rewrite.apply();
+    }
+
+    /**
+     * A MatMulIntegerToFloat as {@link #sharedOperandProducts} merges it: its constant weights, B zero
+     * points (null if absent), scale as {@code sharedScale} (null if none) times the constant
+     * {@code scales}, and constant bias (null if absent).
+     */
+    private record Projection(Node node, Tensor weights, Tensor zeroPoints, Value sharedScale, float[] scales,
+            Tensor bias) {
+
+        /** The product's parts, or null when one of them is not in a form that merges. */
+        static Projection of(Node node, Graph graph, Map<Value, Node> producers, Map<Value, Shape> shapes) {
+            Map<Value, Tensor> constants = graph.constants();
+            Tensor weights = constants.get(input(node, 1));
+            Value zeroPoint = input(node, 3);
+            Value bias = input(node, 5);
+            Tensor zeroPoints = zeroPoint == null ? null : constants.get(zeroPoint);
+            Tensor biases = bias == null ? null : constants.get(bias);
+            if (weights == null || weights.rank() != 2 || (weights.dtype() != DType.INT8 && weights.dtype() != DType.UINT8)
+                    || zeroPoint != null && !(perColumn(zeroPoints, weights) && zeroPoints.dtype() == weights.dtype())
+                    || bias != null && !(perColumn(biases, weights) && biases.elementCount() == weights.size(1)
+                            && biases.dtype() == DType.FLOAT)) {
+                return null;
+            }
+            Value scale = input(node, 4);
+            Value shared = null;
+            float[] scales;
+            if (constants.containsKey(scale)) {
+                scales = columnFloats(constants.get(scale), weights);
+            } else {
+                Node mul = producers.get(scale);
+                if (!binary(mul, Binary.Kind.MUL)) {
+                    return null;
+                }
+                Value left = mul.inputs().get(0);
+                Value right = mul.inputs().get(1);
+                Tensor leftConstant = constants.get(left);
+                Tensor rightConstant = constants.get(right);
+                if (leftConstant != null && rightConstant != null) {
+                    scales = product(columnFloats(leftConstant, weights), columnFloats(rightConstant, weights));
+                } else if (leftConstant != null || rightConstant != null) {
+                    shared = leftConstant == null ? left : right;
+                    if (!perTensor(shapes.get(shared))) {
+                        return null;
+                    }
+                    scales = columnFloats(leftConstant == null ? rightConstant : leftConstant, weights);
+                } else {
+                    return null;
+                }
+            }
+            return scales == null ? null : new Projection(node, weights, zeroPoints, shared, scales, biases);
+        }
+
+        /** A constant with one value, or one per column of {@code weights} along its last axis. */
+        private static boolean perColumn(Tensor tensor, Tensor weights) {
+            long count = tensor == null ? -1 : tensor.elementCount();
+            return count == 1 || count == weights.size(1) && tensor.size(tensor.rank() - 1) == count;
+        }
+
+        /** A float32 constant as one value per column, or null if it is not one value or one per column. */
+        private static float[] columnFloats(Tensor tensor, Tensor weights) {
+            if (tensor.dtype() != DType.FLOAT || !perColumn(tensor, weights)) {
+                return null;
+            }
+            float[] values = tensor.contiguous().toFloatArray();
+            return values.length == weights.size(1) ? values : filled(Math.toIntExact(weights.size(1)), values[0]);
+        }
+
+        private static float[] product(float[] left, float[] right) {
+            if (left == null || right == null) {
+                return null;
+            }
+            float[] product = new float[left.length];
+            for (int j = 0; j < product.length; j++) {
+                product[j] = left[j] * right[j];
+            }
+            return product;
+        }
+
+        private static float[] filled(int count, float value) {
+            float[] values = new float[count];
+            Arrays.fill(values, value);
+            return values;
+        }
+    }
+
+    /** The nodes of a merged product in the first one's place: (the scales' Mul,) the product, the Split. */
+    private static List<Node> merge(List<Projection> group, long depth, long columns, TensorArena arena, Rewrite rewrite) {
+        Node first = group.get(0).node();
+        String name = first.name() + "/merged";
+        Tensor weights = arena.allocate(group.get(0).weights().dtype(), Shape.of(depth, columns));
+        byte[] zeroPoints = new byte[Math.toIntExact(columns)];
+        float[] scales = new float[Math.toIntExact(columns)];
+        float[] bias = new float[Math.toIntExact(columns)];
+        Arrays.fill(bias, -0f);
+        long[] widths = new long[group.size()];
+        int start = 0;
+        for (int i = 0; i < group.size(); i++) {
+            Projection projection = group.get(i);
+            int width = Math.toIntExact(projection.weights().size(1));
+            widths[i] = width;
+            projection.weights().copyTo(weights.slice(1, start, start + width));
+            if (projection.zeroPoints() != null) {
+                long[] values = projection.zeroPoints().contiguous().toLongArray();
+                for (int j = 0; j < width; j++) {
+                    zeroPoints[start + j] = (byte) values[values.length == 1 ? 0 : j];
+                }
+            }
+            System.arraycopy(projection.scales(), 0, scales, start, width);
+            if (projection.bias() != null) {
+                System.arraycopy(projection.bias().contiguous().toFloatArray(), 0, bias, start, width);
+            }
+            start += width;
+        }
+        boolean anyZeroPoint = group.stream().anyMatch(p -> p.zeroPoints() != null);
+        boolean anyBias = group.stream().anyMatch(p -> p.bias() != null);
+        Value weightsValue = constant(rewrite, name + "_weights", weights);
+        Value zeroPointsValue = anyZeroPoint ? constant(rewrite, name + "_zero_points",
+                arena.fromBytes(weights.dtype(), zeroPoints, columns)) : null;
+        Value scalesValue = constant(rewrite, name + "_scales", arena.fromFloats(scales, columns));
+        Value biasValue = anyBias ? constant(rewrite, name + "_bias", arena.fromFloats(bias, columns)) : null;
+        Value splitValue = constant(rewrite, name + "_split", arena.fromLongs(DType.INT64, widths, widths.length));
+        List<Node> nodes = new ArrayList<>();
+        Value shared = group.get(0).sharedScale();
+        if (shared != null) {
+            Value product = new Value(name + "_scale", null);
+            nodes.add(new Node(name + "_scale", new Binary(Binary.Kind.MUL), List.of(shared, scalesValue), List.of(product),
+                    first.source()));
+            scalesValue = product;
+        }
+        Value merged = new Value(name, null);
+        List<Value> inputs = new ArrayList<>(Arrays.asList(input(first, 0), weightsValue, input(first, 2), zeroPointsValue,
+                scalesValue));
+        if (biasValue != null) {
+            inputs.add(biasValue);
+        }
+        nodes.add(new Node(name, new MatMulIntegerToFloat(), inputs, List.of(merged), first.source()));
+        nodes.add(new Node(name + "_split", new Split(-1, group.size()), List.of(merged, splitValue),
+                group.stream().map(p -> p.node().outputs().get(0)).toList(), first.source()));
+        return nodes;
+    }
+
+    private static Value constant(Rewrite rewrite, String name, Tensor tensor) {
+        Value value = new Value(name, null);
+        rewrite.constant(value, tensor);
+        return value;
     }
 
     /**

@@ -49,14 +49,9 @@ class IntegerMatMulFusionTest {
 
     /**
      * y = DynamicQuantizeLinear(x) → MatMulInteger(·, w) → Cast → Mul(x scale · w scale) → Add(bias),
-     * as ONNX Runtime's quantizer writes it; {@code extraReader} also reads the Cast's output, and
-     * with {@code secondProduct} another projection reads the same quantized x (as Q, K and V do).
+     * as ONNX Runtime's quantizer writes it; {@code extraReader} also reads the Cast's output.
      */
     private Graph projection(boolean perColumnScale, boolean withBias, boolean extraReader) {
-        return projection(perColumnScale, withBias, extraReader, false);
-    }
-
-    private Graph projection(boolean perColumnScale, boolean withBias, boolean extraReader, boolean secondProduct) {
         Value x = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.symbol("batch"), Dim.of(5), Dim.of(K))));
         Value q = new Value("q", null);
         Value qScale = new Value("q_scale", null);
@@ -89,14 +84,6 @@ class IntegerMatMulFusionTest {
         if (extraReader) {
             builder.node(node("side", Unary.of(Unary.Kind.ABS), List.of(asFloat), side)).output(side);
         }
-        if (secondProduct) {
-            Value product2 = new Value("product2", null);
-            Value asFloat2 = new Value("as_float2", null);
-            Value y2 = new Value("y2", null);
-            builder.node(node("matmul2", new MatMulInteger(), List.of(q, w, qZero, wZero), product2))
-                    .node(node("cast2", new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), List.of(product2), asFloat2))
-                    .node(node("mul2", new Binary(Binary.Kind.MUL), List.of(asFloat2, scale), y2)).output(y2);
-        }
         return builder.output(y).build();
     }
 
@@ -105,7 +92,7 @@ class IntegerMatMulFusionTest {
         for (boolean perColumnScale : new boolean[] {false, true}) {
             for (boolean withBias : new boolean[] {false, true}) {
                 Graph graph = projection(perColumnScale, withBias, false);
-                Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+                Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
                 List<String> ops = fused.nodes().stream().map(node -> node.op().name()).toList();
                 assertThat(ops).as("scale per column %s, bias %s", perColumnScale, withBias)
                         .containsExactlyElementsOf(withBias ? List.of("DynamicQuantizeMatMul")
@@ -116,20 +103,104 @@ class IntegerMatMulFusionTest {
         }
     }
 
+    /**
+     * A projection of the shared quantized x, as {@link #sharedQuantization} builds it: its weights'
+     * type and columns, its B zero point (none, one, or one per column), its scale (x's times one
+     * value or one per column), and whether it adds a bias.
+     */
+    private record Projection(DType weights, int columns, int zeroPointCount, boolean perColumnScale, boolean bias) {
+    }
+
+    /**
+     * DynamicQuantizeLinear(x) read by one chain per projection (outputs y0, y1, ...). A projection
+     * without a bias has a negative scale and a first column of weights equal to its zero point, so
+     * its sums of 0 scale to −0, which an added +0 would turn into +0.
+     */
+    private Graph sharedQuantization(List<Projection> projections) {
+        Value x = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.symbol("batch"), Dim.of(5), Dim.of(K))));
+        Value q = new Value("q", null);
+        Value qScale = new Value("q_scale", null);
+        Value qZero = new Value("q_zero", null);
+        Graph.Builder builder = Graph.builder("g").input(x)
+                .node(new Node("quantize", new DynamicQuantize(), List.of(x), List.of(q, qScale, qZero), "test"));
+        for (int p = 0; p < projections.size(); p++) {
+            Projection projection = projections.get(p);
+            int columns = projection.columns();
+            Value w = new Value("w" + p, null);
+            Value wZero = projection.zeroPointCount() == 0 ? null : new Value("w_zero" + p, null);
+            Value wScale = new Value("w_scale" + p, null);
+            Value scale = new Value("scale" + p, null);
+            Value product = new Value("product" + p, null);
+            Value asFloat = new Value("as_float" + p, null);
+            Value scaled = new Value("scaled" + p, null);
+            Value y = new Value("y" + p, null);
+            byte[] zeroPoints = new byte[Math.max(projection.zeroPointCount(), 1)];
+            for (int j = 0; j < zeroPoints.length; j++) {
+                zeroPoints[j] = (byte) random.nextInt(256);
+            }
+            byte[] weights = new byte[K * columns];
+            for (int i = 0; i < weights.length; i++) {
+                weights[i] = projection.bias() || i % columns != 0 ? (byte) random.nextInt(256) : zeroPoints[0];
+            }
+            int scaleCount = projection.perColumnScale() ? columns : 1;
+            float[] scales = floats(scaleCount, scaleCount).toFloatArray();
+            if (!projection.bias()) {
+                for (int j = 0; j < scales.length; j++) {
+                    scales[j] = -Math.abs(scales[j]);
+                }
+            }
+            builder.constant(w, arena.fromBytes(projection.weights(), weights, K, columns))
+                    .constant(wScale, projection.perColumnScale() ? arena.fromFloats(scales, columns) : arena.fromFloats(scales))
+                    .node(node("scales" + p, new Binary(Binary.Kind.MUL), List.of(qScale, wScale), scale))
+                    .node(node("matmul" + p, new MatMulInteger(), Arrays.asList(q, w, qZero, wZero), product))
+                    .node(node("cast" + p, new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), List.of(product), asFloat));
+            if (wZero != null) {
+                builder.constant(wZero, projection.zeroPointCount() == 1 ? arena.fromBytes(projection.weights(), zeroPoints)
+                        : arena.fromBytes(projection.weights(), zeroPoints, columns));
+            }
+            if (projection.bias()) {
+                Value bias = new Value("bias" + p, null);
+                builder.constant(bias, floats(columns, columns))
+                        .node(node("mul" + p, new Binary(Binary.Kind.MUL), List.of(asFloat, scale), scaled))
+                        .node(node("add" + p, new Binary(Binary.Kind.ADD), List.of(scaled, bias), y));
+            } else {
+                builder.node(node("mul" + p, new Binary(Binary.Kind.MUL), List.of(asFloat, scale), y));
+            }
+            builder.output(y);
+        }
+        return builder.build();
+    }
+
     @Test
-    void aQuantizationSharedByTwoProductsStaysItsOwnNode() {
-        Graph graph = projection(true, true, false, true);
-        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+    void productsOfOneQuantizationMergeIntoOneAndKeepTheirBits() {
+        List<Projection> projections = List.of(new Projection(DType.INT8, N, 1, false, true),
+                new Projection(DType.INT8, 5, 0, true, false), new Projection(DType.INT8, N + 3, N + 3, true, true),
+                new Projection(DType.INT8, 1, 1, false, false));
+        Graph graph = sharedQuantization(projections);
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
         assertThat(fused.nodes().stream().map(node -> node.op().name()).toList())
-                .containsExactlyInAnyOrder("DynamicQuantize", "MUL", "MatMulIntegerToFloat", "MatMulIntegerToFloat");
+                .containsExactly("DynamicQuantizeMatMul", "Split");
+        Tensor x = floats(3 * 5 * K, 3, 5, K);
+        assertThat(runAll(fused, x, projections.size())).isEqualTo(runAll(graph, x, projections.size()));
+    }
+
+    @Test
+    void productsThatCannotMergeKeepOneQuantization() {
+        // Weights of two types cannot lie side by side: the quantization is shared, not fused.
+        List<Projection> projections = List.of(new Projection(DType.INT8, N, 1, true, true),
+                new Projection(DType.UINT8, N, 1, true, true));
+        Graph graph = sharedQuantization(projections);
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
+        assertThat(fused.nodes().stream().map(node -> node.op().name()).toList()).containsExactlyInAnyOrder(
+                "DynamicQuantize", "MUL", "MUL", "MatMulIntegerToFloat", "MatMulIntegerToFloat");
         Tensor x = floats(2 * 5 * K, 2, 5, K);
-        assertThat(run(fused, x)).isEqualTo(run(graph, x));
+        assertThat(runAll(fused, x, projections.size())).isEqualTo(runAll(graph, x, projections.size()));
     }
 
     @Test
     void aValueReadOutsideTheChainKeepsItUnfused() {
         Graph graph = projection(false, true, true);
-        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
         assertThat(fused.nodes().stream().map(node -> node.op().name())).contains("MatMulInteger", "Cast")
                 .doesNotContain("MatMulIntegerToFloat");
     }
@@ -161,7 +232,7 @@ class IntegerMatMulFusionTest {
                         .node(node("dequantize_w", new Dequantize(1, 0, null), List.of(w, wScale, wZero), wHat))
                         .node(node("matmul", new MatMul(), List.of(xHat, wHat), y))
                         .output(y).build();
-                Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+                Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
                 assertThat(fused.nodes().stream().map(node -> node.op().name())).as("per column %s, %s", perColumn, xType)
                         .containsExactly("Quantize", "MUL", "MatMulIntegerToFloat");
                 assertAgree(graph, fused, floats(2 * 7 * K, 2, 7, K), K);
@@ -202,7 +273,7 @@ class IntegerMatMulFusionTest {
             for (boolean relu : new boolean[] {false, true}) {
                 for (boolean withBias : new boolean[] {false, true}) {
                     Graph graph = quantizedConvLayer(perChannel, relu, withBias, true);
-                    Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+                    Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
                     List<String> ops = fused.nodes().stream().map(node -> node.op().name()).toList();
                     String what = String.format("per channel %b, relu %b, bias %b", perChannel, relu, withBias);
                     assertThat(ops).as(what).contains("QLinearConv").doesNotContain("Conv", "ConvIntegerToFloat", "RELU");
@@ -237,7 +308,7 @@ class IntegerMatMulFusionTest {
                                         .node(node("matmul", new MatMul(), List.of(xHat, operand), product))
                                         .node(node("quantize_y", new Quantize(1, 0, true, null), List.of(product, yScale, yZero), y));
                             });
-                    Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+                    Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
                     String what = String.format("per column %b, transposed %b, %s", perColumn, transposed, yType);
                     List<String> ops = fused.nodes().stream().map(node -> node.op().name()).toList();
                     assertThat(ops).as(what).contains("QLinearMatMul").doesNotContain("MatMul", "MatMulIntegerToFloat");
@@ -253,7 +324,7 @@ class IntegerMatMulFusionTest {
         // The bias's scale is not x_scale·w_scale, so its integers cannot join the sums: the Conv
         // dequantizes to float, the QuantizeLinear stays, and the outputs still agree.
         Graph graph = quantizedConvLayer(true, false, true, false);
-        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
         assertThat(fused.nodes().stream().map(node -> node.op().name())).contains("ConvIntegerToFloat")
                 .doesNotContain("QLinearConv", "Conv");
         assertQuantizedAgree(graph, fused, floats(2 * 3 * 9 * 8, 2, 3, 9, 8), "bias scaled otherwise");
@@ -364,7 +435,7 @@ class IntegerMatMulFusionTest {
 
     /** Fused as {@code op}, with outputs equal to the float graph's up to the rounding of {@code terms}-term sums. */
     private void checkFused(Graph graph, Tensor input, String op, int terms) {
-        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph));
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
         assertThat(fused.nodes().stream().map(node -> node.op().name())).contains(op).doesNotContain("MatMul", "Conv");
         assertAgree(graph, fused, input, terms);
     }
@@ -400,6 +471,14 @@ class IntegerMatMulFusionTest {
         try (Session session = new Session(graph, SessionOptions.defaults()); Outputs outputs = session.run(Map.of("x", x))) {
             float[] values = outputs.get("y").toFloatArray();
             return Arrays.stream(toBits(values)).toArray();
+        }
+    }
+
+    /** The bits of outputs y0 .. y{count − 1}, one after another. */
+    private int[] runAll(Graph graph, Tensor x, int count) {
+        try (Session session = new Session(graph, SessionOptions.defaults()); Outputs outputs = session.run(Map.of("x", x))) {
+            return java.util.stream.IntStream.range(0, count)
+                    .flatMap(i -> Arrays.stream(toBits(outputs.get("y" + i).toFloatArray()))).toArray();
         }
     }
 

@@ -132,7 +132,7 @@ public final class OnnxModel implements AutoCloseable {
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
             // Fusion first, so that what it adds over constants (a weight transpose, a scale product) folds.
             Graph fused = AttentionFusion.apply(MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(GeluFusion.apply(
-                    LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types), shapes), types), shapes),
+                    LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types, weights), shapes), types), shapes),
                     shapes, types), shapes, types);
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(fused, weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
