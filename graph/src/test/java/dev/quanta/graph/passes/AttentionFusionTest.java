@@ -103,7 +103,8 @@ class AttentionFusionTest {
             long heads = random.nextInt(1, 5);
             // Rows below the packed kernel's four too, and depths past a packed slice.
             long m = trial % 6 == 0 ? random.nextInt(1, 4) : random.nextInt(4, 40);
-            long n = random.nextInt(1, 50);
+            // Keys past a packed slice too, the depth of the product with the values.
+            long n = trial % 5 == 2 ? random.nextInt(250, 300) : random.nextInt(1, 50);
             long depth = trial % 7 == 0 ? random.nextInt(250, 300) : random.nextInt(1, 40);
             long width = random.nextInt(1, 40);
             long[][] masks = {{batch, 1, 1, n}, {m, n}, {1}, {batch, heads, m, n}, {1, heads, m, 1}};
