@@ -30,8 +30,12 @@ final class BufferPool {
         this.arena = arena;
     }
 
-    /** A zeroed tensor, on a freed buffer of up to twice its size if there is one. */
-    Tensor allocate(DType dtype, Shape shape) {
+    /**
+     * A tensor on a freed buffer of up to twice its size if there is one: zeroed when {@code zeroed},
+     * else holding whatever it held (filled with ones when assertions are on, so that a kernel that
+     * leaves an element unwritten shows in the tests).
+     */
+    Tensor allocate(DType dtype, Shape shape, boolean zeroed) {
         if (dtype.isString()) {
             return arena.allocate(dtype, shape);
         }
@@ -43,13 +47,21 @@ final class BufferPool {
             if (fit.getValue().isEmpty()) {
                 free.remove(fit.getKey());
             }
-            segment.asSlice(0, bytes).fill((byte) 0);
+            if (zeroed) {
+                segment.asSlice(0, bytes).fill((byte) 0);
+            }
         } else {
-            segment = arena.allocateSegment(bytes);
+            segment = zeroed ? arena.allocateSegment(bytes) : arena.allocateSegmentForOverwrite(bytes);
         }
+        assert zeroed || poison(segment.asSlice(0, bytes));
         references.put(segment, 0);
         allocatedByNode.add(segment);
         return arena.wrap(segment, dtype, shape);
+    }
+
+    private static boolean poison(MemorySegment segment) {
+        segment.fill((byte) -1);
+        return true;
     }
 
     /** A value now holds these tensors (a tensor, or those in a sequence or optional): their buffers gain a reference. */

@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quanta.graph.ops.Identity;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.SegmentPool;
+import dev.quanta.tensor.Shape;
+import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
 import java.util.List;
 import java.util.ArrayList;
@@ -32,6 +36,38 @@ class KernelContextTest {
             } finally {
                 if (pool != null) {
                     pool.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * A zeroed allocation is zeros even on a buffer that held values; one for overwriting is not, and
+     * under assertions (as in the tests) it holds all ones, so that a kernel that leaves an element
+     * unwritten gives NaN or −1 there instead of a plausible 0.
+     */
+    @Test
+    void onlyOverwriteAllocationsSkipTheZeroing() {
+        try (SegmentPool segments = new SegmentPool(1 << 20); TensorArena arena = TensorArena.pooled(segments, TensorArena.NO_LIMIT)) {
+            BufferPool buffers = new BufferPool(arena);
+            KernelContext context = new KernelContext(arena, NODE, null, buffers, 0);
+            for (boolean zeroed : new boolean[] {true, false}) {
+                Tensor held = context.allocate(DType.FLOAT, Shape.of(64));
+                for (int i = 0; i < 64; i++) {
+                    held.setFloat(i + 1, i);
+                }
+                buffers.retain(held);
+                buffers.release(held); // its buffer is free for the next allocation
+                Tensor next = zeroed ? context.allocate(DType.FLOAT, Shape.of(64))
+                        : context.allocateForOverwrite(DType.FLOAT, Shape.of(64));
+                assertThat(next.segment()).isSameAs(held.segment());
+                float[] values = next.toFloatArray();
+                for (float value : values) {
+                    if (zeroed) {
+                        assertThat(value).isZero();
+                    } else {
+                        assertThat(Float.floatToRawIntBits(value)).isEqualTo(-1);
+                    }
                 }
             }
         }

@@ -11,6 +11,7 @@ import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.Reshape;
 import dev.quanta.graph.ops.ShapeOf;
 import dev.quanta.graph.ops.Slice;
+import dev.quanta.graph.ops.Split;
 import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unsqueeze;
 import dev.quanta.graph.passes.ShapeInference;
@@ -83,6 +84,27 @@ class ShapeInferenceTest {
         Map<Value, Shape> shapes = ShapeInference.apply(graph);
         assertThat(shapes.get(positions)).hasToString("[1, ?]");
         assertThat(shapes.get(embedded)).hasToString("[1, ?, 384]");
+    }
+
+    @Test
+    void splitPartsTakeTheirSizesOrEqualSharesAndKeepTheOtherAxes() {
+        Value hidden = new Value("hidden", ValueType.of(DType.FLOAT, Shape.of(Dim.symbol("batch"), Dim.of(7), Dim.of(10))));
+        builder = Graph.builder("split").input(hidden);
+        Value[] given = {new Value("q", null), new Value("k", null), new Value("v", null)};
+        builder.node(new Node("given", new Split(-1, 3), List.of(hidden, longs("sizes", 5, 3, 2)), List.of(given), "test"));
+        Value[] shares = {new Value("first", null), new Value("second", null), new Value("third", null)};
+        builder.node(new Node("shares", new Split(1, 3), List.of(hidden), List.of(shares), "test"));
+        Value[] symbolic = {new Value("top", null), new Value("bottom", null)};
+        builder.node(new Node("symbolic", new Split(0, 2), List.of(hidden), List.of(symbolic), "test"));
+        Graph graph = builder.output(given[0]).output(given[1]).output(given[2]).output(shares[0]).output(shares[1])
+                .output(shares[2]).output(symbolic[0]).output(symbolic[1]).build();
+        Map<Value, Shape> shapes = ShapeInference.apply(graph);
+        assertThat(List.of(given)).extracting(value -> shapes.get(value).toString())
+                .containsExactly("[batch, 7, 5]", "[batch, 7, 3]", "[batch, 7, 2]");
+        assertThat(List.of(shares)).extracting(value -> shapes.get(value).toString())
+                .containsExactly("[batch, 3, 10]", "[batch, 3, 10]", "[batch, 1, 10]");
+        assertThat(List.of(symbolic)).extracting(value -> shapes.get(value).toString())
+                .containsExactly("[?, 7, 10]", "[?, 7, 10]");
     }
 
     @Test

@@ -32,8 +32,11 @@ public final class SegmentPool implements AutoCloseable {
         this.maxIdleBytes = maxIdleBytes;
     }
 
-    /** A zeroed block of at least {@code bytes}, 64-byte aligned: an idle one of its size class, or a new one. */
-    MemorySegment acquire(long bytes) {
+    /**
+     * A block of at least {@code bytes}, 64-byte aligned: an idle one of its size class, or a new one.
+     * Zeroed when {@code zeroed}; otherwise an idle block keeps what it last held.
+     */
+    MemorySegment acquire(long bytes, boolean zeroed) {
         long size = sizeClass(bytes);
         Deque<MemorySegment> blocks = idle.get(size);
         MemorySegment block = blocks == null ? null : blocks.poll();
@@ -41,7 +44,9 @@ public final class SegmentPool implements AutoCloseable {
             return Arena.ofAuto().allocate(size, TensorArena.ALIGNMENT);
         }
         idleBytes.addAndGet(-size);
-        block.fill((byte) 0);
+        if (zeroed) {
+            block.fill((byte) 0);
+        }
         return block;
     }
 

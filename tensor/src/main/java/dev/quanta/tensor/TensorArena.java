@@ -93,7 +93,7 @@ public final class TensorArena implements AutoCloseable {
             Arrays.fill(strings, Tensor.EMPTY_STRING);
             return new Tensor(this, dtype, shape, null, strings);
         }
-        return new Tensor(this, dtype, shape, allocateSegment(dtype.storageBytes(count), dtype, shape), null);
+        return new Tensor(this, dtype, shape, allocateSegment(dtype.storageBytes(count), dtype, shape, true), null);
     }
 
     public Tensor allocate(DType dtype, long... sizes) {
@@ -102,11 +102,19 @@ public final class TensorArena implements AutoCloseable {
 
     /** Raw aligned, zeroed bytes owned by this arena and counted against its limit, e.g. for planned buffers. */
     public MemorySegment allocateSegment(long bytes) {
-        return allocateSegment(bytes, null, null);
+        return allocateSegment(bytes, null, null, true);
+    }
+
+    /**
+     * As {@link #allocateSegment(long)}, but from a pool the bytes may hold what they last held (other
+     * arenas zero them anyway): for a buffer its user overwrites whole, where zeroing it was wasted.
+     */
+    public MemorySegment allocateSegmentForOverwrite(long bytes) {
+        return allocateSegment(bytes, null, null, false);
     }
 
     /** {@code dtype} and {@code shape} name what the bytes are for in an error, when given (formatted only then). */
-    private MemorySegment allocateSegment(long bytes, DType dtype, Shape shape) {
+    private MemorySegment allocateSegment(long bytes, DType dtype, Shape shape, boolean zeroed) {
         checkOpen();
         long inUse = allocatedBytes.addAndGet(bytes);
         if (inUse > limitBytes || inUse < 0) {
@@ -118,7 +126,7 @@ public final class TensorArena implements AutoCloseable {
         try {
             MemorySegment segment;
             if (pool != null) {
-                MemorySegment block = pool.acquire(bytes);
+                MemorySegment block = pool.acquire(bytes, zeroed);
                 pooledBlocks.add(block);
                 segment = block.asSlice(0, bytes);
                 handedOut.add(segment);

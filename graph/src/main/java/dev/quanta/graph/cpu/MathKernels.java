@@ -248,7 +248,9 @@ final class MathKernels {
         long[] bBatch = Arrays.copyOf(b2.shape().sizes(), b2.rank() - 2);
         long[] batch = Shape.broadcast(Shape.of(aBatch), Shape.of(bBatch)).sizes();
         // With an epilogue the integer sums land in the float output and are converted there.
-        Tensor out = context.allocate(epilogue != null ? DType.FLOAT : integers != null ? DType.INT32 : a.dtype(), Shape.of(concat(batch, m, n)));
+        // Every task writes its block whole.
+        Tensor out = context.allocateForOverwrite(epilogue != null ? DType.FLOAT : integers != null ? DType.INT32 : a.dtype(),
+                Shape.of(concat(batch, m, n)));
         boolean gemm = integers != null || a.dtype() == DType.FLOAT;
         // The GEMM reads rows at any stride, so operands whose rows are contiguous (attention's
         // per-head views of Q and V) are read where they lie; the scalar loops want them dense.
@@ -655,7 +657,7 @@ final class MathKernels {
             long[] sizes = Shape.broadcast(inputs[0].shape(), inputs[1].shape()).sizes();
             Tensor x = inputs[0].broadcastTo(sizes).contiguous();
             Tensor mask = inputs[1].contiguous().broadcastTo(sizes);
-            Tensor out = context.allocate(DType.FLOAT, x.shape());
+            Tensor out = context.allocateForOverwrite(DType.FLOAT, x.shape());
             // Rows walked by StridedLoop, the mask's row found by its strides (an inner stride of 0
             // is one value for the row); threads take blocks of rows.
             long[] offsets = {x.offset(), mask.offset(), out.offset()};
@@ -715,11 +717,11 @@ final class MathKernels {
             // The output lies as [..., m, last leading axis, width] and is returned as its view in
             // [..., last leading axis, m, width]: exporters transpose it to the first order and reshape
             // it to [..., m, hidden], which then needs no copy (35 µs a layer of the MiniLM).
-            Tensor out = batch.length == 0 ? context.allocate(DType.FLOAT, Shape.of(m, width))
+            Tensor out = batch.length == 0 ? context.allocateForOverwrite(DType.FLOAT, Shape.of(m, width))
                     : headsInterleaved(context, batch, m, width);
             long heads = Shape.of(batch).elementCount();
             int workers = (int) Math.max(1, Math.min(context.threads(), heads));
-            Tensor scratch = context.allocate(DType.FLOAT, Shape.of(workers, m, n));
+            Tensor scratch = context.allocateForOverwrite(DType.FLOAT, Shape.of(workers, m, n));
             context.parallel(workers, worker -> {
                 long scoresAt = scratch.offset() + worker * (long) m * n;
                 FloatGemm.Matrix scores = new FloatGemm.Matrix(scratch.segment(), scoresAt, n);
@@ -768,7 +770,7 @@ final class MathKernels {
         Arrays.setAll(order, axis -> axis);
         order[last] = last + 1;
         order[last + 1] = last;
-        return context.allocate(DType.FLOAT, Shape.of(stored)).permute(order);
+        return context.allocateForOverwrite(DType.FLOAT, Shape.of(stored)).permute(order);
     }
 
     /** Attention as its separate steps: the product, the masked softmax, the product. */
@@ -808,7 +810,7 @@ final class MathKernels {
             }
             long outer = rows.size(0);
             long length = rows.size(1);
-            Tensor out = context.allocate(data.dtype(), rows.shape());
+            Tensor out = context.allocateForOverwrite(data.dtype(), rows.shape());
             boolean vector = data.dtype() == DType.FLOAT && rows.strides()[1] == 1;
             if (vector) {
                 // Rows are independent: threads take blocks of them.

@@ -26,7 +26,7 @@ final class NormalizationKernels {
             Tensor rows = x.reshape(outer, inner);
             double[] scale = along(inputs[1], trailing);
             double[] bias = inputs.length > 2 && inputs[2] != null ? along(inputs[2], trailing) : null;
-            Tensor y = context.allocate(x.dtype(), x.shape());
+            Tensor y = context.allocateForOverwrite(x.dtype(), x.shape());
             long[] statsShape = x.shape().sizes();
             Arrays.fill(statsShape, axis, statsShape.length, 1);
             Tensor means = context.allocate(DType.FLOAT, Shape.of(statsShape));

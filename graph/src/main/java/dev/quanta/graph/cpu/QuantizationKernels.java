@@ -182,7 +182,7 @@ final class QuantizationKernels {
             }
             float scale = (max - min) / 255f;
             float zeroPoint = scale == 0 ? 0 : (float) Math.max(0, Math.min(255, Math.rint(-min / scale)));
-            Tensor y = context.allocate(DType.UINT8, x.shape());
+            Tensor y = context.allocateForOverwrite(DType.UINT8, x.shape());
             if (floats && scale != 0 && Float.isFinite(scale)) {
                 float quantum = scale;
                 int zero = (int) zeroPoint;

@@ -40,6 +40,7 @@ import dev.quanta.graph.ops.Slice;
 import dev.quanta.graph.ops.MaskedSoftmax;
 import dev.quanta.graph.ops.Attention;
 import dev.quanta.graph.ops.Softmax;
+import dev.quanta.graph.ops.Split;
 import dev.quanta.graph.ops.Squeeze;
 import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unary;
@@ -313,6 +314,7 @@ public final class ShapeInference {
                     }
                 }
                 case Slice ignored -> out[0] = slice(node, x);
+                case Split split -> split(node, x, split, out);
                 case Reduce reduce -> out[0] = reduce(node, x, reduce);
                 case ArgReduce arg -> {
                     if (x != null) {
@@ -518,6 +520,24 @@ public final class ShapeInference {
             }
         }
         return Shape.of(dims);
+    }
+
+    /** Each part: the axis cut to the given size, or to its equal share; unknown where that is. */
+    private void split(Node node, Shape x, Split split, Shape[] out) {
+        if (x == null) {
+            return;
+        }
+        int axis = Shape.normalizeAxis(split.axis(), x.rank());
+        boolean given = node.inputs().size() > 1 && node.inputs().get(1) != null;
+        long[] parts = given ? numbers(node, 1) : null;
+        long chunk = x.isStatic(axis) ? Math.ceilDiv(x.size(axis), Math.max(1, out.length)) : -1;
+        for (int i = 0; i < out.length; i++) {
+            List<Dim> dims = new ArrayList<>(x.dims());
+            long part = given ? (parts == null || i >= parts.length ? -1 : parts[i])
+                    : chunk < 0 ? -1 : Math.max(0, Math.min(chunk, x.size(axis) - i * chunk));
+            dims.set(axis, part < 0 ? Dim.unknown() : Dim.of(part));
+            out[i] = Shape.of(dims);
+        }
     }
 
     private Shape slice(Node node, Shape x) {
