@@ -98,7 +98,7 @@ final class ConvKernels {
             Tensor w = inputs[1].contiguous();
             Tensor bias = inputs.length > 2 ? inputs[2] : null;
             Lowering l = Lowering.of(context, "Conv", x, w, op.window(), op.group());
-            Tensor y = context.allocate(x.dtype(), l.outShape());
+            Tensor y = context.allocateForOverwrite(x.dtype(), l.outShape());
             boolean fast = x.dtype() == DType.FLOAT && w.dtype() == DType.FLOAT && (bias == null || bias.dtype() == DType.FLOAT);
             if (fast) {
                 // Each task adds the bias to the block it has just computed, while the block is in its cache
@@ -221,7 +221,7 @@ final class ConvKernels {
                 && Arrays.stream(l.geometry().padBefore()).allMatch(pad -> pad == 0)
                 && Arrays.stream(l.geometry().padAfter()).allMatch(pad -> pad == 0);
         Tensor columns = pointwise ? x
-                : context.allocate(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), outPlane));
+                : context.allocateForOverwrite(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), outPlane));
         long work = 2 * l.groupFilters() * outPlane * l.patch();
         long wanted = Math.clamp(work / MIN_OPERATIONS_PER_TASK, 1, 4L * context.threads());
         long blocks = Math.clamp(Math.ceilDiv(outPlane, MIN_COLUMNS_PER_TASK), 1, wanted);
@@ -302,20 +302,25 @@ final class ConvKernels {
             Lowering l = lowering;
             int taps = (int) l.patch();
             float[] weights = new float[(int) l.filters() * taps];
+            MemorySegment filters = w.segment();
             for (int i = 0; i < weights.length; i++) {
-                byte value = w.segment().get(ValueLayout.JAVA_BYTE, w.offset() + i);
+                byte value = filters.get(ValueLayout.JAVA_BYTE, w.offset() + i);
                 weights[i] = (w.dtype() == DType.UINT8 ? value & 0xFF : value) - wZero[wZero.length == 1 ? 0 : i / taps];
             }
             Depthwise.Shape shape = depthwiseShape(l);
+            // Segments taken once: each call checks that the run's arena is still open (3% of a
+            // depthwise QLinearConv's time when taken per row).
+            MemorySegment input = x.segment();
+            MemorySegment output = sums.segment();
             context.parallel(l.batch() * l.filters(), plane -> {
                 long filter = plane % l.filters();
                 long from = l.inBase(x, plane / l.filters(), (int) (filter / l.groupFilters()));
                 float[] padded = plane(shape.paddedSize());
-                Depthwise.pad(shape, padded, (h, to, at) -> FloatRows.bytesToArray(x.segment(),
+                Depthwise.pad(shape, padded, (h, to, at) -> FloatRows.bytesToArray(input,
                         from + (long) h * shape.width(), x.dtype() == DType.UINT8, xZero[0], to, at, shape.width()));
                 long at = plane * l.outPlane();
-                Depthwise.plane(padded, weights, (int) filter * taps, shape, sums.segment(), at * 4);
-                FloatRows.toInts(sums.segment(), at * 4, sums.segment(), at * 4, l.outPlane());
+                Depthwise.plane(padded, weights, (int) filter * taps, shape, output, at * 4);
+                FloatRows.toInts(output, at * 4, output, at * 4, l.outPlane());
                 if (epilogue != null) {
                     epilogue.apply((int) filter, at, (int) l.outPlane());
                 }
@@ -378,7 +383,7 @@ final class ConvKernels {
     static Kernel convInteger(ConvInteger op) {
         return (context, inputs) -> {
             IntegerOperands operands = IntegerOperands.of(context, "ConvInteger", op.window(), op.group(), inputs);
-            Tensor y = context.allocate(DType.INT32, operands.lowering().outShape());
+            Tensor y = context.allocateForOverwrite(DType.INT32, operands.lowering().outShape());
             operands.convolve(context, y, null);
             return new Tensor[] {y};
         };
@@ -395,7 +400,7 @@ final class ConvKernels {
             float[] scales = MathKernels.floats(context, inputs[4], filters, true, "scale", "output channel");
             float[] biases = inputs.length > 5 && inputs[5] != null
                     ? MathKernels.floats(context, inputs[5], filters, false, "bias", "output channel") : null;
-            Tensor y = context.allocate(DType.FLOAT, operands.lowering().outShape());
+            Tensor y = context.allocateForOverwrite(DType.FLOAT, operands.lowering().outShape());
             operands.convolve(context, y, (filter, at, count) -> FloatRows.dequantizeRow(y.segment(), at * 4, count,
                     scales[scales.length == 1 ? 0 : filter], biases == null ? 0 : biases[filter], biases != null));
             return new Tensor[] {y};
@@ -418,8 +423,8 @@ final class ConvKernels {
             Tensor bias = inputs.length > 8 ? inputs[8] : null;
             int[] biases = bias == null ? null
                     : Arrays.stream(checkedBias(context, bias, filters).toLongArray()).mapToInt(value -> (int) value).toArray();
-            Tensor sums = context.allocate(DType.INT32, operands.lowering().outShape());
-            Tensor y = context.allocate(inputs[7].dtype(), operands.lowering().outShape());
+            Tensor sums = context.allocateForOverwrite(DType.INT32, operands.lowering().outShape());
+            Tensor y = context.allocateForOverwrite(inputs[7].dtype(), operands.lowering().outShape());
             operands.convolve(context, sums, (filter, at, count) -> FloatRows.requantize(sums.segment(), at * 4,
                     y.segment(), at, count, biases == null ? 0 : biases[filter],
                     wScales[wScales.length == 1 ? 0 : filter], xScale, yScale, zero, op.relu() ? zero : low, low + 255));
