@@ -202,7 +202,7 @@ final class MathKernels {
      * it stays within a budget.
      */
     private static final class PackedWeights {
-        /** The GEMM's packed weights cost four bytes an element, the few-row kernel's one: past this, products read B as it lies. */
+        /** The GEMM's packed weights cost four bytes an element, the few-row kernel's two: past this, products read B as it lies. */
         private static final long MAX_BYTES = 64L << 20;
         private Tensor source;
         private FloatGemm.PackedB packed;
@@ -219,7 +219,7 @@ final class MathKernels {
 
         synchronized Int8Gemv.Packed forFewRows(Tensor b, FloatGemm.Int8Matrix contiguous, int k, int n) {
             if (fewRowsSource != b) {
-                fewRows = (long) k * n <= MAX_BYTES ? Int8Gemv.pack(contiguous, k, n) : null;
+                fewRows = 2L * k * n <= MAX_BYTES ? Int8Gemv.pack(contiguous, k, n) : null;
                 fewRowsSource = b;
             }
             return fewRows;
