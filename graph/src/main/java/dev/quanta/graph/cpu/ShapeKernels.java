@@ -157,7 +157,13 @@ final class ShapeKernels {
             long[] parts;
             if (inputs.length > 1 && inputs[1] != null) {
                 parts = longs(inputs[1], context, "Split's split");
-                if (Arrays.stream(parts).sum() != size || Arrays.stream(parts).anyMatch(p -> p < 0)) {
+                long total = 0;
+                boolean negative = false;
+                for (long part : parts) {
+                    total += part;
+                    negative |= part < 0;
+                }
+                if (total != size || negative) {
                     throw context.error("split sizes " + Arrays.toString(parts) + " do not add up to " + size);
                 }
             } else {
