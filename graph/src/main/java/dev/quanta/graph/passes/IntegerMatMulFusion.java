@@ -355,10 +355,8 @@ public final class IntegerMatMulFusion {
      */
     private static Graph sharedOperandProducts(Graph graph, Map<Value, Shape> shapes, TensorArena arena) {
         Map<Value, Node> producers = new IdentityHashMap<>();
-        Map<Node, Integer> positions = new IdentityHashMap<>();
         for (Node node : graph.nodes()) {
             node.outputs().forEach(output -> producers.put(output, node));
-            positions.put(node, positions.size());
         }
         Map<List<Object>, List<Projection>> groups = new LinkedHashMap<>();
         for (Node node : graph.nodes()) {
@@ -370,16 +368,15 @@ public final class IntegerMatMulFusion {
         }
         Rewrite rewrite = new Rewrite(graph);
         for (List<Projection> group : groups.values()) {
-            Node first = group.get(0).node();
-            Value shared = group.get(0).sharedScale();
             long depth = group.get(0).weights().size(0);
             long columns = group.stream().mapToLong(p -> p.weights().size(1)).sum();
-            Node sharedProducer = shared == null ? null : producers.get(shared);
             if (group.size() < 2 || group.stream().anyMatch(p -> p.weights().size(0) != depth)
-                    || depth * columns > MAX_MERGED_WEIGHTS
-                    || sharedProducer != null && positions.get(sharedProducer) > positions.get(first)) {
+                    || depth * columns > MAX_MERGED_WEIGHTS) {
                 continue;
             }
+            // In the first product's place: its operand and the shared scale (read by the Mul before
+            // it) are defined by then.
+            Node first = group.get(0).node();
             rewrite.replace(first, merge(group, depth, columns, arena, rewrite));
             group.stream().skip(1).forEach(p -> rewrite.replace(p.node(), List.of()));
         }
