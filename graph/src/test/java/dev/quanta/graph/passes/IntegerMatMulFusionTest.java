@@ -240,6 +240,57 @@ class IntegerMatMulFusionTest {
         }
     }
 
+    /**
+     * Two QDQ MatMuls of one dequantized x (a QDQ model's Q and K), weights per tensor and per column:
+     * their scales are products of constants, which the merged product takes side by side.
+     */
+    @Test
+    void dequantizedProductsOfOneOperandMergeWithConstantScales() {
+        Value x = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.symbol("batch"), Dim.of(7), Dim.of(K))));
+        Value xq = new Value("xq", null);
+        Value xHat = new Value("x_hat", null);
+        Value xScale = new Value("x_scale", null);
+        Value xZero = new Value("x_zero", null);
+        Graph.Builder builder = Graph.builder("qdq").input(x)
+                .constant(xScale, arena.fromFloats(new float[] {0.02f}))
+                .constant(xZero, arena.fromBytes(DType.UINT8, new byte[] {(byte) 128}))
+                .node(node("quantize", new Quantize(1, 0, true, null), List.of(x, xScale, xZero), xq))
+                .node(node("dequantize_x", new Dequantize(1, 0, null), List.of(xq, xScale, xZero), xHat));
+        for (int p = 0; p < 2; p++) {
+            int columns = p == 0 ? N : N + 5;
+            Value w = new Value("w" + p, null);
+            Value wScale = new Value("w_scale" + p, null);
+            Value wHat = new Value("w_hat" + p, null);
+            Value y = new Value("y" + p, null);
+            builder.constant(w, bytes(K * columns, K, columns))
+                    .constant(wScale, p == 0 ? floats(1) : floats(columns, columns))
+                    .node(node("dequantize_w" + p, new Dequantize(1, 0, null), List.of(w, wScale), wHat))
+                    .node(node("matmul" + p, new MatMul(), List.of(xHat, wHat), y))
+                    .output(y);
+        }
+        Graph graph = builder.build();
+        Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
+        assertThat(fused.nodes().stream().map(node -> node.op().name()).toList())
+                .containsExactly("Quantize", "MatMulIntegerToFloat", "Split");
+        Tensor input = floats(2 * 7 * K, 2, 7, K);
+        try (Session exact = new Session(graph, SessionOptions.defaults()); Session merged = new Session(fused, SessionOptions.defaults());
+                Outputs expected = exact.run(Map.of("x", input)); Outputs actual = merged.run(Map.of("x", input))) {
+            for (String name : List.of("y0", "y1")) {
+                float[] want = expected.get(name).toFloatArray();
+                float[] got = actual.get(name).toFloatArray();
+                float largest = 0;
+                for (float value : want) {
+                    largest = Math.max(largest, Math.abs(value));
+                }
+                assertThat(got).as(name).hasSameSizeAs(want);
+                for (int i = 0; i < want.length; i++) {
+                    assertThat(got[i]).as("%s[%d]", name, i).isCloseTo(want[i],
+                            org.assertj.core.data.Offset.offset(K * 0x1p-24f * 4 * largest));
+                }
+            }
+        }
+    }
+
     @Test
     void dequantizedOperandsOfGemmsAndConvsMultiplyAsIntegers() {
         for (boolean perChannel : new boolean[] {false, true}) {
