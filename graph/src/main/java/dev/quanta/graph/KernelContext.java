@@ -30,8 +30,9 @@ public record KernelContext(TensorArena arena, Node node, IntraOpPool pool, Buff
 
     /**
      * As {@link #allocate}, for a kernel that writes every element: its contents are unspecified.
-     * Zeroing them had cost 17 MB of writes a run of the int8 MiniLM at batch 1, about 0.5 ms of
-     * 26–28 ms on two threads. Types that pack elements into shared bytes, or hold strings, come zeroed.
+     * Zeroing them had cost 17 MB of writes a run of the int8 MiniLM at batch 1 (0.4–2 ms of 26–30 ms
+     * runs on two threads without any zeroing, one JVM switching). Types that pack elements into
+     * shared bytes, or hold strings, come zeroed.
      */
     public Tensor allocateForOverwrite(DType dtype, Shape shape) {
         return buffers == null || dtype.isPacked() || dtype.isString() ? allocate(dtype, shape)
