@@ -8,6 +8,7 @@ import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.kernels.simd.FloatGemm;
+import dev.quanta.kernels.simd.Int16Gemm;
 import dev.quanta.kernels.simd.Int8Gemv;
 import dev.quanta.kernels.simd.FloatRows;
 import dev.quanta.kernels.simd.StridedLoop;
@@ -197,21 +198,26 @@ final class MathKernels {
 
     /**
      * A constant B of one node, packed the first time a product needs it, then shared by every run and
-     * thread: for the GEMM when a product has rows enough for it, and for {@link Int8Gemv} when an
-     * integer product has fewer (each form only when some product wants it). Each is kept only while
-     * it stays within a budget.
+     * thread: for the GEMM when a product has rows enough for it (in 16-bit lanes for {@link
+     * Int16Gemm} when it is an int8 B of narrow range, else as floats), and for {@link Int8Gemv} when
+     * an integer product has fewer (each form only when some product wants it). Each is kept only
+     * while it stays within a budget.
      */
     private static final class PackedWeights {
-        /** The GEMM's packed weights cost four bytes an element, the few-row kernel's two: past this, products read B as it lies. */
+        /** The GEMM's packed weights cost four bytes an element, the 16-bit and few-row kernels' two: past this, products read B as it lies. */
         private static final long MAX_BYTES = 64L << 20;
         private Tensor source;
-        private FloatGemm.PackedB packed;
+        private GemmWeights packed;
         private Tensor fewRowsSource;
         private Int8Gemv.Packed fewRows;
 
-        synchronized FloatGemm.PackedB of(Tensor b, FloatGemm.Operand contiguous, int k, int n) {
+        synchronized GemmWeights of(Tensor b, FloatGemm.Operand contiguous, int k, int n) {
             if (source != b) {
-                packed = FloatGemm.packedBytes(k, n) <= MAX_BYTES ? FloatGemm.pack(contiguous, k, n) : null;
+                Int16Gemm.Packed narrow = contiguous instanceof FloatGemm.Int8Matrix bytes
+                        && Int16Gemm.packedBytes(k, n) <= MAX_BYTES ? Int16Gemm.pack(bytes, k, n) : null;
+                packed = narrow != null ? new GemmWeights(null, narrow)
+                        : FloatGemm.packedBytes(k, n) <= MAX_BYTES ? new GemmWeights(FloatGemm.pack(contiguous, k, n), null)
+                        : new GemmWeights(null, null);
                 source = b;
             }
             return packed;
@@ -224,6 +230,10 @@ final class MathKernels {
             }
             return fewRows;
         }
+    }
+
+    /** A constant B packed for the GEMM: for the 16-bit kernel, or as floats, or neither (past the budget). */
+    private record GemmWeights(FloatGemm.PackedB floats, Int16Gemm.Packed narrow) {
     }
 
     /**
@@ -277,6 +287,23 @@ final class MathKernels {
         long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, wanted);
         long columnBlocks = splitBatches || !gemm ? 1 : Math.clamp(Math.ceilDiv(n, MIN_COLUMNS_PER_TASK), 1, Math.ceilDiv(wanted, rowBlocks));
         long columnBlock = Math.ceilDiv(Math.ceilDiv(n, columnBlocks), MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
+        // A constant 2-D B is packed once: for the GEMM when the product has rows enough for the
+        // packed kernel, for the few-row kernel when an integer product has fewer.
+        GemmWeights packed = null;
+        Int8Gemv.Packed packedForFewRows = null;
+        if (weights != null && gemm && b2.rank() == 2) {
+            FloatGemm.Operand whole = integers != null
+                    ? new FloatGemm.Int8Matrix(bv.segment(), bv.offset(), bRowStride, b.dtype() == DType.UINT8, integers.b(), true, 0)
+                    : new FloatGemm.Matrix(bv.segment(), bv.offset(), bRowStride);
+            if (m >= FloatGemm.PACKING_MIN_ROWS) {
+                packed = weights.of(b, whole, Math.toIntExact(k), Math.toIntExact(n));
+            } else if (whole instanceof FloatGemm.Int8Matrix bytes) {
+                packedForFewRows = weights.forFewRows(b, bytes, Math.toIntExact(k), Math.toIntExact(n));
+            }
+        }
+        FloatGemm.PackedB packedB = packed == null ? null : packed.floats();
+        Int16Gemm.Packed narrowB = packed == null ? null : packed.narrow();
+        Int8Gemv.Packed fewRows = packedForFewRows;
         // Rows go to tasks in whole micro-kernel tiles where the GEMM runs, in chunks that shrink as
         // they are taken (guided scheduling): the first ones large, each reading B once for many rows,
         // the last ones small, so that neither thread waits long for the other's last chunk. 128 rows
@@ -285,7 +312,7 @@ final class MathKernels {
         // and the product took 10–20% longer (a throwaway harness of the kernel and the pool).
         // A chunk has two tiles or more, so the last, partial tile never stands alone with too few
         // rows for the packed kernel.
-        long tile = gemm && m >= FloatGemm.PACKING_MIN_ROWS ? FloatGemm.ROWS : 1;
+        long tile = narrowB != null ? Int16Gemm.ROWS : gemm && m >= FloatGemm.PACKING_MIN_ROWS ? FloatGemm.ROWS : 1;
         long tiles = Math.ceilDiv(m, tile);
         long leastTiles = Math.max(Math.ceilDiv(MIN_ROWS_PER_TASK, tile), tiles / (2 * rowBlocks));
         long[] rowStarts = rowBlocks == 1 ? new long[] {0, tiles} : guidedChunks(tiles, leastTiles, threads);
@@ -311,22 +338,6 @@ final class MathKernels {
             } while (column < n);
         }
         int tasksPerBatch = blocks;
-        // A constant 2-D B is packed once: for the GEMM when the product has rows enough for the
-        // packed kernel, for the few-row kernel when an integer product has fewer.
-        FloatGemm.PackedB packed = null;
-        Int8Gemv.Packed packedForFewRows = null;
-        if (weights != null && gemm && b2.rank() == 2) {
-            FloatGemm.Operand whole = integers != null
-                    ? new FloatGemm.Int8Matrix(bv.segment(), bv.offset(), bRowStride, b.dtype() == DType.UINT8, integers.b(), true, 0)
-                    : new FloatGemm.Matrix(bv.segment(), bv.offset(), bRowStride);
-            if (m >= FloatGemm.PACKING_MIN_ROWS) {
-                packed = weights.of(b, whole, Math.toIntExact(k), Math.toIntExact(n));
-            } else if (whole instanceof FloatGemm.Int8Matrix bytes) {
-                packedForFewRows = weights.forFewRows(b, bytes, Math.toIntExact(k), Math.toIntExact(n));
-            }
-        }
-        FloatGemm.PackedB packedB = packed;
-        Int8Gemv.Packed fewRows = packedForFewRows;
         context.parallel(batches * tasksPerBatch, task -> {
             long i = task / tasksPerBatch;
             int block = (int) (task % tasksPerBatch);
@@ -351,6 +362,11 @@ final class MathKernels {
                 FloatGemm.Int8Matrix aBlock = new FloatGemm.Int8Matrix(av.segment(), aOffset, aRowStride, a.dtype() == DType.UINT8,
                         integers.a(), false, (int) firstRow);
                 FloatGemm.Matrix cBlock = new FloatGemm.Matrix(out.segment(), outOffset, n);
+                if (narrowB != null) {
+                    Int16Gemm.multiply(aBlock, narrowB, (int) firstColumn, cBlock, Math.toIntExact(rows),
+                            Math.toIntExact(columns), Math.toIntExact(k), epilogue);
+                    return;
+                }
                 if (packedB != null) {
                     // The sums become floats as they leave the micro-kernel.
                     FloatGemm.multiplyIntegers(aBlock, packedB, (int) firstColumn, cBlock, Math.toIntExact(rows),

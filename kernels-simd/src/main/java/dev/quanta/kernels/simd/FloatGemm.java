@@ -723,41 +723,12 @@ public final class FloatGemm {
                 boolean whole = column + half + LANES <= n;
                 if (integers) {
                     IntVector sum = (IntVector) value.convert(VectorOperators.F2I, 0);
-                    if (whole) {
-                        if (accumulate) {
-                            sum = sum.add(IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER));
-                        }
-                        if (then == null) {
-                            sum.intoMemorySegment(segment, at, Layouts.ORDER);
-                            continue;
-                        }
-                        int scaleAt = firstColumn + column + half;
-                        FloatVector result = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(then.scale().length == 1
-                                ? FloatVector.broadcast(SPECIES, then.scale()[0]) : FloatVector.fromArray(SPECIES, then.scale(), scaleAt));
-                        if (then.bias() != null) {
-                            result = result.add(FloatVector.fromArray(SPECIES, then.bias(), scaleAt));
-                        }
-                        result.intoMemorySegment(segment, at, Layouts.ORDER);
-                    } else {
-                        VectorMask<Integer> lanes = INT_SPECIES.indexInRange(column + half, n);
-                        if (accumulate) {
-                            sum = sum.add(IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER, lanes));
-                        }
-                        if (then == null) {
-                            sum.intoMemorySegment(segment, at, Layouts.ORDER, lanes);
-                            continue;
-                        }
-                        // The last, partial vector of a row: element by element, as FloatRows.dequantize's tail.
-                        int[] partial = sum.toArray();
-                        for (int j = 0; column + half + j < n; j++) {
-                            int scaleAt = firstColumn + column + half + j;
-                            float result = partial[j] * then.scale()[then.scale().length == 1 ? 0 : scaleAt];
-                            if (then.bias() != null) {
-                                result += then.bias()[scaleAt];
-                            }
-                            segment.set(Layouts.FLOAT, at + 4L * j, result);
-                        }
+                    if (accumulate) {
+                        sum = sum.add(whole ? IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER)
+                                : IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER,
+                                        INT_SPECIES.indexInRange(column + half, n)));
                     }
+                    storeSums(sum, segment, at, column + half, n, then, firstColumn + column + half);
                 } else if (whole) {
                     if (accumulate) {
                         value = value.add(FloatVector.fromMemorySegment(SPECIES, segment, at, Layouts.ORDER));
@@ -772,6 +743,42 @@ public final class FloatGemm {
                 }
             }
         }
+    }
+
+    /**
+     * A vector of int32 sums into C at byte {@code at}, its first lane column {@code column} (lanes
+     * past n left out): as they are, or through {@code then}, its scales and biases read from
+     * {@code scaleAt}.
+     */
+    static void storeSums(IntVector sum, MemorySegment segment, long at, int column, int n, Dequantization then,
+            int scaleAt) {
+        boolean whole = column + LANES <= n;
+        if (then == null) {
+            if (whole) {
+                sum.intoMemorySegment(segment, at, Layouts.ORDER);
+            } else {
+                sum.intoMemorySegment(segment, at, Layouts.ORDER, INT_SPECIES.indexInRange(column, n));
+            }
+            return;
+        }
+        if (!whole) {
+            // The last, partial vector of a row: element by element, as FloatRows.dequantize's tail.
+            int[] partial = sum.toArray();
+            for (int j = 0; column + j < n; j++) {
+                float result = partial[j] * then.scale()[then.scale().length == 1 ? 0 : scaleAt + j];
+                if (then.bias() != null) {
+                    result += then.bias()[scaleAt + j];
+                }
+                segment.set(Layouts.FLOAT, at + 4L * j, result);
+            }
+            return;
+        }
+        FloatVector result = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(then.scale().length == 1
+                ? FloatVector.broadcast(SPECIES, then.scale()[0]) : FloatVector.fromArray(SPECIES, then.scale(), scaleAt));
+        if (then.bias() != null) {
+            result = result.add(FloatVector.fromArray(SPECIES, then.bias(), scaleAt));
+        }
+        result.intoMemorySegment(segment, at, Layouts.ORDER);
     }
 
     /** The definition, in double precision: the tests' reference. */

@@ -118,7 +118,7 @@ class Int8GemvTest {
         return values;
     }
 
-    private static int[] definition(int[] a, int[] aZeros, int[] b, int[] bZeros, int m, int n, int k) {
+    static int[] definition(int[] a, int[] aZeros, int[] b, int[] bZeros, int m, int n, int k) {
         int[] sums = new int[m * n];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
@@ -133,11 +133,11 @@ class Int8GemvTest {
         return sums;
     }
 
-    private static int[] products(FloatGemm.Matrix c, int m, int n) {
+    static int[] products(FloatGemm.Matrix c, int m, int n) {
         return c.segment().asSlice(0, 4L * m * n).toArray(ValueLayout.JAVA_INT);
     }
 
-    private static MemorySegment bytesIn(Arena arena, int[] values) {
+    static MemorySegment bytesIn(Arena arena, int[] values) {
         MemorySegment segment = arena.allocate(Math.max(1, values.length), 64);
         for (int i = 0; i < values.length; i++) {
             segment.set(ValueLayout.JAVA_BYTE, i, (byte) values[i]);

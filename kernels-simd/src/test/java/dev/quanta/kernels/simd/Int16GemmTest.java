@@ -1,0 +1,169 @@
+package dev.quanta.kernels.simd;
+
+import static dev.quanta.kernels.simd.Int8GemvTest.bytesIn;
+import static dev.quanta.kernels.simd.Int8GemvTest.definition;
+import static dev.quanta.kernels.simd.Int8GemvTest.products;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+import dev.quanta.tensor.Layouts;
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The 16-bit lane product of a narrow B, bit for bit against the definition in 64-bit integers. */
+class Int16GemmTest {
+
+    private static final long SEED = 0x1616_0003L;
+
+    @Test
+    void matchesTheDefinitionOnRandomShapesSignednessesAndZeroPoints() {
+        SplittableRandom random = new SplittableRandom(SEED);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 160; trial++) {
+                // Rows past a chunk of A and partial tiles; columns over several panels and a partial
+                // one; depths not a multiple of the six a widening takes, and some deep ones. A third of
+                // the trials put every value of A and B (less its zero point) at an end of its range,
+                // where three products fill a 16-bit half.
+                int m = trial % 9 == 0 ? random.nextInt(60, 140) : random.nextInt(1, 14);
+                int n = random.nextInt(1, 3 * Int16Gemm.PANEL + 7);
+                int k = trial % 5 == 0 ? random.nextInt(300, 1100) : random.nextInt(0, 45);
+                boolean extreme = trial % 3 == 0;
+                boolean aUnsigned = random.nextBoolean();
+                boolean bUnsigned = random.nextBoolean();
+                int aLow = aUnsigned ? 0 : -128;
+                int[] a = new int[m * k];
+                int[] aZeros = new int[random.nextBoolean() ? 1 : m];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = extreme ? aLow : aLow + random.nextInt(256);
+                }
+                for (int i = 0; i < aZeros.length; i++) {
+                    aZeros[i] = extreme ? aLow + 255 : aLow + random.nextInt(256);
+                }
+                // B's zero points leave room for values up to WIDEST_B either side within the type.
+                int widest = Int16Gemm.WIDEST_B;
+                int bLow = bUnsigned ? 0 : -128;
+                int[] bZeros = new int[random.nextBoolean() ? 1 : n];
+                for (int j = 0; j < bZeros.length; j++) {
+                    bZeros[j] = bLow + widest + random.nextInt(256 - 2 * widest);
+                }
+                int sign = random.nextBoolean() ? 1 : -1;
+                int[] b = new int[k * n];
+                for (int i = 0; i < b.length; i++) {
+                    int zero = bZeros[bZeros.length == 1 ? 0 : i % n];
+                    b[i] = zero + (extreme ? sign * widest : random.nextInt(-widest, widest + 1));
+                }
+                FloatGemm.Int8Matrix bMatrix = new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, bUnsigned, bZeros, true, 0);
+                Int16Gemm.Packed packed = Int16Gemm.pack(bMatrix, k, n);
+                assertThat(packed).isNotNull();
+                FloatGemm.Dequantization then = random.nextBoolean() ? null : dequantization(random, n);
+                // Blocks of rows and columns as the executor hands them to threads, each written where it lies.
+                int rowBlock = random.nextInt(1, 2 * Int16Gemm.ROWS + 3);
+                int columnBlock = Int16Gemm.PANEL * random.nextInt(1, 4);
+                var aBytes = bytesIn(arena, a);
+                FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * m * n + 64, 64), 0, n);
+                c.segment().fill((byte) 0x5A);
+                for (int row = 0; row < m; row += rowBlock) {
+                    for (int first = 0; first < n; first += columnBlock) {
+                        Int16Gemm.multiply(new FloatGemm.Int8Matrix(aBytes, (long) row * k, k, aUnsigned, aZeros, false, row),
+                                packed, first, new FloatGemm.Matrix(c.segment(), (long) row * n + first, n),
+                                Math.min(rowBlock, m - row), Math.min(columnBlock, n - first), k, then);
+                    }
+                }
+                String label = String.format("seed %x trial %d m=%d n=%d k=%d extreme %b", SEED, trial, m, n, k, extreme);
+                int[] expected = definition(a, aZeros, b, bZeros, m, n, k);
+                if (then == null) {
+                    assertThat(products(c, m, n)).as(label).containsExactly(expected);
+                } else {
+                    float[] values = c.segment().asSlice(0, 4L * m * n).toArray(Layouts.FLOAT);
+                    assertThat(values).as(label).containsExactly(dequantized(expected, n, then));
+                }
+                assertThat(c.segment().get(Layouts.INT32, 4L * m * n)).as(label + ": past C").isEqualTo(0x5A5A5A5A);
+            }
+        }
+    }
+
+    @Test
+    void packsOnlyBWhoseValuesLessTheirZeroPointsAreNarrow() {
+        try (Arena arena = Arena.ofConfined()) {
+            for (int widest : new int[] {Int16Gemm.WIDEST_B, Int16Gemm.WIDEST_B + 1}) {
+                for (boolean unsigned : new boolean[] {false, true}) {
+                    int zero = unsigned ? 128 : 0;
+                    int[] b = {zero, zero - widest, zero + 1, zero};
+                    var packed = Int16Gemm.pack(
+                            new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, 2, unsigned, new int[] {zero}, true, 0), 2, 2);
+                    assertThat(packed != null).as("widest %d unsigned %b", widest, unsigned)
+                            .isEqualTo(widest <= Int16Gemm.WIDEST_B);
+                }
+            }
+        }
+    }
+
+    @Test
+    void sumsPastInt32WrapAsTheDefinitionDoes() {
+        // The largest products of A (−128 less nothing) and B (−85), over a depth whose sums pass 2^31.
+        int k = 200_003;
+        int n = Int16Gemm.PANEL + 3;
+        try (Arena arena = Arena.ofConfined()) {
+            int[] a = new int[k];
+            int[] b = new int[k * n];
+            Arrays.fill(a, -128);
+            Arrays.fill(b, -Int16Gemm.WIDEST_B);
+            int[] zeros = {0};
+            Int16Gemm.Packed packed = Int16Gemm.pack(
+                    new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, false, zeros, true, 0), k, n);
+            FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * n, 64), 0, n);
+            Int16Gemm.multiply(new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, false, zeros, false, 0), packed, 0, c,
+                    1, n, k, null);
+            int[] expected = definition(a, zeros, b, zeros, 1, n, k);
+            assertThat((long) k * 128 * Int16Gemm.WIDEST_B).isGreaterThan(Integer.MAX_VALUE);
+            assertThat(products(c, 1, n)).containsExactly(expected);
+        }
+    }
+
+    @Test
+    void refusesBlocksOffThePanelsAndTheShape() {
+        try (Arena arena = Arena.ofConfined()) {
+            int n = 2 * Int16Gemm.PANEL;
+            int[] zeros = {0};
+            Int16Gemm.Packed packed = Int16Gemm.pack(
+                    new FloatGemm.Int8Matrix(bytesIn(arena, new int[4 * n]), 0, n, false, zeros, true, 0), 4, n);
+            FloatGemm.Int8Matrix a = new FloatGemm.Int8Matrix(bytesIn(arena, new int[4]), 0, 4, false, zeros, false, 0);
+            FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * n, 64), 0, n);
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(a, packed, 1, c, 1, 8, 4, null));
+            assertThatIllegalArgumentException()
+                    .isThrownBy(() -> Int16Gemm.multiply(a, packed, Int16Gemm.PANEL, c, 1, n, 4, null));
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(a, packed, 0, c, 1, n, 3, null));
+        }
+    }
+
+    /** A scale per column or one for all, and a bias per column or none. */
+    private static FloatGemm.Dequantization dequantization(SplittableRandom random, int n) {
+        float[] scale = new float[random.nextBoolean() ? 1 : n];
+        for (int j = 0; j < scale.length; j++) {
+            scale[j] = (float) random.nextDouble(1e-4, 1e-2);
+        }
+        float[] bias = null;
+        if (random.nextBoolean()) {
+            bias = new float[n];
+            for (int j = 0; j < n; j++) {
+                bias[j] = (float) random.nextGaussian();
+            }
+        }
+        return new FloatGemm.Dequantization(scale, bias);
+    }
+
+    /** Each sum as float, times its scale, plus its bias: each step rounded, as the fused epilogue rounds them. */
+    private static float[] dequantized(int[] sums, int n, FloatGemm.Dequantization then) {
+        float[] values = new float[sums.length];
+        for (int i = 0; i < sums.length; i++) {
+            int j = i % n;
+            values[i] = (float) sums[i] * then.scale()[then.scale().length == 1 ? 0 : j];
+            if (then.bias() != null) {
+                values[i] += then.bias()[j];
+            }
+        }
+        return values;
+    }
+}
