@@ -2,6 +2,7 @@ package dev.quanta.bench;
 
 import dev.quanta.kernels.simd.FloatGemm;
 import dev.quanta.kernels.simd.FloatRows;
+import dev.quanta.kernels.simd.Int16Gemm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -22,9 +23,11 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The kernels alone, one thread, no session around them: the exact int8 GEMM (the streaming path at
- * M = 1, the packed one above), the float32 GEMM, and DynamicQuantizeLinear's two passes. Run with
- * {@code ./quanta bench-kernels}; GOP/s = 2·M·K·N / (µs per call · 1000).
+ * The kernels alone, one thread, no session around them: the exact int8 GEMM with B as an operand
+ * (the streaming path at M = 1, packed per call above) and with B packed once as constant weights
+ * are (as floats for the float GEMM, or in 16-bit lanes for {@link Int16Gemm}: B's 7-bit values
+ * allow both), the float32 GEMM, and DynamicQuantizeLinear's two passes. Run with {@code ./quanta
+ * bench-kernels}; GOP/s = 2·M·K·N / (µs per call · 1000).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -44,6 +47,8 @@ public class KernelBenchmarks {
     private int n;
     private FloatGemm.Int8Matrix a8;
     private FloatGemm.Int8Matrix b8;
+    private FloatGemm.PackedB floatPackedB;
+    private Int16Gemm.Packed int16PackedB;
     private FloatGemm.Matrix a32;
     private FloatGemm.Matrix b32;
     private FloatGemm.Matrix c;
@@ -62,6 +67,8 @@ public class KernelBenchmarks {
         MemorySegment bBytes = bytes(random, (long) k * n);
         a8 = new FloatGemm.Int8Matrix(aBytes, 0, k, true, new int[] {131}, false, 0);
         b8 = new FloatGemm.Int8Matrix(bBytes, 0, n, false, new int[] {-3}, true, 0);
+        floatPackedB = FloatGemm.pack(b8, k, n);
+        int16PackedB = Int16Gemm.pack(b8, k, n);
         a32 = new FloatGemm.Matrix(floats(random, (long) m * k), 0, k);
         b32 = new FloatGemm.Matrix(floats(random, (long) k * n), 0, n);
         c = new FloatGemm.Matrix(arena.allocate((long) m * n * 4, 64), 0, n);
@@ -77,6 +84,18 @@ public class KernelBenchmarks {
     @Benchmark
     public MemorySegment int8Gemm() {
         FloatGemm.multiplyIntegers(a8, b8, c, m, n, k);
+        return c.segment();
+    }
+
+    @Benchmark
+    public MemorySegment int8GemmFloatPackedB() {
+        FloatGemm.multiplyIntegers(a8, floatPackedB, 0, c, m, n, k);
+        return c.segment();
+    }
+
+    @Benchmark
+    public MemorySegment int8GemmInt16PackedB() {
+        Int16Gemm.multiply(a8, int16PackedB, 0, c, m, n, k, null);
         return c.segment();
     }
 
