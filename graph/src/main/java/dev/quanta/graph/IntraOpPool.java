@@ -24,28 +24,49 @@ public final class IntraOpPool implements AutoCloseable {
     /** How long a parked helper waits for a job before its thread ends. */
     private static final long IDLE_EXIT_NANOS = 30_000_000_000L;
 
-    /** One call's tasks, taken in order by the caller and the helpers. */
+    /**
+     * One call's tasks: the caller takes them from the first on, the helpers from the last back, so
+     * that from call to call each thread works on the same end of a product (the same columns of an
+     * M = 1 product's weights, which then stay in its core's L2).
+     */
     private static final class Job {
-        final long tasks;
         final LongConsumer task;
-        final AtomicLong next = new AtomicLong();
+        /** The first task not taken (high 32 bits) and one past the last (low 32 bits). */
+        final AtomicLong untaken;
         /** Helpers inside {@link #share}; the caller waits for none before it returns. */
         final AtomicInteger inside = new AtomicInteger();
         final AtomicReference<Throwable> failure = new AtomicReference<>();
 
+        /** At most {@link Integer#MAX_VALUE} tasks. */
         Job(long tasks, LongConsumer task) {
-            this.tasks = tasks;
             this.task = task;
+            this.untaken = new AtomicLong(Math.max(0, tasks));
         }
 
-        void share() {
+        void share(boolean fromBack) {
             try {
-                for (long i; (i = next.getAndIncrement()) < tasks; ) {
+                for (long i; (i = take(fromBack)) >= 0; ) {
                     task.accept(i);
                 }
             } catch (Throwable e) {
                 failure.compareAndSet(null, e);
-                next.set(tasks); // the others stop after their current task
+                untaken.set(0); // the others stop after their current task
+            }
+        }
+
+        /** The first or the last task not taken, now taken; −1 when none is left. */
+        private long take(boolean fromBack) {
+            while (true) {
+                long range = untaken.get();
+                long first = range >>> 32;
+                long end = range & 0xFFFF_FFFFL;
+                if (first >= end) {
+                    return -1;
+                }
+                long rest = fromBack ? first << 32 | end - 1 : first + 1 << 32 | end;
+                if (untaken.compareAndSet(range, rest)) {
+                    return fromBack ? end - 1 : first;
+                }
             }
         }
 
@@ -98,9 +119,15 @@ public final class IntraOpPool implements AutoCloseable {
      * first failure (the others stop after their current task).
      */
     public void run(long tasks, LongConsumer task) {
+        if (tasks > Integer.MAX_VALUE) { // more than a job counts: the caller runs them alone
+            for (long i = 0; i < tasks; i++) {
+                task.accept(i);
+            }
+            return;
+        }
         Job job = new Job(tasks, task);
         if (tasks <= 1 || closed || !busy.compareAndSet(false, true)) {
-            job.share();
+            job.share(false);
             job.rethrow();
             return;
         }
@@ -114,7 +141,7 @@ public final class IntraOpPool implements AutoCloseable {
                     LockSupport.unpark(helpers[h]);
                 }
             }
-            job.share();
+            job.share(false);
             // Every task is taken; wait for the helpers still running one.
             while (job.inside.get() > 0) {
                 Thread.onSpinWait();
@@ -136,7 +163,7 @@ public final class IntraOpPool implements AutoCloseable {
                 // Enter only while the caller still waits: once it has seen no helper inside, it may
                 // return and reuse what the tasks touch.
                 if (current == job) {
-                    job.share();
+                    job.share(true);
                 }
                 job.inside.decrementAndGet();
                 done = job;

@@ -9,10 +9,13 @@ import dev.quanta.tensor.SegmentPool;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
-import java.util.List;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 class KernelContextTest {
@@ -38,6 +41,37 @@ class KernelContextTest {
                     pool.close();
                 }
             }
+        }
+    }
+
+    /**
+     * The caller takes tasks from the first on, the helper from the last back: each thread's share of
+     * a product stays at its own end from call to call.
+     */
+    @Test
+    void theCallerTakesTasksFromTheFrontAndTheHelperFromTheBack() throws InterruptedException {
+        try (IntraOpPool pool = new IntraOpPool(1); TensorArena arena = TensorArena.ofShared()) {
+            KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
+            Thread caller = Thread.currentThread();
+            boolean helped = false;
+            for (int call = 0; call < 200 && !helped; call++) {
+                List<Long> callers = Collections.synchronizedList(new ArrayList<>());
+                List<Long> helpers = Collections.synchronizedList(new ArrayList<>());
+                context.parallel(64, i -> {
+                    (Thread.currentThread() == caller ? callers : helpers).add(i);
+                    LockSupport.parkNanos(20_000); // time for the helper to join
+                });
+                assertThat(callers).isNotEmpty().isSorted().first().isEqualTo(0L);
+                List<Long> descending = new ArrayList<>(helpers);
+                descending.sort(Comparator.reverseOrder());
+                assertThat(helpers).isEqualTo(descending);
+                if (!helpers.isEmpty()) {
+                    assertThat(helpers.getFirst()).isEqualTo(63L);
+                    assertThat(callers.getLast()).isLessThan(helpers.getLast());
+                    helped = true;
+                }
+            }
+            assertThat(helped).as("the helper took part in one of 200 calls").isTrue();
         }
     }
 
@@ -100,7 +134,7 @@ class KernelContextTest {
             AtomicIntegerArray runs = new AtomicIntegerArray(callers * 8 * 5);
             CountDownLatch start = new CountDownLatch(1);
             List<Thread> threads = new ArrayList<>();
-            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
             for (int c = 0; c < callers; c++) {
                 int caller = c;
                 threads.add(Thread.ofPlatform().start(() -> {

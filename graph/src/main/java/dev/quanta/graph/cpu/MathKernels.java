@@ -326,7 +326,11 @@ final class MathKernels {
         long[] taskColumn = new long[maxTasks];
         long[] taskWidth = new long[maxTasks];
         int blocks = 0;
-        for (int chunk = 0; chunk + 1 < rowStarts.length; chunk++) {
+        // The caller takes tasks from the first on and the helpers from the last back (IntraOpPool):
+        // the chunks alternate between the two ends, so that each end takes them largest first.
+        int chunks = rowStarts.length - 1;
+        for (int position = 0; position < chunks; position++) {
+            int chunk = position < (chunks + 1) / 2 ? 2 * position : 2 * (chunks - 1 - position) + 1;
             boolean tail = splitTail && rowStarts[chunk + 1] - rowStarts[chunk] <= leastTiles;
             long width = Math.max(1, tail ? tailBlock : columnBlock);
             long column = 0;
