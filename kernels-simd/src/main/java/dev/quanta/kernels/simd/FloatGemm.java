@@ -62,6 +62,8 @@ public final class FloatGemm {
     private static final ThreadLocal<MemorySegment> PACKED_A = ThreadLocal.withInitial(() -> buffer(ROW_CHUNK * MAX_DEPTH));
     private static final ThreadLocal<MemorySegment> PACKED_B = ThreadLocal.withInitial(() -> buffer(DEPTH * COLUMN_CHUNK));
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[ROWS * PANEL]);
+    /** A vector of integer sums on its way to {@link #storeSums}. */
+    private static final ThreadLocal<int[]> CONVERTED = ThreadLocal.withInitial(() -> new int[LANES]);
     /**
      * The {@link #ROWS} rows of A as converted, each in an array of its own, then interleaved into
      * {@code block}; a panel of a B stored by columns is gathered in {@code panel}, a column at a
@@ -728,7 +730,9 @@ public final class FloatGemm {
                                 : IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER,
                                         INT_SPECIES.indexInRange(column + half, n)));
                     }
-                    storeSums(sum, segment, at, column + half, n, then, firstColumn + column + half);
+                    int[] converted = CONVERTED.get();
+                    sum.intoArray(converted, 0);
+                    storeSums(converted, 0, segment, at, column + half, n, then, firstColumn + column + half);
                 } else if (whole) {
                     if (accumulate) {
                         value = value.add(FloatVector.fromMemorySegment(SPECIES, segment, at, Layouts.ORDER));
@@ -746,12 +750,15 @@ public final class FloatGemm {
     }
 
     /**
-     * A vector of int32 sums into C at byte {@code at}, its first lane column {@code column} (lanes
-     * past n left out): as they are, or through {@code then}, its scales and biases read from
-     * {@code scaleAt}.
+     * A vector's worth of int32 sums, from {@code sums[from]}, into C at byte {@code at}, its first
+     * lane column {@code column} (lanes past n left out): as they are, or through {@code then}, its
+     * scales and biases read from {@code scaleAt}. The sums come in an array, not a vector: where C2
+     * had compiled this method on its own before a caller, it did not inline it there, and a vector
+     * argument was then boxed at each call (the 16-bit GEMM ran at a quarter of its speed).
      */
-    static void storeSums(IntVector sum, MemorySegment segment, long at, int column, int n, Dequantization then,
+    static void storeSums(int[] sums, int from, MemorySegment segment, long at, int column, int n, Dequantization then,
             int scaleAt) {
+        IntVector sum = IntVector.fromArray(INT_SPECIES, sums, from);
         boolean whole = column + LANES <= n;
         if (then == null) {
             if (whole) {

@@ -269,10 +269,10 @@ public final class Int16Gemm {
         for (int r = 0; r < valid; r++) {
             int zeroTerm = offset - a.zeroPoint(row + r);
             for (int half = 0; half < PANEL && column + half < n; half += LANES) {
-                IntVector sums = IntVector.fromArray(INT, tile, r * PANEL + half);
-                IntVector result = IntVector.fromArray(INT, b.columnSums, firstColumn + column + half).mul(zeroTerm)
-                        .add(sums);
-                FloatGemm.storeSums(result, segment, c.byteAt(row + r, column + half), column + half, n, then,
+                int at = r * PANEL + half;
+                IntVector.fromArray(INT, b.columnSums, firstColumn + column + half).mul(zeroTerm)
+                        .add(IntVector.fromArray(INT, tile, at)).intoArray(tile, at);
+                FloatGemm.storeSums(tile, at, segment, c.byteAt(row + r, column + half), column + half, n, then,
                         firstColumn + column + half);
             }
         }
