@@ -204,7 +204,7 @@ final class MathKernels {
      * while it stays within a budget.
      */
     private static final class PackedWeights {
-        /** The GEMM's packed weights cost four bytes an element, the 16-bit and few-row kernels' two: past this, products read B as it lies. */
+        /** The GEMM's packed weights cost four bytes an element (two for the 16-bit kernel), the few-row kernel's one: past this, products read B as it lies. */
         private static final long MAX_BYTES = 64L << 20;
         private Tensor source;
         private GemmWeights packed;
@@ -225,7 +225,7 @@ final class MathKernels {
 
         synchronized Int8Gemv.Packed forFewRows(Tensor b, FloatGemm.Int8Matrix contiguous, int k, int n) {
             if (fewRowsSource != b) {
-                fewRows = 2L * k * n <= MAX_BYTES ? Int8Gemv.pack(contiguous, k, n) : null;
+                fewRows = (long) k * n <= MAX_BYTES ? Int8Gemv.pack(contiguous, k, n) : null;
                 fewRowsSource = b;
             }
             return fewRows;

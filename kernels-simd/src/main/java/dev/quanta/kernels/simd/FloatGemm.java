@@ -53,7 +53,7 @@ public final class FloatGemm {
     private static final int STREAM_WIDTH = 4 * LANES;
     /**
      * Fewer rows than this stream B where it lies: packing it would cost about what the product does
-     * (a constant int8 B has {@link Int8Gemv} for them, which reads half the bytes).
+     * (a constant int8 B has {@link Int8Gemv} for them, which reads a quarter of the bytes).
      */
     public static final int PACKING_MIN_ROWS = 4;
 
