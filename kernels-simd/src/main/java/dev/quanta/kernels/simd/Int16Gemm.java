@@ -4,6 +4,7 @@ import dev.quanta.tensor.Layouts;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -44,7 +45,7 @@ public final class Int16Gemm {
     static final int WIDEST_B = Short.MAX_VALUE / (STEPS * 128);
     /** Rows of A converted at a time, reused across every panel of B. */
     private static final int ROW_CHUNK = 16 * ROWS;
-    private static final ThreadLocal<MemorySegment[]> ROWS_OF_A = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+    private static final ThreadLocal<int[][]> ROWS_OF_A = ThreadLocal.withInitial(() -> new int[1][0]);
     private static final ThreadLocal<int[]> TILE = ThreadLocal.withInitial(() -> new int[ROWS * PANEL]);
 
     private Int16Gemm() {
@@ -127,39 +128,38 @@ public final class Int16Gemm {
             throw new IllegalArgumentException("columns " + firstColumn + ".." + (firstColumn + n) + " at depth " + k
                     + " of a packed " + b.k + "×" + b.n + " B, from a multiple of " + PANEL);
         }
-        long rowBytes = b.pairs * 4L;
-        MemorySegment rows = rowsOfA(ROW_CHUNK * rowBytes);
+        int[] rows = rowsOfA(ROW_CHUNK * b.pairs);
         int[] tile = TILE.get();
         for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
             int height = Math.min(ROW_CHUNK, m - chunk);
             for (int r = 0; r < Math.ceilDiv(height, ROWS) * ROWS; r++) {
-                convertRow(a, chunk + r, r < height, k, rows, r * rowBytes, rowBytes);
+                convertRow(a, chunk + r, r < height, k, rows, r * b.pairs, b.pairs);
             }
             for (int column = 0; column < n; column += PANEL) {
                 long bAt = (long) (firstColumn + column) / PANEL * b.pairs * PANEL * 4;
                 for (int block = 0; block < height; block += ROWS) {
-                    kernel(rows, block * rowBytes, rowBytes, b.data, bAt, b.pairs, tile);
+                    kernel(rows, block * b.pairs, b.pairs, b.data, bAt, tile);
                     store(tile, Math.min(ROWS, height - block), a, b, firstColumn, c, chunk + block, column, n, then);
                 }
             }
         }
     }
 
-    private static MemorySegment rowsOfA(long bytes) {
-        MemorySegment[] held = ROWS_OF_A.get();
-        if (held[0] == null || held[0].byteSize() < bytes) {
-            held[0] = Arena.ofAuto().allocate(bytes, 64);
+    private static int[] rowsOfA(int pairs) {
+        int[][] held = ROWS_OF_A.get();
+        if (held[0].length < pairs) {
+            held[0] = new int[pairs];
         }
         return held[0];
     }
 
     /**
-     * Row {@code row} of A as 16-bit values: value − 128 for uint8, value for int8; zero past k
-     * and for a row past A's ({@code present} false), filling {@code rowBytes} from {@code at}.
+     * Row {@code row} of A as pairs of 16-bit values in ints (value − 128 for uint8, value for int8;
+     * the even depth in the low half), zero past k and for a row past A's ({@code present} false),
+     * filling {@code pairs} ints from {@code at}.
      */
-    private static void convertRow(FloatGemm.Int8Matrix a, int row, boolean present, int k, MemorySegment rows,
-            long at, long rowBytes) {
-        rows = Segments.exact(rows);
+    private static void convertRow(FloatGemm.Int8Matrix a, int row, boolean present, int k, int[] rows, int at,
+            int pairs) {
         int p = 0;
         if (present) {
             MemorySegment segment = Segments.exact(a.segment());
@@ -167,69 +167,73 @@ public final class Int16Gemm {
             // uint8 less 128 is its bits with the sign flipped, read as int8.
             byte flip = (byte) (a.unsigned() ? 0x80 : 0);
             for (; p + SHORT.length() <= k; p += SHORT.length()) {
-                ByteVector.fromMemorySegment(ROW_BYTES, segment, from + p, Layouts.ORDER).lanewise(VectorOperators.XOR, flip)
-                        .convertShape(VectorOperators.B2S, SHORT, 0).intoMemorySegment(rows, at + 2L * p, Layouts.ORDER);
+                ((ShortVector) ByteVector.fromMemorySegment(ROW_BYTES, segment, from + p, Layouts.ORDER)
+                        .lanewise(VectorOperators.XOR, flip).convertShape(VectorOperators.B2S, SHORT, 0))
+                        .reinterpretAsInts().intoArray(rows, at + p / 2);
             }
-            for (; p < k; p++) {
-                byte value = (byte) (segment.get(ValueLayout.JAVA_BYTE, from + p) ^ flip);
-                rows.set(Layouts.INT16, at + 2L * p, value);
+            for (; p < k; p += 2) {
+                int even = (byte) (segment.get(ValueLayout.JAVA_BYTE, from + p) ^ flip);
+                int odd = p + 1 < k ? (byte) (segment.get(ValueLayout.JAVA_BYTE, from + p + 1) ^ flip) : 0;
+                rows[at + p / 2] = even & 0xFFFF | odd << 16;
             }
         }
-        rows.asSlice(at + 2L * p, rowBytes - 2L * p).fill((byte) 0);
+        Arrays.fill(rows, at + p / 2, at + pairs, 0);
     }
 
     /**
      * tile[r·PANEL + j] = Σ a·b of the block's row r and the panel's column j, over all of K: four
-     * rows of A (each {@code rowBytes} after the last, pairs of 16-bit values) by one packed panel.
+     * rows of A (their pairs of 16-bit values from {@code rows[a0]}, each {@code pairs} after the
+     * last) by one packed panel. A is read from a heap array: read from a segment, in a JVM that had
+     * run the M = 1 products of {@code quanta bench-ops --int8} first, the kernel ran at a fifth of its
+     * speed (21–27 GOP/s against 111–115, one thread), the segment reads' shared profile presumably
+     * polluted.
      * Written out for {@link #STEPS} = 3: with a loop over the steps, or with more rows, C2 kept
      * fewer vectors in registers and the kernel ran 12% slower, or a hundred times slower.
      */
-    private static void kernel(MemorySegment rows, long aAt, long rowBytes, MemorySegment packed, long bAt, int pairs,
-            int[] tile) {
-        rows = Segments.exact(rows);
+    private static void kernel(int[] rows, int a0, int pairs, MemorySegment packed, long bAt, int[] tile) {
         packed = Segments.exact(packed);
         IntVector s00 = IntVector.zero(INT), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-        long a1 = rowBytes, a2 = 2 * rowBytes, a3 = 3 * rowBytes;
+        int a1 = a0 + pairs, a2 = a1 + pairs, a3 = a2 + pairs;
         long stepBytes = PANEL * 4L;
-        for (long end = aAt + pairs * 4L; aAt < end; aAt += STEPS * 4, bAt += STEPS * stepBytes) {
+        for (int p = 0; p < pairs; p += STEPS, bAt += STEPS * stepBytes) {
             ShortVector b0 = ShortVector.fromMemorySegment(SHORT, packed, bAt, Layouts.ORDER);
             ShortVector b1 = ShortVector.fromMemorySegment(SHORT, packed, bAt + LANES * 4, Layouts.ORDER);
-            ShortVector a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt)).reinterpretAsShorts();
+            ShortVector a = IntVector.broadcast(INT, rows[a0 + p]).reinterpretAsShorts();
             ShortVector t00 = a.mul(b0), t01 = a.mul(b1);
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + a1)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a1 + p]).reinterpretAsShorts();
             ShortVector t10 = a.mul(b0), t11 = a.mul(b1);
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + a2)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a2 + p]).reinterpretAsShorts();
             ShortVector t20 = a.mul(b0), t21 = a.mul(b1);
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + a3)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a3 + p]).reinterpretAsShorts();
             ShortVector t30 = a.mul(b0), t31 = a.mul(b1);
 
             b0 = ShortVector.fromMemorySegment(SHORT, packed, bAt + stepBytes, Layouts.ORDER);
             b1 = ShortVector.fromMemorySegment(SHORT, packed, bAt + stepBytes + LANES * 4, Layouts.ORDER);
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + 4)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a0 + p + 1]).reinterpretAsShorts();
             t00 = t00.add(a.mul(b0));
             t01 = t01.add(a.mul(b1));
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + a1 + 4)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a1 + p + 1]).reinterpretAsShorts();
             t10 = t10.add(a.mul(b0));
             t11 = t11.add(a.mul(b1));
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + a2 + 4)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a2 + p + 1]).reinterpretAsShorts();
             t20 = t20.add(a.mul(b0));
             t21 = t21.add(a.mul(b1));
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + a3 + 4)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a3 + p + 1]).reinterpretAsShorts();
             t30 = t30.add(a.mul(b0));
             t31 = t31.add(a.mul(b1));
 
             b0 = ShortVector.fromMemorySegment(SHORT, packed, bAt + 2 * stepBytes, Layouts.ORDER);
             b1 = ShortVector.fromMemorySegment(SHORT, packed, bAt + 2 * stepBytes + LANES * 4, Layouts.ORDER);
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + 8)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a0 + p + 2]).reinterpretAsShorts();
             t00 = t00.add(a.mul(b0));
             t01 = t01.add(a.mul(b1));
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + a1 + 8)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a1 + p + 2]).reinterpretAsShorts();
             t10 = t10.add(a.mul(b0));
             t11 = t11.add(a.mul(b1));
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + a2 + 8)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a2 + p + 2]).reinterpretAsShorts();
             t20 = t20.add(a.mul(b0));
             t21 = t21.add(a.mul(b1));
-            a = IntVector.broadcast(INT, rows.get(Layouts.INT32, aAt + a3 + 8)).reinterpretAsShorts();
+            a = IntVector.broadcast(INT, rows[a3 + p + 2]).reinterpretAsShorts();
             t30 = t30.add(a.mul(b0));
             t31 = t31.add(a.mul(b1));
 
