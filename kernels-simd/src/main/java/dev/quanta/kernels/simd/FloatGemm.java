@@ -752,9 +752,8 @@ public final class FloatGemm {
     /**
      * A vector's worth of int32 sums, from {@code sums[from]}, into C at byte {@code at}, its first
      * lane column {@code column} (lanes past n left out): as they are, or through {@code then}, its
-     * scales and biases read from {@code scaleAt}. The sums come in an array, not a vector: where C2
-     * had compiled this method on its own before a caller, it did not inline it there, and a vector
-     * argument was then boxed at each call (the 16-bit GEMM ran at a quarter of its speed).
+     * scales and biases read from {@code scaleAt}. The sums come in an array, not a vector: a vector
+     * argument is boxed at each call wherever C2 does not inline the method.
      */
     static void storeSums(int[] sums, int from, MemorySegment segment, long at, int column, int n, Dequantization then,
             int scaleAt) {
