@@ -115,8 +115,9 @@ public final class IntraOpPool implements AutoCloseable {
 
     /**
      * Runs {@code task} for 0 to {@code tasks} − 1 on the calling thread and the helpers together,
-     * each taking the next index until none is left; returns when all are done, rethrowing the
-     * first failure (the others stop after their current task).
+     * the caller taking indices from 0 up, the helpers from the last down, until none is left;
+     * returns when all are done, rethrowing the first failure (the others stop after their current
+     * task).
      */
     public void run(long tasks, LongConsumer task) {
         if (tasks > Integer.MAX_VALUE) { // more than a job counts: the caller runs them alone

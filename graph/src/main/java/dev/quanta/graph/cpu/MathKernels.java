@@ -188,7 +188,7 @@ final class MathKernels {
     /** Multiply-adds (counted twice) below which a product is not worth another task. */
     private static final long MIN_OPERATIONS_PER_TASK = 1 << 17;
     private static final long TASKS_PER_THREAD = 4;
-    /** Columns per task when splitting columns: whole panels of B, and whole strips of {@link Int8Gemv}, at any vector width. */
+    /** Columns per task when splitting columns: whole panels of B (of the float GEMM and of {@link Int16Gemm}) and whole strips of {@link Int8Gemv}, at any vector width. */
     private static final long MIN_COLUMNS_PER_TASK = 64;
 
     /** numpy matmul of two tensors of one dtype. */

@@ -20,9 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  * (register-only loops, bench/RESULTS.md, ninth session).
  *
  * <p>A's values become a = value − 128 for uint8 (value for int8), in [−128, 127], and B's its
- * values less their zero points, at most {@link #WIDEST_B} in magnitude. B is packed so that a 32-bit lane holds one column at two
- * consecutive depths; one multiply of it by a broadcast pair of A's values gives both products,
- * one in each 16-bit half. Each half adds up {@link #STEPS} such products in 16 bits, which B's
+ * values less their zero points, at most {@link #WIDEST_B} in magnitude. B is packed so that a
+ * 32-bit lane holds one column at two consecutive depths; one multiply of it by a broadcast pair of
+ * A's values gives both products, one in each 16-bit half. Each half adds up {@link #STEPS} such products in 16 bits, which B's
  * range keeps from overflowing (so {@link #pack} refuses wider B), before the halves are
  * sign-extended and added into int32 sums. The column sums of B then give back the zero points:
  * Σ(x − zx)·b = Σa·b + (128 − zx)·Σb for uint8 x. Every step is exact in int32, whatever K.
@@ -43,8 +43,10 @@ public final class Int16Gemm {
     static final int STEPS = 3;
     /** B's largest magnitude (less its zero point): {@link #STEPS} products with A's (up to 128) stay within 16 bits. */
     static final int WIDEST_B = Short.MAX_VALUE / (STEPS * 128);
-    /** Rows of A converted at a time, reused across every panel of B. */
+    /** Rows of A converted at a time, reused across every panel of B (fewer for a deep product). */
     private static final int ROW_CHUNK = 16 * ROWS;
+    /** The most ints a chunk of A's converted rows takes (1 MiB), so that a very deep product keeps it small. */
+    private static final int CHUNK_INTS = 1 << 18;
     private static final ThreadLocal<int[][]> ROWS_OF_A = ThreadLocal.withInitial(() -> new int[1][0]);
     private static final ThreadLocal<int[]> TILE = ThreadLocal.withInitial(() -> new int[ROWS * PANEL]);
 
@@ -128,10 +130,11 @@ public final class Int16Gemm {
             throw new IllegalArgumentException("columns " + firstColumn + ".." + (firstColumn + n) + " at depth " + k
                     + " of a packed " + b.k + "×" + b.n + " B, from a multiple of " + PANEL);
         }
-        int[] rows = rowsOfA(ROW_CHUNK * b.pairs);
+        int chunkRows = Math.clamp(CHUNK_INTS / Math.max(1, b.pairs) / ROWS * ROWS, ROWS, ROW_CHUNK);
+        int[] rows = rowsOfA(chunkRows * b.pairs);
         int[] tile = TILE.get();
-        for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
-            int height = Math.min(ROW_CHUNK, m - chunk);
+        for (int chunk = 0; chunk < m; chunk += chunkRows) {
+            int height = Math.min(chunkRows, m - chunk);
             for (int r = 0; r < Math.ceilDiv(height, ROWS) * ROWS; r++) {
                 convertRow(a, chunk + r, r < height, k, rows, r * b.pairs, b.pairs);
             }
@@ -186,8 +189,7 @@ public final class Int16Gemm {
      * last) by one packed panel. A is read from a heap array: read from a segment, in a JVM that had
      * run the M = 1 products of {@code quanta bench-ops --int8} first, the kernel ran at a fifth of its
      * speed (21–27 GOP/s against 111–115, one thread), the segment reads' shared profile presumably
-     * polluted.
-     * Written out for {@link #STEPS} = 3: with a loop over the steps, or with more rows, C2 kept
+     * polluted. Written out for {@link #STEPS} = 3: with a loop over the steps, or with more rows, C2 kept
      * fewer vectors in registers and the kernel ran 12% slower, or a hundred times slower.
      */
     private static void kernel(int[] rows, int a0, int pairs, MemorySegment packed, long bAt, int[] tile) {
