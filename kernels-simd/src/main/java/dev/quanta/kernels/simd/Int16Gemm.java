@@ -1,5 +1,8 @@
 package dev.quanta.kernels.simd;
 
+import static jdk.incubator.vector.VectorOperators.ASHR;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+
 import dev.quanta.tensor.Layouts;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -16,15 +19,15 @@ import jdk.incubator.vector.VectorSpecies;
  * Exact int8/uint8 products C = (A − zero points)·(B − zero points) into int32 for a constant B of
  * narrow range (ONNX Runtime's 7-bit weights), on 16-bit lane multiplies (vpmullw) where the
  * float GEMM ({@link FloatGemm#multiplyIntegers}) spends a float multiply-add on each product: on
- * AVX-512 the integer units take about 1.6 times as many products a second as the FMA units
+ * AVX-512 the integer units take about 1.5 times as many products a second as the FMA units
  * (register-only loops, bench/RESULTS.md, ninth session).
  *
  * <p>A's values become a = value − 128 for uint8 (value for int8), in [−128, 127], and B's its
  * values less their zero points, at most {@link #WIDEST_B} in magnitude. B is packed so that a
  * 32-bit lane holds one column at two consecutive depths; one multiply of it by a broadcast pair of
- * A's values gives both products, one in each 16-bit half. Each half adds up {@link #STEPS} such products in 16 bits, which B's
- * range keeps from overflowing (so {@link #pack} refuses wider B), before the halves are
- * sign-extended and added into int32 sums. The column sums of B then give back the zero points:
+ * A's values gives both products, one in each 16-bit half. Each half adds up {@link #STEPS} such
+ * products in 16 bits, which B's range keeps from overflowing (so {@link #pack} refuses wider B),
+ * before the halves are sign-extended and added into int32 sums. The column sums of B then give back the zero points:
  * Σ(x − zx)·b = Σa·b + (128 − zx)·Σb for uint8 x. Every step is exact in int32, whatever K.
  */
 public final class Int16Gemm {
@@ -35,13 +38,13 @@ public final class Int16Gemm {
     /** Bytes of A widened to one vector of 16-bit lanes. */
     private static final VectorSpecies<Byte> ROW_BYTES =
             ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(SHORT.vectorBitSize() / 2));
-    /** Rows of C per micro-kernel tile. Four rows by two vectors measured fastest of the tiles that C2 keeps in registers. */
+    /** Rows of C per micro-kernel tile: four rows by two vectors measured fastest of the tiles C2 keeps in registers. */
     public static final int ROWS = 4;
     /** Columns of C per micro-kernel tile and per packed panel of B. */
     public static final int PANEL = 2 * LANES;
     /** Depth pairs whose products each 16-bit half sums before it is widened. */
     static final int STEPS = 3;
-    /** B's largest magnitude (less its zero point): {@link #STEPS} products with A's (up to 128) stay within 16 bits. */
+    /** B's largest magnitude less its zero point: {@link #STEPS} products with A's (up to 128) fit 16 bits. */
     static final int WIDEST_B = Short.MAX_VALUE / (STEPS * 128);
     /** Rows of A converted at a time, reused across every panel of B (fewer for a deep product). */
     private static final int ROW_CHUNK = 16 * ROWS;
@@ -241,21 +244,21 @@ public final class Int16Gemm {
 
             // Each lane's halves, sign-extended, added: the low half by shifting it up and back.
             IntVector v = t00.reinterpretAsInts();
-            s00 = s00.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16)));
+            s00 = s00.add(v.lanewise(LSHL, 16).lanewise(ASHR, 16).add(v.lanewise(ASHR, 16)));
             v = t01.reinterpretAsInts();
-            s01 = s01.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16)));
+            s01 = s01.add(v.lanewise(LSHL, 16).lanewise(ASHR, 16).add(v.lanewise(ASHR, 16)));
             v = t10.reinterpretAsInts();
-            s10 = s10.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16)));
+            s10 = s10.add(v.lanewise(LSHL, 16).lanewise(ASHR, 16).add(v.lanewise(ASHR, 16)));
             v = t11.reinterpretAsInts();
-            s11 = s11.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16)));
+            s11 = s11.add(v.lanewise(LSHL, 16).lanewise(ASHR, 16).add(v.lanewise(ASHR, 16)));
             v = t20.reinterpretAsInts();
-            s20 = s20.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16)));
+            s20 = s20.add(v.lanewise(LSHL, 16).lanewise(ASHR, 16).add(v.lanewise(ASHR, 16)));
             v = t21.reinterpretAsInts();
-            s21 = s21.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16)));
+            s21 = s21.add(v.lanewise(LSHL, 16).lanewise(ASHR, 16).add(v.lanewise(ASHR, 16)));
             v = t30.reinterpretAsInts();
-            s30 = s30.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16)));
+            s30 = s30.add(v.lanewise(LSHL, 16).lanewise(ASHR, 16).add(v.lanewise(ASHR, 16)));
             v = t31.reinterpretAsInts();
-            s31 = s31.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16)));
+            s31 = s31.add(v.lanewise(LSHL, 16).lanewise(ASHR, 16).add(v.lanewise(ASHR, 16)));
         }
         s00.intoArray(tile, 0);
         s01.intoArray(tile, LANES);
