@@ -26,7 +26,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * The kernels alone, one thread, no session around them: the exact int8 GEMM with B as an operand
  * (the streaming path at M = 1, packed per call above) and with B packed once as constant weights
  * are (as floats for the float GEMM, or in 16-bit lanes for {@link Int16Gemm}: B's 7-bit values
- * allow both), the float32 GEMM, and DynamicQuantizeLinear's two passes. Run with {@code ./quanta
+ * allow both; at M = 1 the executor runs neither but {@code Int8Gemv}, and the 16-bit kernel pads
+ * the row to a tile of four), the float32 GEMM, and DynamicQuantizeLinear's two passes. Run with {@code ./quanta
  * bench-kernels}; GOP/s = 2·M·K·N / (µs per call · 1000).
  */
 @State(Scope.Thread)

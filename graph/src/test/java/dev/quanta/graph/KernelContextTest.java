@@ -61,17 +61,23 @@ class KernelContextTest {
                     (Thread.currentThread() == caller ? callers : helpers).add(i);
                     LockSupport.parkNanos(20_000); // time for the helper to join
                 });
-                assertThat(callers).isNotEmpty().isSorted().first().isEqualTo(0L);
+                // Either may find no task left (the caller late on a loaded machine, the helper parked).
+                assertThat(callers).isSorted();
                 List<Long> descending = new ArrayList<>(helpers);
                 descending.sort(Comparator.reverseOrder());
                 assertThat(helpers).isEqualTo(descending);
+                if (!callers.isEmpty()) {
+                    assertThat(callers.getFirst()).isEqualTo(0L);
+                }
                 if (!helpers.isEmpty()) {
                     assertThat(helpers.getFirst()).isEqualTo(63L);
+                }
+                if (!callers.isEmpty() && !helpers.isEmpty()) {
                     assertThat(callers.getLast()).isLessThan(helpers.getLast());
                     helped = true;
                 }
             }
-            assertThat(helped).as("the helper took part in one of 200 calls").isTrue();
+            assertThat(helped).as("caller and helper shared one of 200 calls").isTrue();
         }
     }
 

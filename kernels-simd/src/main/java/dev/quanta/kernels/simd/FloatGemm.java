@@ -718,6 +718,7 @@ public final class FloatGemm {
     private static void store(float[] sums, int from, int rows, Matrix c, int row, int column, int n,
             boolean accumulate, boolean integers, Dequantization then, int firstColumn) {
         MemorySegment segment = Segments.exact(c.segment());
+        int[] converted = integers ? CONVERTED.get() : null;
         for (int r = 0; r < rows; r++) {
             for (int half = 0; half < PANEL && column + half < n; half += LANES) {
                 long at = c.byteAt(row + r, column + half);
@@ -730,7 +731,6 @@ public final class FloatGemm {
                                 : IntVector.fromMemorySegment(INT_SPECIES, segment, at, Layouts.ORDER,
                                         INT_SPECIES.indexInRange(column + half, n)));
                     }
-                    int[] converted = CONVERTED.get();
                     sum.intoArray(converted, 0);
                     storeSums(converted, 0, segment, at, column + half, n, then, firstColumn + column + half);
                 } else if (whole) {
