@@ -149,7 +149,7 @@ public final class Int8Gemv {
         }
         int aOffset = a.unsigned() ? 0 : 128;
         for (int row = 0; row < m; row++) {
-            int rowSum = pairs(a, row, k, aOffset, pairs, 2 * b.quads);
+            int rowSum = pairs(a, row, k, aOffset, pairs, 0, 2 * b.quads);
             int zeroPoint = a.zeroPoint(row) + aOffset;
             // Σ(a − za)(b − zb) = Σab − za·Σb − zb·(Σa − k·za), with offset values and zero points alike.
             int rowTerm = rowSum - k * zeroPoint;
@@ -160,23 +160,23 @@ public final class Int8Gemv {
     }
 
     /**
-     * Fills {@code pairs[0..count)} with A's row two values a 32-bit lane, each plus {@code offset}
-     * (0, or 128 for int8) to make it non-negative, zero past k, and returns their sum. Bytes widened
-     * to 16-bit lanes are already those pairs.
+     * Fills {@code pairs[at..at + count)} with A's row two values a 32-bit lane (the even depth in
+     * the low half), each plus {@code offset} (0, or 128 for int8) to make it non-negative, zero past
+     * k, and returns their sum. Bytes widened to 16-bit lanes are already those pairs.
      */
-    private static int pairs(FloatGemm.Int8Matrix a, int row, int k, int offset, int[] pairs, int count) {
+    static int pairs(FloatGemm.Int8Matrix a, int row, int k, int offset, int[] pairs, int at, int count) {
         MemorySegment segment = Segments.exact(a.segment());
-        long at = a.byteAt(row, 0);
+        long from = a.byteAt(row, 0);
         // A signed byte plus 128 is its bits with the sign flipped, read unsigned.
         byte flip = (byte) offset;
         IntVector lows = IntVector.zero(INT);
         IntVector highs = lows;
         int p = 0;
         for (; p + 2 * LANES <= k; p += 2 * LANES) {
-            IntVector two = ((ShortVector) ByteVector.fromMemorySegment(ROW_BYTES, segment, at + p, Layouts.ORDER)
+            IntVector two = ((ShortVector) ByteVector.fromMemorySegment(ROW_BYTES, segment, from + p, Layouts.ORDER)
                     .lanewise(VectorOperators.XOR, flip).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORT, 0))
                     .reinterpretAsInts();
-            two.intoArray(pairs, p / 2);
+            two.intoArray(pairs, at + p / 2);
             lows = lows.add(two.and(0xFFFF));
             highs = highs.add(two.lanewise(VectorOperators.LSHR, 16));
         }
@@ -184,7 +184,7 @@ public final class Int8Gemv {
         for (; p < 2 * count; p += 2) {
             int even = p < k ? value(a, row, p) + offset : 0;
             int odd = p + 1 < k ? value(a, row, p + 1) + offset : 0;
-            pairs[p / 2] = even | odd << 16;
+            pairs[at + p / 2] = even | odd << 16;
             sum += even + odd;
         }
         return sum;

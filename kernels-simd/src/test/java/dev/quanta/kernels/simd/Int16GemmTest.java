@@ -23,9 +23,9 @@ class Int16GemmTest {
         try (Arena arena = Arena.ofConfined()) {
             for (int trial = 0; trial < 160; trial++) {
                 // Rows past a chunk of A and partial tiles; columns over several panels and a partial
-                // one; depths not a multiple of the six a widening takes, and some deep ones. A third of
-                // the trials put every value of A and B (less its zero point) at an end of its range,
-                // where three products fill a 16-bit half.
+                // one; depths not a multiple of the four a widening takes, and some deep ones. A third of
+                // the trials put A at its largest (255 as unsigned) and B at the top of its columns' spans,
+                // where two products fill an unsigned 16-bit half.
                 int m = trial % 9 == 0 ? random.nextInt(60, 140) : random.nextInt(1, 14);
                 int n = random.nextInt(1, 3 * Int16Gemm.PANEL + 7);
                 int k = trial % 5 == 0 ? random.nextInt(300, 1100) : random.nextInt(0, 45);
@@ -36,23 +36,27 @@ class Int16GemmTest {
                 int[] a = new int[m * k];
                 int[] aZeros = new int[random.nextBoolean() ? 1 : m];
                 for (int i = 0; i < a.length; i++) {
-                    a[i] = extreme ? aLow : aLow + random.nextInt(256);
+                    a[i] = extreme ? aLow + 255 : aLow + random.nextInt(256);
                 }
                 for (int i = 0; i < aZeros.length; i++) {
-                    aZeros[i] = extreme ? aLow + 255 : aLow + random.nextInt(256);
+                    aZeros[i] = extreme ? aLow : aLow + random.nextInt(256);
                 }
-                // B's zero points leave room for values up to WIDEST_B either side within the type.
-                int widest = Int16Gemm.WIDEST_B;
+                // Each column of B spans at most SPAN values, anywhere in its type, its zero point
+                // anywhere too (in the span or outside it).
+                int span = Int16Gemm.SPAN;
                 int bLow = bUnsigned ? 0 : -128;
                 int[] bZeros = new int[random.nextBoolean() ? 1 : n];
                 for (int j = 0; j < bZeros.length; j++) {
-                    bZeros[j] = bLow + widest + random.nextInt(256 - 2 * widest);
+                    bZeros[j] = bLow + random.nextInt(256);
                 }
-                int sign = random.nextBoolean() ? 1 : -1;
+                int[] lowest = new int[n];
+                for (int j = 0; j < n; j++) {
+                    lowest[j] = bLow + random.nextInt(256 - span);
+                }
                 int[] b = new int[k * n];
                 for (int i = 0; i < b.length; i++) {
-                    int zero = bZeros[bZeros.length == 1 ? 0 : i % n];
-                    b[i] = zero + (extreme ? sign * widest : random.nextInt(-widest, widest + 1));
+                    int j = i % n;
+                    b[i] = lowest[j] + (extreme ? (i < n ? 0 : span) : random.nextInt(span + 1));
                 }
                 FloatGemm.Int8Matrix bMatrix = new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, bUnsigned, bZeros, true, 0);
                 Int16Gemm.Packed packed = Int16Gemm.pack(bMatrix, k, n);
@@ -85,16 +89,18 @@ class Int16GemmTest {
     }
 
     @Test
-    void packsOnlyBWhoseValuesLessTheirZeroPointsAreNarrow() {
+    void packsOnlyBWhoseColumnsSpanAtMostTheWidestSpan() {
         try (Arena arena = Arena.ofConfined()) {
-            for (int widest : new int[] {Int16Gemm.WIDEST_B, Int16Gemm.WIDEST_B + 1}) {
+            for (int span : new int[] {Int16Gemm.SPAN, Int16Gemm.SPAN + 1}) {
                 for (boolean unsigned : new boolean[] {false, true}) {
-                    int zero = unsigned ? 128 : 0;
-                    int[] b = {zero, zero - widest, zero + 1, zero};
+                    int low = unsigned ? 0 : -128;
+                    // The second column spans `span`, away from the zero point; the first is constant.
+                    int[] b = {low + 255, low, low + 255, low + span, low + 255, low + 7};
                     var packed = Int16Gemm.pack(
-                            new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, 2, unsigned, new int[] {zero}, true, 0), 2, 2);
-                    assertThat(packed != null).as("widest %d unsigned %b", widest, unsigned)
-                            .isEqualTo(widest <= Int16Gemm.WIDEST_B);
+                            new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, 2, unsigned, new int[] {low + 200}, true, 0),
+                            3, 2);
+                    assertThat(packed != null).as("span %d unsigned %b", span, unsigned)
+                            .isEqualTo(span <= Int16Gemm.SPAN);
                 }
             }
         }
@@ -102,22 +108,25 @@ class Int16GemmTest {
 
     @Test
     void sumsPastInt32WrapAsTheDefinitionDoes() {
-        // The largest products of A (−128 less nothing) and B (−85), over a depth whose sums pass 2^31.
-        int k = 200_003;
+        // The largest products, A's 255 (uint8, zero point 0) by B's 127 (int8, zero point −128 and
+        // a span from 0), over a depth whose sums pass 2^31.
+        int k = 40_001;
         int n = Int16Gemm.PANEL + 3;
         try (Arena arena = Arena.ofConfined()) {
             int[] a = new int[k];
             int[] b = new int[k * n];
-            Arrays.fill(a, -128);
-            Arrays.fill(b, -Int16Gemm.WIDEST_B);
-            int[] zeros = {0};
+            Arrays.fill(a, 255);
+            Arrays.fill(b, 127);
+            Arrays.fill(b, 0, n, 127 - Int16Gemm.SPAN);
+            int[] aZeros = {0};
+            int[] bZeros = {-128};
             Int16Gemm.Packed packed = Int16Gemm.pack(
-                    new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, false, zeros, true, 0), k, n);
+                    new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, false, bZeros, true, 0), k, n);
             FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * n, 64), 0, n);
-            Int16Gemm.multiply(new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, false, zeros, false, 0), packed, 0, c,
+            Int16Gemm.multiply(new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, true, aZeros, false, 0), packed, 0, c,
                     1, n, k, null);
-            int[] expected = definition(a, zeros, b, zeros, 1, n, k);
-            assertThat((long) k * 128 * Int16Gemm.WIDEST_B).isGreaterThan(Integer.MAX_VALUE);
+            int[] expected = definition(a, aZeros, b, bZeros, 1, n, k);
+            assertThat((long) k * 255 * 255).isGreaterThan(Integer.MAX_VALUE);
             assertThat(products(c, 1, n)).containsExactly(expected);
         }
     }
