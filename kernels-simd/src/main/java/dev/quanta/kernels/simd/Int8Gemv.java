@@ -1,7 +1,6 @@
 package dev.quanta.kernels.simd;
 
 import dev.quanta.tensor.Layouts;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
@@ -41,8 +40,8 @@ public final class Int8Gemv {
             ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(INT.vectorBitSize() / 2));
     /** Columns per strip: four vectors of int sums, from two vectors of bytes a pair of depths. */
     public static final int STRIP = 4 * LANES;
-    /** Bytes of one strip at four depths: four vectors of 16-bit lanes. */
-    private static final int QUAD_BYTES = 4 * STRIP;
+    /** One strip at four depths: four vectors of 16-bit lanes, each holding two bytes of B. */
+    private static final int QUAD_SHORTS = 4 * SHORT.length();
     /** B's widest span of values (largest less smallest) whose products with any byte stay below 2^15. */
     static final int NARROW_SPAN = 128;
     private static final ThreadLocal<int[]> SUMS = ThreadLocal.withInitial(() -> new int[STRIP]);
@@ -58,7 +57,7 @@ public final class Int8Gemv {
      * k and n the bytes are zero.
      */
     public static final class Packed {
-        private final MemorySegment data;
+        private final short[] data;
         private final int k;
         private final int n;
         private final int quads;
@@ -70,7 +69,7 @@ public final class Int8Gemv {
         private final int[] columnSums;
         private final int[] zeroPoints;
 
-        private Packed(MemorySegment data, int k, int n, boolean narrow, int[] columnSums, int[] zeroPoints) {
+        private Packed(short[] data, int k, int n, boolean narrow, int[] columnSums, int[] zeroPoints) {
             this.data = data;
             this.k = k;
             this.n = n;
@@ -103,7 +102,7 @@ public final class Int8Gemv {
         int offset = k == 0 || n == 0 ? 0 : -smallest;
         int strips = Math.ceilDiv(n, STRIP);
         int quads = Math.ceilDiv(k, 4);
-        MemorySegment data = Arena.ofAuto().allocate(Math.max(1, (long) strips * quads * QUAD_BYTES), 64);
+        short[] data = new short[Math.toIntExact((long) strips * quads * QUAD_SHORTS)];
         int[] columnSums = new int[strips * STRIP];
         int[] zeroPoints = new int[strips * STRIP];
         for (int j = 0; j < n; j++) {
@@ -117,8 +116,8 @@ public final class Int8Gemv {
                 int group = j % STRIP / (2 * LANES);
                 int high = j % (2 * LANES) / LANES;
                 int lane = j % LANES;
-                long vector = ((long) (j / STRIP) * quads + p / 4) * 4 + 2 * group + p % 4 / 2;
-                data.set(ValueLayout.JAVA_BYTE, vector * STRIP + (2 * lane + p % 2) * 2 + high, (byte) value);
+                int vector = (j / STRIP * quads + p / 4) * 4 + 2 * group + p % 4 / 2;
+                data[vector * SHORT.length() + 2 * lane + p % 2] |= (short) ((value & 0xFF) << 8 * high);
             }
         }
         return new Packed(data, k, n, largest - smallest <= NARROW_SPAN, columnSums, zeroPoints);
@@ -200,18 +199,18 @@ public final class Int8Gemv {
             int row, int column, int n) {
         IntVector sum0 = IntVector.zero(INT), sum1 = sum0, sum2 = sum0, sum3 = sum0;
         IntVector high0 = sum0, high1 = sum0, high2 = sum0, high3 = sum0;
-        MemorySegment data = Segments.exact(b.data);
-        long at = (long) bColumn / STRIP * b.quads * QUAD_BYTES;
+        short[] data = b.data;
+        int at = bColumn / STRIP * b.quads * QUAD_SHORTS;
         // Each step: the low and the high bytes of each 16-bit lane of B are the columns of two vectors
         // of sums; "a" products take the even pair of depths, "b" products the odd pair.
         if (b.narrow) {
-            for (int q = 0; q < b.quads; q++, at += QUAD_BYTES) {
+            for (int q = 0; q < b.quads; q++, at += QUAD_SHORTS) {
                 ShortVector even = IntVector.broadcast(INT, pairs[2 * q]).reinterpretAsShorts();
                 ShortVector odd = IntVector.broadcast(INT, pairs[2 * q + 1]).reinterpretAsShorts();
-                ShortVector evenLow = ShortVector.fromMemorySegment(SHORT, data, at, Layouts.ORDER);
-                ShortVector oddLow = ShortVector.fromMemorySegment(SHORT, data, at + STRIP, Layouts.ORDER);
-                ShortVector evenHigh = ShortVector.fromMemorySegment(SHORT, data, at + 2 * STRIP, Layouts.ORDER);
-                ShortVector oddHigh = ShortVector.fromMemorySegment(SHORT, data, at + 3 * STRIP, Layouts.ORDER);
+                ShortVector evenLow = ShortVector.fromArray(SHORT, data, at);
+                ShortVector oddLow = ShortVector.fromArray(SHORT, data, at + SHORT.length());
+                ShortVector evenHigh = ShortVector.fromArray(SHORT, data, at + 2 * SHORT.length());
+                ShortVector oddHigh = ShortVector.fromArray(SHORT, data, at + 3 * SHORT.length());
                 IntVector s0 = evenLow.and((short) 0xFF).mul(even).add(oddLow.and((short) 0xFF).mul(odd)).reinterpretAsInts();
                 IntVector s1 = evenLow.lanewise(VectorOperators.LSHR, 8).mul(even)
                         .add(oddLow.lanewise(VectorOperators.LSHR, 8).mul(odd)).reinterpretAsInts();
@@ -228,13 +227,13 @@ public final class Int8Gemv {
                 high3 = high3.add(s3.lanewise(VectorOperators.LSHR, 16));
             }
         } else {
-            for (int q = 0; q < b.quads; q++, at += QUAD_BYTES) {
+            for (int q = 0; q < b.quads; q++, at += QUAD_SHORTS) {
                 ShortVector even = IntVector.broadcast(INT, pairs[2 * q]).reinterpretAsShorts();
                 ShortVector odd = IntVector.broadcast(INT, pairs[2 * q + 1]).reinterpretAsShorts();
-                ShortVector evenLow = ShortVector.fromMemorySegment(SHORT, data, at, Layouts.ORDER);
-                ShortVector oddLow = ShortVector.fromMemorySegment(SHORT, data, at + STRIP, Layouts.ORDER);
-                ShortVector evenHigh = ShortVector.fromMemorySegment(SHORT, data, at + 2 * STRIP, Layouts.ORDER);
-                ShortVector oddHigh = ShortVector.fromMemorySegment(SHORT, data, at + 3 * STRIP, Layouts.ORDER);
+                ShortVector evenLow = ShortVector.fromArray(SHORT, data, at);
+                ShortVector oddLow = ShortVector.fromArray(SHORT, data, at + SHORT.length());
+                ShortVector evenHigh = ShortVector.fromArray(SHORT, data, at + 2 * SHORT.length());
+                ShortVector oddHigh = ShortVector.fromArray(SHORT, data, at + 3 * SHORT.length());
                 IntVector a0 = evenLow.and((short) 0xFF).mul(even).reinterpretAsInts();
                 IntVector b0 = oddLow.and((short) 0xFF).mul(odd).reinterpretAsInts();
                 IntVector a1 = evenLow.lanewise(VectorOperators.LSHR, 8).mul(even).reinterpretAsInts();
