@@ -25,10 +25,11 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The kernels alone, one thread, no session around them: the exact int8 GEMM with B as an operand
  * (the streaming path at M = 1, packed per call above) and with B packed once as constant weights
- * are (as floats for the float GEMM, or in 16-bit lanes for {@link Int16Gemm}: B's 7-bit values
- * allow both; at M = 1 the executor runs neither but {@code Int8Gemv}, and the 16-bit kernel pads
- * the row to a tile of four), the float32 GEMM, and DynamicQuantizeLinear's two passes. Run with {@code ./quanta
- * bench-kernels}; GOP/s = 2·M·K·N / (µs per call · 1000).
+ * are (as floats for the float GEMM, or in 16-bit lanes for {@link Int16Gemm}: B's 7-bit values,
+ * as ONNX Runtime's quantizer makes them with reduce_range, and its symmetric 8-bit ones allow
+ * both; at M = 1 the executor runs neither but {@code Int8Gemv}, and the 16-bit kernel pads the row
+ * to a tile of four), the float32 GEMM, and DynamicQuantizeLinear's two passes. Run with {@code
+ * ./quanta bench-kernels}; GOP/s = 2·M·K·N / (µs per call · 1000).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -41,6 +42,10 @@ public class KernelBenchmarks {
     /** M×K×N: the decoding shape, a BERT-base projection, a square. */
     @Param({"1x384x1536", "128x384x1536", "1024x1024x1024"})
     public String shape;
+
+    /** B's values: within ±64 (7-bit) or ±127 (symmetric 8-bit); A's are 8-bit. */
+    @Param({"7", "8"})
+    public int weightBits;
 
     private Arena arena;
     private int m;
@@ -64,8 +69,8 @@ public class KernelBenchmarks {
         n = Integer.parseInt(sizes[2]);
         arena = Arena.ofShared();
         SplittableRandom random = new SplittableRandom(7);
-        MemorySegment aBytes = bytes(random, (long) m * k);
-        MemorySegment bBytes = bytes(random, (long) k * n);
+        MemorySegment aBytes = bytes(random, (long) m * k, 127);
+        MemorySegment bBytes = bytes(random, (long) k * n, (1 << weightBits - 1) - 1);
         a8 = new FloatGemm.Int8Matrix(aBytes, 0, k, true, new int[] {131}, false, 0);
         b8 = new FloatGemm.Int8Matrix(bBytes, 0, n, false, new int[] {-3}, true, 0);
         floatPackedB = FloatGemm.pack(b8, k, n);
@@ -116,10 +121,11 @@ public class KernelBenchmarks {
         return quantized;
     }
 
-    private MemorySegment bytes(SplittableRandom random, long count) {
+    /** Bytes within ±{@code largest}. */
+    private MemorySegment bytes(SplittableRandom random, long count, int largest) {
         MemorySegment segment = arena.allocate(count, 64);
         for (long i = 0; i < count; i++) {
-            segment.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt(-64, 64));
+            segment.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt(-largest, largest + 1));
         }
         return segment;
     }

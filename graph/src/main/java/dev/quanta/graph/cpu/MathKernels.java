@@ -199,7 +199,7 @@ final class MathKernels {
     /**
      * A constant B of one node, packed the first time a product needs it, then shared by every run and
      * thread: for the GEMM when a product has rows enough for it (in 16-bit lanes for {@link
-     * Int16Gemm} when it is an int8 B of narrow range, else as floats), and for {@link Int8Gemv} when
+     * Int16Gemm} when it is an int8 B whose columns span at most 254 values, else as floats), and for {@link Int8Gemv} when
      * an integer product has fewer (each form only when some product wants it). Each is kept only
      * while it stays within a budget.
      */
@@ -213,9 +213,9 @@ final class MathKernels {
 
         synchronized GemmWeights of(Tensor b, FloatGemm.Operand contiguous, int k, int n) {
             if (source != b) {
-                Int16Gemm.Packed narrow = contiguous instanceof FloatGemm.Int8Matrix bytes
+                Int16Gemm.Packed lanes16 = contiguous instanceof FloatGemm.Int8Matrix bytes
                         && Int16Gemm.packedBytes(k, n) <= MAX_BYTES ? Int16Gemm.pack(bytes, k, n) : null;
-                packed = narrow != null ? new GemmWeights(null, narrow)
+                packed = lanes16 != null ? new GemmWeights(null, lanes16)
                         : FloatGemm.packedBytes(k, n) <= MAX_BYTES ? new GemmWeights(FloatGemm.pack(contiguous, k, n), null)
                         : new GemmWeights(null, null);
                 source = b;
@@ -233,7 +233,7 @@ final class MathKernels {
     }
 
     /** A constant B packed for the GEMM: for the 16-bit kernel, or as floats, or neither (past the budget). */
-    private record GemmWeights(FloatGemm.PackedB floats, Int16Gemm.Packed narrow) {
+    private record GemmWeights(FloatGemm.PackedB floats, Int16Gemm.Packed lanes16) {
     }
 
     /**
@@ -302,7 +302,7 @@ final class MathKernels {
             }
         }
         FloatGemm.PackedB packedB = packed == null ? null : packed.floats();
-        Int16Gemm.Packed narrowB = packed == null ? null : packed.narrow();
+        Int16Gemm.Packed lanes16B = packed == null ? null : packed.lanes16();
         Int8Gemv.Packed fewRows = packedForFewRows;
         // Rows go to tasks in whole micro-kernel tiles where the GEMM runs, in chunks that shrink as
         // they are taken (guided scheduling): the first ones large, each reading B once for many rows,
@@ -312,7 +312,7 @@ final class MathKernels {
         // and the product took 10–20% longer (a throwaway harness of the kernel and the pool).
         // A chunk has two tiles or more, so the last, partial tile never stands alone with too few
         // rows for the packed kernel.
-        long tile = narrowB != null ? Int16Gemm.ROWS : gemm && m >= FloatGemm.PACKING_MIN_ROWS ? FloatGemm.ROWS : 1;
+        long tile = lanes16B != null ? Int16Gemm.ROWS : gemm && m >= FloatGemm.PACKING_MIN_ROWS ? FloatGemm.ROWS : 1;
         long tiles = Math.ceilDiv(m, tile);
         long leastTiles = Math.max(Math.ceilDiv(MIN_ROWS_PER_TASK, tile), tiles / (2 * rowBlocks));
         long[] rowStarts = rowBlocks == 1 ? new long[] {0, tiles} : guidedChunks(tiles, leastTiles, threads);
@@ -366,8 +366,8 @@ final class MathKernels {
                 FloatGemm.Int8Matrix aBlock = new FloatGemm.Int8Matrix(av.segment(), aOffset, aRowStride, a.dtype() == DType.UINT8,
                         integers.a(), false, (int) firstRow);
                 FloatGemm.Matrix cBlock = new FloatGemm.Matrix(out.segment(), outOffset, n);
-                if (narrowB != null) {
-                    Int16Gemm.multiply(aBlock, narrowB, (int) firstColumn, cBlock, Math.toIntExact(rows),
+                if (lanes16B != null) {
+                    Int16Gemm.multiply(aBlock, lanes16B, (int) firstColumn, cBlock, Math.toIntExact(rows),
                             Math.toIntExact(columns), Math.toIntExact(k), epilogue);
                     return;
                 }

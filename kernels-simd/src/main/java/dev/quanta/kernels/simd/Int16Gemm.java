@@ -2,6 +2,7 @@ package dev.quanta.kernels.simd;
 
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.XOR;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -11,22 +12,24 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Exact int8/uint8 products C = (A − zero points)·(B − zero points) into int32 for a constant B of
- * narrow range (ONNX Runtime's 7-bit weights), on 16-bit lane multiplies (vpmullw) where the
- * float GEMM ({@link FloatGemm#multiplyIntegers}) spends a float multiply-add on each product: on
- * AVX-512 the integer units take about 1.5 times as many products a second as the FMA units
- * (register-only loops, bench/RESULTS.md, ninth session).
+ * Exact int8/uint8 products C = (A − zero points)·(B − zero points) into int32 for a constant B
+ * whose columns each span at most {@link #WIDE_SPAN} values (ONNX Runtime's symmetric int8 weights,
+ * −127..127, and its 7-bit ones), on 16-bit lane multiplies (vpmullw) where the float GEMM ({@link
+ * FloatGemm#multiplyIntegers}) spends a float multiply-add on each product: on AVX-512 the integer
+ * units take about 1.5 times as many products a second as the FMA units (register-only loops,
+ * bench/RESULTS.md, ninth session).
  *
- * <p>Every operand is made unsigned: A's values a in 0..255 (uint8 as it is, int8 plus 128), and
- * each column j of B its values less their zero point plus an offset o_j that brings the column
- * into 0..{@link #SPAN}, so B packs only when each column spans at most that. B is packed so that a
+ * <p>Each column j of B is packed as its values less their zero point plus an offset o_j, so that
+ * two products fit a 16-bit half: with columns spanning at most {@link #SPAN} (narrow), B's values
+ * b' are in 0..128 and A's a in 0..255 (uint8 as it is, int8 plus 128), products below 2^15; wider
+ * columns take b' in −127..127 and a in −128..127 (uint8 less 128), products within ±2^14. A
  * 32-bit lane holds one column at two consecutive depths; one multiply of it by a broadcast pair of
  * A's values gives both products, one in each 16-bit half, and each half adds up {@link #STEPS}
- * such products without passing 2^16. The halves are then widened with three operations: the
- * whole lane is added into one int32 sum, its upper half shifted down into another, and the tile
- * takes sum − 65535·upper at the end, exact modulo 2^32 whatever K. The zero points and offsets
- * come back through B's column sums and A's row sums: Σ(a − za)(b' − o) = Σa·b' − o·Σa − za·Σ(b' − o).
- * {@link Int8Gemv} widens its lanes the same way; here B's span lets two depths' products share a half.
+ * such products. The halves are then widened with three operations (four for signed halves, first
+ * made unsigned by adding 2^15 to each): the whole lane is added into one int32 sum, its upper half
+ * shifted down into another, and the tile takes sum − 65535·upper at the end, exact modulo 2^32
+ * whatever K. The zero points and offsets come back through B's column sums and A's row sums:
+ * Σ(a − za)(b' − o) = Σa·b' − o·Σa − za·Σ(b' − o). {@link Int8Gemv} widens its lanes the same way.
  */
 public final class Int16Gemm {
 
@@ -39,8 +42,12 @@ public final class Int16Gemm {
     public static final int PANEL = 2 * LANES;
     /** Depth pairs whose products each 16-bit half sums before it is widened. */
     static final int STEPS = 2;
-    /** The widest a column of B may span (its largest value less its smallest): STEPS products of A's 255 and this fit an unsigned 16-bit half. */
+    /** The widest span of B's columns (largest value less smallest) for unsigned halves: STEPS products of A's 255 and this fit 16 bits. */
     static final int SPAN = 0xFFFF / (STEPS * 255);
+    /** The widest span of B's columns for signed halves: STEPS products of A's −128 and ±(this / 2) fit 16 signed bits. */
+    static final int WIDE_SPAN = 2 * (Short.MAX_VALUE / (STEPS * 128));
+    /** Adds 2^15 to each 16-bit half of a lane, making a signed half unsigned. */
+    private static final int HALVES_SIGN = 0x8000_8000;
     /** Rows of A converted at a time, reused across every panel of B (fewer for a deep product). */
     private static final int ROW_CHUNK = 16 * ROWS;
     /** The most ints a chunk of A's converted rows takes (1 MiB), so that a very deep product keeps it small. */
@@ -67,14 +74,17 @@ public final class Int16Gemm {
         private final int[] columnSums;
         /** Per column (padded to whole panels): what the packed values add to B's less their zero point. */
         private final int[] offsets;
+        /** Whether B's values are signed (wide columns), and A's with them. */
+        private final boolean signed;
 
-        private Packed(short[] data, int k, int n, int pairs, int[] columnSums, int[] offsets) {
+        private Packed(short[] data, int k, int n, int pairs, int[] columnSums, int[] offsets, boolean signed) {
             this.data = data;
             this.k = k;
             this.n = n;
             this.pairs = pairs;
             this.columnSums = columnSums;
             this.offsets = offsets;
+            this.signed = signed;
         }
     }
 
@@ -89,8 +99,8 @@ public final class Int16Gemm {
 
     /**
      * Packs a constant int8 or uint8 B[k×n] (zero points per tensor or per column), or returns null
-     * when a column spans more than {@link #SPAN} (full-range weights: the float GEMM takes those)
-     * or the packed values would not fit one Java array.
+     * when a column spans more than {@link #WIDE_SPAN} (the float GEMM takes those) or the packed
+     * values would not fit one Java array.
      */
     public static Packed pack(FloatGemm.Int8Matrix b, int k, int n) {
         if (!b.perColumn() && b.zeroPoints().length != 1) {
@@ -100,19 +110,25 @@ public final class Int16Gemm {
             return null;
         }
         int panels = Math.ceilDiv(n, PANEL);
-        int[] offsets = new int[panels * PANEL];
-        for (int j = 0; j < n; j++) {
-            int lowest = Integer.MAX_VALUE;
+        int[] lowest = new int[n];
+        int widest = 0;
+        for (int j = 0; j < n && k > 0; j++) {
+            lowest[j] = Integer.MAX_VALUE;
             int highest = Integer.MIN_VALUE;
             for (int p = 0; p < k; p++) {
                 int value = (int) b.shifted(p, j);
-                lowest = Math.min(lowest, value);
+                lowest[j] = Math.min(lowest[j], value);
                 highest = Math.max(highest, value);
             }
-            if (k > 0 && highest - lowest > SPAN) {
-                return null;
-            }
-            offsets[j] = k > 0 ? -lowest : 0;
+            widest = Math.max(widest, highest - lowest[j]);
+        }
+        if (widest > WIDE_SPAN) {
+            return null;
+        }
+        boolean signed = widest > SPAN;
+        int[] offsets = new int[panels * PANEL];
+        for (int j = 0; j < n; j++) {
+            offsets[j] = -lowest[j] - (signed ? WIDE_SPAN / 2 : 0);
         }
         int pairs = pairs(k);
         short[] data = new short[Math.toIntExact(packedBytes(k, n) / 2)];
@@ -125,7 +141,7 @@ public final class Int16Gemm {
                 data[lane * 2 + p % 2] = (short) (value + offsets[j]);
             }
         }
-        return new Packed(data, k, n, pairs, columnSums, offsets);
+        return new Packed(data, k, n, pairs, columnSums, offsets, signed);
     }
 
     /**
@@ -146,13 +162,13 @@ public final class Int16Gemm {
         int[] rows = rowsOfA(chunkRows * b.pairs);
         int[] rowSums = ROW_SUMS.get();
         int[] tile = TILE.get();
-        // A's values become unsigned, int8 plus 128.
-        int unsignedShift = a.unsigned() ? 0 : 128;
+        // What A's values take to become unsigned (int8 plus 128), or signed (uint8 less 128).
+        int aShift = b.signed ? (a.unsigned() ? -128 : 0) : (a.unsigned() ? 0 : 128);
         for (int chunk = 0; chunk < m; chunk += chunkRows) {
             int height = Math.min(chunkRows, m - chunk);
             for (int r = 0; r < Math.ceilDiv(height, ROWS) * ROWS; r++) {
                 if (r < height) {
-                    rowSums[r] = Int8Gemv.pairs(a, chunk + r, k, unsignedShift, rows, r * b.pairs, b.pairs);
+                    rowSums[r] = Int8Gemv.pairs(a, chunk + r, k, aShift, rows, r * b.pairs, b.pairs);
                 } else {
                     Arrays.fill(rows, r * b.pairs, (r + 1) * b.pairs, 0);
                 }
@@ -160,8 +176,8 @@ public final class Int16Gemm {
             for (int column = 0; column < n; column += PANEL) {
                 int bAt = (firstColumn + column) / PANEL * b.pairs * PANEL * 2;
                 for (int block = 0; block < height; block += ROWS) {
-                    kernel(rows, block * b.pairs, b.pairs, b.data, bAt, tile);
-                    store(tile, Math.min(ROWS, height - block), rowSums, block, a, unsignedShift, b, firstColumn, c,
+                    kernel(rows, block * b.pairs, b.pairs, b.data, bAt, b.signed, tile);
+                    store(tile, Math.min(ROWS, height - block), rowSums, block, a, aShift, b, firstColumn, c,
                             chunk + block, column, n, then);
                 }
             }
@@ -185,7 +201,7 @@ public final class Int16Gemm {
      * of its speed. Written out for {@link #STEPS} = 2: with a loop over the steps, or with more rows,
      * C2 kept fewer vectors in registers.
      */
-    private static void kernel(int[] rows, int a0, int pairs, short[] packed, int bAt, int[] tile) {
+    private static void kernel(int[] rows, int a0, int pairs, short[] packed, int bAt, boolean signed, int[] tile) {
         IntVector s00 = IntVector.zero(INT), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
         IntVector h00 = s00, h01 = s00, h10 = s00, h11 = s00, h20 = s00, h21 = s00, h30 = s00, h31 = s00;
         int a1 = a0 + pairs, a2 = a1 + pairs, a3 = a2 + pairs;
@@ -217,42 +233,68 @@ public final class Int16Gemm {
             t30 = t30.add(a.mul(b0));
             t31 = t31.add(a.mul(b1));
 
-            // Each lane whole into s, its upper half into h.
+            // Each lane whole into s, its upper half into h (signed halves first made unsigned).
             IntVector v = t00.reinterpretAsInts();
+            if (signed) {
+                v = v.lanewise(XOR, HALVES_SIGN);
+            }
             s00 = s00.add(v);
             h00 = h00.add(v.lanewise(LSHR, 16));
             v = t01.reinterpretAsInts();
+            if (signed) {
+                v = v.lanewise(XOR, HALVES_SIGN);
+            }
             s01 = s01.add(v);
             h01 = h01.add(v.lanewise(LSHR, 16));
             v = t10.reinterpretAsInts();
+            if (signed) {
+                v = v.lanewise(XOR, HALVES_SIGN);
+            }
             s10 = s10.add(v);
             h10 = h10.add(v.lanewise(LSHR, 16));
             v = t11.reinterpretAsInts();
+            if (signed) {
+                v = v.lanewise(XOR, HALVES_SIGN);
+            }
             s11 = s11.add(v);
             h11 = h11.add(v.lanewise(LSHR, 16));
             v = t20.reinterpretAsInts();
+            if (signed) {
+                v = v.lanewise(XOR, HALVES_SIGN);
+            }
             s20 = s20.add(v);
             h20 = h20.add(v.lanewise(LSHR, 16));
             v = t21.reinterpretAsInts();
+            if (signed) {
+                v = v.lanewise(XOR, HALVES_SIGN);
+            }
             s21 = s21.add(v);
             h21 = h21.add(v.lanewise(LSHR, 16));
             v = t30.reinterpretAsInts();
+            if (signed) {
+                v = v.lanewise(XOR, HALVES_SIGN);
+            }
             s30 = s30.add(v);
             h30 = h30.add(v.lanewise(LSHR, 16));
             v = t31.reinterpretAsInts();
+            if (signed) {
+                v = v.lanewise(XOR, HALVES_SIGN);
+            }
             s31 = s31.add(v);
             h31 = h31.add(v.lanewise(LSHR, 16));
         }
+        // The signed halves' 2^15 came into every lane's sum twice a widening.
+        int bias = signed ? pairs / STEPS << 16 : 0;
         // Σ(low + high) from Σ(high·2^16 + low) and Σhigh, modulo 2^32; written out, as a method C2 did
         // not always inline it, and boxed the sums at every step of the loop.
-        s00.sub(h00.lanewise(LSHL, 16)).add(h00).intoArray(tile, 0);
-        s01.sub(h01.lanewise(LSHL, 16)).add(h01).intoArray(tile, LANES);
-        s10.sub(h10.lanewise(LSHL, 16)).add(h10).intoArray(tile, PANEL);
-        s11.sub(h11.lanewise(LSHL, 16)).add(h11).intoArray(tile, PANEL + LANES);
-        s20.sub(h20.lanewise(LSHL, 16)).add(h20).intoArray(tile, 2 * PANEL);
-        s21.sub(h21.lanewise(LSHL, 16)).add(h21).intoArray(tile, 2 * PANEL + LANES);
-        s30.sub(h30.lanewise(LSHL, 16)).add(h30).intoArray(tile, 3 * PANEL);
-        s31.sub(h31.lanewise(LSHL, 16)).add(h31).intoArray(tile, 3 * PANEL + LANES);
+        s00.sub(h00.lanewise(LSHL, 16)).add(h00).sub(bias).intoArray(tile, 0);
+        s01.sub(h01.lanewise(LSHL, 16)).add(h01).sub(bias).intoArray(tile, LANES);
+        s10.sub(h10.lanewise(LSHL, 16)).add(h10).sub(bias).intoArray(tile, PANEL);
+        s11.sub(h11.lanewise(LSHL, 16)).add(h11).sub(bias).intoArray(tile, PANEL + LANES);
+        s20.sub(h20.lanewise(LSHL, 16)).add(h20).sub(bias).intoArray(tile, 2 * PANEL);
+        s21.sub(h21.lanewise(LSHL, 16)).add(h21).sub(bias).intoArray(tile, 2 * PANEL + LANES);
+        s30.sub(h30.lanewise(LSHL, 16)).add(h30).sub(bias).intoArray(tile, 3 * PANEL);
+        s31.sub(h31.lanewise(LSHL, 16)).add(h31).sub(bias).intoArray(tile, 3 * PANEL + LANES);
     }
 
     /**
@@ -260,11 +302,11 @@ public final class Int16Gemm {
      * terms taken off (their row sums from {@code rowSums[block]}).
      */
     private static void store(int[] tile, int valid, int[] rowSums, int block, FloatGemm.Int8Matrix a,
-            int unsignedShift, Packed b, int firstColumn, FloatGemm.Matrix c, int row, int column, int n,
+            int aShift, Packed b, int firstColumn, FloatGemm.Matrix c, int row, int column, int n,
             FloatGemm.Dequantization then) {
         MemorySegment segment = Segments.exact(c.segment());
         for (int r = 0; r < valid; r++) {
-            int zeroPoint = a.zeroPoint(row + r) + unsignedShift;
+            int zeroPoint = a.zeroPoint(row + r) + aShift;
             int rowSum = rowSums[block + r];
             for (int half = 0; half < PANEL && column + half < n; half += LANES) {
                 int at = r * PANEL + half;

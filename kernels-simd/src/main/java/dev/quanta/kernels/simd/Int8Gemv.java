@@ -160,30 +160,37 @@ public final class Int8Gemv {
 
     /**
      * Fills {@code pairs[at..at + count)} with A's row two values a 32-bit lane (the even depth in
-     * the low half), each plus {@code offset} (0, or 128 for int8) to make it non-negative, zero past
-     * k, and returns their sum. Bytes widened to 16-bit lanes are already those pairs.
+     * the low half), each plus {@code shift} (−128, 0 or 128: 128 makes int8 non-negative, −128 makes
+     * uint8 signed), as 16-bit values, zero past k, and returns their sum. Bytes widened to 16-bit
+     * lanes are already those pairs.
      */
-    static int pairs(FloatGemm.Int8Matrix a, int row, int k, int offset, int[] pairs, int at, int count) {
+    static int pairs(FloatGemm.Int8Matrix a, int row, int k, int shift, int[] pairs, int at, int count) {
         MemorySegment segment = Segments.exact(a.segment());
         long from = a.byteAt(row, 0);
-        // A signed byte plus 128 is its bits with the sign flipped, read unsigned.
-        byte flip = (byte) offset;
+        // Adding ±128 to a byte is flipping its sign bit and reading it the other way.
+        byte flip = (byte) (shift == 0 ? 0 : 0x80);
+        boolean signed = (a.unsigned() ? 0 : -128) + shift < 0;
+        VectorOperators.Conversion<Byte, Short> widen = signed ? VectorOperators.B2S : VectorOperators.ZERO_EXTEND_B2S;
         IntVector lows = IntVector.zero(INT);
         IntVector highs = lows;
         int p = 0;
         for (; p + 2 * LANES <= k; p += 2 * LANES) {
             IntVector two = ((ShortVector) ByteVector.fromMemorySegment(ROW_BYTES, segment, from + p, Layouts.ORDER)
-                    .lanewise(VectorOperators.XOR, flip).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORT, 0))
-                    .reinterpretAsInts();
+                    .lanewise(VectorOperators.XOR, flip).convertShape(widen, SHORT, 0)).reinterpretAsInts();
             two.intoArray(pairs, at + p / 2);
-            lows = lows.add(two.and(0xFFFF));
-            highs = highs.add(two.lanewise(VectorOperators.LSHR, 16));
+            if (signed) {
+                lows = lows.add(two.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                highs = highs.add(two.lanewise(VectorOperators.ASHR, 16));
+            } else {
+                lows = lows.add(two.and(0xFFFF));
+                highs = highs.add(two.lanewise(VectorOperators.LSHR, 16));
+            }
         }
         int sum = lows.add(highs).reduceLanes(VectorOperators.ADD);
         for (; p < 2 * count; p += 2) {
-            int even = p < k ? value(a, row, p) + offset : 0;
-            int odd = p + 1 < k ? value(a, row, p + 1) + offset : 0;
-            pairs[at + p / 2] = even | odd << 16;
+            int even = p < k ? value(a, row, p) + shift : 0;
+            int odd = p + 1 < k ? value(a, row, p + 1) + shift : 0;
+            pairs[at + p / 2] = even & 0xFFFF | odd << 16;
             sum += even + odd;
         }
         return sum;

@@ -23,27 +23,31 @@ class Int16GemmTest {
         try (Arena arena = Arena.ofConfined()) {
             for (int trial = 0; trial < 160; trial++) {
                 // Rows past a chunk of A and partial tiles; columns over several panels and a partial
-                // one; depths not a multiple of the four a widening takes, and some deep ones. A third of
-                // the trials put A at its largest (255 as unsigned) and B at the top of its columns' spans,
-                // where two products fill an unsigned 16-bit half.
+                // one; depths not a multiple of the four a widening takes, and some deep ones. Half the
+                // trials have B's columns span at most SPAN (unsigned halves), half up to WIDE_SPAN
+                // (signed halves). A third put A at the end of its range where two products fill a
+                // 16-bit half (255 as unsigned, −128 as signed) and B at an end of its columns' spans.
                 int m = trial % 9 == 0 ? random.nextInt(60, 140) : random.nextInt(1, 14);
                 int n = random.nextInt(1, 3 * Int16Gemm.PANEL + 7);
                 int k = trial % 5 == 0 ? random.nextInt(300, 1100) : random.nextInt(0, 45);
                 boolean extreme = trial % 3 == 0;
+                boolean wide = trial % 2 == 0;
+                int span = !wide ? Int16Gemm.SPAN
+                        : extreme ? Int16Gemm.WIDE_SPAN : random.nextInt(Int16Gemm.SPAN + 1, Int16Gemm.WIDE_SPAN + 1);
                 boolean aUnsigned = random.nextBoolean();
                 boolean bUnsigned = random.nextBoolean();
                 int aLow = aUnsigned ? 0 : -128;
                 int[] a = new int[m * k];
                 int[] aZeros = new int[random.nextBoolean() ? 1 : m];
                 for (int i = 0; i < a.length; i++) {
-                    a[i] = extreme ? aLow + 255 : aLow + random.nextInt(256);
+                    a[i] = extreme ? aLow + (wide ? 0 : 255) : aLow + random.nextInt(256);
                 }
                 for (int i = 0; i < aZeros.length; i++) {
-                    aZeros[i] = extreme ? aLow : aLow + random.nextInt(256);
+                    aZeros[i] = extreme ? aLow + (wide ? 255 : 0) : aLow + random.nextInt(256);
                 }
-                // Each column of B spans at most SPAN values, anywhere in its type, its zero point
-                // anywhere too (in the span or outside it).
-                int span = Int16Gemm.SPAN;
+                // Each column of B spans at most `span` values, anywhere in its type, its zero point
+                // anywhere too (in the span or outside it). Extremes: one depth at one end, the rest at
+                // the other.
                 int bLow = bUnsigned ? 0 : -128;
                 int[] bZeros = new int[random.nextBoolean() ? 1 : n];
                 for (int j = 0; j < bZeros.length; j++) {
@@ -53,10 +57,11 @@ class Int16GemmTest {
                 for (int j = 0; j < n; j++) {
                     lowest[j] = bLow + random.nextInt(256 - span);
                 }
+                boolean top = !wide || random.nextBoolean();
                 int[] b = new int[k * n];
                 for (int i = 0; i < b.length; i++) {
                     int j = i % n;
-                    b[i] = lowest[j] + (extreme ? (i < n ? 0 : span) : random.nextInt(span + 1));
+                    b[i] = lowest[j] + (extreme ? (i < n == top ? 0 : span) : random.nextInt(span + 1));
                 }
                 FloatGemm.Int8Matrix bMatrix = new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, bUnsigned, bZeros, true, 0);
                 Int16Gemm.Packed packed = Int16Gemm.pack(bMatrix, k, n);
@@ -91,7 +96,7 @@ class Int16GemmTest {
     @Test
     void packsOnlyBWhoseColumnsSpanAtMostTheWidestSpan() {
         try (Arena arena = Arena.ofConfined()) {
-            for (int span : new int[] {Int16Gemm.SPAN, Int16Gemm.SPAN + 1}) {
+            for (int span : new int[] {Int16Gemm.SPAN, Int16Gemm.SPAN + 1, Int16Gemm.WIDE_SPAN, Int16Gemm.WIDE_SPAN + 1}) {
                 for (boolean unsigned : new boolean[] {false, true}) {
                     int low = unsigned ? 0 : -128;
                     // The second column spans `span`, away from the zero point; the first is constant.
@@ -100,7 +105,7 @@ class Int16GemmTest {
                             new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, 2, unsigned, new int[] {low + 200}, true, 0),
                             3, 2);
                     assertThat(packed != null).as("span %d unsigned %b", span, unsigned)
-                            .isEqualTo(span <= Int16Gemm.SPAN);
+                            .isEqualTo(span <= Int16Gemm.WIDE_SPAN);
                 }
             }
         }
@@ -109,25 +114,27 @@ class Int16GemmTest {
     @Test
     void sumsPastInt32WrapAsTheDefinitionDoes() {
         // The largest products, A's 255 (uint8, zero point 0) by B's 127 (int8, zero point −128 and
-        // a span from 0), over a depth whose sums pass 2^31.
+        // columns spanning SPAN or WIDE_SPAN from 127), over a depth whose sums pass 2^31.
         int k = 40_001;
         int n = Int16Gemm.PANEL + 3;
         try (Arena arena = Arena.ofConfined()) {
-            int[] a = new int[k];
-            int[] b = new int[k * n];
-            Arrays.fill(a, 255);
-            Arrays.fill(b, 127);
-            Arrays.fill(b, 0, n, 127 - Int16Gemm.SPAN);
-            int[] aZeros = {0};
-            int[] bZeros = {-128};
-            Int16Gemm.Packed packed = Int16Gemm.pack(
-                    new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, false, bZeros, true, 0), k, n);
-            FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * n, 64), 0, n);
-            Int16Gemm.multiply(new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, true, aZeros, false, 0), packed, 0, c,
-                    1, n, k, null);
-            int[] expected = definition(a, aZeros, b, bZeros, 1, n, k);
-            assertThat((long) k * 255 * 255).isGreaterThan(Integer.MAX_VALUE);
-            assertThat(products(c, 1, n)).containsExactly(expected);
+            for (int span : new int[] {Int16Gemm.SPAN, Int16Gemm.WIDE_SPAN}) {
+                int[] a = new int[k];
+                int[] b = new int[k * n];
+                Arrays.fill(a, 255);
+                Arrays.fill(b, 127);
+                Arrays.fill(b, 0, n, 127 - span);
+                int[] aZeros = {0};
+                int[] bZeros = {-128};
+                Int16Gemm.Packed packed = Int16Gemm.pack(
+                        new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, false, bZeros, true, 0), k, n);
+                FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * n, 64), 0, n);
+                Int16Gemm.multiply(new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, true, aZeros, false, 0), packed, 0,
+                        c, 1, n, k, null);
+                int[] expected = definition(a, aZeros, b, bZeros, 1, n, k);
+                assertThat((long) k * 255 * 255).isGreaterThan(Integer.MAX_VALUE);
+                assertThat(products(c, 1, n)).as("span %d", span).containsExactly(expected);
+            }
         }
     }
 
