@@ -13,6 +13,7 @@ import dev.quanta.graph.ops.Window;
 import dev.quanta.kernels.simd.Depthwise;
 import dev.quanta.kernels.simd.FloatGemm;
 import dev.quanta.kernels.simd.FloatRows;
+import dev.quanta.kernels.simd.Int16Gemm;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Layouts;
 import dev.quanta.tensor.Shape;
@@ -342,8 +343,10 @@ final class ConvKernels {
 
         /**
          * Each group's patches gathered as bytes (padding holds x's zero point, so it adds nothing) and
-         * multiplied exactly by the GEMM's integer mode into {@code sums} (int32, y's shape); each
-         * block then goes to {@code epilogue} on the task that computed it. Depthwise convolutions go
+         * multiplied exactly into {@code sums} (int32, y's shape); each block then goes to {@code
+         * epilogue} on the task that computed it. Where no weight is −128 as a signed value (ONNX
+         * Runtime's symmetric int8 weights), each task packs its block of patches into 16-bit lanes for
+         * {@link Int16Gemm}, else the float GEMM's integer mode multiplies. Depthwise convolutions go
          * plane by plane through the float kernel instead, on values less their zero points: exact,
          * as no sum of {@link #EXACT_TAPS} products of such values reaches 2^24.
          */
@@ -353,15 +356,22 @@ final class ConvKernels {
                 depthwiseIntegers(context, sums, epilogue);
                 return;
             }
+            boolean lanes16 = Int16Gemm.takesWholeB(w.segment(), w.offset(), w.elementCount(), w.dtype() == DType.UINT8);
             lowered(context, l, x, xZero[0] & 0xFF, (columns, n, gi, patches, first, count) -> {
                 int firstFilter = (int) (gi * l.groupFilters());
-                FloatGemm.multiplyIntegers(
-                        new FloatGemm.Int8Matrix(w.segment(), w.offset() + firstFilter * l.patch(), l.patch(),
-                                w.dtype() == DType.UINT8, wZero, false, firstFilter),
-                        new FloatGemm.Int8Matrix(columns.segment(), patches + first, l.outPlane(),
-                                x.dtype() == DType.UINT8, xZero, true, (int) first),
-                        new FloatGemm.Matrix(sums.segment(), l.outBase(n, gi) + first, l.outPlane()),
-                        Math.toIntExact(l.groupFilters()), count, Math.toIntExact(l.patch()));
+                FloatGemm.Int8Matrix filters = new FloatGemm.Int8Matrix(w.segment(), w.offset() + firstFilter * l.patch(),
+                        l.patch(), w.dtype() == DType.UINT8, wZero, false, firstFilter);
+                FloatGemm.Int8Matrix block = new FloatGemm.Int8Matrix(columns.segment(), patches + first, l.outPlane(),
+                        x.dtype() == DType.UINT8, xZero, true, (int) first);
+                FloatGemm.Matrix out = new FloatGemm.Matrix(sums.segment(), l.outBase(n, gi) + first, l.outPlane());
+                int patch = Math.toIntExact(l.patch());
+                Int16Gemm.Packed packed = lanes16 ? Int16Gemm.packWhole(block, patch, count, PACKED_PATCHES.get()) : null;
+                if (packed != null) {
+                    PACKED_PATCHES.set(packed);
+                    Int16Gemm.multiply(filters, packed, 0, out, Math.toIntExact(l.groupFilters()), count, patch, null);
+                } else {
+                    FloatGemm.multiplyIntegers(filters, block, out, Math.toIntExact(l.groupFilters()), count, patch);
+                }
                 if (epilogue != null) {
                     for (int f = 0; f < l.groupFilters(); f++) {
                         epilogue.apply(firstFilter + f, l.outBase(n, gi) + f * l.outPlane() + first, count);
@@ -370,6 +380,9 @@ final class ConvKernels {
             });
         }
     }
+
+    /** Each thread's last block of patches packed for {@link Int16Gemm}, its arrays reused by the next. */
+    private static final ThreadLocal<Int16Gemm.Packed> PACKED_PATCHES = new ThreadLocal<>();
 
     /** Taps whose products of values less their zero points (at most 255² each) always sum exactly in float. */
     private static final long EXACT_TAPS = (1 << 24) / (255 * 255);

@@ -19,7 +19,10 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** ConvInteger against a direct int64 sum: groups, strides, dilations, padding, zero points per filter, both signs. */
+/**
+ * ConvInteger against a direct int64 sum: groups, strides, dilations, padding, zero points per filter, both signs,
+ * weights that take their least value (the float GEMM's integer mode) and weights that do not (16-bit lanes).
+ */
 class ConvIntegerTest {
 
     private static final long SEED = 0xC0_1E6E;
@@ -77,6 +80,13 @@ class ConvIntegerTest {
             boolean extreme = trial % 3 == 0;
             int[] x = values(random, 2 * channels * height * width, xUnsigned, extreme, true);
             int[] w = values(random, filters * (channels / group) * kh * kw, wUnsigned, extreme, false);
+            if (trial % 2 == 1) {
+                // Weights that never take their type's least value once signed run on 16-bit lanes.
+                int least = wUnsigned ? 0 : -128;
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = w[i] == least ? least + 1 : w[i];
+                }
+            }
             int[] xZero = values(random, 1, xUnsigned, extreme, false);
             int[] wZero = values(random, random.nextBoolean() ? 1 : filters, wUnsigned, extreme, true);
             Window window = new Window(null, strides, dilations, pads, Window.AutoPad.NOTSET, false);

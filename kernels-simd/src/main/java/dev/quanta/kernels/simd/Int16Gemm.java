@@ -4,11 +4,16 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.XOR;
 
+import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -55,6 +60,9 @@ public final class Int16Gemm {
     private static final ThreadLocal<int[][]> ROWS_OF_A = ThreadLocal.withInitial(() -> new int[1][0]);
     private static final ThreadLocal<int[]> TILE = ThreadLocal.withInitial(() -> new int[ROWS * PANEL]);
     private static final ThreadLocal<int[]> ROW_SUMS = ThreadLocal.withInitial(() -> new int[ROW_CHUNK]);
+    /** A byte for each int lane (and more, masked off, where that would be under the narrowest shape). */
+    private static final VectorSpecies<Byte> LANE_BYTES = ByteVector.SPECIES_PREFERRED.withShape(
+            VectorShape.forBitSize(Math.max(VectorShape.S_64_BIT.vectorBitSize(), INT.vectorBitSize() / 4)));
 
     private Int16Gemm() {
     }
@@ -76,8 +84,11 @@ public final class Int16Gemm {
         private final int[] offsets;
         /** Whether B's values are signed (wide columns), and A's with them. */
         private final boolean signed;
+        /** Whether B's values take all of −128..127 ({@link #packWhole}), so that A's may not be −128. */
+        private final boolean whole;
 
-        private Packed(short[] data, int k, int n, int pairs, int[] columnSums, int[] offsets, boolean signed) {
+        private Packed(short[] data, int k, int n, int pairs, int[] columnSums, int[] offsets, boolean signed,
+                boolean whole) {
             this.data = data;
             this.k = k;
             this.n = n;
@@ -85,6 +96,7 @@ public final class Int16Gemm {
             this.columnSums = columnSums;
             this.offsets = offsets;
             this.signed = signed;
+            this.whole = whole;
         }
     }
 
@@ -141,7 +153,80 @@ public final class Int16Gemm {
                 data[lane * 2 + p % 2] = (short) (value + offsets[j]);
             }
         }
-        return new Packed(data, k, n, pairs, columnSums, offsets, signed);
+        return new Packed(data, k, n, pairs, columnSums, offsets, signed, false);
+    }
+
+    /**
+     * Packs an int8 or uint8 B[k×n] of any values (activations: a convolution's patches, packed per
+     * call), each as a signed byte (uint8 less 128), for a product whose A never takes −128 as a
+     * signed value (weights within ±127, as ONNX Runtime's symmetric int8 ones are): two products of
+     * at most 127·128 then fit a signed 16-bit half. Vectors of bytes widen straight into the packed
+     * lanes. {@link #multiply} refuses an A with −128. {@code scratch} is reused when it is large
+     * enough; null when the packed values would not fit one Java array.
+     */
+    public static Packed packWhole(FloatGemm.Int8Matrix b, int k, int n, Packed scratch) {
+        if (!b.perColumn() && b.zeroPoints().length != 1) {
+            throw new IllegalArgumentException("B's zero points go per column");
+        }
+        if (packedBytes(k, n) / 2 > Integer.MAX_VALUE - 8) {
+            return null;
+        }
+        int pairs = pairs(k);
+        int panels = Math.ceilDiv(n, PANEL);
+        int size = Math.toIntExact(packedBytes(k, n) / 2);
+        short[] data = scratch != null && scratch.data.length >= size ? scratch.data : new short[size];
+        int[] columnSums = scratch != null && scratch.columnSums.length >= panels * PANEL ? scratch.columnSums
+                : new int[panels * PANEL];
+        int[] offsets = scratch != null && scratch.offsets.length >= panels * PANEL ? scratch.offsets
+                : new int[panels * PANEL];
+        MemorySegment segment = Segments.exact(b.segment());
+        // A uint8 less 128 is its bits with the sign flipped, read as int8.
+        byte flip = (byte) (b.unsigned() ? 0x80 : 0);
+        for (int column = 0; column < panels * PANEL; column += LANES) {
+            VectorMask<Byte> valid = LANE_BYTES.indexInRange(column, Math.min(n, column + LANES));
+            int lane = (column / PANEL * pairs * PANEL + column % PANEL) * 2;
+            IntVector sums = IntVector.zero(INT);
+            for (int p = 0; p < 2 * pairs; p += 2, lane += 2 * PANEL) {
+                IntVector even = p < k ? signedBytes(segment, b.byteAt(p, column), flip, valid) : IntVector.zero(INT);
+                IntVector odd = p + 1 < k ? signedBytes(segment, b.byteAt(p + 1, column), flip, valid) : IntVector.zero(INT);
+                sums = sums.add(even).add(odd);
+                even.and(0xFFFF).or(odd.lanewise(LSHL, 16)).reinterpretAsShorts().intoArray(data, lane);
+            }
+            // Σ(x − zx) = Σb' − k·o, where b' = x − zx + o, o = zx − 128 for uint8 and zx for int8.
+            for (int j = column; j < column + LANES; j++) {
+                offsets[j] = j < n ? b.zeroPoint(j) - (b.unsigned() ? 128 : 0) : 0;
+            }
+            IntVector offset = IntVector.fromArray(INT, offsets, column);
+            sums.sub(offset.mul(k)).intoArray(columnSums, column);
+        }
+        return new Packed(data, k, n, pairs, columnSums, offsets, true, true);
+    }
+
+    /**
+     * Whether {@code count} int8 or uint8 values from {@code offset} can be the A of a B packed by
+     * {@link #packWhole}: none is −128 once signed (uint8 less 128).
+     */
+    public static boolean takesWholeB(MemorySegment segment, long offset, long count, boolean unsigned) {
+        byte least = (byte) (unsigned ? 0 : -128);
+        VectorSpecies<Byte> bytes = ByteVector.SPECIES_PREFERRED;
+        long i = 0;
+        for (; i + bytes.length() <= count; i += bytes.length()) {
+            if (ByteVector.fromMemorySegment(bytes, segment, offset + i, Layouts.ORDER).eq(least).anyTrue()) {
+                return false;
+            }
+        }
+        for (; i < count; i++) {
+            if (segment.get(ValueLayout.JAVA_BYTE, offset + i) == least) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** LANES bytes from {@code at} (those of {@code valid}, zero past it) as signed values in ints. */
+    private static IntVector signedBytes(MemorySegment segment, long at, byte flip, VectorMask<Byte> valid) {
+        return (IntVector) ByteVector.fromMemorySegment(LANE_BYTES, segment, at, Layouts.ORDER, valid)
+                .lanewise(VectorOperators.XOR, flip).convertShape(VectorOperators.B2I, INT, 0);
     }
 
     /**
@@ -169,6 +254,9 @@ public final class Int16Gemm {
             for (int r = 0; r < Math.ceilDiv(height, ROWS) * ROWS; r++) {
                 if (r < height) {
                     rowSums[r] = Int8Gemv.pairs(a, chunk + r, k, aShift, rows, r * b.pairs, b.pairs);
+                    if (b.whole) {
+                        refuseLeast(rows, r * b.pairs, b.pairs, chunk + r);
+                    }
                 } else {
                     Arrays.fill(rows, r * b.pairs, (r + 1) * b.pairs, 0);
                 }
@@ -180,6 +268,16 @@ public final class Int16Gemm {
                     store(tile, Math.min(ROWS, height - block), rowSums, block, a, aShift, b, firstColumn, c,
                             chunk + block, column, n, then);
                 }
+            }
+        }
+    }
+
+    /** Throws when a pair of A's 16-bit values holds −128, which B's whole range cannot take two products of. */
+    private static void refuseLeast(int[] rows, int from, int pairs, int row) {
+        for (int i = from; i < from + pairs; i++) {
+            if ((short) rows[i] == -128 || rows[i] >> 16 == -128) {
+                throw new IllegalArgumentException("row " + row + " of A holds −128 as a signed value (" + (i - from) * 2
+                        + "), which a B packed whole cannot take");
             }
         }
     }

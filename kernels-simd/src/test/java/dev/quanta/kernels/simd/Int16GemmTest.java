@@ -94,6 +94,67 @@ class Int16GemmTest {
     }
 
     @Test
+    void packsAnyBWholeForAnAWithoutItsLeastValue() {
+        SplittableRandom random = new SplittableRandom(SEED + 1);
+        try (Arena arena = Arena.ofConfined()) {
+            Int16Gemm.Packed scratch = null;
+            for (int trial = 0; trial < 60; trial++) {
+                // A (a convolution's weights) within ±127 as signed values; B (its patches) anything, a
+                // third of the trials at the ends of both ranges. Packed into the same scratch each time.
+                int m = random.nextInt(1, 14);
+                int n = random.nextInt(1, 3 * Int16Gemm.PANEL + 7);
+                int k = trial % 5 == 0 ? random.nextInt(300, 700) : random.nextInt(0, 45);
+                boolean extreme = trial % 3 == 0;
+                boolean aUnsigned = random.nextBoolean();
+                boolean bUnsigned = random.nextBoolean();
+                int aLow = aUnsigned ? 0 : -128;
+                int bLow = bUnsigned ? 0 : -128;
+                int[] a = new int[m * k];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = aLow + (extreme ? 1 : random.nextInt(1, 256));
+                }
+                int[] aZeros = {aLow + random.nextInt(256)};
+                int[] b = new int[k * n];
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = bLow + (extreme ? (trial % 2 == 0 ? 0 : 255) : random.nextInt(256));
+                }
+                int[] bZeros = new int[random.nextBoolean() ? 1 : n];
+                for (int j = 0; j < bZeros.length; j++) {
+                    bZeros[j] = bLow + random.nextInt(256);
+                }
+                scratch = Int16Gemm.packWhole(new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, bUnsigned, bZeros, true, 0),
+                        k, n, scratch);
+                FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * m * n, 64), 0, n);
+                Int16Gemm.multiply(new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, aUnsigned, aZeros, false, 0), scratch,
+                        0, c, m, n, k, null);
+                String label = String.format("seed %x trial %d m=%d n=%d k=%d", SEED + 1, trial, m, n, k);
+                assertThat(products(c, m, n)).as(label).containsExactly(definition(a, aZeros, b, bZeros, m, n, k));
+            }
+            // takesWholeB finds −128 (as signed) at any place of a row longer than a vector.
+            for (boolean unsigned : new boolean[] {false, true}) {
+                int[] values = new int[200];
+                Arrays.fill(values, unsigned ? 1 : -127);
+                assertThat(Int16Gemm.takesWholeB(bytesIn(arena, values), 0, values.length, unsigned)).isTrue();
+                for (int at : new int[] {0, 63, 64, 199}) {
+                    values[at] = unsigned ? 0 : -128;
+                    assertThat(Int16Gemm.takesWholeB(bytesIn(arena, values), 0, values.length, unsigned)).as("at %d", at)
+                            .isFalse();
+                    values[at] = unsigned ? 1 : -127;
+                }
+            }
+            // An A that takes −128 is refused.
+            int[] zeros = {0};
+            Int16Gemm.Packed packed = Int16Gemm.packWhole(
+                    new FloatGemm.Int8Matrix(bytesIn(arena, new int[] {-128, 127, 5, 6}), 0, 2, false, zeros, true, 0), 2, 2,
+                    null);
+            FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(16, 64), 0, 2);
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(
+                    new FloatGemm.Int8Matrix(bytesIn(arena, new int[] {3, -128}), 0, 2, false, zeros, false, 0), packed, 0, c,
+                    1, 2, 2, null));
+        }
+    }
+
+    @Test
     void packsOnlyBWhoseColumnsSpanAtMostTheWidestSpan() {
         try (Arena arena = Arena.ofConfined()) {
             for (int span : new int[] {Int16Gemm.SPAN, Int16Gemm.SPAN + 1, Int16Gemm.WIDE_SPAN, Int16Gemm.WIDE_SPAN + 1}) {
