@@ -506,8 +506,14 @@ final class ConvKernels {
                     } else if (!inside) {
                         to.asSlice(at, outWidth).fill((byte) padBits);
                     } else {
-                        to.asSlice(at, first).fill((byte) padBits);
-                        to.asSlice(at + end, outWidth - end).fill((byte) padBits);
+                        // The padding at either end is a tap or two: element stores, where a slice's fill
+                        // cost more in its checks (11% of a 3×3 QLinearConv's samples, JFR).
+                        for (long ow = 0; ow < first; ow++) {
+                            to.set(ValueLayout.JAVA_BYTE, at + ow, (byte) padBits);
+                        }
+                        for (long ow = end; ow < outWidth; ow++) {
+                            to.set(ValueLayout.JAVA_BYTE, at + ow, (byte) padBits);
+                        }
                         if (stride == 1) {
                             MemorySegment.copy(from, source + first, to, at + first, end - first);
                         } else {

@@ -183,7 +183,9 @@ public final class Int16Gemm {
         // A uint8 less 128 is its bits with the sign flipped, read as int8.
         byte flip = (byte) (b.unsigned() ? 0x80 : 0);
         for (int column = 0; column < panels * PANEL; column += LANES) {
-            VectorMask<Byte> valid = LANE_BYTES.indexInRange(column, Math.min(n, column + LANES));
+            // Masked loads only for the last, partial vector of columns: masked, each load checked its bounds.
+            VectorMask<Byte> valid = column + LANE_BYTES.length() <= n ? null
+                    : LANE_BYTES.indexInRange(column, Math.min(n, column + LANES));
             int lane = (column / PANEL * pairs * PANEL + column % PANEL) * 2;
             IntVector sums = IntVector.zero(INT);
             for (int p = 0; p < 2 * pairs; p += 2, lane += 2 * PANEL) {
@@ -223,10 +225,11 @@ public final class Int16Gemm {
         return true;
     }
 
-    /** LANES bytes from {@code at} (those of {@code valid}, zero past it) as signed values in ints. */
+    /** LANES bytes from {@code at} (those of {@code valid} when it is not null, zero past it) as signed values in ints. */
     private static IntVector signedBytes(MemorySegment segment, long at, byte flip, VectorMask<Byte> valid) {
-        return (IntVector) ByteVector.fromMemorySegment(LANE_BYTES, segment, at, Layouts.ORDER, valid)
-                .lanewise(VectorOperators.XOR, flip).convertShape(VectorOperators.B2I, INT, 0);
+        ByteVector bytes = valid == null ? ByteVector.fromMemorySegment(LANE_BYTES, segment, at, Layouts.ORDER)
+                : ByteVector.fromMemorySegment(LANE_BYTES, segment, at, Layouts.ORDER, valid);
+        return (IntVector) bytes.lanewise(VectorOperators.XOR, flip).convertShape(VectorOperators.B2I, INT, 0);
     }
 
     /**
@@ -274,7 +277,13 @@ public final class Int16Gemm {
 
     /** Throws when a pair of A's 16-bit values holds −128, which B's whole range cannot take two products of. */
     private static void refuseLeast(int[] rows, int from, int pairs, int row) {
-        for (int i = from; i < from + pairs; i++) {
+        int i = from;
+        for (; i + LANES <= from + pairs; i += LANES) {
+            if (IntVector.fromArray(INT, rows, i).reinterpretAsShorts().eq((short) -128).anyTrue()) {
+                break;
+            }
+        }
+        for (; i < from + pairs; i++) {
             if ((short) rows[i] == -128 || rows[i] >> 16 == -128) {
                 throw new IllegalArgumentException("row " + row + " of A holds −128 as a signed value (" + (i - from) * 2
                         + "), which a B packed whole cannot take");
