@@ -361,16 +361,23 @@ final class ConvKernels {
                 int firstFilter = (int) (gi * l.groupFilters());
                 FloatGemm.Int8Matrix filters = new FloatGemm.Int8Matrix(w.segment(), w.offset() + firstFilter * l.patch(),
                         l.patch(), w.dtype() == DType.UINT8, wZero, false, firstFilter);
-                FloatGemm.Int8Matrix block = new FloatGemm.Int8Matrix(columns.segment(), patches + first, l.outPlane(),
-                        x.dtype() == DType.UINT8, xZero, true, (int) first);
-                FloatGemm.Matrix out = new FloatGemm.Matrix(sums.segment(), l.outBase(n, gi) + first, l.outPlane());
                 int patch = Math.toIntExact(l.patch());
-                Int16Gemm.Packed packed = lanes16 ? Int16Gemm.packWhole(block, patch, count, PACKED_PATCHES.get()) : null;
-                if (packed != null) {
-                    PACKED_PATCHES.set(packed);
-                    Int16Gemm.multiply(filters, packed, 0, out, Math.toIntExact(l.groupFilters()), count, patch, null);
-                } else {
-                    FloatGemm.multiplyIntegers(filters, block, out, Math.toIntExact(l.groupFilters()), count, patch);
+                int filterCount = Math.toIntExact(l.groupFilters());
+                // On 16-bit lanes, a few hundred columns at a time, so that the packed patches stay small.
+                int step = lanes16 ? Int16Gemm.wholeColumns(patch) : count;
+                for (int from = 0; from < count; from += step) {
+                    int width = Math.min(step, count - from);
+                    FloatGemm.Int8Matrix block = new FloatGemm.Int8Matrix(columns.segment(), patches + first + from,
+                            l.outPlane(), x.dtype() == DType.UINT8, xZero, true, (int) (first + from));
+                    FloatGemm.Matrix out = new FloatGemm.Matrix(sums.segment(), l.outBase(n, gi) + first + from,
+                            l.outPlane());
+                    Int16Gemm.Packed packed = lanes16 ? Int16Gemm.packWhole(block, patch, width, PACKED_PATCHES.get()) : null;
+                    if (packed != null) {
+                        PACKED_PATCHES.set(packed);
+                        Int16Gemm.multiply(filters, packed, 0, out, filterCount, width, patch, null);
+                    } else {
+                        FloatGemm.multiplyIntegers(filters, block, out, filterCount, width, patch);
+                    }
                 }
                 if (epilogue != null) {
                     for (int f = 0; f < l.groupFilters(); f++) {

@@ -60,6 +60,8 @@ public final class Int16Gemm {
     private static final ThreadLocal<int[][]> ROWS_OF_A = ThreadLocal.withInitial(() -> new int[1][0]);
     private static final ThreadLocal<int[]> TILE = ThreadLocal.withInitial(() -> new int[ROWS * PANEL]);
     private static final ThreadLocal<int[]> ROW_SUMS = ThreadLocal.withInitial(() -> new int[ROW_CHUNK]);
+    /** 16-bit values a scratch for {@link #packWhole} should hold at most (2 MB). */
+    private static final int WHOLE_SCRATCH_SHORTS = 1 << 20;
     /** A byte for each int lane (and more, masked off, where that would be under the narrowest shape). */
     private static final VectorSpecies<Byte> LANE_BYTES = ByteVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(Math.max(VectorShape.S_64_BIT.vectorBitSize(), INT.vectorBitSize() / 4)));
@@ -202,6 +204,14 @@ public final class Int16Gemm {
             sums.sub(offset.mul(k)).intoArray(columnSums, column);
         }
         return new Packed(data, k, n, pairs, columnSums, offsets, true, true);
+    }
+
+    /**
+     * The most columns of a k-deep B that {@link #packWhole} should take at a time (whole panels, one
+     * at least), so that a thread's reused scratch stays within about 2 MB.
+     */
+    public static int wholeColumns(int k) {
+        return Math.max(1, WHOLE_SCRATCH_SHORTS / (pairs(k) * 2 * PANEL)) * PANEL;
     }
 
     /**
