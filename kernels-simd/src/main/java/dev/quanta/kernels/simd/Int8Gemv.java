@@ -102,7 +102,11 @@ public final class Int8Gemv {
         int offset = k == 0 || n == 0 ? 0 : -smallest;
         int strips = Math.ceilDiv(n, STRIP);
         int quads = Math.ceilDiv(k, 4);
-        short[] data = new short[Math.toIntExact((long) strips * quads * QUAD_SHORTS)];
+        long size = (long) strips * quads * QUAD_SHORTS;
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("a " + k + "×" + n + " B is too large to pack in one array");
+        }
+        short[] data = new short[(int) size];
         int[] columnSums = new int[strips * STRIP];
         int[] zeroPoints = new int[strips * STRIP];
         for (int j = 0; j < n; j++) {
