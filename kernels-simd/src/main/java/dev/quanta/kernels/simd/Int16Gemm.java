@@ -35,6 +35,9 @@ import jdk.incubator.vector.VectorSpecies;
  * shifted down into another, and the tile takes sum − 65535·upper at the end, exact modulo 2^32
  * whatever K. The zero points and offsets come back through B's column sums and A's row sums:
  * Σ(a − za)(b' − o) = Σa·b' − o·Σa − za·Σ(b' − o). {@link Int8Gemv} widens its lanes the same way.
+ *
+ * <p>{@link #packWhole} packs a B of any values the same way, signed (a convolution's patches, per
+ * call), for an A that never takes −128 once signed (weights within ±127): products within ±127·128.
  */
 public final class Int16Gemm {
 
