@@ -319,7 +319,9 @@ public final class Int16Gemm {
      * each load's bounds check took a score of scalar instructions, and in a JVM that had run the
      * M = 1 products of {@code quanta bench-ops --int8} first, reading A so ran the kernel at a fifth
      * of its speed. Written out for {@link #STEPS} = 2: with a loop over the steps, or with more rows,
-     * C2 kept fewer vectors in registers.
+     * C2 kept fewer vectors in registers. {@code signed} (wide columns) adds an XOR a lane; C2 splits
+     * the loop on it, so that each kind runs as fast as a kernel of its own (with the XOR always
+     * there, even of zero, the narrow kind lost 15%).
      */
     private static void kernel(int[] rows, int a0, int pairs, short[] packed, int bAt, boolean signed, int[] tile) {
         IntVector s00 = IntVector.zero(INT), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
