@@ -60,41 +60,49 @@ class IntegerProductSplitTest {
         SplittableRandom random = new SplittableRandom(0x5B117);
         int k = 37;
         int n = 150;
-        for (int m : new int[] {4, 7, 24, 61, 128, 131, 200}) {
-            byte[] a = new byte[m * k];
-            byte[] b = new byte[k * n];
-            random.nextBytes(a);
-            random.nextBytes(b);
-            int aZero = random.nextInt(256);
-            int bZero = random.nextInt(256) - 128;
-            long[] expected = new long[m * n];
-            for (int i = 0; i < m; i++) {
-                for (int j = 0; j < n; j++) {
-                    long sum = 0;
-                    for (int p = 0; p < k; p++) {
-                        sum += (long) ((a[i * k + p] & 0xFF) - aZero) * (b[p * n + j] - bZero);
-                    }
-                    expected[i * n + j] = sum;
+        // B of all 256 values (the float GEMM's integer mode), symmetric int8 and 7-bit weights (the
+        // 16-bit lanes' two kinds) when it is constant.
+        for (int largest : new int[] {128, 127, 64}) {
+            for (int m : new int[] {4, 7, 24, 61, 128, 131, 200}) {
+                byte[] a = new byte[m * k];
+                byte[] b = new byte[k * n];
+                random.nextBytes(a);
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (byte) random.nextInt(-largest, Math.min(largest, 127) + 1);
                 }
-            }
-            for (boolean constantB : new boolean[] {true, false}) {
-                Value[] in = {new Value("a", null), new Value("b", null), new Value("a0", null), new Value("b0", null)};
-                Value y = new Value("y", null);
-                Tensor bTensor = arena.fromBytes(DType.INT8, b, k, n);
-                Graph.Builder builder = Graph.builder("product").input(in[0])
-                        .constant(in[2], arena.fromBytes(DType.UINT8, new byte[] {(byte) aZero}))
-                        .constant(in[3], arena.fromBytes(DType.INT8, new byte[] {(byte) bZero}));
-                builder = constantB ? builder.constant(in[1], bTensor) : builder.input(in[1]);
-                Graph graph = builder.node(new Node("y", new MatMulInteger(), List.of(in), List.of(y), "test"))
-                        .output(y).build();
-                Map<String, Tensor> feeds = constantB ? Map.of("a", arena.fromBytes(DType.UINT8, a, m, k))
-                        : Map.of("a", arena.fromBytes(DType.UINT8, a, m, k), "b", bTensor);
-                for (int threads = 1; threads <= 4; threads++) {
-                    try (Session session = new Session(graph, new SessionOptions(threads, false));
-                            Outputs outputs = session.run(feeds)) {
-                        assertThat(outputs.get("y").toLongArray())
-                                .as("%d×%d×%d, constant B %b, %d threads", m, k, n, constantB, threads)
-                                .containsExactly(expected);
+                int aZero = random.nextInt(256);
+                int bZero = random.nextInt(256) - 128;
+                long[] expected = new long[m * n];
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        long sum = 0;
+                        for (int p = 0; p < k; p++) {
+                            sum += (long) ((a[i * k + p] & 0xFF) - aZero) * (b[p * n + j] - bZero);
+                        }
+                        expected[i * n + j] = sum;
+                    }
+                }
+                for (boolean constantB : new boolean[] {true, false}) {
+                    Value[] in = {
+                        new Value("a", null), new Value("b", null), new Value("a0", null), new Value("b0", null)};
+                    Value y = new Value("y", null);
+                    Tensor bTensor = arena.fromBytes(DType.INT8, b, k, n);
+                    Graph.Builder builder = Graph.builder("product").input(in[0])
+                            .constant(in[2], arena.fromBytes(DType.UINT8, new byte[] {(byte) aZero}))
+                            .constant(in[3], arena.fromBytes(DType.INT8, new byte[] {(byte) bZero}));
+                    builder = constantB ? builder.constant(in[1], bTensor) : builder.input(in[1]);
+                    Graph graph = builder.node(new Node("y", new MatMulInteger(), List.of(in), List.of(y), "test"))
+                            .output(y).build();
+                    Map<String, Tensor> feeds = constantB ? Map.of("a", arena.fromBytes(DType.UINT8, a, m, k))
+                            : Map.of("a", arena.fromBytes(DType.UINT8, a, m, k), "b", bTensor);
+                    for (int threads = 1; threads <= 4; threads++) {
+                        try (Session session = new Session(graph, new SessionOptions(threads, false));
+                                Outputs outputs = session.run(feeds)) {
+                            assertThat(outputs.get("y").toLongArray())
+                                    .as("%d×%d×%d, B within ±%d, constant B %b, %d threads", m, k, n, largest,
+                                            constantB, threads)
+                                    .containsExactly(expected);
+                        }
                     }
                 }
             }
