@@ -180,7 +180,9 @@ final class QuantizationKernels {
                     max = Math.max(max, (float) value);
                 }
             }
-            float scale = (max - min) / 255f;
+            // A range of zero (x all zeros, or empty) takes a scale of 1, as ONNX Runtime's kernel does
+            // (ONNX's reference implementation divides that 1 by 255); y and the zero point are 0 either way.
+            float scale = max == min ? 1 : (max - min) / 255f;
             float zeroPoint = scale == 0 ? 0 : (float) Math.max(0, Math.min(255, Math.rint(-min / scale)));
             Tensor y = context.allocateForOverwrite(DType.UINT8, x.shape());
             if (floats && scale != 0 && Float.isFinite(scale)) {
