@@ -26,7 +26,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The com.microsoft quantized ops that ONNX Runtime's quantizer writes, and ONNX's QLinearConv that
  * its QOperator format uses, Quanta against ONNX Runtime on random inputs: one single-node model per
- * case, the same inputs fed to both.
+ * case, the same inputs fed to both. MatMulInteger, QLinearMatMul and QLinearConv also on random
+ * shapes, types, attributes and weight ranges (which choose Quanta's kernels), from the class's
+ * fixed seed; a failure names the case's inputs.
  */
 class ContribOpsTest {
 
@@ -34,7 +36,8 @@ class ContribOpsTest {
     private static final int UINT8 = Onnx.TensorProto.DataType.UINT8_VALUE;
     private static final int INT8 = Onnx.TensorProto.DataType.INT8_VALUE;
     /** The ops tested here from ONNX's own domain; the rest are com.microsoft's. */
-    private static final java.util.Set<String> ONNX_OPS = java.util.Set.of("QLinearConv");
+    private static final java.util.Set<String> ONNX_OPS = java.util.Set.of("QLinearConv", "MatMulInteger", "QLinearMatMul");
+    private static final int INT32 = Onnx.TensorProto.DataType.INT32_VALUE;
 
     private final SplittableRandom random = new SplittableRandom(0xC0_7A1B);
 
@@ -141,11 +144,117 @@ class ContribOpsTest {
         }
     }
 
+    // ---------------------------------------------------------------- random cases
+
+    @Test
+    void randomMatMulIntegerCasesEqualOnnxRuntimeExactly() throws Exception {
+        for (int trial = 0; trial < 30; trial++) {
+            int aType = random.nextBoolean() ? UINT8 : INT8;
+            int bType = random.nextBoolean() ? UINT8 : INT8;
+            long m = pick(1, 2, 5, 33);
+            long k = pick(1, 7, 64, 300);
+            long n = pick(1, 3, 32, 65);
+            long[] aDims = random.nextInt(3) == 0 ? new long[] {2, m, k} : new long[] {m, k};
+            long[] bDims = aDims.length == 3 && random.nextBoolean() ? new long[] {2, k, n} : new long[] {k, n};
+            List<Input> inputs = new java.util.ArrayList<>(List.of(fed("A", aType, aDims), matrix("B", bType, bDims)));
+            if (random.nextBoolean()) {
+                // One zero point for A (ONNX Runtime takes no other); B's one or one per column.
+                long[] columns = bDims.length == 2 && random.nextBoolean() ? new long[] {n} : new long[0];
+                inputs.add(constant("a_zero_point", aType));
+                inputs.add(constant("b_zero_point", bType, columns));
+            }
+            compareInts("MatMulInteger", inputs, "trial " + trial + ": " + describe(inputs));
+        }
+    }
+
+    @Test
+    void randomQLinearMatMulCasesMatchOnnxRuntime() throws Exception {
+        for (int trial = 0; trial < 30; trial++) {
+            int aType = random.nextBoolean() ? UINT8 : INT8;
+            // ONNX Runtime has no int8 A with a uint8 B; y takes A's type.
+            int bType = aType == INT8 || random.nextBoolean() ? INT8 : UINT8;
+            long m = pick(1, 2, 5, 33);
+            long k = pick(1, 7, 64, 300);
+            long n = pick(1, 3, 32, 65);
+            long[] aDims = random.nextInt(3) == 0 ? new long[] {2, m, k} : new long[] {m, k};
+            int scales = random.nextBoolean() ? (int) n : 1;
+            long[] perColumn = scales == 1 ? new long[0] : new long[] {n};
+            List<Input> inputs = List.of(fed("A", aType, aDims), scales("a_scale", 1), constant("a_zero_point", aType),
+                    matrix("B", bType, k, n), scales("b_scale", scales, perColumn),
+                    bType == INT8 ? new Input("b_zero_point", INT8, perColumn, new byte[scales], false)
+                            : constant("b_zero_point", UINT8, perColumn),
+                    new Input("y_scale", FLOAT, new long[0], bytes(new float[] {0.05f + random.nextFloat()}), false),
+                    constant("y_zero_point", aType));
+            compareQuantized("QLinearMatMul", inputs, Map.of(), Map.of(), Map.of(), aType);
+        }
+    }
+
+    @Test
+    void randomQLinearConvCasesMatchOnnxRuntime() throws Exception {
+        for (int trial = 0; trial < 30; trial++) {
+            int type = random.nextBoolean() ? UINT8 : INT8;
+            int group = random.nextInt(4) == 0 ? 2 : 1;
+            long channels = group * (1 + random.nextInt(6));
+            long filters = group * (1 + random.nextInt(8));
+            long[] kernel = {1 + random.nextInt(3), 1 + random.nextInt(3)};
+            long[] strides = {1 + random.nextInt(2), 1 + random.nextInt(2)};
+            long[] dilations = {1 + random.nextInt(2), 1 + random.nextInt(2)};
+            long[] pads = new long[4];
+            for (int i = 0; i < 4; i++) {
+                pads[i] = random.nextInt((int) Math.min(3, kernel[i % 2] * dilations[i % 2]));
+            }
+            long size = kernel[0] * dilations[0] + kernel[1] * dilations[1] + random.nextInt(14);
+            int scales = random.nextBoolean() ? (int) filters : 1;
+            long[] perFilter = scales == 1 ? new long[0] : new long[] {filters};
+            List<Input> inputs = new java.util.ArrayList<>(List.of(fed("x", type, 1 + random.nextInt(2), channels, size, size + 3),
+                    scales("x_scale", 1), constant("x_zero_point", type), matrix("w", INT8, filters, channels / group,
+                            kernel[0], kernel[1]), scales("w_scale", scales, perFilter),
+                    new Input("w_zero_point", INT8, perFilter, new byte[scales], false),
+                    new Input("y_scale", FLOAT, new long[0], bytes(new float[] {0.1f + random.nextFloat()}), false),
+                    constant("y_zero_point", type)));
+            if (random.nextBoolean()) {
+                inputs.add(ints("B", (int) filters, filters));
+            }
+            compareQuantized("QLinearConv", inputs, Map.of(), Map.of("group", (long) group),
+                    Map.of("kernel_shape", kernel, "strides", strides, "dilations", dilations, "pads", pads), type);
+        }
+    }
+
+    private long pick(long... values) {
+        return values[random.nextInt(values.length)];
+    }
+
+    /** An int8 or uint8 operand, constant or fed; int8 values full range, symmetric or 7-bit, which take Quanta's different kernels. */
+    private Input matrix(String name, int type, long... dims) {
+        if (type == UINT8) {
+            return random.nextBoolean() ? fed(name, type, dims) : constant(name, type, dims);
+        }
+        int least = switch (random.nextInt(3)) {
+            case 0 -> Byte.MIN_VALUE;
+            case 1 -> -Byte.MAX_VALUE;
+            default -> -64;
+        };
+        byte[] values = new byte[(int) count(dims)];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (byte) random.nextInt(least, -least);
+        }
+        return new Input(name, INT8, dims, values, random.nextBoolean());
+    }
+
+    private static String describe(List<Input> inputs) {
+        StringBuilder text = new StringBuilder();
+        for (Input input : inputs) {
+            text.append(input.name()).append(input.type() == UINT8 ? " uint8" : input.type() == INT8 ? " int8" : "")
+                    .append(java.util.Arrays.toString(input.dims())).append(input.fed() ? " fed; " : "; ");
+        }
+        return text.toString();
+    }
+
     // ---------------------------------------------------------------- running both engines
 
     private void compareFloats(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
             double tolerance) throws Exception {
-        byte[] model = model(op, inputs, floats, ints, FLOAT);
+        byte[] model = model(op, inputs, floats, ints, Map.of(), FLOAT);
         float[] expected = toFloats(onnxRuntime(model, inputs));
         float[] actual = quanta(op, model, inputs).toFloatArray();
         assertThat(actual).hasSameSizeAs(expected);
@@ -159,16 +268,32 @@ class ContribOpsTest {
         }
     }
 
-    /** Requantized outputs: ONNX Runtime rounds its float steps in another order, so ties may land one apart. */
+    /** Exact int32 outputs. */
+    private void compareInts(String op, List<Input> inputs, String description) throws Exception {
+        byte[] model = model(op, inputs, Map.of(), Map.of(), Map.of(), INT32);
+        ByteBuffer expected = ByteBuffer.wrap(onnxRuntime(model, inputs)).order(ByteOrder.LITTLE_ENDIAN);
+        long[] actual = quanta(op, model, inputs).toLongArray();
+        assertThat(actual.length * 4L).as(description).isEqualTo(expected.capacity());
+        for (int i = 0; i < actual.length; i++) {
+            assertThat(actual[i]).as("%s output %d, %s", op, i, description).isEqualTo(expected.getInt(i * 4));
+        }
+    }
+
     private void compareQuantized(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
             int type) throws Exception {
-        byte[] model = model(op, inputs, floats, ints, type);
+        compareQuantized(op, inputs, floats, ints, Map.of(), type);
+    }
+
+    /** Requantized outputs: ONNX Runtime rounds its float steps in another order, so ties may land one apart. */
+    private void compareQuantized(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
+            Map<String, long[]> lists, int type) throws Exception {
+        byte[] model = model(op, inputs, floats, ints, lists, type);
         byte[] expected = onnxRuntime(model, inputs);
         long[] actual = quanta(op, model, inputs).toLongArray();
         int exact = 0;
         for (int i = 0; i < expected.length; i++) {
             long wanted = type == UINT8 ? expected[i] & 0xFF : expected[i];
-            assertThat(actual[i]).as("%s (%s) output %d", op, type == UINT8 ? "uint8" : "int8", i)
+            assertThat(actual[i]).as("%s (%s) output %d, %s", op, type == UINT8 ? "uint8" : "int8", i, describe(inputs))
                     .isBetween(wanted - 1, wanted + 1);
             exact += actual[i] == wanted ? 1 : 0;
         }
@@ -217,13 +342,15 @@ class ContribOpsTest {
     }
 
     private static byte[] model(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
-            int outputType) {
+            Map<String, long[]> lists, int outputType) {
         Onnx.NodeProto.Builder node = Onnx.NodeProto.newBuilder().setOpType(op)
                 .setDomain(ONNX_OPS.contains(op) ? "" : "com.microsoft").addOutput("Y");
         floats.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(value)));
         ints.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.INT).setI(value)));
+        lists.forEach((name, values) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
+                .setType(Onnx.AttributeProto.AttributeType.INTS).addAllInts(java.util.Arrays.stream(values).boxed().toList())));
         Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder().setName(op);
         for (Input input : inputs) {
             node.addInput(input.name());
