@@ -111,14 +111,26 @@ public final class Depthwise {
         int oddAt = row + (1 - evenPhase) * phaseWidth + (padLeft + 1) / 2;
         int v = 0;
         for (; v + 2 * lanes <= width; v += 2 * lanes) {
-            FloatVector low = FloatVector.fromArray(SPECIES, line, v);
-            FloatVector high = FloatVector.fromArray(SPECIES, line, v + lanes);
-            low.rearrange(EVEN, high).intoArray(padded, evenAt + v / 2);
-            low.rearrange(ODD, high).intoArray(padded, oddAt + v / 2);
+            split(line, v, padded, evenAt, oddAt);
+        }
+        // The rest as one more pair of vectors overlapping the last, from an even value so that the
+        // lanes keep their phases; at most one value is left after it.
+        if (v < width && width >= 2 * lanes) {
+            v = (width - 2 * lanes) & ~1;
+            split(line, v, padded, evenAt, oddAt);
+            v += 2 * lanes;
         }
         for (; v < width; v++) {
             padded[(v % 2 == 0 ? evenAt : oddAt) + v / 2] = line[v];
         }
+    }
+
+    /** Values v..v + 2·lanes − 1 (v even) of a row into their phases. */
+    private static void split(float[] line, int v, float[] padded, int evenAt, int oddAt) {
+        FloatVector low = FloatVector.fromArray(SPECIES, line, v);
+        FloatVector high = FloatVector.fromArray(SPECIES, line, v + SPECIES.length());
+        low.rearrange(EVEN, high).intoArray(padded, evenAt + v / 2);
+        low.rearrange(ODD, high).intoArray(padded, oddAt + v / 2);
     }
 
     /** y[oh, ow] = Σ w[wFrom + i·kw + j]·x[oh·sh − padTop + i·dh, ow·sw − padLeft + j·dw], from {@link #pad}'s copy of x; y dense, offset in bytes. */
