@@ -536,7 +536,7 @@ final class ConvKernels {
                             to.set(ValueLayout.JAVA_BYTE, at + ow, (byte) padBits);
                         }
                         if (stride == 1) {
-                            MemorySegment.copy(from, source + first, to, at + first, end - first);
+                            FloatRows.copy8(from, source + first, to, at + first, end - first);
                         } else {
                             for (long ow = first; ow < end; ow++) {
                                 to.set(ValueLayout.JAVA_BYTE, at + ow, from.get(ValueLayout.JAVA_BYTE, source + ow * stride));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -31,6 +32,40 @@ class FloatRowsTest {
                 FloatRows.fromInts(in, 4, out, 8, length);
                 for (int i = 0; i < length; i++) {
                     assertThat(out.get(Layouts.FLOAT, 8 + 4L * i)).as("length %d, %d", length, values[i]).isEqualTo((float) values[i]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void copiesMoveExactlyTheirRowAtEveryLength() {
+        SplittableRandom random = new SplittableRandom(SEED);
+        try (Arena arena = Arena.ofConfined()) {
+            // Lengths below, at and past one and two vectors (the last vector overlapping), between
+            // guards that must stay as they were.
+            for (int length = 0; length <= 150; length++) {
+                MemorySegment source = arena.allocate(4L * length + 12);
+                for (long i = 0; i < source.byteSize(); i++) {
+                    source.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
+                }
+                MemorySegment bytes = arena.allocate(length + 16).fill((byte) 0x5A);
+                FloatRows.copy8(source, 3, bytes, 7, length);
+                MemorySegment floats = arena.allocate(4L * length + 16).fill((byte) 0x5A);
+                FloatRows.copy32(source, 4, floats, 8, length);
+                float[] array = new float[length + 4];
+                Arrays.fill(array, 7f);
+                FloatRows.copyToArray(source, 4, array, 2, length);
+                for (int i = 0; i < length + 16; i++) {
+                    byte expected = i >= 7 && i < 7 + length ? source.get(ValueLayout.JAVA_BYTE, 3 + i - 7) : 0x5A;
+                    assertThat(bytes.get(ValueLayout.JAVA_BYTE, i)).as("copy8 of %d, byte %d", length, i)
+                            .isEqualTo(expected);
+                }
+                for (int i = 0; i < length + 4; i++) {
+                    int expected = i >= 2 && i < 2 + length ? source.get(Layouts.INT32, 4 + 4L * (i - 2)) : 0x5A5A5A5A;
+                    assertThat(floats.get(Layouts.INT32, 4L * i)).as("copy32 of %d, float %d", length, i).isEqualTo(expected);
+                    float value = i >= 2 && i < 2 + length ? source.get(Layouts.FLOAT, 4 + 4L * (i - 2)) : 7f;
+                    assertThat(Float.floatToRawIntBits(array[i])).as("copyToArray of %d, float %d", length, i)
+                            .isEqualTo(Float.floatToRawIntBits(value));
                 }
             }
         }
@@ -112,7 +147,7 @@ class FloatRowsTest {
                 float zeroPoint = unsigned ? random.nextInt(0, 256) : random.nextInt(-128, 128);
                 byte[] bytes = new byte[count + 3];
                 random.nextBytes(bytes);
-                MemorySegment in = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, bytes);
+                MemorySegment in = arena.allocateFrom(ValueLayout.JAVA_BYTE, bytes);
                 float[] to = new float[from + count + 2];
                 Arrays.fill(to, -7f);
                 FloatRows.bytesToArray(in, 3, unsigned, zeroPoint, to, from, count);
@@ -139,7 +174,7 @@ class FloatRowsTest {
                     bytes[i] = i % 5 == 0 ? (byte) (unsigned ? 255 : 127) : i % 7 == 0 ? (byte) (unsigned ? 0 : -128)
                             : (byte) random.nextInt();
                 }
-                MemorySegment in = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, bytes);
+                MemorySegment in = arena.allocateFrom(ValueLayout.JAVA_BYTE, bytes);
                 MemorySegment out = arena.allocate(Math.max(4L * length, 4));
                 FloatRows.dequantizeBytes(in, 0, unsigned, zeroPoint, scale, out, 0, length);
                 for (int i = 0; i < length; i++) {
@@ -266,7 +301,7 @@ class FloatRowsTest {
                 for (int i = 0; i < length; i++) {
                     float quotient = x[i] / scale;
                     int expected = (int) Math.max(lowest, Math.min(lowest + 255, Math.rint(quotient) + zeroPoint));
-                    byte actual = out.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i);
+                    byte actual = out.get(ValueLayout.JAVA_BYTE, i);
                     assertThat(signed ? actual : actual & 0xFF).as("trial %d quantize %s", trial, x[i]).isEqualTo(expected);
                     low = Math.min(low, x[i]);
                     high = Math.max(high, x[i]);
