@@ -151,8 +151,8 @@ public final class Depthwise {
         if (s.outWidth() >= lanes) {
             // Four rows at a time: four independent chains of multiply-adds, where one row's chain, a
             // tap after the other, waited on each one's latency. A 56×56 plane, 3×3, one thread:
-            // 1.74–1.78 µs against 2.39–2.48 at stride 1, 0.52–0.53 against 0.82–0.83 at stride 2
-            // (a throwaway loop, builds alternating in separate JVMs).
+            // 1.71–1.78 µs against 2.39–2.63 at stride 1, 0.52–0.53 against 0.73–0.83 at stride 2
+            // (a throwaway loop, builds alternating in separate JVMs; bench/RESULTS.md, twelfth session).
             int rowStep = s.strideHeight() * s.rowLength();
             for (; oh + 4 <= s.outHeight(); oh += 4) {
                 int top = oh * rowStep;

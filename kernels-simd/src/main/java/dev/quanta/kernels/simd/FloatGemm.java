@@ -537,7 +537,7 @@ public final class FloatGemm {
         FloatVector c50 = FloatVector.zero(SPECIES), c51 = FloatVector.zero(SPECIES);
         // An int-counted loop: C2 turned the same loop counting bytes in a long, by a constant step,
         // into a nest of loops with conditional moves, unrolled twice (disassembly), and float
-        // products ran 10–12% slower (128×384×1536 and 512×1024×1024, one thread, alternating JVMs).
+        // products ran 4–14% slower (128×384×1536 and 512×1024×1024, one thread, alternating JVMs).
         for (int i = 0; i < rows; i++) {
             long at = aAt + i * (ROWS * 4L);
             long bt = bAt + i * (PANEL * 4L);

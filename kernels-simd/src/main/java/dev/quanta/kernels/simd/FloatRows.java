@@ -567,8 +567,9 @@ public final class FloatRows {
 
     /**
      * As {@link #copy32}, {@code length} bytes: the int8 convolution's patch rows (54–56 bytes at
-     * 56×56), in vectors of at most 32 bytes so that such a row takes two. A 3×3 QLinearConv of 64
-     * channels at 56×56 took 2.62–2.88 ms on one thread against 2.76–2.96 with MemorySegment.copy.
+     * 56×56), in vectors of at most 32 bytes so that such a row takes two: a 3×3 QLinearConv of 64
+     * channels at 56×56 took 2.64–2.87 ms on one thread against 2.80–3.09 with MemorySegment.copy
+     * (medians of JVMs, bench/RESULTS.md, twelfth session).
      */
     public static void copy8(MemorySegment from, long fromOffset, MemorySegment to, long toOffset, long length) {
         from = Segments.exact(from);
