@@ -34,6 +34,8 @@ public final class FloatGemm {
     public static final int ROWS = 6;
     /** Columns of C per micro-kernel and per packed panel of B. */
     static final int PANEL = 2 * LANES;
+    /** Columns of C per step of {@link #rowWide}, few rows of A against B where it lies. */
+    static final int WIDE_PANEL = 4 * PANEL;
     /** Depth of a packed slice: a panel of B is 16 KiB with AVX2, 32 KiB with AVX-512, within an L1 data cache. */
     static final int DEPTH = 256;
     /**
@@ -292,7 +294,11 @@ public final class FloatGemm {
                 for (int row = 0; row < m; row++) {
                     switch (b) {
                         case Matrix floats -> {
-                            for (int column = 0; column < n; column += PANEL) {
+                            int column = 0;
+                            for (; column + WIDE_PANEL <= n; column += WIDE_PANEL) {
+                                rowWide((Matrix) a, floats, tile, c, row, depth, rows, column, n, add, integers);
+                            }
+                            for (; column < n; column += PANEL) {
                                 rowUnpacked((Matrix) a, floats, tile, c, row, depth, rows, column, n, add, integers);
                             }
                         }
@@ -596,6 +602,49 @@ public final class FloatGemm {
         c50.intoArray(tile, 5 * PANEL);
         c51.intoArray(tile, 5 * PANEL + LANES);
         store(tile, 0, valid, c, row, column, n, accumulate, integers, then, firstColumn);
+    }
+
+    /**
+     * One row of C by eight vectors of columns ({@link #WIDE_PANEL}), B read where it lies: eight
+     * chains of multiply-adds, where two waited on their latency, and each row of B read a kilobyte
+     * at a time. One thread, µs a product, in panels of two vectors and so: 1×384×384 5.97–6.05 and
+     * 5.63–5.79, 1×384×1536 49.1–49.5 and 29.9, 1×1024×1024 155 and 54.3 (a throwaway harness,
+     * builds alternating; bench/RESULTS.md, twelfth session).
+     */
+    private static void rowWide(Matrix a, Matrix b, float[] tile, Matrix c, int row, int depth, int rows, int column,
+            int n, boolean accumulate, boolean integers) {
+        FloatVector sum0 = FloatVector.zero(SPECIES), sum1 = sum0, sum2 = sum0, sum3 = sum0;
+        FloatVector sum4 = sum0, sum5 = sum0, sum6 = sum0, sum7 = sum0;
+        MemorySegment as = Segments.exact(a.segment());
+        MemorySegment bs = Segments.exact(b.segment());
+        long aAt = a.byteAt(row, depth);
+        long bAt = b.byteAt(depth, column);
+        long bRow = b.rowStride() * 4;
+        long vector = LANES * 4L;
+        for (int p = 0; p < rows; p++) {
+            long at = bAt + p * bRow;
+            FloatVector value = FloatVector.broadcast(SPECIES, as.get(Layouts.FLOAT, aAt + p * 4L));
+            sum0 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at, Layouts.ORDER), sum0);
+            sum1 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + vector, Layouts.ORDER), sum1);
+            sum2 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 2 * vector, Layouts.ORDER), sum2);
+            sum3 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 3 * vector, Layouts.ORDER), sum3);
+            sum4 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 4 * vector, Layouts.ORDER), sum4);
+            sum5 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 5 * vector, Layouts.ORDER), sum5);
+            sum6 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 6 * vector, Layouts.ORDER), sum6);
+            sum7 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 7 * vector, Layouts.ORDER), sum7);
+        }
+        // Four panels of two vectors each through the tile, as the packed kernel's rows go.
+        sum0.intoArray(tile, 0);
+        sum1.intoArray(tile, LANES);
+        sum2.intoArray(tile, PANEL);
+        sum3.intoArray(tile, PANEL + LANES);
+        sum4.intoArray(tile, 2 * PANEL);
+        sum5.intoArray(tile, 2 * PANEL + LANES);
+        sum6.intoArray(tile, 3 * PANEL);
+        sum7.intoArray(tile, 3 * PANEL + LANES);
+        for (int panel = 0; panel < WIDE_PANEL / PANEL; panel++) {
+            store(tile, panel * PANEL, 1, c, row, column + panel * PANEL, n, accumulate, integers, null, 0);
+        }
     }
 
     /** One row of C by two vectors of columns, B read where it lies (masked in the last panel). */

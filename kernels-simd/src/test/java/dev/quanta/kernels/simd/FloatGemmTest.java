@@ -28,6 +28,22 @@ class FloatGemmTest {
     }
 
     @Test
+    void fewRowsMatchTheReferenceAcrossWidePanels() {
+        // Under PACKING_MIN_ROWS rows B is read where it lies, eight vectors of columns at a time
+        // and the rest by two: widths past several such steps, with a remainder, at depths within
+        // one slice and across slices.
+        SplittableRandom random = new SplittableRandom(SEED + 4);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 40; trial++) {
+                int m = random.nextInt(1, FloatGemm.PACKING_MIN_ROWS);
+                int n = random.nextInt(FloatGemm.WIDE_PANEL - 3, 3 * FloatGemm.WIDE_PANEL + 40);
+                int k = trial % 4 == 0 ? random.nextInt(FloatGemm.DEPTH, 2 * FloatGemm.DEPTH + 9) : random.nextInt(0, 60);
+                checkAgainstReference(arena, random, m, n, k, "trial " + trial);
+            }
+        }
+    }
+
+    @Test
     void largeShapesCrossEveryChunkOfRowsAndColumns() {
         SplittableRandom random = new SplittableRandom(SEED + 2);
         try (Arena arena = Arena.ofConfined()) {
