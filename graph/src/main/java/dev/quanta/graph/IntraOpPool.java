@@ -180,7 +180,8 @@ public final class IntraOpPool implements AutoCloseable {
                 // Yielding, not just spinning: on two cores the JIT's compiler threads need the core
                 // while the kernels warm up, and a busy spin delayed their compiled code (`quanta
                 // bench` of the int8 MiniLM, p50 over 50 runs after 10: 65–77 ms, 56–57 yielding, in separate
-                // runs; spinning a microsecond between yields left it at 24–27 ms either way, today's).
+                // runs; with a microsecond's spin between yields 24.4–26.3 ms against 25.1–26.9 without,
+                // in a later session).
                 if (!awaitJob(done)) {
                     Thread.yield();
                 }
