@@ -12,8 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
  * group), over a copy of the plane inside its padding, so that every tap reads inside it. Each row
  * of the copy is split into as many phases as the stride along the row (column c in phase c mod
  * stride, at c div stride), so that the columns one tap reads for consecutive outputs lie side by
- * side whatever the stride: outputs go a vector at a time, each tap one load and one fused
- * multiply-add into sums held in a register (the last vector of a row overlapping the one before).
+ * side whatever the stride: outputs go a vector at a time in each of four rows, each tap one load
+ * and one fused multiply-add into sums held in registers (the last vector of a row overlapping the
+ * one before).
  * Each output adds its taps in row-major kernel order from +0, as the lowered product adds them (a
  * padding tap adds +0, which leaves a sum begun at +0 unchanged). The lowered form gathered the
  * patches and multiplied them by a one-row matrix: 1–4 GOP/s.
