@@ -25,7 +25,8 @@ public final class IntraOpPool implements AutoCloseable {
      * Spin-wait hints between two yields. A yield is a system call of about half a microsecond here,
      * which a job published meanwhile waited out: 64 hints (about a microsecond) took the helper's
      * start from 0.55–0.60 µs to 0.23–0.28 after the job's publication, and an M = 1 product of
-     * 1×384×1536 on two threads from 8.5–8.7 µs a run to 8.3–8.4 (throwaway harnesses, JVMs alternating).
+     * 1×384×1536 on two threads from 8.5–8.7 µs a run to 8.3–8.4 in most 200 ms windows (throwaway
+     * harnesses, JVMs alternating).
      */
     private static final int SPINS_PER_YIELD = 64;
     /** How long a parked helper waits for a job before its thread ends. */

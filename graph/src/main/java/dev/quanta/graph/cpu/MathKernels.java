@@ -285,8 +285,8 @@ final class MathKernels {
         boolean splitBatches = batches >= threads;
         // Fewer rows than the GEMM packs for (M = 1 above all) take a task a thread: each task
         // prepares A again and the work is even. A one-node MatMulInteger session of 1×384×1536 on
-        // two threads ran 8.28–8.47 µs a call in eight tasks, 7.97–8.16 in two (fast phases of
-        // eight JVMs each, alternating).
+        // two threads ran 8.28–8.62 µs a call in eight tasks, 7.97–8.16 in two (the VM's fast phases,
+        // seven JVMs of each build alternating).
         long taskLimit = m < FloatGemm.PACKING_MIN_ROWS ? threads : TASKS_PER_THREAD * threads;
         long wanted = threads == 1 ? 1 : Math.clamp(2 * m * n * k / MIN_OPERATIONS_PER_TASK, 1, taskLimit);
         long rowBlocks = splitBatches ? 1 : Math.clamp(m / MIN_ROWS_PER_TASK, 1, wanted);
