@@ -38,6 +38,7 @@ class ContribOpsTest {
     /** The ops tested here from ONNX's own domain; the rest are com.microsoft's. */
     private static final java.util.Set<String> ONNX_OPS = java.util.Set.of("QLinearConv", "MatMulInteger", "QLinearMatMul");
     private static final int INT32 = Onnx.TensorProto.DataType.INT32_VALUE;
+    private static final int BOOL = Onnx.TensorProto.DataType.BOOL_VALUE;
 
     private final SplittableRandom random = new SplittableRandom(0xC0_7A1B);
 
@@ -114,6 +115,80 @@ class ContribOpsTest {
                 List<Input> inputs = List.of(fed("X", type, 2, 6, 7, 5), scales("x_scale", 1), constant("x_zero_point", type),
                         scales("y_scale", 1), constant("y_zero_point", type));
                 compareQuantized("QLinearGlobalAveragePool", inputs, Map.of(), Map.of("channels_last", channelsLast), type);
+            }
+        }
+    }
+
+    @Test
+    void qLinearAveragePoolWithPaddingStridesAndBothLayouts() throws Exception {
+        for (int type : new int[] {UINT8, INT8}) {
+            for (long countPad : new long[] {0, 1}) {
+                for (long channelsLast : new long[] {0, 1}) {
+                    long[] dims = channelsLast == 0 ? new long[] {2, 3, 9, 10} : new long[] {2, 9, 10, 3};
+                    List<Input> inputs = List.of(fed("X", type, dims), scales("x_scale", 1), constant("x_zero_point", type),
+                            scales("y_scale", 1), constant("y_zero_point", type));
+                    compareQuantized("QLinearAveragePool", inputs, Map.of(),
+                            Map.of("count_include_pad", countPad, "channels_last", channelsLast, "ceil_mode", countPad),
+                            Map.of("kernel_shape", new long[] {3, 2}, "strides", new long[] {2, 1},
+                                    "pads", new long[] {1, 0, 1, 1}), type);
+                }
+            }
+            // count_include_pad left to its default, 0.
+            List<Input> oneDimension = List.of(fed("X", type, 1, 4, 17), scales("x_scale", 1),
+                    constant("x_zero_point", type), scales("y_scale", 1), constant("y_zero_point", type));
+            compareQuantized("QLinearAveragePool", oneDimension, Map.of(), Map.of(),
+                    Map.of("kernel_shape", new long[] {4}, "strides", new long[] {3}, "pads", new long[] {2, 1}), type);
+        }
+    }
+
+    @Test
+    void qLinearSoftmaxOverTheLastAxisAndOverTrailingAxesBeforeOpset13() throws Exception {
+        for (int type : new int[] {UINT8, INT8}) {
+            List<Input> inputs = List.of(fed("X", type, 3, 4, 37), scales("X_scale", 1), constant("x_zero_point", type),
+                    new Input("y_scale", FLOAT, new long[0], bytes(new float[] {1f / 256}), false),
+                    new Input("y_zero_point", type, new long[0], new byte[] {(byte) (type == UINT8 ? 0 : -128)}, false));
+            compareQuantized("QLinearSoftmax", inputs, Map.of(), Map.of("opset", 13L, "axis", -1L), type);
+            compareQuantized("QLinearSoftmax", inputs, Map.of(), Map.of("opset", 13L, "axis", 1L), type);
+            compareQuantized("QLinearSoftmax", inputs, Map.of(), Map.of("opset", 12L, "axis", 1L), type);
+        }
+    }
+
+    @Test
+    void qLinearWhereRequantizesEitherSideIntoZ() throws Exception {
+        byte[] condition = new byte[5 * 6];
+        for (int i = 0; i < condition.length; i++) {
+            condition[i] = (byte) random.nextInt(2);
+        }
+        for (int type : new int[] {UINT8, INT8}) {
+            List<Input> inputs = List.of(new Input("condition", BOOL, new long[] {5, 6}, condition, false),
+                    fed("X", type, 4, 5, 6), scales("x_scale", 1), constant("x_zero_point", type),
+                    fed("X2", type, 6), scales("x2_scale", 1), constant("x2_zero_point", type),
+                    scales("z_scale", 1), constant("z_zero_point", type));
+            compareQuantized("QLinearWhere", inputs, Map.of(), Map.of(), type);
+        }
+    }
+
+    /**
+     * ONNX Runtime has no CPU kernel for QLinearReduceMean, so Quanta's is compared with what its
+     * schema defines it as, run by ONNX Runtime: DequantizeLinear, ReduceMean, QuantizeLinear.
+     */
+    @Test
+    void qLinearReduceMeanEqualsItsDefinitionOverAxesKeptOrDropped() throws Exception {
+        for (int type : new int[] {UINT8, INT8}) {
+            for (long keep : new long[] {0, 1}) {
+                List<Input> inputs = List.of(fed("data", type, 3, 5, 7, 2), scales("data_scale", 1),
+                        constant("data_zero_point", type), scales("reduced_scale", 1), constant("reduced_zero_point", type));
+                long[] axes = {1, -2};
+                byte[] model = model("QLinearReduceMean", inputs, Map.of(), Map.of("keepdims", keep), Map.of("axes", axes), type);
+                Onnx.NodeProto.Builder mean = node("ReduceMean", "", "mean", "real")
+                        .addAttribute(Onnx.AttributeProto.newBuilder().setName("axes")
+                                .setType(Onnx.AttributeProto.AttributeType.INTS).addInts(axes[0]).addInts(axes[1]))
+                        .addAttribute(Onnx.AttributeProto.newBuilder().setName("keepdims")
+                                .setType(Onnx.AttributeProto.AttributeType.INT).setI(keep));
+                byte[] definition = model("definition", List.of(
+                        node("DequantizeLinear", "", "real", "data", "data_scale", "data_zero_point"), mean,
+                        node("QuantizeLinear", "", "Y", "mean", "reduced_scale", "reduced_zero_point")), inputs, type);
+                compareQuantized("QLinearReduceMean", model, definition, inputs, type);
             }
         }
     }
@@ -255,9 +330,9 @@ class ContribOpsTest {
     private void compareFloats(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
             double tolerance) throws Exception {
         byte[] model = model(op, inputs, floats, ints, Map.of(), FLOAT);
-        float[] expected = toFloats(onnxRuntime(model, inputs));
-        float[] actual = quanta(op, model, inputs).toFloatArray();
-        assertThat(actual).hasSameSizeAs(expected);
+        Tensor output = quanta(op, model, inputs);
+        float[] expected = toFloats(onnxRuntime(model, inputs, output));
+        float[] actual = output.toFloatArray();
         double largest = 0;
         for (float value : expected) {
             largest = Math.max(largest, Math.abs(value));
@@ -271,8 +346,9 @@ class ContribOpsTest {
     /** Exact int32 outputs. */
     private void compareInts(String op, List<Input> inputs, String description) throws Exception {
         byte[] model = model(op, inputs, Map.of(), Map.of(), Map.of(), INT32);
-        ByteBuffer expected = ByteBuffer.wrap(onnxRuntime(model, inputs)).order(ByteOrder.LITTLE_ENDIAN);
-        long[] actual = quanta(op, model, inputs).toLongArray();
+        Tensor output = quanta(op, model, inputs);
+        ByteBuffer expected = ByteBuffer.wrap(onnxRuntime(model, inputs, output)).order(ByteOrder.LITTLE_ENDIAN);
+        long[] actual = output.toLongArray();
         assertThat(actual.length * 4L).as(description).isEqualTo(expected.capacity());
         for (int i = 0; i < actual.length; i++) {
             assertThat(actual[i]).as("%s output %d, %s", op, i, description).isEqualTo(expected.getInt(i * 4));
@@ -288,8 +364,15 @@ class ContribOpsTest {
     private void compareQuantized(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
             Map<String, long[]> lists, int type) throws Exception {
         byte[] model = model(op, inputs, floats, ints, lists, type);
-        byte[] expected = onnxRuntime(model, inputs);
-        long[] actual = quanta(op, model, inputs).toLongArray();
+        compareQuantized(op, model, model, inputs, type);
+    }
+
+    /** Quanta running {@code model} against ONNX Runtime running {@code reference}, of the same inputs. */
+    private static void compareQuantized(String op, byte[] model, byte[] reference, List<Input> inputs, int type)
+            throws Exception {
+        Tensor output = quanta(op, model, inputs);
+        byte[] expected = onnxRuntime(reference, inputs, output);
+        long[] actual = output.toLongArray();
         int exact = 0;
         for (int i = 0; i < expected.length; i++) {
             long wanted = type == UINT8 ? expected[i] & 0xFF : expected[i];
@@ -300,7 +383,8 @@ class ContribOpsTest {
         assertThat(exact).as("%s: outputs equal to ONNX Runtime's", op).isGreaterThanOrEqualTo(expected.length * 95 / 100);
     }
 
-    private static byte[] onnxRuntime(byte[] model, List<Input> inputs) throws Exception {
+    /** ONNX Runtime's output's raw bytes, once its shape is found equal to Quanta's {@code output}'s. */
+    private static byte[] onnxRuntime(byte[] model, List<Input> inputs, Tensor output) throws Exception {
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
         Map<String, OnnxTensor> feeds = new HashMap<>();
         try (OrtSession session = environment.createSession(model, new OrtSession.SessionOptions())) {
@@ -314,7 +398,9 @@ class ContribOpsTest {
                 }
             }
             try (OrtSession.Result result = session.run(feeds)) {
-                ByteBuffer bytes = ((OnnxTensor) result.get(0)).getByteBuffer();
+                OnnxTensor tensor = (OnnxTensor) result.get(0);
+                assertThat(output.shape().sizes()).as("the output's shape").containsExactly(tensor.getInfo().getShape());
+                ByteBuffer bytes = tensor.getByteBuffer();
                 byte[] raw = new byte[bytes.remaining()];
                 bytes.get(raw);
                 return raw;
@@ -343,17 +429,25 @@ class ContribOpsTest {
 
     private static byte[] model(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
             Map<String, long[]> lists, int outputType) {
-        Onnx.NodeProto.Builder node = Onnx.NodeProto.newBuilder().setOpType(op)
-                .setDomain(ONNX_OPS.contains(op) ? "" : "com.microsoft").addOutput("Y");
+        Onnx.NodeProto.Builder node = node(op, ONNX_OPS.contains(op) ? "" : "com.microsoft", "Y",
+                inputs.stream().map(Input::name).toArray(String[]::new));
         floats.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(value)));
         ints.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.INT).setI(value)));
         lists.forEach((name, values) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.INTS).addAllInts(java.util.Arrays.stream(values).boxed().toList())));
-        Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder().setName(op);
+        return model(op, List.of(node), inputs, outputType);
+    }
+
+    private static Onnx.NodeProto.Builder node(String op, String domain, String output, String... inputs) {
+        return Onnx.NodeProto.newBuilder().setOpType(op).setDomain(domain).addAllInput(List.of(inputs)).addOutput(output);
+    }
+
+    /** A model of these nodes (opset 17), its graph inputs and initializers from {@code inputs}, its output Y. */
+    private static byte[] model(String name, List<Onnx.NodeProto.Builder> nodes, List<Input> inputs, int outputType) {
+        Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder().setName(name);
         for (Input input : inputs) {
-            node.addInput(input.name());
             if (input.fed()) {
                 Onnx.TensorShapeProto.Builder shape = Onnx.TensorShapeProto.newBuilder();
                 for (long dim : input.dims()) {
@@ -370,7 +464,8 @@ class ContribOpsTest {
                 graph.addInitializer(tensor);
             }
         }
-        graph.addNode(node).addOutput(Onnx.ValueInfoProto.newBuilder().setName("Y").setType(Onnx.TypeProto.newBuilder()
+        nodes.forEach(graph::addNode);
+        graph.addOutput(Onnx.ValueInfoProto.newBuilder().setName("Y").setType(Onnx.TypeProto.newBuilder()
                 .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(outputType))));
         return Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("quanta-test")
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))

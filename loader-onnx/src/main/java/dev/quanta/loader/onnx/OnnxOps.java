@@ -454,14 +454,48 @@ final class OnnxOps {
             if (node.intAttr("channels_last", 0) == 0) {
                 mean = node.emit(new GlobalPool(Pool.Kind.AVERAGE, 0), x);
             } else {
-                ValueType type = node.requiredInput(0).type();
-                if (type == null || type.shape() == null) {
-                    throw node.unsupported("channels_last with an input of unknown rank");
-                }
-                long[] axes = java.util.stream.LongStream.range(1, type.shape().rank() - 1).toArray();
+                long[] axes = java.util.stream.LongStream.range(1, knownRank(node, 0, "channels_last") - 1).toArray();
                 mean = node.emit(new Reduce(Reduce.Kind.MEAN, true, false), x, node.longs(axes));
             }
             quantized(node, mean, node.requiredInput(3), node.input(4), node.requiredInput(0));
+        });
+        // AveragePool's attributes but no dilations, count_include_pad 0 by default; NHWC with channels_last.
+        MICROSOFT_DOMAIN.put("QLinearAveragePool", node -> {
+            Value x = dequantized(node, node.requiredInput(0), node.requiredInput(1), node.input(2));
+            boolean channelsLast = node.intAttr("channels_last", 0) != 0;
+            int rank = channelsLast ? knownRank(node, 0, "channels_last") : 0;
+            if (channelsLast) {
+                x = node.emit(new Transpose(channelsFirst(rank, true)), x);
+            }
+            Value mean = node.temporary();
+            node.emit(new Pool(Pool.Kind.AVERAGE, window(node, true), node.intAttr("count_include_pad", 0) != 0, 0, false),
+                    List.of(x), List.of(mean, node.temporary()));
+            if (channelsLast) {
+                mean = node.emit(new Transpose(channelsFirst(rank, false)), mean);
+            }
+            quantized(node, mean, node.requiredInput(3), node.input(4), node.requiredInput(0));
+        });
+        MICROSOFT_DOMAIN.put("QLinearReduceMean", node -> {
+            Value x = dequantized(node, node.requiredInput(0), node.requiredInput(1), node.input(2));
+            long[] axes = node.intsAttr("axes");
+            Value mean = node.temporary();
+            node.emit(new Reduce(Reduce.Kind.MEAN, node.requiredInt("keepdims") != 0, false),
+                    Arrays.asList(x, axes == null ? null : node.longs(axes)), List.of(mean));
+            quantized(node, mean, node.requiredInput(3), node.input(4), node.requiredInput(0));
+        });
+        // The 'opset' attribute names the Softmax it stands for: before 13, the axes from 'axis' on are one row.
+        MICROSOFT_DOMAIN.put("QLinearSoftmax", node -> {
+            boolean legacy = node.requiredInt("opset") < 13;
+            Value x = dequantized(node, node.requiredInput(0), node.requiredInput(1), node.input(2));
+            Value y = node.emit(new Softmax((int) node.intAttr("axis", legacy ? 1 : -1), false, legacy), x);
+            quantized(node, y, node.requiredInput(3), node.input(4), node.requiredInput(0));
+        });
+        // Z = quantize(condition ? dequantize(X) : dequantize(Y)) with Z's scale and zero point.
+        MICROSOFT_DOMAIN.put("QLinearWhere", node -> {
+            Value x = dequantized(node, node.requiredInput(1), node.requiredInput(2), node.input(3));
+            Value y = dequantized(node, node.requiredInput(4), node.requiredInput(5), node.input(6));
+            quantized(node, node.emit(new Where(), node.requiredInput(0), x, y), node.requiredInput(7), node.input(8),
+                    node.requiredInput(1));
         });
         // Y = alpha·a_scale·b_scale·((A − a0)·(B − b0) + C), C int32; quantized when y_scale is given.
         MICROSOFT_DOMAIN.put("QGemm", node -> {
@@ -488,6 +522,24 @@ final class OnnxOps {
                 node.emit(new Quantize(1, 0, true, null), List.of(y, node.input(7), zero), List.of(node.requiredOutput(0)));
             }
         });
+    }
+
+    /** The rank of input {@code i}, which {@code feature} needs known when the model is loaded. */
+    private static int knownRank(OnnxNode node, int i, String feature) {
+        ValueType type = node.requiredInput(i).type();
+        if (type == null || type.shape() == null) {
+            throw node.unsupported(feature + " with an input of unknown rank");
+        }
+        return type.shape().rank();
+    }
+
+    /** The permutation from channels last to channels first ({@code toFirst}), or back, for a tensor of this rank. */
+    private static int[] channelsFirst(int rank, boolean toFirst) {
+        int[] perm = new int[rank];
+        for (int axis = 1; axis < rank; axis++) {
+            perm[axis] = toFirst ? (axis == 1 ? rank - 1 : axis - 1) : (axis == rank - 1 ? 1 : axis + 1);
+        }
+        return perm;
     }
 
     private static void integerToFloat(OnnxNode node, Value a, Value b, Value aZero, Value bZero, Value scale, Value bias) {
