@@ -15,8 +15,15 @@ public record Node(String name, CoreOp op, List<Value> inputs, List<Value> outpu
         outputs = List.copyOf(outputs);
     }
 
+    /**
+     * The source alone where it already describes this node (an ONNX node by its name, or unnamed
+     * and this node named after its op type), else this node's name and its source.
+     */
     @Override
     public String toString() {
-        return "node '" + name + "' (" + source + ")";
+        String named = "node '" + name + "'";
+        boolean described = source.startsWith(named + " (") || source.startsWith("node (unnamed) (")
+                && (source.contains("(" + name + ", ") || source.contains("." + name + ", "));
+        return described ? source : named + " (" + source + ")";
     }
 }

@@ -26,6 +26,10 @@ public record Window(long[] kernel, long[] strides, long[] dilations, long[] pad
         }
         long[] s = strides != null ? strides : ones(rank);
         long[] d = dilations != null ? dilations : ones(rank);
+        if (s.length != rank || d.length != rank || (pads != null && pads.length != 2 * rank)) {
+            throw new GraphException("strides " + Arrays.toString(s) + ", dilations " + Arrays.toString(d) + " and pads "
+                    + Arrays.toString(pads) + " must have one value per spatial axis (" + rank + "), pads two");
+        }
         long[] before = new long[rank];
         long[] after = new long[rank];
         long[] out = new long[rank];
@@ -49,6 +53,9 @@ public record Window(long[] kernel, long[] strides, long[] dilations, long[] pad
                 case NOTSET -> {
                     before[i] = pads == null ? 0 : pads[i];
                     after[i] = pads == null ? 0 : pads[i + rank];
+                    if (before[i] < 0 || after[i] < 0) {
+                        throw new GraphException("pads " + Arrays.toString(pads) + " must not be negative");
+                    }
                 }
             }
             long span = input[i] + before[i] + after[i] - extent;

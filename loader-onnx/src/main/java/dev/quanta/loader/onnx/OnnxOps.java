@@ -374,17 +374,26 @@ final class OnnxOps {
 
     // ---------------------------------------------------------------- quantization
 
+    /** QuantizeLinear's and DequantizeLinear's block_size: 0 (not blocked) or a positive int. */
+    private static int blockSize(OnnxNode node) {
+        long size = node.intAttr("block_size", 0);
+        if (size < 0 || size > Integer.MAX_VALUE) {
+            throw node.error("has block_size " + size + ", which must be 0 (no blocks) or a positive int");
+        }
+        return (int) size;
+    }
+
     private static void registerQuantization() {
         register("QuantizeLinear", node -> {
             long outputType = node.intAttr("output_dtype", 0);
-            node.emit(new Quantize((int) node.intAttr("axis", 1), (int) node.intAttr("block_size", 0),
+            node.emit(new Quantize((int) node.intAttr("axis", 1), blockSize(node),
                     node.intAttr("saturate", 1) != 0, outputType == 0 ? null : DType.fromOnnx((int) outputType)),
                     Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)),
                     List.of(node.requiredOutput(0)));
         });
         register("DequantizeLinear", node -> {
             long outputType = node.intAttr("output_dtype", 0);
-            node.emit(new Dequantize((int) node.intAttr("axis", 1), (int) node.intAttr("block_size", 0),
+            node.emit(new Dequantize((int) node.intAttr("axis", 1), blockSize(node),
                     outputType == 0 ? null : DType.fromOnnx((int) outputType)),
                     Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)),
                     List.of(node.requiredOutput(0)));

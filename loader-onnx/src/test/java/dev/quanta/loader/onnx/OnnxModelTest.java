@@ -268,6 +268,35 @@ class OnnxModelTest {
     }
 
     @Test
+    void windowsAndBlocksOutsideTheirRangesAreRefusedNamingTheNodeOnce() throws IOException {
+        Map<String, long[]> wrongWindows = Map.of("negative pads", new long[] {-1, 0, 0, 0}, "pads for one axis",
+                new long[] {1, 1}, "strides for three axes", new long[] {1, 1, 1});
+        for (Map.Entry<String, long[]> wrong : wrongWindows.entrySet()) {
+            String attribute = wrong.getKey().contains("pads") ? "pads" : "strides";
+            NodeProto pool = node("pool", "AveragePool", new String[] {"x"}, "y").toBuilder()
+                    .addAttribute(ints("kernel_shape", 2, 2)).addAttribute(ints(attribute, wrong.getValue())).build();
+            ModelProto model = model(GraphProto.newBuilder().setName("g").addInput(tensor("x", 1, 1, 1, 5, 5))
+                    .addNode(pool).addOutput(tensor("y", 1)).build());
+            assertThatThrownBy(() -> OnnxModel.load(write(model))).as(wrong.getKey()).isInstanceOf(OnnxException.class)
+                    .hasMessageContaining("node 'pool' (AveragePool, opset 17): ").hasMessageContaining(attribute)
+                    .hasMessageNotContaining("(node 'pool'");
+        }
+        NodeProto dequantize = node("dq", "DequantizeLinear", new String[] {"x", "s"}, "y").toBuilder()
+                .addAttribute(AttributeProto.newBuilder().setName("block_size").setType(AttributeProto.AttributeType.INT)
+                        .setI(-4)).build();
+        ModelProto blocked = model(GraphProto.newBuilder().setName("g").addInput(tensor("x", 3, 2, 8))
+                .addInitializer(floats("s", new float[] {1, 1, 1, 1}, 2, 2)).addNode(dequantize)
+                .addOutput(tensor("y", 1, 2, 8)).build());
+        assertThatThrownBy(() -> OnnxModel.load(write(blocked))).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("'dq'").hasMessageContaining("block_size -4");
+    }
+
+    private static AttributeProto ints(String name, long... values) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS)
+                .addAllInts(Arrays.stream(values).boxed().toList()).build();
+    }
+
+    @Test
     void aCycleIsRefusedNamingItsNodes() throws IOException {
         ModelProto model = model(GraphProto.newBuilder().setName("g").addInput(tensor("x", 1, 2))
                 .addNode(node("first", "Add", new String[] {"x", "b"}, "a"))
