@@ -219,6 +219,170 @@ class ContribOpsTest {
         }
     }
 
+    // ---------------------------------------------------------------- ONNX Runtime's transformer ops
+
+    @Test
+    void geluFamilyMatchesOnnxRuntime() throws Exception {
+        Input x = gaussian("X", 3, 3, 40).asFed();
+        Input bias = gaussian("bias", 1, 40);
+        compareFloats("Gelu", List.of(x), Map.of(), Map.of(), 1e-5);
+        compareFloats("BiasGelu", List.of(x, bias), Map.of(), Map.of(), 1e-5);
+        compareFloats("FastGelu", List.of(x), Map.of(), Map.of(), 1e-5);
+        compareFloats("FastGelu", List.of(x, bias), Map.of(), Map.of(), 1e-5);
+        compareFloats("QuickGelu", List.of(x), Map.of(), Map.of(), 1e-5);
+        compareFloats("QuickGelu", List.of(x), Map.of("alpha", 1.1f), Map.of(), 1e-5);
+    }
+
+    /** Rows of tiny variance too, where the default epsilon (1e-12, not ONNX's 1e-5) shows. */
+    @Test
+    void skipLayerNormalizationsWithBiasBroadcastSkipsAndTheirSum() throws Exception {
+        for (double spread : new double[] {3, 1e-3}) {
+            for (long[] skipDims : new long[][] {{2, 5, 32}, {5, 32}}) {
+                Input input = gaussian("input", spread, 2, 5, 32).asFed();
+                Input skip = gaussian("skip", spread, skipDims).asFed();
+                Input gamma = gaussian("gamma", 1, 32);
+                Input bias = gaussian("bias", spread, 32);
+                List<String> outputs = List.of("Y", "", "", "S");
+                List<Integer> types = List.of(FLOAT, FLOAT, FLOAT, FLOAT);
+                compareOutputs("SkipLayerNormalization", List.of(input, skip, gamma, gaussian("beta", 1, 32), bias),
+                        Map.of(), Map.of(), Map.of(), outputs, types, 1e-5);
+                compareOutputs("SkipSimplifiedLayerNormalization", List.of(input, skip, gamma, bias), Map.of(), Map.of(),
+                        Map.of(), outputs, types, 1e-5);
+            }
+        }
+        Input input = gaussian("input", 3, 2, 5, 32).asFed();
+        compareOutputs("SkipLayerNormalization", List.of(input, gaussian("skip", 3, 2, 5, 32).asFed(), gaussian("gamma", 1, 32)),
+                Map.of("epsilon", 0.25f), Map.of(), Map.of(), List.of("Y"), List.of(FLOAT), 1e-5);
+    }
+
+    @Test
+    void embedLayerNormalizationWithSegmentsMaskAndPositionIds() throws Exception {
+        int batch = 2, length = 7, vocabulary = 20;
+        Input ids = intsFed("input_ids", random.ints(batch * length, 0, vocabulary).toArray(), batch, length);
+        Input segments = intsFed("segment_ids", random.ints(batch * length, 0, 2).toArray(), batch, length);
+        Input mask = intsFed("mask", new int[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, batch, length);
+        List<Input> inputs = List.of(ids, segments, gaussian("word", 1, vocabulary, 16), gaussian("position", 1, 10, 16),
+                gaussian("segment", 1, 2, 16), gaussian("gamma", 1, 16), gaussian("beta", 1, 16), mask);
+        compareOutputs("EmbedLayerNormalization", inputs, Map.of(), Map.of(), Map.of(), List.of("Y", "mask_index", "sum"),
+                List.of(FLOAT, INT32, FLOAT), 1e-5);
+        Input positions = intsFed("position_ids", new int[] {9, 0, 3, 3, 1, 8, 2}, 1, length);
+        List<Input> plain = List.of(ids, ABSENT, gaussian("word", 1, vocabulary, 16), gaussian("position", 1, 10, 16),
+                ABSENT, gaussian("gamma", 1, 16), gaussian("beta", 1, 16), ABSENT, positions);
+        compareOutputs("EmbedLayerNormalization", plain, Map.of("epsilon", 1e-3f), Map.of(), Map.of(),
+                List.of("Y", "mask_index"), List.of(FLOAT, INT32), 1e-5);
+    }
+
+    /** Every form of mask_index ONNX Runtime's CPU kernel takes, causal or not, with an attention bias and a narrower v. */
+    @Test
+    void attentionOverEveryMaskFormWithBiasScaleAndUnequalHeads() throws Exception {
+        int batch = 2, length = 6;
+        int[] raw2d = {1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0};
+        int[] raw3d = random.ints(batch * length * length, 0, 2).toArray();
+        raw3d[0] = 1;
+        List<Input> masks = List.of(ABSENT, intsFed("mask_index", new int[] {6, 3}, batch),
+                intsFed("mask_index", new int[] {6, 4, 0, 1}, 2 * batch), intsFed("mask_index", raw2d, batch, length),
+                intsFed("mask_index", raw3d, batch, length, length));
+        Input input = gaussian("input", 1, batch, length, 16).asFed();
+        for (Input mask : masks) {
+            for (long unidirectional : new long[] {0, 1}) {
+                List<Input> inputs = List.of(input, gaussian("weights", 0.5, 16, 48), gaussian("bias", 0.5, 48), mask);
+                compareFloats("Attention", inputs, Map.of(), Map.of("num_heads", 2L, "unidirectional", unidirectional), 1e-5);
+            }
+        }
+        List<Input> unequal = List.of(input, gaussian("weights", 0.5, 16, 40), gaussian("bias", 0.5, 40), masks.get(1),
+                ABSENT, gaussian("attention_bias", 1, 1, 2, length, length).asFed());
+        compareOutputs("Attention", unequal, Map.of("scale", 0.3f, "mask_filter_value", -1.5f), Map.of("num_heads", 2L),
+                Map.of("qkv_hidden_sizes", new long[] {16, 16, 8}), List.of("Y"), List.of(FLOAT), 1e-5);
+    }
+
+    /**
+     * One BERT layer as ONNX Runtime's transformer optimizer fuses it (EmbedLayerNormalization's
+     * mask_index into Attention, SkipLayerNormalization, FastGelu), and as its dynamic quantizer then
+     * writes the attention (DynamicQuantizeLinear into QAttention): Quanta against ONNX Runtime.
+     */
+    @Test
+    void aFusedBertLayerFloatAndDynamicallyQuantized() throws Exception {
+        int batch = 2, length = 9, hidden = 32;
+        int[] mask = new int[batch * length];
+        java.util.Arrays.fill(mask, 0, length + 5, 1);
+        List<Input> inputs = List.of(intsFed("ids", random.ints(batch * length, 0, 30).toArray(), batch, length),
+                intsFed("segments", random.ints(batch * length, 0, 2).toArray(), batch, length),
+                intsFed("mask", mask, batch, length), gaussian("word", 1, 30, hidden), gaussian("position", 1, 16, hidden),
+                gaussian("segment", 1, 2, hidden), gaussian("gamma", 1, hidden), gaussian("beta", 1, hidden),
+                gaussian("qkv", 0.2, hidden, 3 * hidden), gaussian("qkv_bias", 0.2, 3 * hidden),
+                weights("qkv_int8", hidden, 3 * hidden), scales("qkv_scale", 1), gaussian("out", 0.2, hidden, hidden),
+                gaussian("out_bias", 0.2, hidden), gaussian("up", 0.2, hidden, 4 * hidden),
+                gaussian("up_bias", 0.2, 4 * hidden), gaussian("down", 0.2, 4 * hidden, hidden),
+                gaussian("down_bias", 0.2, hidden));
+        for (boolean quantized : new boolean[] {false, true}) {
+            List<Onnx.NodeProto.Builder> nodes = new java.util.ArrayList<>();
+            nodes.add(node("EmbedLayerNormalization", "com.microsoft", "embedded", "ids", "segments", "word", "position",
+                    "segment", "gamma", "beta", "mask").addOutput("mask_index"));
+            if (quantized) {
+                nodes.add(node("DynamicQuantizeLinear", "", "x8", "embedded").addOutput("x_scale").addOutput("x_zero"));
+                nodes.add(node("QAttention", "com.microsoft", "attended", "x8", "qkv_int8", "qkv_bias", "x_scale", "qkv_scale",
+                        "mask_index", "x_zero").addAttribute(Onnx.AttributeProto.newBuilder().setName("num_heads")
+                                .setType(Onnx.AttributeProto.AttributeType.INT).setI(4)));
+            } else {
+                nodes.add(node("Attention", "com.microsoft", "attended", "embedded", "qkv", "qkv_bias", "mask_index")
+                        .addAttribute(Onnx.AttributeProto.newBuilder().setName("num_heads")
+                                .setType(Onnx.AttributeProto.AttributeType.INT).setI(4)));
+            }
+            nodes.add(node("MatMul", "", "projected", "attended", "out"));
+            nodes.add(node("SkipLayerNormalization", "com.microsoft", "normalized", "projected", "embedded", "gamma", "beta",
+                    "out_bias"));
+            nodes.add(node("MatMul", "", "widened", "normalized", "up"));
+            nodes.add(node("FastGelu", "com.microsoft", "activated", "widened", "up_bias"));
+            nodes.add(node("MatMul", "", "narrowed", "activated", "down"));
+            nodes.add(node("SkipLayerNormalization", "com.microsoft", "Y", "narrowed", "normalized", "gamma", "beta",
+                    "down_bias"));
+            byte[] model = model("bert_layer", nodes, inputs, FLOAT);
+            Tensor output = quanta("bert_layer", model, inputs);
+            float[] expected = toFloats(onnxRuntime(model, inputs, output));
+            float[] actual = output.toFloatArray();
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).as("%s layer, output %d", quantized ? "quantized" : "float", i)
+                        .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-3f));
+            }
+        }
+    }
+
+    @Test
+    void attentionRefusesWhatItDoesNotImplementAtLoadAndMisshapenMasksAtRun() throws Exception {
+        Input input = gaussian("input", 1, 2, 6, 16).asFed();
+        List<Input> plain = List.of(input, gaussian("weights", 0.5, 16, 48), gaussian("bias", 0.5, 48));
+        List<Input> withPast = List.of(input, gaussian("weights", 0.5, 16, 48), gaussian("bias", 0.5, 48), ABSENT,
+                gaussian("past", 1, 2, 2, 2, 3, 8).asFed());
+        Map<String, byte[]> refused = new java.util.LinkedHashMap<>();
+        refused.put("past key/value state", model("Attention", withPast, Map.of(), Map.of("num_heads", 2L), Map.of(), FLOAT));
+        refused.put("rotary", model("Attention", plain, Map.of(), Map.of("num_heads", 2L, "do_rotary", 1L), Map.of(), FLOAT));
+        refused.put("num_heads 5", model("Attention", plain, Map.of(), Map.of("num_heads", 5L), Map.of(), FLOAT));
+        refused.put("present key/value state output", model("Attention", plain, Map.of(), Map.of("num_heads", 2L), Map.of(),
+                List.of("Y", "present"), List.of(FLOAT, FLOAT)));
+        for (Map.Entry<String, byte[]> model : refused.entrySet()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> OnnxModel.load(model.getValue(), "attention").close())
+                    .as(model.getKey()).hasMessageContaining("com.microsoft.Attention").hasMessageContaining(model.getKey());
+        }
+        List<Input> misshapen = List.of(input, gaussian("weights", 0.5, 16, 48), gaussian("bias", 0.5, 48),
+                intsFed("mask_index", new int[] {1, 2, 3}, 3));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> quanta("Attention",
+                model("Attention", misshapen, Map.of(), Map.of("num_heads", 2L), Map.of(), FLOAT), misshapen))
+                .hasMessageContaining("Attention").hasMessageContaining("mask_index [3]");
+    }
+
+    @Test
+    void qAttentionWithPerTensorAndPerColumnWeightScales() throws Exception {
+        int batch = 2, length = 6;
+        for (int scales : new int[] {1, 48}) {
+            long[] perColumn = scales == 1 ? new long[0] : new long[] {48};
+            List<Input> inputs = List.of(fed("input", UINT8, batch, length, 16), weights("weight", 16, 48),
+                    gaussian("bias", 0.5, 48), scales("input_scale", 1), scales("weight_scale", scales, perColumn),
+                    intsFed("mask_index", new int[] {4, 6}, batch), constant("input_zero_point", UINT8),
+                    constant("weight_zero_point", INT8));
+            compareFloats("QAttention", inputs, Map.of(), Map.of("num_heads", 4L), 1e-5);
+        }
+    }
+
     // ---------------------------------------------------------------- random cases
 
     @Test
@@ -329,17 +493,38 @@ class ContribOpsTest {
 
     private void compareFloats(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
             double tolerance) throws Exception {
-        byte[] model = model(op, inputs, floats, ints, Map.of(), FLOAT);
-        Tensor output = quanta(op, model, inputs);
-        float[] expected = toFloats(onnxRuntime(model, inputs, output));
-        float[] actual = output.toFloatArray();
-        double largest = 0;
-        for (float value : expected) {
-            largest = Math.max(largest, Math.abs(value));
-        }
-        for (int i = 0; i < expected.length; i++) {
-            assertThat((double) actual[i]).as("%s output %d", op, i).isCloseTo(expected[i],
-                    org.assertj.core.data.Offset.offset(tolerance * largest));
+        compareOutputs(op, inputs, floats, ints, Map.of(), List.of("Y"), List.of(FLOAT), tolerance);
+    }
+
+    /** Each named output: float32 within {@code tolerance} of the largest expected magnitude, int32 exactly. */
+    private void compareOutputs(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
+            Map<String, long[]> lists, List<String> outputs, List<Integer> types, double tolerance) throws Exception {
+        byte[] model = model(op, inputs, floats, ints, lists, outputs, types);
+        for (int o = 0; o < outputs.size(); o++) {
+            String name = outputs.get(o);
+            if (name.isEmpty()) {
+                continue;
+            }
+            Tensor output = quanta(op, model, inputs, name);
+            byte[] raw = onnxRuntime(model, inputs, name, output);
+            if (types.get(o) == INT32) {
+                ByteBuffer expected = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+                long[] actual = output.toLongArray();
+                for (int i = 0; i < actual.length; i++) {
+                    assertThat(actual[i]).as("%s output %s[%d], %s", op, name, i, describe(inputs)).isEqualTo(expected.getInt(i * 4));
+                }
+                continue;
+            }
+            float[] expected = toFloats(raw);
+            float[] actual = output.toFloatArray();
+            double largest = 0;
+            for (float value : expected) {
+                largest = Math.max(largest, Math.abs(value));
+            }
+            for (int i = 0; i < expected.length; i++) {
+                assertThat((double) actual[i]).as("%s output %s[%d], %s", op, name, i, describe(inputs)).isCloseTo(expected[i],
+                        org.assertj.core.data.Offset.offset(tolerance * largest));
+            }
         }
     }
 
@@ -383,23 +568,31 @@ class ContribOpsTest {
         assertThat(exact).as("%s: outputs equal to ONNX Runtime's", op).isGreaterThanOrEqualTo(expected.length * 95 / 100);
     }
 
-    /** ONNX Runtime's output's raw bytes, once its shape is found equal to Quanta's {@code output}'s. */
     private static byte[] onnxRuntime(byte[] model, List<Input> inputs, Tensor output) throws Exception {
+        return onnxRuntime(model, inputs, "Y", output);
+    }
+
+    /** ONNX Runtime's output {@code name}'s raw bytes, once its shape is found equal to Quanta's {@code output}'s. */
+    private static byte[] onnxRuntime(byte[] model, List<Input> inputs, String name, Tensor output) throws Exception {
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
         Map<String, OnnxTensor> feeds = new HashMap<>();
         try (OrtSession session = environment.createSession(model, new OrtSession.SessionOptions())) {
             for (Input input : inputs) {
                 if (input.fed()) {
-                    OnnxJavaType type = input.type() == FLOAT ? OnnxJavaType.FLOAT
-                            : input.type() == UINT8 ? OnnxJavaType.UINT8 : OnnxJavaType.INT8;
+                    OnnxJavaType type = switch (input.type()) {
+                        case FLOAT -> OnnxJavaType.FLOAT;
+                        case UINT8 -> OnnxJavaType.UINT8;
+                        case INT32 -> OnnxJavaType.INT32;
+                        default -> OnnxJavaType.INT8;
+                    };
                     ByteBuffer buffer = ByteBuffer.allocateDirect(input.raw().length).order(ByteOrder.LITTLE_ENDIAN)
                             .put(input.raw()).flip();
                     feeds.put(input.name(), OnnxTensor.createTensor(environment, buffer, input.dims(), type));
                 }
             }
             try (OrtSession.Result result = session.run(feeds)) {
-                OnnxTensor tensor = (OnnxTensor) result.get(0);
-                assertThat(output.shape().sizes()).as("the output's shape").containsExactly(tensor.getInfo().getShape());
+                OnnxTensor tensor = (OnnxTensor) result.get(name).orElseThrow();
+                assertThat(output.shape().sizes()).as("output %s's shape", name).containsExactly(tensor.getInfo().getShape());
                 ByteBuffer bytes = tensor.getByteBuffer();
                 byte[] raw = new byte[bytes.remaining()];
                 bytes.get(raw);
@@ -411,43 +604,62 @@ class ContribOpsTest {
     }
 
     private static Tensor quanta(String op, byte[] bytes, List<Input> inputs) throws Exception {
+        return quanta(op, bytes, inputs, "Y");
+    }
+
+    private static Tensor quanta(String op, byte[] bytes, List<Input> inputs, String name) throws Exception {
         TensorArena arena = TensorArena.ofShared();
         try (OnnxModel model = OnnxModel.load(bytes, op);
                 Session session = model.newSession(SessionOptions.defaults())) {
             Map<String, Tensor> feeds = new HashMap<>();
             for (Input input : inputs) {
                 if (input.fed()) {
-                    DType dtype = input.type() == FLOAT ? DType.FLOAT : input.type() == UINT8 ? DType.UINT8 : DType.INT8;
+                    DType dtype = DType.fromOnnx(input.type());
                     feeds.put(input.name(), arena.fromBytes(dtype, input.raw(), input.dims()));
                 }
             }
             try (Outputs outputs = session.run(feeds)) {
-                return arena.copyOf(outputs.get("Y"));
+                return arena.copyOf(outputs.get(name));
             }
         }
     }
 
     private static byte[] model(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
             Map<String, long[]> lists, int outputType) {
-        Onnx.NodeProto.Builder node = node(op, ONNX_OPS.contains(op) ? "" : "com.microsoft", "Y",
+        return model(op, inputs, floats, ints, lists, List.of("Y"), List.of(outputType));
+    }
+
+    /** A single-node model whose node writes {@code outputs} (an empty name skips one), each of its type a graph output. */
+    private static byte[] model(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
+            Map<String, long[]> lists, List<String> outputs, List<Integer> types) {
+        Onnx.NodeProto.Builder node = node(op, ONNX_OPS.contains(op) ? "" : "com.microsoft", outputs.get(0),
                 inputs.stream().map(Input::name).toArray(String[]::new));
+        outputs.stream().skip(1).forEach(node::addOutput);
         floats.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(value)));
         ints.forEach((name, value) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.INT).setI(value)));
         lists.forEach((name, values) -> node.addAttribute(Onnx.AttributeProto.newBuilder().setName(name)
                 .setType(Onnx.AttributeProto.AttributeType.INTS).addAllInts(java.util.Arrays.stream(values).boxed().toList())));
-        return model(op, List.of(node), inputs, outputType);
+        return model(op, List.of(node), inputs, outputs, types);
     }
 
     private static Onnx.NodeProto.Builder node(String op, String domain, String output, String... inputs) {
         return Onnx.NodeProto.newBuilder().setOpType(op).setDomain(domain).addAllInput(List.of(inputs)).addOutput(output);
     }
 
-    /** A model of these nodes (opset 17), its graph inputs and initializers from {@code inputs}, its output Y. */
     private static byte[] model(String name, List<Onnx.NodeProto.Builder> nodes, List<Input> inputs, int outputType) {
+        return model(name, nodes, inputs, List.of("Y"), List.of(outputType));
+    }
+
+    /** A model of these nodes (opset 17), its graph inputs and initializers from {@code inputs}, these outputs of these types. */
+    private static byte[] model(String name, List<Onnx.NodeProto.Builder> nodes, List<Input> inputs, List<String> outputs,
+            List<Integer> types) {
         Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder().setName(name);
         for (Input input : inputs) {
+            if (input.name().isEmpty()) {
+                continue;
+            }
             if (input.fed()) {
                 Onnx.TensorShapeProto.Builder shape = Onnx.TensorShapeProto.newBuilder();
                 for (long dim : input.dims()) {
@@ -465,8 +677,12 @@ class ContribOpsTest {
             }
         }
         nodes.forEach(graph::addNode);
-        graph.addOutput(Onnx.ValueInfoProto.newBuilder().setName("Y").setType(Onnx.TypeProto.newBuilder()
-                .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(outputType))));
+        for (int i = 0; i < outputs.size(); i++) {
+            if (!outputs.get(i).isEmpty()) {
+                graph.addOutput(Onnx.ValueInfoProto.newBuilder().setName(outputs.get(i)).setType(Onnx.TypeProto.newBuilder()
+                        .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(types.get(i)))));
+            }
+        }
         return Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("quanta-test")
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1))
@@ -474,6 +690,26 @@ class ContribOpsTest {
     }
 
     // ---------------------------------------------------------------- random inputs
+
+    /** An optional input left out: an empty name in the node's inputs. */
+    private static final Input ABSENT = new Input("", FLOAT, new long[0], new byte[0], false);
+
+    private static Input intsFed(String name, int[] values, long... dims) {
+        ByteBuffer buffer = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int value : values) {
+            buffer.putInt(value);
+        }
+        return new Input(name, INT32, dims, buffer.array(), true);
+    }
+
+    /** Constant float32 values, normal with this standard deviation. */
+    private Input gaussian(String name, double sigma, long... dims) {
+        float[] values = new float[(int) count(dims)];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) (random.nextGaussian() * sigma);
+        }
+        return new Input(name, FLOAT, dims, bytes(values), false);
+    }
 
     private Input fed(String name, int type, long... dims) {
         return new Input(name, type, dims, randomBytes(count(dims)), true);

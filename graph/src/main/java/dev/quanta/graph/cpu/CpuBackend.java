@@ -58,6 +58,7 @@ import dev.quanta.graph.ops.Size;
 import dev.quanta.graph.ops.Slice;
 import dev.quanta.graph.ops.MaskedSoftmax;
 import dev.quanta.graph.ops.Attention;
+import dev.quanta.graph.ops.AttentionMask;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.ops.Split;
 import dev.quanta.graph.ops.Squeeze;
@@ -88,6 +89,7 @@ public final class CpuBackend {
             case Softmax softmax -> ValueKernel.ofTensors(MathKernels.softmax(softmax));
             case MaskedSoftmax masked -> ValueKernel.ofTensors(MathKernels.maskedSoftmax(masked));
             case Attention attention -> ValueKernel.ofTensors(MathKernels.attention(attention));
+            case AttentionMask mask -> ValueKernel.ofTensors(MathKernels.attentionMask(mask));
             case Reshape reshape -> ValueKernel.ofTensors(ShapeKernels.reshape(reshape));
             case Transpose transpose -> ValueKernel.ofTensors(ShapeKernels.transpose(transpose));
             case Squeeze ignored -> ValueKernel.ofTensors(ShapeKernels.squeeze());

@@ -3,6 +3,7 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Attention;
+import dev.quanta.graph.ops.AttentionMask;
 import dev.quanta.graph.ops.MaskedSoftmax;
 import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Softmax;
@@ -708,6 +709,62 @@ final class MathKernels {
      * node's kernel on the same operands, so the bits are theirs. Operands outside that form
      * (leading axes that differ, a mask widening the scores) run as the separate steps.
      */
+    /** The forms of {@link AttentionMask}'s mask index, told apart by its shape when the node runs. */
+    private enum MaskForm { NONE, KEY_LENGTHS, ENDS_AND_STARTS, KEYS, QUERIES_BY_KEYS }
+
+    static Kernel attentionMask(AttentionMask op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            Tensor index = inputs.length > 1 ? inputs[1] : null;
+            if (x.rank() < 2) {
+                throw context.error("the attention's input must be [batch, sequence, ..], not " + x.shape());
+            }
+            int batch = Math.toIntExact(x.size(0));
+            int length = Math.toIntExact(x.size(1));
+            MaskForm form = index == null ? MaskForm.NONE : maskForm(index.shape().sizes(), batch, length);
+            if (form == null) {
+                throw context.error("mask_index " + index.shape() + " is none of [" + batch + "], [" + 2 * batch + "], ["
+                        + batch + ", " + length + "], [" + batch + ", " + length + ", " + length + "] for " + batch
+                        + " sequences of " + length);
+            }
+            long[] values = index == null ? null : index.toLongArray();
+            float[] mask = new float[Math.multiplyExact(Math.multiplyExact(batch, length), length)];
+            for (int b = 0; b < batch; b++) {
+                for (int query = 0; query < length; query++) {
+                    int row = (b * length + query) * length;
+                    for (int key = 0; key < length; key++) {
+                        boolean kept = switch (form) {
+                            case NONE -> true;
+                            case KEY_LENGTHS -> key < values[b];
+                            case ENDS_AND_STARTS -> key < values[b] && key >= values[batch + b];
+                            case KEYS -> values[b * length + key] > 0;
+                            case QUERIES_BY_KEYS -> values[row + key] > 0;
+                        };
+                        mask[row + key] = op.unidirectional() && key > query ? Float.NEGATIVE_INFINITY : kept ? 0 : op.filter();
+                    }
+                }
+            }
+            Tensor out = context.allocateForOverwrite(DType.FLOAT, Shape.of(batch, 1, length, length));
+            MemorySegment.copy(mask, 0, out.segment(), Layouts.FLOAT, out.byteOffset(), mask.length);
+            return new Tensor[] {out};
+        };
+    }
+
+    /** The form of a mask index of these sizes, or null for none; [batch|1, 1] masks nothing (a longer sequence's placeholder). */
+    private static MaskForm maskForm(long[] sizes, int batch, int length) {
+        if (sizes.length == 1 && (sizes[0] == batch || sizes[0] == 2L * batch)) {
+            return sizes[0] == batch ? MaskForm.KEY_LENGTHS : MaskForm.ENDS_AND_STARTS;
+        }
+        if (sizes.length == 2 && sizes[0] == batch && sizes[1] == length) {
+            return MaskForm.KEYS;
+        }
+        if (sizes.length == 2 && sizes[1] == 1 && (sizes[0] == 1 || sizes[0] == batch)) {
+            return MaskForm.NONE;
+        }
+        return sizes.length == 3 && sizes[0] == batch && sizes[1] == length && sizes[2] == length
+                ? MaskForm.QUERIES_BY_KEYS : null;
+    }
+
     static Kernel attention(Attention op) {
         Kernel softmax = maskedSoftmax(new MaskedSoftmax(op.divisor()));
         return (context, inputs) -> {

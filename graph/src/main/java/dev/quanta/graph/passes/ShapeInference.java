@@ -39,6 +39,7 @@ import dev.quanta.graph.ops.Size;
 import dev.quanta.graph.ops.Slice;
 import dev.quanta.graph.ops.MaskedSoftmax;
 import dev.quanta.graph.ops.Attention;
+import dev.quanta.graph.ops.AttentionMask;
 import dev.quanta.graph.ops.Softmax;
 import dev.quanta.graph.ops.Split;
 import dev.quanta.graph.ops.Squeeze;
@@ -173,6 +174,8 @@ public final class ShapeInference {
                 case Softmax ignored -> out[0] = x;
                 case MaskedSoftmax ignored -> out[0] = x;
                 case Attention ignored -> out[0] = matMul(matMul(x, shape(node, 1)), shape(node, 3));
+                case AttentionMask ignored -> out[0] = x == null || x.rank() < 2 ? null
+                        : Shape.of(x.dim(0), Dim.of(1), x.dim(1), x.dim(1));
                 case LocalResponseNorm ignored -> out[0] = x;
                 case Quantize ignored -> out[0] = x;
                 case Dequantize ignored -> out[0] = x;

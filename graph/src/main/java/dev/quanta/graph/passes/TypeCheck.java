@@ -5,6 +5,7 @@ import dev.quanta.graph.GraphException;
 import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.ArgReduce;
+import dev.quanta.graph.ops.AttentionMask;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.CastLike;
@@ -160,6 +161,12 @@ public final class TypeCheck {
                 }
                 if (in[1] != null && in[2] != null && in[1] != in[2]) {
                     return "x and y must have one type, not " + in[1] + " and " + in[2];
+                }
+            }
+            case AttentionMask ignored -> {
+                out[0] = DType.FLOAT;
+                if (in.length > 1 && in[1] != null && in[1] != DType.INT32) {
+                    return "the mask index must be int32, not " + in[1];
                 }
             }
             case Cast cast -> out[0] = cast.to();

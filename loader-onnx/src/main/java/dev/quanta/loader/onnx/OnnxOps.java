@@ -117,6 +117,7 @@ final class OnnxOps {
         registerNormalization();
         registerQuantization();
         registerMicrosoftQuantization();
+        MicrosoftTransformerOps.register(MICROSOFT_DOMAIN);
         registerIndexing();
         registerConvolution();
         registerSequences();
@@ -581,7 +582,7 @@ final class OnnxOps {
         quantized(node, node.emit(op, x), node.requiredInput(3), node.input(4), node.requiredInput(0));
     }
 
-    private static Value outputOrTemporary(OnnxNode node, int i) {
+    static Value outputOrTemporary(OnnxNode node, int i) {
         Value output = i < node.outputCount() ? node.output(i) : null;
         return output != null ? output : node.temporary();
     }

@@ -1,0 +1,208 @@
+package dev.quanta.loader.onnx;
+
+import dev.quanta.graph.Value;
+import dev.quanta.graph.ValueType;
+import dev.quanta.graph.ops.Attention;
+import dev.quanta.graph.ops.AttentionMask;
+import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.ConstantOfShape;
+import dev.quanta.graph.ops.Gather;
+import dev.quanta.graph.ops.Identity;
+import dev.quanta.graph.ops.MatMul;
+import dev.quanta.graph.ops.MatMulIntegerToFloat;
+import dev.quanta.graph.ops.Normalize;
+import dev.quanta.graph.ops.Reduce;
+import dev.quanta.graph.ops.Reshape;
+import dev.quanta.graph.ops.ShapeOf;
+import dev.quanta.graph.ops.Slice;
+import dev.quanta.graph.ops.Split;
+import dev.quanta.graph.ops.Transpose;
+import dev.quanta.graph.ops.Unary;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Float8E8M0;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The com.microsoft ops of ONNX Runtime's transformer optimizer (the fused BERT layers its
+ * quantizer then turns into QAttention), translated onto Quanta's core ops with the semantics of
+ * ONNX Runtime's CPU kernels: Attention and QAttention (no past state or rotary embedding),
+ * EmbedLayerNormalization, SkipLayerNormalization, SkipSimplifiedLayerNormalization, and the GELU
+ * family (Gelu, FastGelu, BiasGelu, QuickGelu).
+ */
+final class MicrosoftTransformerOps {
+
+    /** ONNX Runtime's epsilon for its fused layer normalizations when the attribute is absent. */
+    private static final float FUSED_NORM_EPSILON = 1e-12f;
+
+    private MicrosoftTransformerOps() {
+    }
+
+    static void register(Map<String, OnnxOps.Translator> domain) {
+        domain.put("Gelu", node -> node.emitTo(0, Unary.of(Unary.Kind.GELU), node.requiredInput(0)));
+        domain.put("BiasGelu", node -> node.emitTo(0, Unary.of(Unary.Kind.GELU),
+                node.emit(new Binary(Binary.Kind.ADD), node.requiredInput(0), node.requiredInput(1))));
+        // The tanh approximation, of X + bias when a bias is given.
+        domain.put("FastGelu", node -> {
+            Value x = node.input(1) == null ? node.requiredInput(0)
+                    : node.emit(new Binary(Binary.Kind.ADD), node.requiredInput(0), node.input(1));
+            node.emitTo(0, new Unary(Unary.Kind.GELU, 1, 0), x);
+        });
+        // X·sigmoid(alpha·X).
+        domain.put("QuickGelu", node -> {
+            Value x = node.requiredInput(0);
+            Value alpha = node.constant(node.graph().arena().fromFloats(new float[] {node.floatAttr("alpha", 1.702f)}));
+            node.emitTo(0, new Binary(Binary.Kind.MUL), x,
+                    node.emit(Unary.of(Unary.Kind.SIGMOID), node.emit(new Binary(Binary.Kind.MUL), x, alpha)));
+        });
+        domain.put("SkipLayerNormalization", node -> skipNormalization(node, false));
+        domain.put("SkipSimplifiedLayerNormalization", node -> skipNormalization(node, true));
+        domain.put("EmbedLayerNormalization", MicrosoftTransformerOps::embedLayerNormalization);
+        domain.put("Attention", node -> {
+            refuseState(node, 4, 6);
+            Value projected = node.emit(new MatMul(), node.requiredInput(0), node.requiredInput(1));
+            if (node.input(2) != null) {
+                projected = node.emit(new Binary(Binary.Kind.ADD), projected, node.input(2));
+            }
+            attention(node, projected, hiddenSizes(node, node.intsAttr("qkv_hidden_sizes")), node.input(3), node.input(5));
+        });
+        // Inputs (input, weight, bias, input_scale, weight_scale, mask_index?, input_zero_point?,
+        // weight_zero_point?, past?): the projection as MatMulIntegerToFloat, then as Attention.
+        domain.put("QAttention", node -> {
+            refuseState(node, 8, -1);
+            Value scale = node.emit(new Binary(Binary.Kind.MUL), node.requiredInput(3), node.requiredInput(4));
+            Value projected = node.temporary();
+            node.emit(new MatMulIntegerToFloat(), Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(6),
+                    node.input(7), scale, node.requiredInput(2)), List.of(projected));
+            attention(node, projected, hiddenSizes(node, null), node.input(5), null);
+        });
+    }
+
+    /**
+     * sum = input + skip (+ bias), then layer (or RMS) normalization over the last axis; the
+     * optional outputs are the mean, 1/σ and the sum itself.
+     */
+    private static void skipNormalization(OnnxNode node, boolean rms) {
+        Value sum = node.emit(new Binary(Binary.Kind.ADD), node.requiredInput(0), node.requiredInput(1));
+        Value bias = node.input(rms ? 3 : 4);
+        if (bias != null) {
+            sum = node.emit(new Binary(Binary.Kind.ADD), sum, bias);
+        }
+        Value sumOutput = node.output(3);
+        if (sumOutput != null) {
+            node.emit(new Identity(), List.of(sum), List.of(sumOutput));
+        }
+        node.emit(new Normalize(-1, node.floatAttr("epsilon", FUSED_NORM_EPSILON), rms),
+                Arrays.asList(sum, node.requiredInput(2), rms ? null : node.input(3)),
+                List.of(node.requiredOutput(0), OnnxOps.outputOrTemporary(node, 1), OnnxOps.outputOrTemporary(node, 2)));
+    }
+
+    /**
+     * Inputs (input_ids, segment_ids?, word_embedding, position_embedding, segment_embedding?, gamma,
+     * beta, mask?, position_ids?): the embeddings' sum, layer-normalized; outputs that, mask_index
+     * (the mask's ones counted per sequence, 0 without a mask) and the sum.
+     */
+    private static void embedLayerNormalization(OnnxNode node) {
+        Value ids = node.requiredInput(0);
+        Value sum = node.emit(new Gather(0), node.requiredInput(2), ids);
+        Value positionIds = node.input(8);
+        Value positions = positionIds != null ? node.emit(new Gather(0), node.requiredInput(3), positionIds)
+                : node.emit(new Slice(), node.requiredInput(3), node.longs(0), node.emit(new ShapeOf(1, 2L), ids),
+                        node.longs(0));
+        sum = node.emit(new Binary(Binary.Kind.ADD), sum, positions);
+        if (node.input(1) != null && node.input(4) != null) {
+            sum = node.emit(new Binary(Binary.Kind.ADD), sum, node.emit(new Gather(0), node.input(4), node.input(1)));
+        }
+        node.emit(new Normalize(-1, node.floatAttr("epsilon", FUSED_NORM_EPSILON), false),
+                Arrays.asList(sum, node.requiredInput(5), node.requiredInput(6)),
+                List.of(node.requiredOutput(0), node.temporary(), node.temporary()));
+        Value maskIndex = node.output(1);
+        if (maskIndex != null) {
+            Value mask = node.input(7);
+            if (mask == null) {
+                node.emit(new ConstantOfShape(node.graph().arena().fromInts(new int[] {0})),
+                        List.of(node.emit(new ShapeOf(0, 1L), ids)), List.of(maskIndex));
+            } else {
+                Value ones = node.emit(new Cast(DType.INT32, true, Float8E8M0.RoundMode.UP), node.emit(
+                        new Binary(Binary.Kind.EQUAL), mask, node.constant(node.graph().arena().fromInts(new int[] {1}))));
+                node.emit(new Reduce(Reduce.Kind.SUM, false, false), List.of(ones, node.longs(1)), List.of(maskIndex));
+            }
+        }
+        Value sumOutput = node.output(2);
+        if (sumOutput != null) {
+            node.emit(new Identity(), List.of(sum), List.of(sumOutput));
+        }
+    }
+
+    /** Past state, present state and rotary embeddings are not implemented: refused at load, by name. */
+    private static void refuseState(OnnxNode node, int pastInput, int pastLengthInput) {
+        if (node.input(pastInput) != null || pastLengthInput >= 0 && node.input(pastLengthInput) != null) {
+            throw node.unsupported("a past key/value state");
+        }
+        if (node.outputCount() > 1 && !node.outputName(1).isEmpty()) {
+            throw node.unsupported("the present key/value state output");
+        }
+        if (node.intAttr("do_rotary", 0) != 0) {
+            throw node.unsupported("rotary embeddings (do_rotary)");
+        }
+    }
+
+    /** The widths of q, k and v: qkv_hidden_sizes, else the weights' columns in three. */
+    private static long[] hiddenSizes(OnnxNode node, long[] declared) {
+        if (declared != null) {
+            if (declared.length != 3 || Arrays.stream(declared).anyMatch(size -> size <= 0)) {
+                throw node.error("has qkv_hidden_sizes " + Arrays.toString(declared) + "; expected three positive sizes");
+            }
+            return declared;
+        }
+        ValueType weights = node.requiredInput(1).type();
+        if (weights == null || weights.shape() == null || weights.shape().rank() != 2 || !weights.shape().isStatic(1)) {
+            throw node.unsupported("weights of unknown width without qkv_hidden_sizes");
+        }
+        long columns = weights.shape().size(1);
+        if (columns % 3 != 0) {
+            throw node.error("has weights of " + columns + " columns, which do not split into q, k and v");
+        }
+        return new long[] {columns / 3, columns / 3, columns / 3};
+    }
+
+    /**
+     * Multi-head attention of the projected [batch, sequence, q | k | v]: softmax(scale·q·kᵀ +
+     * mask (+ attention_bias))·v, heads joined again into [batch, sequence, v width].
+     */
+    private static void attention(OnnxNode node, Value projected, long[] widths, Value maskIndex, Value bias) {
+        long heads = node.requiredInt("num_heads");
+        if (heads <= 0 || Arrays.stream(widths).anyMatch(width -> width % heads != 0) || widths[0] != widths[1]) {
+            throw node.error("has num_heads " + heads + " for q, k and v of " + Arrays.toString(widths)
+                    + "; q and k must be as wide, and each a multiple of the heads");
+        }
+        if (node.intAttr("past_present_share_buffer", 0) != 0) {
+            throw node.unsupported("past_present_share_buffer");
+        }
+        Value[] qkv = new Value[] {node.temporary(), node.temporary(), node.temporary()};
+        node.emit(new Split(-1, 3), List.of(projected, node.longs(widths)), List.of(qkv));
+        Value q = heads(node, qkv[0], heads, widths[0], new int[] {0, 2, 1, 3});
+        Value keys = heads(node, qkv[1], heads, widths[1], new int[] {0, 2, 3, 1});
+        Value v = heads(node, qkv[2], heads, widths[2], new int[] {0, 2, 1, 3});
+        float filter = node.floatAttr("mask_filter_value", -10000f);
+        boolean unidirectional = node.intAttr("unidirectional", 0) != 0;
+        Value mask = maskIndex == null && !unidirectional
+                ? node.constant(node.graph().arena().fromFloats(new float[] {0}))
+                : node.emit(new AttentionMask(filter, unidirectional), node.requiredInput(0), maskIndex);
+        if (bias != null) {
+            mask = node.emit(new Binary(Binary.Kind.ADD), mask, bias);
+        }
+        float scale = node.floatAttr("scale", 0f);
+        double divisor = scale == 0 ? Math.sqrt(widths[0] / heads) : 1 / (double) scale;
+        Value weighted = node.emit(new Attention((float) divisor), q, keys, mask, v);
+        node.emitTo(0, new Reshape(false), node.emit(new Transpose(new int[] {0, 2, 1, 3}), weighted),
+                node.longs(0, 0, widths[2]));
+    }
+
+    /** [batch, sequence, width] as [batch, heads, .., ..] in the order {@code perm} gives [batch, sequence, heads, width / heads]. */
+    private static Value heads(OnnxNode node, Value x, long heads, long width, int[] perm) {
+        return node.emit(new Transpose(perm), node.emit(new Reshape(false), x, node.longs(0, 0, heads, width / heads)));
+    }
+}
