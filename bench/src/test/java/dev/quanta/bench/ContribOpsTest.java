@@ -36,7 +36,8 @@ class ContribOpsTest {
     private static final int UINT8 = Onnx.TensorProto.DataType.UINT8_VALUE;
     private static final int INT8 = Onnx.TensorProto.DataType.INT8_VALUE;
     /** The ops tested here from ONNX's own domain; the rest are com.microsoft's. */
-    private static final java.util.Set<String> ONNX_OPS = java.util.Set.of("QLinearConv", "MatMulInteger", "QLinearMatMul");
+    private static final java.util.Set<String> ONNX_OPS = java.util.Set.of("QLinearConv", "MatMulInteger", "QLinearMatMul",
+            "SimplifiedLayerNormalization");
     private static final int INT32 = Onnx.TensorProto.DataType.INT32_VALUE;
     private static final int BOOL = Onnx.TensorProto.DataType.BOOL_VALUE;
 
@@ -231,6 +232,50 @@ class ContribOpsTest {
         compareFloats("FastGelu", List.of(x, bias), Map.of(), Map.of(), 1e-5);
         compareFloats("QuickGelu", List.of(x), Map.of(), Map.of(), 1e-5);
         compareFloats("QuickGelu", List.of(x), Map.of("alpha", 1.1f), Map.of(), 1e-5);
+    }
+
+    @Test
+    void fusedConvGemmAndMatMulWithEveryActivation() throws Exception {
+        Map<String, float[]> activations = new java.util.LinkedHashMap<>();
+        activations.put("Relu", new float[0]);
+        activations.put("Tanh", new float[0]);
+        activations.put("Sigmoid", new float[0]);
+        activations.put("LeakyRelu", new float[] {0.3f});
+        activations.put("Clip", new float[] {-0.5f, 0.75f});
+        activations.put("HardSigmoid", new float[] {0.4f, 0.3f});
+        List<Input> conv = List.of(gaussian("X", 1, 1, 3, 7, 6).asFed(), gaussian("W", 0.5, 4, 3, 3, 3), gaussian("B", 1, 4),
+                gaussian("Z", 1, 1, 4, 7, 6).asFed());
+        for (Map.Entry<String, float[]> activation : activations.entrySet()) {
+            Onnx.NodeProto.Builder node = node("FusedConv", "com.microsoft", "Y", "X", "W", "B", "Z")
+                    .addAttribute(Onnx.AttributeProto.newBuilder().setName("activation")
+                            .setType(Onnx.AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8(activation.getKey())))
+                    .addAttribute(Onnx.AttributeProto.newBuilder().setName("activation_params")
+                            .setType(Onnx.AttributeProto.AttributeType.FLOATS).addAllFloats(floatList(activation.getValue())))
+                    .addAttribute(Onnx.AttributeProto.newBuilder().setName("pads")
+                            .setType(Onnx.AttributeProto.AttributeType.INTS).addAllInts(List.of(1L, 1L, 1L, 1L)));
+            compareOutputs("FusedConv " + activation.getKey(), model("fused_conv", List.of(node), conv, FLOAT), conv,
+                    List.of("Y"), List.of(FLOAT), 1e-5);
+        }
+        List<Input> gemm = List.of(gaussian("A", 1, 5, 8).asFed(), gaussian("B", 1, 6, 8), gaussian("C", 1, 6));
+        Onnx.NodeProto.Builder fusedGemm = node("FusedGemm", "com.microsoft", "Y", "A", "B", "C")
+                .addAttribute(Onnx.AttributeProto.newBuilder().setName("activation")
+                        .setType(Onnx.AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8("LeakyRelu")))
+                .addAttribute(Onnx.AttributeProto.newBuilder().setName("activation_alpha")
+                        .setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(0.2f))
+                .addAttribute(Onnx.AttributeProto.newBuilder().setName("transB")
+                        .setType(Onnx.AttributeProto.AttributeType.INT).setI(1))
+                .addAttribute(Onnx.AttributeProto.newBuilder().setName("alpha")
+                        .setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(0.5f));
+        compareOutputs("FusedGemm", model("fused_gemm", List.of(fusedGemm), gemm, FLOAT), gemm, List.of("Y"), List.of(FLOAT), 1e-5);
+        List<Input> product = List.of(gaussian("A", 1, 2, 8, 5).asFed(), gaussian("B", 1, 2, 6, 8).asFed());
+        compareFloats("FusedMatMul", product, Map.of("alpha", 0.125f), Map.of("transA", 1L, "transB", 1L), 1e-5);
+    }
+
+    @Test
+    void simplifiedLayerNormalizationInOnnxsDomain() throws Exception {
+        List<Input> inputs = List.of(gaussian("X", 2, 3, 4, 24).asFed(), gaussian("scale", 1, 24));
+        compareFloats("SimplifiedLayerNormalization", inputs, Map.of(), Map.of(), 1e-5);
+        compareFloats("SimplifiedLayerNormalization", inputs, Map.of("epsilon", 0.5f), Map.of("axis", -1L), 1e-5);
     }
 
     /** Rows of tiny variance too, where the default epsilon (1e-12, not ONNX's 1e-5) shows. */
@@ -499,7 +544,11 @@ class ContribOpsTest {
     /** Each named output: float32 within {@code tolerance} of the largest expected magnitude, int32 exactly. */
     private void compareOutputs(String op, List<Input> inputs, Map<String, Float> floats, Map<String, Long> ints,
             Map<String, long[]> lists, List<String> outputs, List<Integer> types, double tolerance) throws Exception {
-        byte[] model = model(op, inputs, floats, ints, lists, outputs, types);
+        compareOutputs(op, model(op, inputs, floats, ints, lists, outputs, types), inputs, outputs, types, tolerance);
+    }
+
+    private static void compareOutputs(String op, byte[] model, List<Input> inputs, List<String> outputs, List<Integer> types,
+            double tolerance) throws Exception {
         for (int o = 0; o < outputs.size(); o++) {
             String name = outputs.get(o);
             if (name.isEmpty()) {
@@ -754,6 +803,14 @@ class ContribOpsTest {
             values[i] = (float) random.nextGaussian() * 3;
         }
         return new Input(name, FLOAT, dims, bytes(values), false);
+    }
+
+    private static List<Float> floatList(float[] values) {
+        List<Float> list = new java.util.ArrayList<>();
+        for (float value : values) {
+            list.add(value);
+        }
+        return list;
     }
 
     private static long count(long[] dims) {

@@ -117,7 +117,7 @@ final class OnnxOps {
         registerNormalization();
         registerQuantization();
         registerMicrosoftQuantization();
-        MicrosoftTransformerOps.register(MICROSOFT_DOMAIN);
+        MicrosoftFusedOps.register(MICROSOFT_DOMAIN);
         registerIndexing();
         registerConvolution();
         registerSequences();
@@ -276,7 +276,7 @@ final class OnnxOps {
 
     private static void registerMath() {
         register("MatMul", node -> node.emitTo(0, new MatMul(), node.requiredInput(0), node.requiredInput(1)));
-        register("Gemm", OnnxOps::gemm);
+        register("Gemm", node -> gemm(node, node.requiredOutput(0)));
         Map<String, Reduce.Kind> reductions = Map.of("ReduceSum", Reduce.Kind.SUM, "ReduceMean", Reduce.Kind.MEAN,
                 "ReduceMax", Reduce.Kind.MAX, "ReduceMin", Reduce.Kind.MIN, "ReduceProd", Reduce.Kind.PROD,
                 "ReduceL1", Reduce.Kind.L1, "ReduceL2", Reduce.Kind.L2, "ReduceLogSum", Reduce.Kind.LOG_SUM,
@@ -299,8 +299,8 @@ final class OnnxOps {
         register("LogSoftmax", node -> softmax(node, true));
     }
 
-    /** Y = alpha·A'·B' + beta·C. */
-    private static void gemm(OnnxNode node) {
+    /** Y = alpha·A'·B' + beta·C, into {@code output}. */
+    static void gemm(OnnxNode node, Value output) {
         Value a = node.requiredInput(0);
         Value b = node.requiredInput(1);
         Value c = node.input(2);
@@ -317,13 +317,13 @@ final class OnnxOps {
             product = node.emit(new Binary(Binary.Kind.MUL), product, like(node, alpha, product));
         }
         if (c == null || beta == 0) {
-            node.emitTo(0, new Identity(), product);
+            node.emit(new Identity(), List.of(product), List.of(output));
             return;
         }
         if (beta != 1) {
             c = node.emit(new Binary(Binary.Kind.MUL), c, like(node, beta, c));
         }
-        node.emitTo(0, new Binary(Binary.Kind.ADD), product, c);
+        node.emit(new Binary(Binary.Kind.ADD), List.of(product, c), List.of(output));
     }
 
     private static void argReduce(OnnxNode node, boolean max) {
@@ -341,6 +341,8 @@ final class OnnxOps {
     private static void registerNormalization() {
         register("LayerNormalization", node -> normalize(node, false, 1e-5f));
         register("RMSNormalization", node -> normalize(node, true, 1e-5f));
+        // ONNX Runtime's RMS normalization, which it registers in ONNX's own domain.
+        register("SimplifiedLayerNormalization", node -> normalize(node, true, 1e-5f));
         register("BatchNormalization", node -> {
             boolean training = node.intAttr("training_mode", 0) != 0;
             if (node.opset() < 14 && node.outputCount() > 1) {
@@ -678,7 +680,7 @@ final class OnnxOps {
                 node.requiredInput(0)));
     }
 
-    private static Window window(OnnxNode node, boolean pooling) {
+    static Window window(OnnxNode node, boolean pooling) {
         Window.AutoPad mode = choice(node, "auto_pad", "NOTSET", Map.of("NOTSET", Window.AutoPad.NOTSET,
                 "", Window.AutoPad.NOTSET, "SAME_UPPER", Window.AutoPad.SAME_UPPER, "SAME_LOWER", Window.AutoPad.SAME_LOWER,
                 "VALID", Window.AutoPad.VALID));

@@ -7,6 +7,7 @@ import dev.quanta.graph.ops.AttentionMask;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.ConstantOfShape;
+import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.Gather;
 import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.MatMul;
@@ -26,18 +27,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The com.microsoft ops of ONNX Runtime's transformer optimizer (the fused BERT layers its
- * quantizer then turns into QAttention), translated onto Quanta's core ops with the semantics of
- * ONNX Runtime's CPU kernels: Attention and QAttention (no past state or rotary embedding),
- * EmbedLayerNormalization, SkipLayerNormalization, SkipSimplifiedLayerNormalization, and the GELU
- * family (Gelu, FastGelu, BiasGelu, QuickGelu).
+ * The com.microsoft ops that ONNX Runtime's optimizers write into the models they save, translated
+ * onto Quanta's core ops with the semantics of ONNX Runtime's CPU kernels: the transformer
+ * optimizer's fused BERT layers (which its quantizer then turns into QAttention): Attention and
+ * QAttention (no past state or rotary embedding), EmbedLayerNormalization, SkipLayerNormalization,
+ * SkipSimplifiedLayerNormalization and the GELU family (Gelu, FastGelu, BiasGelu, QuickGelu); and the
+ * graph optimizer's FusedConv, FusedGemm and FusedMatMul.
  */
-final class MicrosoftTransformerOps {
+final class MicrosoftFusedOps {
 
     /** ONNX Runtime's epsilon for its fused layer normalizations when the attribute is absent. */
     private static final float FUSED_NORM_EPSILON = 1e-12f;
 
-    private MicrosoftTransformerOps() {
+    private MicrosoftFusedOps() {
     }
 
     static void register(Map<String, OnnxOps.Translator> domain) {
@@ -57,9 +59,41 @@ final class MicrosoftTransformerOps {
             node.emitTo(0, new Binary(Binary.Kind.MUL), x,
                     node.emit(Unary.of(Unary.Kind.SIGMOID), node.emit(new Binary(Binary.Kind.MUL), x, alpha)));
         });
+        // Conv (+ Z), then the activation its attributes name.
+        domain.put("FusedConv", node -> {
+            Value y = node.temporary();
+            node.emit(new Conv(OnnxOps.window(node, false), (int) node.intAttr("group", 1)),
+                    Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(y));
+            if (node.input(3) != null) {
+                y = node.emit(new Binary(Binary.Kind.ADD), y, node.input(3));
+            }
+            float[] params = node.floatsAttr("activation_params");
+            activate(node, y, params == null ? new float[0] : params);
+        });
+        domain.put("FusedGemm", node -> {
+            Value y = node.temporary();
+            OnnxOps.gemm(node, y);
+            activate(node, y, new float[] {node.floatAttr("activation_alpha", Float.NaN),
+                node.floatAttr("activation_beta", Float.NaN), node.floatAttr("activation_gamma", Float.NaN)});
+        });
+        // alpha·A'·B', A' and B' with their last two axes swapped where asked.
+        domain.put("FusedMatMul", node -> {
+            if (node.intAttr("transBatchA", 0) != 0 || node.intAttr("transBatchB", 0) != 0) {
+                throw node.unsupported("transBatchA and transBatchB");
+            }
+            Value a = swappedIf(node, 0, node.intAttr("transA", 0) != 0);
+            Value b = swappedIf(node, 1, node.intAttr("transB", 0) != 0);
+            float alpha = node.floatAttr("alpha", 1f);
+            if (alpha == 1) {
+                node.emitTo(0, new MatMul(), a, b);
+            } else {
+                node.emitTo(0, new Binary(Binary.Kind.MUL), node.emit(new MatMul(), a, b),
+                        node.constant(node.graph().arena().fromFloats(new float[] {alpha})));
+            }
+        });
         domain.put("SkipLayerNormalization", node -> skipNormalization(node, false));
         domain.put("SkipSimplifiedLayerNormalization", node -> skipNormalization(node, true));
-        domain.put("EmbedLayerNormalization", MicrosoftTransformerOps::embedLayerNormalization);
+        domain.put("EmbedLayerNormalization", MicrosoftFusedOps::embedLayerNormalization);
         domain.put("Attention", node -> {
             refuseState(node, 4, 6);
             Value projected = node.emit(new MatMul(), node.requiredInput(0), node.requiredInput(1));
@@ -78,6 +112,50 @@ final class MicrosoftTransformerOps {
                     node.input(7), scale, node.requiredInput(2)), List.of(projected));
             attention(node, projected, hiddenSizes(node, null), node.input(5), null);
         });
+    }
+
+    /**
+     * ONNX Runtime's fused activation named by the node's 'activation' attribute, of x into the
+     * node's output; {@code params} its alpha, beta… (NaN or absent: the activation's default).
+     */
+    private static void activate(OnnxNode node, Value x, float[] params) {
+        String name = node.stringAttr("activation", "");
+        switch (name) {
+            case "Relu" -> node.emitTo(0, Unary.of(Unary.Kind.RELU), x);
+            case "Tanh" -> node.emitTo(0, Unary.of(Unary.Kind.TANH), x);
+            case "Sigmoid" -> node.emitTo(0, Unary.of(Unary.Kind.SIGMOID), x);
+            case "LeakyRelu" -> node.emitTo(0, new Unary(Unary.Kind.LEAKY_RELU, param(params, 0, 0.01f), 0), x);
+            case "HardSigmoid" -> node.emitTo(0, new Unary(Unary.Kind.HARD_SIGMOID, param(params, 0, 0.2f),
+                    param(params, 1, 0.5f)), x);
+            case "Clip" -> {
+                Value low = node.constant(node.graph().arena().fromFloats(new float[] {param(params, 0, -Float.MAX_VALUE)}));
+                Value high = node.constant(node.graph().arena().fromFloats(new float[] {param(params, 1, Float.MAX_VALUE)}));
+                node.emitTo(0, new Binary(Binary.Kind.MIN), node.emit(new Binary(Binary.Kind.MAX), x, low), high);
+            }
+            case "", "Identity" -> node.emitTo(0, new Identity(), x);
+            default -> throw node.unsupported("the fused activation '" + name + "'");
+        }
+    }
+
+    private static float param(float[] params, int i, float fallback) {
+        return i < params.length && !Float.isNaN(params[i]) ? params[i] : fallback;
+    }
+
+    /** Input i, its last two axes swapped when {@code swap} (its rank must be known at load). */
+    private static Value swappedIf(OnnxNode node, int i, boolean swap) {
+        Value x = node.requiredInput(i);
+        if (!swap) {
+            return x;
+        }
+        ValueType type = x.type();
+        if (type == null || type.shape() == null || type.shape().rank() < 2) {
+            throw node.unsupported("a transposed operand of unknown rank (input " + i + ")");
+        }
+        int rank = type.shape().rank();
+        int[] perm = java.util.stream.IntStream.range(0, rank).toArray();
+        perm[rank - 2] = rank - 1;
+        perm[rank - 1] = rank - 2;
+        return node.emit(new Transpose(perm), x);
     }
 
     /**
