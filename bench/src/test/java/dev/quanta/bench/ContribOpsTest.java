@@ -37,7 +37,7 @@ class ContribOpsTest {
     private static final int INT8 = Onnx.TensorProto.DataType.INT8_VALUE;
     /** The ops tested here from ONNX's own domain; the rest are com.microsoft's. */
     private static final java.util.Set<String> ONNX_OPS = java.util.Set.of("QLinearConv", "MatMulInteger", "QLinearMatMul",
-            "SimplifiedLayerNormalization");
+            "SimplifiedLayerNormalization", "MaxPool", "Pad", "Transpose", "DepthToSpace");
     private static final int INT32 = Onnx.TensorProto.DataType.INT32_VALUE;
     private static final int BOOL = Onnx.TensorProto.DataType.BOOL_VALUE;
 
@@ -217,6 +217,29 @@ class ContribOpsTest {
                         constant("y_zero_point", type), ints("B", 6, 6));
                 compareQuantized("QLinearConv", inputs, Map.of(), Map.of("group", 2L), type);
             }
+        }
+    }
+
+    /** The ONNX ops a QOperator model leaves between its quantized layers run on the int8 or uint8 bytes themselves. */
+    @Test
+    void opsBetweenQuantizedLayersTakeTheirBytes() throws Exception {
+        for (int type : new int[] {UINT8, INT8}) {
+            Input x = fed("X", type, 1, 3, 7, 8);
+            compareQuantized("MaxPool", List.of(x), Map.of(), Map.of("ceil_mode", 1L),
+                    Map.of("kernel_shape", new long[] {3, 3}, "strides", new long[] {2, 2}, "pads", new long[] {1, 1, 1, 1}), type);
+            compareQuantized("Pad", List.of(x, new Input("pads", Onnx.TensorProto.DataType.INT64_VALUE, new long[] {8},
+                    longBytes(0, 0, 1, 2, 0, 0, 2, 1), false), constant("value", type)), Map.of(), Map.of(), type);
+            for (String mode : new String[] {"nearest", "linear"}) {
+                Onnx.NodeProto.Builder resize = node("Resize", "", "Y", "X", "", "scales").addAttribute(
+                        Onnx.AttributeProto.newBuilder().setName("mode").setType(Onnx.AttributeProto.AttributeType.STRING)
+                                .setS(ByteString.copyFromUtf8(mode)));
+                List<Input> inputs = List.of(x, new Input("scales", FLOAT, new long[] {4}, bytes(new float[] {1, 1, 2, 1.5f}),
+                        false));
+                compareQuantized("Resize " + mode, model("resize", List.of(resize), inputs, type),
+                        model("resize", List.of(resize), inputs, type), inputs, type);
+            }
+            compareQuantized("Transpose", List.of(x), Map.of(), Map.of(), Map.of("perm", new long[] {0, 2, 3, 1}), type);
+            compareQuantized("DepthToSpace", List.of(fed("X", type, 1, 8, 3, 2)), Map.of(), Map.of("blocksize", 2L), type);
         }
     }
 
@@ -803,6 +826,14 @@ class ContribOpsTest {
             values[i] = (float) random.nextGaussian() * 3;
         }
         return new Input(name, FLOAT, dims, bytes(values), false);
+    }
+
+    private static byte[] longBytes(long... values) {
+        ByteBuffer buffer = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (long value : values) {
+            buffer.putLong(value);
+        }
+        return buffer.array();
     }
 
     private static List<Float> floatList(float[] values) {

@@ -124,7 +124,7 @@ final class ResizeKernel {
                         }
                     }
                 }
-                y.storeDouble(out, nearestIntegral(y, value, op));
+                y.storeDouble(out, towardZero(y, value, op));
                 for (int d = rank - 1; d >= 0 && ++index[d] == outSizes[d]; d--) {
                     index[d] = 0;
                 }
@@ -133,9 +133,12 @@ final class ResizeKernel {
         };
     }
 
-    /** Integer outputs of linear or cubic interpolation are rounded, not truncated. */
-    private static double nearestIntegral(Tensor y, double value, Resize op) {
-        return y.dtype().isInteger() && op.mode() != Resize.Mode.NEAREST ? Math.rint(value) : value;
+    /**
+     * Integer outputs of linear or cubic interpolation are truncated toward zero, as ONNX's
+     * reference implementation (numpy's astype) and ONNX Runtime's kernels (a C++ cast) do.
+     */
+    private static double towardZero(Tensor y, double value, Resize op) {
+        return y.dtype().isInteger() && op.mode() != Resize.Mode.NEAREST ? (long) value : value;
     }
 
     private static int[] axes(Resize op, int rank) {
