@@ -429,6 +429,10 @@ final class OnnxOps {
     // ---------------------------------------------------------------- com.microsoft quantized ops
 
     private static void registerMicrosoftQuantization() {
+        // The QDQ pair ONNX Runtime's quantizer writes in its own domain (for 16-bit types before
+        // ONNX had them, or when asked to): ONNX's per-tensor and per-axis semantics.
+        MICROSOFT_DOMAIN.put("QuantizeLinear", DEFAULT_DOMAIN.get("QuantizeLinear"));
+        MICROSOFT_DOMAIN.put("DequantizeLinear", DEFAULT_DOMAIN.get("DequantizeLinear"));
         // Y = (A − a0)·(B − b0) · (a_scale·b_scale) + bias; b_scale and b0 per tensor or per column.
         MICROSOFT_DOMAIN.put("MatMulIntegerToFloat", node -> {
             Value scale = node.emit(new Binary(Binary.Kind.MUL), node.requiredInput(2), node.requiredInput(3));
