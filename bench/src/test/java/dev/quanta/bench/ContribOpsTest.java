@@ -436,6 +436,69 @@ class ContribOpsTest {
         }
     }
 
+    /** Self and cross attention, separate with a bias or packed, over each key padding mask form, causal or not. */
+    @Test
+    void multiHeadAttentionSeparatePackedAndMasked() throws Exception {
+        int batch = 2, length = 5, keyLength = 7;
+        Input query = gaussian("query", 1, batch, length, 16).asFed();
+        Input key = gaussian("key", 1, batch, keyLength, 16).asFed();
+        Input value = gaussian("value", 1, batch, keyLength, 8).asFed();
+        int[] raw3d = random.ints(batch * length * keyLength, 0, 2).toArray();
+        List<Input> masks = List.of(ABSENT, intsFed("key_padding_mask", new int[] {7, 4}, batch),
+                intsFed("key_padding_mask", random.ints(batch * keyLength, 0, 2).toArray(), batch, keyLength),
+                intsFed("key_padding_mask", raw3d, batch, length, keyLength));
+        for (Input mask : masks) {
+            compareFloats("MultiHeadAttention", List.of(query, key, value, gaussian("bias", 0.5, 40), mask,
+                    gaussian("attention_bias", 1, 1, 2, length, keyLength).asFed()), Map.of(), Map.of("num_heads", 2L), 1e-5);
+        }
+        // Causal with more keys than queries and no past state: refused when it runs.
+        List<Input> crossCausal = List.of(query, key, value);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> quanta("MultiHeadAttention", model("MultiHeadAttention",
+                crossCausal, Map.of(), Map.of("num_heads", 2L, "unidirectional", 1L), Map.of(), FLOAT), crossCausal))
+                .hasMessageContaining("MultiHeadAttention").hasMessageContaining("5 queries to 7 keys");
+        Input self = gaussian("self", 1, batch, length, 16).asFed();
+        compareFloats("MultiHeadAttention", List.of(query, self, self, ABSENT, intsFed("key_padding_mask", new int[] {5, 3}, batch)),
+                Map.of("scale", 0.2f), Map.of("num_heads", 4L, "unidirectional", 1L), 1e-5);
+        // ONNX Runtime's CPU kernel takes no packed q, k and v: it runs them unpacked by Split, Squeeze and Reshape.
+        Input qkv = gaussian("qkv", 1, batch, length, 2, 3, 8).asFed();
+        Input kv = gaussian("kv", 1, batch, keyLength, 2, 2, 8).asFed();
+        List<Input> constants = List.of(new Input("axis3", Onnx.TensorProto.DataType.INT64_VALUE, new long[] {1}, longBytes(3),
+                false), new Input("merged", Onnx.TensorProto.DataType.INT64_VALUE, new long[] {3}, longBytes(0, 0, -1), false));
+        List<Onnx.NodeProto.Builder> unpacking = new java.util.ArrayList<>();
+        for (String packed : new String[] {"qkv", "kv"}) {
+            List<String> parts = packed.equals("qkv") ? List.of("q", "k", "v") : List.of("k2", "v2");
+            Onnx.NodeProto.Builder split = node("Split", "", parts.get(0) + "_5d", packed)
+                    .addAttribute(Onnx.AttributeProto.newBuilder().setName("axis").setType(Onnx.AttributeProto.AttributeType.INT)
+                            .setI(3));
+            parts.stream().skip(1).forEach(part -> split.addOutput(part + "_5d"));
+            unpacking.add(split);
+            for (String part : parts) {
+                unpacking.add(node("Squeeze", "", part + "_4d", part + "_5d", "axis3"));
+                unpacking.add(node("Reshape", "", part, part + "_4d", "merged"));
+            }
+        }
+        Onnx.AttributeProto.Builder heads = Onnx.AttributeProto.newBuilder().setName("num_heads")
+                .setType(Onnx.AttributeProto.AttributeType.INT).setI(2);
+        Onnx.AttributeProto.Builder causal = Onnx.AttributeProto.newBuilder().setName("unidirectional")
+                .setType(Onnx.AttributeProto.AttributeType.INT).setI(1);
+        List<Input> packedInputs = new java.util.ArrayList<>(List.of(qkv));
+        packedInputs.addAll(constants);
+        List<Onnx.NodeProto.Builder> reference = new java.util.ArrayList<>(unpacking.subList(0, 7));
+        reference.add(node("MultiHeadAttention", "com.microsoft", "Y", "q", "k", "v").addAttribute(heads).addAttribute(causal));
+        compareOutputs("MultiHeadAttention of packed q, k, v",
+                model("packed", List.of(node("MultiHeadAttention", "com.microsoft", "Y", "qkv").addAttribute(heads)
+                        .addAttribute(causal)), packedInputs, FLOAT), model("unpacked", reference, packedInputs, FLOAT),
+                packedInputs, 1e-5);
+        List<Input> kvInputs = new java.util.ArrayList<>(List.of(query, kv, masks.get(1)));
+        kvInputs.addAll(constants);
+        reference = new java.util.ArrayList<>(unpacking.subList(7, unpacking.size()));
+        reference.add(node("MultiHeadAttention", "com.microsoft", "Y", "query", "k2", "v2", "", "key_padding_mask")
+                .addAttribute(heads));
+        compareOutputs("MultiHeadAttention of packed k, v",
+                model("packed", List.of(node("MultiHeadAttention", "com.microsoft", "Y", "query", "kv", "", "", "key_padding_mask")
+                        .addAttribute(heads)), kvInputs, FLOAT), model("unpacked", reference, kvInputs, FLOAT), kvInputs, 1e-5);
+    }
+
     @Test
     void attentionRefusesWhatItDoesNotImplementAtLoadAndMisshapenMasksAtRun() throws Exception {
         Input input = gaussian("input", 1, 2, 6, 16).asFed();
@@ -591,6 +654,25 @@ class ContribOpsTest {
         compareOutputs(op, model(op, inputs, floats, ints, lists, outputs, types), inputs, outputs, types, tolerance);
     }
 
+    /** Quanta running {@code model} against ONNX Runtime running {@code reference}, one float32 output Y. */
+    private static void compareOutputs(String op, byte[] model, byte[] reference, List<Input> inputs, double tolerance)
+            throws Exception {
+        Tensor output = quanta(op, model, inputs);
+        assertClose(op + " output Y", toFloats(onnxRuntime(reference, inputs, output)), output.toFloatArray(), tolerance);
+    }
+
+    /** Each value within {@code tolerance} of the largest expected magnitude. */
+    private static void assertClose(String what, float[] expected, float[] actual, double tolerance) {
+        double largest = 0;
+        for (float value : expected) {
+            largest = Math.max(largest, Math.abs(value));
+        }
+        for (int i = 0; i < expected.length; i++) {
+            assertThat((double) actual[i]).as("%s[%d]", what, i).isCloseTo(expected[i],
+                    org.assertj.core.data.Offset.offset(tolerance * largest));
+        }
+    }
+
     private static void compareOutputs(String op, byte[] model, List<Input> inputs, List<String> outputs, List<Integer> types,
             double tolerance) throws Exception {
         for (int o = 0; o < outputs.size(); o++) {
@@ -608,16 +690,7 @@ class ContribOpsTest {
                 }
                 continue;
             }
-            float[] expected = toFloats(raw);
-            float[] actual = output.toFloatArray();
-            double largest = 0;
-            for (float value : expected) {
-                largest = Math.max(largest, Math.abs(value));
-            }
-            for (int i = 0; i < expected.length; i++) {
-                assertThat((double) actual[i]).as("%s output %s[%d], %s", op, name, i, describe(inputs)).isCloseTo(expected[i],
-                        org.assertj.core.data.Offset.offset(tolerance * largest));
-            }
+            assertClose(op + " output " + name + ", " + describe(inputs), toFloats(raw), output.toFloatArray(), tolerance);
         }
     }
 
@@ -750,8 +823,9 @@ class ContribOpsTest {
     private static byte[] model(String name, List<Onnx.NodeProto.Builder> nodes, List<Input> inputs, List<String> outputs,
             List<Integer> types) {
         Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder().setName(name);
+        java.util.Set<String> declared = new java.util.HashSet<>();
         for (Input input : inputs) {
-            if (input.name().isEmpty()) {
+            if (input.name().isEmpty() || !declared.add(input.name())) {
                 continue;
             }
             if (input.fed()) {

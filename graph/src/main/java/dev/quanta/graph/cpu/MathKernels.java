@@ -716,52 +716,62 @@ final class MathKernels {
         return (context, inputs) -> {
             Tensor x = inputs[0];
             Tensor index = inputs.length > 1 ? inputs[1] : null;
-            if (x.rank() < 2) {
-                throw context.error("the attention's input must be [batch, sequence, ..], not " + x.shape());
+            Tensor keys = inputs.length > 2 && inputs[2] != null ? inputs[2] : x;
+            if (x.rank() < 2 || keys.rank() < 2 || keys.size(0) != x.size(0)) {
+                throw context.error("the attention's queries " + x.shape() + " and keys " + keys.shape()
+                        + " must be [batch, length, ..] of one batch");
             }
             int batch = Math.toIntExact(x.size(0));
             int length = Math.toIntExact(x.size(1));
-            MaskForm form = index == null ? MaskForm.NONE : maskForm(index.shape().sizes(), batch, length);
+            int keyLength = Math.toIntExact(keys.size(1));
+            MaskForm form = index == null ? MaskForm.NONE : maskForm(index.shape().sizes(), batch, length, keyLength);
             if (form == null) {
                 throw context.error("mask_index " + index.shape() + " is none of [" + batch + "], [" + 2 * batch + "], ["
-                        + batch + ", " + length + "], [" + batch + ", " + length + ", " + length + "] for " + batch
-                        + " sequences of " + length);
+                        + batch + ", " + keyLength + "], [" + batch + ", " + length + ", " + keyLength + "] for " + batch
+                        + " sequences of " + length + " queries and " + keyLength + " keys");
+            }
+            if (op.unidirectional() && keyLength != length) {
+                throw context.error("unidirectional attention of " + length + " queries to " + keyLength
+                        + " keys is not implemented (without a past state, queries and keys are one sequence)");
             }
             long[] values = index == null ? null : index.toLongArray();
-            float[] mask = new float[Math.multiplyExact(Math.multiplyExact(batch, length), length)];
+            float[] mask = new float[Math.multiplyExact(Math.multiplyExact(batch, length), keyLength)];
             for (int b = 0; b < batch; b++) {
                 for (int query = 0; query < length; query++) {
-                    int row = (b * length + query) * length;
-                    for (int key = 0; key < length; key++) {
+                    int row = (b * length + query) * keyLength;
+                    for (int key = 0; key < keyLength; key++) {
                         boolean kept = switch (form) {
                             case NONE -> true;
                             case KEY_LENGTHS -> key < values[b];
                             case ENDS_AND_STARTS -> key < values[b] && key >= values[batch + b];
-                            case KEYS -> values[b * length + key] > 0;
+                            case KEYS -> values[b * keyLength + key] > 0;
                             case QUERIES_BY_KEYS -> values[row + key] > 0;
                         };
-                        mask[row + key] = op.unidirectional() && key > query ? Float.NEGATIVE_INFINITY : kept ? 0 : op.filter();
+                        // Keys after the query are left out of its softmax, as ONNX Runtime's causal
+                        // attention leaves them (a filter value would still weigh in a row all filtered).
+                        mask[row + key] = op.unidirectional() && key > query ? Float.NEGATIVE_INFINITY
+                                : kept ? 0 : op.filter();
                     }
                 }
             }
-            Tensor out = context.allocateForOverwrite(DType.FLOAT, Shape.of(batch, 1, length, length));
+            Tensor out = context.allocateForOverwrite(DType.FLOAT, Shape.of(batch, 1, length, keyLength));
             MemorySegment.copy(mask, 0, out.segment(), Layouts.FLOAT, out.byteOffset(), mask.length);
             return new Tensor[] {out};
         };
     }
 
     /** The form of a mask index of these sizes, or null for none; [batch|1, 1] masks nothing (a longer sequence's placeholder). */
-    private static MaskForm maskForm(long[] sizes, int batch, int length) {
+    private static MaskForm maskForm(long[] sizes, int batch, int length, int keyLength) {
         if (sizes.length == 1 && (sizes[0] == batch || sizes[0] == 2L * batch)) {
             return sizes[0] == batch ? MaskForm.KEY_LENGTHS : MaskForm.ENDS_AND_STARTS;
         }
-        if (sizes.length == 2 && sizes[0] == batch && sizes[1] == length) {
+        if (sizes.length == 2 && sizes[0] == batch && sizes[1] == keyLength) {
             return MaskForm.KEYS;
         }
         if (sizes.length == 2 && sizes[1] == 1 && (sizes[0] == 1 || sizes[0] == batch)) {
             return MaskForm.NONE;
         }
-        return sizes.length == 3 && sizes[0] == batch && sizes[1] == length && sizes[2] == length
+        return sizes.length == 3 && sizes[0] == batch && sizes[1] == length && sizes[2] == keyLength
                 ? MaskForm.QUERIES_BY_KEYS : null;
     }
 

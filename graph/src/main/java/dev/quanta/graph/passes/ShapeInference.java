@@ -174,8 +174,11 @@ public final class ShapeInference {
                 case Softmax ignored -> out[0] = x;
                 case MaskedSoftmax ignored -> out[0] = x;
                 case Attention ignored -> out[0] = matMul(matMul(x, shape(node, 1)), shape(node, 3));
-                case AttentionMask ignored -> out[0] = x == null || x.rank() < 2 ? null
-                        : Shape.of(x.dim(0), Dim.of(1), x.dim(1), x.dim(1));
+                case AttentionMask ignored -> {
+                    Shape keys = node.inputs().size() > 2 && node.inputs().get(2) != null ? shape(node, 2) : x;
+                    out[0] = x == null || keys == null || x.rank() < 2 || keys.rank() < 2 ? null
+                            : Shape.of(x.dim(0), Dim.of(1), x.dim(1), keys.dim(1));
+                }
                 case LocalResponseNorm ignored -> out[0] = x;
                 case Quantize ignored -> out[0] = x;
                 case Dequantize ignored -> out[0] = x;

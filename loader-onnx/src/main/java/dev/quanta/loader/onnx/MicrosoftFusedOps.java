@@ -6,6 +6,7 @@ import dev.quanta.graph.ops.Attention;
 import dev.quanta.graph.ops.AttentionMask;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.ConstantOfShape;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.Gather;
@@ -18,6 +19,7 @@ import dev.quanta.graph.ops.Reshape;
 import dev.quanta.graph.ops.ShapeOf;
 import dev.quanta.graph.ops.Slice;
 import dev.quanta.graph.ops.Split;
+import dev.quanta.graph.ops.Squeeze;
 import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unary;
 import dev.quanta.tensor.DType;
@@ -29,8 +31,8 @@ import java.util.Map;
 /**
  * The com.microsoft ops that ONNX Runtime's optimizers write into the models they save, translated
  * onto Quanta's core ops with the semantics of ONNX Runtime's CPU kernels: the transformer
- * optimizer's fused BERT layers (which its quantizer then turns into QAttention): Attention and
- * QAttention (no past state or rotary embedding), EmbedLayerNormalization, SkipLayerNormalization,
+ * optimizer's fused BERT layers (which its quantizer then turns into QAttention): Attention,
+ * QAttention and MultiHeadAttention (no past state or rotary embedding), EmbedLayerNormalization, SkipLayerNormalization,
  * SkipSimplifiedLayerNormalization and the GELU family (Gelu, FastGelu, BiasGelu, QuickGelu); and the
  * graph optimizer's FusedConv, FusedGemm and FusedMatMul.
  */
@@ -94,6 +96,7 @@ final class MicrosoftFusedOps {
         domain.put("SkipLayerNormalization", node -> skipNormalization(node, false));
         domain.put("SkipSimplifiedLayerNormalization", node -> skipNormalization(node, true));
         domain.put("EmbedLayerNormalization", MicrosoftFusedOps::embedLayerNormalization);
+        domain.put("MultiHeadAttention", MicrosoftFusedOps::multiHeadAttention);
         domain.put("Attention", node -> {
             refuseState(node, 4, 6);
             Value projected = node.emit(new MatMul(), node.requiredInput(0), node.requiredInput(1));
@@ -261,26 +264,117 @@ final class MicrosoftFusedOps {
         }
         Value[] qkv = new Value[] {node.temporary(), node.temporary(), node.temporary()};
         node.emit(new Split(-1, 3), List.of(projected, node.longs(widths)), List.of(qkv));
-        Value q = heads(node, qkv[0], heads, widths[0], new int[] {0, 2, 1, 3});
-        Value keys = heads(node, qkv[1], heads, widths[1], new int[] {0, 2, 3, 1});
-        Value v = heads(node, qkv[2], heads, widths[2], new int[] {0, 2, 1, 3});
+        Value q = heads(node, qkv[0], heads, new int[] {0, 2, 1, 3});
+        Value keys = heads(node, qkv[1], heads, new int[] {0, 2, 3, 1});
+        Value v = heads(node, qkv[2], heads, new int[] {0, 2, 1, 3});
+        float scale = node.floatAttr("scale", 0f);
+        attend(node, q, keys, v, scale == 0 ? Math.sqrt(widths[0] / heads) : 1 / (double) scale, node.requiredInput(0),
+                maskIndex, null, bias);
+    }
+
+    /**
+     * Inputs (query, key?, value?, bias?, key_padding_mask?, attention_bias?, then past state):
+     * query, key and value [batch, length, hidden] (each less its third of the bias), or q, k and v
+     * packed [batch, length, heads, 3, head size] in the query, or k and v [.., 2, ..] in the key.
+     */
+    private static void multiHeadAttention(OnnxNode node) {
+        for (int i = 6; i < node.inputCount(); i++) {
+            if (node.input(i) != null) {
+                throw node.unsupported("a past key/value state or a cache indirection");
+            }
+        }
+        for (int i = 1; i < node.outputCount(); i++) {
+            if (!node.outputName(i).isEmpty()) {
+                throw node.unsupported("the present key/value and qk outputs");
+            }
+        }
+        long heads = node.requiredInt("num_heads");
+        if (heads <= 0) {
+            throw node.error("has num_heads " + heads);
+        }
+        Value query = node.requiredInput(0);
+        Value key = node.input(1);
+        Value value = node.input(2);
+        Value bias = node.input(3);
+        Value q;
+        Value k;
+        Value v;
+        if (key == null || value == null) {
+            if (value != null || bias != null) {
+                throw node.unsupported("a bias or a value beside packed q, k and v");
+            }
+            Value packed = key == null ? query : key;
+            Value[] parts = unpacked(node, packed, key == null ? 3 : 2);
+            q = key == null ? parts[0] : node.emit(new Reshape(false), query, node.longs(0, 0, heads, -1));
+            k = parts[key == null ? 1 : 0];
+            v = parts[key == null ? 2 : 1];
+        } else {
+            ValueType keyType = key.type();
+            if (keyType != null && keyType.shape() != null && keyType.shape().rank() != 3) {
+                throw node.unsupported("keys and values other than [batch, length, hidden] (a cross-attention cache)");
+            }
+            if (bias != null) {
+                // The bias is q | k | v: its thirds are as wide as the inputs, known when the node runs.
+                Value widths = node.emit(new Concat(0), node.emit(new ShapeOf(2, 3L), query),
+                        node.emit(new ShapeOf(2, 3L), key), node.emit(new ShapeOf(2, 3L), value));
+                Value[] thirds = new Value[] {node.temporary(), node.temporary(), node.temporary()};
+                node.emit(new Split(0, 3), List.of(bias, widths), List.of(thirds));
+                query = node.emit(new Binary(Binary.Kind.ADD), query, thirds[0]);
+                key = node.emit(new Binary(Binary.Kind.ADD), key, thirds[1]);
+                value = node.emit(new Binary(Binary.Kind.ADD), value, thirds[2]);
+            }
+            q = node.emit(new Reshape(false), query, node.longs(0, 0, heads, -1));
+            k = node.emit(new Reshape(false), key, node.longs(0, 0, heads, -1));
+            v = node.emit(new Reshape(false), value, node.longs(0, 0, heads, -1));
+        }
+        Value qHeads = node.emit(new Transpose(new int[] {0, 2, 1, 3}), q);
+        float scale = node.floatAttr("scale", 0f);
+        if (scale == 0) {
+            // The head size is known only when the node runs: q is scaled by 1/√size before its product.
+            Value size = node.emit(new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), node.emit(new ShapeOf(3, 4L), qHeads));
+            qHeads = node.emit(new Binary(Binary.Kind.MUL), qHeads,
+                    node.emit(Unary.of(Unary.Kind.RECIPROCAL), node.emit(Unary.of(Unary.Kind.SQRT), size)));
+        }
+        attend(node, qHeads, node.emit(new Transpose(new int[] {0, 2, 3, 1}), k),
+                node.emit(new Transpose(new int[] {0, 2, 1, 3}), v), scale == 0 ? 1 : 1 / (double) scale,
+                node.requiredInput(0), node.input(4), node.input(1), node.input(5));
+    }
+
+    /** [batch, length, heads, parts, head size] as its parts, each [batch, length, heads, head size]. */
+    private static Value[] unpacked(OnnxNode node, Value packed, int count) {
+        Value[] parts = new Value[count];
+        for (int i = 0; i < count; i++) {
+            parts[i] = node.temporary();
+        }
+        node.emit(new Split(3, count), List.of(packed), List.of(parts));
+        for (int i = 0; i < count; i++) {
+            parts[i] = node.emit(new Squeeze(), parts[i], node.longs(3));
+        }
+        return parts;
+    }
+
+    /**
+     * softmax(q·keys / divisor + mask)·v of q [batch, heads, length, size], keys [.., size, key
+     * length] and v [.., key length, v size], into the node's output as [batch, length, heads·v
+     * size]; the mask from the mask index of {@code queries} and {@code keys} (the queries when
+     * null), plus the attention bias.
+     */
+    private static void attend(OnnxNode node, Value q, Value keys, Value v, double divisor, Value queries, Value maskIndex,
+            Value keysLike, Value attentionBias) {
         float filter = node.floatAttr("mask_filter_value", -10000f);
         boolean unidirectional = node.intAttr("unidirectional", 0) != 0;
         Value mask = maskIndex == null && !unidirectional
                 ? node.constant(node.graph().arena().fromFloats(new float[] {0}))
-                : node.emit(new AttentionMask(filter, unidirectional), node.requiredInput(0), maskIndex);
-        if (bias != null) {
-            mask = node.emit(new Binary(Binary.Kind.ADD), mask, bias);
+                : node.emit(new AttentionMask(filter, unidirectional), queries, maskIndex, keysLike);
+        if (attentionBias != null) {
+            mask = node.emit(new Binary(Binary.Kind.ADD), mask, attentionBias);
         }
-        float scale = node.floatAttr("scale", 0f);
-        double divisor = scale == 0 ? Math.sqrt(widths[0] / heads) : 1 / (double) scale;
         Value weighted = node.emit(new Attention((float) divisor), q, keys, mask, v);
-        node.emitTo(0, new Reshape(false), node.emit(new Transpose(new int[] {0, 2, 1, 3}), weighted),
-                node.longs(0, 0, widths[2]));
+        node.emitTo(0, new Reshape(false), node.emit(new Transpose(new int[] {0, 2, 1, 3}), weighted), node.longs(0, 0, -1));
     }
 
     /** [batch, sequence, width] as [batch, heads, .., ..] in the order {@code perm} gives [batch, sequence, heads, width / heads]. */
-    private static Value heads(OnnxNode node, Value x, long heads, long width, int[] perm) {
-        return node.emit(new Transpose(perm), node.emit(new Reshape(false), x, node.longs(0, 0, heads, width / heads)));
+    private static Value heads(OnnxNode node, Value x, long heads, int[] perm) {
+        return node.emit(new Transpose(perm), node.emit(new Reshape(false), x, node.longs(0, 0, heads, -1)));
     }
 }
