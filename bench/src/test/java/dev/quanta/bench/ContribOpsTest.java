@@ -322,6 +322,28 @@ class ContribOpsTest {
         compareFloats("SimplifiedLayerNormalization", inputs, Map.of("epsilon", 0.5f), Map.of("axis", -1L), 1e-5);
     }
 
+    /** Every bit width ONNX Runtime takes, K not a multiple of the block, zero points packed, as floats or absent. */
+    @Test
+    void matMulNBitsOfEachWidthAndZeroPointForm() throws Exception {
+        int k = 40, n = 9, blockSize = 16, blocks = 3;
+        for (int bits : new int[] {2, 4, 8}) {
+            int blob = blockSize * bits / 8;
+            Input b = constant("B", UINT8, n, blocks, blob);
+            Input scales = gaussian("scales", 0.05, n, blocks);
+            List<Input> zeroPoints = List.of(ABSENT, constant("zero_points", UINT8, n, Math.ceilDiv(blocks * bits, 8)),
+                    gaussian("zero_points", 2, n, blocks));
+            for (Input zeroPoint : zeroPoints) {
+                if (bits == 8 && zeroPoint.type() == FLOAT && !zeroPoint.name().isEmpty()) {
+                    continue; // ONNX Runtime's CPU kernel computes float zero points for 2 and 4 bits only
+                }
+                List<Input> inputs = List.of(gaussian("A", 1, 2, 3, k).asFed(), b, scales, zeroPoint, ABSENT,
+                        gaussian("bias", 1, n));
+                compareFloats("MatMulNBits", inputs, Map.of(), Map.of("K", (long) k, "N", (long) n, "bits", (long) bits,
+                        "block_size", (long) blockSize), 1e-5);
+            }
+        }
+    }
+
     /** Rows of tiny variance too, where the default epsilon (1e-12, not ONNX's 1e-5) shows. */
     @Test
     void skipLayerNormalizationsWithBiasBroadcastSkipsAndTheirSum() throws Exception {

@@ -25,6 +25,7 @@ import dev.quanta.graph.ops.TopK;
 import dev.quanta.graph.ops.Trilu;
 import dev.quanta.graph.ops.ChannelNormalize;
 import dev.quanta.graph.ops.Dequantize;
+import dev.quanta.graph.ops.DequantizeBlocks;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMulInteger;
@@ -110,6 +111,7 @@ public final class CpuBackend {
             case LocalResponseNorm lrn -> ValueKernel.ofTensors(NormalizationKernels.localResponseNorm(lrn));
             case Quantize quantize -> ValueKernel.ofTensors(QuantizationKernels.quantize(quantize));
             case Dequantize dequantize -> ValueKernel.ofTensors(QuantizationKernels.dequantize(dequantize));
+            case DequantizeBlocks blocks -> ValueKernel.ofTensors(QuantizationKernels.dequantizeBlocks(blocks));
             case DynamicQuantize ignored -> ValueKernel.ofTensors(QuantizationKernels.dynamicQuantize());
             case MatMulInteger ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(false));
             case MatMulIntegerToFloat ignored -> ValueKernel.ofTensors(MathKernels.matMulInteger(true));

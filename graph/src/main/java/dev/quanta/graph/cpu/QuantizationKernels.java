@@ -3,6 +3,7 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Dequantize;
+import dev.quanta.graph.ops.DequantizeBlocks;
 import dev.quanta.graph.ops.Quantize;
 import dev.quanta.kernels.simd.FloatRows;
 import dev.quanta.kernels.simd.StridedLoop;
@@ -74,6 +75,70 @@ final class QuantizationKernels {
                 y.segment(), y.byteOffset() + b * perBlock, Math.min(perBlock, count - b * perBlock), scale, zero,
                 outType == DType.INT8));
         return y;
+    }
+
+    /** See {@link DequantizeBlocks}; run once at load where its inputs are constants (they are, in ONNX Runtime's models). */
+    static Kernel dequantizeBlocks(DequantizeBlocks op) {
+        return (context, inputs) -> {
+            int k = op.k();
+            int n = op.n();
+            int bits = op.bits();
+            int blocks = Math.ceilDiv(k, op.blockSize());
+            int blob = op.blockSize() * bits / 8;
+            Tensor packed = inputs[0];
+            if (packed.elementCount() != (long) n * blocks * blob) {
+                throw context.error("B " + packed.shape() + " must hold " + n + "·" + blocks + "·" + blob + " bytes (N, blocks of "
+                        + op.blockSize() + " along K = " + k + ", " + bits + " bits each)");
+            }
+            float[] scales = inputs[1].toFloatArray();
+            if (scales.length != n * blocks) {
+                throw context.error("scales " + inputs[1].shape() + " must hold one value per column and block (" + n
+                        + "·" + blocks + ")");
+            }
+            Tensor zeroPoints = inputs.length > 2 ? inputs[2] : null;
+            int zeroBytes = Math.ceilDiv(blocks * bits, 8);
+            float[] zeros = new float[n * blocks];
+            if (zeroPoints == null) {
+                java.util.Arrays.fill(zeros, 1 << (bits - 1));
+            } else if (zeroPoints.dtype() == DType.FLOAT) {
+                zeros = zeroPoints.toFloatArray();
+                if (zeros.length != n * blocks) {
+                    throw context.error("float zero points " + zeroPoints.shape() + " must hold " + n + "·" + blocks);
+                }
+            } else {
+                long[] bytes = zeroPoints.toLongArray();
+                if (bytes.length != n * zeroBytes) {
+                    throw context.error("packed zero points " + zeroPoints.shape() + " must hold " + n + "·" + zeroBytes
+                            + " bytes");
+                }
+                for (int j = 0; j < n; j++) {
+                    for (int block = 0; block < blocks; block++) {
+                        zeros[j * blocks + block] = field(bytes[j * zeroBytes + block * bits / 8], block, bits);
+                    }
+                }
+            }
+            long[] bytes = packed.toLongArray();
+            float[] weights = new float[Math.multiplyExact(k, n)];
+            for (int j = 0; j < n; j++) {
+                for (int d = 0; d < k; d++) {
+                    int block = d / op.blockSize();
+                    int within = d % op.blockSize();
+                    long at = ((long) j * blocks + block) * blob + (long) within * bits / 8;
+                    int q = field(bytes[(int) at], within, bits);
+                    weights[d * n + j] = (q - zeros[j * blocks + block]) * scales[j * blocks + block];
+                }
+            }
+            Tensor out = context.allocateForOverwrite(DType.FLOAT, Shape.of(k, n));
+            java.lang.foreign.MemorySegment.copy(weights, 0, out.segment(), dev.quanta.tensor.Layouts.FLOAT, out.byteOffset(),
+                    weights.length);
+            return new Tensor[] {out};
+        };
+    }
+
+    /** The {@code bits}-bit field of value number {@code index} in its byte, fields packed from the low bits up. */
+    private static int field(long packed, int index, int bits) {
+        int shift = index % (8 / bits) * bits;
+        return (int) (packed >> shift) & ((1 << bits) - 1);
     }
 
     static Kernel dequantize(Dequantize op) {

@@ -8,7 +8,7 @@ package dev.quanta.graph.ops;
 public sealed interface CoreOp
         permits Unary, Binary, Where, Cast, CastLike, MatMul, Reduce, ArgReduce, Softmax, MaskedSoftmax, Attention, AttentionMask, Reshape, Transpose, Squeeze,
                 Unsqueeze, Flatten, Concat, Split, Slice, Gather, ShapeOf, Size, Expand, ConstantOfShape, Identity, Range,
-                Normalize, ChannelNormalize, LocalResponseNorm, Quantize, Dequantize, DynamicQuantize, DynamicQuantizeMatMul, MatMulInteger,
+                Normalize, ChannelNormalize, LocalResponseNorm, Quantize, Dequantize, DequantizeBlocks, DynamicQuantize, DynamicQuantizeMatMul, MatMulInteger,
                 MatMulIntegerToFloat, QLinearMatMul, ConvInteger, ConvIntegerToFloat, QLinearConv,
                 GatherElements, GatherND, Scatter, Tile, Trilu, CumSum, TopK, OneHot, EyeLike, NonZero, Pad, DepthToSpace,
                 Hardmax, Einsum, Conv, ConvTranspose, Pool, GlobalPool, Resize, Dropout, SequenceOp, OptionalOp,

@@ -15,6 +15,7 @@ import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.Dequantize;
+import dev.quanta.graph.ops.DequantizeBlocks;
 import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.Expand;
@@ -182,6 +183,7 @@ public final class ShapeInference {
                 case LocalResponseNorm ignored -> out[0] = x;
                 case Quantize ignored -> out[0] = x;
                 case Dequantize ignored -> out[0] = x;
+                case DequantizeBlocks blocks -> out[0] = Shape.of(blocks.k(), blocks.n());
                 case DynamicQuantize ignored -> {
                     out[0] = x;
                     out[1] = Shape.scalar();

@@ -8,6 +8,7 @@ import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.AttentionMask;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.DequantizeBlocks;
 import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.ConstantOfShape;
@@ -167,6 +168,15 @@ public final class TypeCheck {
                 out[0] = DType.FLOAT;
                 if (in.length > 1 && in[1] != null && in[1] != DType.INT32) {
                     return "the mask index must be int32, not " + in[1];
+                }
+            }
+            case DequantizeBlocks ignored -> {
+                out[0] = DType.FLOAT;
+                if (in[0] != null && in[0] != DType.UINT8 || in[1] != null && in[1] != DType.FLOAT) {
+                    return "the weights must be uint8 and the scales float32, not " + in[0] + " and " + in[1];
+                }
+                if (in.length > 2 && in[2] != null && in[2] != DType.UINT8 && in[2] != DType.FLOAT) {
+                    return "the zero points must be uint8 or float32, not " + in[2];
                 }
             }
             case Cast cast -> out[0] = cast.to();

@@ -7,6 +7,7 @@ import dev.quanta.graph.ops.AttentionMask;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.Concat;
+import dev.quanta.graph.ops.DequantizeBlocks;
 import dev.quanta.graph.ops.ConstantOfShape;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.Gather;
@@ -34,7 +35,8 @@ import java.util.Map;
  * optimizer's fused BERT layers (which its quantizer then turns into QAttention): Attention,
  * QAttention and MultiHeadAttention (no past state or rotary embedding), EmbedLayerNormalization, SkipLayerNormalization,
  * SkipSimplifiedLayerNormalization and the GELU family (Gelu, FastGelu, BiasGelu, QuickGelu); and the
- * graph optimizer's FusedConv, FusedGemm and FusedMatMul.
+ * graph optimizer's FusedConv, FusedGemm and FusedMatMul; and the block-quantized MatMulNBits of
+ * its weight-only quantizer.
  */
 final class MicrosoftFusedOps {
 
@@ -91,6 +93,31 @@ final class MicrosoftFusedOps {
             } else {
                 node.emitTo(0, new Binary(Binary.Kind.MUL), node.emit(new MatMul(), a, b),
                         node.constant(node.graph().arena().fromFloats(new float[] {alpha})));
+            }
+        });
+        // Inputs (A, B, scales, zero_points?, g_idx?, bias?): A·dequantized B (+ bias), B dequantized
+        // to float32 once at load (it is constant), so the product runs on the float GEMM.
+        domain.put("MatMulNBits", node -> {
+            long k = node.requiredInt("K");
+            long n = node.requiredInt("N");
+            long bits = node.intAttr("bits", 4);
+            long blockSize = node.requiredInt("block_size");
+            if (bits != 2 && bits != 4 && bits != 8) {
+                throw node.unsupported(bits + "-bit weights (2, 4 and 8 are)");
+            }
+            if (k <= 0 || n <= 0 || k * n > Integer.MAX_VALUE || blockSize < 16 || Long.bitCount(blockSize) != 1) {
+                throw node.error("has K " + k + ", N " + n + " and block_size " + blockSize
+                        + "; expected positive sizes and a block size that is a power of two, 16 or more");
+            }
+            if (node.input(4) != null) {
+                throw node.unsupported("g_idx (act-order group indices)");
+            }
+            Value weights = node.emit(new DequantizeBlocks((int) k, (int) n, (int) bits, (int) blockSize),
+                    node.requiredInput(1), node.requiredInput(2), node.input(3));
+            if (node.input(5) == null) {
+                node.emitTo(0, new MatMul(), node.requiredInput(0), weights);
+            } else {
+                node.emitTo(0, new Binary(Binary.Kind.ADD), node.emit(new MatMul(), node.requiredInput(0), weights), node.input(5));
             }
         });
         domain.put("SkipLayerNormalization", node -> skipNormalization(node, false));
