@@ -383,6 +383,36 @@ class ContribOpsTest {
                 List.of("Y", "mask_index"), List.of(FLOAT, INT32), 1e-5);
     }
 
+    /** What ONNX Runtime's dynamic quantizer makes of EmbedLayerNormalization: its tables in 8 bits. */
+    @Test
+    void quantizedEmbedLayerNormalizationWithAndWithoutSegments() throws Exception {
+        int batch = 2, length = 7, vocabulary = 20;
+        Input ids = intsFed("input_ids", random.ints(batch * length, 0, vocabulary).toArray(), batch, length);
+        Input segments = intsFed("segment_ids", random.ints(batch * length, 0, 2).toArray(), batch, length);
+        Input mask = intsFed("mask", new int[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, batch, length);
+        for (int type : new int[] {UINT8, INT8}) {
+            List<Input> tables = List.of(constant("word", type, vocabulary, 16), constant("position", type, 10, 16),
+                    constant("segment", type, 2, 16), constant("gamma", type, 16), constant("beta", type, 16));
+            List<Input> inputs = new java.util.ArrayList<>(List.of(ids, segments));
+            inputs.addAll(tables);
+            inputs.add(mask);
+            for (Input table : tables) {
+                inputs.add(scales(table.name() + "_scale", 1));
+            }
+            for (Input table : tables) {
+                inputs.add(constant(table.name() + "_zero_point", type));
+            }
+            compareOutputs("QEmbedLayerNormalization", inputs, Map.of(), Map.of(), Map.of(), List.of("Y", "mask_index"),
+                    List.of(FLOAT, INT32), 1e-5);
+            List<Input> noSegments = new java.util.ArrayList<>(inputs);
+            for (int i : new int[] {1, 4, 10, 15}) {
+                noSegments.set(i, ABSENT);
+            }
+            compareOutputs("QEmbedLayerNormalization", noSegments, Map.of("epsilon", 1e-3f), Map.of(), Map.of(),
+                    List.of("Y", "mask_index"), List.of(FLOAT, INT32), 1e-5);
+        }
+    }
+
     /** Every form of mask_index ONNX Runtime's CPU kernel takes, causal or not, with an attention bias and a narrower v. */
     @Test
     void attentionOverEveryMaskFormWithBiasScaleAndUnequalHeads() throws Exception {

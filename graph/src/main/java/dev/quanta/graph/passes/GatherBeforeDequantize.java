@@ -35,7 +35,8 @@ public final class GatherBeforeDequantize {
                 continue;
             }
             for (Node gather : gathers) {
-                Value picked = new Value(gather.name() + "/quantized", null);
+                // Named after the value it replaces: node names repeat where one ONNX node became several.
+                Value picked = new Value(gather.outputs().get(0).name() + "/quantized", null);
                 List<Value> quantizedInputs = new ArrayList<>(gather.inputs());
                 quantizedInputs.set(0, dequantize.inputs().get(0));
                 List<Value> dequantizeInputs = new ArrayList<>(dequantize.inputs());

@@ -33,7 +33,8 @@ import java.util.Map;
  * The com.microsoft ops that ONNX Runtime's optimizers write into the models they save, translated
  * onto Quanta's core ops with the semantics of ONNX Runtime's CPU kernels: the transformer
  * optimizer's fused BERT layers (which its quantizer then turns into QAttention): Attention,
- * QAttention and MultiHeadAttention (no past state or rotary embedding), EmbedLayerNormalization, SkipLayerNormalization,
+ * QAttention and MultiHeadAttention (no past state or rotary embedding), EmbedLayerNormalization and
+ * its quantized form, SkipLayerNormalization,
  * SkipSimplifiedLayerNormalization and the GELU family (Gelu, FastGelu, BiasGelu, QuickGelu); and the
  * graph optimizer's FusedConv, FusedGemm and FusedMatMul; and the block-quantized MatMulNBits of
  * its weight-only quantizer.
@@ -123,6 +124,7 @@ final class MicrosoftFusedOps {
         domain.put("SkipLayerNormalization", node -> skipNormalization(node, false));
         domain.put("SkipSimplifiedLayerNormalization", node -> skipNormalization(node, true));
         domain.put("EmbedLayerNormalization", MicrosoftFusedOps::embedLayerNormalization);
+        domain.put("QEmbedLayerNormalization", MicrosoftFusedOps::quantizedEmbedLayerNormalization);
         domain.put("MultiHeadAttention", MicrosoftFusedOps::multiHeadAttention);
         domain.put("Attention", node -> {
             refuseState(node, 4, 6);
@@ -213,22 +215,43 @@ final class MicrosoftFusedOps {
      * (the mask's ones counted per sequence, 0 without a mask) and the sum.
      */
     private static void embedLayerNormalization(OnnxNode node) {
-        Value ids = node.requiredInput(0);
-        Value sum = node.emit(new Gather(0), node.requiredInput(2), ids);
-        Value positionIds = node.input(8);
-        Value positions = positionIds != null ? node.emit(new Gather(0), node.requiredInput(3), positionIds)
-                : node.emit(new Slice(), node.requiredInput(3), node.longs(0), node.emit(new ShapeOf(1, 2L), ids),
-                        node.longs(0));
-        sum = node.emit(new Binary(Binary.Kind.ADD), sum, positions);
-        if (node.input(1) != null && node.input(4) != null) {
-            sum = node.emit(new Binary(Binary.Kind.ADD), sum, node.emit(new Gather(0), node.input(4), node.input(1)));
+        embed(node, node.input(1), node.requiredInput(2), node.requiredInput(3), node.input(4), node.requiredInput(5),
+                node.requiredInput(6), node.input(7), node.input(8));
+    }
+
+    /**
+     * Inputs (input_ids, segment_ids?, then word, position and segment embeddings, gamma and beta as
+     * int8/uint8, mask?, then their scales, then their zero points): EmbedLayerNormalization of the
+     * dequantized tables, each gathered before it is dequantized.
+     */
+    private static void quantizedEmbedLayerNormalization(OnnxNode node) {
+        Value[] tables = new Value[5];
+        for (int i = 0; i < 5; i++) {
+            Value quantized = node.input(2 + i);
+            if (quantized != null) {
+                tables[i] = OnnxOps.dequantized(node, quantized, node.requiredInput(8 + i), node.input(13 + i));
+            }
         }
-        node.emit(new Normalize(-1, node.floatAttr("epsilon", FUSED_NORM_EPSILON), false),
-                Arrays.asList(sum, node.requiredInput(5), node.requiredInput(6)),
+        if (tables[0] == null || tables[1] == null || tables[3] == null || tables[4] == null) {
+            throw node.error("lacks one of its word, position, gamma and beta tables");
+        }
+        embed(node, node.input(1), tables[0], tables[1], tables[2], tables[3], tables[4], node.input(7), null);
+    }
+
+    private static void embed(OnnxNode node, Value segmentIds, Value words, Value positionTable, Value segments, Value gamma,
+            Value beta, Value mask, Value positionIds) {
+        Value ids = node.requiredInput(0);
+        Value sum = node.emit(new Gather(0), words, ids);
+        Value positions = positionIds != null ? node.emit(new Gather(0), positionTable, positionIds)
+                : node.emit(new Slice(), positionTable, node.longs(0), node.emit(new ShapeOf(1, 2L), ids), node.longs(0));
+        sum = node.emit(new Binary(Binary.Kind.ADD), sum, positions);
+        if (segmentIds != null && segments != null) {
+            sum = node.emit(new Binary(Binary.Kind.ADD), sum, node.emit(new Gather(0), segments, segmentIds));
+        }
+        node.emit(new Normalize(-1, node.floatAttr("epsilon", FUSED_NORM_EPSILON), false), Arrays.asList(sum, gamma, beta),
                 List.of(node.requiredOutput(0), node.temporary(), node.temporary()));
         Value maskIndex = node.output(1);
         if (maskIndex != null) {
-            Value mask = node.input(7);
             if (mask == null) {
                 node.emit(new ConstantOfShape(node.graph().arena().fromInts(new int[] {0})),
                         List.of(node.emit(new ShapeOf(0, 1L), ids)), List.of(maskIndex));

@@ -567,7 +567,7 @@ final class OnnxOps {
     }
 
     /** x − zero point, times scale, as float; a missing zero point is 0. */
-    private static Value dequantized(OnnxNode node, Value x, Value scale, Value zero) {
+    static Value dequantized(OnnxNode node, Value x, Value scale, Value zero) {
         return node.emit(new Dequantize(1, 0, null), x, scale, zero);
     }
 
