@@ -30,14 +30,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The com.microsoft ops that ONNX Runtime's optimizers write into the models they save, translated
- * onto Quanta's core ops with the semantics of ONNX Runtime's CPU kernels: the transformer
- * optimizer's fused BERT layers (which its quantizer then turns into QAttention): Attention,
- * QAttention and MultiHeadAttention (no past state or rotary embedding), EmbedLayerNormalization and
- * its quantized form, SkipLayerNormalization,
- * SkipSimplifiedLayerNormalization and the GELU family (Gelu, FastGelu, BiasGelu, QuickGelu); and the
- * graph optimizer's FusedConv, FusedGemm and FusedMatMul; and the block-quantized MatMulNBits of
- * its weight-only quantizer.
+ * The com.microsoft ops that ONNX Runtime's optimizers and weight-only quantizer write into the
+ * models they save, translated onto Quanta's core ops with the semantics of ONNX Runtime's CPU
+ * kernels: the transformer optimizer's fused BERT layers (Attention, which its quantizers turn into
+ * QAttention, MultiHeadAttention, EmbedLayerNormalization and its quantized form, the skip
+ * normalizations and the GELU family), without past state or rotary embeddings; the graph
+ * optimizer's FusedConv, FusedGemm and FusedMatMul; and MatMulNBits's block-quantized weights.
  */
 final class MicrosoftFusedOps {
 
