@@ -439,7 +439,8 @@ class ContribOpsTest {
     /**
      * One BERT layer as ONNX Runtime's transformer optimizer fuses it (EmbedLayerNormalization's
      * mask_index into Attention, SkipLayerNormalization, FastGelu), and as its dynamic quantizer then
-     * writes the attention (DynamicQuantizeLinear into QAttention): Quanta against ONNX Runtime.
+     * writes the embeddings and the attention (QEmbedLayerNormalization, DynamicQuantizeLinear into
+     * QAttention): Quanta against ONNX Runtime.
      */
     @Test
     void aFusedBertLayerFloatAndDynamicallyQuantized() throws Exception {
@@ -455,10 +456,26 @@ class ContribOpsTest {
                 gaussian("out_bias", 0.2, hidden), gaussian("up", 0.2, hidden, 4 * hidden),
                 gaussian("up_bias", 0.2, 4 * hidden), gaussian("down", 0.2, 4 * hidden, hidden),
                 gaussian("down_bias", 0.2, hidden));
+        // The quantized layer's embedding tables in uint8, as the dynamic quantizer writes QEmbedLayerNormalization.
+        List<Input> tables = List.of(constant("word8", UINT8, 30, hidden), constant("position8", UINT8, 16, hidden),
+                constant("segment8", UINT8, 2, hidden), constant("gamma8", UINT8, hidden), constant("beta8", UINT8, hidden));
+        List<Input> quantizedInputs = new java.util.ArrayList<>(inputs);
+        quantizedInputs.addAll(tables);
+        for (Input table : tables) {
+            quantizedInputs.add(scales(table.name() + "_scale", 1));
+            quantizedInputs.add(constant(table.name() + "_zero", UINT8));
+        }
         for (boolean quantized : new boolean[] {false, true}) {
             List<Onnx.NodeProto.Builder> nodes = new java.util.ArrayList<>();
-            nodes.add(node("EmbedLayerNormalization", "com.microsoft", "embedded", "ids", "segments", "word", "position",
-                    "segment", "gamma", "beta", "mask").addOutput("mask_index"));
+            if (quantized) {
+                nodes.add(node("QEmbedLayerNormalization", "com.microsoft", "embedded", "ids", "segments", "word8", "position8",
+                        "segment8", "gamma8", "beta8", "mask", "word8_scale", "position8_scale", "segment8_scale",
+                        "gamma8_scale", "beta8_scale", "word8_zero", "position8_zero", "segment8_zero", "gamma8_zero",
+                        "beta8_zero").addOutput("mask_index"));
+            } else {
+                nodes.add(node("EmbedLayerNormalization", "com.microsoft", "embedded", "ids", "segments", "word", "position",
+                        "segment", "gamma", "beta", "mask").addOutput("mask_index"));
+            }
             if (quantized) {
                 nodes.add(node("DynamicQuantizeLinear", "", "x8", "embedded").addOutput("x_scale").addOutput("x_zero"));
                 nodes.add(node("QAttention", "com.microsoft", "attended", "x8", "qkv_int8", "qkv_bias", "x_scale", "qkv_scale",
@@ -477,9 +494,10 @@ class ContribOpsTest {
             nodes.add(node("MatMul", "", "narrowed", "activated", "down"));
             nodes.add(node("SkipLayerNormalization", "com.microsoft", "Y", "narrowed", "normalized", "gamma", "beta",
                     "down_bias"));
-            byte[] model = model("bert_layer", nodes, inputs, FLOAT);
-            Tensor output = quanta("bert_layer", model, inputs);
-            float[] expected = toFloats(onnxRuntime(model, inputs, output));
+            List<Input> layerInputs = quantized ? quantizedInputs : inputs;
+            byte[] model = model("bert_layer", nodes, layerInputs, FLOAT);
+            Tensor output = quanta("bert_layer", model, layerInputs);
+            float[] expected = toFloats(onnxRuntime(model, layerInputs, output));
             float[] actual = output.toFloatArray();
             for (int i = 0; i < expected.length; i++) {
                 assertThat(actual[i]).as("%s layer, output %d", quantized ? "quantized" : "float", i)
