@@ -526,6 +526,11 @@ class ContribOpsTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> quanta("MultiHeadAttention", model("MultiHeadAttention",
                 crossCausal, Map.of(), Map.of("num_heads", 2L, "unidirectional", 1L), Map.of(), FLOAT), crossCausal))
                 .hasMessageContaining("MultiHeadAttention").hasMessageContaining("5 queries to 7 keys");
+        // Keys of another batch than the queries', refused when it runs.
+        List<Input> otherBatch = List.of(gaussian("query", 1, 1, length, 16).asFed(), key, value);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> quanta("MultiHeadAttention", model("MultiHeadAttention",
+                otherBatch, Map.of(), Map.of("num_heads", 2L), Map.of(), FLOAT), otherBatch))
+                .hasMessageContaining("MultiHeadAttention").hasMessageContaining("of one batch");
         Input self = gaussian("self", 1, batch, length, 16).asFed();
         compareFloats("MultiHeadAttention", List.of(query, self, self, ABSENT, intsFed("key_padding_mask", new int[] {5, 3}, batch)),
                 Map.of("scale", 0.2f), Map.of("num_heads", 4L, "unidirectional", 1L), 1e-5);

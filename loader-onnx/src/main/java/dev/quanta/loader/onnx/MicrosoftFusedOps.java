@@ -411,7 +411,8 @@ final class MicrosoftFusedOps {
             Value keysLike, Value attentionBias) {
         float filter = node.floatAttr("mask_filter_value", -10000f);
         boolean unidirectional = node.intAttr("unidirectional", 0) != 0;
-        Value mask = maskIndex == null && !unidirectional
+        // Separate keys always take the mask, whose kernel checks that they have the queries' batch.
+        Value mask = maskIndex == null && !unidirectional && keysLike == null
                 ? node.constant(node.graph().arena().fromFloats(new float[] {0}))
                 : node.emit(new AttentionMask(filter, unidirectional), queries, maskIndex, keysLike);
         if (attentionBias != null) {
