@@ -122,6 +122,7 @@ final class OnnxOps {
         registerConvolution();
         registerSequences();
         registerControlFlow();
+        register("Attention", OnnxAttention::translate);
         register("Resize", OnnxOps::resize);
         register("Upsample", OnnxOps::resize);
     }
