@@ -123,6 +123,8 @@ final class OnnxOps {
         registerSequences();
         registerControlFlow();
         register("Attention", OnnxAttention::translate);
+        register("NegativeLogLikelihoodLoss", OnnxLosses::negativeLogLikelihood);
+        register("SoftmaxCrossEntropyLoss", OnnxLosses::softmaxCrossEntropy);
         register("Resize", OnnxOps::resize);
         register("Upsample", OnnxOps::resize);
     }
