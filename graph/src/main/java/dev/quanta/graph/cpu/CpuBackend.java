@@ -9,7 +9,7 @@ import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.GlobalPool;
 import dev.quanta.graph.ops.Pool;
-import dev.quanta.graph.ops.CumSum;
+import dev.quanta.graph.ops.Cumulative;
 import dev.quanta.graph.ops.DepthToSpace;
 import dev.quanta.graph.ops.Einsum;
 import dev.quanta.graph.ops.EyeLike;
@@ -125,7 +125,7 @@ public final class CpuBackend {
             case Scatter scatter -> ValueKernel.ofTensors(IndexingKernels.scatter(scatter));
             case Tile ignored -> ValueKernel.ofTensors(IndexingKernels.tile());
             case Trilu trilu -> ValueKernel.ofTensors(IndexingKernels.trilu(trilu));
-            case CumSum cumSum -> ValueKernel.ofTensors(IndexingKernels.cumSum(cumSum));
+            case Cumulative cumulative -> ValueKernel.ofTensors(IndexingKernels.cumulative(cumulative));
             case TopK topK -> ValueKernel.ofTensors(IndexingKernels.topK(topK));
             case OneHot oneHot -> ValueKernel.ofTensors(IndexingKernels.oneHot(oneHot));
             case EyeLike eyeLike -> ValueKernel.ofTensors(IndexingKernels.eyeLike(eyeLike));

@@ -2,7 +2,7 @@ package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
-import dev.quanta.graph.ops.CumSum;
+import dev.quanta.graph.ops.Cumulative;
 import dev.quanta.graph.ops.DepthToSpace;
 import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.GatherElements;
@@ -232,10 +232,10 @@ final class IndexingKernels {
         };
     }
 
-    static Kernel cumSum(CumSum op) {
+    static Kernel cumulative(Cumulative op) {
         return (context, inputs) -> {
             Tensor x = inputs[0];
-            int axis = Shape.normalizeAxis(ShapeKernels.longs(inputs[1], context, "CumSum's axis")[0], x.rank());
+            int axis = Shape.normalizeAxis(ShapeKernels.longs(inputs[1], context, op.name() + "'s axis")[0], x.rank());
             Tensor out = context.allocate(x.dtype(), x.shape());
             long size = x.size(axis);
             long[] lines = x.shape().sizes();
@@ -246,17 +246,20 @@ final class IndexingKernels {
             forEachIndex(lines, index -> {
                 long from = position(x, index);
                 long to = position(out, index);
-                double sum = 0;
-                long integerSum = 0;
+                // The running value starts at the operation's identity (1 for products).
+                double sum = op.product() ? 1 : 0;
+                long integerSum = op.product() ? 1 : 0;
                 for (long step = 0; step < size; step++) {
                     long i = op.reverse() ? size - 1 - step : step;
                     if (op.exclusive()) {
                         store(out, to + i * outStride, floating, sum, integerSum);
                     }
                     if (floating) {
-                        sum += x.loadDouble(from + i * stride);
+                        double value = x.loadDouble(from + i * stride);
+                        sum = op.product() ? sum * value : sum + value;
                     } else {
-                        integerSum += x.loadLong(from + i * stride);
+                        long value = x.loadLong(from + i * stride);
+                        integerSum = op.product() ? integerSum * value : integerSum + value;
                     }
                     if (!op.exclusive()) {
                         store(out, to + i * outStride, floating, sum, integerSum);

@@ -5,7 +5,7 @@ import dev.quanta.graph.ValueType;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
-import dev.quanta.graph.ops.CumSum;
+import dev.quanta.graph.ops.Cumulative;
 import dev.quanta.graph.ops.DepthToSpace;
 import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.Einsum;
@@ -123,6 +123,7 @@ final class OnnxOps {
         registerSequences();
         registerControlFlow();
         register("Attention", OnnxAttention::translate);
+        OnnxComposites.register(OnnxOps::register);
         register("NegativeLogLikelihoodLoss", OnnxLosses::negativeLogLikelihood);
         register("SoftmaxCrossEntropyLoss", OnnxLosses::softmaxCrossEntropy);
         register("Resize", OnnxOps::resize);
@@ -612,8 +613,10 @@ final class OnnxOps {
         register("Tile", node -> node.emitTo(0, new Tile(), node.requiredInput(0), node.requiredInput(1)));
         register("Trilu", node -> node.emit(new Trilu(node.intAttr("upper", 1) != 0),
                 Arrays.asList(node.requiredInput(0), node.input(1)), List.of(node.requiredOutput(0))));
-        register("CumSum", node -> node.emitTo(0, new CumSum(node.intAttr("exclusive", 0) != 0,
-                node.intAttr("reverse", 0) != 0), node.requiredInput(0), node.requiredInput(1)));
+        for (String name : new String[] {"CumSum", "CumProd"}) {
+            register(name, node -> node.emitTo(0, new Cumulative(name.equals("CumProd"), node.intAttr("exclusive", 0) != 0,
+                    node.intAttr("reverse", 0) != 0), node.requiredInput(0), node.requiredInput(1)));
+        }
         register("TopK", node -> {
             Value k = node.opset() < 10 ? node.longs(node.requiredInt("k")) : node.requiredInput(1);
             // sorted = 0 allows any order; the sorted one is among them.

@@ -1,0 +1,142 @@
+package dev.quanta.loader.onnx;
+
+import dev.quanta.graph.Value;
+import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.Cast;
+import dev.quanta.graph.ops.CastLike;
+import dev.quanta.graph.ops.Concat;
+import dev.quanta.graph.ops.Gather;
+import dev.quanta.graph.ops.NonZero;
+import dev.quanta.graph.ops.Range;
+import dev.quanta.graph.ops.Reduce;
+import dev.quanta.graph.ops.Reshape;
+import dev.quanta.graph.ops.ShapeOf;
+import dev.quanta.graph.ops.Squeeze;
+import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.ops.Where;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Float8E8M0;
+
+/**
+ * ONNX ops that are compositions of others (most of them defined by a function body), translated
+ * onto the core ops they are made of: Swish, LpNormalization, MeanVarianceNormalization,
+ * GroupNormalization, Compress and the Hann, Hamming and Blackman windows.
+ */
+final class OnnxComposites {
+
+    private OnnxComposites() {
+    }
+
+    static void register(java.util.function.BiConsumer<String, OnnxOps.Translator> register) {
+        // X·sigmoid(alpha·X).
+        register.accept("Swish", node -> {
+            Value x = node.requiredInput(0);
+            node.emitTo(0, new Binary(Binary.Kind.MUL), x, node.emit(Unary.of(Unary.Kind.SIGMOID),
+                    node.emit(new Binary(Binary.Kind.MUL), x, like(node, node.floatAttr("alpha", 1f), x))));
+        });
+        // X divided by its L1 or L2 norm along the axis.
+        register.accept("LpNormalization", node -> {
+            long p = node.intAttr("p", 2);
+            if (p != 1 && p != 2) {
+                throw node.error("has p " + p + "; expected 1 or 2");
+            }
+            Value x = node.requiredInput(0);
+            Value norm = node.emit(new Reduce(p == 1 ? Reduce.Kind.L1 : Reduce.Kind.L2, true, false), x,
+                    node.longs(node.intAttr("axis", -1)));
+            // A slice of zeros stays zeros: divided by 1 where its norm is 0.
+            Value divisor = node.emit(new Where(), node.emit(new Binary(Binary.Kind.EQUAL), norm,
+                    like(node, 0, x)), like(node, 1, x), norm);
+            node.emitTo(0, new Binary(Binary.Kind.DIV), x, divisor);
+        });
+        // (X − E[X]) / (√(E[X²] − E[X]²) + 1e-9) over the axes, as its function body computes it.
+        register.accept("MeanVarianceNormalization", node -> {
+            Value x = node.requiredInput(0);
+            long[] axes = node.intsAttr("axes");
+            Value over = node.longs(axes == null ? new long[] {0, 2, 3} : axes);
+            Value mean = node.emit(new Reduce(Reduce.Kind.MEAN, true, false), x, over);
+            Value meanOfSquares = node.emit(new Reduce(Reduce.Kind.MEAN, true, false),
+                    node.emit(new Binary(Binary.Kind.MUL), x, x), over);
+            Value variance = node.emit(new Binary(Binary.Kind.SUB), meanOfSquares, node.emit(new Binary(Binary.Kind.MUL), mean, mean));
+            Value deviation = node.emit(new Binary(Binary.Kind.ADD), node.emit(Unary.of(Unary.Kind.SQRT), variance),
+                    like(node, 1e-9f, x));
+            node.emitTo(0, new Binary(Binary.Kind.DIV), node.emit(new Binary(Binary.Kind.SUB), x, mean), deviation);
+        });
+        register.accept("GroupNormalization", OnnxComposites::groupNormalization);
+        // The elements (along the axis, else of the flattened input) where the condition holds.
+        register.accept("Compress", node -> {
+            Value indices = node.emit(new Squeeze(), node.emit(new NonZero(), node.requiredInput(1)), node.longs(0));
+            Value x = node.requiredInput(0);
+            if (!node.has("axis")) {
+                x = node.emit(new Reshape(false), x, node.longs(-1));
+            }
+            node.emitTo(0, new Gather((int) node.intAttr("axis", 0)), x, indices);
+        });
+        register.accept("HannWindow", node -> window(node, new double[] {0.5, 0.5}));
+        register.accept("HammingWindow", node -> window(node, new double[] {25.0 / 46, 21.0 / 46}));
+        register.accept("BlackmanWindow", node -> window(node, new double[] {0.42, 0.5, 0.08}));
+    }
+
+    /**
+     * Inputs (X [N, C, …], scale [C], bias [C]) of opset 21: each sample's channels in num_groups
+     * groups, each group standardized (variance plus epsilon), then scaled and shifted per channel.
+     */
+    private static void groupNormalization(OnnxNode node) {
+        if (node.opset() < 21) {
+            throw node.unsupported("GroupNormalization before opset 21 (a scale and bias per group)");
+        }
+        if (node.intAttr("stash_type", 1) != 1) {
+            throw node.unsupported("stash_type " + node.intAttr("stash_type", 1));
+        }
+        Value x = node.requiredInput(0);
+        Value groups = node.emit(new Reshape(false), x, node.longs(0, node.requiredInt("num_groups"), -1));
+        Value last = node.longs(-1);
+        Value centred = node.emit(new Binary(Binary.Kind.SUB), groups, node.emit(new Reduce(Reduce.Kind.MEAN, true, false),
+                groups, last));
+        Value variance = node.emit(new Reduce(Reduce.Kind.MEAN, true, false), node.emit(new Binary(Binary.Kind.MUL), centred,
+                centred), last);
+        Value normalized = node.emit(new Binary(Binary.Kind.DIV), centred, node.emit(Unary.of(Unary.Kind.SQRT),
+                node.emit(new Binary(Binary.Kind.ADD), variance, like(node, node.floatAttr("epsilon", 1e-5f), x))));
+        Value channels = node.emit(new Reshape(false), normalized,
+                node.emit(new Concat(0), node.emit(new ShapeOf(0, 2L), x), node.longs(-1)));
+        Value scale = node.emit(new Reshape(false), node.requiredInput(1), node.longs(-1, 1));
+        Value bias = node.emit(new Reshape(false), node.requiredInput(2), node.longs(-1, 1));
+        Value affine = node.emit(new Binary(Binary.Kind.ADD), node.emit(new Binary(Binary.Kind.MUL), channels, scale), bias);
+        node.emitTo(0, new Reshape(false), affine, node.emit(new ShapeOf(0, null), x));
+    }
+
+    /**
+     * Input (size): Σ_k (−1)^k·a_k·cos(2πkn / N), n = 0 … size − 1, N = size (periodic) or size − 1,
+     * in output_datatype.
+     */
+    private static void window(OnnxNode node, double[] coefficients) {
+        Value size = node.requiredInput(0);
+        Value n = node.emit(new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), node.emit(new Range(),
+                node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), scalar(node, 0), size), size,
+                node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), scalar(node, 1), size)));
+        Value length = node.emit(new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), size);
+        if (node.intAttr("periodic", 1) == 0) {
+            length = node.emit(new Binary(Binary.Kind.SUB), length, floats(node, 1));
+        }
+        Value angle = node.emit(new Binary(Binary.Kind.DIV), node.emit(new Binary(Binary.Kind.MUL), n,
+                floats(node, (float) (2 * Math.PI))), length);
+        Value sum = floats(node, (float) coefficients[0]);
+        for (int k = 1; k < coefficients.length; k++) {
+            Value term = node.emit(new Binary(Binary.Kind.MUL), floats(node, (float) coefficients[k]), node.emit(
+                    Unary.of(Unary.Kind.COS), node.emit(new Binary(Binary.Kind.MUL), angle, floats(node, k))));
+            sum = node.emit(new Binary(k % 2 == 1 ? Binary.Kind.SUB : Binary.Kind.ADD), sum, term);
+        }
+        node.emitTo(0, new Cast(DType.fromOnnx((int) node.intAttr("output_datatype", 1)), true, Float8E8M0.RoundMode.UP), sum);
+    }
+
+    private static Value scalar(OnnxNode node, long value) {
+        return node.constant(node.graph().arena().fromLongs(DType.INT64, new long[] {value}));
+    }
+
+    private static Value floats(OnnxNode node, float value) {
+        return node.constant(node.graph().arena().fromFloats(new float[] {value}));
+    }
+
+    private static Value like(OnnxNode node, float value, Value like) {
+        return node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), floats(node, value), like);
+    }
+}
