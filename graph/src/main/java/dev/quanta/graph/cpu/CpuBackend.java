@@ -37,6 +37,7 @@ import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.BitCast;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Concat;
@@ -84,6 +85,7 @@ public final class CpuBackend {
             case Where ignored -> ValueKernel.ofTensors(ElementwiseKernels.where());
             case Cast cast -> ValueKernel.ofTensors(ElementwiseKernels.cast(cast));
             case CastLike cast -> ValueKernel.ofTensors(ElementwiseKernels.castLike(cast));
+            case BitCast cast -> ValueKernel.ofTensors(ElementwiseKernels.bitCast(cast));
             case MatMul ignored -> ValueKernel.ofTensors(MathKernels.matMul());
             case Reduce reduce -> ValueKernel.ofTensors(MathKernels.reduce(reduce));
             case ArgReduce argReduce -> ValueKernel.ofTensors(MathKernels.argReduce(argReduce));

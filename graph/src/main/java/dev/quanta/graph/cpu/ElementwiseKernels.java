@@ -3,6 +3,7 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.BitCast;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.CastLike;
@@ -400,6 +401,20 @@ final class ElementwiseKernels {
     }
 
     // ---------------------------------------------------------------- cast
+
+    /** See {@link BitCast}: the input's bytes, copied into a tensor of the other type. */
+    static Kernel bitCast(BitCast op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0].contiguous();
+            if (x.dtype().bitWidth() != op.to().bitWidth() || x.dtype() == DType.STRING || op.to() == DType.STRING) {
+                throw context.error("cannot read " + x.dtype() + " as " + op.to() + ": BitCast needs types of one width");
+            }
+            Tensor out = context.allocateForOverwrite(op.to(), x.shape());
+            java.lang.foreign.MemorySegment.copy(x.segment(), x.byteOffset(), out.segment(), out.byteOffset(),
+                    x.dtype().storageBytes(x.elementCount()));
+            return new Tensor[] {out};
+        };
+    }
 
     static Kernel castLike(CastLike op) {
         return (context, inputs) -> cast(new Cast(inputs[1].dtype(), op.saturate(), op.roundMode())).run(context, inputs);

@@ -6,6 +6,7 @@ import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.BitCast;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.ChannelNormalize;
@@ -167,6 +168,7 @@ public final class ShapeInference {
                     outValue = vector(node, 0);
                 }
                 case CastLike ignored -> out[0] = x;
+                case BitCast ignored -> out[0] = x;
                 case Identity ignored -> {
                     out[0] = x;
                     outValue = vector(node, 0);

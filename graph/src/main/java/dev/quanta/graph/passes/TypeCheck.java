@@ -7,6 +7,7 @@ import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.AttentionMask;
 import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.BitCast;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.DequantizeBlocks;
 import dev.quanta.graph.ops.CastLike;
@@ -180,6 +181,12 @@ public final class TypeCheck {
                 }
             }
             case Cast cast -> out[0] = cast.to();
+            case BitCast cast -> {
+                out[0] = cast.to();
+                if (first != null && first.bitWidth() != cast.to().bitWidth()) {
+                    return "cannot read " + first + " as " + cast.to() + ": their widths differ";
+                }
+            }
             case CastLike ignored -> out[0] = in[1];
             case MatMul ignored -> {
                 if (in[0] != null && in[1] != null && in[0] != in[1]) {

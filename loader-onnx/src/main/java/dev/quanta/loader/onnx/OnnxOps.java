@@ -4,6 +4,7 @@ import dev.quanta.graph.Value;
 import dev.quanta.graph.ValueType;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Binary;
+import dev.quanta.graph.ops.BitCast;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.Cumulative;
 import dev.quanta.graph.ops.DepthToSpace;
@@ -124,6 +125,10 @@ final class OnnxOps {
         registerControlFlow();
         register("Attention", OnnxAttention::translate);
         OnnxComposites.register(OnnxOps::register);
+        register("BitCast", node -> node.emitTo(0, new BitCast(DType.fromOnnx((int) node.requiredInt("to"))), node.requiredInput(0)));
+        // NOT of each bit: XOR with all ones (−1 converted to the input's type).
+        register("BitwiseNot", node -> node.emitTo(0, new Binary(Binary.Kind.BIT_XOR), node.requiredInput(0),
+                node.emit(new CastLike(false, Float8E8M0.RoundMode.UP), node.longs(-1), node.requiredInput(0))));
         register("NegativeLogLikelihoodLoss", OnnxLosses::negativeLogLikelihood);
         register("SoftmaxCrossEntropyLoss", OnnxLosses::softmaxCrossEntropy);
         register("Resize", OnnxOps::resize);
