@@ -11,16 +11,21 @@ import dev.quanta.graph.ops.Range;
 import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Reshape;
 import dev.quanta.graph.ops.ShapeOf;
+import dev.quanta.graph.ops.Slice;
+import dev.quanta.graph.ops.Split;
 import dev.quanta.graph.ops.Squeeze;
+import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.ops.Unsqueeze;
 import dev.quanta.graph.ops.Where;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Float8E8M0;
+import java.util.List;
 
 /**
  * ONNX ops that are compositions of others (most of them defined by a function body), translated
  * onto the core ops they are made of: Swish, LpNormalization, MeanVarianceNormalization,
- * GroupNormalization, Compress and the Hann, Hamming and Blackman windows.
+ * GroupNormalization, RotaryEmbedding, Compress and the Hann, Hamming and Blackman windows.
  */
 final class OnnxComposites {
 
@@ -62,6 +67,7 @@ final class OnnxComposites {
             node.emitTo(0, new Binary(Binary.Kind.DIV), node.emit(new Binary(Binary.Kind.SUB), x, mean), deviation);
         });
         register.accept("GroupNormalization", OnnxComposites::groupNormalization);
+        register.accept("RotaryEmbedding", OnnxComposites::rotaryEmbedding);
         // The elements (along the axis, else of the flattened input) where the condition holds.
         register.accept("Compress", node -> {
             Value indices = node.emit(new Squeeze(), node.emit(new NonZero(), node.requiredInput(1)), node.longs(0));
@@ -102,6 +108,62 @@ final class OnnxComposites {
         Value bias = node.emit(new Reshape(false), node.requiredInput(2), node.longs(-1, 1));
         Value affine = node.emit(new Binary(Binary.Kind.ADD), node.emit(new Binary(Binary.Kind.MUL), channels, scale), bias);
         node.emitTo(0, new Reshape(false), affine, node.emit(new ShapeOf(0, null), x));
+    }
+
+    /**
+     * Inputs (X [batch, heads, length, size] or [batch, length, heads·size], cos_cache, sin_cache,
+     * position_ids?): the first rotary_embedding_dim values of each head (all by default) rotated
+     * pairwise, pairs adjacent (interleaved) or half a dimension apart, by the cached angles of
+     * each position (the caches indexed by position_ids, or given per position).
+     */
+    private static void rotaryEmbedding(OnnxNode node) {
+        Value input = node.requiredInput(0);
+        dev.quanta.graph.ValueType type = input.type();
+        if (type == null || type.shape() == null || type.shape().rank() != 3 && type.shape().rank() != 4) {
+            throw node.unsupported("an input of rank other than 3 or 4 known at load (" + type + ")");
+        }
+        // [batch, length, heads, size], as the function body works on it.
+        Value x = type.shape().rank() == 4 ? node.emit(new Transpose(new int[] {0, 2, 1, 3}), input)
+                : node.emit(new Reshape(false), input, node.longs(0, 0, node.requiredInt("num_heads"), -1));
+        long dimension = node.intAttr("rotary_embedding_dim", 0);
+        Value size = node.emit(new ShapeOf(3, 4L), x);
+        Value rotated = x;
+        Value kept = null;
+        Value rotary = size;
+        if (dimension > 0) {
+            rotary = node.longs(dimension);
+            Value[] parts = {node.temporary(), node.temporary()};
+            node.emit(new Split(-1, 2), List.of(x, node.emit(new Concat(0), rotary,
+                    node.emit(new Binary(Binary.Kind.SUB), size, rotary))), List.of(parts));
+            rotated = parts[0];
+            kept = parts[1];
+        }
+        Value half = node.emit(new Binary(Binary.Kind.DIV), rotary, node.longs(2));
+        Value positions = node.input(3);
+        Value cos = positions == null ? node.requiredInput(1) : node.emit(new Gather(0), node.requiredInput(1), positions);
+        Value sin = positions == null ? node.requiredInput(2) : node.emit(new Gather(0), node.requiredInput(2), positions);
+        cos = node.emit(new Unsqueeze(), node.emit(new Slice(), cos, node.longs(0), half, node.longs(2)), node.longs(2));
+        sin = node.emit(new Unsqueeze(), node.emit(new Slice(), sin, node.longs(0), half, node.longs(2)), node.longs(2));
+        boolean interleaved = node.intAttr("interleaved", 0) != 0;
+        Value first = interleaved ? node.emit(new Slice(), rotated, node.longs(0), node.longs(Long.MAX_VALUE), node.longs(3),
+                node.longs(2)) : node.emit(new Slice(), rotated, node.longs(0), half, node.longs(3));
+        Value second = interleaved ? node.emit(new Slice(), rotated, node.longs(1), node.longs(Long.MAX_VALUE), node.longs(3),
+                node.longs(2)) : node.emit(new Slice(), rotated, half, node.longs(Long.MAX_VALUE), node.longs(3));
+        Value real = node.emit(new Binary(Binary.Kind.SUB), node.emit(new Binary(Binary.Kind.MUL), cos, first),
+                node.emit(new Binary(Binary.Kind.MUL), sin, second));
+        Value imaginary = node.emit(new Binary(Binary.Kind.ADD), node.emit(new Binary(Binary.Kind.MUL), sin, first),
+                node.emit(new Binary(Binary.Kind.MUL), cos, second));
+        Value result = interleaved
+                ? node.emit(new Reshape(false), node.emit(new Concat(-1), node.emit(new Unsqueeze(), real, node.longs(-1)),
+                        node.emit(new Unsqueeze(), imaginary, node.longs(-1))), node.emit(new ShapeOf(0, null), rotated))
+                : node.emit(new Concat(-1), real, imaginary);
+        if (kept != null) {
+            result = node.emit(new Concat(-1), result, kept);
+        }
+        if (type.shape().rank() == 4) {
+            result = node.emit(new Transpose(new int[] {0, 2, 1, 3}), result);
+        }
+        node.emitTo(0, new Reshape(false), result, node.emit(new ShapeOf(0, null), input));
     }
 
     /**
