@@ -16,6 +16,7 @@ import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.GatherElements;
 import dev.quanta.graph.ops.GatherND;
 import dev.quanta.graph.ops.Hardmax;
+import dev.quanta.graph.ops.NonMaxSuppression;
 import dev.quanta.graph.ops.NonZero;
 import dev.quanta.graph.ops.OneHot;
 import dev.quanta.graph.ops.Pad;
@@ -132,6 +133,7 @@ public final class CpuBackend {
             case OneHot oneHot -> ValueKernel.ofTensors(IndexingKernels.oneHot(oneHot));
             case EyeLike eyeLike -> ValueKernel.ofTensors(IndexingKernels.eyeLike(eyeLike));
             case NonZero ignored -> ValueKernel.ofTensors(IndexingKernels.nonZero());
+            case NonMaxSuppression nms -> ValueKernel.ofTensors(IndexingKernels.nonMaxSuppression(nms));
             case Pad pad -> ValueKernel.ofTensors(IndexingKernels.pad(pad));
             case DepthToSpace depthToSpace -> ValueKernel.ofTensors(IndexingKernels.depthToSpace(depthToSpace));
             case Hardmax hardmax -> ValueKernel.ofTensors(IndexingKernels.hardmax(hardmax));

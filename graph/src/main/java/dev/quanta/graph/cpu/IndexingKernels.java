@@ -3,6 +3,7 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Cumulative;
+import dev.quanta.graph.ops.NonMaxSuppression;
 import dev.quanta.graph.ops.DepthToSpace;
 import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.GatherElements;
@@ -230,6 +231,93 @@ final class IndexingKernels {
             });
             return new Tensor[] {out};
         };
+    }
+
+    /** See {@link NonMaxSuppression}. */
+    static Kernel nonMaxSuppression(NonMaxSuppression op) {
+        return (context, inputs) -> {
+            Tensor boxes = inputs[0];
+            Tensor scores = inputs[1];
+            if (boxes.rank() != 3 || boxes.size(2) != 4 || scores.rank() != 3 || scores.size(0) != boxes.size(0)
+                    || scores.size(2) != boxes.size(1)) {
+                throw context.error("boxes " + boxes.shape() + " and scores " + scores.shape()
+                        + " must be [batch, boxes, 4] and [batch, classes, boxes]");
+            }
+            long limit = scalar(inputs, 2) == null ? 0 : (long) (double) scalar(inputs, 2);
+            double iouThreshold = scalar(inputs, 3) == null ? 0 : scalar(inputs, 3);
+            Double scoreThreshold = scalar(inputs, 4);
+            int batches = Math.toIntExact(boxes.size(0));
+            int count = Math.toIntExact(boxes.size(1));
+            int classes = Math.toIntExact(scores.size(1));
+            double[] corners = boxes.contiguous().toDoubleArray();
+            double[] allScores = scores.contiguous().toDoubleArray();
+            java.util.List<long[]> taken = new java.util.ArrayList<>();
+            for (int b = 0; b < batches; b++) {
+                double[][] box = new double[count][];
+                for (int i = 0; i < count; i++) {
+                    box[i] = corners(corners, (b * count + i) * 4, op.centerPointBox());
+                }
+                for (int c = 0; c < classes; c++) {
+                    int scoreAt = (b * classes + c) * count;
+                    java.util.List<Integer> order = new java.util.ArrayList<>();
+                    for (int i = 0; i < count; i++) {
+                        if (scoreThreshold == null || allScores[scoreAt + i] > scoreThreshold) {
+                            order.add(i);
+                        }
+                    }
+                    // Best score first; among equal scores, the lower index first.
+                    order.sort((i, j) -> Double.compare(allScores[scoreAt + j], allScores[scoreAt + i]));
+                    java.util.List<Integer> kept = new java.util.ArrayList<>();
+                    for (int i : order) {
+                        if (kept.size() >= limit) {
+                            break;
+                        }
+                        boolean overlaps = false;
+                        for (int j : kept) {
+                            if (intersectionOverUnion(box[i], box[j]) > iouThreshold) {
+                                overlaps = true;
+                                break;
+                            }
+                        }
+                        if (!overlaps) {
+                            kept.add(i);
+                            taken.add(new long[] {b, c, i});
+                        }
+                    }
+                }
+            }
+            long[] flat = new long[taken.size() * 3];
+            for (int t = 0; t < taken.size(); t++) {
+                System.arraycopy(taken.get(t), 0, flat, t * 3, 3);
+            }
+            return new Tensor[] {context.arena().fromLongs(DType.INT64, flat, taken.size(), 3)};
+        };
+    }
+
+    /** The scalar (or single-element) input i as a double, null when absent. */
+    private static Double scalar(Tensor[] inputs, int i) {
+        if (inputs.length <= i || inputs[i] == null || inputs[i].elementCount() == 0) {
+            return null;
+        }
+        return inputs[i].contiguous().toDoubleArray()[0];
+    }
+
+    /** (y1, x1, y2, x2) with y1 ≤ y2 and x1 ≤ x2 of the box at {@code at}. */
+    private static double[] corners(double[] values, int at, boolean centerPoint) {
+        if (centerPoint) {
+            double x = values[at], y = values[at + 1], width = values[at + 2], height = values[at + 3];
+            return new double[] {y - height / 2, x - width / 2, y + height / 2, x + width / 2};
+        }
+        return new double[] {Math.min(values[at], values[at + 2]), Math.min(values[at + 1], values[at + 3]),
+            Math.max(values[at], values[at + 2]), Math.max(values[at + 1], values[at + 3])};
+    }
+
+    private static double intersectionOverUnion(double[] a, double[] b) {
+        double height = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+        double width = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+        double intersection = height * width;
+        double union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - intersection;
+        return intersection <= 0 || union <= 0 ? 0 : intersection / union;
     }
 
     static Kernel cumulative(Cumulative op) {

@@ -27,6 +27,7 @@ import dev.quanta.graph.ops.DynamicQuantizeMatMul;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
 import dev.quanta.graph.ops.QLinearConv;
 import dev.quanta.graph.ops.QLinearMatMul;
+import dev.quanta.graph.ops.NonMaxSuppression;
 import dev.quanta.graph.ops.NonZero;
 import dev.quanta.graph.ops.Normalize;
 import dev.quanta.graph.ops.If;
@@ -239,6 +240,7 @@ public final class TypeCheck {
             case ShapeOf ignored -> out[0] = DType.INT64;
             case Size ignored -> out[0] = DType.INT64;
             case NonZero ignored -> out[0] = DType.INT64;
+            case NonMaxSuppression ignored -> out[0] = DType.INT64;
             case TopK ignored -> out[1] = DType.INT64;
             case Pool ignored -> out[1] = DType.INT64;
             case Dropout ignored -> out[1] = DType.BOOL;

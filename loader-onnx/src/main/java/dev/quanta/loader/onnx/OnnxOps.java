@@ -14,6 +14,7 @@ import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.GatherElements;
 import dev.quanta.graph.ops.GatherND;
 import dev.quanta.graph.ops.Hardmax;
+import dev.quanta.graph.ops.NonMaxSuppression;
 import dev.quanta.graph.ops.NonZero;
 import dev.quanta.graph.ops.OneHot;
 import dev.quanta.graph.ops.OptionalOp;
@@ -125,6 +126,9 @@ final class OnnxOps {
         registerControlFlow();
         register("Attention", OnnxAttention::translate);
         OnnxComposites.register(OnnxOps::register);
+        register("NonMaxSuppression", node -> node.emit(new NonMaxSuppression(node.intAttr("center_point_box", 0) != 0),
+                Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2), node.input(3), node.input(4)),
+                List.of(node.requiredOutput(0))));
         register("BitCast", node -> node.emitTo(0, new BitCast(DType.fromOnnx((int) node.requiredInt("to"))), node.requiredInput(0)));
         // NOT of each bit: XOR with all ones (−1 converted to the input's type).
         register("BitwiseNot", node -> node.emitTo(0, new Binary(Binary.Kind.BIT_XOR), node.requiredInput(0),
