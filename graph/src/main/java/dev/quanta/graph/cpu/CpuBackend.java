@@ -67,6 +67,7 @@ import dev.quanta.graph.ops.Split;
 import dev.quanta.graph.ops.Squeeze;
 import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.ops.Unique;
 import dev.quanta.graph.ops.Unsqueeze;
 import dev.quanta.graph.ops.Where;
 
@@ -134,6 +135,7 @@ public final class CpuBackend {
             case EyeLike eyeLike -> ValueKernel.ofTensors(IndexingKernels.eyeLike(eyeLike));
             case NonZero ignored -> ValueKernel.ofTensors(IndexingKernels.nonZero());
             case NonMaxSuppression nms -> ValueKernel.ofTensors(IndexingKernels.nonMaxSuppression(nms));
+            case Unique unique -> ValueKernel.ofTensors(IndexingKernels.unique(unique));
             case Pad pad -> ValueKernel.ofTensors(IndexingKernels.pad(pad));
             case DepthToSpace depthToSpace -> ValueKernel.ofTensors(IndexingKernels.depthToSpace(depthToSpace));
             case Hardmax hardmax -> ValueKernel.ofTensors(IndexingKernels.hardmax(hardmax));

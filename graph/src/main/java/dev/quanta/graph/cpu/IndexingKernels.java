@@ -3,6 +3,7 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Cumulative;
+import dev.quanta.graph.ops.Unique;
 import dev.quanta.graph.ops.NonMaxSuppression;
 import dev.quanta.graph.ops.DepthToSpace;
 import dev.quanta.graph.ops.EyeLike;
@@ -231,6 +232,94 @@ final class IndexingKernels {
             });
             return new Tensor[] {out};
         };
+    }
+
+    /** See {@link Unique}; slices are compared by their values as doubles, or as longs for integer types. */
+    static Kernel unique(Unique op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0];
+            if (x.dtype() == DType.STRING || x.dtype().isPacked()) {
+                throw context.error("Unique of " + x.dtype() + " is not implemented");
+            }
+            int axis = op.axis() == null ? -1 : Shape.normalizeAxis(op.axis(), x.rank());
+            Tensor front = axis < 0 ? x.contiguous().reshape(x.elementCount(), 1) : axisFirst(x, axis);
+            int slices = Math.toIntExact(front.size(0));
+            int width = Math.toIntExact(front.elementCount() / Math.max(1, slices));
+            boolean floating = x.dtype().isFloatingPoint();
+            List<double[]> keys = new ArrayList<>();
+            for (int i = 0; i < slices; i++) {
+                double[] key = new double[width];
+                for (int e = 0; e < width; e++) {
+                    long at = front.offset() + (long) i * width + e;
+                    key[e] = floating ? front.loadDouble(at) : front.loadLong(at);
+                }
+                keys.add(key);
+            }
+            java.util.Map<List<Double>, Integer> firstSeen = new java.util.LinkedHashMap<>();
+            int[] distinctOf = new int[slices];
+            for (int i = 0; i < slices; i++) {
+                List<Double> key = java.util.Arrays.stream(keys.get(i)).boxed().toList();
+                Integer seen = firstSeen.putIfAbsent(key, i);
+                distinctOf[i] = seen == null ? i : seen;
+            }
+            List<Integer> distinct = new ArrayList<>(firstSeen.values());
+            if (op.sorted()) {
+                distinct.sort((a, b) -> java.util.Arrays.compare(keys.get(a), keys.get(b)));
+            }
+            int[] rank = new int[slices];
+            for (int u = 0; u < distinct.size(); u++) {
+                rank[distinct.get(u)] = u;
+            }
+            long[] firstIndices = new long[distinct.size()];
+            long[] counts = new long[distinct.size()];
+            long[] inverse = new long[slices];
+            for (int u = 0; u < distinct.size(); u++) {
+                firstIndices[u] = distinct.get(u);
+            }
+            for (int i = 0; i < slices; i++) {
+                inverse[i] = rank[distinctOf[i]];
+                counts[(int) inverse[i]]++;
+            }
+            long[] sizes = axis < 0 ? new long[] {distinct.size()} : front.shape().sizes();
+            sizes[0] = distinct.size();
+            Tensor picked = context.allocate(x.dtype(), Shape.of(sizes));
+            for (int u = 0; u < distinct.size(); u++) {
+                double[] key = keys.get(distinct.get(u));
+                for (int e = 0; e < width; e++) {
+                    long at = (long) u * width + e;
+                    if (floating) {
+                        picked.storeDouble(at, key[e]);
+                    } else {
+                        picked.storeLong(at, (long) key[e]);
+                    }
+                }
+            }
+            Tensor y = axis < 0 ? picked : picked.permute(inverseOrder(x.rank(), axis)).contiguous();
+            return new Tensor[] {y, context.arena().fromLongs(DType.INT64, firstIndices, firstIndices.length),
+                context.arena().fromLongs(DType.INT64, inverse, inverse.length),
+                context.arena().fromLongs(DType.INT64, counts, counts.length)};
+        };
+    }
+
+    /** x with the axis moved to the front, contiguous. */
+    private static Tensor axisFirst(Tensor x, int axis) {
+        int[] order = new int[x.rank()];
+        order[0] = axis;
+        for (int d = 0, next = 1; d < x.rank(); d++) {
+            if (d != axis) {
+                order[next++] = d;
+            }
+        }
+        return x.permute(order).contiguous();
+    }
+
+    /** The permutation that puts the front axis back at {@code axis}. */
+    private static int[] inverseOrder(int rank, int axis) {
+        int[] order = new int[rank];
+        for (int d = 0; d < rank; d++) {
+            order[d] = d < axis ? d + 1 : d == axis ? 0 : d;
+        }
+        return order;
     }
 
     /** See {@link NonMaxSuppression}. */

@@ -42,6 +42,7 @@ import dev.quanta.graph.ops.ShapeOf;
 import dev.quanta.graph.ops.Size;
 import dev.quanta.graph.ops.TopK;
 import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.ops.Unique;
 import dev.quanta.graph.ops.Where;
 import dev.quanta.tensor.DType;
 import java.util.ArrayList;
@@ -241,6 +242,11 @@ public final class TypeCheck {
             case Size ignored -> out[0] = DType.INT64;
             case NonZero ignored -> out[0] = DType.INT64;
             case NonMaxSuppression ignored -> out[0] = DType.INT64;
+            case Unique ignored -> {
+                for (int i = 1; i < out.length; i++) {
+                    out[i] = DType.INT64;
+                }
+            }
             case TopK ignored -> out[1] = DType.INT64;
             case Pool ignored -> out[1] = DType.INT64;
             case Dropout ignored -> out[1] = DType.BOOL;

@@ -61,6 +61,7 @@ import dev.quanta.graph.ops.Split;
 import dev.quanta.graph.ops.Squeeze;
 import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.ops.Unique;
 import dev.quanta.graph.ops.Unsqueeze;
 import dev.quanta.graph.ops.Where;
 import dev.quanta.tensor.DType;
@@ -129,6 +130,9 @@ final class OnnxOps {
         register("NonMaxSuppression", node -> node.emit(new NonMaxSuppression(node.intAttr("center_point_box", 0) != 0),
                 Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2), node.input(3), node.input(4)),
                 List.of(node.requiredOutput(0))));
+        register("Unique", node -> node.emit(new Unique(node.has("axis") ? (int) node.intAttr("axis", 0) : null,
+                node.intAttr("sorted", 1) != 0), List.of(node.requiredInput(0)), List.of(outputOrTemporary(node, 0),
+                outputOrTemporary(node, 1), outputOrTemporary(node, 2), outputOrTemporary(node, 3))));
         register("BitCast", node -> node.emitTo(0, new BitCast(DType.fromOnnx((int) node.requiredInt("to"))), node.requiredInput(0)));
         // NOT of each bit: XOR with all ones (−1 converted to the input's type).
         register("BitwiseNot", node -> node.emitTo(0, new Binary(Binary.Kind.BIT_XOR), node.requiredInput(0),
