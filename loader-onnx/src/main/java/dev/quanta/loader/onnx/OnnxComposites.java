@@ -1,12 +1,16 @@
 package dev.quanta.loader.onnx;
 
 import dev.quanta.graph.Value;
+import dev.quanta.graph.ValueType;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Concat;
+import dev.quanta.graph.ops.Expand;
 import dev.quanta.graph.ops.Gather;
+import dev.quanta.graph.ops.GatherElements;
 import dev.quanta.graph.ops.NonZero;
+import dev.quanta.graph.ops.Pad;
 import dev.quanta.graph.ops.Range;
 import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Reshape;
@@ -25,7 +29,8 @@ import java.util.List;
 /**
  * ONNX ops that are compositions of others (most of them defined by a function body), translated
  * onto the core ops they are made of: Swish, LpNormalization, MeanVarianceNormalization,
- * GroupNormalization, RotaryEmbedding, Compress and the Hann, Hamming and Blackman windows.
+ * GroupNormalization, RotaryEmbedding, Compress, CenterCropPad, ReverseSequence and the Hann,
+ * Hamming and Blackman windows.
  */
 final class OnnxComposites {
 
@@ -77,6 +82,55 @@ final class OnnxComposites {
             }
             node.emitTo(0, new Gather((int) node.intAttr("axis", 0)), x, indices);
         });
+        // Padded (zeros, the extra at the end) up to, then cropped (from the centre) down to, the shape.
+        register.accept("CenterCropPad", node -> {
+            Value x = node.requiredInput(0);
+            Value shape = node.requiredInput(1);
+            long[] axesAttribute = node.intsAttr("axes");
+            Value axes;
+            Value sizes;
+            if (axesAttribute == null) {
+                sizes = node.emit(new ShapeOf(0, null), x);
+                axes = null;
+            } else {
+                axes = node.longs(axesAttribute);
+                sizes = node.emit(new Gather(0), node.emit(new ShapeOf(0, null), x), axes);
+            }
+            Value two = node.longs(2);
+            Value padding = node.emit(new Binary(Binary.Kind.SUB), node.emit(new Binary(Binary.Kind.MAX), sizes, shape), sizes);
+            Value before = node.emit(new Binary(Binary.Kind.DIV), padding, two);
+            Value pads = node.emit(new Concat(0), before, node.emit(new Binary(Binary.Kind.SUB), padding, before));
+            Value padded = node.emit(new Pad(Pad.Mode.CONSTANT), x, pads, null, axes);
+            Value paddedSizes = axes == null ? node.emit(new ShapeOf(0, null), padded)
+                    : node.emit(new Gather(0), node.emit(new ShapeOf(0, null), padded), axes);
+            Value starts = node.emit(new Binary(Binary.Kind.DIV), node.emit(new Binary(Binary.Kind.SUB), paddedSizes, shape), two);
+            node.emitTo(0, new Slice(), padded, starts, node.emit(new Binary(Binary.Kind.ADD), starts, shape), axes);
+        });
+        // Each batch entry's first seq_lens[b] steps along the time axis reversed, the rest kept.
+        register.accept("ReverseSequence", node -> {
+            Value x = node.requiredInput(0);
+            int time = (int) node.intAttr("time_axis", 0);
+            int batch = (int) node.intAttr("batch_axis", 1);
+            ValueType type = x.type();
+            if (type == null || type.shape() == null || type.shape().rank() < 2 || time + batch != 1) {
+                throw node.unsupported("an input of unknown rank, or time and batch axes other than 0 and 1");
+            }
+            Value steps = node.emit(new Range(), scalar(node, 0), node.emit(new Gather(0), node.emit(new ShapeOf(time,
+                    (long) time + 1), x), scalar(node, 0)), scalar(node, 1));
+            Value lengths = node.requiredInput(1);
+            // [time, batch] (or [batch, time]) indices along the time axis.
+            Value step = node.emit(new Unsqueeze(), steps, node.longs(batch));
+            Value length = node.emit(new Unsqueeze(), lengths, node.longs(time));
+            Value reversed = node.emit(new Binary(Binary.Kind.SUB), node.emit(new Binary(Binary.Kind.SUB), length, node.longs(1)),
+                    step);
+            Value indices = node.emit(new Where(), node.emit(new Binary(Binary.Kind.LESS), step, length), reversed, step);
+            long[] trailing = java.util.stream.LongStream.range(2, type.shape().rank()).toArray();
+            if (trailing.length > 0) {
+                indices = node.emit(new Unsqueeze(), indices, node.longs(trailing));
+            }
+            indices = node.emit(new Expand(), indices, node.emit(new ShapeOf(0, null), x));
+            node.emitTo(0, new GatherElements(time), x, indices);
+        });
         register.accept("HannWindow", node -> window(node, new double[] {0.5, 0.5}));
         register.accept("HammingWindow", node -> window(node, new double[] {25.0 / 46, 21.0 / 46}));
         register.accept("BlackmanWindow", node -> window(node, new double[] {0.42, 0.5, 0.08}));
@@ -118,7 +172,7 @@ final class OnnxComposites {
      */
     private static void rotaryEmbedding(OnnxNode node) {
         Value input = node.requiredInput(0);
-        dev.quanta.graph.ValueType type = input.type();
+        ValueType type = input.type();
         if (type == null || type.shape() == null || type.shape().rank() != 3 && type.shape().rank() != 4) {
             throw node.unsupported("an input of rank other than 3 or 4 known at load (" + type + ")");
         }
