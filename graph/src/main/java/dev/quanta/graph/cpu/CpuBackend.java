@@ -47,6 +47,7 @@ import dev.quanta.graph.ops.CoreOp;
 import dev.quanta.graph.ops.Expand;
 import dev.quanta.graph.ops.Flatten;
 import dev.quanta.graph.ops.Gather;
+import dev.quanta.graph.ops.GridSample;
 import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.If;
 import dev.quanta.graph.ops.Loop;
@@ -136,6 +137,7 @@ public final class CpuBackend {
             case NonZero ignored -> ValueKernel.ofTensors(IndexingKernels.nonZero());
             case NonMaxSuppression nms -> ValueKernel.ofTensors(IndexingKernels.nonMaxSuppression(nms));
             case Unique unique -> ValueKernel.ofTensors(IndexingKernels.unique(unique));
+            case GridSample sample -> ValueKernel.ofTensors(GridSampleKernel.of(sample));
             case Pad pad -> ValueKernel.ofTensors(IndexingKernels.pad(pad));
             case DepthToSpace depthToSpace -> ValueKernel.ofTensors(IndexingKernels.depthToSpace(depthToSpace));
             case Hardmax hardmax -> ValueKernel.ofTensors(IndexingKernels.hardmax(hardmax));

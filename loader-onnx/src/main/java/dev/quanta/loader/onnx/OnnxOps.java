@@ -47,6 +47,7 @@ import dev.quanta.graph.ops.Quantize;
 import dev.quanta.graph.ops.Expand;
 import dev.quanta.graph.ops.Flatten;
 import dev.quanta.graph.ops.Gather;
+import dev.quanta.graph.ops.GridSample;
 import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.Range;
@@ -133,6 +134,13 @@ final class OnnxOps {
         register("Unique", node -> node.emit(new Unique(node.has("axis") ? (int) node.intAttr("axis", 0) : null,
                 node.intAttr("sorted", 1) != 0), List.of(node.requiredInput(0)), List.of(outputOrTemporary(node, 0),
                 outputOrTemporary(node, 1), outputOrTemporary(node, 2), outputOrTemporary(node, 3))));
+        // Opset 16 named the modes bilinear and bicubic; 20 renamed them and took any number of axes.
+        register("GridSample", node -> node.emitTo(0, new GridSample(choice(node, "mode", node.opset() < 20 ? "bilinear" : "linear",
+                Map.of("bilinear", GridSample.Mode.LINEAR, "linear", GridSample.Mode.LINEAR, "nearest", GridSample.Mode.NEAREST,
+                        "bicubic", GridSample.Mode.CUBIC, "cubic", GridSample.Mode.CUBIC)),
+                choice(node, "padding_mode", "zeros", Map.of("zeros", GridSample.Padding.ZEROS, "border",
+                        GridSample.Padding.BORDER, "reflection", GridSample.Padding.REFLECTION)),
+                node.intAttr("align_corners", 0) != 0), node.requiredInput(0), node.requiredInput(1)));
         register("BitCast", node -> node.emitTo(0, new BitCast(DType.fromOnnx((int) node.requiredInt("to"))), node.requiredInput(0)));
         // NOT of each bit: XOR with all ones (−1 converted to the input's type).
         register("BitwiseNot", node -> node.emitTo(0, new Binary(Binary.Kind.BIT_XOR), node.requiredInput(0),
