@@ -8,8 +8,8 @@ import dev.quanta.tensor.Tensor;
 /**
  * ONNX's GridSample over any number of spatial axes: each output point's coordinates are
  * denormalized, brought inside X by the padding mode when they fall outside, and X is read there
- * (nearest, halves to even) or interpolated separably over 2 (linear) or 4 (cubic, Keys with a = −0.75) neighbours
- * per axis, each neighbour index itself padded.
+ * (nearest, halves to even) or interpolated separably over 2 (linear) or 4 (cubic, Keys with
+ * a = −0.75) neighbours per axis, each neighbour index itself padded.
  */
 final class GridSampleKernel {
 
