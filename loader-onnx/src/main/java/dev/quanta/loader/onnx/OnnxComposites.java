@@ -25,6 +25,7 @@ import dev.quanta.graph.ops.Where;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Float8E8M0;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 /**
  * ONNX ops that are compositions of others (most of them defined by a function body), translated
@@ -37,7 +38,7 @@ final class OnnxComposites {
     private OnnxComposites() {
     }
 
-    static void register(java.util.function.BiConsumer<String, OnnxOps.Translator> register) {
+    static void register(BiConsumer<String, OnnxOps.Translator> register) {
         // X·sigmoid(alpha·X).
         register.accept("Swish", node -> {
             Value x = node.requiredInput(0);
