@@ -368,10 +368,9 @@ class ContribOpsTest {
 
     @Test
     void embedLayerNormalizationWithSegmentsMaskAndPositionIds() throws Exception {
-        int batch = 2, length = 7, vocabulary = 20;
-        Input ids = intsFed("input_ids", random.ints(batch * length, 0, vocabulary).toArray(), batch, length);
-        Input segments = intsFed("segment_ids", random.ints(batch * length, 0, 2).toArray(), batch, length);
-        Input mask = intsFed("mask", new int[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, batch, length);
+        int length = 7, vocabulary = 20;
+        List<Input> tokens = tokens(length, vocabulary);
+        Input ids = tokens.get(0), segments = tokens.get(1), mask = tokens.get(2);
         List<Input> inputs = List.of(ids, segments, gaussian("word", 1, vocabulary, 16), gaussian("position", 1, 10, 16),
                 gaussian("segment", 1, 2, 16), gaussian("gamma", 1, 16), gaussian("beta", 1, 16), mask);
         compareOutputs("EmbedLayerNormalization", inputs, Map.of(), Map.of(), Map.of(), List.of("Y", "mask_index", "sum"),
@@ -386,10 +385,9 @@ class ContribOpsTest {
     /** What ONNX Runtime's dynamic quantizer makes of EmbedLayerNormalization: its tables in 8 bits. */
     @Test
     void quantizedEmbedLayerNormalizationWithAndWithoutSegments() throws Exception {
-        int batch = 2, length = 7, vocabulary = 20;
-        Input ids = intsFed("input_ids", random.ints(batch * length, 0, vocabulary).toArray(), batch, length);
-        Input segments = intsFed("segment_ids", random.ints(batch * length, 0, 2).toArray(), batch, length);
-        Input mask = intsFed("mask", new int[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, batch, length);
+        int vocabulary = 20;
+        List<Input> tokens = tokens(7, vocabulary);
+        Input ids = tokens.get(0), segments = tokens.get(1), mask = tokens.get(2);
         for (int type : new int[] {UINT8, INT8}) {
             List<Input> tables = List.of(constant("word", type, vocabulary, 16), constant("position", type, 10, 16),
                     constant("segment", type, 2, 16), constant("gamma", type, 16), constant("beta", type, 16));
@@ -411,6 +409,14 @@ class ContribOpsTest {
             compareOutputs("QEmbedLayerNormalization", noSegments, Map.of("epsilon", 1e-3f), Map.of(), Map.of(),
                     List.of("Y", "mask_index"), List.of(FLOAT, INT32), 1e-5);
         }
+    }
+
+    /** Two sequences of this length: random input_ids and segment_ids, and a mask with the second's last 3 off. */
+    private List<Input> tokens(int length, int vocabulary) {
+        int[] mask = new int[2 * length];
+        java.util.Arrays.fill(mask, 0, 2 * length - 3, 1);
+        return List.of(intsFed("input_ids", random.ints(2 * length, 0, vocabulary).toArray(), 2, length),
+                intsFed("segment_ids", random.ints(2 * length, 0, 2).toArray(), 2, length), intsFed("mask", mask, 2, length));
     }
 
     /** Every form of mask_index ONNX Runtime's CPU kernel takes, causal or not, with an attention bias and a narrower v. */
