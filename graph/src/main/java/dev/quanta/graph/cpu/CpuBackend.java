@@ -1,6 +1,7 @@
 package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.ValueKernel;
+import dev.quanta.graph.ops.Dft;
 import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.Resize;
 import dev.quanta.graph.ops.Conv;
@@ -138,6 +139,7 @@ public final class CpuBackend {
             case NonMaxSuppression nms -> ValueKernel.ofTensors(IndexingKernels.nonMaxSuppression(nms));
             case Unique unique -> ValueKernel.ofTensors(IndexingKernels.unique(unique));
             case GridSample sample -> ValueKernel.ofTensors(GridSampleKernel.of(sample));
+            case Dft dft -> ValueKernel.ofTensors(MathKernels.dft(dft));
             case Pad pad -> ValueKernel.ofTensors(IndexingKernels.pad(pad));
             case DepthToSpace depthToSpace -> ValueKernel.ofTensors(IndexingKernels.depthToSpace(depthToSpace));
             case Hardmax hardmax -> ValueKernel.ofTensors(IndexingKernels.hardmax(hardmax));

@@ -30,7 +30,7 @@ final class IndexingKernels {
     }
 
     /** Calls {@code action} with every index of {@code sizes} in row-major order (the array is reused). */
-    private static void forEachIndex(long[] sizes, java.util.function.Consumer<long[]> action) {
+    static void forEachIndex(long[] sizes, java.util.function.Consumer<long[]> action) {
         long count = Shape.of(sizes).elementCount();
         long[] index = new long[sizes.length];
         for (long i = 0; i < count; i++) {

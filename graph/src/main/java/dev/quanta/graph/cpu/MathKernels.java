@@ -4,6 +4,7 @@ import dev.quanta.graph.Kernel;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Attention;
 import dev.quanta.graph.ops.AttentionMask;
+import dev.quanta.graph.ops.Dft;
 import dev.quanta.graph.ops.MaskedSoftmax;
 import dev.quanta.graph.ops.Reduce;
 import dev.quanta.graph.ops.Softmax;
@@ -709,6 +710,86 @@ final class MathKernels {
      * node's kernel on the same operands, so the bits are theirs. Operands outside that form
      * (leading axes that differ, a mask widening the scores) run as the separate steps.
      */
+    /** See {@link Dft}: each line along the axis transformed directly (a sum per frequency, in double). */
+    static Kernel dft(Dft op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0].contiguous();
+            int rank = x.rank();
+            if (rank < 2 || x.size(rank - 1) != 1 && x.size(rank - 1) != 2) {
+                throw context.error("DFT needs an input [.., 1] (real) or [.., 2] (complex), not " + x.shape());
+            }
+            long axisValue = inputs.length > 2 && inputs[2] != null ? ShapeKernels.longs(inputs[2], context, "DFT's axis")[0]
+                    : op.defaultAxis();
+            int axis = Shape.normalizeAxis(axisValue, rank);
+            if (axis == rank - 1) {
+                throw context.error("DFT's axis " + axisValue + " is the real/imaginary axis of " + x.shape());
+            }
+            int signal = Math.toIntExact(x.size(axis));
+            // An inverse of a one-sided spectrum of m frequencies is a real signal, of 2(m − 1) by default.
+            boolean realSignal = op.inverse() && op.onesided();
+            int length = inputs.length > 1 && inputs[1] != null
+                    ? Math.toIntExact(ShapeKernels.longs(inputs[1], context, "DFT's dft_length")[0])
+                    : realSignal ? 2 * (signal - 1) : signal;
+            if (length <= 0) {
+                throw context.error("DFT's dft_length must be positive, not " + length);
+            }
+            int kept = realSignal ? length : op.onesided() ? length / 2 + 1 : length;
+            boolean complex = x.size(rank - 1) == 2;
+            long[] outSizes = x.shape().sizes();
+            outSizes[axis] = kept;
+            outSizes[rank - 1] = realSignal ? 1 : 2;
+            Tensor out = context.allocateForOverwrite(x.dtype(), Shape.of(outSizes));
+            long[] inStrides = x.strides();
+            long[] outStrides = out.strides();
+            long[] lines = x.shape().sizes();
+            lines[axis] = 1;
+            lines[rank - 1] = 1;
+            double sign = op.inverse() ? 1 : -1;
+            double scale = op.inverse() ? 1.0 / length : 1;
+            int read = Math.min(signal, length);
+            // The full spectrum of a one-sided one: X[n − k] = conj(X[k]).
+            int terms = realSignal ? length : read;
+            double[] re = new double[terms];
+            double[] im = new double[terms];
+            IndexingKernels.forEachIndex(lines, index -> {
+                long from = x.offset();
+                long to = out.offset();
+                for (int d = 0; d < rank; d++) {
+                    from += index[d] * inStrides[d];
+                    to += index[d] * outStrides[d];
+                }
+                for (int t = 0; t < terms; t++) {
+                    int source = realSignal && t >= signal ? length - t : t;
+                    boolean mirrored = source != t;
+                    if (source >= signal) {
+                        re[t] = 0;
+                        im[t] = 0;
+                        continue;
+                    }
+                    re[t] = x.loadDouble(from + source * inStrides[axis]);
+                    double imaginary = complex ? x.loadDouble(from + source * inStrides[axis] + inStrides[rank - 1]) : 0;
+                    im[t] = mirrored ? -imaginary : imaginary;
+                }
+                for (int k = 0; k < kept; k++) {
+                    double sumRe = 0;
+                    double sumIm = 0;
+                    for (int t = 0; t < terms; t++) {
+                        double angle = sign * 2 * Math.PI * ((long) k * t % length) / length;
+                        double cos = Math.cos(angle);
+                        double sin = Math.sin(angle);
+                        sumRe += re[t] * cos - im[t] * sin;
+                        sumIm += re[t] * sin + im[t] * cos;
+                    }
+                    out.storeDouble(to + k * outStrides[axis], sumRe * scale);
+                    if (!realSignal) {
+                        out.storeDouble(to + k * outStrides[axis] + outStrides[rank - 1], sumIm * scale);
+                    }
+                }
+            });
+            return new Tensor[] {out};
+        };
+    }
+
     /** The forms of {@link AttentionMask}'s mask index, told apart by its shape when the node runs. */
     private enum MaskForm { NONE, KEY_LENGTHS, ENDS_AND_STARTS, KEYS, QUERIES_BY_KEYS }
 

@@ -8,6 +8,7 @@ import dev.quanta.graph.ops.BitCast;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.Cumulative;
 import dev.quanta.graph.ops.DepthToSpace;
+import dev.quanta.graph.ops.Dft;
 import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.Einsum;
 import dev.quanta.graph.ops.EyeLike;
@@ -141,6 +142,10 @@ final class OnnxOps {
                 choice(node, "padding_mode", "zeros", Map.of("zeros", GridSample.Padding.ZEROS, "border",
                         GridSample.Padding.BORDER, "reflection", GridSample.Padding.REFLECTION)),
                 node.intAttr("align_corners", 0) != 0), node.requiredInput(0), node.requiredInput(1)));
+        // Before opset 20 the axis is an attribute (default 1) and dft_length input 1; from 20, input 2 (default −2).
+        register("DFT", node -> node.emitTo(0, new Dft(node.intAttr("inverse", 0) != 0, node.intAttr("onesided", 0) != 0,
+                node.opset() < 20 ? (int) node.intAttr("axis", 1) : -2), node.requiredInput(0), node.input(1),
+                node.opset() < 20 ? null : node.input(2)));
         register("BitCast", node -> node.emitTo(0, new BitCast(DType.fromOnnx((int) node.requiredInt("to"))), node.requiredInput(0)));
         // NOT of each bit: XOR with all ones (−1 converted to the input's type).
         register("BitwiseNot", node -> node.emitTo(0, new Binary(Binary.Kind.BIT_XOR), node.requiredInput(0),
