@@ -6,6 +6,7 @@ import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Concat;
+import dev.quanta.graph.ops.Dft;
 import dev.quanta.graph.ops.Expand;
 import dev.quanta.graph.ops.Gather;
 import dev.quanta.graph.ops.GatherElements;
@@ -30,8 +31,8 @@ import java.util.function.BiConsumer;
 /**
  * ONNX ops that are compositions of others (most of them defined by a function body), translated
  * onto the core ops they are made of: Swish, LpNormalization, MeanVarianceNormalization,
- * GroupNormalization, RotaryEmbedding, Compress, CenterCropPad, ReverseSequence and the Hann,
- * Hamming and Blackman windows.
+ * GroupNormalization, RotaryEmbedding, Compress, CenterCropPad, ReverseSequence, STFT (framing,
+ * then the DFT core op) and the Hann, Hamming and Blackman windows.
  */
 final class OnnxComposites {
 
@@ -131,6 +132,29 @@ final class OnnxComposites {
             }
             indices = node.emit(new Expand(), indices, node.emit(new ShapeOf(0, null), x));
             node.emitTo(0, new GatherElements(time), x, indices);
+        });
+        // Inputs (signal [batch, length, 1|2], frame_step, window?, frame_length?): each frame
+        // (times the window) through DFT; output [batch, frames, frequencies, 2].
+        register.accept("STFT", node -> {
+            Value signal = node.requiredInput(0);
+            Value step = node.requiredInput(1);
+            Value window = node.input(2);
+            Value frameLength = node.input(3) != null ? node.input(3)
+                    : node.emit(new Gather(0), node.emit(new ShapeOf(0, 1L), node.requiredInput(2)), scalar(node, 0));
+            Value length = node.emit(new Gather(0), node.emit(new ShapeOf(1, 2L), signal), scalar(node, 0));
+            Value frames = node.emit(new Binary(Binary.Kind.ADD), node.emit(new Binary(Binary.Kind.DIV),
+                    node.emit(new Binary(Binary.Kind.SUB), length, frameLength), step), scalar(node, 1));
+            // indices[f, t] = f·step + t.
+            Value starts = node.emit(new Binary(Binary.Kind.MUL), node.emit(new Range(), scalar(node, 0), frames,
+                    scalar(node, 1)), step);
+            Value indices = node.emit(new Binary(Binary.Kind.ADD), node.emit(new Unsqueeze(), starts, node.longs(1)),
+                    node.emit(new Unsqueeze(), node.emit(new Range(), scalar(node, 0), frameLength, scalar(node, 1)), node.longs(0)));
+            Value framed = node.emit(new Gather(1), signal, indices);
+            if (window != null) {
+                framed = node.emit(new Binary(Binary.Kind.MUL), framed, node.emit(new Reshape(false), window,
+                        node.longs(1, 1, -1, 1)));
+            }
+            node.emitTo(0, new Dft(false, node.intAttr("onesided", 1) != 0, 2), framed, null, null);
         });
         register.accept("HannWindow", node -> window(node, new double[] {0.5, 0.5}));
         register.accept("HammingWindow", node -> window(node, new double[] {25.0 / 46, 21.0 / 46}));
