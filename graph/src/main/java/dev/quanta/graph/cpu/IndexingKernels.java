@@ -3,25 +3,27 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Cumulative;
-import dev.quanta.graph.ops.Unique;
-import dev.quanta.graph.ops.NonMaxSuppression;
 import dev.quanta.graph.ops.DepthToSpace;
 import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.GatherElements;
 import dev.quanta.graph.ops.GatherND;
 import dev.quanta.graph.ops.Hardmax;
+import dev.quanta.graph.ops.NonMaxSuppression;
 import dev.quanta.graph.ops.OneHot;
 import dev.quanta.graph.ops.Pad;
 import dev.quanta.graph.ops.Scatter;
 import dev.quanta.graph.ops.TopK;
 import dev.quanta.graph.ops.Trilu;
+import dev.quanta.graph.ops.Unique;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** Gathers, scatters, tiles, triangles, cumulative sums, top-k, one-hot, padding and block rearrangements. */
 final class IndexingKernels {
@@ -234,7 +236,26 @@ final class IndexingKernels {
         };
     }
 
-    /** See {@link Unique}; slices are compared by their values as doubles, or as longs for integer types. */
+    /** A slice's values: doubles for floating types, longs (exactly) for the others. */
+    private record Slice(double[] floats, long[] integers) implements Comparable<Slice> {
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Slice slice && Arrays.equals(floats, slice.floats) && Arrays.equals(integers, slice.integers);
+        }
+
+        @Override
+        public int hashCode() {
+            return floats != null ? Arrays.hashCode(floats) : Arrays.hashCode(integers);
+        }
+
+        @Override
+        public int compareTo(Slice other) {
+            return floats != null ? Arrays.compare(floats, other.floats) : Arrays.compare(integers, other.integers);
+        }
+    }
+
+    /** See {@link Unique}. */
     static Kernel unique(Unique op) {
         return (context, inputs) -> {
             Tensor x = inputs[0];
@@ -246,51 +267,52 @@ final class IndexingKernels {
             int slices = Math.toIntExact(front.size(0));
             int width = Math.toIntExact(front.elementCount() / Math.max(1, slices));
             boolean floating = x.dtype().isFloatingPoint();
-            List<double[]> keys = new ArrayList<>();
+            List<Slice> keys = new ArrayList<>();
+            Map<Slice, Integer> firstSeen = new LinkedHashMap<>();
+            int[] firstOf = new int[slices];
             for (int i = 0; i < slices; i++) {
-                double[] key = new double[width];
+                double[] floats = floating ? new double[width] : null;
+                long[] integers = floating ? null : new long[width];
                 for (int e = 0; e < width; e++) {
                     long at = front.offset() + (long) i * width + e;
-                    key[e] = floating ? front.loadDouble(at) : front.loadLong(at);
+                    if (floating) {
+                        floats[e] = front.loadDouble(at);
+                    } else {
+                        integers[e] = front.loadLong(at);
+                    }
                 }
+                Slice key = new Slice(floats, integers);
                 keys.add(key);
-            }
-            java.util.Map<List<Double>, Integer> firstSeen = new java.util.LinkedHashMap<>();
-            int[] distinctOf = new int[slices];
-            for (int i = 0; i < slices; i++) {
-                List<Double> key = java.util.Arrays.stream(keys.get(i)).boxed().toList();
                 Integer seen = firstSeen.putIfAbsent(key, i);
-                distinctOf[i] = seen == null ? i : seen;
+                firstOf[i] = seen == null ? i : seen;
             }
             List<Integer> distinct = new ArrayList<>(firstSeen.values());
             if (op.sorted()) {
-                distinct.sort((a, b) -> java.util.Arrays.compare(keys.get(a), keys.get(b)));
+                distinct.sort((a, b) -> keys.get(a).compareTo(keys.get(b)));
             }
-            int[] rank = new int[slices];
-            for (int u = 0; u < distinct.size(); u++) {
-                rank[distinct.get(u)] = u;
-            }
+            int[] position = new int[slices];
             long[] firstIndices = new long[distinct.size()];
-            long[] counts = new long[distinct.size()];
-            long[] inverse = new long[slices];
             for (int u = 0; u < distinct.size(); u++) {
+                position[distinct.get(u)] = u;
                 firstIndices[u] = distinct.get(u);
             }
+            long[] counts = new long[distinct.size()];
+            long[] inverse = new long[slices];
             for (int i = 0; i < slices; i++) {
-                inverse[i] = rank[distinctOf[i]];
+                inverse[i] = position[firstOf[i]];
                 counts[(int) inverse[i]]++;
             }
             long[] sizes = axis < 0 ? new long[] {distinct.size()} : front.shape().sizes();
             sizes[0] = distinct.size();
             Tensor picked = context.allocate(x.dtype(), Shape.of(sizes));
             for (int u = 0; u < distinct.size(); u++) {
-                double[] key = keys.get(distinct.get(u));
+                Slice key = keys.get(distinct.get(u));
                 for (int e = 0; e < width; e++) {
                     long at = (long) u * width + e;
                     if (floating) {
-                        picked.storeDouble(at, key[e]);
+                        picked.storeDouble(at, key.floats()[e]);
                     } else {
-                        picked.storeLong(at, (long) key[e]);
+                        picked.storeLong(at, key.integers()[e]);
                     }
                 }
             }
@@ -332,15 +354,17 @@ final class IndexingKernels {
                 throw context.error("boxes " + boxes.shape() + " and scores " + scores.shape()
                         + " must be [batch, boxes, 4] and [batch, classes, boxes]");
             }
-            long limit = scalar(inputs, 2) == null ? 0 : (long) (double) scalar(inputs, 2);
-            double iouThreshold = scalar(inputs, 3) == null ? 0 : scalar(inputs, 3);
+            Double limit = scalar(inputs, 2);
+            Double iou = scalar(inputs, 3);
+            long maxPerClass = limit == null ? 0 : limit.longValue();
+            double iouThreshold = iou == null ? 0 : iou;
             Double scoreThreshold = scalar(inputs, 4);
             int batches = Math.toIntExact(boxes.size(0));
             int count = Math.toIntExact(boxes.size(1));
             int classes = Math.toIntExact(scores.size(1));
             double[] corners = boxes.contiguous().toDoubleArray();
             double[] allScores = scores.contiguous().toDoubleArray();
-            java.util.List<long[]> taken = new java.util.ArrayList<>();
+            List<long[]> taken = new ArrayList<>();
             for (int b = 0; b < batches; b++) {
                 double[][] box = new double[count][];
                 for (int i = 0; i < count; i++) {
@@ -348,7 +372,7 @@ final class IndexingKernels {
                 }
                 for (int c = 0; c < classes; c++) {
                     int scoreAt = (b * classes + c) * count;
-                    java.util.List<Integer> order = new java.util.ArrayList<>();
+                    List<Integer> order = new ArrayList<>();
                     for (int i = 0; i < count; i++) {
                         if (scoreThreshold == null || allScores[scoreAt + i] > scoreThreshold) {
                             order.add(i);
@@ -356,9 +380,9 @@ final class IndexingKernels {
                     }
                     // Best score first; among equal scores, the lower index first.
                     order.sort((i, j) -> Double.compare(allScores[scoreAt + j], allScores[scoreAt + i]));
-                    java.util.List<Integer> kept = new java.util.ArrayList<>();
+                    List<Integer> kept = new ArrayList<>();
                     for (int i : order) {
-                        if (kept.size() >= limit) {
+                        if (kept.size() >= maxPerClass) {
                             break;
                         }
                         boolean overlaps = false;

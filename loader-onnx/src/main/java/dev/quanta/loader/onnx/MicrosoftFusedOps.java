@@ -58,7 +58,7 @@ final class MicrosoftFusedOps {
         // X·sigmoid(alpha·X).
         domain.put("QuickGelu", node -> {
             Value x = node.requiredInput(0);
-            Value alpha = node.constant(node.graph().arena().fromFloats(new float[] {node.floatAttr("alpha", 1.702f)}));
+            Value alpha = node.floatScalar(node.floatAttr("alpha", 1.702f));
             node.emitTo(0, new Binary(Binary.Kind.MUL), x,
                     node.emit(Unary.of(Unary.Kind.SIGMOID), node.emit(new Binary(Binary.Kind.MUL), x, alpha)));
         });
@@ -91,7 +91,7 @@ final class MicrosoftFusedOps {
                 node.emitTo(0, new MatMul(), a, b);
             } else {
                 node.emitTo(0, new Binary(Binary.Kind.MUL), node.emit(new MatMul(), a, b),
-                        node.constant(node.graph().arena().fromFloats(new float[] {alpha})));
+                        node.floatScalar(alpha));
             }
         });
         // Inputs (A, B, scales, zero_points?, g_idx?, bias?): A·dequantized B (+ bias), B dequantized
@@ -158,8 +158,8 @@ final class MicrosoftFusedOps {
             case "HardSigmoid" -> node.emitTo(0, new Unary(Unary.Kind.HARD_SIGMOID, param(params, 0, 0.2f),
                     param(params, 1, 0.5f)), x);
             case "Clip" -> {
-                Value low = node.constant(node.graph().arena().fromFloats(new float[] {param(params, 0, -Float.MAX_VALUE)}));
-                Value high = node.constant(node.graph().arena().fromFloats(new float[] {param(params, 1, Float.MAX_VALUE)}));
+                Value low = node.floatScalar(param(params, 0, -Float.MAX_VALUE));
+                Value high = node.floatScalar(param(params, 1, Float.MAX_VALUE));
                 node.emitTo(0, new Binary(Binary.Kind.MIN), node.emit(new Binary(Binary.Kind.MAX), x, low), high);
             }
             case "", "Identity" -> node.emitTo(0, new Identity(), x);
@@ -413,7 +413,7 @@ final class MicrosoftFusedOps {
         boolean unidirectional = node.intAttr("unidirectional", 0) != 0;
         // Separate keys always take the mask, whose kernel checks that they have the queries' batch.
         Value mask = maskIndex == null && !unidirectional && keysLike == null
-                ? node.constant(node.graph().arena().fromFloats(new float[] {0}))
+                ? node.floatScalar(0)
                 : node.emit(new AttentionMask(filter, unidirectional), queries, maskIndex, keysLike);
         if (attentionBias != null) {
             mask = node.emit(new Binary(Binary.Kind.ADD), mask, attentionBias);

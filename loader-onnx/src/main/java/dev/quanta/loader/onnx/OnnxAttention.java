@@ -68,17 +68,17 @@ final class OnnxAttention {
         kHeads = repeated(node, kHeads, qHeads);
         vHeads = repeated(node, vHeads, qHeads);
         // Q and Kᵀ each scaled by √scale, as the function body scales them.
-        Value scale = node.has("scale") ? node.constant(node.graph().arena().fromFloats(new float[] {node.floatAttr("scale", 1)}))
-                : node.emit(new Binary(Binary.Kind.DIV), floats(node, 1), node.emit(Unary.of(Unary.Kind.SQRT),
+        Value scale = node.has("scale") ? node.floatScalar(node.floatAttr("scale", 1))
+                : node.emit(new Binary(Binary.Kind.DIV), node.floatScalar(1), node.emit(Unary.of(Unary.Kind.SQRT),
                         node.emit(new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), node.emit(new ShapeOf(3, 4L), qHeads))));
-        Value factor = like(node, node.emit(Unary.of(Unary.Kind.SQRT), scale), q);
+        Value factor = node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), node.emit(Unary.of(Unary.Kind.SQRT), scale), q);
         Value keysT = node.emit(new Transpose(new int[] {0, 1, 3, 2}), kHeads);
         Value product = node.emit(new MatMul(), node.emit(new Binary(Binary.Kind.MUL), qHeads, factor),
                 node.emit(new Binary(Binary.Kind.MUL), keysT, factor));
         Value softcapped = product;
         float softcap = node.floatAttr("softcap", 0f);
         if (softcap > 0) {
-            Value cap = like(node, floats(node, softcap), q);
+            Value cap = OnnxOps.like(node, softcap, q);
             softcapped = node.emit(new Binary(Binary.Kind.MUL),
                     node.emit(Unary.of(Unary.Kind.TANH), node.emit(new Binary(Binary.Kind.DIV), product, cap)), cap);
         }
@@ -123,14 +123,14 @@ final class OnnxAttention {
 
     /** The attention bias: the mask (boolean: 0 where true, −∞ elsewhere; else as it is) plus the causal mask; null for none. */
     private static Value bias(OnnxNode node, Value queries, Value keys, Value pastKey, Value q) {
-        Value zeroBias = like(node, floats(node, 0), q);
-        Value excluded = like(node, floats(node, Float.NEGATIVE_INFINITY), q);
+        Value zeroBias = OnnxOps.like(node, 0, q);
+        Value excluded = OnnxOps.like(node, Float.NEGATIVE_INFINITY, q);
         Value mask = node.input(3);
         if (mask != null && mask.type() != null && mask.type().dtype() == DType.BOOL) {
             mask = node.emit(new Where(), mask, zeroBias, excluded);
         }
-        Value zero = node.constant(node.graph().arena().fromLongs(DType.INT64, new long[] {0}));
-        Value one = node.constant(node.graph().arena().fromLongs(DType.INT64, new long[] {1}));
+        Value zero = node.longScalar(0);
+        Value one = node.longScalar(1);
         if (mask != null && node.opset() >= 24) {
             // From opset 24 a mask shorter than the keys (past ones included) leaves the rest out.
             Value missing = node.emit(new Binary(Binary.Kind.SUB), node.emit(new ShapeOf(2, 3L), keys),
@@ -163,16 +163,6 @@ final class OnnxAttention {
 
     /** Dimension {@code axis} of x as an int64 scalar. */
     private static Value scalarSize(OnnxNode node, Value x, int axis) {
-        return node.emit(new Gather(0), node.emit(new ShapeOf(axis, (long) axis + 1), x),
-                node.constant(node.graph().arena().fromLongs(DType.INT64, new long[] {0})));
-    }
-
-    /** A float32 value in the element type of {@code like}. */
-    private static Value like(OnnxNode node, Value value, Value like) {
-        return node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), value, like);
-    }
-
-    private static Value floats(OnnxNode node, float value) {
-        return node.constant(node.graph().arena().fromFloats(new float[] {value}));
+        return node.emit(new Gather(0), node.emit(new ShapeOf(axis, (long) axis + 1), x), node.longScalar(0));
     }
 }

@@ -44,7 +44,7 @@ final class OnnxComposites {
         register.accept("Swish", node -> {
             Value x = node.requiredInput(0);
             node.emitTo(0, new Binary(Binary.Kind.MUL), x, node.emit(Unary.of(Unary.Kind.SIGMOID),
-                    node.emit(new Binary(Binary.Kind.MUL), x, like(node, node.floatAttr("alpha", 1f), x))));
+                    node.emit(new Binary(Binary.Kind.MUL), x, OnnxOps.like(node, node.floatAttr("alpha", 1f), x))));
         });
         // X divided by its L1 or L2 norm along the axis.
         register.accept("LpNormalization", node -> {
@@ -57,7 +57,7 @@ final class OnnxComposites {
                     node.longs(node.intAttr("axis", -1)));
             // A slice of zeros stays zeros: divided by 1 where its norm is 0.
             Value divisor = node.emit(new Where(), node.emit(new Binary(Binary.Kind.EQUAL), norm,
-                    like(node, 0, x)), like(node, 1, x), norm);
+                    OnnxOps.like(node, 0, x)), OnnxOps.like(node, 1, x), norm);
             node.emitTo(0, new Binary(Binary.Kind.DIV), x, divisor);
         });
         // (X − E[X]) / (√(E[X²] − E[X]²) + 1e-9) over the axes, as its function body computes it.
@@ -70,7 +70,7 @@ final class OnnxComposites {
                     node.emit(new Binary(Binary.Kind.MUL), x, x), over);
             Value variance = node.emit(new Binary(Binary.Kind.SUB), meanOfSquares, node.emit(new Binary(Binary.Kind.MUL), mean, mean));
             Value deviation = node.emit(new Binary(Binary.Kind.ADD), node.emit(Unary.of(Unary.Kind.SQRT), variance),
-                    like(node, 1e-9f, x));
+                    OnnxOps.like(node, 1e-9f, x));
             node.emitTo(0, new Binary(Binary.Kind.DIV), node.emit(new Binary(Binary.Kind.SUB), x, mean), deviation);
         });
         register.accept("GroupNormalization", OnnxComposites::groupNormalization);
@@ -117,8 +117,8 @@ final class OnnxComposites {
             if (type == null || type.shape() == null || type.shape().rank() < 2 || time + batch != 1) {
                 throw node.unsupported("an input of unknown rank, or time and batch axes other than 0 and 1");
             }
-            Value steps = node.emit(new Range(), scalar(node, 0), node.emit(new Gather(0), node.emit(new ShapeOf(time,
-                    (long) time + 1), x), scalar(node, 0)), scalar(node, 1));
+            Value steps = node.emit(new Range(), node.longScalar(0), node.emit(new Gather(0), node.emit(new ShapeOf(time,
+                    (long) time + 1), x), node.longScalar(0)), node.longScalar(1));
             Value lengths = node.requiredInput(1);
             // [time, batch] (or [batch, time]) indices along the time axis.
             Value step = node.emit(new Unsqueeze(), steps, node.longs(batch));
@@ -140,15 +140,15 @@ final class OnnxComposites {
             Value step = node.requiredInput(1);
             Value window = node.input(2);
             Value frameLength = node.input(3) != null ? node.input(3)
-                    : node.emit(new Gather(0), node.emit(new ShapeOf(0, 1L), node.requiredInput(2)), scalar(node, 0));
-            Value length = node.emit(new Gather(0), node.emit(new ShapeOf(1, 2L), signal), scalar(node, 0));
+                    : node.emit(new Gather(0), node.emit(new ShapeOf(0, 1L), node.requiredInput(2)), node.longScalar(0));
+            Value length = node.emit(new Gather(0), node.emit(new ShapeOf(1, 2L), signal), node.longScalar(0));
             Value frames = node.emit(new Binary(Binary.Kind.ADD), node.emit(new Binary(Binary.Kind.DIV),
-                    node.emit(new Binary(Binary.Kind.SUB), length, frameLength), step), scalar(node, 1));
+                    node.emit(new Binary(Binary.Kind.SUB), length, frameLength), step), node.longScalar(1));
             // indices[f, t] = f·step + t.
-            Value starts = node.emit(new Binary(Binary.Kind.MUL), node.emit(new Range(), scalar(node, 0), frames,
-                    scalar(node, 1)), step);
+            Value starts = node.emit(new Binary(Binary.Kind.MUL), node.emit(new Range(), node.longScalar(0), frames,
+                    node.longScalar(1)), step);
             Value indices = node.emit(new Binary(Binary.Kind.ADD), node.emit(new Unsqueeze(), starts, node.longs(1)),
-                    node.emit(new Unsqueeze(), node.emit(new Range(), scalar(node, 0), frameLength, scalar(node, 1)), node.longs(0)));
+                    node.emit(new Unsqueeze(), node.emit(new Range(), node.longScalar(0), frameLength, node.longScalar(1)), node.longs(0)));
             Value framed = node.emit(new Gather(1), signal, indices);
             if (window != null) {
                 framed = node.emit(new Binary(Binary.Kind.MUL), framed, node.emit(new Reshape(false), window,
@@ -180,7 +180,7 @@ final class OnnxComposites {
         Value variance = node.emit(new Reduce(Reduce.Kind.MEAN, true, false), node.emit(new Binary(Binary.Kind.MUL), centred,
                 centred), last);
         Value normalized = node.emit(new Binary(Binary.Kind.DIV), centred, node.emit(Unary.of(Unary.Kind.SQRT),
-                node.emit(new Binary(Binary.Kind.ADD), variance, like(node, node.floatAttr("epsilon", 1e-5f), x))));
+                node.emit(new Binary(Binary.Kind.ADD), variance, OnnxOps.like(node, node.floatAttr("epsilon", 1e-5f), x))));
         Value channels = node.emit(new Reshape(false), normalized,
                 node.emit(new Concat(0), node.emit(new ShapeOf(0, 2L), x), node.longs(-1)));
         Value scale = node.emit(new Reshape(false), node.requiredInput(1), node.longs(-1, 1));
@@ -252,32 +252,20 @@ final class OnnxComposites {
     private static void window(OnnxNode node, double[] coefficients) {
         Value size = node.requiredInput(0);
         Value n = node.emit(new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), node.emit(new Range(),
-                node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), scalar(node, 0), size), size,
-                node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), scalar(node, 1), size)));
+                node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), node.longScalar(0), size), size,
+                node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), node.longScalar(1), size)));
         Value length = node.emit(new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), size);
         if (node.intAttr("periodic", 1) == 0) {
-            length = node.emit(new Binary(Binary.Kind.SUB), length, floats(node, 1));
+            length = node.emit(new Binary(Binary.Kind.SUB), length, node.floatScalar(1));
         }
         Value angle = node.emit(new Binary(Binary.Kind.DIV), node.emit(new Binary(Binary.Kind.MUL), n,
-                floats(node, (float) (2 * Math.PI))), length);
-        Value sum = floats(node, (float) coefficients[0]);
+                node.floatScalar((float) (2 * Math.PI))), length);
+        Value sum = node.floatScalar((float) coefficients[0]);
         for (int k = 1; k < coefficients.length; k++) {
-            Value term = node.emit(new Binary(Binary.Kind.MUL), floats(node, (float) coefficients[k]), node.emit(
-                    Unary.of(Unary.Kind.COS), node.emit(new Binary(Binary.Kind.MUL), angle, floats(node, k))));
+            Value term = node.emit(new Binary(Binary.Kind.MUL), node.floatScalar((float) coefficients[k]), node.emit(
+                    Unary.of(Unary.Kind.COS), node.emit(new Binary(Binary.Kind.MUL), angle, node.floatScalar(k))));
             sum = node.emit(new Binary(k % 2 == 1 ? Binary.Kind.SUB : Binary.Kind.ADD), sum, term);
         }
         node.emitTo(0, new Cast(DType.fromOnnx((int) node.intAttr("output_datatype", 1)), true, Float8E8M0.RoundMode.UP), sum);
-    }
-
-    private static Value scalar(OnnxNode node, long value) {
-        return node.constant(node.graph().arena().fromLongs(DType.INT64, new long[] {value}));
-    }
-
-    private static Value floats(OnnxNode node, float value) {
-        return node.constant(node.graph().arena().fromFloats(new float[] {value}));
-    }
-
-    private static Value like(OnnxNode node, float value, Value like) {
-        return node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), floats(node, value), like);
     }
 }

@@ -48,7 +48,7 @@ final class OnnxLosses {
         if (!Map.of("none", 0, "sum", 1, "mean", 2).containsKey(reduction)) {
             throw node.error("has the unknown reduction '" + reduction + "'; expected one of [mean, none, sum]");
         }
-        Value zero = like(node, 0, logProbabilities);
+        Value zero = OnnxOps.like(node, 0, logProbabilities);
         Value kept = null;
         if (node.has("ignore_index")) {
             // Ignored targets read class 0 (they may lie outside the classes) and weigh nothing.
@@ -56,7 +56,7 @@ final class OnnxLosses {
                     node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), node.longs(node.intAttr("ignore_index", 0)), target));
             target = node.emit(new Where(), ignored, node.emit(new CastLike(true, Float8E8M0.RoundMode.UP), node.longs(0), target),
                     target);
-            kept = node.emit(new Where(), ignored, zero, like(node, 1, logProbabilities));
+            kept = node.emit(new Where(), ignored, zero, OnnxOps.like(node, 1, logProbabilities));
         }
         Value picked = node.emit(new Squeeze(), node.emit(new GatherElements(1), logProbabilities,
                 node.emit(new Unsqueeze(), target, node.longs(1))), node.longs(1));
@@ -75,10 +75,5 @@ final class OnnxLosses {
                     : node.emit(new Binary(Binary.Kind.DIV), node.emit(new Reduce(Reduce.Kind.SUM, false, false), losses),
                             node.emit(new Reduce(Reduce.Kind.SUM, false, false), weights));
         };
-    }
-
-    private static Value like(OnnxNode node, double value, Value like) {
-        return node.emit(new CastLike(true, Float8E8M0.RoundMode.UP),
-                node.constant(node.graph().arena().fromDoubles(new double[] {value})), like);
     }
 }

@@ -242,6 +242,16 @@ final class OnnxNode {
         return constant(graph.arena().fromLongs(DType.INT64, values, values.length));
     }
 
+    /** An int64 scalar constant. */
+    Value longScalar(long value) {
+        return constant(graph.arena().fromLongs(DType.INT64, new long[] {value}));
+    }
+
+    /** A float32 scalar constant. */
+    Value floatScalar(float value) {
+        return constant(graph.arena().fromFloats(new float[] {value}));
+    }
+
     GraphTranslator graph() {
         return graph;
     }

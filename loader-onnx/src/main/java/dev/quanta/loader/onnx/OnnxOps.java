@@ -287,7 +287,7 @@ final class OnnxOps {
         return value.type() != null && value.type().dtype() == DType.FLOAT;
     }
 
-    private static Value like(OnnxNode node, double value, Value like) {
+    static Value like(OnnxNode node, double value, Value like) {
         return node.emit(new CastLike(true, Float8E8M0.RoundMode.UP),
                 node.constant(node.graph().arena().fromDoubles(new double[] {value})), like);
     }
