@@ -8,14 +8,17 @@ import java.util.function.LongConsumer;
 
 /**
  * What a kernel may use while it runs: the run's arena, the node it runs for, the session's
- * intra-op threads (none when the session runs single-threaded), and which of the node's inputs
- * are the graph's constants (bit i for input i), the same tensors in every run.
+ * intra-op threads (none when the session runs single-threaded), which of the node's inputs
+ * are the graph's constants (bit i for input i), the same tensors in every run, and the run's
+ * profile (null when the run is not profiled), where subgraphs the kernel runs add their nodes'
+ * times ({@link Session#runWithin}).
  */
-public record KernelContext(TensorArena arena, Node node, IntraOpPool pool, BufferPool buffers, long constantInputs) {
+public record KernelContext(TensorArena arena, Node node, IntraOpPool pool, BufferPool buffers, long constantInputs,
+        RunProfile profile) {
 
     /** A context outside a run (constant folding): plain allocations, one thread. */
     public KernelContext(TensorArena arena, Node node) {
-        this(arena, node, null, null, 0);
+        this(arena, node, null, null, 0, null);
     }
 
     /** Whether input {@code index} is one of the graph's constants: the same tensor, unchanged, in every run. */

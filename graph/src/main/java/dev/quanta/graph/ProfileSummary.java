@@ -4,9 +4,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The per-node profiles of many runs, summarized: each node's and each op's median time per run, so
@@ -23,19 +25,26 @@ public final class ProfileSummary {
     private final Map<String, Integer> opNodes = new HashMap<>();
     private final List<Double> totals = new ArrayList<>();
 
-    /** Adds one run's profile. */
+    /** Adds one run's profile; a node that ran more than once (in a loop's body, or translated into
+     * several core nodes of its name) counts with its times summed. */
     public void add(List<NodeTiming> run) {
+        Map<String, Double> perNode = new LinkedHashMap<>();
         Map<String, Double> perOp = new HashMap<>();
         Map<String, Integer> nodesPerOp = new HashMap<>();
+        // A node of the file may become several core nodes of one name, some of the same op.
+        Set<String> opsOfNodes = new HashSet<>();
         double total = 0;
         for (NodeTiming timing : run) {
             double millis = timing.nanos() / 1e6;
-            nodeSamples.computeIfAbsent(timing.node(), ignored -> new ArrayList<>()).add(millis);
+            if (opsOfNodes.add(timing.node() + '\u0000' + timing.op())) {
+                nodesPerOp.merge(timing.op(), 1, Integer::sum);
+            }
+            perNode.merge(timing.node(), millis, Double::sum);
             nodes.putIfAbsent(timing.node(), timing);
             perOp.merge(timing.op(), millis, Double::sum);
-            nodesPerOp.merge(timing.op(), 1, Integer::sum);
             total += millis;
         }
+        perNode.forEach((node, millis) -> nodeSamples.computeIfAbsent(node, ignored -> new ArrayList<>()).add(millis));
         perOp.forEach((op, millis) -> opSamples.computeIfAbsent(op, ignored -> new ArrayList<>()).add(millis));
         nodesPerOp.forEach((op, count) -> opNodes.merge(op, count, Math::max));
         totals.add(total);

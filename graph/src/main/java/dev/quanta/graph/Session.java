@@ -137,20 +137,44 @@ public final class Session implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("session of graph '" + graph.name() + "' is closed");
             }
-            return execute(feeds);
+            return execute(feeds, pool, options.profile() ? new RunProfile(new ArrayList<>(), "") : null, false);
         } finally {
             running.unlock();
         }
     }
 
-    private Outputs execute(Map<String, ?> feeds) {
+    /**
+     * Runs the graph as a subgraph of the node that {@code enclosing} runs (a Loop body, an If
+     * branch): on the enclosing run's intra-op threads rather than this session's, and, when the
+     * enclosing run is profiled, with each node's time added to its profile ({@link RunProfile}).
+     * Call it from the kernel's own thread, not from a parallel task.
+     */
+    public Outputs runWithin(KernelContext enclosing, Map<String, ?> feeds) {
+        Lock running = lifecycle.readLock();
+        running.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("session of graph '" + graph.name() + "' is closed");
+            }
+            RunProfile profile = enclosing.profile() == null ? null : enclosing.profile().within(enclosing.node());
+            return execute(feeds, enclosing.pool(), profile, true);
+        } finally {
+            running.unlock();
+        }
+    }
+
+    /**
+     * A run. Each node's profiled time is its own: a node that runs subgraphs has their nodes' times
+     * (listed after it) taken out of its own, so the times add up to the run's. A subgraph's run
+     * leaves the profile out of its outputs: it is the enclosing run's.
+     */
+    private Outputs execute(Map<String, ?> feeds, IntraOpPool pool, RunProfile profile, boolean subgraph) {
         Object[] values = constantSlots.clone();
         bindInputs(feeds, values);
         TensorArena arena = TensorArena.pooled(memory, options.memoryLimitBytes());
         BufferPool buffers = new BufferPool(arena);
         try {
             List<Node> nodes = graph.nodes();
-            List<NodeTiming> timings = options.profile() ? new ArrayList<>(nodes.size()) : null;
             List<Object> dyingValues = new ArrayList<>();
             for (int n = 0; n < nodes.size(); n++) {
                 Node node = nodes.get(n);
@@ -165,16 +189,22 @@ public final class Session implements AutoCloseable {
                 }
                 buffers.beginNode(dyingValues);
                 Object[] outputs;
-                long start = timings == null ? 0 : System.nanoTime();
+                int profiled = profile == null ? 0 : profile.timings().size();
+                long start = profile == null ? 0 : System.nanoTime();
                 try {
-                    outputs = kernels[n].run(new KernelContext(arena, node, pool, buffers, constantInputs[n]), inputs);
+                    outputs = kernels[n].run(new KernelContext(arena, node, pool, buffers, constantInputs[n], profile), inputs);
                 } catch (GraphException e) {
                     throw e;
                 } catch (QuantaException | IndexOutOfBoundsException | IllegalArgumentException | ArithmeticException e) {
                     throw new GraphException(node + ": " + e.getMessage(), e);
                 }
-                if (timings != null) {
-                    timings.add(new NodeTiming(node.name(), node.op().name(), node.source(), System.nanoTime() - start));
+                if (profile != null) {
+                    List<NodeTiming> timings = profile.timings();
+                    long own = System.nanoTime() - start;
+                    for (int t = profiled; t < timings.size(); t++) {
+                        own -= timings.get(t).nanos();
+                    }
+                    timings.add(profiled, new NodeTiming(profile.prefix() + node.name(), node.op().name(), node.source(), own));
                 }
                 int[] out = outputSlots[n];
                 for (int i = 0; i < out.length; i++) {
@@ -192,7 +222,7 @@ public final class Session implements AutoCloseable {
             for (int i = 0; i < graphOutputSlots.length; i++) {
                 results.put(graphOutputs.get(i).name(), Values.ownedBy(values[graphOutputSlots[i]], arena));
             }
-            return new Outputs(arena, results, timings);
+            return new Outputs(arena, results, profile == null || subgraph ? null : profile.timings());
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;

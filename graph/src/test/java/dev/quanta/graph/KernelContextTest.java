@@ -27,7 +27,7 @@ class KernelContextTest {
         for (int helpers : new int[] {0, 1, 3}) {
             IntraOpPool pool = helpers == 0 ? null : new IntraOpPool(helpers);
             try (TensorArena arena = TensorArena.ofShared()) {
-                KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
+                KernelContext context = new KernelContext(arena, NODE, pool, null, 0, null);
                 assertThat(context.threads()).isEqualTo(helpers + 1);
                 for (int tasks : new int[] {0, 1, 2, 7, 100}) {
                     AtomicIntegerArray runs = new AtomicIntegerArray(tasks);
@@ -51,7 +51,7 @@ class KernelContextTest {
     @Test
     void theCallerTakesTasksFromTheFrontAndTheHelperFromTheBack() throws InterruptedException {
         try (IntraOpPool pool = new IntraOpPool(1); TensorArena arena = TensorArena.ofShared()) {
-            KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
+            KernelContext context = new KernelContext(arena, NODE, pool, null, 0, null);
             Thread caller = Thread.currentThread();
             boolean helped = false;
             for (int call = 0; call < 200 && !helped; call++) {
@@ -90,7 +90,7 @@ class KernelContextTest {
     void onlyOverwriteAllocationsSkipTheZeroing() {
         try (SegmentPool segments = new SegmentPool(1 << 20); TensorArena arena = TensorArena.pooled(segments, TensorArena.NO_LIMIT)) {
             BufferPool buffers = new BufferPool(arena);
-            KernelContext context = new KernelContext(arena, NODE, null, buffers, 0);
+            KernelContext context = new KernelContext(arena, NODE, null, buffers, 0, null);
             for (boolean zeroed : new boolean[] {true, false}) {
                 Tensor held = context.allocate(DType.FLOAT, Shape.of(64));
                 for (int i = 0; i < 64; i++) {
@@ -117,7 +117,7 @@ class KernelContextTest {
     void aFailingTaskFailsTheCallAfterTheOthersStop() {
         IntraOpPool pool = new IntraOpPool(2);
         try (TensorArena arena = TensorArena.ofShared()) {
-            KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
+            KernelContext context = new KernelContext(arena, NODE, pool, null, 0, null);
             assertThatThrownBy(() -> context.parallel(50, i -> {
                 if (i == 17) {
                     throw new IllegalArgumentException("task 17");
@@ -134,7 +134,7 @@ class KernelContextTest {
     @Test
     void callersAtOnceAndTasksThatSplitAgainEachRunEveryTaskOnce() throws Exception {
         try (IntraOpPool pool = new IntraOpPool(2); TensorArena arena = TensorArena.ofShared()) {
-            KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
+            KernelContext context = new KernelContext(arena, NODE, pool, null, 0, null);
             int callers = 4;
             int rounds = 300;
             AtomicIntegerArray runs = new AtomicIntegerArray(callers * 8 * 5);
@@ -170,7 +170,7 @@ class KernelContextTest {
     @Test
     void aCheckedExceptionThrownSneakilyStillEndsTheCallAndFreesThePool() {
         try (IntraOpPool pool = new IntraOpPool(1); TensorArena arena = TensorArena.ofShared()) {
-            KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
+            KernelContext context = new KernelContext(arena, NODE, pool, null, 0, null);
             assertThatThrownBy(() -> context.parallel(20, i -> {
                 if (i == 3) {
                     KernelContextTest.<RuntimeException>sneakyThrow(new java.io.IOException("disk"));
@@ -191,7 +191,7 @@ class KernelContextTest {
     void idleHelpersEndAndTheNextCallStartsThemAgain() throws InterruptedException {
         // 200 ms of idleness here, 30 s in sessions.
         try (IntraOpPool pool = new IntraOpPool(2, 200_000_000L); TensorArena arena = TensorArena.ofShared()) {
-            KernelContext context = new KernelContext(arena, NODE, pool, null, 0);
+            KernelContext context = new KernelContext(arena, NODE, pool, null, 0, null);
             for (int round = 0; round < 2; round++) {
                 AtomicIntegerArray runs = new AtomicIntegerArray(40);
                 context.parallel(40, i -> runs.incrementAndGet((int) i));
@@ -213,7 +213,7 @@ class KernelContextTest {
         pool.close();
         try (TensorArena arena = TensorArena.ofShared()) {
             AtomicIntegerArray runs = new AtomicIntegerArray(6);
-            new KernelContext(arena, NODE, pool, null, 0).parallel(6, i -> runs.incrementAndGet((int) i));
+            new KernelContext(arena, NODE, pool, null, 0, null).parallel(6, i -> runs.incrementAndGet((int) i));
             assertThat(runs.toString()).isEqualTo("[1, 1, 1, 1, 1, 1]");
         }
     }

@@ -19,8 +19,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Loop and If: their subgraphs run as nested single-threaded sessions, and every result is copied
- * into the outer run's memory before the nested run's memory is freed.
+ * Loop and If: their subgraphs run as nested sessions on the enclosing run's threads, and every
+ * result is copied into the outer run's memory before the nested run's memory is freed.
  */
 final class ControlFlowKernels {
 
@@ -56,7 +56,7 @@ final class ControlFlowKernels {
                 for (int c = 2 + carried; c < bodyInputs.size(); c++) {
                     feeds.put(bodyInputs.get(c).name(), inputs[c]);
                 }
-                try (Outputs outputs = body.run(feeds)) {
+                try (Outputs outputs = body.runWithin(context, feeds)) {
                     Tensor next = outputs.get(bodyOutputs.get(0).name());
                     condition = next.loadLong(next.offset()) != 0;
                     for (int k = 0; k < carried; k++) {
@@ -109,7 +109,7 @@ final class ControlFlowKernels {
             for (int i = 0; i < branchInputs.size(); i++) {
                 feeds.put(branchInputs.get(i).name(), inputs[1 + captures[i]]);
             }
-            try (Outputs outputs = branch.run(feeds)) {
+            try (Outputs outputs = branch.runWithin(context, feeds)) {
                 List<Value> declared = branch.graph().outputs();
                 Object[] results = new Object[declared.size()];
                 for (int i = 0; i < results.length; i++) {
