@@ -18,6 +18,7 @@ import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Layouts;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -25,7 +26,8 @@ import java.util.function.LongUnaryOperator;
 
 /**
  * Convolutions and pools over any number of spatial axes. float32 convolution lowers each
- * group to im2col and the vector GEMM; other types and the transpose sum directly.
+ * group to im2col and the vector GEMM (or, with few output positions, to rows of patches against
+ * the filters); other types and the transpose sum directly.
  */
 final class ConvKernels {
 
@@ -95,6 +97,7 @@ final class ConvKernels {
     }
 
     static Kernel conv(Conv op) {
+        TransposedFilters transposed = new TransposedFilters();
         return (context, inputs) -> {
             Tensor x = inputs[0].contiguous();
             Tensor w = inputs[1].contiguous();
@@ -108,6 +111,10 @@ final class ConvKernels {
                 Tensor biases = bias == null ? null : checkedBias(context, bias, l.filters()).contiguous();
                 if (depthwise(l)) {
                     depthwise(context, l, x, w.toFloatArray(), y, biases);
+                    return new Tensor[] {y};
+                }
+                if (byPositions(l)) {
+                    byPositions(context, l, x, transposed.of(w, context.isConstant(1), l), y, biases);
                     return new Tensor[] {y};
                 }
                 lowered(context, l, x, 0, (columns, n, gi, patches, first, count) -> {
@@ -181,6 +188,132 @@ final class ConvKernels {
                         true, y.segment(), at, l.outPlane());
             }
         });
+    }
+
+    /**
+     * Whether a convolution has fewer output positions than the GEMM's panel is wide (a 1-D
+     * convolution over a short frame: the STFT and encoder of a streaming audio model), where
+     * W·patches would spend most of each micro-kernel's lanes on padding and pack W at each call
+     * (silero VAD's 258×256 STFT filters at 3 positions: 108 µs, a fifth of the model's run).
+     */
+    private static boolean byPositions(Lowering l) {
+        return l.group() == 1 && l.outPlane() < FloatGemm.PANEL
+                && FloatGemm.packedBytes(Math.toIntExact(l.patch()), Math.toIntExact(l.filters())) <= TransposedFilters.MAX_BYTES;
+    }
+
+    /** W transposed to patch × filters and packed for the GEMM: once for a constant W, at each call for another. */
+    private static final class TransposedFilters {
+        /** W's packed transpose costs eight bytes an element while kept (the transpose and its packing). */
+        static final long MAX_BYTES = 64L << 20;
+        private Tensor source;
+        private FloatGemm.PackedB packed;
+
+        synchronized FloatGemm.PackedB of(Tensor w, boolean constant, Lowering l) {
+            if (constant && source == w) {
+                return packed;
+            }
+            int patch = Math.toIntExact(l.patch());
+            int filters = Math.toIntExact(l.filters());
+            // The packed B keeps reading its source where there are few rows: the transpose lives as long as it.
+            MemorySegment transpose = Arena.ofAuto().allocate(Math.max(4, 4L * patch * filters), 64);
+            for (int f = 0; f < filters; f++) {
+                for (int p = 0; p < patch; p++) {
+                    transpose.set(Layouts.FLOAT, (p * (long) filters + f) * 4,
+                            w.segment().get(Layouts.FLOAT, w.byteOffset() + (f * (long) patch + p) * 4));
+                }
+            }
+            FloatGemm.PackedB result = FloatGemm.pack(new FloatGemm.Matrix(transpose, 0, filters), patch, filters);
+            if (constant) {
+                source = w;
+                packed = result;
+            }
+            return result;
+        }
+    }
+
+    /**
+     * y = W·patches as its transpose, patchesᵀ·Wᵀ: a row per output position of every image (im2row),
+     * against Wᵀ packed, the filters split across the threads by panels; then each row back into y's
+     * planes with its filter's bias.
+     */
+    private static void byPositions(KernelContext context, Lowering l, Tensor x, FloatGemm.PackedB filters, Tensor y,
+            Tensor biases) {
+        int rows = Math.toIntExact(l.batch() * l.outPlane());
+        int patch = Math.toIntExact(l.patch());
+        int count = Math.toIntExact(l.filters());
+        Tensor patches = context.allocateForOverwrite(DType.FLOAT, Shape.of(rows, patch));
+        im2row(x, l, patches);
+        Tensor products = context.allocateForOverwrite(DType.FLOAT, Shape.of(rows, count));
+        long panels = Math.ceilDiv(count, FloatGemm.PANEL);
+        long blocks = Math.clamp(2L * rows * patch * count / MIN_OPERATIONS_PER_TASK, 1, Math.min(panels, 4L * context.threads()));
+        context.parallel(blocks, block -> {
+            int first = (int) (block * panels / blocks) * FloatGemm.PANEL;
+            int end = (int) Math.min(count, (block + 1) * panels / blocks * FloatGemm.PANEL);
+            FloatGemm.multiply(new FloatGemm.Matrix(patches.segment(), patches.offset(), patch), filters, first,
+                    new FloatGemm.Matrix(products.segment(), products.offset() + first, count), rows, end - first, patch, false);
+        });
+        MemorySegment from = products.segment();
+        MemorySegment to = y.segment();
+        for (int r = 0; r < rows; r++) {
+            long n = r / l.outPlane();
+            long position = r % l.outPlane();
+            for (int f = 0; f < count; f++) {
+                float value = from.get(Layouts.FLOAT, products.byteOffset() + ((long) r * count + f) * 4);
+                if (biases != null) {
+                    value += biases.segment().get(Layouts.FLOAT, biases.byteOffset() + f * 4L);
+                }
+                to.set(Layouts.FLOAT, y.byteOffset() + ((n * count + f) * l.outPlane() + position) * 4, value);
+            }
+        }
+    }
+
+    /**
+     * patches[n·P + o, c·K + k] = x[n, c, o·s − pad + k·d], 0 in the padding: a row per output position
+     * o of each image, its channels' taps in W's order. Each run of taps along the last axis that
+     * lies inside the input is copied whole when the dilation there is 1.
+     */
+    private static void im2row(Tensor x, Lowering l, Tensor patches) {
+        Window.Geometry g = l.geometry();
+        long[] inSpatial = l.inSpatial();
+        int last = inSpatial.length - 1;
+        long taps = g.kernel()[last];
+        long stride = g.strides()[last];
+        long dilation = g.dilations()[last];
+        long[] outerKernel = Arrays.copyOf(g.kernel(), last);
+        long[] kernelIndex = new long[last];
+        long[] outIndex = new long[inSpatial.length];
+        MemorySegment from = x.segment();
+        MemorySegment to = patches.segment();
+        long at = patches.byteOffset();
+        for (long n = 0; n < l.batch(); n++) {
+            Arrays.fill(outIndex, 0);
+            do {
+                for (long c = 0; c < l.channels(); c++) {
+                    long plane = x.byteOffset() + (n * l.channels() + c) * l.inPlane() * 4;
+                    Arrays.fill(kernelIndex, 0);
+                    do {
+                        // The row of the input that the outer axes' taps select, or −1 in their padding.
+                        long row = 0;
+                        for (int d = 0; d < last && row >= 0; d++) {
+                            long coordinate = outIndex[d] * g.strides()[d] - g.padBefore()[d] + kernelIndex[d] * g.dilations()[d];
+                            row = coordinate < 0 || coordinate >= inSpatial[d] ? -1 : row * inSpatial[d] + coordinate;
+                        }
+                        long start = outIndex[last] * stride - g.padBefore()[last];
+                        long rowAt = plane + row * inSpatial[last] * 4;
+                        if (row >= 0 && dilation == 1 && start >= 0 && start + taps <= inSpatial[last]) {
+                            MemorySegment.copy(from, rowAt + start * 4, to, at, taps * 4);
+                        } else {
+                            for (long k = 0; k < taps; k++) {
+                                long coordinate = start + k * dilation;
+                                boolean inside = row >= 0 && coordinate >= 0 && coordinate < inSpatial[last];
+                                to.set(Layouts.FLOAT, at + k * 4, inside ? from.get(Layouts.FLOAT, rowAt + coordinate * 4) : 0f);
+                            }
+                        }
+                        at += taps * 4;
+                    } while (advance(kernelIndex, outerKernel));
+                }
+            } while (advance(outIndex, g.outSizes()));
+        }
     }
 
     /** Multiply-adds (counted twice) below which a block of output positions is not worth another task. */

@@ -32,8 +32,8 @@ public final class FloatGemm {
      * sixteen registers. Blocks of rows given to threads waste least as multiples of it.
      */
     public static final int ROWS = 6;
-    /** Columns of C per micro-kernel and per packed panel of B. */
-    static final int PANEL = 2 * LANES;
+    /** Columns of C per micro-kernel and per packed panel of B: a product narrower than this wastes lanes. */
+    public static final int PANEL = 2 * LANES;
     /** Columns of C per step of {@link #rowWide}, few rows of A against B where it lies. */
     static final int WIDE_PANEL = 4 * PANEL;
     /** Depth of a packed slice: a panel of B is 16 KiB with AVX2, 32 KiB with AVX-512, within an L1 data cache. */
