@@ -45,6 +45,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--plot", paramLabel = "FILE.png", description = "Draw the latency distributions.")
     private Path plot;
 
+    /**
+     * Items a run processes: the first axis of the inputs that declare it variable (a recurrent
+     * state's fixed first axis, silero VAD's [2, batch, 128], is not a batch); 1 when none does.
+     */
+    private static long batch(OnnxModel model, Map<String, Tensor> inputs) {
+        return model.graph().inputs().stream()
+                .filter(input -> inputs.get(input.name()) != null && inputs.get(input.name()).rank() > 0)
+                .filter(input -> input.type() == null || input.type().shape() == null || input.type().shape().rank() == 0
+                        || !input.type().shape().dim(0).isStatic())
+                .mapToLong(input -> inputs.get(input.name()).size(0)).max().orElse(1);
+    }
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -56,7 +68,7 @@ final class BenchCommand implements Callable<Integer> {
                 Session session = loaded.newSession(options);
                 TensorArena arena = TensorArena.ofShared()) {
             Map<String, Tensor> inputs = model.inputs.inputs(loaded, arena);
-            long batch = inputs.values().stream().filter(t -> t.rank() > 0).mapToLong(t -> t.size(0)).max().orElse(1);
+            long batch = batch(loaded, inputs);
             out.printf("%s, inputs %s, %d thread(s), %d warm-up + %d timed runs%n", loaded.name(),
                     RunOptions.describe(inputs), threads, runOptions.warmup, runOptions.iterations);
             long heapBefore = heapUsed();
