@@ -168,7 +168,8 @@ final class ElementwiseKernels {
     /** Visits each element of {@code source} with the matching position of the contiguous {@code target}. */
     private static void map(Tensor source, Tensor target, ElementMap action) {
         long[] next = {0};
-        StridedLoop.forEachRow(source.shape().sizes(), new long[] {source.offset()}, new long[][] {source.strides()},
+        StridedLoop.Walk walk = StridedLoop.coalesce(source.shape().sizes(), new long[][] {source.strides()});
+        StridedLoop.forEachRow(walk.sizes(), new long[] {source.offset()}, walk.strides(),
                 (positions, strides, length) -> {
                     long position = positions[0];
                     for (long i = 0; i < length; i++, position += strides[0]) {
@@ -199,13 +200,15 @@ final class ElementwiseKernels {
             Tensor av = a.broadcastTo(shape);
             Tensor bv = b.broadcastTo(shape);
             long[] offsets = {av.offset(), bv.offset(), 0};
-            long[][] strides = {av.strides(), bv.strides(), out.strides()};
+            StridedLoop.Walk walk = StridedLoop.coalesce(shape.sizes(), new long[][] {av.strides(), bv.strides(), out.strides()});
+            long[] sizes = walk.sizes();
+            long[][] strides = walk.strides();
             FloatRows.Op vector = a.dtype() == DType.FLOAT && b.dtype() == DType.FLOAT ? vectorOp(kind) : null;
             if (a.dtype().isString()) {
                 if (kind != Binary.Kind.EQUAL) {
                     throw context.error(kind + " is not defined for strings");
                 }
-                StridedLoop.forEachRow(shape.sizes(), offsets, strides, (positions, inner, length) -> {
+                StridedLoop.forEachRow(sizes, offsets, strides, (positions, inner, length) -> {
                     for (long i = 0; i < length; i++) {
                         boolean equal = java.util.Arrays.equals(av.loadStringBytes(positions[0] + i * inner[0]),
                                 bv.loadStringBytes(positions[1] + i * inner[1]));
@@ -229,17 +232,17 @@ final class ElementwiseKernels {
                 };
                 // float32 (one element a slot, never two in a byte): threads take blocks of rows,
                 // each element computed alone, so the bits are those of one thread.
-                long rows = StridedLoop.rows(shape.sizes());
+                long rows = StridedLoop.rows(sizes);
                 long blocks = vector == null ? 1 : blocks(context, shape.elementCount(), rows);
                 long rowsPerBlock = Math.ceilDiv(rows, Math.max(1, blocks));
                 context.parallel(blocks, block -> {
                     long first = block * rowsPerBlock;
-                    StridedLoop.forEachRow(shape.sizes(), offsets, strides, Math.min(first, rows),
+                    StridedLoop.forEachRow(sizes, offsets, strides, Math.min(first, rows),
                             Math.max(0, Math.min(rowsPerBlock, rows - first)), body);
                 });
             } else {
                 LongBinaryOperator f = longOperator(kind, a.dtype(), b.dtype(), context);
-                StridedLoop.forEachRow(shape.sizes(), offsets, strides, (positions, inner, length) -> {
+                StridedLoop.forEachRow(sizes, offsets, strides, (positions, inner, length) -> {
                     long pa = positions[0];
                     long pb = positions[1];
                     long po = positions[2];
@@ -381,8 +384,10 @@ final class ElementwiseKernels {
             Tensor cv = condition.broadcastTo(shape);
             Tensor xv = x.broadcastTo(shape);
             Tensor yv = y.broadcastTo(shape);
-            StridedLoop.forEachRow(shape.sizes(), new long[] {cv.offset(), xv.offset(), yv.offset(), 0},
-                    new long[][] {cv.strides(), xv.strides(), yv.strides(), out.strides()}, (p, inner, length) -> {
+            StridedLoop.Walk walk = StridedLoop.coalesce(shape.sizes(),
+                    new long[][] {cv.strides(), xv.strides(), yv.strides(), out.strides()});
+            StridedLoop.forEachRow(walk.sizes(), new long[] {cv.offset(), xv.offset(), yv.offset(), 0}, walk.strides(),
+                    (p, inner, length) -> {
                         for (long i = 0; i < length; i++) {
                             boolean pick = cv.loadLong(p[0] + i * inner[0]) != 0;
                             copyElement(pick ? xv : yv, pick ? p[1] + i * inner[1] : p[2] + i * inner[2], out, p[3] + i);
@@ -426,6 +431,9 @@ final class ElementwiseKernels {
         DType to = op.to();
         return (context, inputs) -> {
             Tensor x = inputs[0];
+            if (x.dtype() == to) {
+                return new Tensor[] {x}; // nothing to convert: the input itself, as Identity gives it
+            }
             Tensor out = context.allocate(to, x.shape());
             DType from = x.dtype();
             if (from.isComplex() || to.isComplex()) {
@@ -443,8 +451,6 @@ final class ElementwiseKernels {
                     castFromString(x.loadStringBytes(position), out, target, op, context);
                 } else if (to.isString()) {
                     out.storeStringBytes(target, format(x, position).getBytes(StandardCharsets.UTF_8));
-                } else if (from == to) {
-                    out.storeBits(target, x.loadBits(position));
                 } else if (toFloat8) {
                     out.storeBits(target, mini.encode((float) x.loadDouble(position), op.saturate()));
                 } else if (to == DType.FLOAT8E8M0) {

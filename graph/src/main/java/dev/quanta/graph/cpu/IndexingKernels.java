@@ -18,6 +18,7 @@ import dev.quanta.graph.ops.Unique;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -626,35 +627,70 @@ final class IndexingKernels {
                 }
             }
             Tensor out = context.allocate(x.dtype(), Shape.of(outSizes));
-            long[] source = new long[rank];
-            long[] next = {0};
-            forEachIndex(outSizes, index -> {
-                boolean inside = true;
-                for (int d = 0; d < rank; d++) {
-                    long size = x.size(d);
-                    long c = index[d] - begin[d];
-                    if (c < 0 || c >= size) {
-                        if (op.mode() == Pad.Mode.CONSTANT || size == 0) {
-                            inside = false;
-                            break;
-                        }
-                        c = switch (op.mode()) {
-                            case EDGE -> Math.max(0, Math.min(size - 1, c));
-                            case WRAP -> Math.floorMod(c, size);
-                            case REFLECT -> reflect(c, size);
-                            case CONSTANT -> c;
-                        };
-                    }
-                    source[d] = c;
-                }
-                long at = next[0]++;
-                if (inside) {
-                    ElementwiseKernels.copyElement(x, position(x, source), out, at);
-                } else if (value != null && value.elementCount() > 0) {
-                    ElementwiseKernels.copyElement(value, value.offset(), out, at);
-                }
-            });
+            if (rank == 0 || out.elementCount() == 0) {
+                return new Tensor[] {rank == 0 ? x : out};
+            }
+            padRows(x.contiguous(), out, begin, op.mode(), value != null && value.elementCount() > 0 ? value : null);
             return new Tensor[] {out};
+        };
+    }
+
+    /**
+     * Each row of the output (its last axis) from the input row its outer indices read, or the pad
+     * value; along the row, the part inside the input copied whole where its type allows, the
+     * borders element by element.
+     */
+    private static void padRows(Tensor x, Tensor out, long[] begin, Pad.Mode mode, Tensor value) {
+        int last = x.rank() - 1;
+        long rowLength = out.size(last);
+        long size = x.size(last);
+        long[] strides = x.strides();
+        long first = Math.clamp(begin[last], 0, rowLength);
+        long end = Math.max(first, Math.clamp(begin[last] + size, 0, rowLength));
+        boolean bulk = !x.dtype().isString() && !x.dtype().isPacked();
+        int bytes = bulk ? x.dtype().byteSize() : 0;
+        long[] at = {out.offset()};
+        forEachIndex(Arrays.copyOf(out.shape().sizes(), last), index -> {
+            long row = x.offset();
+            for (int d = 0; d < last && row >= 0; d++) {
+                long c = padSource(mode, index[d] - begin[d], x.size(d));
+                row = c < 0 ? -1 : row + c * strides[d];
+            }
+            long start = at[0];
+            at[0] += rowLength;
+            for (long j = 0; j < rowLength; j++) {
+                if (j == first && end > first && row >= 0) {
+                    long from = row + (first - begin[last]) * strides[last];
+                    if (bulk) {
+                        MemorySegment.copy(x.segment(), from * bytes, out.segment(), (start + first) * bytes, (end - first) * bytes);
+                    } else {
+                        for (long k = 0; k < end - first; k++) {
+                            ElementwiseKernels.copyElement(x, from + k * strides[last], out, start + first + k);
+                        }
+                    }
+                    j = end - 1;
+                    continue;
+                }
+                long c = row < 0 ? -1 : padSource(mode, j - begin[last], size);
+                if (c >= 0) {
+                    ElementwiseKernels.copyElement(x, row + c * strides[last], out, start + j);
+                } else if (value != null) {
+                    ElementwiseKernels.copyElement(value, value.offset(), out, start + j);
+                }
+            }
+        });
+    }
+
+    /** The input index that output index {@code c} (less the padding before it) reads along an axis of {@code size}, or −1 for the pad value. */
+    private static long padSource(Pad.Mode mode, long c, long size) {
+        if (c >= 0 && c < size) {
+            return c;
+        }
+        return switch (mode) {
+            case CONSTANT -> -1;
+            case EDGE -> size == 0 ? -1 : Math.max(0, Math.min(size - 1, c));
+            case WRAP -> size == 0 ? -1 : Math.floorMod(c, size);
+            case REFLECT -> size == 0 ? -1 : reflect(c, size);
         };
     }
 

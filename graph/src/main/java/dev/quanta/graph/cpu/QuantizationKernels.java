@@ -211,8 +211,9 @@ final class QuantizationKernels {
 
     private static void forEach(Tensor x, Tensor scale, Tensor zero, Element element) {
         Tensor zeroView = zero == null ? scale : zero;
-        StridedLoop.forEachRow(x.shape().sizes(), new long[] {x.offset(), scale.offset(), zeroView.offset(), 0},
-                new long[][] {x.strides(), scale.strides(), zeroView.strides(), x.shape().contiguousStrides()},
+        StridedLoop.Walk walk = StridedLoop.coalesce(x.shape().sizes(),
+                new long[][] {x.strides(), scale.strides(), zeroView.strides(), x.shape().contiguousStrides()});
+        StridedLoop.forEachRow(walk.sizes(), new long[] {x.offset(), scale.offset(), zeroView.offset(), 0}, walk.strides(),
                 (p, inner, length) -> {
                     for (long i = 0; i < length; i++) {
                         element.apply(p[0] + i * inner[0], p[1] + i * inner[1], p[2] + i * inner[2], p[3] + i);

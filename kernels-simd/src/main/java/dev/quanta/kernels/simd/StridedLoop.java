@@ -1,5 +1,7 @@
 package dev.quanta.kernels.simd;
 
+import java.util.Arrays;
+
 /**
  * Walks several operands of one shape together, row by row: the innermost axis is handed to
  * the body as a run, so the body's loop is a plain counted loop the JIT can vectorize or the
@@ -14,6 +16,50 @@ public final class StridedLoop {
     }
 
     private StridedLoop() {
+    }
+
+    /** A walk's sizes, and each operand's strides over them. */
+    public record Walk(long[] sizes, long[][] strides) {
+    }
+
+    /**
+     * The same walk, in the same order, over fewer axes: axes of size 1 drop out, and an axis merges
+     * into the one outside it where every operand steps over it whole (a contiguous [1, 129, 3]
+     * becomes one row of 387), so that a body gets long rows. Only for bodies that treat every
+     * element alike: the last axis may change.
+     */
+    public static Walk coalesce(long[] sizes, long[][] strides) {
+        int operands = strides.length;
+        for (long size : sizes) {
+            if (size == 0) {
+                return new Walk(sizes, strides);
+            }
+        }
+        long[] merged = new long[sizes.length];
+        long[][] mergedStrides = new long[operands][sizes.length];
+        int rank = 0;
+        for (int axis = 0; axis < sizes.length; axis++) {
+            if (sizes[axis] == 1) {
+                continue;
+            }
+            boolean joins = rank > 0;
+            for (int k = 0; k < operands && joins; k++) {
+                joins = mergedStrides[k][rank - 1] == strides[k][axis] * sizes[axis];
+            }
+            if (joins) {
+                merged[rank - 1] *= sizes[axis];
+            } else {
+                merged[rank++] = sizes[axis];
+            }
+            for (int k = 0; k < operands; k++) {
+                mergedStrides[k][rank - 1] = strides[k][axis];
+            }
+        }
+        long[][] walkStrides = new long[operands][];
+        for (int k = 0; k < operands; k++) {
+            walkStrides[k] = Arrays.copyOf(mergedStrides[k], rank);
+        }
+        return new Walk(Arrays.copyOf(merged, rank), walkStrides);
     }
 
     /**
