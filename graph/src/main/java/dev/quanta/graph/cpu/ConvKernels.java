@@ -254,15 +254,15 @@ final class ConvKernels {
         });
         MemorySegment from = products.segment();
         MemorySegment to = y.segment();
+        long fromAt = products.byteOffset();
+        long toAt = y.byteOffset();
+        float[] bias = biases == null ? null : biases.toFloatArray();
         for (int r = 0; r < rows; r++) {
             long n = r / l.outPlane();
             long position = r % l.outPlane();
             for (int f = 0; f < count; f++) {
-                float value = from.get(Layouts.FLOAT, products.byteOffset() + ((long) r * count + f) * 4);
-                if (biases != null) {
-                    value += biases.segment().get(Layouts.FLOAT, biases.byteOffset() + f * 4L);
-                }
-                to.set(Layouts.FLOAT, y.byteOffset() + ((n * count + f) * l.outPlane() + position) * 4, value);
+                float value = from.get(Layouts.FLOAT, fromAt + ((long) r * count + f) * 4);
+                to.set(Layouts.FLOAT, toAt + ((n * count + f) * l.outPlane() + position) * 4, bias == null ? value : value + bias[f]);
             }
         }
     }
@@ -300,15 +300,18 @@ final class ConvKernels {
                         }
                         long start = outIndex[last] * stride - g.padBefore()[last];
                         long rowAt = plane + row * inSpatial[last] * 4;
-                        if (row >= 0 && dilation == 1 && start >= 0 && start + taps <= inSpatial[last]) {
-                            MemorySegment.copy(from, rowAt + start * 4, to, at, taps * 4);
+                        // The taps inside the input: [first, end).
+                        long first = row < 0 ? taps : Math.clamp(Math.ceilDiv(-start, dilation), 0, taps);
+                        long end = row < 0 ? taps : Math.clamp(Math.ceilDiv(inSpatial[last] - start, dilation), first, taps);
+                        to.asSlice(at, first * 4).fill((byte) 0);
+                        if (dilation == 1 && end > first) {
+                            MemorySegment.copy(from, rowAt + (start + first) * 4, to, at + first * 4, (end - first) * 4);
                         } else {
-                            for (long k = 0; k < taps; k++) {
-                                long coordinate = start + k * dilation;
-                                boolean inside = row >= 0 && coordinate >= 0 && coordinate < inSpatial[last];
-                                to.set(Layouts.FLOAT, at + k * 4, inside ? from.get(Layouts.FLOAT, rowAt + coordinate * 4) : 0f);
+                            for (long k = first; k < end; k++) {
+                                to.set(Layouts.FLOAT, at + k * 4, from.get(Layouts.FLOAT, rowAt + (start + k * dilation) * 4));
                             }
                         }
+                        to.asSlice(at + end * 4, (taps - end) * 4).fill((byte) 0);
                         at += taps * 4;
                     } while (advance(kernelIndex, outerKernel));
                 }

@@ -299,7 +299,14 @@ public final class FloatGemm {
                                 rowWide((Matrix) a, floats, tile, c, row, depth, rows, column, n, add, integers);
                             }
                             for (; column < n; column += PANEL) {
-                                rowUnpacked((Matrix) a, floats, tile, c, row, depth, rows, column, n, add, integers);
+                                if (packed != null && column + PANEL > n) {
+                                    // The last, partial panel from its zero-padded packed copy: masked loads
+                                    // cost 2–6 µs a product here (m = 3, k = 256, two columns past 256).
+                                    rowPacked((Matrix) a, packed, tile, c, row, depth, rows, firstColumn + column, column, n,
+                                            add, integers);
+                                } else {
+                                    rowUnpacked((Matrix) a, floats, tile, c, row, depth, rows, column, n, add, integers);
+                                }
                             }
                         }
                         case Int8Matrix bytes -> rowStreamed((Int8Matrix) a, bytes, tile, c, row, depth, rows, n, add);
@@ -677,6 +684,25 @@ public final class FloatGemm {
         store(tile, 0, 1, c, row, column, n, accumulate, integers, null, 0);
     }
 
+    /** As {@link #rowUnpacked}, one panel of a packed B: whole vectors, its columns past B's zero. */
+    private static void rowPacked(Matrix a, PackedB b, float[] tile, Matrix c, int row, int depth, int rows,
+            int packedColumn, int column, int n, boolean accumulate, boolean integers) {
+        FloatVector sum0 = FloatVector.zero(SPECIES);
+        FloatVector sum1 = FloatVector.zero(SPECIES);
+        MemorySegment as = Segments.exact(a.segment());
+        MemorySegment bs = Segments.exact(b.data);
+        long aAt = a.byteAt(row, depth);
+        long bAt = b.at(depth, packedColumn);
+        for (int p = 0; p < rows; p++, bAt += PANEL * 4L) {
+            FloatVector value = FloatVector.broadcast(SPECIES, as.get(Layouts.FLOAT, aAt + p * 4L));
+            sum0 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt, Layouts.ORDER), sum0);
+            sum1 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, bAt + LANES * 4L, Layouts.ORDER), sum1);
+        }
+        sum0.intoArray(tile, 0);
+        sum1.intoArray(tile, LANES);
+        store(tile, 0, 1, c, row, column, n, accumulate, integers, null, 0);
+    }
+
     /**
      * One row of (A − zeros)·(B − zeros), B's bytes streamed where they lie: the memory-bound M = 1
      * case reads a quarter of the bytes float weights would. A step loads four vectors' worth of
@@ -792,11 +818,13 @@ public final class FloatGemm {
                     }
                     value.intoMemorySegment(segment, at, Layouts.ORDER);
                 } else {
-                    VectorMask<Float> lanes = SPECIES.indexInRange(column + half, n);
-                    if (accumulate) {
-                        value = value.add(FloatVector.fromMemorySegment(SPECIES, segment, at, Layouts.ORDER, lanes));
+                    // Element by element: a masked store that reaches past the segment's end (C's last
+                    // row) takes the Vector API's slow path, 1–2 µs.
+                    for (int j = 0; column + half + j < n; j++) {
+                        float sum = sums[from + r * PANEL + half + j];
+                        long element = at + j * 4L;
+                        segment.set(Layouts.FLOAT, element, accumulate ? segment.get(Layouts.FLOAT, element) + sum : sum);
                     }
-                    value.intoMemorySegment(segment, at, Layouts.ORDER, lanes);
                 }
             }
         }
