@@ -267,10 +267,13 @@ final class ConvKernels {
         }
     }
 
+    /** Taps inside the input from which {@link #im2row} copies a run whole rather than element by element. */
+    private static final long BULK_TAPS = 16;
+
     /**
      * patches[n·P + o, c·K + k] = x[n, c, o·s − pad + k·d], 0 in the padding: a row per output position
-     * o of each image, its channels' taps in W's order. Each run of taps along the last axis that
-     * lies inside the input is copied whole when the dilation there is 1.
+     * o of each image, its channels' taps in W's order. Each long run of taps along the last axis
+     * that lies inside the input is copied whole when the dilation there is 1.
      */
     private static void im2row(Tensor x, Lowering l, Tensor patches) {
         Window.Geometry g = l.geometry();
@@ -303,15 +306,20 @@ final class ConvKernels {
                         // The taps inside the input: [first, end).
                         long first = row < 0 ? taps : Math.clamp(Math.ceilDiv(-start, dilation), 0, taps);
                         long end = row < 0 ? taps : Math.clamp(Math.ceilDiv(inSpatial[last] - start, dilation), first, taps);
-                        to.asSlice(at, first * 4).fill((byte) 0);
-                        if (dilation == 1 && end > first) {
+                        for (long k = 0; k < first; k++) {
+                            to.set(Layouts.FLOAT, at + k * 4, 0f);
+                        }
+                        // A bulk copy costs more than a few element copies (a 3-tap kernel's rows).
+                        if (dilation == 1 && end - first >= BULK_TAPS) {
                             MemorySegment.copy(from, rowAt + (start + first) * 4, to, at + first * 4, (end - first) * 4);
                         } else {
                             for (long k = first; k < end; k++) {
                                 to.set(Layouts.FLOAT, at + k * 4, from.get(Layouts.FLOAT, rowAt + (start + k * dilation) * 4));
                             }
                         }
-                        to.asSlice(at + end * 4, (taps - end) * 4).fill((byte) 0);
+                        for (long k = end; k < taps; k++) {
+                            to.set(Layouts.FLOAT, at + k * 4, 0f);
+                        }
                         at += taps * 4;
                     } while (advance(kernelIndex, outerKernel));
                 }
