@@ -71,6 +71,31 @@ public record Window(long[] kernel, long[] strides, long[] dilations, long[] pad
         return new Geometry(k, s, d, before, after, out);
     }
 
+    /**
+     * The same window over one more spatial axis in front, of kernel, stride and dilation 1 and no
+     * padding: a 1-D window as a 2-D one of height 1.
+     */
+    public Window withLeadingAxis() {
+        long[] padsWithAxis = null;
+        if (pads != null) {
+            int rank = pads.length / 2;
+            padsWithAxis = new long[pads.length + 2];
+            System.arraycopy(pads, 0, padsWithAxis, 1, rank);
+            System.arraycopy(pads, rank, padsWithAxis, rank + 2, pads.length - rank);
+        }
+        return new Window(withOne(kernel), withOne(strides), withOne(dilations), padsWithAxis, autoPad, ceilMode);
+    }
+
+    private static long[] withOne(long[] values) {
+        if (values == null) {
+            return null;
+        }
+        long[] longer = new long[values.length + 1];
+        longer[0] = 1;
+        System.arraycopy(values, 0, longer, 1, values.length);
+        return longer;
+    }
+
     private static long[] ones(int rank) {
         long[] values = new long[rank];
         Arrays.fill(values, 1);

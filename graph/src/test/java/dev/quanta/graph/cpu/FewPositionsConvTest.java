@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Float convolutions with fewer output positions than a GEMM panel is wide, which multiply rows of
- * patches by the transposed filters: against the definition, summed in double, over random 1-D, 2-D
+ * patches by the transposed filters (or, depthwise, sum by plain loops), and 1-D convolutions of any
+ * length, which run as 2-D ones of height 1: against the definition, summed in double, over random 1-D, 2-D
  * and 3-D shapes with strides, dilations, uneven padding, batches, with and without a bias, with
  * constant filters (transposed once) and filters fed at each run; one thread's bits equal two's.
  */
@@ -46,6 +47,27 @@ class FewPositionsConvTest {
                 new long[] {1, 1}, true, true));
         check(new Case(3, 128, 64, new long[] {3}, new long[] {3}, new long[] {2}, new long[] {1},
                 new long[] {1, 1}, true, false));
+    }
+
+    @Test
+    void depthwiseConvolutionsOfFewPositionsMatchTheDefinition() {
+        // silero VAD (legacy): 258 one-channel groups of five taps over six positions.
+        check(new Case(1, 258, 258, 258, new long[] {6}, new long[] {5}, new long[] {1}, new long[] {1},
+                new long[] {2, 2}, true, true));
+        // Two filters a channel, strided and dilated, in 1-D and 2-D.
+        check(new Case(2, 7, 14, 7, new long[] {9}, new long[] {3}, new long[] {2}, new long[] {2},
+                new long[] {1, 0}, false, false));
+        check(new Case(3, 5, 10, 5, new long[] {4, 5}, new long[] {3, 2}, new long[] {1, 2}, new long[] {2, 1},
+                new long[] {1, 0, 2, 1}, true, true));
+    }
+
+    /** 1-D convolutions of any length run as 2-D ones of height 1: the GEMM's planar path and the depthwise kernel. */
+    @Test
+    void longOneDimensionalConvolutionsMatchTheDefinition() {
+        check(new Case(2, 6, 9, new long[] {200}, new long[] {5}, new long[] {1}, new long[] {2}, new long[] {4, 3},
+                true, true));
+        check(new Case(1, 8, 8, 8, new long[] {150}, new long[] {7}, new long[] {2}, new long[] {1},
+                new long[] {3, 3}, true, false));
     }
 
     @Test
@@ -114,8 +136,13 @@ class FewPositionsConvTest {
     }
 
     /** A convolution's sizes; {@code pads} as ONNX orders them (all the starts, then the ends). */
-    private record Case(int batch, int channels, int filters, long[] input, long[] kernel, long[] strides, long[] dilations,
-            long[] pads, boolean bias, boolean constantFilters) {
+    private record Case(int batch, int channels, int filters, int group, long[] input, long[] kernel, long[] strides,
+            long[] dilations, long[] pads, boolean bias, boolean constantFilters) {
+
+        Case(int batch, int channels, int filters, long[] input, long[] kernel, long[] strides, long[] dilations,
+                long[] pads, boolean bias, boolean constantFilters) {
+            this(batch, channels, filters, 1, input, kernel, strides, dilations, pads, bias, constantFilters);
+        }
 
         long outSize(int d) {
             return Math.floorDiv(input[d] + pads[d] + pads[input.length + d] - (kernel[d] - 1) * dilations[d] - 1, strides[d]) + 1;
@@ -138,7 +165,7 @@ class FewPositionsConvTest {
         }
 
         long filterElements() {
-            long elements = (long) filters * channels;
+            long elements = (long) filters * (channels / group);
             for (long size : kernel) {
                 elements *= size;
             }
@@ -170,7 +197,7 @@ class FewPositionsConvTest {
         xShape[0] = c.batch();
         xShape[1] = c.channels();
         wShape[0] = c.filters();
-        wShape[1] = c.channels();
+        wShape[1] = c.channels() / c.group();
         System.arraycopy(c.input(), 0, xShape, 2, rank);
         System.arraycopy(c.kernel(), 0, wShape, 2, rank);
         Value xValue = new Value("x", null);
@@ -193,7 +220,7 @@ class FewPositionsConvTest {
             builder.constant(biasValue, arena.fromFloats(bias, c.filters()));
             inputs.add(biasValue);
         }
-        Graph graph = builder.node(new Node("conv", new Conv(window, 1), inputs, List.of(y), "test")).output(y).build();
+        Graph graph = builder.node(new Node("conv", new Conv(window, c.group()), inputs, List.of(y), "test")).output(y).build();
         float[] single = run(graph, feeds, 1);
         float[] twice = run(graph, feeds, 1);
         assertThat(twice).as("a second run, %s", c).isEqualTo(single);
@@ -221,7 +248,9 @@ class FewPositionsConvTest {
     private static double[][] definition(Case c, float[] x, float[] w, float[] bias) {
         int rank = c.input().length;
         long positions = c.positions();
-        long taps = c.filterElements() / ((long) c.filters() * c.channels());
+        int groupChannels = c.channels() / c.group();
+        int groupFilters = c.filters() / c.group();
+        long taps = c.filterElements() / ((long) c.filters() * groupChannels);
         double[] y = new double[(int) (c.batch() * c.filters() * positions)];
         double[] magnitude = new double[y.length];
         long[] out = new long[rank];
@@ -236,7 +265,8 @@ class FewPositionsConvTest {
                     }
                     double sum = bias[f];
                     double sumOfMagnitudes = Math.abs(bias[f]);
-                    for (int ch = 0; ch < c.channels(); ch++) {
+                    for (int ch = 0; ch < groupChannels; ch++) {
+                        int channel = f / groupFilters * groupChannels + ch;
                         for (long t = 0; t < taps; t++) {
                             long restTap = t;
                             for (int d = rank - 1; d >= 0; d--) {
@@ -251,8 +281,8 @@ class FewPositionsConvTest {
                                 position = position * c.input()[d] + coordinate;
                             }
                             if (inside) {
-                                long inputPlane = position + ((long) n * c.channels() + ch) * (c.inputElements() / ((long) c.batch() * c.channels()));
-                                double term = (double) x[(int) inputPlane] * w[(int) ((f * (long) c.channels() + ch) * taps + t)];
+                                long inputPlane = position + ((long) n * c.channels() + channel) * (c.inputElements() / ((long) c.batch() * c.channels()));
+                                double term = (double) x[(int) inputPlane] * w[(int) ((f * (long) groupChannels + ch) * taps + t)];
                                 sum += term;
                                 sumOfMagnitudes += Math.abs(term);
                             }
