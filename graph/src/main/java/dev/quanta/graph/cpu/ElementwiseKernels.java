@@ -261,7 +261,10 @@ final class ElementwiseKernels {
             case SUB -> FloatRows.Op.SUB;
             case MUL -> FloatRows.Op.MUL;
             case DIV -> FloatRows.Op.DIV;
-            default -> null; // Max and Min differ from the vector instructions on NaN and signed zeros
+            // The Vector API's max and min are Math.max and Math.min, lane by lane: NaN and −0 < +0 as in the scalar loop.
+            case MAX -> FloatRows.Op.MAX;
+            case MIN -> FloatRows.Op.MIN;
+            default -> null;
         };
     }
 

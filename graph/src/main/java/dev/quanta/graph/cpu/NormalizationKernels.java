@@ -178,6 +178,13 @@ final class NormalizationKernels {
                     }
                     double factor = scale[c] / Math.sqrt(variance + op.epsilon());
                     long out = (n * channels + c) * spatial;
+                    if (x.dtype() == DType.FLOAT && strides[2] == 1) {
+                        // x·factor + (bias − mean·factor) by vectors, as ONNX Runtime folds it; element by element in
+                        // double it took 0.26 ms a layer of PaddleOCR's classifier (1×128×12×48).
+                        FloatRows.affine(planes.segment(), base * 4, (float) factor, (float) (bias[c] - mean * factor),
+                                y.segment(), y.byteOffset() + out * 4, spatial);
+                        continue;
+                    }
                     for (long i = 0; i < spatial; i++) {
                         y.storeDouble(out + i, (planes.loadDouble(base + i * strides[2]) - mean) * factor + bias[c]);
                     }

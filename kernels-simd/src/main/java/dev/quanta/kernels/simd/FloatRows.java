@@ -519,6 +519,59 @@ public final class FloatRows {
         binary(op, a, aOffset, false, 0f, a, aOffset, true, scalar, out, outOffset, length);
     }
 
+    /** {@code out[i] = fma(a[i], scale, shift)}, one rounding, over a contiguous row; offsets in bytes. */
+    public static void affine(MemorySegment a, long aOffset, float scale, float shift, MemorySegment out, long outOffset,
+            long length) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        FloatVector scales = FloatVector.broadcast(SPECIES, scale);
+        FloatVector shifts = FloatVector.broadcast(SPECIES, shift);
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER).fma(scales, shifts)
+                    .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+        }
+        for (; i < length; i++) {
+            out.set(Layouts.FLOAT, outOffset + i * 4, Math.fma(a.get(Layouts.FLOAT, aOffset + i * 4), scale, shift));
+        }
+    }
+
+    /** Sum of a contiguous row, in float, by vector lanes; offsets in bytes. */
+    public static float sum(MemorySegment a, long aOffset, long length) {
+        a = Segments.exact(a);
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        FloatVector sums = FloatVector.zero(SPECIES);
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            sums = sums.add(FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER));
+        }
+        float sum = sums.reduceLanes(VectorOperators.ADD);
+        for (; i < length; i++) {
+            sum += a.get(Layouts.FLOAT, aOffset + i * 4);
+        }
+        return sum;
+    }
+
+    /** Largest value of a contiguous row (Math.max's: NaN if any is, −∞ for none); offsets in bytes. */
+    public static float max(MemorySegment a, long aOffset, long length) {
+        a = Segments.exact(a);
+        int step = SPECIES.length();
+        long vectorEnd = length - length % step;
+        FloatVector maxes = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        long i = 0;
+        for (; i < vectorEnd; i += step) {
+            maxes = maxes.max(FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER));
+        }
+        float max = maxes.reduceLanes(VectorOperators.MAX);
+        for (; i < length; i++) {
+            max = Math.max(max, a.get(Layouts.FLOAT, aOffset + i * 4));
+        }
+        return max;
+    }
+
     /** The unary functions with a vector form; exponentials through {@link #exp}, deterministic. */
     public enum Function { EXP, SQRT, NEG, ABS, RELU, SIGMOID, TANH, ERF, GELU }
 
