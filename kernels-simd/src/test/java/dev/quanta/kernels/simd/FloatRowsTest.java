@@ -105,6 +105,48 @@ class FloatRowsTest {
     }
 
     @Test
+    void affineRowsRoundOnceAndReductionsMatchTheScalarLoops() {
+        SplittableRandom random = new SplittableRandom(SEED + 7);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 300; trial++) {
+                int length = random.nextInt(0, 90);
+                MemorySegment a = values(arena, random, length);
+                MemorySegment out = arena.allocate(Math.max(4L * length, 4), 64);
+                float scale = (float) random.nextGaussian();
+                float shift = trial % 7 == 0 ? EXTREMES[random.nextInt(EXTREMES.length)] : (float) random.nextGaussian();
+                FloatRows.affine(a, 0, scale, shift, out, 0, length);
+                double sum = 0;
+                double magnitude = 0;
+                float max = Float.NEGATIVE_INFINITY;
+                boolean nan = false;
+                for (int i = 0; i < length; i++) {
+                    float x = a.get(Layouts.FLOAT, i * 4L);
+                    assertThat(Float.floatToIntBits(out.get(Layouts.FLOAT, i * 4L))).as("trial %d fma(%s, %s, %s)", trial,
+                            x, scale, shift).isEqualTo(Float.floatToIntBits(Math.fma(x, scale, shift)));
+                    sum += x;
+                    magnitude += Math.abs(x);
+                    nan |= Float.isNaN(x);
+                    max = Math.max(max, x);
+                }
+                float sumOfRow = FloatRows.sum(a, 0, length);
+                if (nan || Double.isInfinite(magnitude) || Double.isNaN(sum)) {
+                    assertThat(Float.isNaN(sumOfRow) || Float.isInfinite(sumOfRow)).as("trial %d sum %s", trial, sumOfRow).isTrue();
+                } else if (magnitude < Float.MAX_VALUE / 2) {
+                    // Float sums in another order: within the rounding of the magnitudes' sum.
+                    assertThat((double) sumOfRow).as("trial %d sum", trial).isCloseTo(sum,
+                            org.assertj.core.data.Offset.offset(length * 0x1p-23 * magnitude + Float.MIN_VALUE));
+                }
+                float maxOfRow = FloatRows.max(a, 0, length);
+                if (nan) {
+                    assertThat(maxOfRow).as("trial %d max", trial).isNaN();
+                } else {
+                    assertThat(Float.floatToIntBits(maxOfRow)).as("trial %d max", trial).isEqualTo(Float.floatToIntBits(max));
+                }
+            }
+        }
+    }
+
+    @Test
     void unaryRowsMatchTheReferenceWithinAFewUlps() {
         SplittableRandom random = new SplittableRandom(SEED + 1);
         try (Arena arena = Arena.ofConfined()) {
