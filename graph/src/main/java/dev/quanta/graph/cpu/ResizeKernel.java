@@ -1,9 +1,13 @@
 package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
+import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Resize;
+import dev.quanta.tensor.Layouts;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
@@ -88,6 +92,11 @@ final class ResizeKernel {
                 }
             }
             Tensor y = context.allocate(x.dtype(), Shape.of(outSizes));
+            if (rank > 0 && !x.dtype().isString() && !x.dtype().isPacked()
+                    && Arrays.stream(taps).allMatch(axis -> Arrays.stream(axis).allMatch(ResizeKernel::copies))) {
+                gather(context, x, taps, y);
+                return new Tensor[] {y};
+            }
             long[] strides = x.strides();
             long[] index = new long[rank];
             long count = y.elementCount();
@@ -131,6 +140,63 @@ final class ResizeKernel {
             }
             return new Tensor[] {y};
         };
+    }
+
+    /** Whether an output coordinate takes one input element as it is (nearest, or an axis left alone). */
+    private static boolean copies(Taps taps) {
+        return !taps.outside() && taps.indices().length == 1 && taps.weights()[0] == 1;
+    }
+
+    /**
+     * A resize whose every output element is one input element: a gather, row by row (the rows
+     * split across the threads), each row's source found once from its outer coordinates. Element
+     * by element through the weighted sum, PaddleOCR's detector's nearest 2× and 4× upsamplings
+     * took 145 ms a run.
+     */
+    private static void gather(KernelContext context, Tensor x, Taps[][] taps, Tensor y) {
+        int rank = x.rank();
+        int last = rank - 1;
+        long[] outSizes = y.shape().sizes();
+        long[] strides = x.strides();
+        int bytes = x.dtype().byteSize();
+        long width = outSizes[last];
+        long[] columns = new long[Math.toIntExact(width)];
+        boolean identity = x.size(last) == width && strides[last] == 1;
+        for (int j = 0; j < width; j++) {
+            columns[j] = taps[last][j].indices()[0] * strides[last];
+            identity &= columns[j] == j;
+        }
+        long rows = width == 0 ? 0 : y.elementCount() / width;
+        long blocks = Math.clamp(y.elementCount() / (1 << 16), 1, 4L * context.threads());
+        boolean whole = identity;
+        MemorySegment from = x.segment();
+        MemorySegment to = y.segment();
+        context.parallel(blocks, block -> {
+            long first = block * rows / blocks;
+            long end = (block + 1) * rows / blocks;
+            for (long row = first; row < end; row++) {
+                long source = x.offset();
+                long rest = row;
+                for (int d = last - 1; d >= 0; d--) {
+                    source += taps[d][(int) (rest % outSizes[d])].indices()[0] * strides[d];
+                    rest /= outSizes[d];
+                }
+                long target = y.byteOffset() + row * width * bytes;
+                if (whole) {
+                    MemorySegment.copy(from, source * bytes, to, target, width * bytes);
+                    continue;
+                }
+                for (int j = 0; j < width; j++) {
+                    long at = (source + columns[j]) * bytes;
+                    switch (bytes) {
+                        case 1 -> to.set(ValueLayout.JAVA_BYTE, target + j, from.get(ValueLayout.JAVA_BYTE, at));
+                        case 2 -> to.set(Layouts.INT16, target + j * 2L, from.get(Layouts.INT16, at));
+                        case 4 -> to.set(Layouts.INT32, target + j * 4L, from.get(Layouts.INT32, at));
+                        default -> MemorySegment.copy(from, at, to, target + (long) j * bytes, bytes);
+                    }
+                }
+            }
+        });
     }
 
     /**
