@@ -2,6 +2,8 @@ package dev.quanta.runner;
 
 import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
+import dev.quanta.graph.ops.If;
+import dev.quanta.graph.ops.Loop;
 import dev.quanta.graph.passes.ShapeInference;
 import dev.quanta.loader.onnx.ModelMetadata;
 import dev.quanta.loader.onnx.OnnxModel;
@@ -81,6 +83,10 @@ final class InfoCommand implements Callable<Integer> {
                 // Left unknown: nodes that depend on it are not counted.
             }
         }
+        if (inputShapes.isEmpty() && !loaded.graph().inputs().isEmpty()) {
+            out.println("multiply-accumulates: unknown until the inputs' shapes are given (--shape NAME=DIMS)");
+            return;
+        }
         Map<Value, Shape> shapes = ShapeInference.apply(loaded.graph(), inputShapes);
         long total = 0;
         long integer = 0;
@@ -96,10 +102,13 @@ final class InfoCommand implements Callable<Integer> {
                 integer += macs;
             }
         }
-        out.printf("multiply-accumulates at %s: %,d, of which %.1f%% in int8%s%n",
+        boolean subgraphs = loaded.graph().nodes().stream()
+                .anyMatch(node -> node.op() instanceof If || node.op() instanceof Loop);
+        out.printf("multiply-accumulates at %s: %,d, of which %.1f%% in int8%s%s%n",
                 String.join(", ", inputShapes.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList()),
                 total, total == 0 ? 0.0 : 100.0 * integer / total,
-                uncounted == 0 ? "" : " (" + uncounted + " matmul/conv nodes of unknown shape not counted)");
+                uncounted == 0 ? "" : " (" + uncounted + " matmul/conv nodes of unknown shape not counted)",
+                subgraphs ? " (nodes inside If and Loop subgraphs not counted)" : "");
     }
 
     /** The node's multiply-accumulates; 0 for other ops, -1 where a shape is unknown. */

@@ -28,7 +28,7 @@ import java.util.TreeMap;
  * included) and how many parameters of each element type it carries.
  *
  * @param operators per domain ("" for ONNX's own), each operator's node count
- * @param parameters per element type, the initializers' element count and bytes
+ * @param parameters per element type, the element count and bytes of the initializers and of Constant nodes' tensors
  */
 public record ModelMetadata(String name, long irVersion, String producer, String domain, long modelVersion,
         String description, Map<String, Integer> opsets, List<Declared> inputs, List<Declared> outputs,
@@ -56,22 +56,10 @@ public record ModelMetadata(String name, long irVersion, String producer, String
         Map<DType, Parameters> parameters = new EnumMap<>(DType.class);
         for (TensorProto initializer : graph.getInitializerList()) {
             initializerNames.add(initializer.getName());
-            DType dtype;
-            try {
-                dtype = DType.fromOnnx(initializer.getDataType());
-            } catch (QuantaException e) {
-                continue; // Loading reports it, with the initializer's name.
-            }
-            long count = 1;
-            for (long dim : initializer.getDimsList()) {
-                count = dim < 0 ? 0 : multiplyCapped(count, dim);
-            }
-            long bytes = dtype.isString() ? 0 : Math.ceilDiv(multiplyCapped(count, dtype.bitWidth()), 8L);
-            parameters.merge(dtype, new Parameters(count, bytes),
-                    (a, b) -> new Parameters(a.count + b.count, a.bytes + b.bytes));
+            countParameters(initializer, parameters);
         }
         Map<String, Map<String, Integer>> operators = new TreeMap<>();
-        countOperators(graph, operators, 0);
+        countOperators(graph, operators, parameters, 0);
         List<Declared> inputs = new ArrayList<>();
         for (ValueInfoProto input : graph.getInputList()) {
             if (!initializerNames.contains(input.getName())) { // IR < 4 lists weights as inputs too
@@ -99,19 +87,44 @@ public record ModelMetadata(String name, long irVersion, String producer, String
     /** Subgraphs nested deeper than this are counted no further (loading refuses them anyway). */
     private static final int MAX_DEPTH = 64;
 
-    private static void countOperators(GraphProto graph, Map<String, Map<String, Integer>> operators, int depth) {
+    /** A tensor's elements and bytes added to its element type's; unknown types are left to loading to report. */
+    private static void countParameters(TensorProto tensor, Map<DType, Parameters> parameters) {
+        DType dtype;
+        try {
+            dtype = DType.fromOnnx(tensor.getDataType());
+        } catch (QuantaException e) {
+            return;
+        }
+        long count = 1;
+        for (long dim : tensor.getDimsList()) {
+            count = dim < 0 ? 0 : multiplyCapped(count, dim);
+        }
+        long bytes = dtype.isString() ? 0 : Math.ceilDiv(multiplyCapped(count, dtype.bitWidth()), 8L);
+        parameters.merge(dtype, new Parameters(count, bytes), (a, b) -> new Parameters(a.count + b.count, a.bytes + b.bytes));
+    }
+
+    /**
+     * Counts each operator, in subgraphs too, and the tensors of Constant nodes as parameters: some
+     * exporters (paddle2onnx, spox) give every weight that way rather than as an initializer.
+     */
+    private static void countOperators(GraphProto graph, Map<String, Map<String, Integer>> operators,
+            Map<DType, Parameters> parameters, int depth) {
         if (depth > MAX_DEPTH) {
             return;
         }
         for (NodeProto node : graph.getNodeList()) {
+            if (node.getOpType().equals("Constant") && (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"))) {
+                node.getAttributeList().stream().filter(attribute -> attribute.getName().equals("value") && attribute.hasT())
+                        .forEach(attribute -> countParameters(attribute.getT(), parameters));
+            }
             String domain = node.getDomain().equals("ai.onnx") ? "" : node.getDomain();
             operators.computeIfAbsent(domain, ignored -> new TreeMap<>()).merge(node.getOpType(), 1, Integer::sum);
             for (AttributeProto attribute : node.getAttributeList()) {
                 if (attribute.hasG()) {
-                    countOperators(attribute.getG(), operators, depth + 1);
+                    countOperators(attribute.getG(), operators, parameters, depth + 1);
                 }
                 for (GraphProto subgraph : attribute.getGraphsList()) {
-                    countOperators(subgraph, operators, depth + 1);
+                    countOperators(subgraph, operators, parameters, depth + 1);
                 }
             }
         }

@@ -132,6 +132,29 @@ class OnnxModelTest {
     }
 
     @Test
+    void constantNodesTensorsCountAsParametersInSubgraphsToo() throws IOException {
+        // y = cond ? x + c : x, with c a Constant node inside the then branch (as spox and paddle2onnx write weights).
+        NodeProto constant = NodeProto.newBuilder().setOpType("Constant").addOutput("c")
+                .addAttribute(AttributeProto.newBuilder().setName("value").setType(AttributeProto.AttributeType.TENSOR)
+                        .setT(floats("", new float[] {1, 2, 3, 4, 5, 6}, 2, 3))).build();
+        GraphProto thenBranch = GraphProto.newBuilder().setName("then").addNode(constant)
+                .addNode(node("add", "Add", new String[] {"x", "c"}, "sum")).addOutput(tensor("sum", 1, 2, 3)).build();
+        GraphProto elseBranch = GraphProto.newBuilder().setName("else")
+                .addNode(node("copy", "Identity", new String[] {"x"}, "same")).addOutput(tensor("same", 1, 2, 3)).build();
+        NodeProto branch = NodeProto.newBuilder().setName("if").setOpType("If").addInput("cond").addOutput("y")
+                .addAttribute(AttributeProto.newBuilder().setName("then_branch").setType(AttributeProto.AttributeType.GRAPH)
+                        .setG(thenBranch))
+                .addAttribute(AttributeProto.newBuilder().setName("else_branch").setType(AttributeProto.AttributeType.GRAPH)
+                        .setG(elseBranch)).build();
+        ModelProto proto = model(GraphProto.newBuilder().setName("branch").addInput(tensor("x", 1, 2, 3))
+                .addInput(tensor("cond", 9)).addNode(branch).addOutput(tensor("y", 1, 2, 3)).build());
+        try (OnnxModel model = OnnxModel.load(write(proto))) {
+            assertThat(model.metadata().parameters()).isEqualTo(Map.of(DType.FLOAT, new ModelMetadata.Parameters(6, 24)));
+            assertThat(model.metadata().parameterCount()).isEqualTo(6);
+        }
+    }
+
+    @Test
     void everyOptimizationLevelGivesTheSameOutputs() throws IOException {
         try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
             for (SessionOptions.Optimization level : SessionOptions.Optimization.values()) {
