@@ -67,7 +67,7 @@ class ModelCommandsTest {
         assertThat(run("info", MINILM.toString())).as(err.toString()).isZero();
         assertThat(out.toString()).contains("IR version 6").contains("opsets     ai.onnx 11")
                 .contains("int64[batch_size, sequence_length]").containsPattern("MatMulInteger\\s+36")
-                .contains("parameters 22,607,366").containsPattern("of which 9\\d\\.\\d% in int8")
+                .contains("parameters 22,607,512").containsPattern("of which 9\\d\\.\\d% in int8")
                 .contains("Quanta runs every node");
     }
 
