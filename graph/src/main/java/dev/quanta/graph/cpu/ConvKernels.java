@@ -689,7 +689,8 @@ final class ConvKernels {
                         // (JFR); an element loop over the whole row took a third of a 3×3 convolution's time.
                         boolean contiguous = inside && stride == 1;
                         for (long ow = 0; ow < outWidth; ow++) {
-                            if (contiguous && ow == first) {
+                            // (An empty run inside, a tap column wholly in the padding, must not loop back here.)
+                            if (contiguous && ow == first && end > first) {
                                 FloatRows.copy32(from, source + first * 4, to, at + first * 4, end - first);
                                 ow = end - 1;
                                 continue;

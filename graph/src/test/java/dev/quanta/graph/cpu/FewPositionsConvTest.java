@@ -20,6 +20,7 @@ import java.util.SplittableRandom;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Float convolutions with fewer output positions than a GEMM panel is wide, which multiply rows of
@@ -28,6 +29,8 @@ import org.junit.jupiter.api.Test;
  * and 3-D shapes with strides, dilations, uneven padding, batches, with and without a bias, with
  * constant filters (transposed once) and filters fed at each run; one thread's bits equal two's.
  */
+// A kernel that loops forever fails here (a thread of its own: a busy loop ignores interrupts), not the whole build.
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class FewPositionsConvTest {
 
     private final TensorArena arena = TensorArena.ofShared();
@@ -47,6 +50,18 @@ class FewPositionsConvTest {
                 new long[] {1, 1}, true, true));
         check(new Case(3, 128, 64, new long[] {3}, new long[] {3}, new long[] {2}, new long[] {1},
                 new long[] {1, 1}, true, false));
+        // Its last encoder layer sees one position: the kernel's last tap lies wholly in the padding.
+        check(new Case(1, 64, 128, new long[] {1}, new long[] {3}, new long[] {1}, new long[] {1},
+                new long[] {1, 1}, true, true));
+    }
+
+    /** A column of taps wholly in the padding (width 1, 3×3, padding 1): the planar im2col once looped forever on it. */
+    @Test
+    void tapsWhollyInThePaddingAreZeros() {
+        check(new Case(1, 3, 4, new long[] {40, 1}, new long[] {3, 3}, new long[] {1, 1}, new long[] {1, 1},
+                new long[] {1, 1, 1, 1}, true, true));
+        check(new Case(2, 3, 4, new long[] {1, 1}, new long[] {3, 3}, new long[] {1, 1}, new long[] {1, 1},
+                new long[] {1, 1, 1, 1}, false, true));
     }
 
     @Test
