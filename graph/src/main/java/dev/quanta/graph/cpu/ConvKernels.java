@@ -163,8 +163,12 @@ final class ConvKernels {
     private static final ThreadLocal<float[]> PLANE = ThreadLocal.withInitial(() -> new float[0]);
 
     private static Depthwise.Shape depthwiseShape(Lowering l) {
-        Window.Geometry g = l.geometry();
-        return new Depthwise.Shape(Math.toIntExact(l.inSpatial()[0]), Math.toIntExact(l.inSpatial()[1]),
+        return planeShape(l.inSpatial(), l.geometry());
+    }
+
+    /** A 2-D window over planes of {@code inSpatial} as int sizes. */
+    private static Depthwise.Shape planeShape(long[] inSpatial, Window.Geometry g) {
+        return new Depthwise.Shape(Math.toIntExact(inSpatial[0]), Math.toIntExact(inSpatial[1]),
                 Math.toIntExact(g.kernel()[0]), Math.toIntExact(g.kernel()[1]), Math.toIntExact(g.strides()[0]),
                 Math.toIntExact(g.strides()[1]), Math.toIntExact(g.dilations()[0]), Math.toIntExact(g.dilations()[1]),
                 Math.toIntExact(g.padBefore()[0]), Math.toIntExact(g.padBefore()[1]), Math.toIntExact(g.padAfter()[0]),
@@ -206,15 +210,10 @@ final class ConvKernels {
      * for silero VAD's 258 planes of six positions, five taps each.
      */
     private static void fewPositionsDepthwise(Lowering l, Tensor x, float[] w, Tensor y, Tensor biases) {
-        Window.Geometry g = l.geometry();
-        int inHeight = Math.toIntExact(l.inSpatial()[0]);
-        int inWidth = Math.toIntExact(l.inSpatial()[1]);
-        int kernelHeight = Math.toIntExact(g.kernel()[0]);
-        int kernelWidth = Math.toIntExact(g.kernel()[1]);
-        int outHeight = Math.toIntExact(g.outSizes()[0]);
-        int outWidth = Math.toIntExact(g.outSizes()[1]);
-        int inPlane = inHeight * inWidth;
-        int outPlane = outHeight * outWidth;
+        Depthwise.Shape shape = depthwiseShape(l);
+        int inPlane = shape.height() * shape.width();
+        int outPlane = shape.outHeight() * shape.outWidth();
+        int taps = shape.kernelHeight() * shape.kernelWidth();
         int filters = Math.toIntExact(l.filters());
         int planes = Math.toIntExact(l.batch() * filters);
         float[] in = new float[Math.toIntExact(l.batch() * l.channels() * inPlane)];
@@ -224,20 +223,20 @@ final class ConvKernels {
         for (int plane = 0; plane < planes; plane++) {
             int filter = plane % filters;
             int inAt = (int) ((plane / filters * l.channels() + filter / l.groupFilters()) * inPlane);
-            int wAt = filter * kernelHeight * kernelWidth;
-            for (int oh = 0; oh < outHeight; oh++) {
-                for (int ow = 0; ow < outWidth; ow++) {
+            int wAt = filter * taps;
+            for (int oh = 0; oh < shape.outHeight(); oh++) {
+                for (int ow = 0; ow < shape.outWidth(); ow++) {
                     float sum = 0;
-                    for (int kh = 0; kh < kernelHeight; kh++) {
-                        long ih = oh * g.strides()[0] - g.padBefore()[0] + kh * g.dilations()[0];
-                        for (int kw = 0; kw < kernelWidth && ih >= 0 && ih < inHeight; kw++) {
-                            long iw = ow * g.strides()[1] - g.padBefore()[1] + kw * g.dilations()[1];
-                            if (iw >= 0 && iw < inWidth) {
-                                sum = Math.fma(in[inAt + (int) ih * inWidth + (int) iw], w[wAt + kh * kernelWidth + kw], sum);
+                    for (int kh = 0; kh < shape.kernelHeight(); kh++) {
+                        int ih = oh * shape.strideHeight() - shape.padTop() + kh * shape.dilationHeight();
+                        for (int kw = 0; kw < shape.kernelWidth() && ih >= 0 && ih < shape.height(); kw++) {
+                            int iw = ow * shape.strideWidth() - shape.padLeft() + kw * shape.dilationWidth();
+                            if (iw >= 0 && iw < shape.width()) {
+                                sum = Math.fma(in[inAt + ih * shape.width() + iw], w[wAt + kh * shape.kernelWidth() + kw], sum);
                             }
                         }
                     }
-                    out[plane * outPlane + oh * outWidth + ow] = bias == null ? sum : sum + bias[filter];
+                    out[plane * outPlane + oh * shape.outWidth() + ow] = bias == null ? sum : sum + bias[filter];
                 }
             }
         }
@@ -1091,40 +1090,31 @@ final class ConvKernels {
      * (8×24×96, 3×3 stride 2) took 0.66 ms of a 3.4 ms model. Sums in float, as ONNX Runtime does.
      */
     private static void planarPool(Pool op, Tensor x, Window.Geometry g, long plane, Tensor y, Tensor indices) {
-        int height = Math.toIntExact(x.size(2));
-        int width = Math.toIntExact(x.size(3));
-        int outHeight = Math.toIntExact(g.outSizes()[0]);
-        int outWidth = Math.toIntExact(g.outSizes()[1]);
-        int kernelHeight = Math.toIntExact(g.kernel()[0]);
-        int kernelWidth = Math.toIntExact(g.kernel()[1]);
-        int strideHeight = Math.toIntExact(g.strides()[0]);
-        int strideWidth = Math.toIntExact(g.strides()[1]);
-        int dilationHeight = Math.toIntExact(g.dilations()[0]);
-        int dilationWidth = Math.toIntExact(g.dilations()[1]);
-        int top = Math.toIntExact(g.padBefore()[0]);
-        int left = Math.toIntExact(g.padBefore()[1]);
-        int paddedHeight = height + Math.toIntExact(g.padAfter()[0]);
-        int paddedWidth = width + Math.toIntExact(g.padAfter()[1]);
+        Depthwise.Shape shape = planeShape(new long[] {x.size(2), x.size(3)}, g);
+        int height = shape.height();
+        int width = shape.width();
+        int paddedHeight = height + shape.padBottom();
+        int paddedWidth = width + shape.padRight();
         int inPlane = height * width;
-        int outPlane = outHeight * outWidth;
+        int outPlane = shape.outHeight() * shape.outWidth();
         float[] in = new float[inPlane];
         MemorySegment.copy(x.segment(), Layouts.FLOAT, x.byteOffset() + plane * inPlane * 4, in, 0, inPlane);
         float[] out = new float[outPlane];
         long[] best = new long[outPlane];
         boolean max = op.kind() == Pool.Kind.MAX;
-        for (int oh = 0; oh < outHeight; oh++) {
-            int h0 = oh * strideHeight - top;
-            for (int ow = 0; ow < outWidth; ow++) {
-                int w0 = ow * strideWidth - left;
+        for (int oh = 0; oh < shape.outHeight(); oh++) {
+            int h0 = oh * shape.strideHeight() - shape.padTop();
+            for (int ow = 0; ow < shape.outWidth(); ow++) {
+                int w0 = ow * shape.strideWidth() - shape.padLeft();
                 float result = max ? Float.NEGATIVE_INFINITY : 0;
                 int bestAt = -1;
                 int count = 0;
                 int padded = 0;
-                for (int kh = 0; kh < kernelHeight; kh++) {
-                    int ih = h0 + kh * dilationHeight;
-                    for (int kw = 0; kw < kernelWidth; kw++) {
-                        int iw = w0 + kw * dilationWidth;
-                        if (ih >= -top && ih < paddedHeight && iw >= -left && iw < paddedWidth) {
+                for (int kh = 0; kh < shape.kernelHeight(); kh++) {
+                    int ih = h0 + kh * shape.dilationHeight();
+                    for (int kw = 0; kw < shape.kernelWidth(); kw++) {
+                        int iw = w0 + kw * shape.dilationWidth();
+                        if (ih >= -shape.padTop() && ih < paddedHeight && iw >= -shape.padLeft() && iw < paddedWidth) {
                             padded++;
                         }
                         if (ih < 0 || ih >= height || iw < 0 || iw >= width) {
@@ -1142,7 +1132,7 @@ final class ConvKernels {
                         }
                     }
                 }
-                int at = oh * outWidth + ow;
+                int at = oh * shape.outWidth() + ow;
                 out[at] = max ? result : result / (op.countIncludePad() ? padded : count);
                 best[at] = plane * inPlane + (op.columnMajorIndices() && bestAt >= 0
                         ? columnMajor(bestAt, new long[] {height, width}) : bestAt);
