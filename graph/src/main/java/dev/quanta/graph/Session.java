@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
 
 /**
  * Runs a graph. Kernels are chosen once, when the session is made; {@link #run} may be called
@@ -131,16 +132,7 @@ public final class Session implements AutoCloseable {
      * and shapes. The caller keeps ownership of the inputs; close the outputs when done.
      */
     public Outputs run(Map<String, ?> feeds) {
-        Lock running = lifecycle.readLock();
-        running.lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException("session of graph '" + graph.name() + "' is closed");
-            }
-            return execute(feeds, pool, options.profile() ? new RunProfile(new ArrayList<>(), "") : null, false);
-        } finally {
-            running.unlock();
-        }
+        return whileOpen(() -> execute(feeds, pool, options.profile() ? new RunProfile(new ArrayList<>(), "") : null, false));
     }
 
     /**
@@ -150,14 +142,19 @@ public final class Session implements AutoCloseable {
      * Call it from the kernel's own thread, not from a parallel task.
      */
     public Outputs runWithin(KernelContext enclosing, Map<String, ?> feeds) {
+        RunProfile profile = enclosing.profile() == null ? null : enclosing.profile().within(enclosing.node());
+        return whileOpen(() -> execute(feeds, enclosing.pool(), profile, true));
+    }
+
+    /** A run, holding the session open while it lasts; refused once the session is closed. */
+    private Outputs whileOpen(Supplier<Outputs> run) {
         Lock running = lifecycle.readLock();
         running.lock();
         try {
             if (closed) {
                 throw new IllegalStateException("session of graph '" + graph.name() + "' is closed");
             }
-            RunProfile profile = enclosing.profile() == null ? null : enclosing.profile().within(enclosing.node());
-            return execute(feeds, enclosing.pool(), profile, true);
+            return run.get();
         } finally {
             running.unlock();
         }
