@@ -26,7 +26,8 @@ public record SessionOptions(int threads, boolean profile, Device device, Optimi
         BASIC,
         /**
          * Also the fusions: integer matmuls and convolutions, layer norms, GELU, attention's masked
-         * softmax; quantized tables gathered before dequantizing.
+         * softmax, batch normalization folded into the convolution before it; quantized tables
+         * gathered before dequantizing.
          */
         ALL
     }

@@ -9,6 +9,7 @@ import dev.quanta.graph.SessionOptions;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.passes.AttentionFusion;
 import dev.quanta.graph.passes.ConstantFolding;
+import dev.quanta.graph.passes.ConvBatchNormFusion;
 import dev.quanta.graph.passes.DeadCodeRemoval;
 import dev.quanta.graph.passes.GatherBeforeDequantize;
 import dev.quanta.graph.passes.GeluFusion;
@@ -131,9 +132,9 @@ public final class OnnxModel implements AutoCloseable {
             translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output) != null
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
             // Fusion first, so that what it adds over constants (a weight transpose, a scale product) folds.
-            Graph fused = AttentionFusion.apply(MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(GeluFusion.apply(
-                    LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types, weights), shapes), types), shapes),
-                    shapes, types), shapes, types);
+            Graph fused = ConvBatchNormFusion.apply(AttentionFusion.apply(MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(
+                    GeluFusion.apply(LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types, weights), shapes),
+                    types), shapes), shapes, types), shapes, types), weights);
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(fused, weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
         } catch (QuantaException e) {
