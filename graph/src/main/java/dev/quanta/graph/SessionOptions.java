@@ -26,7 +26,8 @@ public record SessionOptions(int threads, boolean profile, Device device, Optimi
         BASIC,
         /**
          * Also the fusions: integer matmuls and convolutions, layer norms, GELU, attention's masked
-         * softmax, batch normalization folded into the convolution before it; quantized tables
+         * softmax, batch normalization and one-element scalings and shifts folded into the convolution before
+         * them; quantized tables
          * gathered before dequantizing.
          */
         ALL

@@ -9,7 +9,7 @@ import dev.quanta.graph.SessionOptions;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.passes.AttentionFusion;
 import dev.quanta.graph.passes.ConstantFolding;
-import dev.quanta.graph.passes.ConvBatchNormFusion;
+import dev.quanta.graph.passes.ConvAffineFusion;
 import dev.quanta.graph.passes.DeadCodeRemoval;
 import dev.quanta.graph.passes.GatherBeforeDequantize;
 import dev.quanta.graph.passes.GeluFusion;
@@ -132,7 +132,7 @@ public final class OnnxModel implements AutoCloseable {
             translated.outputs().forEach(output -> outputShapes.put(output.name(), shapes.get(output) != null
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
             // Fusion first, so that what it adds over constants (a weight transpose, a scale product) folds.
-            Graph fused = ConvBatchNormFusion.apply(AttentionFusion.apply(MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(
+            Graph fused = ConvAffineFusion.apply(AttentionFusion.apply(MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(
                     GeluFusion.apply(LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types, weights), shapes),
                     types), shapes), shapes, types), shapes, types), weights);
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(fused, weights, shapes));

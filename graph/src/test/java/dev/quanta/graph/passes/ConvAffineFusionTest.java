@@ -8,6 +8,7 @@ import dev.quanta.graph.Outputs;
 import dev.quanta.graph.Session;
 import dev.quanta.graph.SessionOptions;
 import dev.quanta.graph.Value;
+import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.ChannelNormalize;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.Identity;
@@ -23,11 +24,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Conv → BatchNormalization folded into one Conv: the same outputs up to float rounding, with and
- * without the convolution's bias; left alone where the convolution's output is read elsewhere, the
- * normalization trains, or a weight can be fed.
+ * Conv → BatchNormalization → Mul and Add by one-element constants folded into one Conv: the same
+ * outputs up to float rounding, with and without the convolution's bias, for the whole chain and
+ * its parts; left alone where the convolution's output is read elsewhere, the normalization trains,
+ * a weight can be fed, or a step is not an affine one (a product by a whole tensor).
  */
-class ConvBatchNormFusionTest {
+class ConvAffineFusionTest {
 
     private static final int CHANNELS = 3;
     private static final int FILTERS = 5;
@@ -97,7 +99,7 @@ class ConvBatchNormFusionTest {
         Tensor x = arena.fromFloats(gaussians(2 * CHANNELS * 6 * 7, 0, 1), 2, CHANNELS, 6, 7);
         for (boolean withBias : new boolean[] {true, false}) {
             Graph graph = graph(withBias, false, false, false);
-            Graph fused = ConvBatchNormFusion.apply(graph, arena);
+            Graph fused = ConvAffineFusion.apply(graph, arena);
             assertThat(fused.nodes()).extracting(Node::name).containsExactly("conv");
             assertThat(fused.nodes().get(0).outputs()).extracting(Value::name).containsExactly("y");
             float[] expected = run(graph, x);
@@ -109,10 +111,68 @@ class ConvBatchNormFusionTest {
         }
     }
 
+    /** conv → bn? → Mul(a) → Add(c), a = −1.75 and c = 0.625 one-element constants; or conv → Mul(conv, conv) when {@code squared}. */
+    private Graph chain(Graph convAndNorm, boolean withNorm, boolean squared) {
+        Graph.Builder builder = Graph.builder("chain");
+        convAndNorm.inputs().forEach(builder::input);
+        convAndNorm.constants().forEach(builder::constant);
+        builder.node(convAndNorm.nodes().get(0));
+        if (withNorm) {
+            builder.node(convAndNorm.nodes().get(1));
+        }
+        Value last = convAndNorm.nodes().get(withNorm ? 1 : 0).outputs().get(0);
+        Value factor = new Value("a", null);
+        Value shift = new Value("c", null);
+        Value scaled = new Value("scaled", null);
+        Value out = new Value("out", null);
+        builder.constant(factor, arena.fromFloats(new float[] {-1.75f})).constant(shift, arena.fromFloats(new float[] {0.625f}, 1));
+        builder.node(new Node("mul", new Binary(Binary.Kind.MUL), List.of(squared ? last : factor, last), List.of(scaled), "test mul"))
+                .node(new Node("add", new Binary(Binary.Kind.ADD), List.of(scaled, shift), List.of(out), "test add"))
+                .output(out);
+        return builder.build();
+    }
+
+    private float[] runChain(Graph graph, Tensor x) {
+        try (Session session = new Session(graph, new SessionOptions(1, false)); Outputs outputs = session.run(Map.of("x", x))) {
+            return outputs.get("out").toFloatArray();
+        }
+    }
+
+    @Test
+    void productsAndSumsByOneElementFoldAfterTheNormToo() {
+        Tensor x = arena.fromFloats(gaussians(2 * CHANNELS * 6 * 7, 0, 1), 2, CHANNELS, 6, 7);
+        for (boolean withNorm : new boolean[] {true, false}) {
+            Graph graph = chain(graph(true, false, false, false), withNorm, false);
+            Graph fused = ConvAffineFusion.apply(graph, arena);
+            assertThat(fused.nodes()).as("with norm %s", withNorm).extracting(Node::name).containsExactly("conv");
+            float[] expected = runChain(graph, x);
+            float[] actual = runChain(fused, x);
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).as("out[%d], norm %s", i, withNorm)
+                        .isCloseTo(expected[i], Offset.offset(2e-5f * (1 + Math.abs(expected[i]))));
+            }
+        }
+        // A product by a tensor of one value per filter is left to run as it is.
+        Graph perFilter = chain(graph(true, false, false, false), false, false);
+        Graph.Builder builder = Graph.builder("per_filter");
+        perFilter.inputs().forEach(builder::input);
+        perFilter.constants().forEach((value, tensor) -> builder.constant(value, value.name().equals("a")
+                ? arena.fromFloats(gaussians(FILTERS, 0, 1), FILTERS, 1, 1) : tensor));
+        perFilter.nodes().forEach(builder::node);
+        perFilter.outputs().forEach(builder::output);
+        Graph perFilterGraph = builder.build();
+        assertThat(ConvAffineFusion.apply(perFilterGraph, arena)).isSameAs(perFilterGraph);
+        // A product by a whole tensor is no affine step: the chain stops before it.
+        assertThat(ConvAffineFusion.apply(chain(graph(true, false, false, false), false, true), arena).nodes())
+                .extracting(Node::name).containsExactly("conv", "mul", "add");
+        assertThat(ConvAffineFusion.apply(chain(graph(true, false, false, false), true, true), arena).nodes())
+                .extracting(Node::name).containsExactly("conv", "mul", "add");
+    }
+
     @Test
     void convolutionsReadElsewhereTrainingNormsAndFedWeightsStayAsTheyAre() {
         for (Graph graph : List.of(graph(true, false, true, false), graph(true, true, false, false), graph(false, false, false, true))) {
-            assertThat(ConvBatchNormFusion.apply(graph, arena)).isSameAs(graph);
+            assertThat(ConvAffineFusion.apply(graph, arena)).isSameAs(graph);
         }
     }
 }
