@@ -10,6 +10,7 @@ import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -42,7 +43,7 @@ public final class ConvAffineFusion {
             // out = (W·x)·scale + shift, per filter.
             double[] scale = new double[filters];
             double[] shift = bias == null ? new double[filters] : bias.toDoubleArray();
-            java.util.Arrays.fill(scale, 1);
+            Arrays.fill(scale, 1);
             List<Node> chain = new ArrayList<>();
             for (Node step = rewrite.onlyReader(conv); step != null && !rewrite.touches(step); step = rewrite.onlyReader(step)) {
                 Value input = (chain.isEmpty() ? conv : chain.getLast()).outputs().get(0);
