@@ -180,7 +180,7 @@ final class NormalizationKernels {
                     long out = (n * channels + c) * spatial;
                     if (x.dtype() == DType.FLOAT && strides[2] == 1) {
                         // x·factor + (bias − mean·factor) by vectors, as ONNX Runtime folds it; element by element in
-                        // double it took 0.26 ms a layer of PaddleOCR's classifier (1×128×12×48).
+                        // double it took up to 0.26 ms a layer of PaddleOCR's direction classifier.
                         FloatRows.affine(planes.segment(), base * 4, (float) factor, (float) (bias[c] - mean * factor),
                                 y.segment(), y.byteOffset() + out * 4, spatial);
                         continue;

@@ -222,8 +222,8 @@ final class ResizeKernel {
     /**
      * A resize whose every output element is one input element: a gather, row by row (the rows
      * split across the threads), each row's source found once from its outer coordinates. Element
-     * by element through the weighted sum, PaddleOCR's detector's nearest 2× and 4× upsamplings
-     * took 145 ms a run.
+     * by element through the weighted sum, the six nearest upsamplings of PaddleOCR's detector took
+     * 145 ms a run, now 4.6.
      */
     private static void gather(KernelContext context, Tensor x, Taps[][] taps, Tensor y) {
         int rank = x.rank();

@@ -88,9 +88,20 @@ class ConvAffineFusionTest {
         return builder.build();
     }
 
+    /** The graph's first output. */
     private float[] run(Graph graph, Tensor x) {
         try (Session session = new Session(graph, new SessionOptions(1, false)); Outputs outputs = session.run(Map.of("x", x))) {
-            return outputs.get("y").toFloatArray();
+            return outputs.get(graph.outputs().get(0).name()).toFloatArray();
+        }
+    }
+
+    /** The fused graph's outputs against the unfused one's, within float rounding. */
+    private void assertSameUpToRounding(Graph graph, Graph fused, Tensor x, String what) {
+        float[] expected = run(graph, x);
+        float[] actual = run(fused, x);
+        assertThat(actual).as(what).hasSameSizeAs(expected);
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(actual[i]).as("%s at %d", what, i).isCloseTo(expected[i], Offset.offset(2e-5f * (1 + Math.abs(expected[i]))));
         }
     }
 
@@ -102,12 +113,7 @@ class ConvAffineFusionTest {
             Graph fused = ConvAffineFusion.apply(graph, arena);
             assertThat(fused.nodes()).extracting(Node::name).containsExactly("conv");
             assertThat(fused.nodes().get(0).outputs()).extracting(Value::name).containsExactly("y");
-            float[] expected = run(graph, x);
-            float[] actual = run(fused, x);
-            for (int i = 0; i < expected.length; i++) {
-                assertThat(actual[i]).as("y[%d], bias %s", i, withBias)
-                        .isCloseTo(expected[i], Offset.offset(2e-5f * (1 + Math.abs(expected[i]))));
-            }
+            assertSameUpToRounding(graph, fused, x, "bias " + withBias);
         }
     }
 
@@ -132,12 +138,6 @@ class ConvAffineFusionTest {
         return builder.build();
     }
 
-    private float[] runChain(Graph graph, Tensor x) {
-        try (Session session = new Session(graph, new SessionOptions(1, false)); Outputs outputs = session.run(Map.of("x", x))) {
-            return outputs.get("out").toFloatArray();
-        }
-    }
-
     @Test
     void productsAndSumsByOneElementFoldAfterTheNormToo() {
         Tensor x = arena.fromFloats(gaussians(2 * CHANNELS * 6 * 7, 0, 1), 2, CHANNELS, 6, 7);
@@ -145,12 +145,7 @@ class ConvAffineFusionTest {
             Graph graph = chain(graph(true, false, false, false), withNorm, false);
             Graph fused = ConvAffineFusion.apply(graph, arena);
             assertThat(fused.nodes()).as("with norm %s", withNorm).extracting(Node::name).containsExactly("conv");
-            float[] expected = runChain(graph, x);
-            float[] actual = runChain(fused, x);
-            for (int i = 0; i < expected.length; i++) {
-                assertThat(actual[i]).as("out[%d], norm %s", i, withNorm)
-                        .isCloseTo(expected[i], Offset.offset(2e-5f * (1 + Math.abs(expected[i]))));
-            }
+            assertSameUpToRounding(graph, fused, x, "norm " + withNorm);
         }
         // A product by a tensor of one value per filter is left to run as it is.
         Graph perFilter = chain(graph(true, false, false, false), false, false);
