@@ -25,6 +25,8 @@ import java.util.function.Supplier;
 public final class Session implements AutoCloseable {
     /** Idle run memory a session keeps for reuse at most. */
     private static final long IDLE_MEMORY_LIMIT = 1L << 30;
+    /** A thread that owns no arena: a segment it may read is readable from every thread. */
+    private static final Thread NOT_THE_OWNER = Thread.ofPlatform().unstarted(() -> { });
     private final Graph graph;
     private final SessionOptions options;
     private final ValueKernel[] kernels;
@@ -167,10 +169,10 @@ public final class Session implements AutoCloseable {
      */
     private Outputs execute(Map<String, ?> feeds, IntraOpPool pool, RunProfile profile, boolean subgraph) {
         Object[] values = constantSlots.clone();
-        bindInputs(feeds, values);
         TensorArena arena = TensorArena.pooled(memory, options.memoryLimitBytes());
         BufferPool buffers = new BufferPool(arena);
         try {
+            bindInputs(feeds, values, pool == null ? null : arena);
             List<Node> nodes = graph.nodes();
             List<Object> dyingValues = new ArrayList<>();
             for (int n = 0; n < nodes.size(); n++) {
@@ -249,7 +251,12 @@ public final class Session implements AutoCloseable {
         }
     }
 
-    private void bindInputs(Map<String, ?> feeds, Object[] values) {
+    /**
+     * Checks the feeds and puts them in their slots. With {@code sharedCopies}, the run's arena when
+     * kernels run on other threads too, a tensor of a confined arena (readable by its owner thread
+     * alone) is copied there first; such a tensor owned by another thread is refused.
+     */
+    private void bindInputs(Map<String, ?> feeds, Object[] values, TensorArena sharedCopies) {
         if (!inputsByName.keySet().containsAll(feeds.keySet())) {
             List<String> unknown = new ArrayList<>(feeds.keySet());
             unknown.removeAll(inputsByName.keySet());
@@ -266,12 +273,20 @@ public final class Session implements AutoCloseable {
                 continue;
             }
             check(input, fed);
-            values[graphInputSlots.get(input)] = fed;
+            values[graphInputSlots.get(input)] = fed instanceof Tensor tensor ? readable(input, tensor, sharedCopies) : fed;
         }
         if (!missing.isEmpty()) {
             throw new GraphException("missing input" + (missing.size() > 1 ? "s " : " ") + new TreeSet<>(missing)
                     + " of graph '" + graph.name() + "'");
         }
+    }
+
+    private static Tensor readable(Value input, Tensor tensor, TensorArena sharedCopies) {
+        if (!tensor.segment().isAccessibleBy(Thread.currentThread())) {
+            throw new GraphException("input '" + input.name() + "' lives in an arena confined to another thread");
+        }
+        boolean confined = !tensor.segment().isAccessibleBy(NOT_THE_OWNER);
+        return confined && sharedCopies != null ? sharedCopies.copyOf(tensor) : tensor;
     }
 
     /**

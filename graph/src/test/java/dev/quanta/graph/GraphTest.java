@@ -234,6 +234,37 @@ class GraphTest {
         }
     }
 
+    /**
+     * Inputs from a confined arena, which only the caller's thread may read, feed kernels that
+     * run on the helpers too: the run copies them; another thread's confined tensor is refused.
+     */
+    @Test
+    void inputsFromAConfinedArenaRunOnEveryThread() throws Exception {
+        Value a = new Value("a", null);
+        Value b = new Value("b", null);
+        Value c = new Value("c", null);
+        Graph graph = Graph.builder("g").input(a).input(b).node(node("mm", new MatMul(), List.of(a, b), c)).output(c).build();
+        SplittableRandom random = new SplittableRandom(4);
+        Tensor left = random(random, new long[] {128, 64});
+        Tensor right = random(random, new long[] {64, 96});
+        try (Session session = new Session(graph, new SessionOptions(2, false));
+                TensorArena confined = TensorArena.ofConfined();
+                Outputs shared = session.run(Map.of("a", left, "b", right))) {
+            Map<String, Tensor> feeds = Map.of("a", confined.copyOf(left), "b", confined.copyOf(right));
+            try (Outputs outputs = session.run(feeds)) {
+                assertThat(outputs.get("c").toFloatArray()).containsExactly(shared.get("c").toFloatArray());
+            }
+            ExecutorService other = Executors.newSingleThreadExecutor();
+            try {
+                Future<?> run = other.submit(() -> session.run(feeds).close());
+                assertThatThrownBy(run::get).hasRootCauseInstanceOf(GraphException.class)
+                        .rootCause().hasMessageContaining("input 'a'").hasMessageContaining("confined to another thread");
+            } finally {
+                other.shutdown();
+            }
+        }
+    }
+
     @Test
     void matMulReadsPermutedViewsWhereTheyLieWithTheBitsOfDenseCopies() {
         Value a = new Value("a", null);
