@@ -148,7 +148,7 @@ final class GraphTranslator {
             put(value);
             builder.input(value);
         }
-        for (NodeProto node : proto.getNodeList()) {
+        for (NodeProto node : NodeOrder.sorted(modelName, proto)) {
             translate(node, opsets, 0);
         }
         for (ValueInfoProto output : proto.getOutputList()) {
