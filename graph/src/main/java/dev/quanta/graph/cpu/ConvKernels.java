@@ -127,10 +127,10 @@ final class ConvKernels {
                     byPositions(context, l, x, transposed.of(filters, context.isConstant(1), l), y, biases);
                     return new Tensor[] {y};
                 }
-                lowered(context, l, x, 0, (columns, n, gi, patches, first, count) -> {
+                lowered(context, l, x, 0, (columns, n, gi, patches, stride, first, count) -> {
                     FloatGemm.multiply(
                             new FloatGemm.Matrix(w.segment(), w.offset() + gi * l.groupFilters() * l.patch(), l.patch()),
-                            new FloatGemm.Matrix(columns.segment(), patches + first, l.outPlane()),
+                            new FloatGemm.Matrix(columns.segment(), patches, stride),
                             new FloatGemm.Matrix(y.segment(), l.outBase(n, gi) + first, l.outPlane()),
                             Math.toIntExact(l.groupFilters()), count, Math.toIntExact(l.patch()), false);
                     for (long f = 0; f < l.groupFilters() && biases != null; f++) {
@@ -343,7 +343,7 @@ final class ConvKernels {
             if (pointwise) {
                 MemorySegment.copy(x.segment(), Layouts.FLOAT, l.inBase(x, n, 0) * 4, byColumns, 0, count);
             } else {
-                im2col(context, x, l.inBase(x, n, 0), l.inSpatial(), l.channels(), g, columns, 0);
+                im2col(context, x, l.inBase(x, n, 0), l.inSpatial(), l.channels(), g, columns, 0, 0, g.outSizes()[0]);
                 MemorySegment.copy(columns.segment(), Layouts.FLOAT, columns.byteOffset(), byColumns, 0, count);
             }
             for (int p = 0; p < patch; p++) {
@@ -370,9 +370,12 @@ final class ConvKernels {
                 && 2 * l.groupFilters() * l.outPlane() * l.patch() < 4 * MIN_OPERATIONS_PER_TASK;
     }
 
-    /** Group gi of image n: its filters times columns [first, first + count) of its patches, whose first row starts at element {@code patches} of {@code columns}. */
+    /**
+     * Group gi of image n: its filters times the patches of output positions [first, first +
+     * count), which start at element {@code patches} of {@code columns}, in rows {@code stride} long.
+     */
     private interface GroupProduct {
-        void multiply(Tensor columns, long n, int gi, long patches, long first, int count);
+        void multiply(Tensor columns, long n, int gi, long patches, long stride, long first, int count);
     }
 
     /**
@@ -394,28 +397,35 @@ final class ConvKernels {
                 && Arrays.stream(l.geometry().strides()).allMatch(stride -> stride == 1)
                 && Arrays.stream(l.geometry().padBefore()).allMatch(pad -> pad == 0)
                 && Arrays.stream(l.geometry().padAfter()).allMatch(pad -> pad == 0);
+        long outHeight = l.geometry().outSizes()[0];
+        long outWidth = outPlane / Math.max(1, outHeight);
+        // A large 2-D plane's patches are gathered a band of output rows at a time: gathered whole, a
+        // 128-channel 3×3 convolution over 512×512 positions wrote and read 1.2 GB of them a run.
+        long bandRows = planar(x, l.inSpatial()) && !pointwise && !whole
+                ? Math.clamp(PATCH_BAND_BYTES / (l.patch() * outWidth * x.dtype().byteSize()), 1, outHeight) : outHeight;
+        long band = bandRows == outHeight ? outPlane : bandRows * outWidth;
         Tensor columns = pointwise ? x
-                : context.allocateForOverwrite(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), outPlane));
-        long work = 2 * l.groupFilters() * outPlane * l.patch();
+                : context.allocateForOverwrite(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), band));
+        long work = 2 * l.groupFilters() * band * l.patch();
         long wanted = Math.clamp(work / MIN_OPERATIONS_PER_TASK, 1, 4L * context.threads());
         // Blocks of whole panels, as many as wanted (a multiple of the threads where there are panels
         // enough), the panels spread evenly over them. 56×56 positions in blocks of 448 made 7 tasks,
         // of which one of two threads took 4: QLinearConv 64→64 3×3 took 1.53 ms on two threads
         // against 1.40 split so (one JVM alternating the two, medians of 12 passes).
-        long panels = Math.ceilDiv(outPlane, MIN_COLUMNS_PER_TASK);
+        long panels = Math.ceilDiv(band, MIN_COLUMNS_PER_TASK);
         long blocks = Math.min(panels, wanted);
         if (blocks > context.threads()) {
             blocks -= blocks % context.threads();
         }
         long blockCount = blocks;
-        LongUnaryOperator blockStart = block -> Math.min(outPlane, block * panels / blockCount * MIN_COLUMNS_PER_TASK);
         for (long n = 0; n < l.batch(); n++) {
             long image = n;
             if (pointwise) {
+                LongUnaryOperator blockStart = block -> Math.min(outPlane, block * panels / blockCount * MIN_COLUMNS_PER_TASK);
                 context.parallel(l.group() * blockCount, task -> {
                     int gi = (int) (task / blockCount);
                     long first = blockStart.applyAsLong(task % blockCount);
-                    product.multiply(x, image, gi, l.inBase(x, image, gi), first,
+                    product.multiply(x, image, gi, l.inBase(x, image, gi) + first, outPlane, first,
                             (int) (blockStart.applyAsLong(task % blockCount + 1) - first));
                 });
                 continue;
@@ -425,29 +435,51 @@ final class ConvKernels {
                     int gi = (int) group;
                     long rows = gi * l.patch();
                     for (long c = 0; c < l.groupChannels(); c++) {
-                        im2colPlanar(x, l.inBase(x, image, gi), l.inSpatial(), c, l.geometry(), columns, padBits, rows);
+                        im2colPlanar(x, l.inBase(x, image, gi), l.inSpatial(), c, l.geometry(), columns, padBits, rows, 0,
+                                outHeight);
                     }
-                    product.multiply(columns, image, gi, columns.offset() + rows * outPlane, 0, (int) outPlane);
+                    product.multiply(columns, image, gi, columns.offset() + rows * outPlane, outPlane, 0, (int) outPlane);
                 });
                 continue;
             }
             for (int gi = 0; gi < l.group(); gi++) {
                 int group = gi;
-                im2col(context, x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, padBits);
-                context.parallel(blockCount, task -> {
-                    long first = blockStart.applyAsLong(task);
-                    product.multiply(columns, image, group, columns.offset(), first,
-                            (int) (blockStart.applyAsLong(task + 1) - first));
-                });
+                for (long firstRow = 0; firstRow < outHeight || firstRow == 0; firstRow += bandRows) {
+                    long positions = Math.min(band, outPlane - firstRow * outWidth);
+                    long base = band == outPlane ? 0 : firstRow * outWidth;
+                    LongUnaryOperator blockStart = block -> Math.min(positions,
+                            block * panels / blockCount * MIN_COLUMNS_PER_TASK);
+                    im2col(context, x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, padBits,
+                            firstRow, Math.min(bandRows, outHeight - firstRow));
+                    context.parallel(blockCount, task -> {
+                        long first = blockStart.applyAsLong(task);
+                        product.multiply(columns, image, group, columns.offset() + first, positions, base + first,
+                                (int) (blockStart.applyAsLong(task + 1) - first));
+                    });
+                    if (band == outPlane) {
+                        break;
+                    }
+                }
             }
         }
     }
 
-    /** columns[c·K + k, o] = x[c, o·s − pad + k·d], and {@code padBits} outside the input; raw element bits. */
+    /** Patch matrices larger than this are gathered in bands of output rows. */
+    static final long PATCH_BAND_BYTES = 16L << 20;
+
+    /** Whether the patches can be gathered plane by plane, in bands of output rows ({@link #im2colPlanar}). */
+    private static boolean planar(Tensor x, long[] inSpatial) {
+        return inSpatial.length == 2 && (x.dtype() == DType.FLOAT || x.dtype() == DType.INT8 || x.dtype() == DType.UINT8);
+    }
+
+    /**
+     * The patch matrix: a row per channel and kernel tap, a column per output position; of the
+     * output rows [firstOutRow, firstOutRow + outRows) for {@link #planar} inputs, of all otherwise.
+     */
     private static void im2col(KernelContext context, Tensor x, long inBase, long[] inSpatial, long channels,
-            Window.Geometry g, Tensor columns, long padBits) {
-        if (inSpatial.length == 2 && (x.dtype() == DType.FLOAT || x.dtype() == DType.INT8 || x.dtype() == DType.UINT8)) {
-            context.parallel(channels, c -> im2colPlanar(x, inBase, inSpatial, c, g, columns, padBits, 0));
+            Window.Geometry g, Tensor columns, long padBits, long firstOutRow, long outRows) {
+        if (planar(x, inSpatial)) {
+            context.parallel(channels, c -> im2colPlanar(x, inBase, inSpatial, c, g, columns, padBits, 0, firstOutRow, outRows));
             return;
         }
         int rank = inSpatial.length;
@@ -543,7 +575,7 @@ final class ConvKernels {
                 return;
             }
             boolean lanes16 = Int16Gemm.takesWholeB(w.segment(), w.offset(), w.elementCount(), w.dtype() == DType.UINT8);
-            lowered(context, l, x, xZero[0] & 0xFF, (columns, n, gi, patches, first, count) -> {
+            lowered(context, l, x, xZero[0] & 0xFF, (columns, n, gi, patches, stride, first, count) -> {
                 int firstFilter = (int) (gi * l.groupFilters());
                 FloatGemm.Int8Matrix filters = new FloatGemm.Int8Matrix(w.segment(), w.offset() + firstFilter * l.patch(),
                         l.patch(), w.dtype() == DType.UINT8, wZero, false, firstFilter);
@@ -553,8 +585,8 @@ final class ConvKernels {
                 int step = lanes16 ? Int16Gemm.wholeColumns(patch) : count;
                 for (int from = 0; from < count; from += step) {
                     int width = Math.min(step, count - from);
-                    FloatGemm.Int8Matrix block = new FloatGemm.Int8Matrix(columns.segment(), patches + first + from,
-                            l.outPlane(), x.dtype() == DType.UINT8, xZero, true, (int) (first + from));
+                    FloatGemm.Int8Matrix block = new FloatGemm.Int8Matrix(columns.segment(), patches + from,
+                            stride, x.dtype() == DType.UINT8, xZero, true, (int) (first + from));
                     FloatGemm.Matrix out = new FloatGemm.Matrix(sums.segment(), l.outBase(n, gi) + first + from,
                             l.outPlane());
                     Int16Gemm.Packed packed = lanes16 ? Int16Gemm.packWhole(block, patch, width, PACKED_PATCHES.get()) : null;
@@ -654,19 +686,18 @@ final class ConvKernels {
 
     /**
      * {@link #im2col}'s rows of channel c (from row {@code firstRow} of {@code columns}) for a 2-D
-     * window, an output row at a time: the taps that
+     * window, over {@code outRows} output rows from {@code firstOutRow}, an output row at a time: the taps that
      * fall in the input are one run of it, found once per tap of the kernel, the rest padding.
      * Element by element, the general loop took about 27 ms of a 32 ms convolution of 64×56×56 by
      * 64 3×3 filters (a throwaway harness).
      */
     private static void im2colPlanar(Tensor x, long inBase, long[] inSpatial, long c, Window.Geometry g, Tensor columns,
-            long padBits, long firstRow) {
+            long padBits, long firstRow, long firstOutRow, long outRows) {
         long bytes = x.dtype() == DType.FLOAT ? 4 : 1;
         long height = inSpatial[0];
         long width = inSpatial[1];
-        long outHeight = g.outSizes()[0];
         long outWidth = g.outSizes()[1];
-        long outPlane = outHeight * outWidth;
+        long band = outRows * outWidth;
         MemorySegment from = x.segment();
         MemorySegment to = columns.segment();
         long row = firstRow + c * g.kernel()[0] * g.kernel()[1];
@@ -677,9 +708,9 @@ final class ConvKernels {
                 long stride = g.strides()[1];
                 long first = Math.min(outWidth, start >= 0 ? 0 : Math.ceilDiv(-start, stride));
                 long end = Math.max(first, Math.min(outWidth, start >= width ? 0 : Math.floorDiv(width - 1 - start, stride) + 1));
-                for (long oh = 0; oh < outHeight; oh++) {
-                    long h = oh * g.strides()[0] - g.padBefore()[0] + i * g.dilations()[0];
-                    long at = (columns.offset() + row * outPlane + oh * outWidth) * bytes;
+                for (long oh = 0; oh < outRows; oh++) {
+                    long h = (firstOutRow + oh) * g.strides()[0] - g.padBefore()[0] + i * g.dilations()[0];
+                    long at = (columns.offset() + row * band + oh * outWidth) * bytes;
                     boolean inside = h >= 0 && h < height;
                     long source = (inBase + c * height * width + h * width + start) * bytes;
                     if (bytes == 4) {

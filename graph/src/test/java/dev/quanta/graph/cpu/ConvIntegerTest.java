@@ -36,11 +36,13 @@ class ConvIntegerTest {
     @Test
     void matchesTheDefinitionExactly() {
         SplittableRandom random = new SplittableRandom(SEED);
-        for (int trial = 0; trial < 48; trial++) {
+        for (int trial = 0; trial < 50; trial++) {
             // Trials 40–43 with planes large enough to split across threads by output positions; 44
             // with many small groups, which go to the threads whole; 45 and 46 pointwise (1×1, stride
             // 1, no padding), read where the input lies; 47 deep (9,216 taps), each task's positions
-            // packed for the 16-bit lanes a hundred columns at a time.
+            // packed for the 16-bit lanes a hundred columns at a time; 48 and 49 over 18 MB of patches,
+            // gathered in bands of output rows (48 on the float kernel's integer mode, 49 strided, on
+            // the 16-bit lanes).
             boolean large = trial >= 40;
             int group = random.nextInt(1, 3);
             int channels = group * random.nextInt(1, 4);
@@ -59,7 +61,9 @@ class ConvIntegerTest {
                     : trial == 44 ? new int[] {8, 8, 16, 20, 17, 2, 1, 1, 2, 3, 1}
                     : trial == 45 ? new int[] {1, 6, 10, 30, 30, 1, 1, 2, 1, 1, 0}
                     : trial == 46 ? new int[] {2, 6, 4, 7, 9, 1, 1, 1, 1, 1, 0}
-                    : trial == 47 ? new int[] {1, 1024, 4, 24, 24, 1, 1, 1, 1, 3, 1} : null;
+                    : trial == 47 ? new int[] {1, 1024, 4, 24, 24, 1, 1, 1, 1, 3, 1}
+                    : trial == 48 ? new int[] {1, 256, 4, 90, 91, 1, 1, 1, 1, 3, 1}
+                    : trial == 49 ? new int[] {1, 256, 4, 181, 180, 2, 2, 1, 1, 3, 1} : null;
             if (fixed != null) {
                 group = fixed[0];
                 channels = fixed[1];

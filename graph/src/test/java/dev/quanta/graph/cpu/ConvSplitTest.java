@@ -47,6 +47,13 @@ class ConvSplitTest {
         check(6, 4, 2, 23, 1);
     }
 
+    @Test
+    void largePlanesGatherTheirPatchesInBandsOfRows() {
+        // 64 channels by 3×3 taps over 97×97 positions: 21.7 MB of patches, in bands of 75 rows and 22.
+        assertThat(64L * 9 * 97 * 97 * 4).isGreaterThan(ConvKernels.PATCH_BAND_BYTES);
+        check(64, 8, 1, 97, 3);
+    }
+
     /** A convolution of size×size images by kernel×kernel filters, stride 1, padding kernel/2 on every side. */
     private void check(int channels, int filters, int group, int size, int kernel) {
         SplittableRandom random = new SplittableRandom(0xC0_5917L);
