@@ -273,7 +273,8 @@ public final class Session implements AutoCloseable {
                 continue;
             }
             check(input, fed);
-            values[graphInputSlots.get(input)] = fed instanceof Tensor tensor ? readable(input, tensor, sharedCopies) : fed;
+            values[graphInputSlots.get(input)] = fed instanceof Tensor tensor && !tensor.dtype().isString()
+                    ? readable(input, tensor, sharedCopies) : fed;
         }
         if (!missing.isEmpty()) {
             throw new GraphException("missing input" + (missing.size() > 1 ? "s " : " ") + new TreeSet<>(missing)
