@@ -10,6 +10,7 @@ import dev.quanta.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * Resize, separably: each axis maps every output coordinate to input taps and weights, and an
@@ -33,8 +34,11 @@ final class ResizeKernel {
             Tensor sizesInput = inputs.length > 3 ? inputs[3] : null;
             int[] axes = axes(op, rank);
             double[] scales = new double[rank];
+            // The scales as ONNX Runtime takes them, in float: given, or an output size over an input size.
+            float[] floatScales = new float[rank];
             long[] outSizes = x.shape().sizes();
             Arrays.fill(scales, 1);
+            Arrays.fill(floatScales, 1);
             double[] roiStart = new double[rank];
             double[] roiEnd = new double[rank];
             Arrays.fill(roiEnd, 1);
@@ -63,6 +67,7 @@ final class ResizeKernel {
                     if (op.aspectPolicy() == Resize.AspectPolicy.STRETCH) {
                         outSizes[axis] = sizes[i];
                         scales[axis] = (double) sizes[i] / x.size(axis);
+                        floatScales[axis] = (float) sizes[i] / (float) x.size(axis);
                     } else {
                         outSizes[axis] = (long) Math.rint(common * x.size(axis));
                         scales[axis] = common;
@@ -79,6 +84,7 @@ final class ResizeKernel {
                         throw context.error("scale " + values[i] + " is not positive");
                     }
                     scales[axis] = values[i];
+                    floatScales[axis] = (float) values[i];
                     double span = op.transform() == Resize.Transform.TF_CROP_AND_RESIZE ? roiEnd[axis] - roiStart[axis] : 1;
                     outSizes[axis] = (long) Math.floor(x.size(axis) * span * values[i]);
                 }
@@ -96,6 +102,13 @@ final class ResizeKernel {
             if (rank > 0 && !x.dtype().isString() && !x.dtype().isPacked()
                     && Arrays.stream(taps).allMatch(axis -> Arrays.stream(axis).allMatch(ResizeKernel::copies))) {
                 gather(context, x, taps, y);
+                return new Tensor[] {y};
+            }
+            if (x.dtype() == DType.FLOAT && (rank == 2 || rank == 4) && asOnnxRuntime(op) && planar(taps)
+                    && IntStream.range(0, rank - 2).allMatch(axis -> floatScales[axis] == 1)
+                    && (op.transform() != Resize.Transform.ALIGN_CORNERS || IntStream.range(rank - 2, rank)
+                            .allMatch(axis -> x.size(axis) * scales[axis] == outSizes[axis]))) {
+                bilinear(context, x.contiguous(), op, floatScales, y);
                 return new Tensor[] {y};
             }
             if (x.dtype() == DType.FLOAT && rank >= 2 && planar(taps)) {
@@ -211,6 +224,103 @@ final class ResizeKernel {
                 }
             }
             MemorySegment.copy(out, 0, y.segment(), Layouts.FLOAT, y.byteOffset() + plane * outPlane * 4, outPlane);
+        });
+    }
+
+    /**
+     * Whether ONNX Runtime's bilinear kernel computes this resize (linear, without antialiasing, in a
+     * coordinate transformation it writes out in float), so that {@link #bilinear} gives its bits.
+     * (Where scales shrink an axis to a fraction of a size, align_corners divides by the output size
+     * in ONNX Runtime and by the fraction in ONNX's definition, which Quanta follows there.)
+     */
+    private static boolean asOnnxRuntime(Resize op) {
+        return op.mode() == Resize.Mode.LINEAR && !op.antialias() && op.aspectPolicy() == Resize.AspectPolicy.STRETCH
+                && switch (op.transform()) {
+                    case HALF_PIXEL, PYTORCH_HALF_PIXEL, ASYMMETRIC, ALIGN_CORNERS -> true;
+                    case HALF_PIXEL_SYMMETRIC, TF_CROP_AND_RESIZE -> false;
+                };
+    }
+
+    /**
+     * One axis of a bilinear resize as ONNX Runtime computes it in float: each output coordinate's
+     * two input coordinates and their weights (the nearer one weighs more).
+     */
+    private record Lerp(int[] low, int[] high, float[] lowWeight, float[] highWeight) {
+
+        static Lerp of(Resize op, int outSize, int inSize, float scale) {
+            Lerp lerp = new Lerp(new int[outSize], new int[outSize], new float[outSize], new float[outSize]);
+            for (int o = 0; o < outSize; o++) {
+                float at = scale == 1 ? o : switch (op.transform()) {
+                    case HALF_PIXEL -> (o + 0.5f) / scale - 0.5f;
+                    case PYTORCH_HALF_PIXEL -> outSize > 1 ? (o + 0.5f) / scale - 0.5f : 0;
+                    case ASYMMETRIC -> o / scale;
+                    case ALIGN_CORNERS -> outSize == 1 ? 0 : o * (float) (inSize - 1) / (float) (outSize - 1);
+                    case HALF_PIXEL_SYMMETRIC, TF_CROP_AND_RESIZE -> throw new IllegalStateException(op.transform().name());
+                };
+                at = Math.max(0, Math.min(at, inSize - 1));
+                int low = Math.min((int) at, inSize - 1);
+                int high = Math.min(low + 1, inSize - 1);
+                lerp.low[o] = low;
+                lerp.high[o] = high;
+                lerp.lowWeight[o] = low == high ? 0.5f : Math.abs(at - high);
+                lerp.highWeight[o] = low == high ? 0.5f : Math.abs(at - low);
+            }
+            return lerp;
+        }
+    }
+
+    /**
+     * A bilinear resize of the last two axes with ONNX Runtime's bits: its weights (float, from the
+     * float scales) and its sum, the four products of weight by weight by value added left to right
+     * in float. The more exact sum of {@link #planes} differs from it in the last bit, which a
+     * quantized model's next DynamicQuantizeLinear can turn into a step of its scale (imgly's int8
+     * ISNet: 0.3 apart at the output). The planes, or bands of their rows where planes are fewer
+     * than the tasks wanted, split across the threads.
+     */
+    private static void bilinear(KernelContext context, Tensor x, Resize op, float[] scales, Tensor y) {
+        int rank = x.rank();
+        int height = Math.toIntExact(x.size(rank - 2));
+        int width = Math.toIntExact(x.size(rank - 1));
+        Lerp rows = Lerp.of(op, Math.toIntExact(y.size(rank - 2)), height, scales[rank - 2]);
+        Lerp columns = Lerp.of(op, Math.toIntExact(y.size(rank - 1)), width, scales[rank - 1]);
+        int outHeight = rows.low().length;
+        int outWidth = columns.low().length;
+        long outPlane = (long) outHeight * outWidth;
+        long planes = outPlane == 0 ? 0 : y.elementCount() / outPlane;
+        int bands = (int) Math.clamp(Math.ceilDiv(4L * context.threads(), Math.max(1, planes)), 1, Math.max(1, outHeight));
+        MemorySegment from = x.segment();
+        MemorySegment to = y.segment();
+        context.parallel(planes * bands, task -> {
+            long plane = task / bands;
+            int band = (int) (task % bands);
+            int firstRow = (int) ((long) band * outHeight / bands);
+            int endRow = (int) ((long) (band + 1) * outHeight / bands);
+            if (firstRow == endRow) {
+                return;
+            }
+            // The input rows the band reads, copied once.
+            int firstIn = rows.low()[firstRow];
+            int inRows = rows.high()[endRow - 1] - firstIn + 1;
+            float[] in = new float[inRows * width];
+            MemorySegment.copy(from, Layouts.FLOAT, x.byteOffset() + (plane * height + firstIn) * width * 4L, in, 0, in.length);
+            float[] out = new float[(endRow - firstRow) * outWidth];
+            for (int oh = firstRow; oh < endRow; oh++) {
+                int upper = (rows.low()[oh] - firstIn) * width;
+                int lower = (rows.high()[oh] - firstIn) * width;
+                float upperWeight = rows.lowWeight()[oh];
+                float lowerWeight = rows.highWeight()[oh];
+                int at = (oh - firstRow) * outWidth;
+                for (int ow = 0; ow < outWidth; ow++) {
+                    int left = columns.low()[ow];
+                    int right = columns.high()[ow];
+                    float leftWeight = columns.lowWeight()[ow];
+                    float rightWeight = columns.highWeight()[ow];
+                    out[at + ow] = leftWeight * upperWeight * in[upper + left] + rightWeight * upperWeight * in[upper + right]
+                            + leftWeight * lowerWeight * in[lower + left] + rightWeight * lowerWeight * in[lower + right];
+                }
+            }
+            MemorySegment.copy(out, 0, to, Layouts.FLOAT, y.byteOffset() + (plane * outPlane + (long) firstRow * outWidth) * 4L,
+                    out.length);
         });
     }
 

@@ -24,6 +24,9 @@ import org.junit.jupiter.api.Test;
  * which runs for float64 (the float result is the float64 one rounded), over linear and cubic
  * modes, every coordinate transform, antialiasing, up- and downsampling, ranks 3 to 5 (a third
  * axis resized now and then, left to the general loop), a strided input, on one thread and two.
+ * The bilinear resizes of rank-4 images that take ONNX Runtime's float arithmetic instead (its
+ * bits are checked against it in the bench module's ContribOpsTest) lie within a few float
+ * roundings of the general loop's.
  */
 class PlanarResizeTest {
 
@@ -64,12 +67,19 @@ class PlanarResizeTest {
             }
             double[] expected = resize(op, doubles, scales, 1);
             String what = op + " " + Arrays.toString(sizes) + " scales " + Arrays.toString(scales);
+            boolean asOnnxRuntime = rank == 4 && mode == Resize.Mode.LINEAR && !antialias
+                    && transform != Resize.Transform.HALF_PIXEL_SYMMETRIC && scales[rank - 3] == 1;
             for (int threads : new int[] {1, 2}) {
                 double[] actual = resize(op, floats, scales, threads);
                 assertThat(actual).as("%s, %d threads", what, threads).hasSameSizeAs(expected);
                 for (int i = 0; i < expected.length; i++) {
-                    assertThat(Float.floatToIntBits((float) actual[i])).as("%s at %d", what, i)
-                            .isEqualTo(Float.floatToIntBits((float) expected[i]));
+                    if (asOnnxRuntime) {
+                        assertThat(actual[i]).as("%s at %d", what, i)
+                                .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-6 * (1 + Math.abs(expected[i]))));
+                    } else {
+                        assertThat(Float.floatToIntBits((float) actual[i])).as("%s at %d", what, i)
+                                .isEqualTo(Float.floatToIntBits((float) expected[i]));
+                    }
                 }
             }
         }
