@@ -430,6 +430,12 @@ final class ElementwiseKernels {
         return (context, inputs) -> cast(new Cast(inputs[1].dtype(), op.saturate(), op.roundMode())).run(context, inputs);
     }
 
+    /** float16 or bfloat16 to float32, or back. */
+    private static boolean halfWidening(DType from, DType to) {
+        boolean half = from == DType.FLOAT16 || from == DType.BFLOAT16;
+        return half ? to == DType.FLOAT : from == DType.FLOAT && (to == DType.FLOAT16 || to == DType.BFLOAT16);
+    }
+
     static Kernel cast(Cast op) {
         DType to = op.to();
         return (context, inputs) -> {
@@ -445,6 +451,22 @@ final class ElementwiseKernels {
             if (from == DType.INT32 && to == DType.FLOAT && x.isContiguous()) {
                 // Integer matmul results to float: the hot cast of quantized models.
                 FloatRows.fromInts(x.segment(), x.byteOffset(), out.segment(), out.byteOffset(), x.elementCount());
+                return new Tensor[] {out};
+            }
+            if (x.isContiguous() && halfWidening(from, to)) {
+                // Half-precision models' casts around every node that computes (HalfPrecisionWidening).
+                long count = x.elementCount();
+                switch (from) {
+                    case FLOAT16 -> FloatRows.fromFloat16(x.segment(), x.byteOffset(), out.segment(), out.byteOffset(), count);
+                    case BFLOAT16 -> FloatRows.fromBfloat16(x.segment(), x.byteOffset(), out.segment(), out.byteOffset(), count);
+                    default -> {
+                        if (to == DType.FLOAT16) {
+                            FloatRows.toFloat16(x.segment(), x.byteOffset(), out.segment(), out.byteOffset(), count);
+                        } else {
+                            FloatRows.toBfloat16(x.segment(), x.byteOffset(), out.segment(), out.byteOffset(), count);
+                        }
+                    }
+                }
                 return new Tensor[] {out};
             }
             MiniFloat mini = to.miniFloat();

@@ -27,7 +27,7 @@ import java.util.Set;
  * so the shape computations around it fold. Initializers that are also graph inputs can be fed,
  * so they do not count as constant. Subgraphs (If branches, Loop bodies) fold too, with the
  * constants of the graphs around them. Results larger than {@link #MAX_FOLDED_BYTES} stay computed
- * at run time.
+ * at run time, unless at most twice their inputs' size (a float16 weight widened to float32).
  */
 public final class ConstantFolding {
 
@@ -170,12 +170,17 @@ public final class ConstantFolding {
         } catch (QuantaException | ArithmeticException | IndexOutOfBoundsException | IllegalArgumentException e) {
             return null; // the same error will name the node at run time
         }
+        long inputBytes = 0;
+        for (Tensor input : inputs) {
+            inputBytes += input == null || input.dtype().isString() ? 0 : input.dtype().storageBytes(input.elementCount());
+        }
         Tensor[] outputs = new Tensor[node.outputs().size()];
         for (int i = 0; i < outputs.length; i++) {
             if (!(results[i] instanceof Tensor output)) {
                 return null; // sequences and optionals are not kept as constants
             }
-            if (!output.dtype().isString() && output.dtype().storageBytes(output.elementCount()) > MAX_FOLDED_BYTES) {
+            long bytes = output.dtype().isString() ? 0 : output.dtype().storageBytes(output.elementCount());
+            if (bytes > MAX_FOLDED_BYTES && bytes > 2 * inputBytes) {
                 return null;
             }
             outputs[i] = output.arena() == arena ? output.contiguous() : arena.copyOf(output);

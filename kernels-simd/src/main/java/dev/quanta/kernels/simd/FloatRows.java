@@ -762,6 +762,48 @@ public final class FloatRows {
         }
     }
 
+    /** out[i] = a[i] over contiguous float16 (IEEE binary16) in and float32 out: exact. */
+    public static void fromFloat16(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
+        for (long i = 0; i < length; i++) {
+            out.set(Layouts.FLOAT, outOffset + i * 4, Float.float16ToFloat(a.get(Layouts.INT16, aOffset + i * 2)));
+        }
+    }
+
+    /** out[i] = a[i] over contiguous float32 in and float16 out, rounded to nearest even (overflow to infinity). */
+    public static void toFloat16(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
+        for (long i = 0; i < length; i++) {
+            out.set(Layouts.INT16, outOffset + i * 2, Float.floatToFloat16(a.get(Layouts.FLOAT, aOffset + i * 4)));
+        }
+    }
+
+    /** out[i] = a[i] over contiguous bfloat16 in and float32 out: exact (a bfloat16 is a float32's high half). */
+    public static void fromBfloat16(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
+        for (long i = 0; i < length; i++) {
+            out.set(Layouts.INT32, outOffset + i * 4, a.get(Layouts.INT16, aOffset + i * 2) << 16);
+        }
+    }
+
+    /**
+     * out[i] = a[i] over contiguous float32 in and bfloat16 out, rounded to nearest even; a NaN
+     * keeps its sign and payload's high bits and is made quiet.
+     */
+    public static void toBfloat16(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
+        a = Segments.exact(a);
+        out = Segments.exact(out);
+        for (long i = 0; i < length; i++) {
+            int bits = a.get(Layouts.INT32, aOffset + i * 4);
+            boolean nan = (bits & 0x7FFFFFFF) > 0x7F800000;
+            int rounded = nan ? bits >>> 16 | 0x40 : bits + 0x7FFF + (bits >>> 16 & 1) >>> 16;
+            out.set(Layouts.INT16, outOffset + i * 2, (short) rounded);
+        }
+    }
+
     /**
      * erf(x)/x = P(x²) below |x| = 1, P fitted by weighted least squares (relative error) on
      * Chebyshev nodes; the highest power first.

@@ -18,6 +18,77 @@ class FloatRowsTest {
     private static final float[] EXTREMES = {0f, -0f, 1f, -1f, Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE,
         Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 88.7f, -103.9f, 1e-30f};
 
+    /**
+     * float16 and bfloat16 to float32 and back, in bulk at odd offsets: every half pattern decodes as
+     * the JDK's conversion and a bfloat16's definition (a float's high half) give it; floats encode to
+     * float16 as the JDK does, and to bfloat16 as the nearest value, ties to even (its definition,
+     * worked out in double), NaNs staying NaN with their sign.
+     */
+    @Test
+    void halfPrecisionConvertsInBulkAsItsDefinition() {
+        int patterns = 1 << 16;
+        SplittableRandom random = new SplittableRandom(SEED);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment halves = arena.allocate(2L * patterns + 2);
+            MemorySegment floats = arena.allocate(4L * patterns + 4);
+            for (int bits = 0; bits < patterns; bits++) {
+                halves.set(Layouts.INT16, 2 + 2L * bits, (short) bits);
+            }
+            FloatRows.fromFloat16(halves, 2, floats, 4, patterns);
+            for (int bits = 0; bits < patterns; bits++) {
+                assertThat(Float.floatToRawIntBits(floats.get(Layouts.FLOAT, 4 + 4L * bits))).as("float16 %04x", bits)
+                        .isEqualTo(Float.floatToRawIntBits(Float.float16ToFloat((short) bits)));
+            }
+            FloatRows.fromBfloat16(halves, 2, floats, 4, patterns);
+            for (int bits = 0; bits < patterns; bits++) {
+                assertThat(floats.get(Layouts.INT32, 4 + 4L * bits)).as("bfloat16 %04x", bits).isEqualTo(bits << 16);
+            }
+            float[] values = new float[patterns];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = switch (i % 4) {
+                    case 0 -> EXTREMES[i / 4 % EXTREMES.length];
+                    case 1 -> Float.intBitsToFloat(random.nextInt() & 0xFFFF_0000 | 0x8000); // a tie for bfloat16
+                    case 2 -> (float) (random.nextGaussian() * Math.pow(2, random.nextInt(-30, 30)));
+                    default -> Float.intBitsToFloat(random.nextInt());
+                };
+                floats.set(Layouts.FLOAT, 4 + 4L * i, values[i]);
+            }
+            FloatRows.toFloat16(floats, 4, halves, 2, patterns);
+            for (int i = 0; i < values.length; i++) {
+                short expected = Float.floatToFloat16(values[i]);
+                short actual = halves.get(Layouts.INT16, 2 + 2L * i);
+                assertThat(Float.isNaN(values[i]) ? Float.isNaN(Float.float16ToFloat(actual)) : actual == expected)
+                        .as("%s to float16", values[i]).isTrue();
+            }
+            FloatRows.toBfloat16(floats, 4, halves, 2, patterns);
+            for (int i = 0; i < values.length; i++) {
+                int actual = halves.get(Layouts.INT16, 2 + 2L * i) & 0xFFFF;
+                float decoded = Float.intBitsToFloat(actual << 16);
+                if (Float.isNaN(values[i])) {
+                    assertThat(Float.isNaN(decoded) && (actual & 0x8000) == (Float.floatToRawIntBits(values[i]) >>> 16 & 0x8000))
+                            .as("%08x to bfloat16", Float.floatToRawIntBits(values[i])).isTrue();
+                } else {
+                    assertThat(actual).as("%s to bfloat16", values[i]).isEqualTo(nearestBfloat16(values[i]));
+                }
+            }
+        }
+    }
+
+    /** The bfloat16 nearest a finite or infinite float, ties to the even encoding, by comparing distances in double. */
+    private static int nearestBfloat16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        int below = bits >>> 16;
+        if (Float.isInfinite(value) || (bits & 0xFFFF) == 0) {
+            return below;
+        }
+        int above = below + 1; // the next encoding away from zero: past the largest, infinity, which stands at 2^128
+        double low = Float.intBitsToFloat(below << 16);
+        double high = (above & 0x7FFF) == 0x7F80 ? Math.copySign(0x1p128, value) : Float.intBitsToFloat(above << 16);
+        double toLow = Math.abs(value - low);
+        double toHigh = Math.abs(high - value);
+        return toLow < toHigh || toLow == toHigh && (below & 1) == 0 ? below : above;
+    }
+
     @Test
     void intsBecomeTheNearestFloatsAsJavasCastDoes() {
         int[] values = {0, 1, -1, 16_777_217, -16_777_219, Integer.MAX_VALUE, Integer.MIN_VALUE, 123_456_789, 7, -8, 9};

@@ -13,6 +13,7 @@ import dev.quanta.graph.passes.ConvAffineFusion;
 import dev.quanta.graph.passes.DeadCodeRemoval;
 import dev.quanta.graph.passes.GatherBeforeDequantize;
 import dev.quanta.graph.passes.GeluFusion;
+import dev.quanta.graph.passes.HalfPrecisionWidening;
 import dev.quanta.graph.passes.IntegerMatMulFusion;
 import dev.quanta.graph.passes.LayerNormFusion;
 import dev.quanta.graph.passes.MaskedSoftmaxFusion;
@@ -135,7 +136,8 @@ public final class OnnxModel implements AutoCloseable {
             Graph fused = ConvAffineFusion.apply(AttentionFusion.apply(MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(
                     GeluFusion.apply(LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types, weights), shapes),
                     types), shapes), shapes, types), shapes, types), weights);
-            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(fused, weights, shapes));
+            Graph widened = HalfPrecisionWidening.apply(fused, TypeCheck.apply(fused));
+            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(widened, weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
         } catch (QuantaException e) {
             weights.close();
