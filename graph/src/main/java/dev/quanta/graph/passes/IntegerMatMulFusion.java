@@ -9,7 +9,9 @@ import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.Conv;
+import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.ConvIntegerToFloat;
+import dev.quanta.graph.ops.CoreOp;
 import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.DynamicQuantizeMatMul;
@@ -41,7 +43,8 @@ import java.util.Objects;
  * quantized models (ONNX Runtime's quantizer emits this chain after each DynamicQuantizeLinear).
  * The scale must be one value or one per column, the bias a constant with one value per column,
  * and no value inside the chain may be read elsewhere or be a graph output. The fused kernel
- * rounds as the chain does, so outputs keep their bits.
+ * rounds as the chain does, so outputs keep their bits. The same chain after a ConvInteger, its
+ * scale and bias per output channel, becomes {@link ConvIntegerToFloat}.
  * <li>DequantizeLinear(int8 x) and DequantizeLinear(int8 w) → MatMul (w 2-D, also through Gemm's
  * Transpose) or Conv (QDQ models): the product runs on the integers ({@link MatMulIntegerToFloat},
  * {@link ConvIntegerToFloat}), scaled once by x_scale·w_scale (x per tensor, w per tensor or per
@@ -59,7 +62,7 @@ public final class IntegerMatMulFusion {
 
     /** {@code arena} holds the constants the fusion adds (merged weights and their parameters). */
     public static Graph apply(Graph graph, Map<Value, Shape> shapes, Map<Value, DType> types, TensorArena arena) {
-        Graph products = chains(quantizedOperands(graph, shapes, types), shapes);
+        Graph products = chains(quantizedOperands(graph, shapes, types), shapes, types);
         // Dead code goes before the quantization fuses: a merged product's old scale nodes still read it.
         return DeadCodeRemoval.apply(dynamicQuantization(DeadCodeRemoval.apply(sharedOperandProducts(products, shapes, arena))));
     }
@@ -287,27 +290,33 @@ public final class IntegerMatMulFusion {
                 && shape.size(0) == columns;
     }
 
-    /** MatMulInteger → Cast → Mul(scale) (→ Add(bias)). */
-    private static Graph chains(Graph graph, Map<Value, Shape> shapes) {
+    /** MatMulInteger or ConvInteger → Cast → Mul(scale) (→ Add(bias)). */
+    private static Graph chains(Graph graph, Map<Value, Shape> shapes, Map<Value, DType> types) {
         Rewrite rewrite = new Rewrite(graph);
         for (Node node : graph.nodes()) {
-            if (!(node.op() instanceof MatMulInteger)) {
+            if (!(node.op() instanceof MatMulInteger) && !(node.op() instanceof ConvInteger)) {
                 continue;
             }
             Value product = node.outputs().get(0);
-            Shape productShape = shapes.get(product);
+            // The axis of the scales and biases: a product's columns; a convolution's output channels,
+            // its filters, known from the weights' shape where the images' sizes are not.
+            boolean conv = node.op() instanceof ConvInteger;
+            Shape known = conv ? shapes.get(node.inputs().get(1)) : shapes.get(product);
+            int rank = known == null ? 0 : known.rank();
+            int axis = conv ? 1 : rank - 1;
+            int knownAxis = conv ? 0 : axis;
             Node cast = rewrite.onlyReader(product);
-            if (productShape == null || productShape.rank() == 0 || !productShape.isStatic(productShape.rank() - 1)
-                    || cast == null || !(cast.op() instanceof Cast c && c.to() == DType.FLOAT)) {
+            if (rank <= axis || !known.isStatic(knownAxis) || cast == null
+                    || !(cast.op() instanceof Cast c && c.to() == DType.FLOAT)) {
                 continue;
             }
-            long columns = productShape.size(productShape.rank() - 1);
+            long channels = known.size(knownAxis);
             Node mul = rewrite.onlyReader(cast);
             if (!binary(mul, Binary.Kind.MUL)) {
                 continue;
             }
             Value scale = other(mul, cast.outputs().get(0));
-            if (scale == null || !perColumn(shapes.get(scale), productShape.rank(), columns, true)) {
+            if (scale == null || !along(shapes.get(scale), rank, axis, channels, true)) {
                 continue;
             }
             Node last = mul;
@@ -315,9 +324,12 @@ public final class IntegerMatMulFusion {
             Node add = rewrite.onlyReader(mul);
             if (binary(add, Binary.Kind.ADD)) {
                 Value candidate = other(add, mul.outputs().get(0));
-                Tensor constant = candidate == null ? null : graph.constants().get(candidate);
-                if (constant != null && constant.dtype() == DType.FLOAT
-                        && perColumn(constant.shape(), productShape.rank(), columns, false)) {
+                // A product's bias is a constant, as the merging of products needs it; a convolution's
+                // may still be computed (ONNX Runtime's quantizer reshapes it to [C, 1, 1]).
+                boolean given = candidate != null && (conv
+                        ? types.get(candidate) == DType.FLOAT : graph.constants().containsKey(candidate)
+                                && graph.constants().get(candidate).dtype() == DType.FLOAT);
+                if (given && along(shapes.get(candidate), rank, axis, channels, false)) {
                     bias = candidate;
                     last = add;
                 }
@@ -327,10 +339,13 @@ public final class IntegerMatMulFusion {
             if (bias != null) {
                 inputs.add(bias);
             }
+            CoreOp fused = node.op() instanceof ConvInteger integerConv
+                    ? new ConvIntegerToFloat(integerConv.window(), integerConv.group())
+                    : new MatMulIntegerToFloat();
             // The fused node stands where the chain ends: every input it reads exists by then.
             for (Node absorbed : last == add ? List.of(node, cast, mul, add) : List.of(node, cast, mul)) {
                 rewrite.replace(absorbed, absorbed == last
-                        ? List.of(new Node(node.name(), new MatMulIntegerToFloat(), inputs, last.outputs(), node.source()))
+                        ? List.of(new Node(node.name(), fused, inputs, last.outputs(), node.source()))
                         : List.of());
             }
         }
@@ -578,12 +593,16 @@ public final class IntegerMatMulFusion {
      * A static shape that broadcasts along the last axis of a rank-{@code rank} product without
      * changing its shape: one value ({@code oneAllowed}) or {@code columns} in the last axis, ones elsewhere.
      */
-    private static boolean perColumn(Shape shape, int rank, long columns, boolean oneAllowed) {
+    /**
+     * Whether a shape broadcast against a product of {@code rank} axes holds one value per
+     * coordinate of {@code axis} ({@code count} of them, along that axis), or one value in all.
+     */
+    private static boolean along(Shape shape, int rank, int axis, long count, boolean oneAllowed) {
         if (shape == null || !shape.isStatic() || shape.rank() > rank) {
             return false;
         }
-        long count = shape.elementCount();
-        boolean lastOnly = shape.rank() > 0 && shape.size(shape.rank() - 1) == count;
-        return count == 1 ? oneAllowed : count == columns && lastOnly;
+        long values = shape.elementCount();
+        int aligned = shape.rank() - (rank - axis);
+        return values == 1 ? oneAllowed : values == count && aligned >= 0 && shape.size(aligned) == count;
     }
 }

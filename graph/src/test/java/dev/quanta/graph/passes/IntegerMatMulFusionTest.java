@@ -104,6 +104,62 @@ class IntegerMatMulFusionTest {
     }
 
     /**
+     * DynamicQuantizeLinear(x) → ConvInteger(·, w) → Cast → Mul(x scale · w scale) (→ Add(bias
+     * reshaped to [F, 1, 1])), as ONNX Runtime's quantizer writes a dynamically quantized Conv (imgly's
+     * ISNet): one ConvIntegerToFloat, bit for bit; a scale of a wrong shape leaves the chain alone.
+     */
+    @Test
+    void theConvChainFusesIntoOneKernelAndKeepsItsBits() {
+        int filters = 6;
+        for (boolean withBias : new boolean[] {false, true}) {
+            for (boolean scaleOfAWrongShape : new boolean[] {false, true}) {
+                // The images' sizes unknown at load, as where a Resize to computed sizes precedes the Conv.
+                Value x = new Value("x", ValueType.of(DType.FLOAT, Shape.of(Dim.of(2), Dim.of(4), Dim.symbol("h"), Dim.symbol("w"))));
+                Value q = new Value("q", null);
+                Value qScale = new Value("q_scale", null);
+                Value qZero = new Value("q_zero", null);
+                Value w = new Value("w", null);
+                Value wScale = new Value("w_scale", null);
+                Value scale = new Value("scale", null);
+                Value bias = new Value("bias", null);
+                Value biasShape = new Value("bias_shape", null);
+                Value reshaped = new Value("reshaped", null);
+                Value sums = new Value("sums", null);
+                Value asFloat = new Value("as_float", null);
+                Value scaled = new Value("scaled", null);
+                Value y = new Value("y", null);
+                Window window = new Window(null, new long[] {1, 1}, new long[] {1, 1}, new long[] {1, 1, 1, 1},
+                        Window.AutoPad.NOTSET, false);
+                Graph.Builder builder = Graph.builder("g").input(x)
+                        .constant(w, bytes(filters * 4 * 9, filters, 4, 3, 3))
+                        .constant(wScale, scaleOfAWrongShape ? floats(8, 8) : floats(1))
+                        .constant(bias, floats(filters, filters))
+                        .constant(biasShape, arena.fromLongs(DType.INT64, new long[] {filters, 1, 1}, 3))
+                        .node(new Node("quantize", new DynamicQuantize(), List.of(x), List.of(q, qScale, qZero), "test"))
+                        .node(node("scales", new Binary(Binary.Kind.MUL), List.of(qScale, wScale), scale))
+                        .node(node("reshape", new dev.quanta.graph.ops.Reshape(false), List.of(bias, biasShape), reshaped))
+                        .node(node("conv", new dev.quanta.graph.ops.ConvInteger(window, 1), Arrays.asList(q, w, qZero, null),
+                                sums))
+                        .node(node("cast", new Cast(DType.FLOAT, true, Float8E8M0.RoundMode.UP), List.of(sums), asFloat))
+                        .node(node("mul", new Binary(Binary.Kind.MUL), List.of(asFloat, scale), withBias ? scaled : y));
+                if (withBias) {
+                    builder.node(node("add", new Binary(Binary.Kind.ADD), List.of(scaled, reshaped), y));
+                }
+                Graph graph = builder.output(y).build();
+                Graph fused = IntegerMatMulFusion.apply(graph, ShapeInference.apply(graph), TypeCheck.apply(graph), arena);
+                List<String> ops = fused.nodes().stream().map(node -> node.op().name()).toList();
+                assertThat(ops).as("bias %s, scale of a wrong shape %s", withBias, scaleOfAWrongShape)
+                        .contains(scaleOfAWrongShape ? "ConvInteger" : "ConvIntegerToFloat")
+                        .doesNotContain(scaleOfAWrongShape ? "ConvIntegerToFloat" : "Cast");
+                if (!scaleOfAWrongShape) {
+                    Tensor input = floats(2 * 4 * 9 * 8, 2, 4, 9, 8);
+                    assertThat(run(fused, input)).isEqualTo(run(graph, input));
+                }
+            }
+        }
+    }
+
+    /**
      * A projection of the shared quantized x, as {@link #sharedQuantization} builds it: its weights'
      * type and columns, its B zero point (none, one, or one per column), its scale (x's times one
      * value or one per column), and whether it adds a bias.
