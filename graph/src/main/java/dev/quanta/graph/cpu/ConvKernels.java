@@ -562,22 +562,26 @@ final class ConvKernels {
         /**
          * Each group's patches gathered as bytes (padding holds x's zero point, so it adds nothing) and
          * multiplied exactly into {@code sums} (int32, y's shape); each block then goes to {@code
-         * epilogue} on the task that computed it. Where no weight is −128 as a signed value (ONNX
-         * Runtime's symmetric int8 weights), each task packs its block of patches into 16-bit lanes for
-         * {@link Int16Gemm}, else the float GEMM's integer mode multiplies. Depthwise convolutions go
+         * epilogue} on the task that computed it. Where no weight, or few, is −128 as a signed value
+         * (ONNX Runtime's symmetric int8 weights; its asymmetric uint8 ones, whose minimum is 0), each
+         * task packs its block of patches into 16-bit lanes for {@link Int16Gemm} (see {@link
+         * RaisedWeights}), else the float GEMM's integer mode multiplies. Depthwise convolutions go
          * plane by plane through the float kernel instead, on values less their zero points: exact,
          * as no sum of {@link #EXACT_TAPS} products of such values reaches 2^24.
          */
-        void convolve(KernelContext context, Tensor sums, BlockEpilogue epilogue) {
+        void convolve(KernelContext context, Tensor sums, BlockEpilogue epilogue, RaisedWeights raised) {
             Lowering l = lowering;
             if (depthwise(l) && l.patch() <= EXACT_TAPS) {
                 depthwiseIntegers(context, sums, epilogue);
                 return;
             }
-            boolean lanes16 = Int16Gemm.takesWholeB(w.segment(), w.offset(), w.elementCount(), w.dtype() == DType.UINT8);
+            RaisedWeights.Weights weights = raised.of(w, context.isConstant(1));
+            boolean lanes16 = weights != null;
+            MemorySegment filterBytes = lanes16 ? weights.segment() : w.segment();
+            long filterOffset = lanes16 ? 0 : w.offset();
             lowered(context, l, x, xZero[0] & 0xFF, (columns, n, gi, patches, stride, first, count) -> {
                 int firstFilter = (int) (gi * l.groupFilters());
-                FloatGemm.Int8Matrix filters = new FloatGemm.Int8Matrix(w.segment(), w.offset() + firstFilter * l.patch(),
+                FloatGemm.Int8Matrix filters = new FloatGemm.Int8Matrix(filterBytes, filterOffset + firstFilter * l.patch(),
                         l.patch(), w.dtype() == DType.UINT8, wZero, false, firstFilter);
                 int patch = Math.toIntExact(l.patch());
                 int filterCount = Math.toIntExact(l.groupFilters());
@@ -595,6 +599,9 @@ final class ConvKernels {
                         Int16Gemm.multiply(filters, packed, 0, out, filterCount, width, patch, null);
                     } else {
                         FloatGemm.multiplyIntegers(filters, block, out, filterCount, width, patch);
+                    }
+                    if (lanes16) {
+                        weights.correct(block, out, firstFilter, filterCount, width);
                     }
                 }
                 if (epilogue != null) {
@@ -619,10 +626,11 @@ final class ConvKernels {
 
     /** Exact int8 convolution into int32. */
     static Kernel convInteger(ConvInteger op) {
+        RaisedWeights raised = new RaisedWeights();
         return (context, inputs) -> {
             IntegerOperands operands = IntegerOperands.of(context, "ConvInteger", op.window(), op.group(), inputs);
             Tensor y = context.allocateForOverwrite(DType.INT32, operands.lowering().outShape());
-            operands.convolve(context, y, null);
+            operands.convolve(context, y, null, raised);
             return new Tensor[] {y};
         };
     }
@@ -632,6 +640,7 @@ final class ConvKernels {
      * and each block is converted there, scaled and biased by the task that computed it.
      */
     static Kernel convIntegerToFloat(ConvIntegerToFloat op) {
+        RaisedWeights raised = new RaisedWeights();
         return (context, inputs) -> {
             IntegerOperands operands = IntegerOperands.of(context, "ConvIntegerToFloat", op.window(), op.group(), inputs);
             long filters = operands.lowering().filters();
@@ -640,7 +649,7 @@ final class ConvKernels {
                     ? MathKernels.floats(context, inputs[5], filters, false, "bias", "output channel") : null;
             Tensor y = context.allocateForOverwrite(DType.FLOAT, operands.lowering().outShape());
             operands.convolve(context, y, (filter, at, count) -> FloatRows.dequantizeRow(y.segment(), at * 4, count,
-                    scales[scales.length == 1 ? 0 : filter], biases == null ? 0 : biases[filter], biases != null));
+                    scales[scales.length == 1 ? 0 : filter], biases == null ? 0 : biases[filter], biases != null), raised);
             return new Tensor[] {y};
         };
     }
@@ -650,6 +659,7 @@ final class ConvKernels {
      * its filters' bias and scale by the task that computed it, while the block is in its cache.
      */
     static Kernel qLinearConv(QLinearConv op) {
+        RaisedWeights raised = new RaisedWeights();
         return (context, inputs) -> {
             IntegerOperands operands = IntegerOperands.of(context, "QLinearConv", op.window(), op.group(), inputs);
             long filters = operands.lowering().filters();
@@ -665,7 +675,8 @@ final class ConvKernels {
             Tensor y = context.allocateForOverwrite(inputs[7].dtype(), operands.lowering().outShape());
             operands.convolve(context, sums, (filter, at, count) -> FloatRows.requantize(sums.segment(), at * 4,
                     y.segment(), at, count, biases == null ? 0 : biases[filter],
-                    wScales[wScales.length == 1 ? 0 : filter], xScale, yScale, zero, op.relu() ? zero : low, low + 255));
+                    wScales[wScales.length == 1 ? 0 : filter], xScale, yScale, zero, op.relu() ? zero : low, low + 255),
+                    raised);
             return new Tensor[] {y};
         };
     }

@@ -86,11 +86,17 @@ class ConvIntegerTest {
             boolean extreme = trial % 3 == 0;
             int[] x = values(random, 2 * channels * height * width, xUnsigned, extreme, true);
             int[] w = values(random, filters * (channels / group) * kh * kw, wUnsigned, extreme, false);
-            if (trial % 2 == 1) {
-                // Weights that never take their type's least value once signed run on 16-bit lanes.
-                int least = wUnsigned ? 0 : -128;
+            int least = wUnsigned ? 0 : -128;
+            if (trial % 2 == 1 || trial % 4 == 2) {
+                // Weights that never take their type's least value once signed run on 16-bit lanes; and so
+                // do those that take it a few times (a quarter of the trials), their sums corrected for it.
                 for (int i = 0; i < w.length; i++) {
                     w[i] = w[i] == least ? least + 1 : w[i];
+                }
+            }
+            if (trial % 4 == 2) {
+                for (int r = 1 + random.nextInt(Math.max(1, w.length / 64)); r > 0; r--) {
+                    w[random.nextInt(w.length)] = least;
                 }
             }
             int[] xZero = values(random, 1, xUnsigned, extreme, false);

@@ -1,0 +1,102 @@
+package dev.quanta.graph.cpu;
+
+import dev.quanta.kernels.simd.FloatGemm;
+import dev.quanta.kernels.simd.Int16Gemm;
+import dev.quanta.tensor.DType;
+import dev.quanta.tensor.Layouts;
+import dev.quanta.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An integer convolution's weights as {@link Int16Gemm} takes them: any value but its type's
+ * least (int8 −128, uint8 0: −128 once signed), as two products of −128 by −128 overflow a 16-bit
+ * half. Where few weights are that value (ONNX Runtime's asymmetric uint8 weights map their
+ * minimum to 0: one or two weights a tensor in imgly's int8 ISNet), a copy holds them raised by
+ * one, and {@link Weights#correct} takes each raised weight's extra product back out of the
+ * sums. Kept across runs for constant weights.
+ */
+final class RaisedWeights {
+
+    /** At most one weight in this many raised; past that the float kernel's integer mode multiplies. */
+    private static final long MAX_SHARE = 64;
+
+    private Tensor source;
+    private Weights cached;
+
+    /**
+     * The weights of filters [F, ...] to multiply on 16-bit lanes, their bytes from offset 0 of
+     * {@code segment}; and the raised ones, each by filter and tap (its place in the filter).
+     */
+    record Weights(MemorySegment segment, int[] filters, int[] taps) {
+
+        /**
+         * Takes the raised weights' extra products out of a block of sums: filters [firstFilter,
+         * firstFilter + count) by {@code width} columns of {@code patches} (x's values, less its one
+         * zero point), which the weights multiplied into {@code sums} (int32).
+         */
+        void correct(FloatGemm.Int8Matrix patches, FloatGemm.Matrix sums, int firstFilter, int count, int width) {
+            int zeroPoint = patches.zeroPoints()[0];
+            for (int r = 0; r < filters.length; r++) {
+                int row = filters[r] - firstFilter;
+                if (row < 0 || row >= count) {
+                    continue;
+                }
+                long from = patches.offset() + taps[r] * patches.rowStride();
+                long to = (sums.offset() + row * sums.rowStride()) * 4;
+                for (int j = 0; j < width; j++) {
+                    byte value = patches.segment().get(ValueLayout.JAVA_BYTE, from + j);
+                    int x = (patches.unsigned() ? value & 0xFF : value) - zeroPoint;
+                    sums.segment().set(Layouts.INT32, to + j * 4L, sums.segment().get(Layouts.INT32, to + j * 4L) - x);
+                }
+            }
+        }
+    }
+
+    /** The weights for the 16-bit lanes, or null where too many take the least value. */
+    synchronized Weights of(Tensor w, boolean constant) {
+        if (constant && source == w) {
+            return cached;
+        }
+        Weights weights = raise(w);
+        if (constant) {
+            source = w;
+            cached = weights;
+        }
+        return weights;
+    }
+
+    private static Weights raise(Tensor w) {
+        long count = w.elementCount();
+        boolean unsigned = w.dtype() == DType.UINT8;
+        MemorySegment bytes = w.segment().asSlice(w.byteOffset(), count);
+        if (Int16Gemm.takesWholeB(bytes, 0, count, unsigned)) {
+            return new Weights(bytes, new int[0], new int[0]);
+        }
+        byte least = (byte) (unsigned ? 0 : -128);
+        List<Long> positions = new ArrayList<>();
+        for (long i = 0; i < count && positions.size() * MAX_SHARE <= count; i++) {
+            if (bytes.get(ValueLayout.JAVA_BYTE, i) == least) {
+                positions.add(i);
+            }
+        }
+        if (positions.size() * MAX_SHARE > count) {
+            return null;
+        }
+        MemorySegment copy = Arena.ofAuto().allocate(count, 64);
+        copy.copyFrom(bytes);
+        long patch = count / w.size(0);
+        int[] filters = new int[positions.size()];
+        int[] taps = new int[positions.size()];
+        for (int r = 0; r < filters.length; r++) {
+            long at = positions.get(r);
+            copy.set(ValueLayout.JAVA_BYTE, at, (byte) (least + 1));
+            filters[r] = (int) (at / patch);
+            taps[r] = (int) (at % patch);
+        }
+        return new Weights(copy, filters, taps);
+    }
+}
