@@ -102,11 +102,13 @@ final class BenchCommand implements Callable<Integer> {
                     try (Outputs outputs = session.run(inputs)) {
                         difference = comparison.maxAbsDifference(inputs, outputs);
                     }
-                    out.printf("Quanta / ONNX Runtime: p50 time %.2fx, throughput %.2fx; largest output difference %.3g%n",
+                    out.printf("Quanta / ONNX Runtime: p50 time %.2fx, throughput %.2fx; %s%n",
                             quanta.percentile(50) / ort.percentile(50), ort.percentile(50) / quanta.percentile(50),
-                            difference);
+                            Double.isNaN(difference) ? "no numeric output to compare"
+                                    : Double.isInfinite(difference) ? "an output's sizes differ"
+                                    : String.format("largest output difference %.3g", difference));
                     report.put("onnxRuntime", ort.json(batch));
-                    report.put("maxAbsDifference", difference);
+                    report.put("maxAbsDifference", Double.isFinite(difference) ? difference : null);
                 }
             }
         }

@@ -62,19 +62,26 @@ final class OnnxRuntimeComparison implements AutoCloseable {
         }
     }
 
-    /** The largest absolute difference over every numeric output both engines give. */
+    /**
+     * The largest absolute difference over every numeric output both engines give: infinite where
+     * an output's sizes differ, NaN where no output could be compared (string outputs, say).
+     */
     double maxAbsDifference(Map<String, Tensor> inputs, Outputs quanta) {
         Map<String, OnnxTensor> feeds = feeds(inputs);
         try (OrtSession.Result result = session.run(feeds)) {
-            double largest = 0;
+            double largest = Double.NaN;
             for (Map.Entry<String, OnnxValue> output : result) {
                 if (!(output.getValue() instanceof OnnxTensor tensor) || !quanta.names().contains(output.getKey())) {
                     continue;
                 }
                 double[] expected = values(tensor);
-                double[] actual = quanta.get(output.getKey()).toDoubleArray();
-                if (expected == null || expected.length != actual.length) {
+                if (expected == null) {
                     continue;
+                }
+                double[] actual = quanta.get(output.getKey()).toDoubleArray();
+                largest = Double.isNaN(largest) ? 0 : largest;
+                if (expected.length != actual.length) {
+                    return Double.POSITIVE_INFINITY;
                 }
                 for (int i = 0; i < actual.length; i++) {
                     largest = Math.max(largest, Math.abs(actual[i] - expected[i]));
@@ -148,6 +155,16 @@ final class OnnxRuntimeComparison implements AutoCloseable {
                 double[] values = new double[buffer.remaining()];
                 for (int i = 0; i < values.length; i++) {
                     values[i] = buffer.get(i);
+                }
+                yield values;
+            }
+            case FLOAT16, BFLOAT16 -> {
+                ByteBuffer bytes = tensor.getByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+                boolean bfloat = tensor.getInfo().type == OnnxJavaType.BFLOAT16;
+                double[] values = new double[bytes.remaining() / 2];
+                for (int i = 0; i < values.length; i++) {
+                    short bits = bytes.getShort(2 * i);
+                    values[i] = bfloat ? Float.intBitsToFloat(bits << 16) : Float.float16ToFloat(bits);
                 }
                 yield values;
             }

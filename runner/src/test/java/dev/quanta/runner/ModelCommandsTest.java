@@ -109,6 +109,17 @@ class ModelCommandsTest {
     }
 
     @Test
+    void benchVersusOnnxRuntimeComparesHalfPrecisionOutputs() {
+        // float16 and bfloat16 outputs are decoded and compared, not passed over.
+        for (String cast : new String[] {"test_cast_FLOAT_to_FLOAT16", "test_cast_FLOAT_to_BFLOAT16"}) {
+            out.getBuffer().setLength(0);
+            assertThat(run("bench", OnnxTestData.locate().resolve("node/" + cast + "/model.onnx").toString(),
+                    "--warmup", "1", "--iters", "2", "--vs-ort")).as(err.toString()).isZero();
+            assertThat(out.toString()).as(cast).contains("largest output difference 0");
+        }
+    }
+
+    @Test
     void profileShowsOpsNodesAndFusedKernels() {
         assertThat(run("profile", MINILM.toString(), "--seq", "8", "--warmup", "1", "--iters", "3", "--top", "3"))
                 .as(err.toString()).isZero();
