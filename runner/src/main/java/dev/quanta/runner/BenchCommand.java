@@ -105,7 +105,7 @@ final class BenchCommand implements Callable<Integer> {
                     out.printf("Quanta / ONNX Runtime: p50 time %.2fx, throughput %.2fx; %s%n",
                             quanta.percentile(50) / ort.percentile(50), ort.percentile(50) / quanta.percentile(50),
                             Double.isNaN(difference) ? "no numeric output to compare"
-                                    : Double.isInfinite(difference) ? "an output's sizes differ"
+                                    : Double.isInfinite(difference) ? "outputs differ in sizes, NaNs or infinities"
                                     : String.format("largest output difference %.3g", difference));
                     report.put("onnxRuntime", ort.json(batch));
                     report.put("maxAbsDifference", Double.isFinite(difference) ? difference : null);

@@ -64,7 +64,8 @@ final class OnnxRuntimeComparison implements AutoCloseable {
 
     /**
      * The largest absolute difference over every numeric output both engines give: infinite where
-     * an output's sizes differ, NaN where no output could be compared (string outputs, say).
+     * an output's sizes differ or one engine gives NaN or an infinity where the other does not; NaN
+     * where no output could be compared (string outputs, say).
      */
     double maxAbsDifference(Map<String, Tensor> inputs, Outputs quanta) {
         Map<String, OnnxTensor> feeds = feeds(inputs);
@@ -84,7 +85,10 @@ final class OnnxRuntimeComparison implements AutoCloseable {
                     return Double.POSITIVE_INFINITY;
                 }
                 for (int i = 0; i < actual.length; i++) {
-                    largest = Math.max(largest, Math.abs(actual[i] - expected[i]));
+                    // Equal infinities and NaN against NaN agree; NaN against a number differs without bound.
+                    boolean same = actual[i] == expected[i] || Double.isNaN(actual[i]) && Double.isNaN(expected[i]);
+                    double difference = same ? 0 : Math.abs(actual[i] - expected[i]);
+                    largest = Math.max(largest, Double.isNaN(difference) ? Double.POSITIVE_INFINITY : difference);
                 }
             }
             return largest;
