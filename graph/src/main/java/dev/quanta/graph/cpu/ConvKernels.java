@@ -177,12 +177,23 @@ final class ConvKernels {
 
     /** This thread's buffer for a padded plane, at least {@code size} floats. */
     private static float[] plane(int size) {
-        float[] plane = PLANE.get();
-        if (plane.length < size) {
-            plane = new float[size];
-            PLANE.set(plane);
+        return scratch(PLANE, size);
+    }
+
+    /** A thread's output plane of a pool. */
+    private static final ThreadLocal<float[]> OUT_PLANE = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] outPlane(int size) {
+        return scratch(OUT_PLANE, size);
+    }
+
+    private static float[] scratch(ThreadLocal<float[]> kept, int size) {
+        float[] array = kept.get();
+        if (array.length < size) {
+            array = new float[size];
+            kept.set(array);
         }
-        return plane;
+        return array;
     }
 
     /** Each output plane from its channel's input plane by {@link Depthwise}, the planes spread over the threads; then its bias. */
@@ -1061,11 +1072,14 @@ final class ConvKernels {
             outSizes[1] = x.size(1);
             System.arraycopy(g.outSizes(), 0, outSizes, 2, rank);
             Tensor y = context.allocate(x.dtype(), Shape.of(outSizes));
-            Tensor indices = context.allocate(DType.INT64, Shape.of(outSizes));
+            // MaxPool's indices only where the node gives them: most models never ask.
+            Tensor indices = op.kind() == Pool.Kind.MAX && context.node().outputs().size() > 1
+                    ? context.allocate(DType.INT64, Shape.of(outSizes)) : null;
+            Tensor[] outputs = indices == null ? new Tensor[] {y} : new Tensor[] {y, indices};
             if (x.dtype() == DType.FLOAT && rank == 2 && op.kind() != Pool.Kind.LP && inPlane <= Integer.MAX_VALUE
                     && outPlane <= Integer.MAX_VALUE) {
                 context.parallel(planes, plane -> planarPool(op, x, g, plane, y, indices));
-                return new Tensor[] {y, indices};
+                return outputs;
             }
             long[] outIndex = new long[rank];
             long[] kernelIndex = new long[rank];
@@ -1115,14 +1129,14 @@ final class ConvKernels {
                         case LP -> Math.pow(sum, 1 / op.p());
                     };
                     y.storeDouble(out, result);
-                    if (op.kind() == Pool.Kind.MAX) {
+                    if (indices != null) {
                         long flat = op.columnMajorIndices() ? columnMajor(bestPosition, inSpatial) : bestPosition;
                         indices.storeLong(out, plane * inPlane + flat);
                     }
                     out++;
                 } while (advance(outIndex, g.outSizes()));
             }
-            return new Tensor[] {y, indices};
+            return outputs;
         };
     }
 
@@ -1134,57 +1148,117 @@ final class ConvKernels {
      */
     private static void planarPool(Pool op, Tensor x, Window.Geometry g, long plane, Tensor y, Tensor indices) {
         Depthwise.Shape shape = planeShape(new long[] {x.size(2), x.size(3)}, g);
-        int height = shape.height();
         int width = shape.width();
-        int paddedHeight = height + shape.padBottom();
-        int paddedWidth = width + shape.padRight();
-        int inPlane = height * width;
+        int inPlane = shape.height() * width;
         int outPlane = shape.outHeight() * shape.outWidth();
-        float[] in = new float[inPlane];
+        // The thread's scratch planes: a new pair each plane was 180 MB of arrays a run of ISNet.
+        float[] in = plane(inPlane);
         MemorySegment.copy(x.segment(), Layouts.FLOAT, x.byteOffset() + plane * inPlane * 4, in, 0, inPlane);
-        float[] out = new float[outPlane];
-        long[] best = new long[outPlane];
-        boolean max = op.kind() == Pool.Kind.MAX;
+        float[] out = outPlane(outPlane);
+        if (indices == null) {
+            slidingPool(shape, op.kind() == Pool.Kind.MAX, op.countIncludePad(), in, out);
+        } else {
+            long[] best = new long[outPlane];
+            maxWithIndices(shape, in, out, best);
+            for (int at = 0; at < outPlane; at++) {
+                best[at] = plane * inPlane + (op.columnMajorIndices() && best[at] >= 0
+                        ? columnMajor(best[at], new long[] {shape.height(), width}) : best[at]);
+            }
+            MemorySegment.copy(best, 0, indices.segment(), Layouts.INT64, indices.byteOffset() + plane * outPlane * 8, outPlane);
+        }
+        MemorySegment.copy(out, 0, y.segment(), Layouts.FLOAT, y.byteOffset() + plane * outPlane * 4, outPlane);
+    }
+
+    /**
+     * A pool's plane without indices, an output row at a time: each kernel row and column slides
+     * along the whole row of outputs, so the innermost loop is long (window by window, the loops of
+     * two taps cost more than the taps: a 2×2 max pool of 64×512×512 took 94 ms on one thread, 17
+     * so). Each output still takes its taps in row-major order, so sums round as before; maxima
+     * go through Math.max, a NaN among them winning as in ONNX's reference.
+     */
+    private static void slidingPool(Depthwise.Shape shape, boolean max, boolean countIncludePad, float[] in, float[] out) {
+        int width = shape.width();
+        int outWidth = shape.outWidth();
+        int[] first = new int[shape.kernelWidth()];
+        int[] end = new int[shape.kernelWidth()];
+        for (int kw = 0; kw < shape.kernelWidth(); kw++) {
+            // Outputs ow whose tap kw reads column ow·stride − padLeft + kw·dilation inside the row.
+            int start = kw * shape.dilationWidth() - shape.padLeft();
+            first[kw] = Math.min(outWidth, start >= 0 ? 0 : Math.ceilDiv(-start, shape.strideWidth()));
+            end[kw] = Math.max(first[kw], Math.min(outWidth, start >= width ? 0 : Math.floorDiv(width - 1 - start, shape.strideWidth()) + 1));
+        }
         for (int oh = 0; oh < shape.outHeight(); oh++) {
             int h0 = oh * shape.strideHeight() - shape.padTop();
+            int firstRow = firstTap(h0, shape.dilationHeight(), 0);
+            int endRow = endTap(h0, shape.dilationHeight(), shape.height(), shape.kernelHeight());
+            int base = oh * outWidth;
+            Arrays.fill(out, base, base + outWidth, max ? Float.NEGATIVE_INFINITY : 0);
+            for (int kh = firstRow; kh < endRow; kh++) {
+                int row = (h0 + kh * shape.dilationHeight()) * width - shape.padLeft();
+                for (int kw = 0; kw < shape.kernelWidth(); kw++) {
+                    int at = row + kw * shape.dilationWidth();
+                    for (int ow = first[kw]; ow < end[kw]; ow++) {
+                        float value = in[at + ow * shape.strideWidth()];
+                        out[base + ow] = max ? Math.max(out[base + ow], value) : out[base + ow] + value;
+                    }
+                }
+            }
+            if (max) {
+                continue;
+            }
+            // An average over the taps inside the plane, or with countIncludePad those inside its padding too.
+            int rows = countIncludePad ? Math.max(0, endTap(h0, shape.dilationHeight(), shape.height() + shape.padBottom(),
+                    shape.kernelHeight()) - firstTap(h0, shape.dilationHeight(), -shape.padTop())) : Math.max(0, endRow - firstRow);
+            for (int ow = 0; ow < outWidth; ow++) {
+                int w0 = ow * shape.strideWidth() - shape.padLeft();
+                int columns = countIncludePad
+                        ? endTap(w0, shape.dilationWidth(), width + shape.padRight(), shape.kernelWidth())
+                                - firstTap(w0, shape.dilationWidth(), -shape.padLeft())
+                        : endTap(w0, shape.dilationWidth(), width, shape.kernelWidth()) - firstTap(w0, shape.dilationWidth(), 0);
+                out[base + ow] /= rows * Math.max(0, columns);
+            }
+        }
+    }
+
+    /**
+     * MaxPool with its indices, window by window: the first of equal maxima, a NaN only where it
+     * comes first; -1 where a window holds no input (all padding). Positions within the plane.
+     */
+    private static void maxWithIndices(Depthwise.Shape shape, float[] in, float[] out, long[] best) {
+        int width = shape.width();
+        for (int oh = 0; oh < shape.outHeight(); oh++) {
+            int h0 = oh * shape.strideHeight() - shape.padTop();
+            int firstRow = firstTap(h0, shape.dilationHeight(), 0);
+            int endRow = endTap(h0, shape.dilationHeight(), shape.height(), shape.kernelHeight());
             for (int ow = 0; ow < shape.outWidth(); ow++) {
                 int w0 = ow * shape.strideWidth() - shape.padLeft();
-                float result = max ? Float.NEGATIVE_INFINITY : 0;
+                int endColumn = endTap(w0, shape.dilationWidth(), width, shape.kernelWidth());
+                float result = Float.NEGATIVE_INFINITY;
                 int bestAt = -1;
-                int count = 0;
-                int padded = 0;
-                for (int kh = 0; kh < shape.kernelHeight(); kh++) {
-                    int ih = h0 + kh * shape.dilationHeight();
-                    for (int kw = 0; kw < shape.kernelWidth(); kw++) {
-                        int iw = w0 + kw * shape.dilationWidth();
-                        if (ih >= -shape.padTop() && ih < paddedHeight && iw >= -shape.padLeft() && iw < paddedWidth) {
-                            padded++;
-                        }
-                        if (ih < 0 || ih >= height || iw < 0 || iw >= width) {
-                            continue;
-                        }
-                        float value = in[ih * width + iw];
-                        if (max) {
-                            if (value > result || bestAt < 0) {
-                                result = value;
-                                bestAt = ih * width + iw;
-                            }
-                        } else {
-                            result += value;
-                            count++;
+                for (int kh = firstRow; kh < endRow; kh++) {
+                    int row = (h0 + kh * shape.dilationHeight()) * width + w0;
+                    for (int kw = firstTap(w0, shape.dilationWidth(), 0); kw < endColumn; kw++) {
+                        int at = row + kw * shape.dilationWidth();
+                        if (in[at] > result || bestAt < 0) {
+                            result = in[at];
+                            bestAt = at;
                         }
                     }
                 }
-                int at = oh * shape.outWidth() + ow;
-                out[at] = max ? result : result / (op.countIncludePad() ? padded : count);
-                best[at] = plane * inPlane + (op.columnMajorIndices() && bestAt >= 0
-                        ? columnMajor(bestAt, new long[] {height, width}) : bestAt);
+                out[oh * shape.outWidth() + ow] = result;
+                best[oh * shape.outWidth() + ow] = bestAt;
             }
         }
-        MemorySegment.copy(out, 0, y.segment(), Layouts.FLOAT, y.byteOffset() + plane * outPlane * 4, outPlane);
-        if (max) {
-            MemorySegment.copy(best, 0, indices.segment(), Layouts.INT64, indices.byteOffset() + plane * outPlane * 8, outPlane);
-        }
+    }
+
+    /** The first tap k of a window from {@code start} (taps {@code dilation} apart) at or past {@code low}. */
+    private static int firstTap(int start, int dilation, int low) {
+        return start >= low ? 0 : Math.ceilDiv(low - start, dilation);
+    }
+
+    /** One past the last of {@code taps} taps of a window from {@code start} below {@code high}. */
+    private static int endTap(int start, int dilation, int high, int taps) {
+        return start >= high ? 0 : Math.min(taps, Math.floorDiv(high - 1 - start, dilation) + 1);
     }
 
     private static long columnMajor(long rowMajor, long[] sizes) {

@@ -362,7 +362,9 @@ public final class ShapeInference {
                 case ConvIntegerToFloat conv -> out[0] = conv(x, shape(node, 1), conv.window());
                 case Pool pool -> {
                     out[0] = pool(x, pool);
-                    out[1] = out[0];
+                    if (out.length > 1) {
+                        out[1] = out[0]; // MaxPool's indices, where asked for
+                    }
                 }
                 case GlobalPool ignored -> {
                     if (x != null) {

@@ -283,7 +283,11 @@ public final class TypeCheck {
             }
             case StringOp.Split ignored -> out[1] = DType.INT64;
             case TopK ignored -> out[1] = DType.INT64;
-            case Pool ignored -> out[1] = DType.INT64;
+            case Pool ignored -> {
+                if (out.length > 1) {
+                    out[1] = DType.INT64; // MaxPool's indices, where asked for
+                }
+            }
             case Dropout ignored -> out[1] = DType.BOOL;
             case SequenceOp sequence -> {
                 switch (sequence.kind()) {

@@ -685,7 +685,7 @@ final class OnnxOps {
             }
             Value mean = node.temporary();
             node.emit(new Pool(Pool.Kind.AVERAGE, window(node, true), node.intAttr("count_include_pad", 0) != 0, 0, false),
-                    List.of(x), List.of(mean, node.temporary()));
+                    List.of(x), List.of(mean));
             if (channelsLast) {
                 mean = node.emit(new Transpose(channelsFirst(rank, false)), mean);
             }
@@ -892,14 +892,18 @@ final class OnnxOps {
         register("ConvTranspose", node -> node.emit(new ConvTranspose(window(node, false), (int) node.intAttr("group", 1),
                 node.intsAttr("output_padding"), node.intsAttr("output_shape")),
                 Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
-        register("MaxPool", node -> node.emit(new Pool(Pool.Kind.MAX, window(node, true), false, 0,
-                node.intAttr("storage_order", 0) != 0), List.of(node.requiredInput(0)),
-                List.of(outputOrTemporary(node, 0), outputOrTemporary(node, 1))));
+        // MaxPool's indices are computed only where the node names them.
+        register("MaxPool", node -> {
+            Value y = outputOrTemporary(node, 0);
+            Value indices = node.output(1);
+            node.emit(new Pool(Pool.Kind.MAX, window(node, true), false, 0, node.intAttr("storage_order", 0) != 0),
+                    List.of(node.requiredInput(0)), indices == null ? List.of(y) : List.of(y, indices));
+        });
         register("AveragePool", node -> node.emit(new Pool(Pool.Kind.AVERAGE, window(node, true),
                 node.intAttr("count_include_pad", 0) != 0, 0, false), List.of(node.requiredInput(0)),
-                List.of(outputOrTemporary(node, 0), node.temporary())));
+                List.of(outputOrTemporary(node, 0))));
         register("LpPool", node -> node.emit(new Pool(Pool.Kind.LP, window(node, true), false, node.intAttr("p", 2), false),
-                List.of(node.requiredInput(0)), List.of(outputOrTemporary(node, 0), node.temporary())));
+                List.of(node.requiredInput(0)), List.of(outputOrTemporary(node, 0))));
         register("MaxUnpool", node -> {
             long[] kernel = node.intsAttr("kernel_shape");
             if (kernel == null) {

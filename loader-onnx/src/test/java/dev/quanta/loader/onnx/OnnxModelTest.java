@@ -184,6 +184,31 @@ class OnnxModelTest {
     }
 
     @Test
+    void maxPoolComputesItsIndicesOnlyWhereTheNodeNamesThem() throws IOException {
+        for (boolean named : new boolean[] {false, true}) {
+            NodeProto pool = NodeProto.newBuilder().setName("pool").setOpType("MaxPool").addInput("x").addOutput("y")
+                    .addAllOutput(named ? List.of("indices") : List.of())
+                    .addAttribute(AttributeProto.newBuilder().setName("kernel_shape").setType(AttributeProto.AttributeType.INTS)
+                            .addInts(2).addInts(2))
+                    .addAttribute(AttributeProto.newBuilder().setName("strides").setType(AttributeProto.AttributeType.INTS)
+                            .addInts(2).addInts(2)).build();
+            GraphProto.Builder graph = GraphProto.newBuilder().setName("pool").addInput(tensor("x", 1, 1, 1, 2, 4))
+                    .addNode(pool).addOutput(tensor("y", 1, 1, 1, 1, 2));
+            if (named) {
+                graph.addOutput(tensor("indices", 7, 1, 1, 1, 2));
+            }
+            try (OnnxModel model = OnnxModel.load(write(model(graph.build()))); Session session = model.newSession();
+                    Outputs outputs = session.run(Map.of("x", arena.fromFloats(new float[] {1, 5, 2, 0, 3, -1, 7, 4}, 1, 1, 2, 4)))) {
+                assertThat(model.graph().nodes()).singleElement().satisfies(node -> assertThat(node.outputs()).hasSize(named ? 2 : 1));
+                assertThat(outputs.get("y").toFloatArray()).containsExactly(5, 7);
+                if (named) {
+                    assertThat(outputs.get("indices").toLongArray()).containsExactly(1, 6);
+                }
+            }
+        }
+    }
+
+    @Test
     void everyOptimizationLevelGivesTheSameOutputs() throws IOException {
         try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
             for (SessionOptions.Optimization level : SessionOptions.Optimization.values()) {
