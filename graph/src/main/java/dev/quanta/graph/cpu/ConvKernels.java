@@ -413,7 +413,7 @@ final class ConvKernels {
         // A large 2-D plane's patches are gathered a band of output rows at a time: gathered whole, a
         // 128-channel 3×3 convolution over 512×512 positions wrote and read 1.2 GB of them a run.
         long bandRows = planar(x, l.inSpatial()) && !pointwise && !whole
-                ? Math.clamp(PATCH_BAND_BYTES / (l.patch() * outWidth * x.dtype().byteSize()), 1, outHeight) : outHeight;
+                ? Math.clamp(patchBandBytes / (l.patch() * outWidth * x.dtype().byteSize()), 1, outHeight) : outHeight;
         long band = bandRows == outHeight ? outPlane : bandRows * outWidth;
         Tensor columns = pointwise ? x
                 : context.allocateForOverwrite(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), band));
@@ -475,8 +475,11 @@ final class ConvKernels {
         }
     }
 
-    /** Patch matrices larger than this are gathered in bands of output rows. */
-    static final long PATCH_BAND_BYTES = 16L << 20;
+    /**
+     * Patch matrices larger than this are gathered in bands of output rows. Not final: tests lower
+     * it, so that small convolutions of random geometry take the banded path too.
+     */
+    static long patchBandBytes = 16L << 20;
 
     /** Whether the patches can be gathered plane by plane, in bands of output rows ({@link #im2colPlanar}). */
     private static boolean planar(Tensor x, long[] inSpatial) {

@@ -35,8 +35,24 @@ class ConvIntegerTest {
 
     @Test
     void matchesTheDefinitionExactly() {
+        checkTrials(50);
+    }
+
+    /** The random trials again, every planar one gathering its patches in bands of a few rows. */
+    @Test
+    void matchesTheDefinitionInBandsOfOutputRows() {
+        long bandBytes = ConvKernels.patchBandBytes;
+        ConvKernels.patchBandBytes = 1_000;
+        try {
+            checkTrials(48);
+        } finally {
+            ConvKernels.patchBandBytes = bandBytes;
+        }
+    }
+
+    private void checkTrials(int trials) {
         SplittableRandom random = new SplittableRandom(SEED);
-        for (int trial = 0; trial < 50; trial++) {
+        for (int trial = 0; trial < trials; trial++) {
             // Trials 40–43 with planes large enough to split across threads by output positions; 44
             // with many small groups, which go to the threads whole; 45 and 46 pointwise (1×1, stride
             // 1, no padding), read where the input lies; 47 deep (9,216 taps), each task's positions

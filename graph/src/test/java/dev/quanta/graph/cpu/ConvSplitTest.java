@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A float convolution with a bias split across threads by blocks of output positions, or by whole
- * groups: the bits of one thread, and the definition.
+ * groups, its patches gathered whole or in bands of output rows: the bits of one thread, and the
+ * definition.
  */
 class ConvSplitTest {
 
@@ -33,29 +34,44 @@ class ConvSplitTest {
 
     @Test
     void givesTheSingleThreadedBitsAndTheDefinition() {
-        check(6, 8, 1, 41, 3);
+        check(6, 8, 1, 41, 3, 1, 1);
     }
 
     @Test
     void depthwiseGroupsGoToTheThreadsWholeWithTheSameBits() {
-        check(12, 12, 12, 19, 3);
+        check(12, 12, 12, 19, 3, 1, 1);
     }
 
     @Test
     void pointwiseConvolutionsReadTheInputWhereItLies() {
-        check(6, 8, 1, 41, 1);
-        check(6, 4, 2, 23, 1);
+        check(6, 8, 1, 41, 1, 1, 1);
+        check(6, 4, 2, 23, 1, 1, 1);
     }
 
     @Test
     void largePlanesGatherTheirPatchesInBandsOfRows() {
         // 64 channels by 3×3 taps over 97×97 positions: 21.7 MB of patches, in bands of 75 rows and 22.
-        assertThat(64L * 9 * 97 * 97 * 4).isGreaterThan(ConvKernels.PATCH_BAND_BYTES);
-        check(64, 8, 1, 97, 3);
+        assertThat(64L * 9 * 97 * 97 * 4).isGreaterThan(ConvKernels.patchBandBytes);
+        check(64, 8, 1, 97, 3, 1, 1);
     }
 
-    /** A convolution of size×size images by kernel×kernel filters, stride 1, padding kernel/2 on every side. */
-    private void check(int channels, int filters, int group, int size, int kernel) {
+    /** Small planes in bands of a few rows, the last one short: strided, dilated, grouped, a kernel as wide as the plane. */
+    @Test
+    void bandsOfRowsTakeEveryGeometry() {
+        long bandBytes = ConvKernels.patchBandBytes;
+        ConvKernels.patchBandBytes = 10_000;
+        try {
+            check(6, 8, 1, 29, 3, 2, 1);
+            check(6, 8, 2, 31, 3, 1, 2);
+            check(4, 6, 1, 17, 5, 3, 2);
+            check(3, 4, 1, 9, 9, 1, 1);
+        } finally {
+            ConvKernels.patchBandBytes = bandBytes;
+        }
+    }
+
+    /** A convolution of size×size images by kernel×kernel filters, padding dilation·(kernel/2) on every side. */
+    private void check(int channels, int filters, int group, int size, int kernel, int stride, int dilation) {
         SplittableRandom random = new SplittableRandom(0xC0_5917L);
         int batch = 2;
         int groupChannels = channels / group;
@@ -76,9 +92,10 @@ class ConvSplitTest {
         Value wValue = new Value("w", null);
         Value biasValue = new Value("bias", null);
         Value y = new Value("y", null);
-        int pad = kernel / 2;
-        Window window = new Window(null, new long[] {1, 1}, new long[] {1, 1}, new long[] {pad, pad, pad, pad},
-                Window.AutoPad.NOTSET, false);
+        int pad = dilation * (kernel / 2);
+        Window window = new Window(null, new long[] {stride, stride}, new long[] {dilation, dilation},
+                new long[] {pad, pad, pad, pad}, Window.AutoPad.NOTSET, false);
+        int outSize = (size + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
         Graph graph = Graph.builder("conv").input(xValue).constant(wValue, arena.fromFloats(w, filters, groupChannels, kernel, kernel))
                 .constant(biasValue, arena.fromFloats(bias, filters))
                 .node(new Node("conv", new Conv(window, group), List.of(xValue, wValue, biasValue), List.of(y), "test"))
@@ -91,15 +108,15 @@ class ConvSplitTest {
         int at = 0;
         for (int n = 0; n < batch; n++) {
             for (int f = 0; f < filters; f++) {
-                for (int oh = 0; oh < size; oh++) {
-                    for (int ow = 0; ow < size; ow++) {
+                for (int oh = 0; oh < outSize; oh++) {
+                    for (int ow = 0; ow < outSize; ow++) {
                         double sum = bias[f];
                         for (int c = 0; c < groupChannels; c++) {
                             int channel = f / groupFilters * groupChannels + c;
                             for (int i = 0; i < kernel; i++) {
                                 for (int j = 0; j < kernel; j++) {
-                                    int h = oh - pad + i;
-                                    int v = ow - pad + j;
+                                    int h = oh * stride - pad + i * dilation;
+                                    int v = ow * stride - pad + j * dilation;
                                     if (h >= 0 && h < size && v >= 0 && v < size) {
                                         sum += (double) x[((n * channels + channel) * size + h) * size + v]
                                                 * w[((f * groupChannels + c) * kernel + i) * kernel + j];
@@ -113,6 +130,7 @@ class ConvSplitTest {
                 }
             }
         }
+        assertThat(at).isEqualTo(single.length);
     }
 
     private static float[] run(Graph graph, Tensor input, int threads) {
