@@ -127,12 +127,19 @@ final class ConvKernels {
                     byPositions(context, l, x, transposed.of(filters, context.isConstant(1), l), y, biases);
                     return new Tensor[] {y};
                 }
+                // Each group's filters packed once for all of its tasks' products.
+                int groupFilters = Math.toIntExact(l.groupFilters());
+                int patch = Math.toIntExact(l.patch());
+                Tensor packing = context.allocateForOverwrite(DType.FLOAT,
+                        Shape.of(l.group(), FloatGemm.packedABytes(groupFilters, patch) / 4));
+                FloatGemm.PackedA[] packedFilters = new FloatGemm.PackedA[l.group()];
+                context.parallel(l.group(), gi -> packedFilters[(int) gi] = FloatGemm.packA(
+                        new FloatGemm.Matrix(w.segment(), w.offset() + gi * groupFilters * l.patch(), l.patch()),
+                        groupFilters, patch, packing.segment().asSlice(packing.byteOffset()
+                                + gi * FloatGemm.packedABytes(groupFilters, patch), FloatGemm.packedABytes(groupFilters, patch))));
                 lowered(context, l, x, 0, (columns, n, gi, patches, stride, first, count) -> {
-                    FloatGemm.multiply(
-                            new FloatGemm.Matrix(w.segment(), w.offset() + gi * l.groupFilters() * l.patch(), l.patch()),
-                            new FloatGemm.Matrix(columns.segment(), patches, stride),
-                            new FloatGemm.Matrix(y.segment(), l.outBase(n, gi) + first, l.outPlane()),
-                            Math.toIntExact(l.groupFilters()), count, Math.toIntExact(l.patch()), false);
+                    FloatGemm.multiply(packedFilters[gi], new FloatGemm.Matrix(columns.segment(), patches, stride),
+                            new FloatGemm.Matrix(y.segment(), l.outBase(n, gi) + first, l.outPlane()), count, false);
                     for (long f = 0; f < l.groupFilters() && biases != null; f++) {
                         long at = (l.outBase(n, gi) + f * l.outPlane() + first) * 4;
                         FloatRows.binary(FloatRows.Op.ADD, y.segment(), at, false, biases.segment(),

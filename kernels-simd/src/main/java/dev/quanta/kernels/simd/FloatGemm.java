@@ -184,9 +184,65 @@ public final class FloatGemm {
         return packed;
     }
 
+    /**
+     * A float A[m×k] packed as the micro-kernel reads it, for products with many Bs (a convolution's
+     * filters against each block of its patches, split across tasks): each task had packed the
+     * same filters again, 8% of a float16 ISNet's samples (JFR). Slice after slice of {@link #DEPTH},
+     * each slice's rows (m rounded up to whole tiles) in chunks of {@link #ROW_CHUNK}.
+     */
+    public static final class PackedA {
+        private final Matrix source;
+        private final MemorySegment data;
+        private final int m;
+        private final int k;
+
+        private PackedA(Matrix source, MemorySegment data, int m, int k) {
+            this.source = source;
+            this.data = data;
+            this.m = m;
+            this.k = k;
+        }
+
+        /** Byte offset of the chunk of rows from {@code chunk} in the slice from {@code depth}, {@code rows} deep. */
+        private long at(int depth, int chunk, int rows) {
+            return ((long) roundedRows(m) * depth + (long) chunk * rows) * 4;
+        }
+    }
+
+    private static int roundedRows(int m) {
+        return Math.ceilDiv(m, ROWS) * ROWS;
+    }
+
+    /** Bytes {@link #packA(Matrix, int, int, MemorySegment)} takes for an m×k A. */
+    public static long packedABytes(int m, int k) {
+        return Math.max(4, (long) roundedRows(m) * k * 4);
+    }
+
+    /** Packs A[m×k] into {@code data} (at least {@link #packedABytes} from offset 0), which the caller keeps alive. */
+    public static PackedA packA(Matrix a, int m, int k, MemorySegment data) {
+        if (data.byteSize() < packedABytes(m, k)) {
+            throw new IllegalArgumentException("packing A takes " + packedABytes(m, k) + " bytes, not " + data.byteSize());
+        }
+        PackedA packed = new PackedA(a, data, m, k);
+        if (m >= PACKING_MIN_ROWS) {
+            for (int depth = 0; depth < k; depth += DEPTH) {
+                int rows = Math.min(DEPTH, k - depth);
+                for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
+                    packA(a, chunk, Math.min(ROW_CHUNK, m - chunk), depth, rows, data.asSlice(packed.at(depth, chunk, rows)));
+                }
+            }
+        }
+        return packed;
+    }
+
+    /** As {@link #multiply(Matrix, Matrix, Matrix, int, int, int, boolean)} with an A packed once. */
+    public static void multiply(PackedA a, Matrix b, Matrix c, int n, boolean accumulate) {
+        multiply(a.source, b, null, 0, c, a.m, n, a.k, accumulate, false, null, a);
+    }
+
     /** C[m×n] = A[m×k]·B[k×n], or C += A·B when {@code accumulate}. */
     public static void multiply(Matrix a, Matrix b, Matrix c, int m, int n, int k, boolean accumulate) {
-        multiply(a, b, null, 0, c, m, n, k, accumulate, false, null);
+        multiply(a, b, null, 0, c, m, n, k, accumulate, false, null, null);
     }
 
     /**
@@ -198,7 +254,7 @@ public final class FloatGemm {
             throw new IllegalArgumentException("a B stored by columns needs " + PACKING_MIN_ROWS
                     + " rows of A or more, not " + m);
         }
-        multiply(a, b, null, 0, c, m, n, k, accumulate, false, null);
+        multiply(a, b, null, 0, c, m, n, k, accumulate, false, null, null);
     }
 
     /** As {@link #multiply(Matrix, Matrix, Matrix, int, int, int, boolean)}, columns {@code firstColumn..} of a packed B. */
@@ -206,7 +262,7 @@ public final class FloatGemm {
         if (!(b.source instanceof Matrix source)) {
             throw new IllegalArgumentException("a float product needs a float B");
         }
-        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, accumulate, false, null);
+        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, accumulate, false, null, null);
     }
 
     /**
@@ -220,7 +276,7 @@ public final class FloatGemm {
         if (a.perColumn() || !b.perColumn()) {
             throw new IllegalArgumentException("zero points go per row of A and per column of B");
         }
-        multiply(a, b, null, 0, c, m, n, k, false, true, null);
+        multiply(a, b, null, 0, c, m, n, k, false, true, null, null);
     }
 
     /**
@@ -253,7 +309,7 @@ public final class FloatGemm {
         if (a.perColumn()) {
             throw new IllegalArgumentException("zero points go per row of A and per column of B");
         }
-        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, false, true, then);
+        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, false, true, then, null);
         if (then != null && (m < PACKING_MIN_ROWS || k == 0)) {
             FloatRows.dequantize(c.segment(), c.offset() * 4, c.rowStride(), m, n, then.scale(), then.bias(), firstColumn);
         }
@@ -274,9 +330,12 @@ public final class FloatGemm {
         };
     }
 
-    /** With {@code packed}, B's panels are read from it ({@code b} is then its column block, for few rows of A). */
+    /**
+     * With {@code packed}, B's panels are read from it ({@code b} is then its column block, for few
+     * rows of A); with {@code packedA}, A's chunks are read from it instead of packed here.
+     */
     private static void multiply(Operand a, Operand b, PackedB packed, int firstColumn, Matrix c, int m, int n, int k,
-            boolean accumulate, boolean integers, Dequantization then) {
+            boolean accumulate, boolean integers, Dequantization then, PackedA packedA) {
         if (k == 0) {
             if (!accumulate) {
                 for (int i = 0; i < m; i++) {
@@ -315,18 +374,22 @@ public final class FloatGemm {
                 }
                 continue;
             }
-            MemorySegment packedA = PACKED_A.get();
+            MemorySegment scratchA = PACKED_A.get();
             if (packed != null) {
                 // B is packed whole: each chunk of A is packed once and meets every panel, which
                 // streams from the outer caches while the chunk of A stays in L2.
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, m - chunk);
-                    packA(a, chunk, height, depth, rows, packedA);
+                    MemorySegment chunkA = packedA != null ? packedA.data : scratchA;
+                    long chunkAt = packedA != null ? packedA.at(depth, chunk, rows) : 0;
+                    if (packedA == null) {
+                        packA(a, chunk, height, depth, rows, scratchA);
+                    }
                     Dequantization last = depth + rows == k ? then : null;
                     for (int column = 0; column < n; column += PANEL) {
                         long bAt = packed.at(depth, firstColumn + column);
                         for (int block = 0; block * ROWS < height; block++) {
-                            kernel(packedA, block * ROWS * rows * 4L, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
+                            kernel(chunkA, chunkAt + block * ROWS * rows * 4L, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
                                     Math.min(ROWS, height - block * ROWS), column, n, add, integers, last, firstColumn);
                         }
                     }
@@ -339,11 +402,15 @@ public final class FloatGemm {
                 packB(b, depth, rows, columns, width, rows, packedB);
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, m - chunk);
-                    packA(a, chunk, height, depth, rows, packedA);
+                    MemorySegment chunkA = packedA != null ? packedA.data : scratchA;
+                    long chunkAt = packedA != null ? packedA.at(depth, chunk, rows) : 0;
+                    if (packedA == null) {
+                        packA(a, chunk, height, depth, rows, scratchA);
+                    }
                     for (int panel = 0; panel * PANEL < width; panel++) {
                         int column = columns + panel * PANEL;
                         for (int block = 0; block * ROWS < height; block++) {
-                            kernel(packedA, block * ROWS * rows * 4L, packedB, panel * PANEL * rows * 4L, rows, tile, c,
+                            kernel(chunkA, chunkAt + block * ROWS * rows * 4L, packedB, panel * PANEL * rows * 4L, rows, tile, c,
                                     chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers,
                                     null, 0);
                         }

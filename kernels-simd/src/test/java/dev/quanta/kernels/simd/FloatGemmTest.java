@@ -62,6 +62,41 @@ class FloatGemmTest {
      * A B stored by columns (a transposed view) gives the bits of the same B stored by rows: the
      * packed panels are the same, so is the kernel's order of operations.
      */
+    /**
+     * An A packed once gives the bits of A packed per product: rows under a tile, one tile, across
+     * chunks of rows, depths within one slice and across several with a short last one, strided A.
+     */
+    @Test
+    void aPackedOnceGivesTheBitsOfPackingPerProduct() {
+        SplittableRandom random = new SplittableRandom(SEED + 4);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 80; trial++) {
+                int m = trial % 10 == 0 ? random.nextInt(1, FloatGemm.PACKING_MIN_ROWS)
+                        : random.nextInt(FloatGemm.PACKING_MIN_ROWS, trial % 3 == 0 ? 3 * FloatGemm.ROW_CHUNK : 40);
+                int n = random.nextInt(1, 90);
+                int k = trial % 4 == 0 ? random.nextInt(FloatGemm.DEPTH, 3 * FloatGemm.DEPTH + 9) : random.nextInt(1, 70);
+                boolean accumulate = random.nextBoolean();
+                FloatGemm.Matrix a = matrix(arena, random, m, k + random.nextInt(3), 1);
+                FloatGemm.Matrix b = matrix(arena, random, k, n, 0);
+                FloatGemm.Matrix perProduct = matrix(arena, random, m, n, 2);
+                FloatGemm.Matrix once = copy(arena, perProduct, m, n);
+                FloatGemm.multiply(a, b, perProduct, m, n, k, accumulate);
+                MemorySegment packed = arena.allocate(FloatGemm.packedABytes(m, k), 64);
+                FloatGemm.multiply(FloatGemm.packA(a, m, k, packed), b, once, n, accumulate);
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        assertThat(once.segment().get(Layouts.INT32, once.byteAt(i, j)))
+                                .as("trial %d m=%d n=%d k=%d at (%d, %d)", trial, m, n, k, i, j)
+                                .isEqualTo(perProduct.segment().get(Layouts.INT32, perProduct.byteAt(i, j)));
+                    }
+                }
+            }
+            FloatGemm.Matrix a = matrix(arena, random, 8, 8, 0);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.packA(a, 8, 8, arena.allocate(16)))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
     @Test
     void bStoredByColumnsGivesTheBitsOfBStoredByRows() {
         SplittableRandom random = new SplittableRandom(SEED + 3);
