@@ -42,6 +42,8 @@ public final class HalfPrecisionWidening {
         Rewrite rewrite = new Rewrite(graph);
         // One float32 copy of a half value, however many nodes read it.
         Map<Value, Value> widened = new IdentityHashMap<>();
+        // A node's half output and its float32 value before rounding.
+        Map<Value, Value> unrounded = new IdentityHashMap<>();
         for (Node node : graph.nodes()) {
             if (!computes(node.op()) || node.inputs().stream().noneMatch(input -> isHalf(types.get(input)))) {
                 continue;
@@ -54,7 +56,11 @@ public final class HalfPrecisionWidening {
                     continue;
                 }
                 Value wide = widened.get(input);
-                if (wide == null) {
+                if (wide == null && commutesWithRounding(node) && unrounded.containsKey(input)) {
+                    // Rounding, then this node, gives what this node, then rounding, gives: the node
+                    // reads the value before rounding, and a rounding no one else reads goes with the dead code.
+                    wide = unrounded.get(input);
+                } else if (wide == null) {
                     wide = new Value(input.name() + "/float32", null);
                     widened.put(input, wide);
                     replacement.add(cast(node.name() + "/widen " + input.name(), DType.FLOAT, input, wide, node.source()));
@@ -70,6 +76,7 @@ public final class HalfPrecisionWidening {
                     continue;
                 }
                 Value wide = new Value(output.name() + "/before rounding", null);
+                unrounded.put(output, wide);
                 outputs.add(wide);
                 narrowings.add(cast(node.name() + "/narrow " + output.name(), type, wide, output, node.source()));
             }
@@ -78,6 +85,15 @@ public final class HalfPrecisionWidening {
             rewrite.replace(node, replacement);
         }
         return rewrite.apply();
+    }
+
+    /**
+     * Ops that commute with rounding to a half type, which is monotone: Relu (ISNet's after each
+     * Conv), and max pooling without indices (which may differ between values that round together).
+     */
+    private static boolean commutesWithRounding(Node node) {
+        return node.op() instanceof Unary unary && unary.kind() == Unary.Kind.RELU
+                || node.op() instanceof Pool pool && pool.kind() == Pool.Kind.MAX && node.outputs().size() == 1;
     }
 
     /** Ops with float32 kernels whose results, rounded once, are what the half types' arithmetic asks. */

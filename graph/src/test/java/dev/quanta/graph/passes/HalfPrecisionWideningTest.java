@@ -81,6 +81,68 @@ class HalfPrecisionWideningTest {
     }
 
     /**
+     * Conv → Relu → MaxPool in float16: Relu and the max pool commute with rounding, so they read the
+     * convolution's float32 values and one rounding remains, at the end; the same bits as rounding
+     * after each node.
+     */
+    @Test
+    void reluAndMaxPoolingReadTheValuesBeforeRounding() {
+        Tensor x = values(DType.FLOAT16, 1, 3, 9, 8);
+        Tensor w = values(DType.FLOAT16, 5, 3, 3, 3);
+        Window same = new Window(null, new long[] {1, 1}, new long[] {1, 1}, new long[] {1, 1, 1, 1},
+                Window.AutoPad.NOTSET, false);
+        Window halving = new Window(new long[] {2, 2}, new long[] {2, 2}, new long[] {1, 1}, new long[] {0, 0, 0, 0},
+                Window.AutoPad.NOTSET, true);
+        Graph[] graphs = new Graph[2];
+        for (int variant = 0; variant < 2; variant++) {
+            boolean inFloat32 = variant == 1;
+            Value input = new Value("x", ValueType.of(DType.FLOAT16, Shape.of(1, 3, 9, 8)));
+            Value weights = new Value("w", null);
+            Graph.Builder builder = Graph.builder("chain").input(input).constant(weights, inFloat32 ? wide(w) : w);
+            Value previous = input;
+            if (inFloat32) {
+                Value x32 = new Value("x32", null);
+                builder.node(cast(input, x32, DType.FLOAT));
+                previous = x32;
+            }
+            List<dev.quanta.graph.ops.CoreOp> ops = List.of(new Conv(same, 1), dev.quanta.graph.ops.Unary.of(
+                    dev.quanta.graph.ops.Unary.Kind.RELU), new dev.quanta.graph.ops.Pool(dev.quanta.graph.ops.Pool.Kind.MAX,
+                    halving, false, 0, false));
+            Value out = null;
+            for (int i = 0; i < ops.size(); i++) {
+                out = new Value("step" + i, null);
+                List<Value> in = i == 0 ? List.of(previous, weights) : List.of(previous);
+                if (inFloat32) {
+                    Value result = new Value("step" + i + "/float32", null);
+                    Value rounded = new Value("step" + i + "/rounded", null);
+                    builder.node(new Node("op" + i, ops.get(i), in, List.of(result), "test")).node(cast(result, out, DType.FLOAT16));
+                    if (i < ops.size() - 1) {
+                        builder.node(cast(out, rounded, DType.FLOAT));
+                        previous = rounded;
+                    }
+                } else {
+                    builder.node(new Node("op" + i, ops.get(i), in, List.of(out), "test"));
+                    previous = out;
+                }
+            }
+            graphs[variant] = builder.output(out).build();
+        }
+        Graph model = graphs[0];
+        Graph widened = DeadCodeRemoval.apply(ConstantFolding.apply(HalfPrecisionWidening.apply(model, TypeCheck.apply(model)), arena));
+        assertThat(widened.nodes().stream().filter(node -> node.op() instanceof Cast)).hasSize(2);
+        try (Session fast = new Session(widened, new SessionOptions(2, false));
+                Session slow = new Session(graphs[1], new SessionOptions(1, false));
+                Outputs actual = fast.run(Map.of("x", x));
+                Outputs expected = slow.run(Map.of("x", x))) {
+            Tensor got = actual.get("step2");
+            Tensor want = expected.get("step2");
+            for (long i = 0; i < want.elementCount(); i++) {
+                assertThat(got.loadBits(i)).as("[%d]", i).isEqualTo(want.loadBits(i));
+            }
+        }
+    }
+
+    /**
      * A weight whose float32 copy is past the folding limit still folds, at twice its size; a
      * constant broadcast past the limit does not.
      */
