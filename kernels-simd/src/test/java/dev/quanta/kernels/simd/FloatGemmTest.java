@@ -83,13 +83,7 @@ class FloatGemmTest {
                 FloatGemm.multiply(a, b, perProduct, m, n, k, accumulate);
                 MemorySegment packed = arena.allocate(FloatGemm.packedABytes(m, k), 64);
                 FloatGemm.multiply(FloatGemm.packA(a, m, k, packed), b, once, n, accumulate);
-                for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < n; j++) {
-                        assertThat(once.segment().get(Layouts.INT32, once.byteAt(i, j)))
-                                .as("trial %d m=%d n=%d k=%d at (%d, %d)", trial, m, n, k, i, j)
-                                .isEqualTo(perProduct.segment().get(Layouts.INT32, perProduct.byteAt(i, j)));
-                    }
-                }
+                assertSameBits(perProduct, once, m, n, "trial " + trial + " m=" + m + " n=" + n + " k=" + k);
             }
             FloatGemm.Matrix a = matrix(arena, random, 8, 8, 0);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.packA(a, 8, 8, arena.allocate(16)))
@@ -120,13 +114,7 @@ class FloatGemmTest {
                 FloatGemm.Matrix byColumns = copy(arena, byRows, m, n);
                 FloatGemm.multiply(a, b, byRows, m, n, k, accumulate);
                 FloatGemm.multiply(a, new FloatGemm.ByColumns(columns, 0, k + pad), byColumns, m, n, k, accumulate);
-                for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < n; j++) {
-                        assertThat(byColumns.segment().get(Layouts.INT32, byColumns.byteAt(i, j)))
-                                .as("trial %d m=%d n=%d k=%d at (%d, %d)", trial, m, n, k, i, j)
-                                .isEqualTo(byRows.segment().get(Layouts.INT32, byRows.byteAt(i, j)));
-                    }
-                }
+                assertSameBits(byRows, byColumns, m, n, "trial " + trial + " m=" + m + " n=" + n + " k=" + k);
             }
             FloatGemm.Matrix one = matrix(arena, random, 1, 4, 0);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.multiply(one,
@@ -399,6 +387,15 @@ class FloatGemmTest {
             segment.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) values[i]);
         }
         return segment;
+    }
+
+    private static void assertSameBits(FloatGemm.Matrix expected, FloatGemm.Matrix actual, int m, int n, String label) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                assertThat(actual.segment().get(Layouts.INT32, actual.byteAt(i, j))).as("%s at (%d, %d)", label, i, j)
+                        .isEqualTo(expected.segment().get(Layouts.INT32, expected.byteAt(i, j)));
+            }
+        }
     }
 
     private static FloatGemm.Matrix matrix(Arena arena, SplittableRandom random, int rows, int stride, long offset) {

@@ -65,6 +65,15 @@ class OnnxModelTest {
                 .addAllOutput(Arrays.asList(outputs)).build();
     }
 
+    /** y = If(cond) with these branches. */
+    private static NodeProto ifNode(GraphProto thenBranch, GraphProto elseBranch) {
+        return NodeProto.newBuilder().setName("if").setOpType("If").addInput("cond").addOutput("y")
+                .addAttribute(AttributeProto.newBuilder().setName("then_branch").setType(AttributeProto.AttributeType.GRAPH)
+                        .setG(thenBranch))
+                .addAttribute(AttributeProto.newBuilder().setName("else_branch").setType(AttributeProto.AttributeType.GRAPH)
+                        .setG(elseBranch)).build();
+    }
+
     private static TensorProto floats(String name, float[] values, long... dims) {
         ByteBuffer raw = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         for (float value : values) {
@@ -141,11 +150,7 @@ class OnnxModelTest {
                 .addNode(node("add", "Add", new String[] {"x", "c"}, "sum")).addOutput(tensor("sum", 1, 2, 3)).build();
         GraphProto elseBranch = GraphProto.newBuilder().setName("else")
                 .addNode(node("copy", "Identity", new String[] {"x"}, "same")).addOutput(tensor("same", 1, 2, 3)).build();
-        NodeProto branch = NodeProto.newBuilder().setName("if").setOpType("If").addInput("cond").addOutput("y")
-                .addAttribute(AttributeProto.newBuilder().setName("then_branch").setType(AttributeProto.AttributeType.GRAPH)
-                        .setG(thenBranch))
-                .addAttribute(AttributeProto.newBuilder().setName("else_branch").setType(AttributeProto.AttributeType.GRAPH)
-                        .setG(elseBranch)).build();
+        NodeProto branch = ifNode(thenBranch, elseBranch);
         ModelProto proto = model(GraphProto.newBuilder().setName("branch").addInput(tensor("x", 1, 2, 3))
                 .addInput(tensor("cond", 9)).addNode(branch).addOutput(tensor("y", 1, 2, 3)).build());
         try (OnnxModel model = OnnxModel.load(write(proto))) {
@@ -165,11 +170,7 @@ class OnnxModelTest {
                 .addNode(node("relu", "Relu", new String[] {"sum"}, "positive")).addOutput(tensor("positive", 1, 2, 3)).build();
         GraphProto elseBranch = GraphProto.newBuilder().setName("else")
                 .addNode(node("negate", "Neg", new String[] {"sum"}, "negative")).addOutput(tensor("negative", 1, 2, 3)).build();
-        NodeProto branch = NodeProto.newBuilder().setName("if").setOpType("If").addInput("cond").addOutput("y")
-                .addAttribute(AttributeProto.newBuilder().setName("then_branch").setType(AttributeProto.AttributeType.GRAPH)
-                        .setG(thenBranch))
-                .addAttribute(AttributeProto.newBuilder().setName("else_branch").setType(AttributeProto.AttributeType.GRAPH)
-                        .setG(elseBranch)).build();
+        NodeProto branch = ifNode(thenBranch, elseBranch);
         ModelProto reversed = model(GraphProto.newBuilder().setName("reversed").addInput(tensor("x", 1, 2, 3))
                 .addInput(tensor("cond", 9)).addInitializer(floats("bias", new float[] {1, -1, 0.5f}, 3))
                 .addNode(branch)
