@@ -10,6 +10,7 @@ import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Unary;
 import dev.quanta.kernels.simd.Erf;
 import dev.quanta.kernels.simd.FloatRows;
+import dev.quanta.kernels.simd.FloatRowsReference;
 import dev.quanta.kernels.simd.StridedLoop;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Float8E8M0;
@@ -88,6 +89,7 @@ final class ElementwiseKernels {
             case SIGMOID -> FloatRows.Function.SIGMOID;
             case ERF -> FloatRows.Function.ERF;
             case GELU -> op.alpha() == 0 ? FloatRows.Function.GELU : null; // the erf form, not the tanh approximation
+            case HARD_SWISH_CHAIN -> FloatRows.Function.HARD_SWISH_CHAIN;
             default -> null;
         };
     }
@@ -130,6 +132,7 @@ final class ElementwiseKernels {
             case SELU -> x -> beta * (x <= 0 ? alpha * (Math.exp(x) - 1) : x);
             case HARD_SIGMOID -> x -> Math.max(0, Math.min(1, alpha * x + beta));
             case HARD_SWISH -> x -> x * Math.max(0, Math.min(1, x / 6 + 0.5));
+            case HARD_SWISH_CHAIN -> x -> FloatRowsReference.apply(FloatRows.Function.HARD_SWISH_CHAIN, (float) x);
             case THRESHOLDED_RELU -> x -> x > alpha ? x : 0;
             case AFFINE -> x -> alpha * x + beta;
             case SCALED_TANH -> x -> alpha * Math.tanh(beta * x);

@@ -20,6 +20,11 @@ public record Unary(Kind kind, double alpha, double beta) implements CoreOp {
         HARD_SIGMOID,
         /** x·max(0, min(1, x/6 + 1/2)) */
         HARD_SWISH,
+        /**
+         * x·min(max(x + 3, 0), 6)/6, each step rounded to float: hard-swish as exporters spell it
+         * out (Add, Clip, Mul, Div), fused by HardSwishFusion with the chain's bits.
+         */
+        HARD_SWISH_CHAIN,
         /** x > alpha ? x : 0 */
         THRESHOLDED_RELU,
         /** alpha·x + beta (a recurrent cell's activation) */

@@ -573,7 +573,11 @@ public final class FloatRows {
     }
 
     /** The unary functions with a vector form; exponentials through {@link #exp}, deterministic. */
-    public enum Function { EXP, SQRT, NEG, ABS, RELU, SIGMOID, TANH, ERF, GELU }
+    public enum Function {
+        EXP, SQRT, NEG, ABS, RELU, SIGMOID, TANH, ERF, GELU,
+        /** x·min(max(x + 3, 0), 6)/6, rounded after each step as the Add, Clip, Mul and Div it replaces. */
+        HARD_SWISH_CHAIN
+    }
 
     /** out[i] = f(a[i]) over a contiguous row. */
     public static void unary(Function function, MemorySegment a, long aOffset, MemorySegment out, long outOffset,
@@ -605,6 +609,7 @@ public final class FloatRows {
                 case NEG -> x.neg();
                 case ABS -> x.abs();
                 case RELU -> x.max(0f);
+                case HARD_SWISH_CHAIN -> x.add(3f).max(0f).min(6f).mul(x).div(6f);
                 case EXP, SIGMOID, TANH, ERF, GELU -> throw new AssertionError();
             };
             r.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);

@@ -66,6 +66,7 @@ public final class FloatRowsReference {
             case TANH -> (float) Math.tanh(x);
             case ERF -> (float) Erf.erf(x);
             case GELU -> Erf.gelu(x);
+            case HARD_SWISH_CHAIN -> x * Math.min(Math.max(x + 3f, 0f), 6f) / 6f;
         };
     }
 }

@@ -14,6 +14,7 @@ import dev.quanta.graph.passes.DeadCodeRemoval;
 import dev.quanta.graph.passes.GatherBeforeDequantize;
 import dev.quanta.graph.passes.GeluFusion;
 import dev.quanta.graph.passes.HalfPrecisionWidening;
+import dev.quanta.graph.passes.HardSwishFusion;
 import dev.quanta.graph.passes.IntegerMatMulFusion;
 import dev.quanta.graph.passes.LayerNormFusion;
 import dev.quanta.graph.passes.MaskedSoftmaxFusion;
@@ -134,8 +135,8 @@ public final class OnnxModel implements AutoCloseable {
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
             // Fusion first, so that what it adds over constants (a weight transpose, a scale product) folds.
             Graph fused = ConvAffineFusion.apply(AttentionFusion.apply(MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(
-                    GeluFusion.apply(LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes, types, weights), shapes),
-                    types), shapes), shapes, types), shapes, types), weights);
+                    HardSwishFusion.apply(GeluFusion.apply(LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes,
+                    types, weights), shapes), types), types), shapes), shapes, types), shapes, types), weights);
             Graph widened = HalfPrecisionWidening.apply(fused, TypeCheck.apply(fused));
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(widened, weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
