@@ -420,7 +420,7 @@ final class ConvKernels {
         // A large 2-D plane's patches are gathered a band of output rows at a time: gathered whole, a
         // 128-channel 3×3 convolution over 512×512 positions wrote and read 1.2 GB of them a run.
         long bandRows = planar(x, l.inSpatial()) && !pointwise && !whole
-                ? Math.clamp(patchBandBytes / (l.patch() * outWidth * x.dtype().byteSize()), 1, outHeight) : outHeight;
+                ? Math.clamp(patchBandBytes / Math.max(1, l.patch() * outWidth * x.dtype().byteSize()), 1, outHeight) : outHeight;
         long band = bandRows == outHeight ? outPlane : bandRows * outWidth;
         Tensor columns = pointwise ? x
                 : context.allocateForOverwrite(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), band));
@@ -1085,7 +1085,8 @@ final class ConvKernels {
         long inPlane = (long) inHeight * inWidth;
         long outPlane = (long) outHeight * outWidth;
         boolean disjointRows = (kernelHeight - 1) * t.dilations()[0] < strideHeight;
-        long bands = disjointRows ? Math.clamp(Math.ceilDiv(4L * context.threads(), groupFilters), 1, Math.max(1, inHeight)) : 1;
+        long bands = disjointRows ? Math.clamp(Math.ceilDiv(4L * context.threads(), Math.max(1, groupFilters)), 1,
+                Math.max(1, inHeight)) : 1;
         MemorySegment from = columns.segment();
         MemorySegment to = y.segment();
         context.parallel(groupFilters * bands, task -> {

@@ -65,6 +65,7 @@ class ConvSplitTest {
             check(6, 8, 2, 31, 3, 1, 2);
             check(4, 6, 1, 17, 5, 3, 2);
             check(3, 4, 1, 9, 9, 1, 1);
+            check(0, 4, 1, 9, 3, 1, 1); // no input channels: the bias alone
         } finally {
             ConvKernels.patchBandBytes = bandBytes;
         }

@@ -71,6 +71,14 @@ class ConvTransposeTest {
                 new long[] {0, 0, 0, 0}, new long[] {0, 0}, true, true, new SplittableRandom(5));
     }
 
+    @Test
+    void noFiltersOrNoChannelsGiveEmptyOrBiasOnlyOutputs() {
+        check(1, 1, 3, 0, new long[] {5, 4}, new long[] {2, 2}, new long[] {2, 2}, new long[] {1, 1},
+                new long[] {0, 0, 0, 0}, new long[] {0, 0}, false, true, new SplittableRandom(6));
+        check(2, 1, 0, 3, new long[] {5, 4}, new long[] {3, 2}, new long[] {2, 1}, new long[] {1, 1},
+                new long[] {0, 0, 0, 0}, new long[] {0, 0}, true, false, new SplittableRandom(7));
+    }
+
     private void check(int batch, int group, int groupChannels, int groupFilters, long[] input, long[] kernel,
             long[] strides, long[] dilations, long[] pads, long[] outputPadding, boolean bias, boolean constant,
             SplittableRandom random) {
