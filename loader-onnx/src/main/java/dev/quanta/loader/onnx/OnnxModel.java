@@ -8,6 +8,7 @@ import dev.quanta.graph.Session;
 import dev.quanta.graph.SessionOptions;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.passes.AttentionFusion;
+import dev.quanta.graph.passes.CastLikeFolding;
 import dev.quanta.graph.passes.ConstantFolding;
 import dev.quanta.graph.passes.ConvAffineFusion;
 import dev.quanta.graph.passes.DeadCodeRemoval;
@@ -135,8 +136,9 @@ public final class OnnxModel implements AutoCloseable {
                     ? shapes.get(output) : output.type() == null ? null : output.type().shape()));
             // Fusion first, so that what it adds over constants (a weight transpose, a scale product) folds.
             Graph fused = ConvAffineFusion.apply(AttentionFusion.apply(MaskedSoftmaxFusion.apply(GatherBeforeDequantize.apply(
-                    HardSwishFusion.apply(GeluFusion.apply(LayerNormFusion.apply(IntegerMatMulFusion.apply(translated, shapes,
-                    types, weights), shapes), types), types), shapes), shapes, types), shapes, types), weights);
+                    HardSwishFusion.apply(GeluFusion.apply(LayerNormFusion.apply(IntegerMatMulFusion.apply(
+                    CastLikeFolding.apply(translated, types, weights), shapes, types, weights), shapes), types), types), shapes),
+                    shapes, types), shapes, types), weights);
             Graph widened = HalfPrecisionWidening.apply(fused, TypeCheck.apply(fused));
             Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(widened, weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));

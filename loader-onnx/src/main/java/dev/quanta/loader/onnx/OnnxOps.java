@@ -452,11 +452,11 @@ final class OnnxOps {
         node.emitTo(0, new Binary(Binary.Kind.MIN), atLeastLow, high);
     }
 
-    /** A scalar constant converted at run time to the element type of {@code like}. */
     private static boolean isFloat32(Value value) {
         return value.type() != null && value.type().dtype() == DType.FLOAT;
     }
 
+    /** A scalar constant converted to the element type of {@code like} (at load where that type is known: CastLikeFolding). */
     static Value like(OnnxNode node, double value, Value like) {
         return node.emit(new CastLike(true, Float8E8M0.RoundMode.UP),
                 node.constant(node.graph().arena().fromDoubles(new double[] {value})), like);

@@ -209,6 +209,43 @@ class OnnxModelTest {
         }
     }
 
+    /**
+     * Clip-6's bounds are attributes, cast at run time to x's type by CastLike: folded into
+     * constants at load where x's type is known, so no CastLike runs; the outputs stay those of the
+     * unoptimized graph.
+     */
+    @Test
+    void clipSixBoundsBecomeConstantsOfTheInputsType() throws IOException {
+        NodeProto clip = NodeProto.newBuilder().setName("clip").setOpType("Clip").addInput("x").addOutput("y")
+                .addAttribute(AttributeProto.newBuilder().setName("min").setType(AttributeProto.AttributeType.FLOAT).setF(-0.5f))
+                .addAttribute(AttributeProto.newBuilder().setName("max").setType(AttributeProto.AttributeType.FLOAT).setF(2))
+                .build();
+        ModelProto proto = model(GraphProto.newBuilder().setName("clip").addInput(tensor("x", 1, 2, 3)).addNode(clip)
+                .addOutput(tensor("y", 1, 2, 3)).build()).toBuilder()
+                .setOpsetImport(0, OperatorSetIdProto.newBuilder().setVersion(9)).build();
+        try (OnnxModel model = OnnxModel.load(write(proto))) {
+            assertThat(model.graph(SessionOptions.Optimization.NONE).nodes()).extracting(node -> node.op().name())
+                    .contains("CastLike");
+            assertThat(model.graph().nodes()).extracting(node -> node.op().name()).doesNotContain("CastLike");
+            for (SessionOptions.Optimization level : SessionOptions.Optimization.values()) {
+                try (Session session = model.newSession(SessionOptions.defaults().withOptimization(level));
+                        Outputs outputs = session.run(x())) {
+                    assertThat(outputs.get("y").toFloatArray()).as("%s", level).containsExactly(-0.5f, 0, 1, 2, 0.25f, -0.5f);
+                }
+            }
+        }
+        // A CastLike of an initializer that is also a graph input stays: the input can be fed.
+        ModelProto fed = model(GraphProto.newBuilder().setName("fed").addInput(tensor("x", 1, 2, 3))
+                .addInput(tensor("c", 11, 1)).addInitializer(TensorProto.newBuilder().setName("c").setDataType(11).addDims(1)
+                        .addDoubleData(1.5))
+                .addNode(node("like", "CastLike", new String[] {"c", "x"}, "cast"))
+                .addNode(node("negate", "Neg", new String[] {"cast"}, "y")).addOutput(tensor("y", 1, 1)).build());
+        try (OnnxModel model = OnnxModel.load(write(fed)); Session session = model.newSession();
+                Outputs outputs = session.run(Map.of("x", x().get("x"), "c", arena.fromDoubles(new double[] {4.25}, 1)))) {
+            assertThat(outputs.get("y").toFloatArray()).containsExactly(-4.25f);
+        }
+    }
+
     @Test
     void everyOptimizationLevelGivesTheSameOutputs() throws IOException {
         try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
