@@ -27,7 +27,7 @@ public final class GeluFusion {
         Rewrite rewrite = new Rewrite(graph);
         for (Node div : graph.nodes()) {
             if (!binary(div, Binary.Kind.DIV) || types.get(div.inputs().get(0)) != DType.FLOAT
-                    || !is(rewrite.floatScalar(div.inputs().get(1)), (float) Math.sqrt(2))) {
+                    || !rewrite.isFloatScalar(div.inputs().get(1), (float) Math.sqrt(2))) {
                 continue;
             }
             Value x = div.inputs().get(0);
@@ -36,9 +36,9 @@ public final class GeluFusion {
             Node timesX = rewrite.onlyReader(plusOne);
             Node half = rewrite.onlyReader(timesX);
             if (erf == null || !(erf.op() instanceof Unary u && u.kind() == Unary.Kind.ERF)
-                    || !binary(plusOne, Binary.Kind.ADD) || !is(rewrite.floatScalar(other(plusOne, erf.outputs().get(0))), 1)
+                    || !binary(plusOne, Binary.Kind.ADD) || !rewrite.isFloatScalar(other(plusOne, erf.outputs().get(0)), 1)
                     || !binary(timesX, Binary.Kind.MUL) || other(timesX, plusOne.outputs().get(0)) != x
-                    || !binary(half, Binary.Kind.MUL) || !is(rewrite.floatScalar(other(half, timesX.outputs().get(0))), 0.5f)
+                    || !binary(half, Binary.Kind.MUL) || !rewrite.isFloatScalar(other(half, timesX.outputs().get(0)), 0.5f)
                     || List.of(div, erf, plusOne, timesX, half).stream().anyMatch(rewrite::touches)) {
                 continue;
             }
@@ -48,9 +48,5 @@ public final class GeluFusion {
             }
         }
         return rewrite.apply();
-    }
-
-    private static boolean is(Float value, float expected) {
-        return value != null && value == expected;
     }
 }

@@ -30,8 +30,8 @@ public final class HardSwishFusion {
             if (!binary(add, Binary.Kind.ADD)) {
                 continue;
             }
-            Value x = is(rewrite.floatScalar(add.inputs().get(1)), 3) ? add.inputs().get(0)
-                    : is(rewrite.floatScalar(add.inputs().get(0)), 3) ? add.inputs().get(1) : null;
+            Value x = rewrite.isFloatScalar(add.inputs().get(1), 3) ? add.inputs().get(0)
+                    : rewrite.isFloatScalar(add.inputs().get(0), 3) ? add.inputs().get(1) : null;
             if (x == null || types.get(x) != DType.FLOAT) {
                 continue;
             }
@@ -39,11 +39,11 @@ public final class HardSwishFusion {
             Node high = rewrite.onlyReader(low);
             Node times = rewrite.onlyReader(high);
             Node divide = rewrite.onlyReader(times);
-            if (!binary(low, Binary.Kind.MAX) || !is(rewrite.floatScalar(other(low, add.outputs().get(0))), 0)
-                    || !binary(high, Binary.Kind.MIN) || !is(rewrite.floatScalar(other(high, low.outputs().get(0))), 6)
+            if (!binary(low, Binary.Kind.MAX) || !rewrite.isFloatScalar(other(low, add.outputs().get(0)), 0)
+                    || !binary(high, Binary.Kind.MIN) || !rewrite.isFloatScalar(other(high, low.outputs().get(0)), 6)
                     || !binary(times, Binary.Kind.MUL) || other(times, high.outputs().get(0)) != x
                     || !binary(divide, Binary.Kind.DIV) || divide.inputs().get(0) != times.outputs().get(0)
-                    || !is(rewrite.floatScalar(divide.inputs().get(1)), 6)
+                    || !rewrite.isFloatScalar(divide.inputs().get(1), 6)
                     || List.of(add, low, high, times, divide).stream().anyMatch(rewrite::touches)) {
                 continue;
             }
@@ -54,10 +54,5 @@ public final class HardSwishFusion {
             }
         }
         return rewrite.apply();
-    }
-
-    /** The same float, bit for bit (a −0 bound would give other zeros). */
-    private static boolean is(Float value, float expected) {
-        return value != null && Float.floatToIntBits(value) == Float.floatToIntBits(expected);
     }
 }

@@ -71,6 +71,12 @@ final class Rewrite {
                 : tensor.contiguous().toFloatArray()[0];
     }
 
+    /** Whether {@code value} is a float32 scalar constant of exactly these bits (a −0 is not a 0). */
+    boolean isFloatScalar(Value value, float expected) {
+        Float scalar = floatScalar(value);
+        return scalar != null && Float.floatToIntBits(scalar) == Float.floatToIntBits(expected);
+    }
+
     static boolean binary(Node node, Binary.Kind kind) {
         return node != null && node.op() instanceof Binary b && b.kind() == kind;
     }
