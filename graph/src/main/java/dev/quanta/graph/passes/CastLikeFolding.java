@@ -8,6 +8,7 @@ import dev.quanta.graph.cpu.CpuBackend;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.CastLike;
 import dev.quanta.tensor.DType;
+import dev.quanta.tensor.QuantaException;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
 import java.util.List;
@@ -37,8 +38,13 @@ public final class CastLikeFolding {
             if (constant == null || to == null || rewrite.isOutput(node.outputs().get(0))) {
                 continue;
             }
-            Tensor converted = (Tensor) CpuBackend.kernel(new Cast(to, like.saturate(), like.roundMode()))
-                    .run(new KernelContext(arena, node), new Object[] {constant})[0];
+            Tensor converted;
+            try {
+                converted = (Tensor) CpuBackend.kernel(new Cast(to, like.saturate(), like.roundMode()))
+                        .run(new KernelContext(arena, node), new Object[] {constant})[0];
+            } catch (QuantaException | ArithmeticException | IndexOutOfBoundsException | IllegalArgumentException e) {
+                continue; // the same error will name the node at run time
+            }
             rewrite.constant(node.outputs().get(0), converted.arena() == arena ? converted : arena.copyOf(converted));
             rewrite.replace(node, List.of());
         }

@@ -244,6 +244,15 @@ class OnnxModelTest {
                 Outputs outputs = session.run(Map.of("x", x().get("x"), "c", arena.fromDoubles(new double[] {4.25}, 1)))) {
             assertThat(outputs.get("y").toFloatArray()).containsExactly(-4.25f);
         }
+        // A cast the kernel refuses (to complex, storage only) still loads, and fails at run time naming its node.
+        ModelProto complex = model(GraphProto.newBuilder().setName("complex").addInput(tensor("z", 14, 1))
+                .addInitializer(floats("c", new float[] {2}, 1))
+                .addNode(node("like", "CastLike", new String[] {"c", "z"}, "cast"))
+                .addNode(node("copy", "Identity", new String[] {"cast"}, "y")).addOutput(tensor("y", 14, 1)).build());
+        try (OnnxModel model = OnnxModel.load(write(complex)); Session session = model.newSession()) {
+            assertThatThrownBy(() -> session.run(Map.of("z", arena.allocate(DType.COMPLEX64, dev.quanta.tensor.Shape.of(1)))).close())
+                    .isInstanceOf(GraphException.class).hasMessageContaining("like").hasMessageContaining("complex");
+        }
     }
 
     @Test
