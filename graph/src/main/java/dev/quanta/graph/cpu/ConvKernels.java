@@ -1223,7 +1223,7 @@ final class ConvKernels {
         int width = shape.width();
         int inPlane = shape.height() * width;
         int outPlane = shape.outHeight() * shape.outWidth();
-        // The thread's scratch planes: a new pair each plane was 180 MB of arrays a run of ISNet.
+        // The thread's scratch planes, reused: not a new pair of plane-sized arrays each plane.
         float[] in = plane(inPlane);
         MemorySegment.copy(x.segment(), Layouts.FLOAT, x.byteOffset() + plane * inPlane * 4, in, 0, inPlane);
         float[] out = scratchOut(outPlane);
@@ -1244,9 +1244,10 @@ final class ConvKernels {
     /**
      * A pool's plane without indices, an output row at a time: each kernel row and column slides
      * along the whole row of outputs, so the innermost loop is long (window by window, the loops of
-     * two taps cost more than the taps: a 2×2 max pool of 64×512×512 took 94 ms on one thread, 17
-     * so). Each output still takes its taps in row-major order, so sums round as before; maxima
-     * go through Math.max, a NaN among them winning as in ONNX's reference.
+     * two taps cost more than the taps: a 2×2 max pool of 64×512×512 took 94 ms on one thread, 20
+     * so, in a throwaway single-node session). Each output still takes its taps in row-major
+     * order, so sums round as before; maxima go through Math.max, a NaN among them winning as in
+     * ONNX's reference.
      */
     private static void slidingPool(Depthwise.Shape shape, boolean max, boolean countIncludePad, float[] in, float[] out) {
         int width = shape.width();
