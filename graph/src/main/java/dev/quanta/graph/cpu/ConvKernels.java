@@ -2,6 +2,7 @@ package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
+import dev.quanta.graph.ops.Col2Im;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.ConvIntegerToFloat;
@@ -41,7 +42,7 @@ final class ConvKernels {
     private static long product(long[] values) {
         long product = 1;
         for (long value : values) {
-            product *= value;
+            product = Math.multiplyExact(product, value);
         }
         return product;
     }
@@ -947,6 +948,116 @@ final class ConvKernels {
         };
     }
 
+    /**
+     * {@link Col2Im}: float images through ConvTranspose's scatter; other numeric types summed in
+     * double (integers in long, wrapping as their type does) and stored once.
+     */
+    static Kernel col2Im(Col2Im op) {
+        return (context, inputs) -> {
+            Tensor x = inputs[0].contiguous();
+            long[] image = axisSizes(context, inputs[1], "image_shape");
+            long[] block = axisSizes(context, inputs[2], "block_shape");
+            int rank = image.length;
+            long[] dilations = op.dilations() != null ? op.dilations() : filled(rank, 1);
+            long[] strides = op.strides() != null ? op.strides() : filled(rank, 1);
+            long[] pads = op.pads() != null ? op.pads() : new long[2 * rank];
+            if (rank == 0 || block.length != rank || dilations.length != rank || strides.length != rank
+                    || pads.length != 2 * rank) {
+                throw context.error("image_shape " + Arrays.toString(image) + ", block_shape " + Arrays.toString(block)
+                        + ", dilations " + Arrays.toString(dilations) + ", strides " + Arrays.toString(strides)
+                        + " and pads " + Arrays.toString(pads) + " must give every spatial axis (pads twice), at least one");
+            }
+            if (x.rank() != 3) {
+                throw context.error("input " + x + " must be [N, C·∏block_shape, L]");
+            }
+            if (x.dtype() == DType.BOOL || x.dtype() == DType.STRING) {
+                throw context.error("input " + x + " must be numeric: Col2Im sums overlapping blocks");
+            }
+            long[] grid = new long[rank];
+            for (int d = 0; d < rank; d++) {
+                if (image[d] < 1 || block[d] < 1 || dilations[d] < 1 || strides[d] < 1 || pads[d] < 0 || pads[rank + d] < 0) {
+                    throw context.error("axis " + d + ": image size " + image[d] + ", block size " + block[d] + ", dilation "
+                            + dilations[d] + " and stride " + strides[d] + " must be positive, pads "
+                            + pads[d] + " and " + pads[rank + d] + " not negative");
+                }
+                long span = dilations[d] * (block[d] - 1) + 1;
+                long padded = image[d] + pads[d] + pads[rank + d];
+                if (span > padded) {
+                    throw context.error("axis " + d + ": a block spans " + span + ", more than the padded image's " + padded);
+                }
+                grid[d] = (padded - span) / strides[d] + 1;
+            }
+            long blocks = product(grid);
+            long kernelSize = product(block);
+            long imagePlane = product(image);
+            long channels = x.size(1) / kernelSize;
+            if (x.size(1) % kernelSize != 0 || x.size(2) != blocks) {
+                throw context.error("input " + x + " must be [N, C·" + kernelSize + ", " + blocks + "]: blocks of "
+                        + Arrays.toString(block) + " over an image of " + Arrays.toString(image) + " padded by "
+                        + Arrays.toString(pads) + " at strides " + Arrays.toString(strides) + " and dilations "
+                        + Arrays.toString(dilations) + " make " + Arrays.toString(grid));
+            }
+            long[] outSizes = new long[rank + 2];
+            outSizes[0] = x.size(0);
+            outSizes[1] = channels;
+            System.arraycopy(image, 0, outSizes, 2, rank);
+            Tensor y = context.allocate(x.dtype(), Shape.of(outSizes));
+            Transposed geometry = new Transposed(grid, image, block, strides, dilations, Arrays.copyOf(pads, rank));
+            if (x.dtype() == DType.FLOAT && x.size(1) <= Integer.MAX_VALUE && blocks <= Integer.MAX_VALUE) {
+                for (long n = 0; n < x.size(0); n++) {
+                    addColumns(context, x.select(0, n), n, 0, geometry, channels, y, channels);
+                }
+                return new Tensor[] {y};
+            }
+            if (imagePlane > Integer.MAX_VALUE) {
+                throw context.error("an image of " + Arrays.toString(image) + " is too large for a " + x.dtype() + " Col2Im");
+            }
+            boolean integers = x.dtype().isInteger();
+            long planes = x.size(0) * channels;
+            context.parallel(planes, plane -> {
+                double[] sums = integers ? null : new double[Math.toIntExact(imagePlane)];
+                long[] totals = integers ? new long[Math.toIntExact(imagePlane)] : null;
+                long[] tap = new long[rank];
+                long[] at = new long[rank];
+                for (long k = 0; k < kernelSize; k++) {
+                    long rowAt = x.offset() + (plane * kernelSize + k) * blocks;
+                    long position = 0;
+                    Arrays.fill(at, 0);
+                    do {
+                        int target = 0;
+                        for (int d = 0; d < rank && target >= 0; d++) {
+                            long coordinate = at[d] * strides[d] + tap[d] * dilations[d] - pads[d];
+                            target = coordinate < 0 || coordinate >= image[d] ? -1 : (int) (target * image[d] + coordinate);
+                        }
+                        if (target >= 0 && integers) {
+                            totals[target] += x.loadLong(rowAt + position);
+                        } else if (target >= 0) {
+                            sums[target] += x.loadDouble(rowAt + position);
+                        }
+                        position++;
+                    } while (advance(at, grid));
+                    advance(tap, block);
+                }
+                for (int i = 0; i < imagePlane; i++) {
+                    if (integers) {
+                        y.storeLong(plane * imagePlane + i, totals[i]);
+                    } else {
+                        y.storeDouble(plane * imagePlane + i, sums[i]);
+                    }
+                }
+            });
+            return new Tensor[] {y};
+        };
+    }
+
+    /** A 1-D int64 tensor of sizes per spatial axis (Col2Im's image_shape and block_shape). */
+    private static long[] axisSizes(KernelContext context, Tensor sizes, String name) {
+        if (sizes.rank() != 1 || !sizes.dtype().isInteger()) {
+            throw context.error(name + " " + sizes + " must be a 1-D integer tensor");
+        }
+        return sizes.contiguous().toLongArray();
+    }
+
     /** A transposed convolution's sizes per spatial axis. */
     private record Transposed(long[] inSpatial, long[] outSpatial, long[] kernel, long[] strides, long[] dilations,
             long[] before) {
@@ -997,7 +1108,6 @@ final class ConvKernels {
     private static void columnsToImage(KernelContext context, Tensor x, long n, int gi, MemorySegment transposed,
             Transposed t, long groupChannels, long groupFilters, Tensor y, long filters) {
         long inPlane = product(t.inSpatial());
-        long outPlane = product(t.outSpatial());
         long kernelSize = product(t.kernel());
         int rows = Math.toIntExact(groupFilters * kernelSize);
         int depth = Math.toIntExact(groupChannels);
@@ -1017,6 +1127,19 @@ final class ConvKernels {
                         depth, false);
             }
         });
+        addColumns(context, columns, n, gi, t, groupFilters, y, filters);
+    }
+
+    /**
+     * Adds each row of {@code columns} (row m·K + k: filter m's tap k at every input position) into
+     * filter m's output plane of group gi of image n where that tap lands (col2im), the filters
+     * spread over the threads: ConvTranspose's scatter, and all of Col2Im's.
+     */
+    private static void addColumns(KernelContext context, Tensor columns, long n, int gi, Transposed t,
+            long groupFilters, Tensor y, long filters) {
+        long inPlane = product(t.inSpatial());
+        long outPlane = product(t.outSpatial());
+        long kernelSize = product(t.kernel());
         int rank = t.inSpatial().length;
         if (rank == 2) {
             planesToImage(context, columns, n, gi, t, groupFilters, y, filters);

@@ -7,6 +7,7 @@ import dev.quanta.graph.ops.Resize;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.ConvIntegerToFloat;
+import dev.quanta.graph.ops.Col2Im;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.GlobalPool;
 import dev.quanta.graph.ops.Pool;
@@ -172,6 +173,7 @@ public final class CpuBackend {
             case Einsum einsum -> ValueKernel.ofTensors(EinsumKernel.of(einsum));
             case Conv conv -> ValueKernel.ofTensors(ConvKernels.conv(conv));
             case ConvTranspose conv -> ValueKernel.ofTensors(ConvKernels.convTranspose(conv));
+            case Col2Im fold -> ValueKernel.ofTensors(ConvKernels.col2Im(fold));
             case Pool pool -> ValueKernel.ofTensors(ConvKernels.pool(pool));
             case GlobalPool pool -> ValueKernel.ofTensors(ConvKernels.globalPool(pool));
             case Resize resize -> ValueKernel.ofTensors(ResizeKernel.of(resize));

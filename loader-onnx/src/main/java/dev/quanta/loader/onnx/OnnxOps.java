@@ -37,6 +37,7 @@ import dev.quanta.graph.ops.CastLike;
 import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvInteger;
+import dev.quanta.graph.ops.Col2Im;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.GlobalPool;
 import dev.quanta.graph.ops.Pool;
@@ -889,6 +890,8 @@ final class OnnxOps {
                 Arrays.asList(node.requiredInput(0), node.requiredInput(3), node.requiredInput(2),
                         node.requiredInput(5), node.requiredInput(1), node.requiredInput(4), node.requiredInput(6),
                         node.requiredInput(7), node.input(8)), List.of(node.requiredOutput(0))));
+        register("Col2Im", node -> node.emitTo(0, new Col2Im(node.intsAttr("dilations"), node.intsAttr("pads"),
+                node.intsAttr("strides")), node.requiredInput(0), node.requiredInput(1), node.requiredInput(2)));
         register("ConvTranspose", node -> node.emit(new ConvTranspose(window(node, false), (int) node.intAttr("group", 1),
                 node.intsAttr("output_padding"), node.intsAttr("output_shape")),
                 Arrays.asList(node.requiredInput(0), node.requiredInput(1), node.input(2)), List.of(node.requiredOutput(0))));
