@@ -1,14 +1,18 @@
 package dev.quanta.graph.cpu;
 
 /**
- * The Mersenne Twister MT19937 with numpy's legacy seeding and 53-bit doubles, so that a seeded
- * Dropout draws the same mask as ONNX's reference (numpy.random.seed(s); numpy.random.uniform()).
+ * The Mersenne Twister MT19937 with numpy's legacy seeding, 53-bit doubles and polar Gaussians,
+ * so that a seeded Dropout or random op draws what ONNX's reference draws from
+ * {@code numpy.random.RandomState(seed)} (seeds 0 to 2^32 − 1).
  */
 final class Mt19937 {
     private static final int N = 624;
     private static final int M = 397;
     private final int[] state = new int[N];
     private int index = N;
+    /** The second value of the last polar pair, returned by the next {@link #nextGaussian()}. */
+    private double gaussian;
+    private boolean hasGaussian;
 
     Mt19937(long seed) {
         state[0] = (int) seed;
@@ -38,5 +42,28 @@ final class Mt19937 {
         long a = (next() & 0xFFFF_FFFFL) >>> 5;
         long b = (next() & 0xFFFF_FFFFL) >>> 6;
         return (a * 67108864.0 + b) / 9007199254740992.0;
+    }
+
+    /**
+     * A standard normal value by the polar method, pairs of values a pair of accepted draws, as
+     * numpy's legacy {@code RandomState.randn}.
+     */
+    double nextGaussian() {
+        if (hasGaussian) {
+            hasGaussian = false;
+            return gaussian;
+        }
+        double x;
+        double y;
+        double radius;
+        do {
+            x = 2 * nextDouble() - 1;
+            y = 2 * nextDouble() - 1;
+            radius = x * x + y * y;
+        } while (radius >= 1 || radius == 0);
+        double factor = Math.sqrt(-2 * Math.log(radius) / radius);
+        gaussian = factor * x;
+        hasGaussian = true;
+        return factor * y;
     }
 }

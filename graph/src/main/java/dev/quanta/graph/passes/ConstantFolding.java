@@ -5,8 +5,11 @@ import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.Node;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.cpu.CpuBackend;
+import dev.quanta.graph.ops.CoreOp;
+import dev.quanta.graph.ops.Dropout;
 import dev.quanta.graph.ops.If;
 import dev.quanta.graph.ops.Loop;
+import dev.quanta.graph.ops.RandomSample;
 import dev.quanta.graph.ops.ShapeOf;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.QuantaException;
@@ -141,6 +144,12 @@ public final class ConstantFolding {
         return DeadCodeRemoval.apply(apply(builder.build(), arena));
     }
 
+    /** Unseeded random draws: folded, they would be drawn once at load instead of anew at every run. */
+    private static boolean drawsEachRun(CoreOp op) {
+        return op instanceof RandomSample sample && sample.seed() == null
+                || op instanceof Dropout dropout && dropout.seed() == null;
+    }
+
     /** The ShapeOf of a value whose inferred shape is static, or null. */
     private static Tensor[] staticShape(Node node, ShapeOf op, Map<Value, Shape> shapes, TensorArena arena) {
         Shape shape = shapes.get(node.inputs().get(0));
@@ -153,6 +162,9 @@ public final class ConstantFolding {
     }
 
     private static Tensor[] tryFold(Node node, Map<Value, Tensor> constants, Set<Value> overridable, TensorArena arena) {
+        if (drawsEachRun(node.op())) {
+            return null;
+        }
         Tensor[] inputs = new Tensor[node.inputs().size()];
         for (int i = 0; i < inputs.length; i++) {
             Value input = node.inputs().get(i);

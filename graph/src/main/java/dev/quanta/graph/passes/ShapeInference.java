@@ -18,6 +18,7 @@ import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.Dequantize;
 import dev.quanta.graph.ops.DequantizeBlocks;
 import dev.quanta.graph.ops.Dropout;
+import dev.quanta.graph.ops.RandomSample;
 import dev.quanta.graph.ops.DynamicQuantize;
 import dev.quanta.graph.ops.Expand;
 import dev.quanta.graph.ops.Flatten;
@@ -174,6 +175,9 @@ public final class ShapeInference {
                     outValue = vector(node, 0);
                 }
                 case Dropout ignored -> Arrays.fill(out, x);
+                case RandomSample sample -> out[0] = sample.distribution() == RandomSample.Distribution.MULTINOMIAL
+                        ? x == null ? null : Shape.of(x.dim(0), Dim.of(sample.sampleSize()))
+                        : sample.shape() != null ? Shape.of(sample.shape()) : x;
                 case Softmax ignored -> out[0] = x;
                 case MaskedSoftmax ignored -> out[0] = x;
                 case Attention ignored -> out[0] = matMul(matMul(x, shape(node, 1)), shape(node, 3));

@@ -38,6 +38,7 @@ import dev.quanta.graph.ops.OneHot;
 import dev.quanta.graph.ops.OptionalOp;
 import dev.quanta.graph.ops.Pool;
 import dev.quanta.graph.ops.Quantize;
+import dev.quanta.graph.ops.RandomSample;
 import dev.quanta.graph.ops.Range;
 import dev.quanta.graph.ops.Recurrent;
 import dev.quanta.graph.ops.SequenceOp;
@@ -326,6 +327,7 @@ public final class TypeCheck {
             }
             case OneHot ignored -> out[0] = in[2];
             case EyeLike eyeLike -> out[0] = eyeLike.dtype() != null ? eyeLike.dtype() : first;
+            case RandomSample sample -> out[0] = sample.dtype() != null ? sample.dtype() : first;
             default -> { } // the rest keep their first input's type
         }
         return null;

@@ -38,6 +38,7 @@ import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.Col2Im;
+import dev.quanta.graph.ops.RandomSample;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.GlobalPool;
 import dev.quanta.graph.ops.Pool;
@@ -890,6 +891,16 @@ final class OnnxOps {
                 Arrays.asList(node.requiredInput(0), node.requiredInput(3), node.requiredInput(2),
                         node.requiredInput(5), node.requiredInput(1), node.requiredInput(4), node.requiredInput(6),
                         node.requiredInput(7), node.input(8)), List.of(node.requiredOutput(0))));
+        register("RandomUniform", node -> randomValues(node, RandomSample.Distribution.UNIFORM, "low", 0, "high", 1));
+        register("RandomNormal", node -> randomValues(node, RandomSample.Distribution.NORMAL, "mean", 0, "scale", 1));
+        register("RandomUniformLike", node -> randomValues(node, RandomSample.Distribution.UNIFORM, "low", 0, "high", 1));
+        register("RandomNormalLike", node -> randomValues(node, RandomSample.Distribution.NORMAL, "mean", 0, "scale", 1));
+        register("Bernoulli", node -> node.emitTo(0, new RandomSample(RandomSample.Distribution.BERNOULLI,
+                node.has("dtype") ? DType.fromOnnx((int) node.intAttr("dtype", 1)) : null, null, 0, 1, seed(node), 1),
+                node.requiredInput(0)));
+        register("Multinomial", node -> node.emitTo(0, new RandomSample(RandomSample.Distribution.MULTINOMIAL,
+                DType.fromOnnx((int) node.intAttr("dtype", DType.INT32.onnxCode())), null, 0, 1, seed(node),
+                node.intAttr("sample_size", 1)), node.requiredInput(0)));
         register("Col2Im", node -> node.emitTo(0, new Col2Im(node.intsAttr("dilations"), node.intsAttr("pads"),
                 node.intsAttr("strides")), node.requiredInput(0), node.requiredInput(1), node.requiredInput(2)));
         register("ConvTranspose", node -> node.emit(new ConvTranspose(window(node, false), (int) node.intAttr("group", 1),
@@ -919,6 +930,38 @@ final class OnnxOps {
         register("GlobalMaxPool", node -> node.emitTo(0, new GlobalPool(Pool.Kind.MAX, 0), node.requiredInput(0)));
         register("GlobalLpPool", node -> node.emitTo(0, new GlobalPool(Pool.Kind.LP, node.intAttr("p", 2)),
                 node.requiredInput(0)));
+    }
+
+    /**
+     * RandomUniform and RandomNormal (a {@code shape}, float by default) or their -Like forms (an
+     * input's shape, and its type without a {@code dtype}): offset + scale·draw, where a uniform
+     * draw's offset is {@code low} and its scale {@code high − low}.
+     */
+    private static void randomValues(OnnxNode node, RandomSample.Distribution distribution, String offsetName,
+            float offsetDefault, String scaleName, float scaleDefault) {
+        boolean like = node.opType().endsWith("Like");
+        long[] shape = like ? null : node.intsAttr("shape");
+        if (!like && shape == null) {
+            throw node.error("lacks the required attribute 'shape'");
+        }
+        DType dtype = node.has("dtype") || !like ? DType.fromOnnx((int) node.intAttr("dtype", DType.FLOAT.onnxCode())) : null;
+        double offset = node.floatAttr(offsetName, offsetDefault);
+        double scale = node.floatAttr(scaleName, scaleDefault);
+        if (distribution == RandomSample.Distribution.UNIFORM) {
+            scale -= offset;
+        }
+        RandomSample op = new RandomSample(distribution, dtype, shape, offset, scale, seed(node), 1);
+        if (like) {
+            node.emitTo(0, op, node.requiredInput(0));
+        } else {
+            node.emitTo(0, op);
+        }
+    }
+
+    /** A random op's float {@code seed}, whole as ONNX's reference takes it; null when absent or NaN. */
+    private static Long seed(OnnxNode node) {
+        float seed = node.floatAttr("seed", Float.NaN);
+        return Float.isNaN(seed) ? null : (long) seed;
     }
 
     static Window window(OnnxNode node, boolean pooling) {

@@ -31,6 +31,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -459,7 +460,7 @@ class OnnxModelTest {
                 }
             }
         }
-        assertThat(outputs.get(11)).containsExactly(outputs.get(1), org.assertj.core.data.Offset.offset(1e-6f));
+        assertThat(outputs.get(11)).containsExactly(outputs.get(1), Offset.offset(1e-6f));
         Map<String, AttributeProto> wrong = Map.of(
                 "activation 'Swish'", AttributeProto.newBuilder().setName("activations")
                         .setType(AttributeProto.AttributeType.STRINGS).addStrings(ByteString.copyFromUtf8("Swish")).build(),
@@ -827,5 +828,133 @@ class OnnxModelTest {
                 .isInstanceOf(OnnxException.class).hasMessageContaining("not found");
         assertThatThrownBy(() -> OnnxModel.load(externalModel("weights.bin", 8, 16).toByteArray(), "in-memory"))
                 .isInstanceOf(OnnxException.class).hasMessageContaining("not loaded from a folder");
+    }
+
+    // ---------------------------------------------------------------- random ops
+
+    private static AttributeProto number(String name, float value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
+    }
+
+    private static AttributeProto integer(String name, long value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+    }
+
+    /** y = op(x if any) with these attributes; y declared of {@code elementType}, its shape left open. */
+    private static ModelProto randomModel(String op, ValueInfoProto x, int elementType, AttributeProto... attributes) {
+        NodeProto.Builder node = NodeProto.newBuilder().setName("draw").setOpType(op).addOutput("y")
+                .addAllAttribute(Arrays.asList(attributes));
+        GraphProto.Builder graph = GraphProto.newBuilder().setName(op);
+        if (x != null) {
+            node.addInput(x.getName());
+            graph.addInput(x);
+        }
+        ValueInfoProto y = ValueInfoProto.newBuilder().setName("y").setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(elementType))).build();
+        return model(graph.addNode(node).addOutput(y).build()).toBuilder()
+                .setOpsetImport(0, OperatorSetIdProto.newBuilder().setVersion(22)).build();
+    }
+
+    /**
+     * y of two runs of one session, which agree when the draw is seeded and differ when not; a
+     * seeded draw of no input is folded at load, an unseeded one is not.
+     */
+    private double[] drawTwice(ModelProto proto, Map<String, Tensor> feeds, boolean seeded) throws IOException {
+        try (OnnxModel model = OnnxModel.load(write(proto)); Session session = model.newSession()) {
+            assertThat(model.graph().nodes()).as("the draw folded at load").hasSize(seeded && feeds.isEmpty() ? 0 : 1);
+            double[] first;
+            try (Outputs outputs = session.run(feeds)) {
+                first = outputs.get("y").toDoubleArray();
+            }
+            try (Outputs outputs = session.run(feeds)) {
+                double[] second = outputs.get("y").toDoubleArray();
+                if (seeded) {
+                    assertThat(second).as("a seeded draw, again").containsExactly(first);
+                } else {
+                    assertThat(second).as("an unseeded draw, again").isNotEqualTo(first);
+                }
+            }
+            return first;
+        }
+    }
+
+    /** Expected values: numpy 2.4, np.random.RandomState(seed) as ONNX's reference implementation uses it. */
+    @Test
+    void seededRandomOpsDrawWhatOnnxsReferenceDraws() throws IOException {
+        assertThat(drawTwice(randomModel("RandomNormal", null, 11, ints("shape", 2, 3), integer("dtype", 11),
+                number("seed", 0)), Map.of(), true)).containsExactly(1.764052345967664, 0.4001572083672233,
+                        0.9787379841057392, 2.240893199201458, 1.8675579901499675, -0.977277879876411);
+        // float32: randn(5).astype(float32), then *= 2.5 and += 1 in float32.
+        assertThat(drawTwice(randomModel("RandomNormal", null, 1, ints("shape", 5), number("mean", 1), number("scale", 2.5f),
+                number("seed", 11)), Map.of(), true)).containsExactly(5.373636722564697, 0.28481751680374146,
+                        -0.21141290664672852, -5.633296489715576, 0.9792883992195129);
+        // float16: rand(5).astype(float16), *= high − low, += low, each step rounded to float16.
+        assertThat(drawTwice(randomModel("RandomUniform", null, 10, ints("shape", 5), integer("dtype", 10),
+                number("low", 2), number("high", 4), number("seed", 9)), Map.of(), true))
+                .containsExactly(2.021484375, 3.00390625, 2.9921875, 2.267578125, 2.28515625);
+        Map<String, Tensor> four = Map.of("x", arena.fromFloats(new float[4], 2, 2));
+        assertThat(drawTwice(randomModel("RandomUniformLike", tensor("x", 1, 2, 2), 1, number("low", -1), number("high", 3),
+                number("seed", 5)), four, true)).containsExactly(-0.11202728748321533, 2.482929229736328,
+                        -0.17312335968017578, 2.6744437217712402);
+        // binomial(1, p): a draw for every probability, 0 and 1 included, 1 − p's draw above one half.
+        Map<String, Tensor> p = Map.of("p", arena.fromDoubles(new double[] {0, 0.1, 0.5, 0.9, 1, 0.3, 0.7, 0.5, 0.2, 0.8}, 10));
+        assertThat(drawTwice(randomModel("Bernoulli", tensor("p", 11, 10), 9, integer("dtype", 9), number("seed", 3)), p,
+                true)).containsExactly(0, 0, 0, 1, 1, 1, 1, 0, 0, 1);
+    }
+
+    @Test
+    void unseededRandomOpsDrawAnewAtEveryRun() throws IOException {
+        double[] values = drawTwice(randomModel("RandomNormal", null, 1, ints("shape", 4000), number("mean", 3),
+                number("scale", 2)), Map.of(), false);
+        double mean = Arrays.stream(values).average().orElseThrow();
+        double deviation = Math.sqrt(Arrays.stream(values).map(v -> (v - mean) * (v - mean)).sum() / values.length);
+        assertThat(mean).isCloseTo(3, Offset.offset(0.2));
+        assertThat(deviation).isCloseTo(2, Offset.offset(0.2));
+        double[] uniform = drawTwice(randomModel("RandomUniformLike", tensor("x", 1, 2, 2), 1), Map.of("x",
+                arena.fromFloats(new float[4], 2, 2)), false);
+        assertThat(Arrays.stream(uniform).allMatch(value -> value >= 0 && value < 1)).as(Arrays.toString(uniform)).isTrue();
+    }
+
+    @Test
+    void multinomialDrawsClassesInProportionToTheirProbabilities() throws IOException {
+        float never = Float.NEGATIVE_INFINITY;
+        Map<String, Tensor> logits = Map.of("x", arena.fromFloats(new float[] {(float) Math.log(0.2), never,
+            (float) Math.log(0.8), 5, 5, 5}, 2, 3));
+        int samples = 30_000;
+        double[] classes = drawTwice(randomModel("Multinomial", tensor("x", 1, 2, 3), 7, integer("dtype", 7),
+                integer("sample_size", samples), number("seed", 1)), logits, true);
+        assertThat(classes).hasSize(2 * samples);
+        double[][] shares = new double[2][3];
+        for (int i = 0; i < classes.length; i++) {
+            shares[i / samples][(int) classes[i]] += 1.0 / samples;
+        }
+        assertThat(shares[0][1]).as("a class of probability 0").isZero();
+        assertThat(shares[0][0]).isCloseTo(0.2, Offset.offset(0.01));
+        for (double share : shares[1]) {
+            assertThat(share).isCloseTo(1.0 / 3, Offset.offset(0.01));
+        }
+    }
+
+    @Test
+    void randomOpsRefuseWhatTheyCannotDrawNamingTheNode() throws IOException {
+        try (OnnxModel model = OnnxModel.load(write(randomModel("Bernoulli", tensor("p", 1, 2), 1)));
+                Session session = model.newSession()) {
+            assertThatThrownBy(() -> session.run(Map.of("p", arena.fromFloats(new float[] {0.5f, 1.5f}, 2))).close())
+                    .isInstanceOf(GraphException.class).hasMessageContaining("'draw'").hasMessageContaining("outside [0, 1]");
+        }
+        try (OnnxModel model = OnnxModel.load(write(randomModel("Multinomial", tensor("x", 1, 1, 2), 6)));
+                Session session = model.newSession()) {
+            float never = Float.NEGATIVE_INFINITY;
+            assertThatThrownBy(() -> session.run(Map.of("x", arena.fromFloats(new float[] {never, never}, 1, 2))).close())
+                    .isInstanceOf(GraphException.class).hasMessageContaining("'draw'").hasMessageContaining("no finite weight");
+        }
+        try (OnnxModel model = OnnxModel.load(write(randomModel("RandomNormal", null, 6, ints("shape", 2),
+                integer("dtype", 6), number("seed", 1))));
+                Session session = model.newSession()) {
+            assertThatThrownBy(() -> session.run(Map.of()).close())
+                    .isInstanceOf(GraphException.class).hasMessageContaining("'draw'").hasMessageContaining("int32");
+        }
+        assertThatThrownBy(() -> OnnxModel.load(write(randomModel("RandomUniform", null, 1))))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("'draw'").hasMessageContaining("'shape'");
     }
 }
