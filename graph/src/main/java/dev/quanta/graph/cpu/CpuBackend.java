@@ -3,6 +3,7 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.ValueKernel;
 import dev.quanta.graph.ops.Dft;
 import dev.quanta.graph.ops.Dropout;
+import dev.quanta.graph.ops.OptimizerStep;
 import dev.quanta.graph.ops.RandomSample;
 import dev.quanta.graph.ops.Resize;
 import dev.quanta.graph.ops.Conv;
@@ -176,6 +177,7 @@ public final class CpuBackend {
             case ConvTranspose conv -> ValueKernel.ofTensors(ConvKernels.convTranspose(conv));
             case Col2Im fold -> ValueKernel.ofTensors(ConvKernels.col2Im(fold));
             case RandomSample sample -> ValueKernel.ofTensors(RandomKernels.of(sample));
+            case OptimizerStep step -> ValueKernel.ofTensors(OptimizerKernels.of(step));
             case Pool pool -> ValueKernel.ofTensors(ConvKernels.pool(pool));
             case GlobalPool pool -> ValueKernel.ofTensors(ConvKernels.globalPool(pool));
             case Resize resize -> ValueKernel.ofTensors(ResizeKernel.of(resize));

@@ -38,6 +38,7 @@ import dev.quanta.graph.ops.OneHot;
 import dev.quanta.graph.ops.OptionalOp;
 import dev.quanta.graph.ops.Pool;
 import dev.quanta.graph.ops.Quantize;
+import dev.quanta.graph.ops.OptimizerStep;
 import dev.quanta.graph.ops.RandomSample;
 import dev.quanta.graph.ops.Range;
 import dev.quanta.graph.ops.Recurrent;
@@ -328,6 +329,14 @@ public final class TypeCheck {
             case OneHot ignored -> out[0] = in[2];
             case EyeLike eyeLike -> out[0] = eyeLike.dtype() != null ? eyeLike.dtype() : first;
             case RandomSample sample -> out[0] = sample.dtype() != null ? sample.dtype() : first;
+            case OptimizerStep step -> {
+                // X₁…Xₙ new, then each state's n: the types of X and of each state as they came in.
+                int groups = out.length / (1 + step.rule().states());
+                for (int i = 0; i < out.length; i++) {
+                    int kind = i / groups;
+                    out[i] = in[2 + (kind == 0 ? 0 : kind + 1) * groups + i % groups];
+                }
+            }
             default -> { } // the rest keep their first input's type
         }
         return null;

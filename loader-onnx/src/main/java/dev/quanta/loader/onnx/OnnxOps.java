@@ -38,6 +38,7 @@ import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.Col2Im;
+import dev.quanta.graph.ops.OptimizerStep;
 import dev.quanta.graph.ops.RandomSample;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.GlobalPool;
@@ -79,6 +80,7 @@ import dev.quanta.graph.ops.Where;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Float8E8M0;
 import dev.quanta.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -102,6 +104,12 @@ final class OnnxOps {
     private static final Map<String, Translator> ML_DOMAIN = new HashMap<>();
     /** ONNX's preview ops. */
     private static final Map<String, Translator> PREVIEW_DOMAIN = Map.of("FlexAttention", OnnxAttention::translateFlex);
+    /** ONNX's training optimizers (the Gradient op, which differentiates a graph, is not among them). */
+    private static final Map<String, Translator> TRAINING_DOMAIN = Map.of(
+            "Adagrad", node -> optimizerStep(node, OptimizerStep.Rule.ADAGRAD),
+            "Momentum", node -> optimizerStep(node, choice(node, "mode", "",
+                    Map.of("standard", OptimizerStep.Rule.MOMENTUM, "nesterov", OptimizerStep.Rule.NESTEROV))),
+            "Adam", node -> optimizerStep(node, OptimizerStep.Rule.ADAM));
 
     static Translator find(String domain, String opType) {
         return switch (domain) {
@@ -109,6 +117,7 @@ final class OnnxOps {
             case "com.microsoft" -> MICROSOFT_DOMAIN.get(opType);
             case "ai.onnx.ml" -> ML_DOMAIN.get(opType);
             case "ai.onnx.preview" -> PREVIEW_DOMAIN.get(opType);
+            case "ai.onnx.preview.training" -> TRAINING_DOMAIN.get(opType);
             default -> null;
         };
     }
@@ -956,6 +965,37 @@ final class OnnxOps {
         } else {
             node.emitTo(0, op);
         }
+    }
+
+    /**
+     * Adagrad, Momentum (whose mode, alpha, beta and norm_coefficient are required) or Adam, with their
+     * defaults: the inputs and outputs go through as the node lists them.
+     */
+    private static void optimizerStep(OnnxNode node, OptimizerStep.Rule rule) {
+        boolean momentum = rule == OptimizerStep.Rule.MOMENTUM || rule == OptimizerStep.Rule.NESTEROV;
+        for (String required : momentum ? List.of("alpha", "beta", "norm_coefficient") : List.<String>of()) {
+            if (!node.has(required)) {
+                throw node.error("lacks the required attribute '" + required + "'");
+            }
+        }
+        OptimizerStep op = new OptimizerStep(rule, node.floatAttr("alpha", 0.9f), node.floatAttr("beta", 0.999f),
+                node.floatAttr("epsilon", rule == OptimizerStep.Rule.ADAM ? 1e-6f : 0), node.floatAttr("norm_coefficient", 0),
+                node.floatAttr("norm_coefficient_post", 0), node.floatAttr("decay_factor", 0));
+        List<Value> inputs = new ArrayList<>();
+        for (int i = 0; i < node.inputCount(); i++) {
+            inputs.add(node.requiredInput(i));
+        }
+        List<Value> outputs = new ArrayList<>();
+        for (int i = 0; i < node.outputCount(); i++) {
+            outputs.add(node.requiredOutput(i));
+        }
+        int groups = (inputs.size() - 2) / (2 + rule.states());
+        if (groups < 1 || inputs.size() != 2 + groups * (2 + rule.states()) || outputs.size() != groups * (1 + rule.states())) {
+            throw node.error("has " + inputs.size() + " inputs and " + outputs.size() + " outputs; " + op.name()
+                    + " takes R, T and n tensors, their n gradients and " + rule.states() + "·n states, and gives "
+                    + (1 + rule.states()) + "·n outputs");
+        }
+        node.emit(op, inputs, outputs);
     }
 
     /** A random op's float {@code seed}, whole as ONNX's reference takes it; null when absent or NaN. */

@@ -840,6 +840,12 @@ class OnnxModelTest {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
     }
 
+    /** A value of this element type whose shape is left open. */
+    private static ValueInfoProto shapeless(String name, int elementType) {
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(elementType))).build();
+    }
+
     /** y = op(x if any) with these attributes; y declared of {@code elementType}, its shape left open. */
     private static ModelProto randomModel(String op, ValueInfoProto x, int elementType, AttributeProto... attributes) {
         NodeProto.Builder node = NodeProto.newBuilder().setName("draw").setOpType(op).addOutput("y")
@@ -849,9 +855,7 @@ class OnnxModelTest {
             node.addInput(x.getName());
             graph.addInput(x);
         }
-        ValueInfoProto y = ValueInfoProto.newBuilder().setName("y").setType(TypeProto.newBuilder()
-                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(elementType))).build();
-        return model(graph.addNode(node).addOutput(y).build()).toBuilder()
+        return model(graph.addNode(node).addOutput(shapeless("y", elementType)).build()).toBuilder()
                 .setOpsetImport(0, OperatorSetIdProto.newBuilder().setVersion(22)).build();
     }
 
@@ -956,5 +960,80 @@ class OnnxModelTest {
         }
         assertThatThrownBy(() -> OnnxModel.load(write(randomModel("RandomUniform", null, 1))))
                 .isInstanceOf(OnnxException.class).hasMessageContaining("'draw'").hasMessageContaining("'shape'");
+    }
+
+    // ---------------------------------------------------------------- training optimizers
+
+    /**
+     * An optimizer node of ONNX's training domain over double X and G [3] and states (of any shape),
+     * R float and T int64 fed.
+     */
+    private static ModelProto optimizerModel(String op, int states, AttributeProto... attributes) {
+        List<String> inputs = new java.util.ArrayList<>(List.of("r", "t", "x", "g"));
+        List<String> outputs = new java.util.ArrayList<>(List.of("x_new"));
+        GraphProto.Builder graph = GraphProto.newBuilder().setName(op).addInput(tensor("r", 1))
+                .addInput(tensor("t", 7)).addInput(tensor("x", 11, 3)).addInput(tensor("g", 11, 3))
+                .addOutput(tensor("x_new", 11, 3));
+        for (int s = 0; s < states; s++) {
+            inputs.add("s" + s);
+            outputs.add("s" + s + "_new");
+            graph.addInput(shapeless("s" + s, 11)).addOutput(shapeless("s" + s + "_new", 11));
+        }
+        NodeProto node = NodeProto.newBuilder().setName("step").setOpType(op).setDomain("ai.onnx.preview.training")
+                .addAllInput(inputs).addAllOutput(outputs).addAllAttribute(Arrays.asList(attributes)).build();
+        return model(graph.addNode(node).build()).toBuilder()
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("ai.onnx.preview.training").setVersion(1)).build();
+    }
+
+    @Test
+    void adamStepsDoubleTensorsWithAndWithoutBiasCorrection() throws IOException {
+        double[] x = {1.5, -2, 0.25};
+        double[] g = {-0.5, 4, 1e-3};
+        double[] v = {0.1, -0.2, 0};
+        double[] h = {0.01, 0.5, 0};
+        double alpha = 0.75;
+        double beta = 0.875;
+        double epsilon = 0.0625;
+        double norm = 0.5;
+        double post = 0.125;
+        float rate = 0.25f;
+        ModelProto adam = optimizerModel("Adam", 2, number("alpha", (float) alpha), number("beta", (float) beta),
+                number("epsilon", (float) epsilon), number("norm_coefficient", (float) norm),
+                number("norm_coefficient_post", (float) post));
+        try (OnnxModel model = OnnxModel.load(write(adam)); Session session = model.newSession()) {
+            for (long t : new long[] {0, 3}) {
+                Map<String, Tensor> feeds = Map.of("r", arena.fromFloats(new float[] {rate}), "t",
+                        arena.fromLongs(DType.INT64, new long[] {t}), "x", arena.fromDoubles(x, 3), "g",
+                        arena.fromDoubles(g, 3), "s0", arena.fromDoubles(v, 3), "s1", arena.fromDoubles(h, 3));
+                double corrected = t == 0 ? rate : rate * Math.sqrt(1 - Math.pow(beta, t)) / (1 - Math.pow(alpha, t));
+                try (Outputs outputs = session.run(feeds)) {
+                    for (int i = 0; i < 3; i++) {
+                        double gradient = g[i] + norm * x[i];
+                        double momentum = alpha * v[i] + (1 - alpha) * gradient;
+                        double squares = beta * h[i] + (1 - beta) * gradient * gradient;
+                        double expected = (1 - post) * (x[i] - corrected * momentum / (Math.sqrt(squares) + epsilon));
+                        assertThat(outputs.get("x_new").toDoubleArray()[i]).as("x[%d] at T = %d", i, t)
+                                .isCloseTo(expected, Offset.offset(1e-15));
+                        assertThat(outputs.get("s0_new").toDoubleArray()[i]).isCloseTo(momentum, Offset.offset(1e-15));
+                        assertThat(outputs.get("s1_new").toDoubleArray()[i]).isCloseTo(squares, Offset.offset(1e-15));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void optimizersRefuseMisshapenCallsNamingTheNode() throws IOException {
+        assertThatThrownBy(() -> OnnxModel.load(write(optimizerModel("Momentum", 1, number("alpha", 1), number("beta", 1)))))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("'step'");
+        assertThatThrownBy(() -> OnnxModel.load(write(optimizerModel("Adagrad", 2))))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("'step'").hasMessageContaining("6 inputs");
+        try (OnnxModel model = OnnxModel.load(write(optimizerModel("Adagrad", 1))); Session session = model.newSession()) {
+            Map<String, Tensor> feeds = Map.of("r", arena.fromFloats(new float[] {1}), "t",
+                    arena.fromLongs(DType.INT64, new long[] {1}), "x", arena.fromDoubles(new double[3], 3), "g",
+                    arena.fromDoubles(new double[3], 3), "s0", arena.fromDoubles(new double[2], 2));
+            assertThatThrownBy(() -> session.run(feeds).close()).isInstanceOf(GraphException.class)
+                    .hasMessageContaining("'step'").hasMessageContaining("one shape");
+        }
     }
 }
