@@ -3,6 +3,8 @@ module dev.quanta.graph {
     requires transitive dev.quanta.tensor;
     requires dev.quanta.kernels.simd;
     requires dev.quanta.kernels.cuda;
+    /** ImageDecoder's javax.imageio, where the runtime has it (a jlinked one may not). */
+    requires static java.desktop;
 
     exports dev.quanta.graph;
     exports dev.quanta.graph.ops;

@@ -3,6 +3,7 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.ValueKernel;
 import dev.quanta.graph.ops.Dft;
 import dev.quanta.graph.ops.Dropout;
+import dev.quanta.graph.ops.ImageDecoder;
 import dev.quanta.graph.ops.OptimizerStep;
 import dev.quanta.graph.ops.RandomSample;
 import dev.quanta.graph.ops.Resize;
@@ -178,6 +179,7 @@ public final class CpuBackend {
             case Col2Im fold -> ValueKernel.ofTensors(ConvKernels.col2Im(fold));
             case RandomSample sample -> ValueKernel.ofTensors(RandomKernels.of(sample));
             case OptimizerStep step -> ValueKernel.ofTensors(OptimizerKernels.of(step));
+            case ImageDecoder decoder -> ValueKernel.ofTensors(ImageDecoderKernel.of(decoder));
             case Pool pool -> ValueKernel.ofTensors(ConvKernels.pool(pool));
             case GlobalPool pool -> ValueKernel.ofTensors(ConvKernels.globalPool(pool));
             case Resize resize -> ValueKernel.ofTensors(ResizeKernel.of(resize));

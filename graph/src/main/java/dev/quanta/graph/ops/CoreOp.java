@@ -11,7 +11,7 @@ public sealed interface CoreOp
                 Normalize, ChannelNormalize, LocalResponseNorm, Quantize, Dequantize, DequantizeBlocks, DynamicQuantize, DynamicQuantizeMatMul, MatMulInteger,
                 MatMulIntegerToFloat, QLinearMatMul, ConvInteger, ConvIntegerToFloat, QLinearConv,
                 GatherElements, GatherND, Scatter, TensorScatter, Tile, Trilu, Cumulative, TopK, OneHot, EyeLike, LabelEncoder, TfIdfVectorizer, TreeEnsemble, NonZero, NonMaxSuppression, Unique, GridSample, AffineGrid, RoiAlign, Dft, MelWeightMatrix, Pad, DepthToSpace,
-                Hardmax, Einsum, Determinant, Recurrent, Conv, ConvTranspose, Col2Im, DeformConv, Pool, MaxUnpool, GlobalPool, Resize, Dropout, RandomSample, OptimizerStep, SequenceOp, OptionalOp, StringOp,
+                Hardmax, Einsum, Determinant, Recurrent, Conv, ConvTranspose, Col2Im, DeformConv, Pool, MaxUnpool, GlobalPool, Resize, Dropout, RandomSample, OptimizerStep, ImageDecoder, SequenceOp, OptionalOp, StringOp,
                 Loop, If {
 
     /** The name shown in errors and profiles. */

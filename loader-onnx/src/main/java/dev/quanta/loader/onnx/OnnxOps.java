@@ -38,6 +38,7 @@ import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.Col2Im;
+import dev.quanta.graph.ops.ImageDecoder;
 import dev.quanta.graph.ops.OptimizerStep;
 import dev.quanta.graph.ops.RandomSample;
 import dev.quanta.graph.ops.ConvTranspose;
@@ -910,6 +911,9 @@ final class OnnxOps {
         register("Multinomial", node -> node.emitTo(0, new RandomSample(RandomSample.Distribution.MULTINOMIAL,
                 DType.fromOnnx((int) node.intAttr("dtype", DType.INT32.onnxCode())), null, 0, 1, seed(node),
                 node.intAttr("sample_size", 1)), node.requiredInput(0)));
+        register("ImageDecoder", node -> node.emitTo(0, new ImageDecoder(choice(node, "pixel_format", "RGB",
+                Map.of("RGB", ImageDecoder.PixelFormat.RGB, "BGR", ImageDecoder.PixelFormat.BGR, "Grayscale",
+                        ImageDecoder.PixelFormat.GRAYSCALE))), node.requiredInput(0)));
         register("Col2Im", node -> node.emitTo(0, new Col2Im(node.intsAttr("dilations"), node.intsAttr("pads"),
                 node.intsAttr("strides")), node.requiredInput(0), node.requiredInput(1), node.requiredInput(2)));
         register("ConvTranspose", node -> node.emit(new ConvTranspose(window(node, false), (int) node.intAttr("group", 1),
