@@ -960,6 +960,15 @@ class OnnxModelTest {
         }
         assertThatThrownBy(() -> OnnxModel.load(write(randomModel("RandomUniform", null, 1))))
                 .isInstanceOf(OnnxException.class).hasMessageContaining("'draw'").hasMessageContaining("'shape'");
+        // A negative size is refused at load; an absurd one when the draw is folded at load, or at run time.
+        for (long[] shape : new long[][] {{-2, 3}, {1L << 20, 1L << 20, 1L << 20}}) {
+            ModelProto proto = randomModel("RandomNormal", null, 1, ints("shape", shape), number("seed", 1));
+            assertThatThrownBy(() -> {
+                try (OnnxModel model = OnnxModel.load(write(proto)); Session session = model.newSession()) {
+                    session.run(Map.of()).close();
+                }
+            }).as(Arrays.toString(shape)).hasMessageContaining("'draw'");
+        }
     }
 
     // ---------------------------------------------------------------- training optimizers
