@@ -1174,6 +1174,25 @@ class ContribOpsTest {
     }
 
     /**
+     * A float16 model of element-wise nodes between its own casts from and to float32, as
+     * onnxconverter-common writes them, against ONNX Runtime bit for bit: both run the nodes in
+     * float32 without rounding between them (ONNX Runtime drops the casts it inserts around each,
+     * and the model's first pair), and round once, into the graph's output.
+     */
+    @Test
+    void float16NodesRunInFloat32BetweenTheModelsCastsAsOnnxRuntimeRunsThem() throws Exception {
+        List<Input> inputs = List.of(gaussian("X", 3, 2, 3, 5, 6).asFed(), half("w", 3, 1, 1), half("b", 3, 1, 1),
+                half("c", 1), half("d", 6));
+        List<Onnx.NodeProto.Builder> nodes = List.of(
+                node("Cast", "", "x16", "X").addAttribute(integer("to", Onnx.TensorProto.DataType.FLOAT16_VALUE)),
+                node("Mul", "", "scaled", "x16", "w"), node("Add", "", "shifted", "scaled", "b"),
+                node("Relu", "", "rectified", "shifted"), node("Sub", "", "lowered", "rectified", "c"),
+                node("Div", "", "divided", "lowered", "d"), node("Cast", "", "Y", "divided").addAttribute(integer("to", FLOAT)));
+        compareOutputs("float16 chain", model("half", nodes, inputs, List.of("Y"), List.of(FLOAT)), inputs, List.of("Y"),
+                List.of(FLOAT), 0);
+    }
+
+    /**
      * Scan against ONNX Runtime: two scan inputs on different axes, one read backwards, a state
      * carried through, and two scan outputs, one reversed on a negative axis, one on axis 1.
      */
@@ -1531,6 +1550,15 @@ class ContribOpsTest {
             values[i] = (float) (random.nextGaussian() * sigma);
         }
         return new Input(name, FLOAT, dims, bytes(values), false);
+    }
+
+    /** A float16 constant of Gaussian values, most of them not exact in float16's steps below 1. */
+    private Input half(String name, long... dims) {
+        ByteBuffer raw = ByteBuffer.allocate(2 * (int) count(dims)).order(ByteOrder.LITTLE_ENDIAN);
+        while (raw.hasRemaining()) {
+            raw.putShort(Float.floatToFloat16((float) (random.nextGaussian() + 0.5)));
+        }
+        return new Input(name, Onnx.TensorProto.DataType.FLOAT16_VALUE, dims, raw.array(), false);
     }
 
     private Input fed(String name, int type, long... dims) {

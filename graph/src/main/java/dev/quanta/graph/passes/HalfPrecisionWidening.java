@@ -6,17 +6,32 @@ import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.Cast;
 import dev.quanta.graph.ops.ChannelNormalize;
+import dev.quanta.graph.ops.Concat;
 import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.ConvTranspose;
 import dev.quanta.graph.ops.CoreOp;
+import dev.quanta.graph.ops.DepthToSpace;
+import dev.quanta.graph.ops.Expand;
+import dev.quanta.graph.ops.Flatten;
+import dev.quanta.graph.ops.Gather;
 import dev.quanta.graph.ops.GlobalPool;
+import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.Normalize;
+import dev.quanta.graph.ops.Pad;
 import dev.quanta.graph.ops.Pool;
 import dev.quanta.graph.ops.Reduce;
+import dev.quanta.graph.ops.Reshape;
 import dev.quanta.graph.ops.Resize;
+import dev.quanta.graph.ops.Slice;
 import dev.quanta.graph.ops.Softmax;
+import dev.quanta.graph.ops.Split;
+import dev.quanta.graph.ops.Squeeze;
+import dev.quanta.graph.ops.Tile;
+import dev.quanta.graph.ops.Transpose;
 import dev.quanta.graph.ops.Unary;
+import dev.quanta.graph.ops.Unsqueeze;
+import dev.quanta.graph.ops.Where;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Float8E8M0;
 import java.util.ArrayList;
@@ -25,13 +40,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Arithmetic on float16 and bfloat16 tensors runs in float32: each such input of a node whose op
- * computes (a convolution, a product, a pool, a norm, an element-wise op) is cast to float32, and
- * each output of those types cast back, as ONNX Runtime's CPU provider inserts casts around the
- * nodes it has no half-precision kernel for. The node then runs on the float32 kernels; element
- * by element in the half types, a float16 ISNet's convolutions took minutes a run. Each result is
- * rounded to its half type once, as it leaves the node, so the graph's types and the rounding
- * between nodes stay the model's. Casts of constants (the weights) fold at load.
+ * Arithmetic on float16 and bfloat16 tensors runs in float32, as ONNX Runtime's CPU provider runs
+ * it: it has no half-precision kernel for most ops on x86, so it casts their inputs to float32 and
+ * their results back, then drops each pair of casts that meet between two such nodes (and a
+ * model's own cast from float32 to a half type and back): values pass from node to node in
+ * float32, unrounded. Here likewise each node that computes (a convolution, a product, a pool, a
+ * norm, an element-wise op) or moves values (a reshape, a concatenation, a slice...) reads the
+ * float32 value its half inputs are the rounding of, or a float32 copy where there is none (a
+ * graph input, a weight: those casts fold at load), and writes float32. A half value is still
+ * rounded where something else reads it: a half graph output, a cast to another type than
+ * float32, an op that does neither. Element by element in the half types, a float16 ISNet's convolutions took minutes a run;
+ * with a rounding after each node, its 396 casts took 11% of it.
  */
 public final class HalfPrecisionWidening {
 
@@ -40,12 +59,24 @@ public final class HalfPrecisionWidening {
 
     public static Graph apply(Graph graph, Map<Value, DType> types) {
         Rewrite rewrite = new Rewrite(graph);
-        // One float32 copy of a half value, however many nodes read it.
+        // One float32 copy of a half value that is no node's rounding, however many nodes read it.
         Map<Value, Value> widened = new IdentityHashMap<>();
-        // A node's half output and its float32 value before rounding.
+        // A half value and the float32 value it is the rounding of.
         Map<Value, Value> unrounded = new IdentityHashMap<>();
         for (Node node : graph.nodes()) {
-            if (!computes(node.op()) || node.inputs().stream().noneMatch(input -> isHalf(types.get(input)))) {
+            if (node.op() instanceof Cast cast && isHalf(cast.to()) && types.get(node.inputs().get(0)) == DType.FLOAT) {
+                unrounded.put(node.outputs().get(0), node.inputs().get(0));
+                continue;
+            }
+            if (node.op() instanceof Cast cast && cast.to() == DType.FLOAT && unrounded.containsKey(node.inputs().get(0))) {
+                // A cast back to float32 gives the value before its rounding, as the pair is dropped;
+                // where the cast gives a graph output, ONNX Runtime keeps it but drops the rounding before it.
+                rewrite.replace(node, List.of(new Node(node.name(), new Identity(),
+                        List.of(unrounded.get(node.inputs().get(0))), node.outputs(), node.source())));
+                continue;
+            }
+            if (!(computes(node.op()) || movesValues(node.op()))
+                    || node.inputs().stream().noneMatch(input -> isHalf(types.get(input)))) {
                 continue;
             }
             List<Node> replacement = new ArrayList<>();
@@ -55,12 +86,8 @@ public final class HalfPrecisionWidening {
                     inputs.add(input);
                     continue;
                 }
-                Value wide = widened.get(input);
-                if (wide == null && commutesWithRounding(node) && unrounded.containsKey(input)) {
-                    // Rounding, then this node, gives what this node, then rounding, gives: the node
-                    // reads the value before rounding, and a rounding no one else reads goes with the dead code.
-                    wide = unrounded.get(input);
-                } else if (wide == null) {
+                Value wide = unrounded.containsKey(input) ? unrounded.get(input) : widened.get(input);
+                if (wide == null) {
                     wide = new Value(input.name() + "/float32", null);
                     widened.put(input, wide);
                     replacement.add(cast(node.name() + "/widen " + input.name(), DType.FLOAT, input, wide, node.source()));
@@ -75,6 +102,7 @@ public final class HalfPrecisionWidening {
                     outputs.add(output);
                     continue;
                 }
+                // The rounding stays for whatever reads the half value; dead code removal takes it when nothing does.
                 Value wide = new Value(output.name() + "/before rounding", null);
                 unrounded.put(output, wide);
                 outputs.add(wide);
@@ -87,21 +115,20 @@ public final class HalfPrecisionWidening {
         return rewrite.apply();
     }
 
-    /**
-     * Ops that commute with rounding to a half type, which is monotone: Relu (ISNet's after each
-     * Conv), and max pooling without indices (which may differ between values that round together).
-     */
-    private static boolean commutesWithRounding(Node node) {
-        return node.op() instanceof Unary unary && unary.kind() == Unary.Kind.RELU
-                || node.op() instanceof Pool pool && pool.kind() == Pool.Kind.MAX && node.outputs().size() == 1;
-    }
-
-    /** Ops with float32 kernels whose results, rounded once, are what the half types' arithmetic asks. */
+    /** Ops with float32 kernels whose results ONNX Runtime computes in float32 too. */
     private static boolean computes(CoreOp op) {
         return op instanceof Conv || op instanceof ConvTranspose || op instanceof MatMul || op instanceof Pool
                 || op instanceof GlobalPool || op instanceof Resize || op instanceof Normalize
                 || op instanceof ChannelNormalize || op instanceof Softmax || op instanceof Reduce
                 || op instanceof Unary || op instanceof Binary;
+    }
+
+    /** Ops that only move or select values, the same in any float type. */
+    private static boolean movesValues(CoreOp op) {
+        return op instanceof Reshape || op instanceof Transpose || op instanceof Squeeze || op instanceof Unsqueeze
+                || op instanceof Flatten || op instanceof Concat || op instanceof Split || op instanceof Slice
+                || op instanceof Gather || op instanceof Expand || op instanceof Tile || op instanceof Identity
+                || op instanceof Pad || op instanceof DepthToSpace || op instanceof Where;
     }
 
     private static boolean isHalf(DType type) {
