@@ -138,14 +138,33 @@ final class ConvKernels {
                         new FloatGemm.Matrix(w.segment(), w.offset() + gi * groupFilters * l.patch(), l.patch()),
                         groupFilters, patch, packing.segment().asSlice(packing.byteOffset()
                                 + gi * FloatGemm.packedABytes(groupFilters, patch), FloatGemm.packedABytes(groupFilters, patch))));
+                if (patchesFromImage(context, l, x)) {
+                    // Blocks small enough that their outputs stay in cache from one slice of the depth to
+                    // the next: blocks of a quarter of a plane wrote and reread 33 MB at each slice of a
+                    // 64-filter layer of 1024×1024 positions, and the stores doubled (JFR).
+                    long blocks = Math.max(positionBlocks(context, 2 * l.groupFilters() * l.outPlane() * l.patch(), l.outPlane()),
+                            Math.ceilDiv(l.outPlane(), Math.max(MIN_COLUMNS_PER_TASK, BLOCK_OUTPUT_FLOATS / l.groupFilters())));
+                    FloatGemm.Patches patches = patches(l, x);
+                    for (long n = 0; n < l.batch(); n++) {
+                        long image = n;
+                        for (int gi = 0; gi < l.group(); gi++) {
+                            int group = gi;
+                            FloatGemm.Patches groupPatches = patches.at(l.inBase(x, image, group));
+                            context.parallel(blocks, block -> {
+                                long first = blockStart(block, blocks, l.outPlane());
+                                int count = (int) (blockStart(block + 1, blocks, l.outPlane()) - first);
+                                FloatGemm.multiply(packedFilters[group], groupPatches.from(first),
+                                        new FloatGemm.Matrix(y.segment(), l.outBase(image, group) + first, l.outPlane()), count);
+                                addBiases(l, biases, y, image, group, first, count);
+                            });
+                        }
+                    }
+                    return new Tensor[] {y};
+                }
                 lowered(context, l, x, 0, (columns, n, gi, patches, stride, first, count) -> {
                     FloatGemm.multiply(packedFilters[gi], new FloatGemm.Matrix(columns.segment(), patches, stride),
                             new FloatGemm.Matrix(y.segment(), l.outBase(n, gi) + first, l.outPlane()), count, false);
-                    for (long f = 0; f < l.groupFilters() && biases != null; f++) {
-                        long at = (l.outBase(n, gi) + f * l.outPlane() + first) * 4;
-                        FloatRows.binary(FloatRows.Op.ADD, y.segment(), at, false, biases.segment(),
-                                biases.byteOffset() + (gi * l.groupFilters() + f) * 4, true, y.segment(), at, count);
-                    }
+                    addBiases(l, biases, y, n, gi, first, count);
                 });
                 return new Tensor[] {y};
             }
@@ -159,6 +178,48 @@ final class ConvKernels {
             addBias(y, bias, context);
             return new Tensor[] {y};
         };
+    }
+
+    /** Adds each filter's bias to the block of output positions a task has just computed, while it is in cache. */
+    private static void addBiases(Lowering l, Tensor biases, Tensor y, long n, int gi, long first, int count) {
+        for (long f = 0; f < l.groupFilters() && biases != null; f++) {
+            long at = (l.outBase(n, gi) + f * l.outPlane() + first) * 4;
+            FloatRows.binary(FloatRows.Op.ADD, y.segment(), at, false, biases.segment(),
+                    biases.byteOffset() + (gi * l.groupFilters() + f) * 4, true, y.segment(), at, count);
+        }
+    }
+
+    /**
+     * Whether the GEMM reads a float convolution's patches from its image as it packs them
+     * ({@link FloatGemm.Patches}), with no patch matrix: 2-D, not pointwise, four filters a group
+     * or more, and output rows of stride 1 wide enough that most panels of positions are one
+     * vector copy of an input row ({@link #minImagePatchWidth}).
+     */
+    private static boolean patchesFromImage(KernelContext context, Lowering l, Tensor x) {
+        Window.Geometry g = l.geometry();
+        return l.inSpatial().length == 2 && g.strides()[1] == 1 && g.outSizes()[1] >= minImagePatchWidth
+                && l.groupFilters() >= FloatGemm.PACKING_MIN_ROWS && !byGroups(context, l)
+                && l.inPlane() <= Integer.MAX_VALUE && !Arrays.stream(g.kernel()).allMatch(size -> size == 1)
+                && l.groupChannels() * l.inPlane() <= Integer.MAX_VALUE;
+    }
+
+    /** The most outputs (filters by positions) a task of {@link #patchesFromImage}'s convolution computes: 256 KB. */
+    private static final long BLOCK_OUTPUT_FLOATS = 1 << 16;
+
+    /**
+     * The narrowest output rows whose patches {@link #patchesFromImage} reads from the image: in
+     * narrower ones, panels of positions cross rows or reach the padding too often, and take the
+     * element-by-element gather.
+     */
+    static int minImagePatchWidth = 128;
+
+    /** The patches of {@link #patchesFromImage}'s convolution, from image 0, group 0 (see {@link FloatGemm.Patches#at}). */
+    private static FloatGemm.Patches patches(Lowering l, Tensor x) {
+        Window.Geometry g = l.geometry();
+        return new FloatGemm.Patches(x.segment(), 0, Math.toIntExact(l.inSpatial()[0]), Math.toIntExact(l.inSpatial()[1]),
+                Math.toIntExact(g.kernel()[0]), Math.toIntExact(g.kernel()[1]), Math.toIntExact(g.strides()[0]),
+                Math.toIntExact(g.strides()[1]), Math.toIntExact(g.dilations()[0]), Math.toIntExact(g.dilations()[1]),
+                Math.toIntExact(g.padBefore()[0]), Math.toIntExact(g.padBefore()[1]), Math.toIntExact(g.outSizes()[1]), 0);
     }
 
     /** A 2-D convolution whose groups read one channel each (depthwise), in int-sized planes. */
@@ -425,22 +486,11 @@ final class ConvKernels {
         long band = bandRows == outHeight ? outPlane : bandRows * outWidth;
         Tensor columns = pointwise ? x
                 : context.allocateForOverwrite(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), band));
-        long work = 2 * l.groupFilters() * band * l.patch();
-        long wanted = Math.clamp(work / MIN_OPERATIONS_PER_TASK, 1, 4L * context.threads());
-        // Blocks of whole panels, as many as wanted (a multiple of the threads where there are panels
-        // enough), the panels spread evenly over them. 56×56 positions in blocks of 448 made 7 tasks,
-        // of which one of two threads took 4: QLinearConv 64→64 3×3 took 1.53 ms on two threads
-        // against 1.40 split so (one JVM alternating the two, medians of 12 passes).
-        long panels = Math.ceilDiv(band, MIN_COLUMNS_PER_TASK);
-        long blocks = Math.min(panels, wanted);
-        if (blocks > context.threads()) {
-            blocks -= blocks % context.threads();
-        }
-        long blockCount = blocks;
+        long blockCount = positionBlocks(context, 2 * l.groupFilters() * band * l.patch(), band);
         for (long n = 0; n < l.batch(); n++) {
             long image = n;
             if (pointwise) {
-                LongUnaryOperator blockStart = block -> Math.min(outPlane, block * panels / blockCount * MIN_COLUMNS_PER_TASK);
+                LongUnaryOperator blockStart = block -> blockStart(block, blockCount, outPlane);
                 context.parallel(l.group() * blockCount, task -> {
                     int gi = (int) (task / blockCount);
                     long first = blockStart.applyAsLong(task % blockCount);
@@ -466,8 +516,7 @@ final class ConvKernels {
                 for (long firstRow = 0; firstRow < outHeight || firstRow == 0; firstRow += bandRows) {
                     long positions = Math.min(band, outPlane - firstRow * outWidth);
                     long base = band == outPlane ? 0 : firstRow * outWidth;
-                    LongUnaryOperator blockStart = block -> Math.min(positions,
-                            block * panels / blockCount * MIN_COLUMNS_PER_TASK);
+                    LongUnaryOperator blockStart = block -> blockStart(block, blockCount, positions);
                     im2col(context, x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, padBits,
                             firstRow, Math.min(bandRows, outHeight - firstRow));
                     context.parallel(blockCount, task -> {
@@ -481,6 +530,24 @@ final class ConvKernels {
                 }
             }
         }
+    }
+
+    /**
+     * How many blocks of whole panels of output positions a product of {@code work} operations over
+     * {@code positions} splits into: as many as wanted (a multiple of the threads where there are
+     * panels enough), the panels spread evenly over them. 56×56 positions in blocks of 448 made 7
+     * tasks, of which one of two threads took 4: QLinearConv 64→64 3×3 took 1.53 ms on two threads
+     * against 1.40 split so (one JVM alternating the two, medians of 12 passes).
+     */
+    private static long positionBlocks(KernelContext context, long work, long positions) {
+        long wanted = Math.clamp(work / MIN_OPERATIONS_PER_TASK, 1, 4L * context.threads());
+        long blocks = Math.min(Math.ceilDiv(positions, MIN_COLUMNS_PER_TASK), wanted);
+        return blocks > context.threads() ? blocks - blocks % context.threads() : blocks;
+    }
+
+    /** The first position of block {@code block} of {@link #positionBlocks} over {@code positions}. */
+    private static long blockStart(long block, long blocks, long positions) {
+        return Math.min(positions, block * Math.ceilDiv(positions, MIN_COLUMNS_PER_TASK) / blocks * MIN_COLUMNS_PER_TASK);
     }
 
     /**

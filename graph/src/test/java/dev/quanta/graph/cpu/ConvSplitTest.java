@@ -71,6 +71,30 @@ class ConvSplitTest {
         }
     }
 
+    /**
+     * Patches read from the image as the GEMM packs them, in wide planes (most panels one vector copy
+     * of an input row, the padding and the rows' ends gathered) and, the width threshold lowered, in
+     * narrow ones, where panels cross output rows and reach the padding: dilated, grouped, a kernel
+     * as wide as the plane, strided down the rows.
+     */
+    @Test
+    void patchesReadFromTheImageTakeEveryGeometry() {
+        check(3, 8, 1, 130, 3, 1, 1);
+        check(2, 4, 1, 133, 3, 1, 2);
+        int width = ConvKernels.minImagePatchWidth;
+        ConvKernels.minImagePatchWidth = 1;
+        try {
+            check(6, 8, 1, 29, 3, 1, 1);
+            check(6, 8, 2, 31, 3, 1, 2);
+            check(4, 12, 1, 17, 5, 1, 2);
+            check(3, 4, 1, 9, 9, 1, 1);
+            check(5, 6, 1, 40, 3, 2, 1); // strided: the patch matrix, as before
+            check(0, 4, 1, 9, 3, 1, 1); // no input channels: the bias alone
+        } finally {
+            ConvKernels.minImagePatchWidth = width;
+        }
+    }
+
     /** A convolution of size×size images by kernel×kernel filters, padding dilation·(kernel/2) on every side. */
     private void check(int channels, int filters, int group, int size, int kernel, int stride, int dilation) {
         SplittableRandom random = new SplittableRandom(0xC0_5917L);

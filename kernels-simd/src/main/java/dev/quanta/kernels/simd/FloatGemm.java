@@ -86,9 +86,33 @@ public final class FloatGemm {
 
     /**
      * An operand of the product: float32 ({@link Matrix}), float32 stored by columns ({@link
-     * ByColumns}, as B only) or int8/uint8 with zero points ({@link Int8Matrix}).
+     * ByColumns}, as B only), a convolution's patches read from its image ({@link Patches}, as B
+     * only) or int8/uint8 with zero points ({@link Int8Matrix}).
      */
-    public sealed interface Operand permits Matrix, ByColumns, Int8Matrix {
+    public sealed interface Operand permits Matrix, ByColumns, Patches, Int8Matrix {
+    }
+
+    /**
+     * The patch matrix of a 2-D float32 convolution (im2col), read from the image as B is packed,
+     * never written out: row (c·kernelHeight + ky)·kernelWidth + kx, column j is channel c's input at
+     * the tap (ky, kx) of output position {@code firstPosition + j} (row-major over rows of
+     * {@code outWidth}), 0 in the padding. Channel c's plane starts at float {@code offset + c·height·width}.
+     */
+    public record Patches(MemorySegment segment, long offset, int height, int width, int kernelHeight, int kernelWidth,
+            int strideHeight, int strideWidth, int dilationHeight, int dilationWidth, int padTop, int padLeft,
+            int outWidth, long firstPosition) implements Operand {
+
+        /** The same window over the image whose first channel's plane starts at float {@code offset}. */
+        public Patches at(long offset) {
+            return new Patches(segment, offset, height, width, kernelHeight, kernelWidth, strideHeight, strideWidth,
+                    dilationHeight, dilationWidth, padTop, padLeft, outWidth, firstPosition);
+        }
+
+        /** The same patches from {@code columns} positions further on. */
+        public Patches from(long columns) {
+            return new Patches(segment, offset, height, width, kernelHeight, kernelWidth, strideHeight, strideWidth,
+                    dilationHeight, dilationWidth, padTop, padLeft, outWidth, firstPosition + columns);
+        }
     }
 
     /** Row-major float32 matrix: element (i, j) at {@code offset + i·rowStride + j}. */
@@ -240,6 +264,18 @@ public final class FloatGemm {
         multiply(a.source, b, null, 0, c, a.m, n, a.k, accumulate, false, null, a);
     }
 
+    /**
+     * C[m×n] = A·B for filters packed once and a convolution's patches read from its image as they
+     * are packed ({@link #PACKING_MIN_ROWS} filters or more).
+     */
+    public static void multiply(PackedA a, Patches b, Matrix c, int n) {
+        if (a.m < PACKING_MIN_ROWS) {
+            throw new IllegalArgumentException("patches read from the image need " + PACKING_MIN_ROWS
+                    + " rows of A or more, not " + a.m);
+        }
+        multiply(a.source, b, null, 0, c, a.m, n, a.k, false, false, null, a);
+    }
+
     /** C[m×n] = A[m×k]·B[k×n], or C += A·B when {@code accumulate}. */
     public static void multiply(Matrix a, Matrix b, Matrix c, int m, int n, int k, boolean accumulate) {
         multiply(a, b, null, 0, c, m, n, k, accumulate, false, null, null);
@@ -327,6 +363,7 @@ public final class FloatGemm {
                     byColumns.offset() + firstColumn * byColumns.columnStride(), byColumns.columnStride());
             case Int8Matrix bytes -> new Int8Matrix(bytes.segment(), bytes.offset() + firstColumn, bytes.rowStride(),
                     bytes.unsigned(), bytes.zeroPoints(), bytes.perColumn(), bytes.first() + firstColumn);
+            case Patches patches -> patches.from(firstColumn);
         };
     }
 
@@ -370,6 +407,7 @@ public final class FloatGemm {
                         }
                         case Int8Matrix bytes -> rowStreamed((Int8Matrix) a, bytes, tile, c, row, depth, rows, n, add);
                         case ByColumns byColumns -> throw new IllegalArgumentException("B by columns for few rows");
+                        case Patches patches -> throw new IllegalArgumentException("patches for few rows");
                     }
                 }
                 continue;
@@ -446,6 +484,75 @@ public final class FloatGemm {
             case Matrix floats -> packB(floats, depth, rows, columns, width, panelRows, packed);
             case Int8Matrix bytes -> packB(bytes, depth, rows, columns, width, panelRows, packed);
             case ByColumns byColumns -> packB(byColumns, depth, rows, columns, width, panelRows, packed);
+            case Patches patches -> packB(patches, depth, rows, columns, width, panelRows, packed);
+        }
+    }
+
+    /**
+     * Patches straight from the image into the panels. A panel row's positions lie in one output row
+     * or a few; along each, at stride 1, the taps are one run of an input row, of which the lanes
+     * inside the image are loaded under a mask (lanes outside it, in the padding, load as 0): a panel
+     * row wholly inside one input row is two plain vector copies. Gathered into a patch matrix and
+     * packed from there, the patches took a fifth of a float16 ISNet's run (JFR: the copies 9%,
+     * packing 11%); gathered element by element at the rows' ends, their bounds checks took 15%.
+     */
+    private static void packB(Patches b, int depth, int rows, int columns, int width, int panelRows,
+            MemorySegment packed) {
+        if (b.strideWidth() != 1) {
+            throw new IllegalArgumentException("patches are read from the image at a stride of 1 along its rows");
+        }
+        packed = Segments.exact(packed);
+        MemorySegment image = Segments.exact(b.segment());
+        int taps = b.kernelHeight() * b.kernelWidth();
+        FloatVector zero = FloatVector.zero(SPECIES);
+        for (int first = 0; first < width; first += PANEL) {
+            int count = Math.min(PANEL, width - first);
+            long position = b.firstPosition() + columns + first;
+            int outRow = Math.toIntExact(position / b.outWidth());
+            int outColumn = (int) (position % b.outWidth());
+            boolean oneRow = count == PANEL && outColumn + PANEL <= b.outWidth();
+            long to = (long) first * panelRows * 4;
+            for (int i = 0; i < rows; i++, to += PANEL * 4L) {
+                int row = depth + i;
+                long plane = b.offset() + (long) (row / taps) * b.height() * b.width();
+                int rowShift = row % taps / b.kernelWidth() * b.dilationHeight() - b.padTop();
+                int columnShift = row % b.kernelWidth() * b.dilationWidth() - b.padLeft();
+                int inRow = outRow * b.strideHeight() + rowShift;
+                int inColumn = outColumn + columnShift;
+                if (oneRow && inRow >= 0 && inRow < b.height() && inColumn >= 0 && inColumn + PANEL <= b.width()) {
+                    long from = (plane + (long) inRow * b.width() + inColumn) * 4;
+                    FloatVector.fromMemorySegment(SPECIES, image, from, Layouts.ORDER).intoMemorySegment(packed, to, Layouts.ORDER);
+                    FloatVector.fromMemorySegment(SPECIES, image, from + LANES * 4L, Layouts.ORDER)
+                            .intoMemorySegment(packed, to + LANES * 4L, Layouts.ORDER);
+                    continue;
+                }
+                FloatVector low = zero;
+                FloatVector high = zero;
+                // Runs of positions along one output row each: lanes [lane, lane + length).
+                for (int lane = 0, r = outRow, column = outColumn; lane < count; lane += b.outWidth() - column, column = 0, r++) {
+                    int length = Math.min(count - lane, b.outWidth() - column);
+                    int y = r * b.strideHeight() + rowShift;
+                    int x = column + columnShift;
+                    // Lanes [inside, end) read input columns within [0, width).
+                    int inside = lane + Math.max(0, -x);
+                    int end = lane + Math.min(length, b.width() - x);
+                    if (y < 0 || y >= b.height() || inside >= end) {
+                        continue;
+                    }
+                    // Where lane 0 would read, the run's lanes then reading their own input columns.
+                    long base = (plane + (long) y * b.width() + x - lane) * 4;
+                    if (inside < LANES) {
+                        low = low.add(FloatVector.fromMemorySegment(SPECIES, image, base, Layouts.ORDER,
+                                SPECIES.indexInRange(-inside, end - inside)));
+                    }
+                    if (end > LANES) {
+                        high = high.add(FloatVector.fromMemorySegment(SPECIES, image, base + LANES * 4L, Layouts.ORDER,
+                                SPECIES.indexInRange(LANES - inside, end - inside)));
+                    }
+                }
+                low.intoMemorySegment(packed, to, Layouts.ORDER);
+                high.intoMemorySegment(packed, to + LANES * 4L, Layouts.ORDER);
+            }
         }
     }
 
@@ -573,6 +680,7 @@ public final class FloatGemm {
                     case Matrix floats -> FloatRows.copyToArray(floats.segment(), floats.byteAt(first + row, depth),
                             converted[r], 0, rows);
                     case ByColumns byColumns -> throw new IllegalArgumentException("A is read by rows");
+                    case Patches patches -> throw new IllegalArgumentException("patches are only B");
                     case Int8Matrix bytes -> FloatRows.bytesToArray(bytes.segment(), bytes.byteAt(first + row, depth),
                             bytes.unsigned(), bytes.zeroPoint(first + row), converted[r], 0, rows);
                 }
