@@ -117,17 +117,11 @@ class Col2ImTest {
         for (int n = 0; n < batch; n++) {
             for (int c = 0; c < channels; c++) {
                 for (int t = 0; t < taps; t++) {
-                    unflatten(t, block, tap);
+                    ConvTransposeTest.unflatten(t, block, tap);
                     for (int l = 0; l < blocks; l++) {
-                        unflatten(l, grid, at);
-                        long position = 0;
-                        boolean inside = true;
-                        for (int d = 0; d < rank; d++) {
-                            long coordinate = at[d] * strides[d] + tap[d] * dilations[d] - pads[d];
-                            inside &= coordinate >= 0 && coordinate < image[d];
-                            position = position * image[d] + coordinate;
-                        }
-                        if (inside) {
+                        ConvTransposeTest.unflatten(l, grid, at);
+                        long position = ConvTransposeTest.landing(at, tap, strides, dilations, pads, image);
+                        if (position >= 0) {
                             double value = type == DType.FLOAT ? (float) values[((n * channels + c) * taps + t) * blocks + l]
                                     : values[((n * channels + c) * taps + t) * blocks + l];
                             expected[(int) ((n * channels + c) * plane + position)] += value;
@@ -171,12 +165,5 @@ class Col2ImTest {
     private Map<String, Tensor> feeds(Tensor columns, long[] image, long[] block) {
         return Map.of("columns", columns, "image", arena.fromLongs(DType.INT64, image, image.length), "block",
                 arena.fromLongs(DType.INT64, block, block.length));
-    }
-
-    private static void unflatten(long flat, long[] sizes, long[] index) {
-        for (int d = sizes.length - 1; d >= 0; d--) {
-            index[d] = flat % sizes[d];
-            flat /= sizes[d];
-        }
     }
 }

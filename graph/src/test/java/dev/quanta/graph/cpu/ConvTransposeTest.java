@@ -135,14 +135,8 @@ class ConvTransposeTest {
                     unflatten(p, input, in);
                     for (long t = 0; t < taps; t++) {
                         unflatten(t, kernel, tap);
-                        long position = 0;
-                        boolean inside = true;
-                        for (int d = 0; d < rank; d++) {
-                            long coordinate = in[d] * strides[d] + tap[d] * dilations[d] - pads[d];
-                            inside &= coordinate >= 0 && coordinate < outSpatial[d];
-                            position = position * outSpatial[d] + coordinate;
-                        }
-                        for (int m = 0; m < groupFilters && inside; m++) {
+                        long position = landing(in, tap, strides, dilations, pads, outSpatial);
+                        for (int m = 0; m < groupFilters && position >= 0; m++) {
                             double term = (double) x[(int) ((n * channels + c) * inPlane + p)]
                                     * w[(int) ((c * groupFilters + m) * taps + t)];
                             int at = (int) ((n * filters + gi * groupFilters + m) * outPlane + position);
@@ -161,7 +155,23 @@ class ConvTransposeTest {
         }
     }
 
-    private static void unflatten(long flat, long[] sizes, long[] index) {
+    /**
+     * Where in an image of {@code sizes} tap {@code tap} of the block at {@code at} lands (row-major),
+     * or −1 in the padding: the scatter of ConvTranspose and Col2Im, by its definition.
+     */
+    static long landing(long[] at, long[] tap, long[] strides, long[] dilations, long[] pads, long[] sizes) {
+        long position = 0;
+        for (int d = 0; d < sizes.length; d++) {
+            long coordinate = at[d] * strides[d] + tap[d] * dilations[d] - pads[d];
+            if (coordinate < 0 || coordinate >= sizes[d]) {
+                return -1;
+            }
+            position = position * sizes[d] + coordinate;
+        }
+        return position;
+    }
+
+    static void unflatten(long flat, long[] sizes, long[] index) {
         for (int d = sizes.length - 1; d >= 0; d--) {
             index[d] = flat % sizes[d];
             flat /= sizes[d];
