@@ -1037,8 +1037,8 @@ final class ConvKernels {
             if (x.rank() != 3) {
                 throw context.error("input " + x + " must be [N, C·∏block_shape, L]");
             }
-            if (x.dtype() == DType.BOOL || x.dtype() == DType.STRING) {
-                throw context.error("input " + x + " must be numeric: Col2Im sums overlapping blocks");
+            if (x.dtype() == DType.BOOL || x.dtype().isString() || x.dtype().isComplex()) {
+                throw context.error("input " + x + " must be real numbers: Col2Im sums overlapping blocks");
             }
             long[] grid = new long[rank];
             for (int d = 0; d < rank; d++) {

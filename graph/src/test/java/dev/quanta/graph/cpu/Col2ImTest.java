@@ -84,7 +84,7 @@ class Col2ImTest {
         assertThatThrownBy(() -> run(graph(new Col2Im(null, new long[] {-1, 0}, null)), columns, new long[] {4},
                 new long[] {2}, 1)).isInstanceOf(GraphException.class).hasMessageContaining("not negative");
         assertThatThrownBy(() -> run(graph, arena.fromBooleans(new boolean[4], 1, 2, 2), new long[] {3}, new long[] {2}, 1))
-                .isInstanceOf(GraphException.class).hasMessageContaining("numeric");
+                .isInstanceOf(GraphException.class).hasMessageContaining("real numbers");
     }
 
     private void check(DType type, int batch, int channels, long[] image, long[] block, long[] strides, long[] dilations,

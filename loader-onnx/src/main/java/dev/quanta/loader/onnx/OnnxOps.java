@@ -908,9 +908,14 @@ final class OnnxOps {
         register("Bernoulli", node -> node.emitTo(0, new RandomSample(RandomSample.Distribution.BERNOULLI,
                 node.has("dtype") ? DType.fromOnnx((int) node.intAttr("dtype", 1)) : null, null, 0, 1, seed(node), 1),
                 node.requiredInput(0)));
-        register("Multinomial", node -> node.emitTo(0, new RandomSample(RandomSample.Distribution.MULTINOMIAL,
-                DType.fromOnnx((int) node.intAttr("dtype", DType.INT32.onnxCode())), null, 0, 1, seed(node),
-                node.intAttr("sample_size", 1)), node.requiredInput(0)));
+        register("Multinomial", node -> {
+            DType dtype = DType.fromOnnx((int) node.intAttr("dtype", DType.INT32.onnxCode()));
+            if (dtype != DType.INT32 && dtype != DType.INT64) {
+                throw node.error("gives class indices as int32 or int64, not " + dtype);
+            }
+            node.emitTo(0, new RandomSample(RandomSample.Distribution.MULTINOMIAL, dtype, null, 0, 1, seed(node),
+                    node.intAttr("sample_size", 1)), node.requiredInput(0));
+        });
         register("ImageDecoder", node -> node.emitTo(0, new ImageDecoder(choice(node, "pixel_format", "RGB",
                 Map.of("RGB", ImageDecoder.PixelFormat.RGB, "BGR", ImageDecoder.PixelFormat.BGR, "Grayscale",
                         ImageDecoder.PixelFormat.GRAYSCALE))), node.requiredInput(0)));
@@ -958,6 +963,9 @@ final class OnnxOps {
             throw node.error("lacks the required attribute 'shape'");
         }
         DType dtype = node.has("dtype") || !like ? DType.fromOnnx((int) node.intAttr("dtype", DType.FLOAT.onnxCode())) : null;
+        if (dtype != null && dtype != DType.FLOAT && dtype != DType.DOUBLE && dtype != DType.FLOAT16 && dtype != DType.BFLOAT16) {
+            throw node.error("draws " + dtype + " values; it gives float16, bfloat16, float or double");
+        }
         double offset = node.floatAttr(offsetName, offsetDefault);
         double scale = node.floatAttr(scaleName, scaleDefault);
         if (distribution == RandomSample.Distribution.UNIFORM) {

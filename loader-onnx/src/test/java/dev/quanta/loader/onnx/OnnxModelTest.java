@@ -952,10 +952,15 @@ class OnnxModelTest {
             assertThatThrownBy(() -> session.run(Map.of("x", arena.fromFloats(new float[] {never, never}, 1, 2))).close())
                     .isInstanceOf(GraphException.class).hasMessageContaining("'draw'").hasMessageContaining("no finite weight");
         }
-        try (OnnxModel model = OnnxModel.load(write(randomModel("RandomNormal", null, 6, ints("shape", 2),
-                integer("dtype", 6), number("seed", 1))));
+        assertThatThrownBy(() -> OnnxModel.load(write(randomModel("RandomNormal", null, 6, ints("shape", 2),
+                integer("dtype", 6), number("seed", 1))))).isInstanceOf(OnnxException.class)
+                .hasMessageContaining("'draw'").hasMessageContaining("int32");
+        assertThatThrownBy(() -> OnnxModel.load(write(randomModel("Multinomial", tensor("x", 1, 1, 2), 1, integer("dtype", 1)))))
+                .isInstanceOf(OnnxException.class).hasMessageContaining("'draw'").hasMessageContaining("int64");
+        // The -Like forms take the input's type, known at run time.
+        try (OnnxModel model = OnnxModel.load(write(randomModel("RandomNormalLike", tensor("x", 6, 2), 6)));
                 Session session = model.newSession()) {
-            assertThatThrownBy(() -> session.run(Map.of()).close())
+            assertThatThrownBy(() -> session.run(Map.of("x", arena.fromInts(new int[2], 2))).close())
                     .isInstanceOf(GraphException.class).hasMessageContaining("'draw'").hasMessageContaining("int32");
         }
         assertThatThrownBy(() -> OnnxModel.load(write(randomModel("RandomUniform", null, 1))))
