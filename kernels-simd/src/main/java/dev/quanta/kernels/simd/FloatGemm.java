@@ -541,13 +541,15 @@ public final class FloatGemm {
                     }
                     // Where lane 0 would read, the run's lanes then reading their own input columns.
                     long base = (plane + (long) y * b.width() + x - lane) * 4;
+                    // Blended, not added, so that a −0 of the image stays −0.
                     if (inside < LANES) {
-                        low = low.add(FloatVector.fromMemorySegment(SPECIES, image, base, Layouts.ORDER,
-                                SPECIES.indexInRange(-inside, end - inside)));
+                        VectorMask<Float> lanes = SPECIES.indexInRange(-inside, end - inside);
+                        low = low.blend(FloatVector.fromMemorySegment(SPECIES, image, base, Layouts.ORDER, lanes), lanes);
                     }
                     if (end > LANES) {
-                        high = high.add(FloatVector.fromMemorySegment(SPECIES, image, base + LANES * 4L, Layouts.ORDER,
-                                SPECIES.indexInRange(LANES - inside, end - inside)));
+                        VectorMask<Float> lanes = SPECIES.indexInRange(LANES - inside, end - inside);
+                        high = high.blend(FloatVector.fromMemorySegment(SPECIES, image, base + LANES * 4L, Layouts.ORDER,
+                                lanes), lanes);
                     }
                 }
                 low.intoMemorySegment(packed, to, Layouts.ORDER);
