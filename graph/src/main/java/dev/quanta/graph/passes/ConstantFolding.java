@@ -31,6 +31,7 @@ import java.util.Set;
  * so they do not count as constant. Subgraphs (If branches, Loop bodies) fold too, with the
  * constants of the graphs around them. Results larger than {@link #MAX_FOLDED_BYTES} stay computed
  * at run time, unless at most twice their inputs' size (a float16 weight widened to float32).
+ * Unseeded random draws stay too: they are drawn anew at every run.
  */
 public final class ConstantFolding {
 
