@@ -77,13 +77,16 @@ final class InfoCommand implements Callable<Integer> {
     private void printMacs(PrintWriter out, OnnxModel loaded) {
         Map<String, Shape> inputShapes = new HashMap<>();
         for (Value input : loaded.graph().inputs()) {
+            if (InputOptions.hasDefault(loaded, input)) {
+                continue; // shape inference takes the default's shape
+            }
             try {
                 inputShapes.put(input.name(), model.inputs.shapeOf(input));
             } catch (IllegalArgumentException e) {
                 // Left unknown: nodes that depend on it are not counted.
             }
         }
-        if (inputShapes.isEmpty() && !loaded.graph().inputs().isEmpty()) {
+        if (inputShapes.isEmpty() && loaded.graph().inputs().stream().anyMatch(input -> !InputOptions.hasDefault(loaded, input))) {
             out.println("multiply-accumulates: unknown until the inputs' shapes are given (--shape NAME=DIMS)");
             return;
         }

@@ -50,7 +50,10 @@ final class InputOptions {
         return !shapes.isEmpty() || batch != null || sequence != null;
     }
 
-    /** Every input of the model: read from its file, else made up; unknown names are an error. */
+    /**
+     * The model's inputs: read from their files, else made up, except those with a default value that
+     * no option names; unknown names are an error.
+     */
     Map<String, Tensor> inputs(OnnxModel model, TensorArena arena) {
         Map<String, Value> declared = new LinkedHashMap<>();
         model.graph().inputs().forEach(value -> declared.put(value.name(), value));
@@ -66,11 +69,19 @@ final class InputOptions {
             Path file = files.get(input.name());
             if (file != null) {
                 inputs.put(input.name(), read(file, arena));
-            } else {
+            } else if (!hasDefault(model, input) || shapes.containsKey(input.name())) {
                 inputs.put(input.name(), madeUp(input, shapeOf(input), arena, random));
             }
         }
         return inputs;
+    }
+
+    /**
+     * Whether the model gives the input a value of its own when none is fed: an initializer listed
+     * among the inputs, as models of IR version 3 list every weight (the model zoo's MNIST).
+     */
+    static boolean hasDefault(OnnxModel model, Value input) {
+        return model.graph().constants().containsKey(input);
     }
 
     private static void requireKnown(String name, Map<String, Value> declared, String option) {

@@ -56,7 +56,8 @@ final class RunCommand implements Callable<Integer> {
         try (OnnxModel loaded = OnnxModel.load(model.file);
                 Session session = loaded.newSession(options);
                 TensorArena arena = TensorArena.ofShared()) {
-            List<String> missing = loaded.graph().inputs().stream().map(Value::name)
+            List<String> missing = loaded.graph().inputs().stream()
+                    .filter(input -> !InputOptions.hasDefault(loaded, input)).map(Value::name)
                     .filter(name -> !model.inputs.files.containsKey(name)).toList();
             if (!missing.isEmpty() && !model.inputs.makesUpInputs()) {
                 throw new IllegalArgumentException("no file for input(s) " + String.join(", ", missing)

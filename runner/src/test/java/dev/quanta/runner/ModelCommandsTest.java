@@ -54,6 +54,28 @@ class ModelCommandsTest {
         assertThat(err.toString()).contains("garbage.onnx is not a valid ONNX model");
     }
 
+    /**
+     * A conformance model whose initializer 'pos' is listed among its inputs (a default value): made-up
+     * inputs leave it to its default, as ONNX Runtime does, where a made-up position fell outside the
+     * sequence; its test data, which does not feed it either, gives the expected outputs.
+     */
+    @Test
+    void inputsWithDefaultsAreLeftToThem(@TempDir Path folder) {
+        Path model = OnnxTestData.locate().resolve("simple/test_sequence_model1");
+        assertThat(run("bench", model.resolve("model.onnx").toString(), "--warmup", "1", "--iters", "2", "--vs-ort"))
+                .as(err.toString()).isZero();
+        assertThat(out.toString()).contains("inputs X float32[2, 3, 4], Y float32[1, 3, 4], Z float32[3, 3, 4], ")
+                .contains("largest output difference 0");
+        Path data = model.resolve("test_data_set_0");
+        assertThat(run("run", model.resolve("model.onnx").toString(), "--input", "X=" + data.resolve("input_0.pb"),
+                "--input", "Y=" + data.resolve("input_1.pb"), "--input", "Z=" + data.resolve("input_2.pb"),
+                "--output-dir", folder.toString())).as(err.toString()).isZero();
+        try (TensorArena arena = TensorArena.ofConfined()) {
+            assertThat(Npy.read(folder.resolve("out.npy"), arena).toFloatArray())
+                    .containsExactly(OnnxTensors.readFile(data.resolve("output_0.pb"), arena).toFloatArray());
+        }
+    }
+
     @Test
     void outputFileNamesStayInTheFolder() {
         assertThat(RunCommand.fileName("last_hidden_state")).isEqualTo("last_hidden_state.npy");

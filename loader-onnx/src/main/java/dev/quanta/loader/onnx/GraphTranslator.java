@@ -46,6 +46,7 @@ final class GraphTranslator {
     private final Map<Value, Value> captures = new java.util.LinkedHashMap<>();
     private Graph.Builder builder;
     private int inlinedCalls;
+    private boolean initializersOverridable = true;
 
     /** Deeper nesting of function calls than this is taken for recursion, which ONNX forbids. */
     private static final int MAX_FUNCTION_DEPTH = 64;
@@ -104,7 +105,13 @@ final class GraphTranslator {
         return arena;
     }
 
-    Graph translate(GraphProto proto) {
+    /**
+     * Translates the main graph. {@code initializersOverridable}: whether an initializer listed among
+     * the inputs is a default value that a feed may replace (IR version 4 on); before, every weight
+     * was listed as an input and is a constant, as in ONNX Runtime.
+     */
+    Graph translate(GraphProto proto, boolean initializersOverridable) {
+        this.initializersOverridable = initializersOverridable;
         Graph graph = build(proto, false);
         if (!unsupported.isEmpty()) {
             throw new UnsupportedModelException(modelName, unsupported);
@@ -135,7 +142,9 @@ final class GraphTranslator {
         for (ValueInfoProto input : proto.getInputList()) {
             Value initializer = initializers.get(input.getName());
             if (initializer != null) {
-                builder.input(initializer); // an input with a default value: fed or constant
+                if (isSubgraph || initializersOverridable) {
+                    builder.input(initializer); // an input with a default value: fed or constant
+                }
                 continue;
             }
             ValueType type = type(input);

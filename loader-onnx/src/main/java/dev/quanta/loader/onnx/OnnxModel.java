@@ -122,7 +122,7 @@ public final class OnnxModel implements AutoCloseable {
         TensorArena weights = TensorArena.ofShared();
         try {
             Graph translated = new GraphTranslator(name, directory, weights, opsets, proto.getFunctionsList())
-                    .translate(proto.getGraph());
+                    .translate(proto.getGraph(), proto.getIrVersion() >= 4);
             Map<Value, Shape> shapes;
             Map<Value, DType> types;
             try {

@@ -256,6 +256,36 @@ class OnnxModelTest {
         }
     }
 
+    /**
+     * An initializer listed among the inputs: from IR version 4 a default value that a feed replaces;
+     * before, where every weight was listed so, a constant that cannot be fed, as in ONNX Runtime.
+     */
+    @Test
+    void initializersListedAsInputsAreDefaultsFromIrVersionFourAndConstantsBefore() throws IOException {
+        GraphProto graph = reluOfSum().getGraph().toBuilder().addInput(tensor("bias", 1, 3)).build();
+        Map<String, Tensor> withBias = Map.of("x", x().get("x"), "bias", arena.fromFloats(new float[] {10, 20, 30}, 3));
+        try (OnnxModel model = OnnxModel.load(write(model(graph))); Session session = model.newSession()) {
+            assertThat(model.graph().inputs()).extracting(input -> input.name()).containsExactly("x", "bias");
+            try (Outputs outputs = session.run(x())) {
+                assertThat(outputs.get("y").toFloatArray()).containsExactly(0, 0, 1.5f, 4, 0, 0);
+            }
+            try (Outputs outputs = session.run(withBias)) {
+                assertThat(outputs.get("y").toFloatArray()).containsExactly(8, 20, 31, 13, 20.25f, 29.25f);
+            }
+        }
+        ModelProto irThree = model(graph).toBuilder().setIrVersion(3).clearOpsetImport()
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(8)).build();
+        try (OnnxModel model = OnnxModel.load(write(irThree)); Session session = model.newSession()) {
+            assertThat(model.graph().inputs()).extracting(input -> input.name()).containsExactly("x");
+            assertThat(model.metadata().inputs()).extracting(input -> input.name()).containsExactly("x");
+            try (Outputs outputs = session.run(x())) {
+                assertThat(outputs.get("y").toFloatArray()).containsExactly(0, 0, 1.5f, 4, 0, 0);
+            }
+            assertThatThrownBy(() -> session.run(withBias).close()).isInstanceOf(GraphException.class)
+                    .hasMessageContaining("unknown input").hasMessageContaining("bias");
+        }
+    }
+
     @Test
     void everyOptimizationLevelGivesTheSameOutputs() throws IOException {
         try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
