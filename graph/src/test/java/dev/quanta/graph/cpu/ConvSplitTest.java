@@ -12,6 +12,7 @@ import dev.quanta.graph.ops.Conv;
 import dev.quanta.graph.ops.Window;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -95,13 +96,36 @@ class ConvSplitTest {
         }
     }
 
+    /** Oblong planes, padded unevenly (more after than the last output reads, none before), in bands and whole. */
+    @Test
+    void unevenPaddingAndOblongPlanes() {
+        check(3, 4, 1, 11, 23, 5, 1, 1, new int[] {0, 2, 3, 4});
+        check(2, 6, 2, 19, 8, 3, 2, 1, new int[] {2, 0, 1, 5});
+        check(2, 4, 1, 7, 30, 3, 3, 2, new int[] {1, 3, 0, 2});
+        long bandBytes = ConvKernels.patchBandBytes;
+        ConvKernels.patchBandBytes = 2_000;
+        try {
+            check(3, 4, 1, 11, 23, 5, 1, 1, new int[] {0, 2, 3, 4});
+            check(2, 4, 1, 17, 9, 3, 2, 2, new int[] {4, 1, 0, 3});
+        } finally {
+            ConvKernels.patchBandBytes = bandBytes;
+        }
+    }
+
     /** A convolution of size×size images by kernel×kernel filters, padding dilation·(kernel/2) on every side. */
     private void check(int channels, int filters, int group, int size, int kernel, int stride, int dilation) {
+        int pad = dilation * (kernel / 2);
+        check(channels, filters, group, size, size, kernel, stride, dilation, new int[] {pad, pad, pad, pad});
+    }
+
+    /** A convolution of height×width images by kernel×kernel filters, pads (top, left, bottom, right) as ONNX orders them. */
+    private void check(int channels, int filters, int group, int height, int width, int kernel, int stride, int dilation,
+            int[] pads) {
         SplittableRandom random = new SplittableRandom(0xC0_5917L);
         int batch = 2;
         int groupChannels = channels / group;
         int groupFilters = filters / group;
-        float[] x = new float[batch * channels * size * size];
+        float[] x = new float[batch * channels * height * width];
         float[] w = new float[filters * groupChannels * kernel * kernel];
         float[] bias = new float[filters];
         for (int f = 0; f < filters; f++) {
@@ -117,15 +141,15 @@ class ConvSplitTest {
         Value wValue = new Value("w", null);
         Value biasValue = new Value("bias", null);
         Value y = new Value("y", null);
-        int pad = dilation * (kernel / 2);
         Window window = new Window(null, new long[] {stride, stride}, new long[] {dilation, dilation},
-                new long[] {pad, pad, pad, pad}, Window.AutoPad.NOTSET, false);
-        int outSize = (size + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+                Arrays.stream(pads).asLongStream().toArray(), Window.AutoPad.NOTSET, false);
+        int outHeight = (height + pads[0] + pads[2] - dilation * (kernel - 1) - 1) / stride + 1;
+        int outWidth = (width + pads[1] + pads[3] - dilation * (kernel - 1) - 1) / stride + 1;
         Graph graph = Graph.builder("conv").input(xValue).constant(wValue, arena.fromFloats(w, filters, groupChannels, kernel, kernel))
                 .constant(biasValue, arena.fromFloats(bias, filters))
                 .node(new Node("conv", new Conv(window, group), List.of(xValue, wValue, biasValue), List.of(y), "test"))
                 .output(y).build();
-        Tensor input = arena.fromFloats(x, batch, channels, size, size);
+        Tensor input = arena.fromFloats(x, batch, channels, height, width);
         float[] single = run(graph, input, 1);
         for (int threads : new int[] {2, 3}) {
             assertThat(run(graph, input, threads)).as("%d threads", threads).isEqualTo(single);
@@ -133,17 +157,17 @@ class ConvSplitTest {
         int at = 0;
         for (int n = 0; n < batch; n++) {
             for (int f = 0; f < filters; f++) {
-                for (int oh = 0; oh < outSize; oh++) {
-                    for (int ow = 0; ow < outSize; ow++) {
+                for (int oh = 0; oh < outHeight; oh++) {
+                    for (int ow = 0; ow < outWidth; ow++) {
                         double sum = bias[f];
                         for (int c = 0; c < groupChannels; c++) {
                             int channel = f / groupFilters * groupChannels + c;
                             for (int i = 0; i < kernel; i++) {
                                 for (int j = 0; j < kernel; j++) {
-                                    int h = oh * stride - pad + i * dilation;
-                                    int v = ow * stride - pad + j * dilation;
-                                    if (h >= 0 && h < size && v >= 0 && v < size) {
-                                        sum += (double) x[((n * channels + channel) * size + h) * size + v]
+                                    int h = oh * stride - pads[0] + i * dilation;
+                                    int v = ow * stride - pads[1] + j * dilation;
+                                    if (h >= 0 && h < height && v >= 0 && v < width) {
+                                        sum += (double) x[((n * channels + channel) * height + h) * width + v]
                                                 * w[((f * groupChannels + c) * kernel + i) * kernel + j];
                                     }
                                 }

@@ -658,36 +658,10 @@ public final class FloatRows {
     }
 
     /**
-     * Copies {@code length} floats by vectors, bits unchanged, between off-heap segments that do not
-     * overlap: for rows of a few dozen, MemorySegment.copy's checks cost more than the copy (a
-     * convolution's patch rows). Into a heap array, {@link #copyToArray} (vector stores through a
-     * segment over an array ran about twice as slow, measured on attention's packing). A row of a
-     * vector or more ends with a vector overlapping the one before, as {@link #copyToArray} does: a
-     * float 3×3 convolution of 64 channels at 56×56 took 3.23–3.42 ms on one thread against 3.52–4.0.
-     */
-    public static void copy32(MemorySegment from, long fromOffset, MemorySegment to, long toOffset, long length) {
-        from = Segments.exact(from);
-        to = Segments.exact(to);
-        int step = SPECIES.length();
-        long i = 0;
-        for (; i + step <= length; i += step) {
-            FloatVector.fromMemorySegment(SPECIES, from, fromOffset + i * 4, Layouts.ORDER)
-                    .intoMemorySegment(to, toOffset + i * 4, Layouts.ORDER);
-        }
-        if (i < length && length >= step) {
-            i = length - step;
-            FloatVector.fromMemorySegment(SPECIES, from, fromOffset + i * 4, Layouts.ORDER)
-                    .intoMemorySegment(to, toOffset + i * 4, Layouts.ORDER);
-            return;
-        }
-        for (; i < length; i++) {
-            to.set(Layouts.INT32, toOffset + i * 4, from.get(Layouts.INT32, fromOffset + i * 4));
-        }
-    }
-
-    /**
-     * As {@link #copy32}, {@code length} bytes: the int8 convolution's patch rows (54–56 bytes at
-     * 56×56), in vectors of at most 32 bytes so that such a row takes two: a 3×3 QLinearConv of 64
+     * Copies {@code length} bytes by vectors between off-heap segments that do not overlap, a row of a
+     * vector or more ending with a vector that overlaps the one before: for rows of a few dozen,
+     * MemorySegment.copy's checks cost more than the copy. The int8 convolution's patch rows (54–56
+     * bytes at 56×56) go in vectors of at most 32 bytes so that such a row takes two: a 3×3 QLinearConv of 64
      * channels at 56×56 took 2.64–2.87 ms on one thread against 2.80–3.09 with MemorySegment.copy
      * (medians of JVMs, bench/RESULTS.md, twelfth session).
      */
