@@ -16,8 +16,8 @@ import java.util.List;
 /**
  * A float32 Conv with constant filters (and bias) followed by a chain of per-filter affine steps,
  * each the only reader of the one before: an inference BatchNormalization with constant
- * statistics, a Mul or an Add by a one-element constant (PaddleOCR's learnable scale and shift
- * after each convolution). The chain folds into the Conv, as ONNX Runtime folds BatchNormalization:
+ * statistics, a Mul or an Add by a constant of one value or one per filter (PaddleOCR's learnable
+ * scale and shift after each convolution, older exporters' biases). The chain folds into the Conv, as ONNX Runtime folds BatchNormalization:
  * the filters times their accumulated scale, the bias the accumulated shift, computed in double and
  * rounded once. The outputs equal the chain's up to float rounding, one pass over the feature map
  * instead of one a step.
@@ -47,7 +47,7 @@ public final class ConvAffineFusion {
             List<Node> chain = new ArrayList<>();
             for (Node step = rewrite.onlyReader(conv); step != null && !rewrite.touches(step); step = rewrite.onlyReader(step)) {
                 Value input = (chain.isEmpty() ? conv : chain.getLast()).outputs().get(0);
-                if (!fold(graph, step, input, scale, shift)) {
+                if (!fold(graph, step, input, scale, shift, w.rank())) {
                     break;
                 }
                 chain.add(step);
@@ -78,7 +78,7 @@ public final class ConvAffineFusion {
     }
 
     /** Folds {@code step} applied to {@code input} into the per-filter scale and shift; false if it is not such a step. */
-    private static boolean fold(Graph graph, Node step, Value input, double[] scale, double[] shift) {
+    private static boolean fold(Graph graph, Node step, Value input, double[] scale, double[] shift, int outputRank) {
         int filters = scale.length;
         if (step.op() instanceof ChannelNormalize op) {
             if (op.training() || step.inputs().size() < 5 || step.inputs().get(0) != input) {
@@ -104,12 +104,12 @@ public final class ConvAffineFusion {
             return false;
         }
         Tensor operand = floats(graph, Rewrite.other(step, input));
-        // One element of rank at most 1 broadcasts without changing the output's shape.
-        if (operand == null || operand.elementCount() != 1 || operand.rank() > 1) {
+        if (operand == null || !perFilter(operand, filters, outputRank)) {
             return false;
         }
-        double value = operand.contiguous().toDoubleArray()[0];
+        double[] values = operand.contiguous().toDoubleArray();
         for (int f = 0; f < filters; f++) {
+            double value = values[values.length == 1 ? 0 : f];
             if (multiply) {
                 scale[f] *= value;
                 shift[f] *= value;
@@ -118,6 +118,22 @@ public final class ConvAffineFusion {
             }
         }
         return true;
+    }
+
+    /**
+     * Whether an operand broadcast against the Conv's output (of rank {@code outputRank}) gives each
+     * filter one value and leaves the output's shape as it is: one element of rank below the output's,
+     * or a value per filter along the channel axis, every other size 1 (CNTK's MNIST adds its biases
+     * as [8, 1, 1]).
+     */
+    private static boolean perFilter(Tensor operand, int filters, int outputRank) {
+        int rank = operand.rank();
+        if (rank > outputRank || rank == outputRank && operand.size(0) != 1) {
+            return false;
+        }
+        long count = operand.elementCount();
+        int channelAxis = rank - (outputRank - 1);
+        return count == 1 || count == filters && channelAxis >= 0 && operand.size(channelAxis) == filters;
     }
 
     /** A float32 constant that cannot be fed (not also a graph input), or null. */

@@ -16,6 +16,7 @@ import dev.quanta.graph.ops.Window;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Conv → BatchNormalization → Mul and Add by one-element constants folded into one Conv: the same
+ * Conv → BatchNormalization → Mul and Add by constants of one value or one per filter folded into one Conv: the same
  * outputs up to float rounding, with and without the convolution's bias, for the whole chain and
  * its parts; left alone where the convolution's output is read elsewhere, the normalization trains,
  * a weight can be fed, or a step is not an affine one (a product by a whole tensor).
@@ -138,8 +139,21 @@ class ConvAffineFusionTest {
         return builder.build();
     }
 
+    /** {@link #chain} without the norm, its factor of the given shape (random values). */
+    private Graph withFactor(long[] shape) {
+        Graph chain = chain(graph(true, false, false, false), false, false);
+        Graph.Builder builder = Graph.builder("factor");
+        chain.inputs().forEach(builder::input);
+        int count = Math.toIntExact(Arrays.stream(shape).reduce(1, (a, b) -> a * b));
+        chain.constants().forEach((value, tensor) -> builder.constant(value, value.name().equals("a")
+                ? arena.fromFloats(gaussians(count, 0, 1), shape) : tensor));
+        chain.nodes().forEach(builder::node);
+        chain.outputs().forEach(builder::output);
+        return builder.build();
+    }
+
     @Test
-    void productsAndSumsByOneElementFoldAfterTheNormToo() {
+    void productsAndSumsByOneValueOrOnePerFilterFoldAfterTheNormToo() {
         Tensor x = arena.fromFloats(gaussians(2 * CHANNELS * 6 * 7, 0, 1), 2, CHANNELS, 6, 7);
         for (boolean withNorm : new boolean[] {true, false}) {
             Graph graph = chain(graph(true, false, false, false), withNorm, false);
@@ -147,16 +161,18 @@ class ConvAffineFusionTest {
             assertThat(fused.nodes()).as("with norm %s", withNorm).extracting(Node::name).containsExactly("conv");
             assertSameUpToRounding(graph, fused, x, "norm " + withNorm);
         }
-        // A product by a tensor of one value per filter is left to run as it is.
-        Graph perFilter = chain(graph(true, false, false, false), false, false);
-        Graph.Builder builder = Graph.builder("per_filter");
-        perFilter.inputs().forEach(builder::input);
-        perFilter.constants().forEach((value, tensor) -> builder.constant(value, value.name().equals("a")
-                ? arena.fromFloats(gaussians(FILTERS, 0, 1), FILTERS, 1, 1) : tensor));
-        perFilter.nodes().forEach(builder::node);
-        perFilter.outputs().forEach(builder::output);
-        Graph perFilterGraph = builder.build();
-        assertThat(ConvAffineFusion.apply(perFilterGraph, arena)).isSameAs(perFilterGraph);
+        // A value per filter along the channel axis folds; a shape that broadcasts otherwise, or would
+        // change the output's shape, is left to run as it is.
+        for (long[] shape : new long[][] {{FILTERS, 1, 1}, {1, FILTERS, 1, 1}, {1, 1, 1, 1}}) {
+            Graph graph = withFactor(shape);
+            Graph fused = ConvAffineFusion.apply(graph, arena);
+            assertThat(fused.nodes()).as("factor %s", Arrays.toString(shape)).extracting(Node::name).containsExactly("conv");
+            assertSameUpToRounding(graph, fused, x, "factor " + Arrays.toString(shape));
+        }
+        for (long[] shape : new long[][] {{1, 1, 7}, {FILTERS, 1}, {1, FILTERS, 1, 1, 1}, {1, 1, 1, 1, 1}, {2, FILTERS, 1, 1}}) {
+            Graph graph = withFactor(shape);
+            assertThat(ConvAffineFusion.apply(graph, arena)).as("factor %s", Arrays.toString(shape)).isSameAs(graph);
+        }
         // A product by a whole tensor is no affine step: the chain stops before it.
         assertThat(ConvAffineFusion.apply(chain(graph(true, false, false, false), false, true), arena).nodes())
                 .extracting(Node::name).containsExactly("conv", "mul", "add");
