@@ -128,12 +128,10 @@ public final class ConvAffineFusion {
      */
     private static boolean perFilter(Tensor operand, int filters, int outputRank) {
         int rank = operand.rank();
-        if (rank > outputRank || rank == outputRank && operand.size(0) != 1) {
-            return false;
-        }
-        long count = operand.elementCount();
         int channelAxis = rank - (outputRank - 1);
-        return count == 1 || count == filters && channelAxis >= 0 && operand.size(channelAxis) == filters;
+        long count = operand.elementCount();
+        return rank <= outputRank
+                && (count == 1 || count == filters && channelAxis >= 0 && operand.size(channelAxis) == filters);
     }
 
     /** A float32 constant that cannot be fed (not also a graph input), or null. */
