@@ -54,8 +54,8 @@ final class ElementwiseKernels {
                     long first = block * chunk;
                     long length = Math.min(chunk, count - first);
                     if (length > 0) {
-                        FloatRows.unary(vector, source.segment(), source.byteOffset() + first * 4, out.segment(), first * 4,
-                                length);
+                        FloatRows.unary(vector, (float) op.alpha(), (float) op.beta(), source.segment(),
+                                source.byteOffset() + first * 4, out.segment(), first * 4, length);
                     }
                 });
                 return new Tensor[] {out};
@@ -90,6 +90,11 @@ final class ElementwiseKernels {
             case ERF -> FloatRows.Function.ERF;
             case GELU -> op.alpha() == 0 ? FloatRows.Function.GELU : null; // the erf form, not the tanh approximation
             case HARD_SWISH_CHAIN -> FloatRows.Function.HARD_SWISH_CHAIN;
+            case TANH -> FloatRows.Function.TANH;
+            case LEAKY_RELU -> FloatRows.Function.LEAKY_RELU;
+            case HARD_SIGMOID -> FloatRows.Function.HARD_SIGMOID;
+            case HARD_SWISH -> FloatRows.Function.HARD_SWISH;
+            case THRESHOLDED_RELU -> FloatRows.Function.THRESHOLDED_RELU;
             default -> null;
         };
     }

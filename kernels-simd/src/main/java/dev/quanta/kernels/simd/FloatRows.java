@@ -576,12 +576,26 @@ public final class FloatRows {
     public enum Function {
         EXP, SQRT, NEG, ABS, RELU, SIGMOID, TANH, ERF, GELU,
         /** x·min(max(x + 3, 0), 6)/6, rounded after each step as the Add, Clip, Mul and Div it replaces. */
-        HARD_SWISH_CHAIN
+        HARD_SWISH_CHAIN,
+        /** x below 0 times alpha. */
+        LEAKY_RELU,
+        /** max(0, min(1, alpha·x + beta)), rounded after the product and the sum. */
+        HARD_SIGMOID,
+        /** x·max(0, min(1, x·(1/6) + 1/2)), each step rounded to float. */
+        HARD_SWISH,
+        /** x above alpha, else 0. */
+        THRESHOLDED_RELU
     }
 
-    /** out[i] = f(a[i]) over a contiguous row. */
+    /** out[i] = f(a[i]) over a contiguous row, for the functions without parameters. */
     public static void unary(Function function, MemorySegment a, long aOffset, MemorySegment out, long outOffset,
             long length) {
+        unary(function, 0, 0, a, aOffset, out, outOffset, length);
+    }
+
+    /** out[i] = f(a[i]) over a contiguous row, {@code alpha} and {@code beta} the parameters of those that take them. */
+    public static void unary(Function function, float alpha, float beta, MemorySegment a, long aOffset, MemorySegment out,
+            long outOffset, long length) {
         a = Segments.exact(a);
         out = Segments.exact(out);
         // The functions built on exp each have a loop of their own: in one loop that switched between
@@ -592,13 +606,13 @@ public final class FloatRows {
             case EXP -> exponentials(a, aOffset, out, outOffset, length);
             case SIGMOID -> sigmoids(a, aOffset, out, outOffset, length);
             case TANH -> tanhs(a, aOffset, out, outOffset, length);
-            default -> simple(function, a, aOffset, out, outOffset, length);
+            default -> simple(function, alpha, beta, a, aOffset, out, outOffset, length);
         }
     }
 
-    /** The functions of one vector operation, over a row. */
-    private static void simple(Function function, MemorySegment a, long aOffset, MemorySegment out, long outOffset,
-            long length) {
+    /** The functions of a few vector operations, over a row. */
+    private static void simple(Function function, float alpha, float beta, MemorySegment a, long aOffset, MemorySegment out,
+            long outOffset, long length) {
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         long i = 0;
@@ -610,12 +624,17 @@ public final class FloatRows {
                 case ABS -> x.abs();
                 case RELU -> x.max(0f);
                 case HARD_SWISH_CHAIN -> x.add(3f).max(0f).min(6f).mul(x).div(6f);
+                case LEAKY_RELU -> x.blend(x.mul(alpha), x.lt(0f));
+                case HARD_SIGMOID -> x.mul(alpha).add(beta).min(1f).max(0f);
+                case HARD_SWISH -> x.mul(1f / 6).add(0.5f).min(1f).max(0f).mul(x);
+                case THRESHOLDED_RELU -> FloatVector.zero(SPECIES).blend(x, x.compare(VectorOperators.GT, alpha));
                 case EXP, SIGMOID, TANH, ERF, GELU -> throw new AssertionError();
             };
             r.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
         }
         for (; i < length; i++) {
-            out.set(Layouts.FLOAT, outOffset + i * 4, FloatRowsReference.apply(function, a.get(Layouts.FLOAT, aOffset + i * 4)));
+            out.set(Layouts.FLOAT, outOffset + i * 4,
+                    FloatRowsReference.apply(function, alpha, beta, a.get(Layouts.FLOAT, aOffset + i * 4)));
         }
     }
 

@@ -56,6 +56,11 @@ public final class FloatRowsReference {
     }
 
     public static float apply(FloatRows.Function function, float x) {
+        return apply(function, 0, 0, x);
+    }
+
+    /** {@code function} of x, {@code alpha} and {@code beta} the parameters of those that take them. */
+    public static float apply(FloatRows.Function function, float alpha, float beta, float x) {
         return switch (function) {
             case EXP -> (float) Math.exp(x);
             case SQRT -> (float) Math.sqrt(x);
@@ -67,6 +72,10 @@ public final class FloatRowsReference {
             case ERF -> (float) Erf.erf(x);
             case GELU -> Erf.gelu(x);
             case HARD_SWISH_CHAIN -> x * Math.min(Math.max(x + 3f, 0f), 6f) / 6f;
+            case LEAKY_RELU -> x < 0 ? alpha * x : x;
+            case HARD_SIGMOID -> Math.max(Math.min(alpha * x + beta, 1f), 0f);
+            case HARD_SWISH -> Math.max(Math.min(x * (1f / 6) + 0.5f, 1f), 0f) * x;
+            case THRESHOLDED_RELU -> x > alpha ? x : 0;
         };
     }
 }

@@ -222,12 +222,14 @@ class FloatRowsTest {
                     int length = random.nextInt(0, 70);
                     MemorySegment a = values(arena, random, length);
                     MemorySegment out = arena.allocate(Math.max(4L * length, 4), 64);
-                    FloatRows.unary(function, a, 0, out, 0, length);
+                    float alpha = (float) random.nextDouble(-2, 2);
+                    float beta = (float) random.nextDouble(-2, 2);
+                    FloatRows.unary(function, alpha, beta, a, 0, out, 0, length);
                     for (int i = 0; i < length; i++) {
                         float x = a.get(Layouts.FLOAT, i * 4L);
-                        float expected = FloatRowsReference.apply(function, x);
+                        float expected = FloatRowsReference.apply(function, alpha, beta, x);
                         float actual = out.get(Layouts.FLOAT, i * 4L);
-                        String what = String.format("seed %x %s(%s)", SEED + 1, function, x);
+                        String what = String.format("seed %x %s(%s), alpha %s, beta %s", SEED + 1, function, x, alpha, beta);
                         if (Float.isNaN(expected)) {
                             assertThat(actual).as(what).isNaN();
                         } else if (Float.isInfinite(expected) || expected == 0) {
