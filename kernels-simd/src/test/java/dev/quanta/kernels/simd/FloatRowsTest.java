@@ -222,7 +222,9 @@ class FloatRowsTest {
                     int length = random.nextInt(0, 70);
                     MemorySegment a = values(arena, random, length);
                     MemorySegment out = arena.allocate(Math.max(4L * length, 4), 64);
-                    float alpha = (float) random.nextDouble(-2, 2);
+                    // At times one of the row's values, so that a threshold meets its equal.
+                    float alpha = length > 0 && random.nextBoolean() ? a.get(Layouts.FLOAT, 4L * random.nextInt(length))
+                            : (float) random.nextDouble(-2, 2);
                     float beta = (float) random.nextDouble(-2, 2);
                     FloatRows.unary(function, alpha, beta, a, 0, out, 0, length);
                     for (int i = 0; i < length; i++) {
