@@ -1375,6 +1375,7 @@ final class ConvKernels {
     // ---------------------------------------------------------------- pooling
 
     static Kernel pool(Pool op) {
+        Window planarWindow = op.window().withLeadingAxis();
         return (context, inputs) -> {
             Tensor x = inputs[0].contiguous();
             long[] inSpatial = spatial(x);
@@ -1392,9 +1393,13 @@ final class ConvKernels {
             Tensor indices = op.kind() == Pool.Kind.MAX && context.node().outputs().size() > 1
                     ? context.allocate(DType.INT64, Shape.of(outSizes)) : null;
             Tensor[] outputs = indices == null ? new Tensor[] {y} : new Tensor[] {y, indices};
-            if (x.dtype() == DType.FLOAT && rank == 2 && op.kind() != Pool.Kind.LP && inPlane <= Integer.MAX_VALUE
+            if (x.dtype() == DType.FLOAT && (rank == 1 || rank == 2) && op.kind() != Pool.Kind.LP && inPlane <= Integer.MAX_VALUE
                     && outPlane <= Integer.MAX_VALUE) {
-                context.parallel(planes, plane -> planarPool(op, x, g, plane, y, indices));
+                // A 1-D pool runs as a 2-D one of height 1: element by element, a 2-wide max pool of
+                // 4×64×300 took 1.06 ms (TopPIC's EnvCNN), a fifth of the model's run.
+                Tensor planar = rank == 1 ? x.unsqueeze(2) : x;
+                Window.Geometry planarGeometry = rank == 1 ? planarWindow.resolve(spatial(planar), null) : g;
+                context.parallel(planes, plane -> planarPool(op, planar, planarGeometry, plane, y, indices));
                 return outputs;
             }
             long[] outIndex = new long[rank];

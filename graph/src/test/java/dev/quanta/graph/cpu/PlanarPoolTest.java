@@ -22,7 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * 2-D float max and average pools, plane by plane (sliding each kernel tap along an output row,
+ * 1-D and 2-D float max and average pools, plane by plane (sliding each kernel tap along an output row,
  * or window by window where MaxPool gives its indices): against the general loop, which runs for
  * float64, over random kernels, strides, dilations, padding, ceil mode and count_include_pad, on
  * one thread and two. Maxima and indices exactly (ties among them too); averages within float rounding.
@@ -39,19 +39,27 @@ class PlanarPoolTest {
     @Test
     void planesMatchTheGeneralLoop() {
         SplittableRandom random = new SplittableRandom(0x9001L);
-        for (int trial = 0; trial < 80; trial++) {
+        for (int trial = 0; trial < 120; trial++) {
             boolean max = trial % 2 == 0;
             boolean withIndices = max && trial % 4 == 0;
-            long[] kernel = {1 + random.nextInt(4), 1 + random.nextInt(4)};
-            long[] strides = {1 + random.nextInt(3), 1 + random.nextInt(3)};
-            long[] dilations = max ? new long[] {1 + random.nextInt(2), 1 + random.nextInt(2)} : new long[] {1, 1};
-            long[] pads = new long[4];
-            for (int i = 0; i < 4; i++) {
+            // A third of the trials 1-D, which runs as 2-D of height 1.
+            int rank = trial % 3 == 1 ? 1 : 2;
+            long[] kernel = new long[rank];
+            long[] strides = new long[rank];
+            long[] dilations = new long[rank];
+            long[] pads = new long[2 * rank];
+            long[] sizes = new long[2 + rank];
+            sizes[0] = 1 + random.nextInt(2);
+            sizes[1] = 1 + random.nextInt(3);
+            for (int d = 0; d < rank; d++) {
+                kernel[d] = 1 + random.nextInt(4);
+                strides[d] = 1 + random.nextInt(3);
+                dilations[d] = max ? 1 + random.nextInt(2) : 1;
                 // A pad below the kernel's extent, as ONNX requires.
-                pads[i] = random.nextInt((int) ((kernel[i % 2] - 1) * dilations[i % 2] + 1));
+                pads[d] = random.nextInt((int) ((kernel[d] - 1) * dilations[d] + 1));
+                pads[rank + d] = random.nextInt((int) ((kernel[d] - 1) * dilations[d] + 1));
+                sizes[2 + d] = kernel[d] * dilations[d] + random.nextInt(12);
             }
-            long[] sizes = {1 + random.nextInt(2), 1 + random.nextInt(3), kernel[0] * dilations[0] + random.nextInt(12),
-                kernel[1] * dilations[1] + random.nextInt(12)};
             Window window = new Window(kernel, strides, dilations, pads, Window.AutoPad.NOTSET, random.nextBoolean());
             Pool op = new Pool(max ? Pool.Kind.MAX : Pool.Kind.AVERAGE, window, trial % 3 == 0, 0, false);
             float[] values = new float[(int) Arrays.stream(sizes).reduce(1, Math::multiplyExact)];
