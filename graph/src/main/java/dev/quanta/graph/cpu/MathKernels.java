@@ -42,6 +42,54 @@ final class MathKernels {
     }
 
     /**
+     * A·Bᵀ for float32 A and a 2-D float32 B [N, K] as it lies: few rows of A (its leading dimensions
+     * flattened) by dot products along B's rows, the columns split across the threads; more by the
+     * GEMM, a constant B packed once from its transposed view.
+     */
+    static Kernel matMulTransposedB() {
+        PackedWeights weights = new PackedWeights();
+        return (context, inputs) -> {
+            Tensor a = inputs[0];
+            Tensor b = inputs[1];
+            if (a.dtype() != DType.FLOAT || b.dtype() != DType.FLOAT || b.rank() != 2 || a.rank() == 0) {
+                throw context.error("A·Bᵀ takes float32 A of rank 1 or more and a 2-D float32 B, not " + a + " and " + b);
+            }
+            long k = b.size(1);
+            long n = b.size(0);
+            if (a.size(a.rank() - 1) != k) {
+                throw context.error("A·Bᵀ of " + a + " and " + b + ": inner dimensions " + a.size(a.rank() - 1) + " and "
+                        + k + " differ");
+            }
+            long m = a.elementCount() / Math.max(1, k);
+            // Dot products for the few rows the GEMM does not pack for, and for a few more where B is
+            // too large to pack once: then the GEMM would pack it anew at every call.
+            boolean dots = m < FloatGemm.PACKING_MIN_ROWS
+                    || m <= FloatGemm.DOT_ROWS && FloatGemm.packedBytes(Math.toIntExact(k), Math.toIntExact(n)) > PackedWeights.MAX_BYTES;
+            if (!dots || k == 0) {
+                return new Tensor[] {multiply(context, a, b.permute(1, 0), null, null, context.isConstant(1) ? weights : null, b)};
+            }
+            Tensor rows = a.contiguous();
+            Tensor weightRows = b.contiguous();
+            long[] outSizes = a.shape().sizes().clone();
+            outSizes[outSizes.length - 1] = n;
+            Tensor out = context.allocateForOverwrite(DType.FLOAT, Shape.of(outSizes));
+            long tasks = context.threads() == 1 ? 1
+                    : Math.clamp(2 * m * n * k / MIN_OPERATIONS_PER_TASK, 1, Math.max(1, Math.min(context.threads(), Math.ceilDiv(n, 4))));
+            context.parallel(tasks, task -> {
+                // Whole groups of four rows of B a task.
+                long first = Math.ceilDiv(n * task / tasks, 4) * 4;
+                long end = task + 1 == tasks ? n : Math.ceilDiv(n * (task + 1) / tasks, 4) * 4;
+                if (end > first) {
+                    FloatGemm.multiplyByRowsOfB(new FloatGemm.Matrix(rows.segment(), rows.offset(), k),
+                            new FloatGemm.Matrix(weightRows.segment(), weightRows.offset() + first * k, k),
+                            new FloatGemm.Matrix(out.segment(), first, n), (int) m, Math.toIntExact(end - first), (int) k);
+                }
+            });
+            return new Tensor[] {out};
+        };
+    }
+
+    /**
      * (a − a zero point)·(b − b zero point) in int32, a and b int8 or uint8, by the float GEMM's
      * exact integer mode. A's zero point is per tensor or per row ([M]), B's per tensor or per
      * column ([N]), each of its operand's type. {@code toFloat}: then as float, times inputs[4]
@@ -217,8 +265,12 @@ final class MathKernels {
             if (source != b) {
                 Int16Gemm.Packed lanes16 = contiguous instanceof FloatGemm.Int8Matrix bytes
                         && Int16Gemm.packedBytes(k, n) <= MAX_BYTES ? Int16Gemm.pack(bytes, k, n) : null;
+                // A B read by columns (Linear weights as they lie) is packed whatever its size: each call
+                // would gather it again, slower than the copy it saves (EnvCNN at 16 rows: 14.6 ms a run with
+                // a transposed copy packed at each call, 25.3 gathered by columns).
                 packed = lanes16 != null ? new GemmWeights(null, lanes16)
-                        : FloatGemm.packedBytes(k, n) <= MAX_BYTES ? new GemmWeights(FloatGemm.pack(contiguous, k, n), null)
+                        : FloatGemm.packedBytes(k, n) <= MAX_BYTES || contiguous instanceof FloatGemm.ByColumns
+                        ? new GemmWeights(FloatGemm.pack(contiguous, k, n), null)
                         : new GemmWeights(null, null);
                 source = b;
             }
@@ -244,6 +296,12 @@ final class MathKernels {
      */
     private static Tensor multiply(KernelContext context, Tensor a, Tensor b, ZeroPoints integers,
             FloatGemm.Dequantization epilogue, PackedWeights weights) {
+        return multiply(context, a, b, integers, epilogue, weights, b);
+    }
+
+    /** As above, a packed B kept for as long as {@code constantB} is the node's B (B itself, or what B views). */
+    private static Tensor multiply(KernelContext context, Tensor a, Tensor b, ZeroPoints integers,
+            FloatGemm.Dequantization epilogue, PackedWeights weights, Tensor constantB) {
         if (a.rank() == 0 || b.rank() == 0) {
             throw context.error("MatMul needs operands of rank 1 or more, not " + a + " and " + b);
         }
@@ -270,7 +328,7 @@ final class MathKernels {
         // A float B whose columns lie contiguous (a transposed view, attention's Kᵀ) is packed from
         // where it lies by every task: copying it first took 82 µs a layer of the MiniLM, on one thread.
         boolean byColumns = integers == null && a.dtype() == DType.FLOAT && m >= FloatGemm.PACKING_MIN_ROWS
-                && !rowsContiguous(b2) && b2.strides()[b2.rank() - 2] == 1 && !(weights != null && b2.rank() == 2);
+                && !rowsContiguous(b2) && b2.strides()[b2.rank() - 2] == 1;
         Tensor bv = (gemm && (byColumns || rowsContiguous(b2)) ? b2 : b2.contiguous()).broadcastTo(concat(batch, k, n));
         long aRowStride = av.strides()[av.rank() - 2];
         long bRowStride = bv.strides()[bv.rank() - 2];
@@ -301,11 +359,12 @@ final class MathKernels {
         if (weights != null && gemm && b2.rank() == 2) {
             FloatGemm.Operand whole = integers != null
                     ? new FloatGemm.Int8Matrix(bv.segment(), bv.offset(), bRowStride, b.dtype() == DType.UINT8, integers.b(), true, 0)
+                    : byColumns ? new FloatGemm.ByColumns(bv.segment(), bv.offset(), bColumnStride)
                     : new FloatGemm.Matrix(bv.segment(), bv.offset(), bRowStride);
             if (m >= FloatGemm.PACKING_MIN_ROWS) {
-                packed = weights.of(b, whole, Math.toIntExact(k), Math.toIntExact(n));
+                packed = weights.of(constantB, whole, Math.toIntExact(k), Math.toIntExact(n));
             } else if (whole instanceof FloatGemm.Int8Matrix bytes) {
-                packedForFewRows = weights.forFewRows(b, bytes, Math.toIntExact(k), Math.toIntExact(n));
+                packedForFewRows = weights.forFewRows(constantB, bytes, Math.toIntExact(k), Math.toIntExact(n));
             }
         }
         FloatGemm.PackedB packedB = packed == null ? null : packed.floats();

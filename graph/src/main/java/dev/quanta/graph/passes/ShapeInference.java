@@ -27,6 +27,7 @@ import dev.quanta.graph.ops.GlobalPool;
 import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMul;
+import dev.quanta.graph.ops.MatMulTransposedB;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.DynamicQuantizeMatMul;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
@@ -208,6 +209,10 @@ public final class ShapeInference {
                     out[0] = c == null || a == null || b == null ? null : Shape.broadcast(c, a, b);
                 }
                 case MatMul ignored -> out[0] = matMul(x, shape(node, 1));
+                case MatMulTransposedB ignored -> {
+                    Shape b = shape(node, 1);
+                    out[0] = b == null || b.rank() != 2 ? null : matMul(x, Shape.of(List.of(b.dim(1), b.dim(0))));
+                }
                 case MatMulInteger ignored -> out[0] = matMul(x, shape(node, 1));
                 case MatMulIntegerToFloat ignored -> out[0] = matMul(x, shape(node, 1));
                 case DynamicQuantizeMatMul ignored -> out[0] = matMul(x, shape(node, 1));

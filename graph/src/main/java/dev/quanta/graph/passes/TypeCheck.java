@@ -21,6 +21,7 @@ import dev.quanta.graph.ops.Einsum;
 import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.LabelEncoder;
 import dev.quanta.graph.ops.MatMul;
+import dev.quanta.graph.ops.MatMulTransposedB;
 import dev.quanta.graph.ops.MelWeightMatrix;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.ConvIntegerToFloat;
@@ -201,6 +202,11 @@ public final class TypeCheck {
             case MatMul ignored -> {
                 if (in[0] != null && in[1] != null && in[0] != in[1]) {
                     return "operands must have one type, not " + in[0] + " and " + in[1];
+                }
+            }
+            case MatMulTransposedB ignored -> {
+                if (in[0] != null && in[0] != DType.FLOAT || in[1] != null && in[1] != DType.FLOAT) {
+                    return "operands must be float32, not " + in[0] + " and " + in[1];
                 }
             }
             case MatMulInteger ignored -> {

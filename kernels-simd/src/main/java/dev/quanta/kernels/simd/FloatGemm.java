@@ -295,10 +295,10 @@ public final class FloatGemm {
 
     /** As {@link #multiply(Matrix, Matrix, Matrix, int, int, int, boolean)}, columns {@code firstColumn..} of a packed B. */
     public static void multiply(Matrix a, PackedB b, int firstColumn, Matrix c, int m, int n, int k, boolean accumulate) {
-        if (!(b.source instanceof Matrix source)) {
+        if (!(b.source instanceof Matrix || b.source instanceof ByColumns)) {
             throw new IllegalArgumentException("a float product needs a float B");
         }
-        multiply(a, shifted(source, firstColumn), b, firstColumn, c, m, n, k, accumulate, false, null, null);
+        multiply(a, shifted(b.source, firstColumn), b, firstColumn, c, m, n, k, accumulate, false, null, null);
     }
 
     /**
@@ -786,6 +786,74 @@ public final class FloatGemm {
         c50.intoArray(tile, 5 * PANEL);
         c51.intoArray(tile, 5 * PANEL + LANES);
         store(tile, 0, valid, c, row, column, n, accumulate, integers, then, firstColumn);
+    }
+
+    /** The most rows of A that {@link #multiplyByRowsOfB} takes: each reads B's four rows at a time from cache again. */
+    public static final int DOT_ROWS = 8;
+
+    /**
+     * C[m×n] = A·Bᵀ for B given as its n rows of k (a Linear layer's weights as they lie), m at most
+     * {@link #DOT_ROWS}: each output a dot product, four rows of B at a time against every row of A,
+     * so that B streams once from memory in the order it lies. Through a transposed copy read a
+     * panel of columns at a time, each of B's rows came a page apart (TopPIC's EnvCNN, 2048×9600
+     * weights at four rows).
+     */
+    public static void multiplyByRowsOfB(Matrix a, Matrix b, Matrix c, int m, int n, int k) {
+        if (m > DOT_ROWS) {
+            throw new IllegalArgumentException(m + " rows of A, where the dot products take at most " + DOT_ROWS);
+        }
+        MemorySegment as = Segments.exact(a.segment());
+        MemorySegment bs = Segments.exact(b.segment());
+        MemorySegment cs = Segments.exact(c.segment());
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            for (int i = 0; i < m; i++) {
+                dots4(as, a.byteAt(i, 0), bs, b.byteAt(j, 0), b.rowStride() * 4, k, cs, c.byteAt(i, j));
+            }
+        }
+        for (; j < n; j++) {
+            for (int i = 0; i < m; i++) {
+                cs.set(Layouts.FLOAT, c.byteAt(i, j), dot(as, a.byteAt(i, 0), bs, b.byteAt(j, 0), k));
+            }
+        }
+    }
+
+    /** Four dot products of one row of A with four rows of B, {@code bRow} bytes apart, into four floats of C. */
+    private static void dots4(MemorySegment a, long aAt, MemorySegment b, long bAt, long bRow, int k, MemorySegment c,
+            long cAt) {
+        FloatVector sum0 = FloatVector.zero(SPECIES), sum1 = sum0, sum2 = sum0, sum3 = sum0;
+        int p = 0;
+        for (; p + LANES <= k; p += LANES) {
+            long at = p * 4L;
+            FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aAt + at, Layouts.ORDER);
+            sum0 = x.fma(FloatVector.fromMemorySegment(SPECIES, b, bAt + at, Layouts.ORDER), sum0);
+            sum1 = x.fma(FloatVector.fromMemorySegment(SPECIES, b, bAt + bRow + at, Layouts.ORDER), sum1);
+            sum2 = x.fma(FloatVector.fromMemorySegment(SPECIES, b, bAt + 2 * bRow + at, Layouts.ORDER), sum2);
+            sum3 = x.fma(FloatVector.fromMemorySegment(SPECIES, b, bAt + 3 * bRow + at, Layouts.ORDER), sum3);
+        }
+        if (p < k) {
+            VectorMask<Float> valid = SPECIES.indexInRange(p, k);
+            long at = p * 4L;
+            FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aAt + at, Layouts.ORDER, valid);
+            sum0 = x.fma(FloatVector.fromMemorySegment(SPECIES, b, bAt + at, Layouts.ORDER, valid), sum0);
+            sum1 = x.fma(FloatVector.fromMemorySegment(SPECIES, b, bAt + bRow + at, Layouts.ORDER, valid), sum1);
+            sum2 = x.fma(FloatVector.fromMemorySegment(SPECIES, b, bAt + 2 * bRow + at, Layouts.ORDER, valid), sum2);
+            sum3 = x.fma(FloatVector.fromMemorySegment(SPECIES, b, bAt + 3 * bRow + at, Layouts.ORDER, valid), sum3);
+        }
+        c.set(Layouts.FLOAT, cAt, sum0.reduceLanes(VectorOperators.ADD));
+        c.set(Layouts.FLOAT, cAt + 4, sum1.reduceLanes(VectorOperators.ADD));
+        c.set(Layouts.FLOAT, cAt + 8, sum2.reduceLanes(VectorOperators.ADD));
+        c.set(Layouts.FLOAT, cAt + 12, sum3.reduceLanes(VectorOperators.ADD));
+    }
+
+    private static float dot(MemorySegment a, long aAt, MemorySegment b, long bAt, int k) {
+        FloatVector sum = FloatVector.zero(SPECIES);
+        for (int p = 0; p < k; p += LANES) {
+            VectorMask<Float> valid = SPECIES.indexInRange(p, k);
+            sum = FloatVector.fromMemorySegment(SPECIES, a, aAt + p * 4L, Layouts.ORDER, valid)
+                    .fma(FloatVector.fromMemorySegment(SPECIES, b, bAt + p * 4L, Layouts.ORDER, valid), sum);
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
     }
 
     /**

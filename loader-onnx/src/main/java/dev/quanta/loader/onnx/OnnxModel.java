@@ -20,6 +20,7 @@ import dev.quanta.graph.passes.IntegerMatMulFusion;
 import dev.quanta.graph.passes.LayerNormFusion;
 import dev.quanta.graph.passes.MaskedSoftmaxFusion;
 import dev.quanta.graph.passes.ShapeInference;
+import dev.quanta.graph.passes.TransposedWeights;
 import dev.quanta.graph.passes.TypeCheck;
 import dev.quanta.loader.onnx.proto.Onnx.ModelProto;
 import dev.quanta.tensor.DType;
@@ -140,7 +141,8 @@ public final class OnnxModel implements AutoCloseable {
                     CastLikeFolding.apply(translated, types, weights), shapes, types, weights), shapes), types), types), shapes),
                     shapes, types), shapes, types), weights);
             Graph widened = HalfPrecisionWidening.apply(fused, TypeCheck.apply(fused));
-            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(widened, weights, shapes));
+            // Before folding, which would copy a transposed weight.
+            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(TransposedWeights.apply(widened), weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
         } catch (QuantaException e) {
             weights.close();

@@ -286,6 +286,39 @@ class OnnxModelTest {
         }
     }
 
+    /** A Gemm with transB over constant weights reads them as they lie: no transposed copy beside them. */
+    @Test
+    void gemmWeightsReadTransposedAreNotCopied() throws IOException {
+        float[] weights = new float[4 * 3];
+        for (int i = 0; i < weights.length; i++) {
+            weights[i] = (i % 5) - 2.5f;
+        }
+        ModelProto gemm = model(GraphProto.newBuilder().setName("linear").addInput(tensor("x", 1, 2, 3))
+                .addInitializer(floats("w", weights, 4, 3)).addInitializer(floats("b", new float[] {1, 2, 3, 4}, 4))
+                .addNode(node("gemm", "Gemm", new String[] {"x", "w", "b"}, "y").toBuilder()
+                        .addAttribute(AttributeProto.newBuilder().setName("transB").setType(AttributeProto.AttributeType.INT).setI(1)))
+                .addOutput(tensor("y", 1, 2, 4)).build());
+        try (OnnxModel model = OnnxModel.load(write(gemm))) {
+            assertThat(model.graph().nodes()).extracting(node -> node.op().name()).contains("MatMulTransposedB")
+                    .doesNotContain("Transpose");
+            assertThat(model.graph().constants().values()).extracting(Tensor::shape)
+                    .doesNotContain(dev.quanta.tensor.Shape.of(3, 4));
+            float[] expected = null;
+            for (SessionOptions.Optimization level : SessionOptions.Optimization.values()) {
+                try (Session session = model.newSession(SessionOptions.defaults().withOptimization(level));
+                        Outputs outputs = session.run(x())) {
+                    float[] y = outputs.get("y").toFloatArray();
+                    if (expected == null) {
+                        expected = y;
+                    }
+                    assertThat(y).as("%s", level).containsExactly(expected, Offset.offset(1e-5f));
+                }
+            }
+            // x [[-2, 0, 1], [3, 0.25, -0.75]] by w's rows [-2.5, -1.5, -0.5], [0.5, 1.5, -2.5], ... plus b.
+            assertThat(expected[0]).isCloseTo(-2 * -2.5f + 1 * -0.5f + 1, Offset.offset(1e-6f));
+        }
+    }
+
     @Test
     void everyOptimizationLevelGivesTheSameOutputs() throws IOException {
         try (OnnxModel model = OnnxModel.load(write(reluOfSum()))) {
