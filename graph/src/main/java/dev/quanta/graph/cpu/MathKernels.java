@@ -361,7 +361,7 @@ final class MathKernels {
                     ? new FloatGemm.Int8Matrix(bv.segment(), bv.offset(), bRowStride, b.dtype() == DType.UINT8, integers.b(), true, 0)
                     : byColumns ? new FloatGemm.ByColumns(bv.segment(), bv.offset(), bColumnStride)
                     : new FloatGemm.Matrix(bv.segment(), bv.offset(), bRowStride);
-            if (m >= FloatGemm.PACKING_MIN_ROWS) {
+            if (m >= FloatGemm.PACKING_MIN_ROWS || integers == null) {
                 packed = weights.of(constantB, whole, Math.toIntExact(k), Math.toIntExact(n));
             } else if (whole instanceof FloatGemm.Int8Matrix bytes) {
                 packedForFewRows = weights.forFewRows(constantB, bytes, Math.toIntExact(k), Math.toIntExact(n));

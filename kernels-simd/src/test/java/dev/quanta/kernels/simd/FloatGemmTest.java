@@ -227,14 +227,15 @@ class FloatGemmTest {
     @Test
     void aPackedBGivesTheUnpackedBitsForEveryColumnBlock() {
         // Constant weights packed once, read by blocks of columns as the executor splits them: the
-        // same bits as packing per product, float and int8, few rows (streamed) and many (packed).
+        // same bits as packing per product (or B where it lies, for few rows), float and int8.
         SplittableRandom random = new SplittableRandom(SEED + 3);
         try (Arena arena = Arena.ofConfined()) {
             for (int trial = 0; trial < 40; trial++) {
                 int m = trial % 4 == 0 ? random.nextInt(1, 4) : random.nextInt(4, FloatGemm.ROW_CHUNK + 9);
-                int n = trial == 39 ? FloatGemm.COLUMN_CHUNK + 37 : random.nextInt(1, 3 * FloatGemm.PANEL + 5);
+                int n = trial == 39 ? FloatGemm.COLUMN_CHUNK + 37 : random.nextInt(1, 6 * FloatGemm.PANEL + 5);
                 int k = trial % 3 == 0 ? random.nextInt(FloatGemm.DEPTH + 1, 3 * FloatGemm.DEPTH) : random.nextInt(1, 60);
-                int blockColumns = FloatGemm.PANEL * random.nextInt(1, 4);
+                // Blocks of one panel to six: few rows read four packed panels at a time.
+                int blockColumns = FloatGemm.PANEL * random.nextInt(1, 7);
                 boolean unsigned = random.nextBoolean();
                 int[] aBytes = bytes(random, m * k, true, false, false);
                 int[] bBytes = bytes(random, k * n, unsigned, trial % 5 == 0, true);
