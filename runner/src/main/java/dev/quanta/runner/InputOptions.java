@@ -115,6 +115,7 @@ final class InputOptions {
         }
         long[] sizes = new long[type.shape().rank()];
         int symbolic = 0;
+        boolean batchFilled = false;
         for (int axis = 0; axis < sizes.length; axis++) {
             Dim dim = type.shape().dim(axis);
             if (dim.isStatic()) {
@@ -122,7 +123,10 @@ final class InputOptions {
                 continue;
             }
             String symbol = dim.symbol() == null ? "" : dim.symbol().toLowerCase(Locale.ROOT);
-            boolean isBatch = symbol.contains("batch") || !symbol.contains("seq") && symbolic == 0;
+            // One batch dimension: a second one named so is the sequence (the float all-MiniLM-L6-v2
+            // declares [batch, batch]).
+            boolean isBatch = !batchFilled && (symbol.contains("batch") || !symbol.contains("seq") && symbolic == 0);
+            batchFilled |= isBatch;
             if (isBatch) {
                 sizes[axis] = batch == null ? 1 : batch;
             } else if (symbolic <= 1 || symbol.contains("seq")) {

@@ -76,6 +76,14 @@ class ModelCommandsTest {
         }
     }
 
+    /** The float MiniLM names both of its input dims "batch": the second takes --seq, as the int8 one's does. */
+    @Test
+    void aSecondDimensionNamedBatchTakesTheSequenceLength() {
+        assertThat(run("run", "target/models/all-minilm-l6-v2/model.onnx", "--seq", "5", "--batch", "2", "--threads", "1"))
+                .as(err.toString()).isZero();
+        assertThat(out.toString()).contains("output_0: float32[2, 5, 384]");
+    }
+
     @Test
     void outputFileNamesStayInTheFolder() {
         assertThat(RunCommand.fileName("last_hidden_state")).isEqualTo("last_hidden_state.npy");
