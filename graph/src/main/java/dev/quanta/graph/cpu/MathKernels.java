@@ -82,7 +82,7 @@ final class MathKernels {
                 if (end > first) {
                     FloatGemm.multiplyByRowsOfB(new FloatGemm.Matrix(rows.segment(), rows.offset(), k),
                             new FloatGemm.Matrix(weightRows.segment(), weightRows.offset() + first * k, k),
-                            new FloatGemm.Matrix(out.segment(), first, n), (int) m, Math.toIntExact(end - first), (int) k);
+                            new FloatGemm.Matrix(out.segment(), first, n), (int) m, Math.toIntExact(end - first), Math.toIntExact(k));
                 }
             });
             return new Tensor[] {out};
