@@ -69,8 +69,8 @@ final class BenchCommand implements Callable<Integer> {
                 TensorArena arena = TensorArena.ofShared()) {
             Map<String, Tensor> inputs = model.inputs.inputs(loaded, arena);
             long batch = batch(loaded, inputs);
-            out.printf("%s, inputs %s, %d thread(s), %d warm-up + %d timed runs%n", loaded.name(),
-                    RunOptions.describe(inputs), threads, runOptions.warmup, runOptions.iterations);
+            out.printf("%s, inputs %s, %d thread(s), %s + %d timed runs%n", loaded.name(),
+                    RunOptions.describe(inputs), threads, runOptions.describeWarmUp(), runOptions.iterations);
             long heapBefore = heapUsed();
             resetPeaks();
             long offHeapBefore = TensorArena.liveBytes();

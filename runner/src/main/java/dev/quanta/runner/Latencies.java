@@ -20,21 +20,21 @@ final class Latencies {
         this.wallSeconds = wallSeconds;
     }
 
-    /** Warm-up runs, then timed runs, with a progress bar on a terminal. */
+    /** Warm-up runs (their count and time, {@link RunOptions#warmUp}), then timed runs, with a progress bar on a terminal. */
     static Latencies measure(String engine, RunOptions options, PrintWriter progress, Runnable run) {
         boolean terminal = System.console() != null && System.console().isTerminal();
-        int total = options.warmup + options.iterations;
-        double[] millis = new double[options.iterations];
-        long wallStart = 0;
+        if (terminal) {
+            progress.printf("\r%-14s warming up", engine);
+            progress.flush();
+        }
+        options.warmUp(run);
+        int total = options.iterations;
+        double[] millis = new double[total];
+        long wallStart = System.nanoTime();
         for (int i = 0; i < total; i++) {
-            if (i == options.warmup) {
-                wallStart = System.nanoTime();
-            }
             long start = System.nanoTime();
             run.run();
-            if (i >= options.warmup) {
-                millis[i - options.warmup] = (System.nanoTime() - start) / 1e6;
-            }
+            millis[i] = (System.nanoTime() - start) / 1e6;
             if (terminal) {
                 int done = (i + 1) * PROGRESS_WIDTH / total;
                 progress.printf("\r%-14s [%s%s] %d/%d", engine, "#".repeat(done), " ".repeat(PROGRESS_WIDTH - done),

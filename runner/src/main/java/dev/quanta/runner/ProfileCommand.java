@@ -47,15 +47,14 @@ final class ProfileCommand implements Callable<Integer> {
                 TensorArena arena = TensorArena.ofShared()) {
             Map<String, Tensor> inputs = model.inputs.inputs(loaded, arena);
             ProfileSummary summary = new ProfileSummary();
-            for (int run = 0; run < runOptions.warmup + runOptions.iterations; run++) {
+            int warmUpRuns = runOptions.warmUp(() -> session.run(inputs).close());
+            for (int run = 0; run < runOptions.iterations; run++) {
                 try (Outputs outputs = session.run(inputs)) {
-                    if (run >= runOptions.warmup) {
-                        summary.add(outputs.profile().orElseThrow());
-                    }
+                    summary.add(outputs.profile().orElseThrow());
                 }
             }
             out.printf("%s, inputs %s, %d thread(s): median of %d runs after %d warm-up runs%n", loaded.name(),
-                    RunOptions.describe(inputs), options.threads(), runOptions.iterations, runOptions.warmup);
+                    RunOptions.describe(inputs), options.threads(), runOptions.iterations, warmUpRuns);
             double total = summary.medianTotalMillis();
             out.printf("all nodes: %.3f ms%n%n", total);
             out.printf("%-24s %6s %11s %7s%n", "op", "nodes", "ms", "share");

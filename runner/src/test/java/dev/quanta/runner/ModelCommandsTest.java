@@ -62,7 +62,7 @@ class ModelCommandsTest {
     @Test
     void inputsWithDefaultsAreLeftToThem(@TempDir Path folder) {
         Path model = OnnxTestData.locate().resolve("simple/test_sequence_model1");
-        assertThat(run("bench", model.resolve("model.onnx").toString(), "--warmup", "1", "--iters", "2", "--vs-ort"))
+        assertThat(run("bench", model.resolve("model.onnx").toString(), "--warmup", "1", "--warmup-seconds", "0", "--iters", "2", "--vs-ort"))
                 .as(err.toString()).isZero();
         assertThat(out.toString()).contains("inputs X float32[2, 3, 4], Y float32[1, 3, 4], Z float32[3, 3, 4], ")
                 .contains("largest output difference 0");
@@ -82,6 +82,23 @@ class ModelCommandsTest {
         assertThat(run("run", "target/models/all-minilm-l6-v2/model.onnx", "--seq", "5", "--batch", "2", "--threads", "1"))
                 .as(err.toString()).isZero();
         assertThat(out.toString()).contains("output_0: float32[2, 5, 384]");
+    }
+
+    /** Warm-up runs go on until both their count and their time are done. */
+    @Test
+    void warmUpTakesItsRunsAndItsTime() {
+        RunOptions options = new RunOptions();
+        options.warmup = 3;
+        options.warmupSeconds = 0.2;
+        long start = System.nanoTime();
+        int[] runs = {0};
+        assertThat(options.warmUp(() -> runs[0]++)).isEqualTo(runs[0]).isGreaterThan(3);
+        assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(200_000_000L);
+        options.warmupSeconds = 0;
+        runs[0] = 0;
+        assertThat(options.warmUp(() -> runs[0]++)).isEqualTo(3);
+        assertThat(run("bench", MATMUL.resolve("model.onnx").toString(), "--warmup-seconds", "-1")).isEqualTo(2);
+        assertThat(err.toString()).contains("--warmup-seconds 0 to 3600");
     }
 
     @Test
@@ -107,7 +124,7 @@ class ModelCommandsTest {
         assertThat(run("info", model.toString())).as(err.toString()).isZero();
         assertThat(out.toString()).contains("a                                float32[3, 4]")
                 .containsPattern("MatMul\\s+1").contains("multiply-accumulates at a [3, 4], b [4, 3]: 36, of which 0.0% in int8");
-        assertThat(run("profile", model.toString(), "--warmup", "1", "--iters", "3")).as(err.toString()).isZero();
+        assertThat(run("profile", model.toString(), "--warmup", "1", "--warmup-seconds", "0", "--iters", "3")).as(err.toString()).isZero();
         assertThat(out.toString()).containsPattern("MatMul\\s+1\\s+[0-9.]+\\s+100.0%")
                 .contains("fused and integer kernels that ran: none");
     }
@@ -123,7 +140,7 @@ class ModelCommandsTest {
     void benchReportsPercentilesAndWritesJsonAndPlot(@TempDir Path folder) throws Exception {
         Path json = folder.resolve("bench.json");
         Path plot = folder.resolve("latency.png");
-        assertThat(run("bench", MINILM.toString(), "--seq", "16", "--warmup", "2", "--iters", "5", "--json",
+        assertThat(run("bench", MINILM.toString(), "--seq", "16", "--warmup", "2", "--warmup-seconds", "0", "--iters", "5", "--json",
                 json.toString(), "--plot", plot.toString())).as(err.toString()).isZero();
         assertThat(out.toString()).contains("p50").contains("p99").contains("throughput").contains("off-heap peak");
         assertThat(Files.readString(json)).contains("\"p90Millis\"").contains("\"throughputPerSecond\"");
@@ -134,7 +151,7 @@ class ModelCommandsTest {
     void benchVersusOnnxRuntimeComparesOutputs() {
         // The test class path carries ONNX Runtime, as the launcher's does for --vs-ort.
         assertThat(run("bench", MATMUL.resolve("model.onnx").toString(), "--shape", "a=3x4", "--shape", "b=4x3",
-                "--warmup", "1", "--iters", "3", "--vs-ort")).as(err.toString()).isZero();
+                "--warmup", "1", "--warmup-seconds", "0", "--iters", "3", "--vs-ort")).as(err.toString()).isZero();
         assertThat(out.toString()).contains("ONNX Runtime").containsPattern("largest output difference [0-9.e-]+");
     }
 
@@ -144,14 +161,14 @@ class ModelCommandsTest {
         for (String cast : new String[] {"test_cast_FLOAT_to_FLOAT16", "test_cast_FLOAT_to_BFLOAT16"}) {
             out.getBuffer().setLength(0);
             assertThat(run("bench", OnnxTestData.locate().resolve("node/" + cast + "/model.onnx").toString(),
-                    "--warmup", "1", "--iters", "2", "--vs-ort")).as(err.toString()).isZero();
+                    "--warmup", "1", "--warmup-seconds", "0", "--iters", "2", "--vs-ort")).as(err.toString()).isZero();
             assertThat(out.toString()).as(cast).contains("largest output difference 0");
         }
     }
 
     @Test
     void profileShowsOpsNodesAndFusedKernels() {
-        assertThat(run("profile", MINILM.toString(), "--seq", "8", "--warmup", "1", "--iters", "3", "--top", "3"))
+        assertThat(run("profile", MINILM.toString(), "--seq", "8", "--warmup", "1", "--warmup-seconds", "0", "--iters", "3", "--top", "3"))
                 .as(err.toString()).isZero();
         // Q, K and V of a layer run as one product: 24 DynamicQuantizeMatMul for its 36 projections.
         assertThat(out.toString()).containsPattern("DynamicQuantizeMatMul\\s+24").contains("slowest nodes")
