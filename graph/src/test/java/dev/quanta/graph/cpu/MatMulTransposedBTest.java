@@ -81,6 +81,22 @@ class MatMulTransposedBTest {
         }
     }
 
+    /** No rows, no columns, no depth (zeros): the shapes ONNX gives them, on the dot products' path and the GEMM's. */
+    @Test
+    void emptyOperandsGiveEmptyOrZeroProducts() {
+        for (boolean constant : new boolean[] {true, false}) {
+            assertThat(run(arena.fromFloats(new float[0], 0, 5), arena.fromFloats(new float[15], 3, 5), constant, 2).shape())
+                    .isEqualTo(Shape.of(0, 3));
+            assertThat(run(arena.fromFloats(new float[10], 2, 5), arena.fromFloats(new float[0], 0, 5), constant, 2).shape())
+                    .isEqualTo(Shape.of(2, 0));
+            for (int rows : new int[] {2, 6}) {
+                Tensor out = run(arena.fromFloats(new float[0], rows, 0), arena.fromFloats(new float[0], 3, 0), constant, 2);
+                assertThat(out.shape()).isEqualTo(Shape.of(rows, 3));
+                assertThat(out.toFloatArray()).containsOnly(0f);
+            }
+        }
+    }
+
     @Test
     void mismatchedDepthsAndOtherTypesAreRefusedNamingTheNode() {
         Tensor a = arena.fromFloats(new float[6], 2, 3);
