@@ -874,25 +874,31 @@ public final class FloatGemm {
      */
     private static void rowWide(Matrix a, Matrix b, float[] tile, Matrix c, int row, int depth, int rows, int column,
             int n, boolean accumulate, boolean integers) {
+        wideRow(Segments.exact(a.segment()), a.byteAt(row, depth), Segments.exact(b.segment()), b.byteAt(depth, column),
+                b.rowStride() * 4, PANEL * 4L, rows, tile, c, row, column, n, accumulate, integers);
+    }
+
+    /**
+     * One row of C by four panels of two vectors, eight chains of multiply-adds: A's values from
+     * {@code aAt}, B's rows {@code rowStep} bytes apart from {@code bAt}, its panels {@code panelStep}
+     * bytes apart within a row (B where it lies: the next two vectors; packed: the next panel's slice).
+     */
+    private static void wideRow(MemorySegment as, long aAt, MemorySegment bs, long bAt, long rowStep, long panelStep,
+            int rows, float[] tile, Matrix c, int row, int column, int n, boolean accumulate, boolean integers) {
         FloatVector sum0 = FloatVector.zero(SPECIES), sum1 = sum0, sum2 = sum0, sum3 = sum0;
         FloatVector sum4 = sum0, sum5 = sum0, sum6 = sum0, sum7 = sum0;
-        MemorySegment as = Segments.exact(a.segment());
-        MemorySegment bs = Segments.exact(b.segment());
-        long aAt = a.byteAt(row, depth);
-        long bAt = b.byteAt(depth, column);
-        long bRow = b.rowStride() * 4;
         long vector = LANES * 4L;
         for (int p = 0; p < rows; p++) {
-            long at = bAt + p * bRow;
+            long at = bAt + p * rowStep;
             FloatVector value = FloatVector.broadcast(SPECIES, as.get(Layouts.FLOAT, aAt + p * 4L));
             sum0 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at, Layouts.ORDER), sum0);
             sum1 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + vector, Layouts.ORDER), sum1);
-            sum2 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 2 * vector, Layouts.ORDER), sum2);
-            sum3 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 3 * vector, Layouts.ORDER), sum3);
-            sum4 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 4 * vector, Layouts.ORDER), sum4);
-            sum5 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 5 * vector, Layouts.ORDER), sum5);
-            sum6 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 6 * vector, Layouts.ORDER), sum6);
-            sum7 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 7 * vector, Layouts.ORDER), sum7);
+            sum2 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + panelStep, Layouts.ORDER), sum2);
+            sum3 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + panelStep + vector, Layouts.ORDER), sum3);
+            sum4 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 2 * panelStep, Layouts.ORDER), sum4);
+            sum5 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 2 * panelStep + vector, Layouts.ORDER), sum5);
+            sum6 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 3 * panelStep, Layouts.ORDER), sum6);
+            sum7 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 3 * panelStep + vector, Layouts.ORDER), sum7);
         }
         // Four panels of two vectors each through the tile, as the packed kernel's rows go.
         sum0.intoArray(tile, 0);
@@ -946,37 +952,9 @@ public final class FloatGemm {
      */
     private static void rowPackedWide(Matrix a, PackedB b, float[] tile, Matrix c, int row, int depth, int rows,
             int packedColumn, int column, int n, boolean accumulate) {
-        FloatVector sum0 = FloatVector.zero(SPECIES), sum1 = sum0, sum2 = sum0, sum3 = sum0;
-        FloatVector sum4 = sum0, sum5 = sum0, sum6 = sum0, sum7 = sum0;
-        MemorySegment as = Segments.exact(a.segment());
-        MemorySegment bs = Segments.exact(b.data);
-        long aAt = a.byteAt(row, depth);
-        long b0 = b.at(depth, packedColumn);
-        long panel = b.at(depth, packedColumn + PANEL) - b0;
-        long vector = LANES * 4L;
-        for (int p = 0; p < rows; p++) {
-            long at = b0 + p * PANEL * 4L;
-            FloatVector value = FloatVector.broadcast(SPECIES, as.get(Layouts.FLOAT, aAt + p * 4L));
-            sum0 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at, Layouts.ORDER), sum0);
-            sum1 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + vector, Layouts.ORDER), sum1);
-            sum2 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + panel, Layouts.ORDER), sum2);
-            sum3 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + panel + vector, Layouts.ORDER), sum3);
-            sum4 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 2 * panel, Layouts.ORDER), sum4);
-            sum5 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 2 * panel + vector, Layouts.ORDER), sum5);
-            sum6 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 3 * panel, Layouts.ORDER), sum6);
-            sum7 = value.fma(FloatVector.fromMemorySegment(SPECIES, bs, at + 3 * panel + vector, Layouts.ORDER), sum7);
-        }
-        sum0.intoArray(tile, 0);
-        sum1.intoArray(tile, LANES);
-        sum2.intoArray(tile, PANEL);
-        sum3.intoArray(tile, PANEL + LANES);
-        sum4.intoArray(tile, 2 * PANEL);
-        sum5.intoArray(tile, 2 * PANEL + LANES);
-        sum6.intoArray(tile, 3 * PANEL);
-        sum7.intoArray(tile, 3 * PANEL + LANES);
-        for (int q = 0; q < WIDE_PANEL / PANEL; q++) {
-            store(tile, q * PANEL, 1, c, row, column + q * PANEL, n, accumulate, false, null, 0);
-        }
+        long bAt = b.at(depth, packedColumn);
+        wideRow(Segments.exact(a.segment()), a.byteAt(row, depth), Segments.exact(b.data), bAt, PANEL * 4L,
+                b.at(depth, packedColumn + PANEL) - bAt, rows, tile, c, row, column, n, accumulate, false);
     }
 
     /** As {@link #rowUnpacked}, one panel of a packed B: whole vectors, its columns past B's zero. */
