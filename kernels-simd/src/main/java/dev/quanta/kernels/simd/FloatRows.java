@@ -587,6 +587,45 @@ public final class FloatRows {
         THRESHOLDED_RELU
     }
 
+    /** sums[from + i] += x[i]² for {@code count} floats of x from byte {@code at}: a channel's share of LRN's window. */
+    public static void addSquares(MemorySegment x, long at, float[] sums, int from, int count) {
+        x = Segments.exact(x);
+        int step = SPECIES.length();
+        int i = 0;
+        for (; i + step <= count; i += step) {
+            FloatVector value = FloatVector.fromMemorySegment(SPECIES, x, at + i * 4L, Layouts.ORDER);
+            value.fma(value, FloatVector.fromArray(SPECIES, sums, from + i)).intoArray(sums, from + i);
+        }
+        for (; i < count; i++) {
+            float value = x.get(Layouts.FLOAT, at + i * 4L);
+            sums[from + i] = Math.fma(value, value, sums[from + i]);
+        }
+    }
+
+    /**
+     * out[i] = x[i] / (bias + scale·squares[i])^beta for {@code count} floats from byte {@code xAt} of
+     * x and {@code outAt} of out: local response normalization once its window's squares are summed.
+     * The power goes through the Vector API's pow in the row's tail too, so that no row mixes two.
+     */
+    public static void localResponse(MemorySegment x, long xAt, float[] squares, MemorySegment out, long outAt, int count,
+            float bias, float scale, float beta) {
+        x = Segments.exact(x);
+        out = Segments.exact(out);
+        int step = SPECIES.length();
+        int i = 0;
+        for (; i + step <= count; i += step) {
+            FloatVector denominator = FloatVector.fromArray(SPECIES, squares, i).fma(scale, bias)
+                    .lanewise(VectorOperators.POW, beta);
+            FloatVector.fromMemorySegment(SPECIES, x, xAt + i * 4L, Layouts.ORDER).div(denominator)
+                    .intoMemorySegment(out, outAt + i * 4L, Layouts.ORDER);
+        }
+        for (; i < count; i++) {
+            float denominator = FloatVector.broadcast(SPECIES, Math.fma(squares[i], scale, bias))
+                    .lanewise(VectorOperators.POW, beta).lane(0);
+            out.set(Layouts.FLOAT, outAt + i * 4L, x.get(Layouts.FLOAT, xAt + i * 4L) / denominator);
+        }
+    }
+
     /** out[i] = f(a[i]) over a contiguous row, for the functions without parameters. */
     public static void unary(Function function, MemorySegment a, long aOffset, MemorySegment out, long outOffset,
             long length) {
