@@ -555,6 +555,43 @@ public final class FloatRows {
         return sum;
     }
 
+    /** Floats a block of {@link #moments} sums in float lanes before adding the block's sum in double. */
+    private static final int MOMENT_BLOCK = 1024;
+
+    /**
+     * {mean, population variance} of a contiguous row (offsets in bytes), in two passes: each block
+     * of {@link #MOMENT_BLOCK} floats summed by float lanes, the blocks' sums added in double, so that
+     * a plane of a million values keeps the precision of a short row (instance normalization).
+     */
+    public static double[] moments(MemorySegment a, long aOffset, long length) {
+        a = Segments.exact(a);
+        double sum = 0;
+        for (long block = 0; block < length; block += MOMENT_BLOCK) {
+            sum += sum(a, aOffset + block * 4, Math.min(MOMENT_BLOCK, length - block));
+        }
+        double mean = length == 0 ? Double.NaN : sum / length;
+        FloatVector center = FloatVector.broadcast(SPECIES, (float) mean);
+        int step = SPECIES.length();
+        double squares = 0;
+        for (long block = 0; block < length; block += MOMENT_BLOCK) {
+            long end = Math.min(length, block + MOMENT_BLOCK);
+            long vectorEnd = end - (end - block) % step;
+            FloatVector lanes = FloatVector.zero(SPECIES);
+            long i = block;
+            for (; i < vectorEnd; i += step) {
+                FloatVector deviation = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER).sub(center);
+                lanes = deviation.fma(deviation, lanes);
+            }
+            double blockSquares = lanes.reduceLanes(VectorOperators.ADD);
+            for (; i < end; i++) {
+                double deviation = a.get(Layouts.FLOAT, aOffset + i * 4) - (float) mean;
+                blockSquares += deviation * deviation;
+            }
+            squares += blockSquares;
+        }
+        return new double[] {mean, length == 0 ? Double.NaN : squares / length};
+    }
+
     /** Largest value of a contiguous row (Math.max's: NaN if any is, −∞ for none); offsets in bytes. */
     public static float max(MemorySegment a, long aOffset, long length) {
         a = Segments.exact(a);
