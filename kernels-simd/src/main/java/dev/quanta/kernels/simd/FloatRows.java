@@ -555,21 +555,29 @@ public final class FloatRows {
         return sum;
     }
 
-    /** Floats a block of {@link #moments} sums in float lanes before adding the block's sum in double. */
-    private static final int MOMENT_BLOCK = 1024;
-
     /**
-     * {mean, population variance} of a contiguous row (offsets in bytes), in two passes: each block
-     * of {@link #MOMENT_BLOCK} floats summed by float lanes, the blocks' sums added in double, so that
-     * a plane of a million values keeps the precision of a short row (instance normalization).
+     * Sum of a contiguous row (offsets in bytes): each block of {@link #MOMENT_BLOCK} floats by float
+     * lanes, the blocks' sums added in double.
      */
-    public static double[] moments(MemorySegment a, long aOffset, long length) {
-        a = Segments.exact(a);
+    public static double blockSum(MemorySegment a, long aOffset, long length) {
         double sum = 0;
         for (long block = 0; block < length; block += MOMENT_BLOCK) {
             sum += sum(a, aOffset + block * 4, Math.min(MOMENT_BLOCK, length - block));
         }
-        double mean = length == 0 ? Double.NaN : sum / length;
+        return sum;
+    }
+
+    /** Floats a block of {@link #blockSum} sums in float lanes before adding the block's sum in double. */
+    private static final int MOMENT_BLOCK = 1024;
+
+    /**
+     * {mean, population variance} of a contiguous row (offsets in bytes), in two passes, each as
+     * {@link #blockSum}, so that a plane of a million values keeps the precision of a short row
+     * (instance normalization).
+     */
+    public static double[] moments(MemorySegment a, long aOffset, long length) {
+        a = Segments.exact(a);
+        double mean = length == 0 ? Double.NaN : blockSum(a, aOffset, length) / length;
         FloatVector center = FloatVector.broadcast(SPECIES, (float) mean);
         int step = SPECIES.length();
         double squares = 0;
