@@ -161,7 +161,8 @@ final class NormalizationKernels {
             if (x.dtype() == DType.FLOAT && strides[2] == 1) {
                 // Plane by plane across the threads, by vectors: x·factor + (bias − mean·factor), as ONNX
                 // Runtime folds it (element by element in double, on one thread, a batch norm took up to 0.26
-                // ms a layer of PaddleOCR's direction classifier, an instance norm of 32×224×224 tens of ms).
+                // ms a layer of PaddleOCR's direction classifier; an instance norm of 32×224×224 took 33 ms on
+                // the general loop, 0.69 ms so, on two threads).
                 double[] planeMeans = means;
                 double[] planeVariances = variances;
                 context.parallel(batch * channels, task -> {
@@ -231,7 +232,7 @@ final class NormalizationKernels {
             if (x.dtype() == DType.FLOAT && spatial <= Integer.MAX_VALUE) {
                 // A plane at a time, by vectors: its window's squares summed plane by plane in float, as
                 // ONNX Runtime does (element by element in double, AlexNet's first LRN, 96×55×55, took
-                // tens of milliseconds).
+                // 11.2 ms, 0.31–0.47 ms so, on two threads).
                 int plane = (int) spatial;
                 context.parallel(batch * channels, task -> {
                     long n = task / channels;
