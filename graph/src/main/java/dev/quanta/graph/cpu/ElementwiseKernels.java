@@ -95,6 +95,11 @@ final class ElementwiseKernels {
             case HARD_SIGMOID -> FloatRows.Function.HARD_SIGMOID;
             case HARD_SWISH -> FloatRows.Function.HARD_SWISH;
             case THRESHOLDED_RELU -> FloatRows.Function.THRESHOLDED_RELU;
+            case LOG -> FloatRows.Function.LOG;
+            case RECIPROCAL -> FloatRows.Function.RECIPROCAL;
+            case SIN -> FloatRows.Function.SIN;
+            case COS -> FloatRows.Function.COS;
+            case ELU -> FloatRows.Function.ELU;
             default -> null;
         };
     }

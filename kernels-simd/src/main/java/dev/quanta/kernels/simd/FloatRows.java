@@ -629,7 +629,17 @@ public final class FloatRows {
         /** x·max(0, min(1, x·(1/6) + 1/2)), each step rounded to float. */
         HARD_SWISH,
         /** x above alpha, else 0. */
-        THRESHOLDED_RELU
+        THRESHOLDED_RELU,
+        /** The natural logarithm, the Vector API's (within an ulp or two of Math.log's). */
+        LOG,
+        /** 1/x. */
+        RECIPROCAL,
+        /** The Vector API's sine. */
+        SIN,
+        /** The Vector API's cosine. */
+        COS,
+        /** x below 0 as alpha·(e^x − 1) (the Vector API's expm1), else x. */
+        ELU
     }
 
     /** sums[from + i] += x[i]² for {@code count} floats of x from byte {@code at}: a channel's share of LRN's window. */
@@ -694,32 +704,43 @@ public final class FloatRows {
         }
     }
 
-    /** The functions of a few vector operations, over a row. */
+    /**
+     * The functions of a few vector operations, over a row; the tail by the same operations on a
+     * broadcast value, so that a row never mixes two versions of a function.
+     */
     private static void simple(Function function, float alpha, float beta, MemorySegment a, long aOffset, MemorySegment out,
             long outOffset, long length) {
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         long i = 0;
         for (; i < vectorEnd; i += step) {
-            FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER);
-            FloatVector r = switch (function) {
-                case SQRT -> x.lanewise(VectorOperators.SQRT);
-                case NEG -> x.neg();
-                case ABS -> x.abs();
-                case RELU -> x.max(0f);
-                case HARD_SWISH_CHAIN -> x.add(3f).max(0f).min(6f).mul(x).div(6f);
-                case LEAKY_RELU -> x.blend(x.mul(alpha), x.lt(0f));
-                case HARD_SIGMOID -> x.mul(alpha).add(beta).min(1f).max(0f);
-                case HARD_SWISH -> x.mul(1f / 6).add(0.5f).min(1f).max(0f).mul(x);
-                case THRESHOLDED_RELU -> FloatVector.zero(SPECIES).blend(x, x.compare(VectorOperators.GT, alpha));
-                case EXP, SIGMOID, TANH, ERF, GELU -> throw new AssertionError();
-            };
-            r.intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+            simple(function, alpha, beta, FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER))
+                    .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
         }
         for (; i < length; i++) {
             out.set(Layouts.FLOAT, outOffset + i * 4,
-                    FloatRowsReference.apply(function, alpha, beta, a.get(Layouts.FLOAT, aOffset + i * 4)));
+                    simple(function, alpha, beta, FloatVector.broadcast(SPECIES, a.get(Layouts.FLOAT, aOffset + i * 4))).lane(0));
         }
+    }
+
+    private static FloatVector simple(Function function, float alpha, float beta, FloatVector x) {
+        return switch (function) {
+            case SQRT -> x.lanewise(VectorOperators.SQRT);
+            case NEG -> x.neg();
+            case ABS -> x.abs();
+            case RELU -> x.max(0f);
+            case HARD_SWISH_CHAIN -> x.add(3f).max(0f).min(6f).mul(x).div(6f);
+            case LEAKY_RELU -> x.blend(x.mul(alpha), x.lt(0f));
+            case HARD_SIGMOID -> x.mul(alpha).add(beta).min(1f).max(0f);
+            case HARD_SWISH -> x.mul(1f / 6).add(0.5f).min(1f).max(0f).mul(x);
+            case THRESHOLDED_RELU -> FloatVector.zero(SPECIES).blend(x, x.compare(VectorOperators.GT, alpha));
+            case LOG -> x.lanewise(VectorOperators.LOG);
+            case RECIPROCAL -> FloatVector.broadcast(SPECIES, 1f).div(x);
+            case SIN -> x.lanewise(VectorOperators.SIN);
+            case COS -> x.lanewise(VectorOperators.COS);
+            case ELU -> x.blend(x.lanewise(VectorOperators.EXPM1).mul(alpha), x.lt(0f));
+            case EXP, SIGMOID, TANH, ERF, GELU -> throw new AssertionError();
+        };
     }
 
     // The tails use the same exponential as the vectors, so that a row never mixes two.

@@ -76,6 +76,11 @@ public final class FloatRowsReference {
             case HARD_SIGMOID -> Math.max(Math.min(alpha * x + beta, 1f), 0f);
             case HARD_SWISH -> Math.max(Math.min(x * (1f / 6) + 0.5f, 1f), 0f) * x;
             case THRESHOLDED_RELU -> x > alpha ? x : 0;
+            case LOG -> (float) Math.log(x);
+            case RECIPROCAL -> 1f / x;
+            case SIN -> (float) Math.sin(x);
+            case COS -> (float) Math.cos(x);
+            case ELU -> x < 0 ? (float) (alpha * Math.expm1(x)) : x;
         };
     }
 }
