@@ -100,6 +100,8 @@ final class ElementwiseKernels {
             case SIN -> FloatRows.Function.SIN;
             case COS -> FloatRows.Function.COS;
             case ELU -> FloatRows.Function.ELU;
+            case SOFTPLUS -> FloatRows.Function.SOFTPLUS;
+            case MISH -> FloatRows.Function.MISH;
             default -> null;
         };
     }

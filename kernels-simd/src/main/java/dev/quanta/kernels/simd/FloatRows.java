@@ -639,7 +639,11 @@ public final class FloatRows {
         /** The Vector API's cosine. */
         COS,
         /** x below 0 as alpha·(e^x − 1) (the Vector API's expm1), else x. */
-        ELU
+        ELU,
+        /** log(1 + e^x) by {@link #exp} and the Vector API's log1p; x itself past 30. */
+        SOFTPLUS,
+        /** x·tanh(softplus(x)). */
+        MISH
     }
 
     /** sums[from + i] += x[i]² for {@code count} floats of x from byte {@code at}: a channel's share of LRN's window. */
@@ -700,6 +704,7 @@ public final class FloatRows {
             case EXP -> exponentials(a, aOffset, out, outOffset, length);
             case SIGMOID -> sigmoids(a, aOffset, out, outOffset, length);
             case TANH -> tanhs(a, aOffset, out, outOffset, length);
+            case SOFTPLUS, MISH -> softpluses(a, aOffset, out, outOffset, length, function == Function.MISH);
             default -> simple(function, alpha, beta, a, aOffset, out, outOffset, length);
         }
     }
@@ -739,7 +744,7 @@ public final class FloatRows {
             case SIN -> x.lanewise(VectorOperators.SIN);
             case COS -> x.lanewise(VectorOperators.COS);
             case ELU -> x.blend(x.lanewise(VectorOperators.EXPM1).mul(alpha), x.lt(0f));
-            case EXP, SIGMOID, TANH, ERF, GELU -> throw new AssertionError();
+            case EXP, SIGMOID, TANH, ERF, GELU, SOFTPLUS, MISH -> throw new AssertionError();
         };
     }
 
@@ -767,6 +772,28 @@ public final class FloatRows {
         for (; i < length; i++) {
             out.set(Layouts.FLOAT, outOffset + i * 4, 1f / (expTail(-a.get(Layouts.FLOAT, aOffset + i * 4)) + 1f));
         }
+    }
+
+    /** Past this, softplus(x) is x in float (e^−30 is below half an ulp of 30). */
+    private static final float SOFTPLUS_LINEAR = 30f;
+
+    /** Softplus, or with {@code mish} x·tanh(softplus(x)) (YOLOv4's activation), over a row; the tail by the same vectors. */
+    private static void softpluses(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length, boolean mish) {
+        int step = SPECIES.length();
+        long i = 0;
+        for (; i + step <= length; i += step) {
+            softplus(FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER), mish)
+                    .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+        }
+        for (; i < length; i++) {
+            out.set(Layouts.FLOAT, outOffset + i * 4,
+                    softplus(FloatVector.broadcast(SPECIES, a.get(Layouts.FLOAT, aOffset + i * 4)), mish).lane(0));
+        }
+    }
+
+    private static FloatVector softplus(FloatVector x, boolean mish) {
+        FloatVector softplus = exp(x).lanewise(VectorOperators.LOG1P).blend(x, x.compare(VectorOperators.GT, SOFTPLUS_LINEAR));
+        return mish ? tanh(softplus).mul(x) : softplus;
     }
 
     private static void tanhs(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {

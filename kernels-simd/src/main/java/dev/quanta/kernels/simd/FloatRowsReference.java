@@ -59,6 +59,10 @@ public final class FloatRowsReference {
         return apply(function, 0, 0, x);
     }
 
+    private static double softplus(double x) {
+        return x > 30 ? x : Math.log1p(Math.exp(x));
+    }
+
     /** {@code function} of x, {@code alpha} and {@code beta} the parameters of those that take them. */
     public static float apply(FloatRows.Function function, float alpha, float beta, float x) {
         return switch (function) {
@@ -81,6 +85,8 @@ public final class FloatRowsReference {
             case SIN -> (float) Math.sin(x);
             case COS -> (float) Math.cos(x);
             case ELU -> x < 0 ? (float) (alpha * Math.expm1(x)) : x;
+            case SOFTPLUS -> (float) softplus(x);
+            case MISH -> (float) (x * Math.tanh(softplus(x)));
         };
     }
 }

@@ -237,10 +237,12 @@ class FloatRowsTest {
                         } else if (Float.isInfinite(expected) || expected == 0) {
                             assertThat(actual).as(what).isEqualTo(expected);
                         } else {
-                            // GELU's 1 + erf cancels as x goes negative, and keeps erf's absolute error.
+                            // GELU's 1 + erf cancels as x goes negative, and keeps erf's absolute error. The
+                            // vector exp flushes results below float's normal range (Mish far below 0).
                             float geluSlack = function == FloatRows.Function.GELU ? 0x1p-23f * Math.abs(x) : 0;
+                            float subnormalSlack = Math.abs(expected) < Float.MIN_NORMAL ? Float.MIN_NORMAL : 0;
                             assertThat(Math.abs(actual - expected)).as(what)
-                                    .isLessThanOrEqualTo(4 * Math.ulp(expected) + geluSlack);
+                                    .isLessThanOrEqualTo(4 * Math.ulp(expected) + geluSlack + subnormalSlack);
                         }
                     }
                 }
