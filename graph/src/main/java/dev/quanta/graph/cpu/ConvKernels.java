@@ -855,49 +855,41 @@ final class ConvKernels {
      */
     private static void im2colPlanarFloats(Tensor x, long inBase, long[] inSpatial, long c, Window.Geometry g,
             Tensor columns, float pad, long firstRow, long firstOutRow, long outRows) {
-        long height = inSpatial[0];
-        long width = inSpatial[1];
-        int outWidth = Math.toIntExact(g.outSizes()[1]);
+        Depthwise.Shape s = planeShape(inSpatial, g);
+        int outWidth = s.outWidth();
         int band = Math.toIntExact(outRows * outWidth);
-        int rowStride = Math.toIntExact(g.strides()[0]);
-        int columnStride = Math.toIntExact(g.strides()[1]);
-        int kernelRows = Math.toIntExact(g.kernel()[0]);
-        int kernelColumns = Math.toIntExact(g.kernel()[1]);
-        int rowDilation = Math.toIntExact(g.dilations()[0]);
-        int columnDilation = Math.toIntExact(g.dilations()[1]);
-        int padLeft = Math.toIntExact(g.padBefore()[1]);
         // Padded columns from −padLeft: as far as the last tap of the last output reads, the whole row at least.
-        int paddedWidth = Math.toIntExact(Math.max(padLeft + width,
-                (outWidth - 1L) * columnStride + (kernelColumns - 1L) * columnDilation + 1));
-        int rows = Math.toIntExact((outRows - 1) * rowStride + (kernelRows - 1L) * rowDilation + 1);
-        long top = firstOutRow * rowStride - g.padBefore()[0];
+        int paddedWidth = Math.toIntExact(Math.max((long) s.padLeft() + s.width(),
+                (outWidth - 1L) * s.strideWidth() + (s.kernelWidth() - 1L) * s.dilationWidth() + 1));
+        int rows = Math.toIntExact((outRows - 1) * s.strideHeight() + (s.kernelHeight() - 1L) * s.dilationHeight() + 1);
+        long top = firstOutRow * s.strideHeight() - s.padTop();
         float[] plane = scratch(PADDED_ROWS, Math.multiplyExact(rows, paddedWidth));
         MemorySegment from = x.segment();
-        long planeAt = (inBase + c * height * width) * 4;
+        long planeAt = (inBase + c * s.height() * (long) s.width()) * 4;
         for (int r = 0; r < rows; r++) {
             long h = top + r;
             int at = r * paddedWidth;
-            if (h < 0 || h >= height) {
+            if (h < 0 || h >= s.height()) {
                 Arrays.fill(plane, at, at + paddedWidth, pad);
                 continue;
             }
-            Arrays.fill(plane, at, at + padLeft, pad);
-            FloatRows.copyToArray(from, planeAt + h * width * 4, plane, at + padLeft, (int) width);
-            Arrays.fill(plane, at + padLeft + (int) width, at + paddedWidth, pad);
+            Arrays.fill(plane, at, at + s.padLeft(), pad);
+            FloatRows.copyToArray(from, planeAt + h * s.width() * 4, plane, at + s.padLeft(), s.width());
+            Arrays.fill(plane, at + s.padLeft() + s.width(), at + paddedWidth, pad);
         }
         float[] patchRow = scratch(PATCH_ROW, band);
         MemorySegment to = columns.segment();
-        long row = firstRow + c * kernelRows * kernelColumns;
-        for (int i = 0; i < kernelRows; i++) {
-            for (int j = 0; j < kernelColumns; j++, row++) {
+        long row = firstRow + c * s.kernelHeight() * s.kernelWidth();
+        for (int i = 0; i < s.kernelHeight(); i++) {
+            for (int j = 0; j < s.kernelWidth(); j++, row++) {
                 for (int oh = 0; oh < outRows; oh++) {
-                    int source = (oh * rowStride + i * rowDilation) * paddedWidth + j * columnDilation;
+                    int source = (oh * s.strideHeight() + i * s.dilationHeight()) * paddedWidth + j * s.dilationWidth();
                     int at = oh * outWidth;
-                    if (columnStride == 1) {
+                    if (s.strideWidth() == 1) {
                         System.arraycopy(plane, source, patchRow, at, outWidth);
                     } else {
                         for (int ow = 0; ow < outWidth; ow++) {
-                            patchRow[at + ow] = plane[source + ow * columnStride];
+                            patchRow[at + ow] = plane[source + ow * s.strideWidth()];
                         }
                     }
                 }
