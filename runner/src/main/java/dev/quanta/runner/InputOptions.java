@@ -78,7 +78,7 @@ final class InputOptions {
 
     /**
      * Whether the model gives the input a value of its own when none is fed: an initializer listed
-     * among the inputs, as models of IR version 3 list every weight (the model zoo's MNIST).
+     * among the inputs of a model of IR version 4 or later (below 4 such weights load as constants).
      */
     static boolean hasDefault(OnnxModel model, Value input) {
         return model.graph().constants().containsKey(input);
