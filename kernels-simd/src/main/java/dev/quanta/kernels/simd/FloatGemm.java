@@ -388,18 +388,20 @@ public final class FloatGemm {
             float[] tile = TILE.get();
             if (m < PACKING_MIN_ROWS) {
                 for (int row = 0; row < m; row++) {
+                    if (packed != null && !integers) {
+                        // A float B packed once, whatever its source: its panels, each slice one contiguous run.
+                        int column = 0;
+                        for (; column + WIDE_PANEL <= n; column += WIDE_PANEL) {
+                            rowPackedWide((Matrix) a, packed, tile, c, row, depth, rows, firstColumn + column, column, n, add);
+                        }
+                        for (; column < n; column += PANEL) {
+                            rowPacked((Matrix) a, packed, tile, c, row, depth, rows, firstColumn + column, column, n, add, false);
+                        }
+                        continue;
+                    }
                     switch (b) {
                         case Matrix floats -> {
                             int column = 0;
-                            if (packed != null && !integers) {
-                                for (; column + WIDE_PANEL <= n; column += WIDE_PANEL) {
-                                    rowPackedWide((Matrix) a, packed, tile, c, row, depth, rows, firstColumn + column, column, n, add);
-                                }
-                                for (; column < n; column += PANEL) {
-                                    rowPacked((Matrix) a, packed, tile, c, row, depth, rows, firstColumn + column, column, n,
-                                            add, integers);
-                                }
-                            }
                             for (; column + WIDE_PANEL <= n; column += WIDE_PANEL) {
                                 rowWide((Matrix) a, floats, tile, c, row, depth, rows, column, n, add, integers);
                             }

@@ -115,6 +115,14 @@ class FloatGemmTest {
                 FloatGemm.multiply(a, b, byRows, m, n, k, accumulate);
                 FloatGemm.multiply(a, new FloatGemm.ByColumns(columns, 0, k + pad), byColumns, m, n, k, accumulate);
                 assertSameBits(byRows, byColumns, m, n, "trial " + trial + " m=" + m + " n=" + n + " k=" + k);
+                // Packed once from its columns, B serves few rows too, with the bits of B packed from its rows.
+                int few = 1 + trial % (FloatGemm.PACKING_MIN_ROWS - 1);
+                FloatGemm.Matrix fromRows = new FloatGemm.Matrix(arena.allocate(4L * few * n, 64), 0, n);
+                FloatGemm.Matrix fromColumns = new FloatGemm.Matrix(arena.allocate(4L * few * n, 64), 0, n);
+                FloatGemm.multiply(a, FloatGemm.pack(b, k, n), 0, fromRows, few, n, k, false);
+                FloatGemm.multiply(a, FloatGemm.pack(new FloatGemm.ByColumns(columns, 0, k + pad), k, n), 0, fromColumns, few,
+                        n, k, false);
+                assertSameBits(fromRows, fromColumns, few, n, "trial " + trial + " few rows " + few);
             }
             FloatGemm.Matrix one = matrix(arena, random, 1, 4, 0);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.multiply(one,
