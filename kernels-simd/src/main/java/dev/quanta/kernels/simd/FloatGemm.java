@@ -949,8 +949,9 @@ public final class FloatGemm {
     /**
      * One row of C by four packed panels ({@link #WIDE_PANEL} columns), float B: eight chains of
      * multiply-adds, each panel's slice one contiguous run. The few-row products of a constant B
-     * read it so, not where it lies: the float all-MiniLM-L6-v2 at one token took 3.3 ms a run on two
-     * threads with B read where it lies (a page between rows of a panel), 2.5 from the packed panels.
+     * read it so, not where it lies: the float all-MiniLM-L6-v2 at one token took 4.2–4.6 ms a run on
+     * one thread with B read where it lies (a page between rows of a panel), 2.5–3.3 from the packed
+     * panels (bench/RESULTS.md, eighteenth session).
      */
     private static void rowPackedWide(Matrix a, PackedB b, float[] tile, Matrix c, int row, int depth, int rows,
             int packedColumn, int column, int n, boolean accumulate) {
