@@ -779,14 +779,6 @@ final class MathKernels {
         };
     }
 
-    /**
-     * {@link Attention}: per head, q·keys into a scratch block of scores, the masked softmax of each
-     * of its rows in place, then the block times v. A worker takes every {@code workers}-th head
-     * and keeps its scratch in cache, where the separate nodes wrote every head's scores out and
-     * read them back twice (25 MB a layer of the MiniLM at batch 32). Each step is the separate
-     * node's kernel on the same operands, so the bits are theirs. Operands outside that form
-     * (leading axes that differ, a mask widening the scores) run as the separate steps.
-     */
     /** See {@link Dft}: each line along the axis transformed directly (a sum per frequency, in double). */
     static Kernel dft(Dft op) {
         return (context, inputs) -> {
@@ -933,6 +925,14 @@ final class MathKernels {
                 ? MaskForm.QUERIES_BY_KEYS : null;
     }
 
+    /**
+     * {@link Attention}: per head, q·keys into a scratch block of scores, the masked softmax of each
+     * of its rows in place, then the block times v. A worker takes every {@code workers}-th head
+     * and keeps its scratch in cache, where the separate nodes wrote every head's scores out and
+     * read them back twice (25 MB a layer of the MiniLM at batch 32). Each step is the separate
+     * node's kernel on the same operands, so the bits are theirs. Operands outside that form
+     * (leading axes that differ, a mask widening the scores) run as the separate steps.
+     */
     static Kernel attention(Attention op) {
         Kernel softmax = maskedSoftmax(new MaskedSoftmax(op.divisor()));
         return (context, inputs) -> {

@@ -4,6 +4,7 @@ import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -45,9 +46,13 @@ public final class Depthwise {
             return Math.multiplyExact(strideWidth, phaseWidth());
         }
 
-        /** Floats of the padded copy. */
+        /**
+         * Floats of the padded copy, with a vector's more after its last row: a plane narrower than
+         * a vector is read a whole vector a row, the lanes past the row on into the next (or into
+         * those zeros) and never stored.
+         */
         public int paddedSize() {
-            return Math.multiplyExact(height + padTop + padBottom, rowLength());
+            return Math.addExact(Math.multiplyExact(height + padTop + padBottom, rowLength()), SPECIES.length());
         }
     }
 
@@ -148,57 +153,59 @@ public final class Depthwise {
             }
         }
         int lanes = SPECIES.length();
+        // A plane narrower than a vector (MobileNet's 14×14 and 7×7) takes one vector a row, its
+        // lanes past the row masked off at the store; one float at a time it took 5.6 µs a 14×14
+        // plane with a 5×5 filter, its sum a chain of dependent multiply-adds.
+        VectorMask<Float> narrow = s.outWidth() < lanes ? SPECIES.indexInRange(0, s.outWidth()) : null;
+        int lastVector = Math.max(0, s.outWidth() - lanes);
+        // Four rows at a time: four independent chains of multiply-adds, where one row's chain, a
+        // tap after the other, waited on each one's latency. A 56×56 plane, 3×3, one thread:
+        // 1.71–1.78 µs against 2.39–2.63 at stride 1, 0.52–0.53 against 0.73–0.83 at stride 2
+        // (a throwaway loop, builds alternating in separate JVMs; bench/RESULTS.md, twelfth session).
+        int rowStep = s.strideHeight() * s.rowLength();
+        long rowBytes = s.outWidth() * 4L;
         int oh = 0;
-        if (s.outWidth() >= lanes) {
-            // Four rows at a time: four independent chains of multiply-adds, where one row's chain, a
-            // tap after the other, waited on each one's latency. A 56×56 plane, 3×3, one thread:
-            // 1.71–1.78 µs against 2.39–2.63 at stride 1, 0.52–0.53 against 0.73–0.83 at stride 2
-            // (a throwaway loop, builds alternating in separate JVMs; bench/RESULTS.md, twelfth session).
-            int rowStep = s.strideHeight() * s.rowLength();
-            for (; oh + 4 <= s.outHeight(); oh += 4) {
-                int top = oh * rowStep;
-                long row = yOffset + (long) oh * s.outWidth() * 4;
-                long rowBytes = s.outWidth() * 4L;
-                for (int ow = 0; ow < s.outWidth(); ow += lanes) {
-                    ow = Math.min(ow, s.outWidth() - lanes);
-                    FloatVector sum0 = FloatVector.zero(SPECIES), sum1 = sum0, sum2 = sum0, sum3 = sum0;
-                    for (int t = 0; t < taps; t++) {
-                        FloatVector weight = FloatVector.broadcast(SPECIES, w[wFrom + t]);
-                        int at = top + ow + offsets[t];
-                        sum0 = FloatVector.fromArray(SPECIES, padded, at).fma(weight, sum0);
-                        sum1 = FloatVector.fromArray(SPECIES, padded, at + rowStep).fma(weight, sum1);
-                        sum2 = FloatVector.fromArray(SPECIES, padded, at + 2 * rowStep).fma(weight, sum2);
-                        sum3 = FloatVector.fromArray(SPECIES, padded, at + 3 * rowStep).fma(weight, sum3);
-                    }
-                    sum0.intoMemorySegment(y, row + ow * 4L, Layouts.ORDER);
-                    sum1.intoMemorySegment(y, row + rowBytes + ow * 4L, Layouts.ORDER);
-                    sum2.intoMemorySegment(y, row + 2 * rowBytes + ow * 4L, Layouts.ORDER);
-                    sum3.intoMemorySegment(y, row + 3 * rowBytes + ow * 4L, Layouts.ORDER);
+        for (; oh + 4 <= s.outHeight(); oh += 4) {
+            int top = oh * rowStep;
+            long row = yOffset + oh * rowBytes;
+            for (int ow = 0; ow < s.outWidth(); ow += lanes) {
+                ow = Math.min(ow, lastVector);
+                FloatVector sum0 = FloatVector.zero(SPECIES), sum1 = sum0, sum2 = sum0, sum3 = sum0;
+                for (int t = 0; t < taps; t++) {
+                    FloatVector weight = FloatVector.broadcast(SPECIES, w[wFrom + t]);
+                    int at = top + ow + offsets[t];
+                    sum0 = FloatVector.fromArray(SPECIES, padded, at).fma(weight, sum0);
+                    sum1 = FloatVector.fromArray(SPECIES, padded, at + rowStep).fma(weight, sum1);
+                    sum2 = FloatVector.fromArray(SPECIES, padded, at + 2 * rowStep).fma(weight, sum2);
+                    sum3 = FloatVector.fromArray(SPECIES, padded, at + 3 * rowStep).fma(weight, sum3);
                 }
+                store(sum0, y, row + ow * 4L, narrow);
+                store(sum1, y, row + rowBytes + ow * 4L, narrow);
+                store(sum2, y, row + 2 * rowBytes + ow * 4L, narrow);
+                store(sum3, y, row + 3 * rowBytes + ow * 4L, narrow);
             }
         }
         for (; oh < s.outHeight(); oh++) {
-            int top = oh * s.strideHeight() * s.rowLength();
-            long row = yOffset + (long) oh * s.outWidth() * 4;
-            if (s.outWidth() >= lanes) {
-                for (int ow = 0; ow < s.outWidth(); ow += lanes) {
-                    ow = Math.min(ow, s.outWidth() - lanes);
-                    FloatVector sum = FloatVector.zero(SPECIES);
-                    for (int t = 0; t < taps; t++) {
-                        sum = FloatVector.fromArray(SPECIES, padded, top + ow + offsets[t])
-                                .fma(FloatVector.broadcast(SPECIES, w[wFrom + t]), sum);
-                    }
-                    sum.intoMemorySegment(y, row + ow * 4L, Layouts.ORDER);
-                }
-                continue;
-            }
-            for (int ow = 0; ow < s.outWidth(); ow++) {
-                float sum = 0;
+            int top = oh * rowStep;
+            long row = yOffset + oh * rowBytes;
+            for (int ow = 0; ow < s.outWidth(); ow += lanes) {
+                ow = Math.min(ow, lastVector);
+                FloatVector sum = FloatVector.zero(SPECIES);
                 for (int t = 0; t < taps; t++) {
-                    sum = Math.fma(padded[top + ow + offsets[t]], w[wFrom + t], sum);
+                    sum = FloatVector.fromArray(SPECIES, padded, top + ow + offsets[t])
+                            .fma(FloatVector.broadcast(SPECIES, w[wFrom + t]), sum);
                 }
-                y.set(Layouts.FLOAT, row + ow * 4L, sum);
+                store(sum, y, row + ow * 4L, narrow);
             }
+        }
+    }
+
+    /** A row's vector of outputs, its lanes past the row left out when {@code narrow} masks them. */
+    private static void store(FloatVector sums, MemorySegment y, long at, VectorMask<Float> narrow) {
+        if (narrow == null) {
+            sums.intoMemorySegment(y, at, Layouts.ORDER);
+        } else {
+            sums.intoMemorySegment(y, at, Layouts.ORDER, narrow);
         }
     }
 }

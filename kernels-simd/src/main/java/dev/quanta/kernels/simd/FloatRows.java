@@ -705,6 +705,7 @@ public final class FloatRows {
             case SIGMOID -> sigmoids(a, aOffset, out, outOffset, length);
             case TANH -> tanhs(a, aOffset, out, outOffset, length);
             case SOFTPLUS, MISH -> softpluses(a, aOffset, out, outOffset, length, function == Function.MISH);
+            case LOG, SIN, COS -> transcendentals(function, a, aOffset, out, outOffset, length);
             default -> simple(function, alpha, beta, a, aOffset, out, outOffset, length);
         }
     }
@@ -728,6 +729,14 @@ public final class FloatRows {
         }
     }
 
+    /**
+     * One vector of a function of a few vector operations. C2 inlines it into the hot loop of
+     * {@link #simple} only while it stays within 325 bytes of bytecode (FreqInlineSize; a test
+     * holds it there), and its cases call nothing of ours: a vector handed to a method C2 does not
+     * inline is boxed. At 338 bytes, or with a case calling a helper that C2 compiled while that
+     * case was still rare, Relu and HardSwish took 20–30 ns a vector where they take 1–2
+     * (PrintInlining: "hot method too big", "too big").
+     */
     private static FloatVector simple(Function function, float alpha, float beta, FloatVector x) {
         return switch (function) {
             case SQRT -> x.lanewise(VectorOperators.SQRT);
@@ -739,12 +748,34 @@ public final class FloatRows {
             case HARD_SIGMOID -> x.mul(alpha).add(beta).min(1f).max(0f);
             case HARD_SWISH -> x.mul(1f / 6).add(0.5f).min(1f).max(0f).mul(x);
             case THRESHOLDED_RELU -> FloatVector.zero(SPECIES).blend(x, x.compare(VectorOperators.GT, alpha));
-            case LOG -> x.lanewise(VectorOperators.LOG);
             case RECIPROCAL -> FloatVector.broadcast(SPECIES, 1f).div(x);
+            case ELU -> x.blend(x.lanewise(VectorOperators.EXPM1).mul(alpha), x.lt(0f));
+            default -> throw new AssertionError(function + " has a loop of its own");
+        };
+    }
+
+    /** Log, sine and cosine (the Vector API's own approximations) over a row; the tail by the same vectors. */
+    private static void transcendentals(Function function, MemorySegment a, long aOffset, MemorySegment out, long outOffset,
+            long length) {
+        int step = SPECIES.length();
+        long i = 0;
+        for (; i + step <= length; i += step) {
+            transcendental(function, FloatVector.fromMemorySegment(SPECIES, a, aOffset + i * 4, Layouts.ORDER))
+                    .intoMemorySegment(out, outOffset + i * 4, Layouts.ORDER);
+        }
+        for (; i < length; i++) {
+            out.set(Layouts.FLOAT, outOffset + i * 4,
+                    transcendental(function, FloatVector.broadcast(SPECIES, a.get(Layouts.FLOAT, aOffset + i * 4))).lane(0));
+        }
+    }
+
+    /** The operators are constants in each case: C2 compiles a lanewise operation only for a constant one. */
+    private static FloatVector transcendental(Function function, FloatVector x) {
+        return switch (function) {
+            case LOG -> x.lanewise(VectorOperators.LOG);
             case SIN -> x.lanewise(VectorOperators.SIN);
             case COS -> x.lanewise(VectorOperators.COS);
-            case ELU -> x.blend(x.lanewise(VectorOperators.EXPM1).mul(alpha), x.lt(0f));
-            case EXP, SIGMOID, TANH, ERF, GELU, SOFTPLUS, MISH -> throw new AssertionError();
+            default -> throw new AssertionError(function + " is no transcendental of the Vector API");
         };
     }
 
