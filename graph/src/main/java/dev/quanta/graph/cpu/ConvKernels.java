@@ -324,13 +324,14 @@ final class ConvKernels {
     }
 
     /**
-     * Whether a convolution has fewer output positions than the GEMM's panel is wide (a 1-D
-     * convolution over a short frame: the STFT and encoder of a streaming audio model), where
-     * W·patches would spend most of each micro-kernel's lanes on padding and pack W at each call
-     * (silero VAD's 258×256 STFT filters at 3 positions: 108 µs, a fifth of the model's run).
+     * Whether a convolution has fewer output positions than two of W·patches' tasks take, where
+     * that product would spend many of each micro-kernel's lanes on padding, run on one thread and
+     * pack W at each call: a 1-D convolution over a short frame (silero VAD's 258×256 STFT filters
+     * at 3 positions: 108 µs, a fifth of the model's run), the last stage of a CNN (ResNet-18's
+     * 512→512 3×3 layers over 7×7 positions: 7.8 ms on two threads, 15 G multiply-adds a second).
      */
     private static boolean byPositions(Lowering l) {
-        return l.group() == 1 && l.outPlane() < FloatGemm.PANEL
+        return l.group() == 1 && l.outPlane() < 2 * MIN_COLUMNS_PER_TASK
                 && FloatGemm.packedBytes(Math.toIntExact(l.patch()), Math.toIntExact(l.filters())) <= TransposedFilters.MAX_BYTES;
     }
 

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Float convolutions with fewer output positions than a GEMM panel is wide, which multiply rows of
+ * Float convolutions with fewer output positions than two tasks of the GEMM take, which multiply rows of
  * patches by the transposed filters (or, depthwise, sum by plain loops), and 1-D convolutions of any
  * length, which run as 2-D ones of height 1: against the definition, summed in double, over random 1-D, 2-D
  * and 3-D shapes with strides, dilations, uneven padding, batches, with and without a bias, with
@@ -32,6 +32,9 @@ import org.junit.jupiter.api.Timeout;
 // A kernel that loops forever fails here (a thread of its own: a busy loop ignores interrupts), not the whole build.
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class FewPositionsConvTest {
+
+    /** Output positions below which a convolution multiplies rows of patches by Wᵀ: two tasks' blocks. */
+    private static final int FEW_POSITIONS = 128;
 
     private final TensorArena arena = TensorArena.ofShared();
 
@@ -105,10 +108,21 @@ class FewPositionsConvTest {
             }
             Case c = new Case(1 + random.nextInt(3), 1 + random.nextInt(9), 1 + random.nextInt(40), input, kernel, strides,
                     dilations, pads, random.nextBoolean(), random.nextBoolean());
-            if (c.positions() > 0 && c.positions() < dev.quanta.kernels.simd.FloatGemm.PANEL) {
+            if (c.positions() > 0 && c.positions() < FEW_POSITIONS) {
                 check(c);
             }
         }
+    }
+
+    /** A CNN's last stages: 3×3 over 7×7 and 10×10 positions, stride 1 and 2, batches of one and three. */
+    @Test
+    void lastStagesOfNetworksMatchTheDefinition() {
+        check(new Case(1, 48, 40, new long[] {7, 7}, new long[] {3, 3}, new long[] {1, 1}, new long[] {1, 1},
+                new long[] {1, 1, 1, 1}, true, true));
+        check(new Case(3, 24, 70, new long[] {19, 20}, new long[] {3, 3}, new long[] {2, 2}, new long[] {1, 1},
+                new long[] {1, 1, 1, 1}, false, false));
+        check(new Case(2, 32, 16, new long[] {11, 11}, new long[] {1, 1}, new long[] {1, 1}, new long[] {1, 1},
+                new long[] {0, 0, 0, 0}, true, true));
     }
 
     @Test
