@@ -275,7 +275,7 @@ final class ConvKernels {
             long channel = filter / l.groupFilters();
             long at = plane * l.outPlane() * 4;
             float[] padded = plane(shape.paddedSize());
-            Depthwise.pad(x.segment(), l.inBase(x, n, (int) channel) * 4, shape, padded);
+            Depthwise.pad(x.segment(), l.inBase(x, n, (int) channel) * 4, shape, 0f, padded);
             Depthwise.plane(padded, w, (int) filter * taps, shape, y.segment(), at);
             if (biases != null) {
                 FloatRows.binary(FloatRows.Op.ADD, y.segment(), at, false, biases.segment(), biases.byteOffset() + filter * 4,
@@ -625,7 +625,7 @@ final class ConvKernels {
                 long filter = plane % l.filters();
                 long from = l.inBase(x, plane / l.filters(), (int) (filter / l.groupFilters()));
                 float[] padded = plane(shape.paddedSize());
-                Depthwise.pad(shape, padded, (h, to, at) -> FloatRows.bytesToArray(input,
+                Depthwise.pad(shape, 0f, padded, (h, to, at) -> FloatRows.bytesToArray(input,
                         from + (long) h * shape.width(), x.dtype() == DType.UINT8, xZero[0], to, at, shape.width()));
                 long at = plane * l.outPlane();
                 Depthwise.plane(padded, weights, (int) filter * taps, shape, output, at * 4);
@@ -1455,22 +1455,31 @@ final class ConvKernels {
     }
 
     /**
-     * One plane of a 2-D float max or average pool, by plain loops over a heap copy of the plane:
-     * through the general loop (an index array a tap, each element loaded as a double) the max pool
-     * of PaddleOCR's direction classifier (2×2, stride 2) took 0.66 ms of a 3.4 ms run, now 0.27.
-     * Sums in float, as ONNX Runtime does.
+     * One plane of a 2-D float max or average pool over a heap copy of the plane: a max pool by
+     * vectors ({@link Depthwise#maxPlane}; ResNet's 3×3 pool of 64×112×112 took 1.5 ms on two
+     * threads by plain loops), one with indices and an average pool by plain loops. Through the
+     * general loop (an index array a tap, each element loaded as a double) the max pool of
+     * PaddleOCR's direction classifier (2×2, stride 2) had taken 0.66 ms of a 3.4 ms run. Sums in
+     * float, as ONNX Runtime does.
      */
     private static void planarPool(Pool op, Tensor x, Window.Geometry g, long plane, Tensor y, Tensor indices) {
         Depthwise.Shape shape = planeShape(new long[] {x.size(2), x.size(3)}, g);
         int width = shape.width();
         int inPlane = shape.height() * width;
         int outPlane = shape.outHeight() * shape.outWidth();
+        if (op.kind() == Pool.Kind.MAX && indices == null) {
+            Depthwise.Shape reaching = reachingLastWindow(shape);
+            float[] padded = plane(reaching.paddedSize());
+            Depthwise.pad(x.segment(), x.byteOffset() + plane * inPlane * 4, reaching, Float.NEGATIVE_INFINITY, padded);
+            Depthwise.maxPlane(padded, reaching, y.segment(), y.byteOffset() + plane * outPlane * 4);
+            return;
+        }
         // The thread's scratch planes, reused: not a new pair of plane-sized arrays each plane.
         float[] in = plane(inPlane);
         MemorySegment.copy(x.segment(), Layouts.FLOAT, x.byteOffset() + plane * inPlane * 4, in, 0, inPlane);
         float[] out = scratchOut(outPlane);
         if (indices == null) {
-            slidingPool(shape, op.kind() == Pool.Kind.MAX, op.countIncludePad(), in, out);
+            slidingAverage(shape, op.countIncludePad(), in, out);
         } else {
             long[] best = new long[outPlane];
             maxWithIndices(shape, in, out, best);
@@ -1483,15 +1492,23 @@ final class ConvKernels {
         MemorySegment.copy(out, 0, y.segment(), Layouts.FLOAT, y.byteOffset() + plane * outPlane * 4, outPlane);
     }
 
+    /** The plane's shape with its bottom and right padding widened to the last window, which ceil mode may take past them. */
+    private static Depthwise.Shape reachingLastWindow(Depthwise.Shape s) {
+        int bottom = (s.outHeight() - 1) * s.strideHeight() + (s.kernelHeight() - 1) * s.dilationHeight() + 1 - s.height() - s.padTop();
+        int right = (s.outWidth() - 1) * s.strideWidth() + (s.kernelWidth() - 1) * s.dilationWidth() + 1 - s.width() - s.padLeft();
+        return new Depthwise.Shape(s.height(), s.width(), s.kernelHeight(), s.kernelWidth(), s.strideHeight(), s.strideWidth(),
+                s.dilationHeight(), s.dilationWidth(), s.padTop(), s.padLeft(), Math.max(s.padBottom(), bottom),
+                Math.max(s.padRight(), right), s.outHeight(), s.outWidth());
+    }
+
     /**
-     * A pool's plane without indices, an output row at a time: each kernel row and column slides
-     * along the whole row of outputs, so the innermost loop is long (window by window, the loops of
-     * two taps cost more than the taps: a 2×2 max pool of 64×512×512 took 94 ms on one thread, 20
-     * so, in a throwaway single-node session). Each output still takes its taps in row-major
-     * order, so sums round as before; maxima go through Math.max, a NaN among them winning as in
-     * ONNX's reference.
+     * An average pool's plane, an output row at a time: each kernel row and column slides along the
+     * whole row of outputs, so the innermost loop is long (window by window, the loops of two taps
+     * cost more than the taps: a 2×2 pool of 64×512×512 took 94 ms on one thread, 20 so, in a
+     * throwaway single-node session). Each output still takes its taps in row-major order, so sums
+     * round as before.
      */
-    private static void slidingPool(Depthwise.Shape shape, boolean max, boolean countIncludePad, float[] in, float[] out) {
+    private static void slidingAverage(Depthwise.Shape shape, boolean countIncludePad, float[] in, float[] out) {
         int width = shape.width();
         int outWidth = shape.outWidth();
         int[] first = new int[shape.kernelWidth()];
@@ -1507,19 +1524,15 @@ final class ConvKernels {
             int firstRow = firstTap(h0, shape.dilationHeight(), 0);
             int endRow = endTap(h0, shape.dilationHeight(), shape.height(), shape.kernelHeight());
             int base = oh * outWidth;
-            Arrays.fill(out, base, base + outWidth, max ? Float.NEGATIVE_INFINITY : 0);
+            Arrays.fill(out, base, base + outWidth, 0);
             for (int kh = firstRow; kh < endRow; kh++) {
                 int row = (h0 + kh * shape.dilationHeight()) * width - shape.padLeft();
                 for (int kw = 0; kw < shape.kernelWidth(); kw++) {
                     int at = row + kw * shape.dilationWidth();
                     for (int ow = first[kw]; ow < end[kw]; ow++) {
-                        float value = in[at + ow * shape.strideWidth()];
-                        out[base + ow] = max ? Math.max(out[base + ow], value) : out[base + ow] + value;
+                        out[base + ow] += in[at + ow * shape.strideWidth()];
                     }
                 }
-            }
-            if (max) {
-                continue;
             }
             // An average over the taps inside the plane, or with countIncludePad those inside its padding too.
             int rows = countIncludePad ? Math.max(0, endTap(h0, shape.dilationHeight(), shape.height() + shape.padBottom(),

@@ -64,15 +64,16 @@ public final class Depthwise {
 
     /**
      * The float plane x (dense rows, offset in bytes) into {@code padded} as {@link #plane} reads it:
-     * zeros, then each value at its padded row, phase and column.
+     * {@code border} (0 for a convolution, −∞ for a max pool) all over, then each value at its padded
+     * row, phase and column.
      */
-    public static void pad(MemorySegment x, long xOffset, Shape s, float[] padded) {
-        pad(s, padded, (h, to, at) -> FloatRows.copyToArray(x, xOffset + (long) h * s.width() * 4, to, at, s.width()));
+    public static void pad(MemorySegment x, long xOffset, Shape s, float border, float[] padded) {
+        pad(s, border, padded, (h, to, at) -> FloatRows.copyToArray(x, xOffset + (long) h * s.width() * 4, to, at, s.width()));
     }
 
-    /** As {@link #pad(MemorySegment, long, Shape, float[])}, each row's values written by {@code rows}. */
-    public static void pad(Shape s, float[] padded, Rows rows) {
-        Arrays.fill(padded, 0, s.paddedSize(), 0f);
+    /** As {@link #pad(MemorySegment, long, Shape, float, float[])}, each row's values written by {@code rows}. */
+    public static void pad(Shape s, float border, float[] padded, Rows rows) {
+        Arrays.fill(padded, 0, s.paddedSize(), border);
         int stride = s.strideWidth();
         float[] line = ROW.get();
         if (stride > 1 && line.length < s.width()) {
@@ -143,15 +144,7 @@ public final class Depthwise {
     public static void plane(float[] padded, float[] w, int wFrom, Shape s, MemorySegment y, long yOffset) {
         y = Segments.exact(y);
         int taps = s.kernelHeight() * s.kernelWidth();
-        // Where each tap reads for output (0, 0); output (oh, ow) adds oh·sh·rowLength + ow.
-        int[] offsets = new int[taps];
-        for (int i = 0; i < s.kernelHeight(); i++) {
-            for (int j = 0; j < s.kernelWidth(); j++) {
-                int column = j * s.dilationWidth();
-                offsets[i * s.kernelWidth() + j] = i * s.dilationHeight() * s.rowLength()
-                        + column % s.strideWidth() * s.phaseWidth() + column / s.strideWidth();
-            }
-        }
+        int[] offsets = tapOffsets(s);
         int lanes = SPECIES.length();
         // A plane narrower than a vector (MobileNet's 14×14 and 7×7) takes one vector a row, its
         // lanes past the row masked off at the store; one float at a time it took 5.6 µs a 14×14
@@ -198,6 +191,46 @@ public final class Depthwise {
                 store(sum, y, row + ow * 4L, narrow);
             }
         }
+    }
+
+    /**
+     * y[oh, ow] = the largest value under the window, as Math.max takes it (a NaN wins), from {@link
+     * #pad}'s copy of x with −∞ for a border, which no window reads past (a pool's last window in
+     * ceil mode needs the padding widened to it). One vector of outputs a row at a time, its taps in
+     * turn; a value at a time along the strided row this took most of ResNet's max pool (JFR).
+     */
+    public static void maxPlane(float[] padded, Shape s, MemorySegment y, long yOffset) {
+        y = Segments.exact(y);
+        int[] offsets = tapOffsets(s);
+        int lanes = SPECIES.length();
+        VectorMask<Float> narrow = s.outWidth() < lanes ? SPECIES.indexInRange(0, s.outWidth()) : null;
+        int lastVector = Math.max(0, s.outWidth() - lanes);
+        int rowStep = s.strideHeight() * s.rowLength();
+        long rowBytes = s.outWidth() * 4L;
+        for (int oh = 0; oh < s.outHeight(); oh++) {
+            int top = oh * rowStep;
+            for (int ow = 0; ow < s.outWidth(); ow += lanes) {
+                ow = Math.min(ow, lastVector);
+                FloatVector largest = FloatVector.fromArray(SPECIES, padded, top + ow + offsets[0]);
+                for (int t = 1; t < offsets.length; t++) {
+                    largest = largest.max(FloatVector.fromArray(SPECIES, padded, top + ow + offsets[t]));
+                }
+                store(largest, y, yOffset + oh * rowBytes + ow * 4L, narrow);
+            }
+        }
+    }
+
+    /** Where each tap of the window reads in the padded copy for output (0, 0); output (oh, ow) adds oh·sh·rowLength + ow. */
+    private static int[] tapOffsets(Shape s) {
+        int[] offsets = new int[s.kernelHeight() * s.kernelWidth()];
+        for (int i = 0; i < s.kernelHeight(); i++) {
+            for (int j = 0; j < s.kernelWidth(); j++) {
+                int column = j * s.dilationWidth();
+                offsets[i * s.kernelWidth() + j] = i * s.dilationHeight() * s.rowLength()
+                        + column % s.strideWidth() * s.phaseWidth() + column / s.strideWidth();
+            }
+        }
+        return offsets;
     }
 
     /** A row's vector of outputs, its lanes past the row left out when {@code narrow} masks them. */

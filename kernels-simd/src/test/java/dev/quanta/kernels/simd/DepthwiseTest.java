@@ -51,7 +51,7 @@ class DepthwiseTest {
             // A reused copy: its earlier contents must not leak into this plane.
             float[] padded = new float[shape.paddedSize() + 5];
             Arrays.fill(padded, Float.NaN);
-            Depthwise.pad(in, 8, shape, padded);
+            Depthwise.pad(in, 8, shape, 0f, padded);
             MemorySegment out = arena.allocate(4 + (long) outHeight * outWidth * 4);
             Depthwise.plane(padded, w, 3, shape, out, 4);
             for (int oh = 0; oh < outHeight; oh++) {
