@@ -46,7 +46,7 @@ class ConvSplitTest {
     @Test
     void pointwiseConvolutionsReadTheInputWhereItLies() {
         check(6, 8, 1, 41, 1, 1, 1);
-        check(6, 4, 2, 23, 1, 1, 1);
+        check(10, 4, 2, 23, 1, 1, 1);
     }
 
     @Test
@@ -63,10 +63,9 @@ class ConvSplitTest {
         ConvKernels.patchBandBytes = 10_000;
         try {
             check(6, 8, 1, 29, 3, 2, 1);
-            check(6, 8, 2, 31, 3, 1, 2);
-            check(4, 6, 1, 17, 5, 3, 2);
-            check(3, 4, 1, 9, 9, 1, 1);
-            check(0, 4, 1, 9, 3, 1, 1); // no input channels: the bias alone
+            check(10, 8, 2, 31, 3, 1, 2);
+            check(5, 6, 1, 17, 5, 3, 2);
+            check(5, 4, 1, 9, 9, 1, 1);
         } finally {
             ConvKernels.patchBandBytes = bandBytes;
         }
@@ -80,33 +79,47 @@ class ConvSplitTest {
      */
     @Test
     void patchesReadFromTheImageTakeEveryGeometry() {
-        check(3, 8, 1, 130, 3, 1, 1);
-        check(2, 4, 1, 133, 3, 1, 2);
+        check(5, 8, 1, 130, 3, 1, 1);
+        check(5, 4, 1, 133, 3, 1, 2);
         int width = ConvKernels.minImagePatchWidth;
         ConvKernels.minImagePatchWidth = 1;
         try {
             check(6, 8, 1, 29, 3, 1, 1);
-            check(6, 8, 2, 31, 3, 1, 2);
-            check(4, 12, 1, 17, 5, 1, 2);
-            check(3, 4, 1, 9, 9, 1, 1);
+            check(10, 8, 2, 31, 3, 1, 2);
+            check(5, 12, 1, 17, 5, 1, 2);
+            check(5, 4, 1, 9, 9, 1, 1);
             check(5, 6, 1, 40, 3, 2, 1); // strided: the patch matrix, as before
-            check(0, 4, 1, 9, 3, 1, 1); // no input channels: the bias alone
         } finally {
             ConvKernels.minImagePatchWidth = width;
         }
     }
 
+    /**
+     * Four input channels a group or fewer (a network's first layer over an RGB image), each output
+     * plane summed from padded copies of them: strided, dilated, grouped, a kernel as wide as the
+     * plane, padded unevenly, one channel and none (the bias alone).
+     */
+    @Test
+    void fewInputChannelsAreSummedPlaneByPlane() {
+        check(3, 16, 1, 37, 3, 2, 1);
+        check(1, 8, 1, 20, 7, 2, 1);
+        check(8, 8, 4, 15, 3, 1, 2);
+        check(4, 6, 1, 9, 9, 1, 1);
+        check(3, 5, 1, 12, 23, 5, 3, 1, new int[] {0, 2, 3, 4});
+        check(0, 4, 1, 9, 3, 1, 1);
+    }
+
     /** Oblong planes, padded unevenly (more after than the last output reads, none before), in bands and whole. */
     @Test
     void unevenPaddingAndOblongPlanes() {
-        check(3, 4, 1, 11, 23, 5, 1, 1, new int[] {0, 2, 3, 4});
+        check(5, 4, 1, 11, 23, 5, 1, 1, new int[] {0, 2, 3, 4});
         check(2, 6, 2, 19, 8, 3, 2, 1, new int[] {2, 0, 1, 5});
-        check(2, 4, 1, 7, 30, 3, 3, 2, new int[] {1, 3, 0, 2});
+        check(5, 4, 1, 7, 30, 3, 3, 2, new int[] {1, 3, 0, 2});
         long bandBytes = ConvKernels.patchBandBytes;
         ConvKernels.patchBandBytes = 2_000;
         try {
-            check(3, 4, 1, 11, 23, 5, 1, 1, new int[] {0, 2, 3, 4});
-            check(2, 4, 1, 17, 9, 3, 2, 2, new int[] {4, 1, 0, 3});
+            check(5, 4, 1, 11, 23, 5, 1, 1, new int[] {0, 2, 3, 4});
+            check(5, 4, 1, 17, 9, 3, 2, 2, new int[] {4, 1, 0, 3});
         } finally {
             ConvKernels.patchBandBytes = bandBytes;
         }

@@ -9,15 +9,16 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A 2-D convolution of one float32 plane by one filter (the product of a depthwise convolution's
- * group), over a copy of the plane inside its padding, so that every tap reads inside it. Each row
+ * A 2-D convolution of a few float32 planes by one filter into one plane (a depthwise
+ * convolution's group, or all of a network's first layer reads of an RGB image), over copies of
+ * the planes inside their padding, so that every tap reads inside them. Each row
  * of the copy is split into as many phases as the stride along the row (column c in phase c mod
  * stride, at c div stride), so that the columns one tap reads for consecutive outputs lie side by
  * side whatever the stride: outputs go a vector at a time in each of four rows, each tap one load
  * and one fused multiply-add into sums held in registers (the last vector of a row overlapping the
  * one before).
- * Each output adds its taps in row-major kernel order from +0, as the lowered product adds them (a
- * padding tap adds +0, which leaves a sum begun at +0 unchanged). The lowered form gathered the
+ * Each output adds its taps channel after channel, each in row-major kernel order, from +0, as the
+ * lowered product adds them (a padding tap adds +0, which leaves a sum begun at +0 unchanged). The lowered form gathered the
  * patches and multiplied them by a one-row matrix: 1–4 GOP/s.
  */
 public final class Depthwise {
@@ -63,17 +64,18 @@ public final class Depthwise {
     }
 
     /**
-     * The float plane x (dense rows, offset in bytes) into {@code padded} as {@link #plane} reads it:
-     * {@code border} (0 for a convolution, −∞ for a max pool) all over, then each value at its padded
-     * row, phase and column.
+     * The float plane x (dense rows, offset in bytes) into {@code padded} from {@code from} (its
+     * channel's place, {@link Shape#paddedSize} floats each) as {@link #plane} reads it: {@code
+     * border} (0 for a convolution, −∞ for a max pool) all over, then each value at its padded row,
+     * phase and column.
      */
-    public static void pad(MemorySegment x, long xOffset, Shape s, float border, float[] padded) {
-        pad(s, border, padded, (h, to, at) -> FloatRows.copyToArray(x, xOffset + (long) h * s.width() * 4, to, at, s.width()));
+    public static void pad(MemorySegment x, long xOffset, Shape s, float border, float[] padded, int from) {
+        pad(s, border, padded, from, (h, to, at) -> FloatRows.copyToArray(x, xOffset + (long) h * s.width() * 4, to, at, s.width()));
     }
 
-    /** As {@link #pad(MemorySegment, long, Shape, float, float[])}, each row's values written by {@code rows}. */
-    public static void pad(Shape s, float border, float[] padded, Rows rows) {
-        Arrays.fill(padded, 0, s.paddedSize(), border);
+    /** As {@link #pad(MemorySegment, long, Shape, float, float[], int)}, each row's values written by {@code rows}. */
+    public static void pad(Shape s, float border, float[] padded, int from, Rows rows) {
+        Arrays.fill(padded, from, from + s.paddedSize(), border);
         int stride = s.strideWidth();
         float[] line = ROW.get();
         if (stride > 1 && line.length < s.width()) {
@@ -81,7 +83,7 @@ public final class Depthwise {
             ROW.set(line);
         }
         for (int h = 0; h < s.height(); h++) {
-            int row = (h + s.padTop()) * s.rowLength();
+            int row = from + (h + s.padTop()) * s.rowLength();
             // Straight into place at stride 1, else into a row of its own first (an element at a time
             // from the segment took most of a strided convolution's time), then split into phases.
             if (stride == 1) {
@@ -140,11 +142,21 @@ public final class Depthwise {
         low.rearrange(ODD, high).intoArray(padded, oddAt + v / 2);
     }
 
-    /** y[oh, ow] = Σ w[wFrom + i·kw + j]·x[oh·sh − padTop + i·dh, ow·sw − padLeft + j·dw], from {@link #pad}'s copy of x; y dense, offset in bytes. */
-    public static void plane(float[] padded, float[] w, int wFrom, Shape s, MemorySegment y, long yOffset) {
+    /**
+     * y[oh, ow] = Σ w[wFrom + (c·kh + i)·kw + j]·x_c[oh·sh − padTop + i·dh, ow·sw − padLeft + j·dw]
+     * over {@code channels} planes x_c, from {@link #pad}'s copies of them one after the other from
+     * {@code from}; y dense, offset in bytes.
+     */
+    public static void plane(float[] padded, int from, int channels, float[] w, int wFrom, Shape s, MemorySegment y,
+            long yOffset) {
         y = Segments.exact(y);
-        int taps = s.kernelHeight() * s.kernelWidth();
-        int[] offsets = tapOffsets(s);
+        int[] windowOffsets = tapOffsets(s);
+        // The channels' taps as one window: the taps of channel c read its copy, c·paddedSize on.
+        int taps = channels * windowOffsets.length;
+        int[] offsets = new int[taps];
+        for (int t = 0; t < taps; t++) {
+            offsets[t] = from + t / windowOffsets.length * s.paddedSize() + windowOffsets[t % windowOffsets.length];
+        }
         int lanes = SPECIES.length();
         // A plane narrower than a vector (MobileNet's 14×14 and 7×7) takes one vector a row, its
         // lanes past the row masked off at the store; one float at a time it took 5.6 µs a 14×14

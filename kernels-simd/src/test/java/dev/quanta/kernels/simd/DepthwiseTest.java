@@ -9,7 +9,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The depthwise plane kernel, over its padded copy of the plane, against the definition in the same tap order: the same bits. */
+/** The plane kernel, over its padded copies of one to three planes, against the definition in the same tap order: the same bits. */
 class DepthwiseTest {
 
     @Test
@@ -36,12 +36,15 @@ class DepthwiseTest {
             }
             Depthwise.Shape shape = new Depthwise.Shape(height, width, kernelHeight, kernelWidth, strideHeight, strideWidth,
                     dilationHeight, dilationWidth, padTop, padLeft, padBottom, padRight, outHeight, outWidth);
-            float[] x = new float[height * width];
+            // One to three channels summed into the plane, as a convolution of an RGB image is.
+            int channels = 1 + trial % 3;
+            float[] x = new float[channels * height * width];
             for (int i = 0; i < x.length; i++) {
                 x[i] = trial % 7 == 0 ? (random.nextBoolean() ? 3e38f : -3e38f) : (float) random.nextGaussian();
             }
             // Weights after a few unused ones, as a filter inside a larger weight tensor.
-            float[] w = new float[3 + kernelHeight * kernelWidth];
+            int taps = kernelHeight * kernelWidth;
+            float[] w = new float[3 + channels * taps];
             for (int i = 0; i < w.length; i++) {
                 w[i] = (float) random.nextGaussian();
             }
@@ -49,20 +52,24 @@ class DepthwiseTest {
             MemorySegment in = arena.allocate(8 + x.length * 4L);
             MemorySegment.copy(x, 0, in, Layouts.FLOAT, 8, x.length);
             // A reused copy: its earlier contents must not leak into this plane.
-            float[] padded = new float[shape.paddedSize() + 5];
+            float[] padded = new float[channels * shape.paddedSize() + 5];
             Arrays.fill(padded, Float.NaN);
-            Depthwise.pad(in, 8, shape, 0f, padded);
+            for (int c = 0; c < channels; c++) {
+                Depthwise.pad(in, 8 + c * height * width * 4L, shape, 0f, padded, c * shape.paddedSize());
+            }
             MemorySegment out = arena.allocate(4 + (long) outHeight * outWidth * 4);
-            Depthwise.plane(padded, w, 3, shape, out, 4);
+            Depthwise.plane(padded, 0, channels, w, 3, shape, out, 4);
             for (int oh = 0; oh < outHeight; oh++) {
                 for (int ow = 0; ow < outWidth; ow++) {
                     float sum = 0;
-                    for (int i = 0; i < kernelHeight; i++) {
-                        for (int j = 0; j < kernelWidth; j++) {
-                            int h = oh * strideHeight - padTop + i * dilationHeight;
-                            int v = ow * strideWidth - padLeft + j * dilationWidth;
-                            if (h >= 0 && h < height && v >= 0 && v < width) {
-                                sum = Math.fma(x[h * width + v], w[3 + i * kernelWidth + j], sum);
+                    for (int c = 0; c < channels; c++) {
+                        for (int i = 0; i < kernelHeight; i++) {
+                            for (int j = 0; j < kernelWidth; j++) {
+                                int h = oh * strideHeight - padTop + i * dilationHeight;
+                                int v = ow * strideWidth - padLeft + j * dilationWidth;
+                                if (h >= 0 && h < height && v >= 0 && v < width) {
+                                    sum = Math.fma(x[(c * height + h) * width + v], w[3 + (c * kernelHeight + i) * kernelWidth + j], sum);
+                                }
                             }
                         }
                     }
