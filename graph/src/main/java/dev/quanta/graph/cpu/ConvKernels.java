@@ -102,11 +102,15 @@ final class ConvKernels {
         Window planar = op.window().withLeadingAxis();
         return (context, inputs) -> {
             Tensor filters = inputs[1].contiguous();
+            Tensor bias = inputs.length > 2 ? inputs[2] : null;
+            if (inputs[0].rank() == 5 && filters.rank() == 5 && inputs[0].dtype() == DType.FLOAT && filters.dtype() == DType.FLOAT
+                    && (bias == null || bias.dtype() == DType.FLOAT)) {
+                return new Tensor[] {byDepth(context, op, inputs[0].contiguous(), filters, bias)};
+            }
             // A 1-D convolution runs as a 2-D one of height 1, where the depthwise and planar paths are.
             boolean flat = inputs[0].rank() == 3 && filters.rank() == 3;
             Tensor x = flat ? inputs[0].contiguous().unsqueeze(2) : inputs[0].contiguous();
             Tensor w = flat ? filters.unsqueeze(2) : filters;
-            Tensor bias = inputs.length > 2 ? inputs[2] : null;
             Lowering l = Lowering.of(context, "Conv", x, w, flat ? planar : op.window(), op.group());
             Tensor planes = context.allocateForOverwrite(x.dtype(), l.outShape());
             Tensor y = flat ? planes.reshape(planes.size(0), planes.size(1), planes.size(3)) : planes;
@@ -182,6 +186,64 @@ final class ConvKernels {
             addBias(y, bias, context);
             return new Tensor[] {y};
         };
+    }
+
+    /**
+     * A 3-D float convolution as a sum over its kernel's depth of 2-D ones: through depth tap dt,
+     * output depth t reads input depth t·stride − pad + dt·dilation, so each tap is one 2-D
+     * convolution (on the planar paths) of the input depths it reads, a batch of them, by the
+     * filters' slice dt, added into the output depths it reaches; then the bias. Lowered whole, the
+     * patch matrix of R3D-18's 64→64 3×3×3 layers over 8×56×56 positions (173 MB) was gathered
+     * element by element: 0.6 s a layer on two threads.
+     */
+    private static Tensor byDepth(KernelContext context, Conv op, Tensor x, Tensor w, Tensor bias) {
+        Lowering l = Lowering.of(context, "Conv", x, w, op.window(), op.group());
+        Window.Geometry g = l.geometry();
+        Window planar = new Window(new long[] {g.kernel()[1], g.kernel()[2]}, new long[] {g.strides()[1], g.strides()[2]},
+                new long[] {g.dilations()[1], g.dilations()[2]},
+                new long[] {g.padBefore()[1], g.padBefore()[2], g.padAfter()[1], g.padAfter()[2]}, Window.AutoPad.NOTSET, false);
+        Kernel planes = conv(new Conv(planar, op.group()));
+        long batch = l.batch();
+        long filters = l.filters();
+        long depth = x.size(2);
+        long outDepth = g.outSizes()[0];
+        long stride = g.strides()[0];
+        long outPlane = g.outSizes()[1] * g.outSizes()[2];
+        Tensor y = context.allocate(DType.FLOAT, l.outShape());
+        // The input as [N, D, C, H, W]: the channels of one depth lie together, as a 2-D image's do.
+        Tensor byDepths = x.permute(0, 2, 1, 3, 4).contiguous();
+        for (long tap = 0; tap < g.kernel()[0]; tap++) {
+            // Output depth t reads input depth t·stride + shift; those in [first, end) fall inside.
+            long shift = tap * g.dilations()[0] - g.padBefore()[0];
+            long first = Math.min(outDepth, shift >= 0 ? 0 : Math.ceilDiv(-shift, stride));
+            long end = Math.min(outDepth, shift >= depth ? 0 : Math.floorDiv(depth - 1 - shift, stride) + 1);
+            if (end <= first) {
+                continue;
+            }
+            long count = end - first;
+            Tensor slices = byDepths.slice(1, first * stride + shift, (end - 1) * stride + shift + 1, stride).contiguous()
+                    .reshape(batch * count, x.size(1), x.size(3), x.size(4));
+            Tensor partial = planes.run(context, new Tensor[] {slices, w.select(2, tap).contiguous()})[0];
+            long from = first;
+            context.parallel(batch * count, task -> {
+                long n = task / count;
+                for (long f = 0; f < filters; f++) {
+                    long to = y.byteOffset() + ((n * filters + f) * outDepth + from + task % count) * outPlane * 4;
+                    FloatRows.binary(FloatRows.Op.ADD, y.segment(), to, false, partial.segment(),
+                            partial.byteOffset() + (task * filters + f) * outPlane * 4, false, y.segment(), to, outPlane);
+                }
+            });
+        }
+        if (bias != null) {
+            Tensor biases = checkedBias(context, bias, filters).contiguous();
+            long volume = outDepth * outPlane;
+            context.parallel(batch * filters, plane -> {
+                long at = y.byteOffset() + plane * volume * 4;
+                FloatRows.binary(FloatRows.Op.ADD, y.segment(), at, false, biases.segment(),
+                        biases.byteOffset() + plane % filters * 4, true, y.segment(), at, volume);
+            });
+        }
+        return y;
     }
 
     /** Adds each filter's bias to the block of output positions a task has just computed, while it is in cache. */

@@ -23,9 +23,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Float convolutions with fewer output positions than two tasks of the GEMM take, which multiply rows of
- * patches by the transposed filters (or, depthwise, sum by plain loops), and 1-D convolutions of any
- * length, which run as 2-D ones of height 1: against the definition, summed in double, over random 1-D, 2-D
+ * Float convolutions with fewer output positions than two tasks of the GEMM take, which multiply
+ * rows of patches by the transposed filters (or, depthwise, sum by plain loops), 1-D convolutions
+ * of any length, which run as 2-D ones of height 1, and 3-D ones, which run as sums of 2-D ones
+ * over the kernel's depth: against the definition, summed in double, over random 1-D, 2-D
  * and 3-D shapes with strides, dilations, uneven padding, batches, with and without a bias, with
  * constant filters (transposed once) and filters fed at each run; one thread's bits equal two's.
  */
@@ -112,6 +113,23 @@ class FewPositionsConvTest {
                 check(c);
             }
         }
+    }
+
+    /**
+     * 3-D convolutions of many positions, as sums over the kernel's depth of 2-D ones: strided,
+     * dilated and padded in depth (a depth tap that reaches no input for some outputs), grouped,
+     * batched, with few input channels and with more.
+     */
+    @Test
+    void threeDimensionalConvolutionsMatchTheDefinition() {
+        check(new Case(2, 3, 8, new long[] {6, 12, 13}, new long[] {3, 3, 3}, new long[] {1, 1, 1}, new long[] {1, 1, 1},
+                new long[] {1, 1, 1, 1, 1, 1}, true, true));
+        check(new Case(1, 6, 5, new long[] {9, 10, 11}, new long[] {3, 2, 3}, new long[] {2, 1, 2}, new long[] {2, 1, 1},
+                new long[] {2, 0, 1, 0, 1, 2}, false, false));
+        check(new Case(1, 8, 8, 4, new long[] {5, 9, 9}, new long[] {3, 3, 3}, new long[] {1, 1, 1}, new long[] {1, 1, 1},
+                new long[] {1, 1, 1, 1, 1, 1}, true, true));
+        check(new Case(2, 5, 4, new long[] {2, 14, 12}, new long[] {3, 1, 3}, new long[] {3, 1, 1}, new long[] {1, 1, 1},
+                new long[] {2, 0, 1, 2, 0, 1}, true, false));
     }
 
     /** A CNN's last stages: 3×3 over 7×7 and 10×10 positions, stride 1 and 2, batches of one and three. */
