@@ -219,6 +219,14 @@ final class ElementwiseKernels {
             long[] sizes = walk.sizes();
             long[][] strides = walk.strides();
             FloatRows.Op vector = a.dtype() == DType.FLOAT && b.dtype() == DType.FLOAT ? vectorOp(kind) : null;
+            boolean aStrided = stridedRows(strides[0]);
+            boolean bStrided = stridedRows(strides[1]);
+            if (vector != null && (aStrided || bStrided)) {
+                // An operand read across its rows (a transposed view) is copied into order first: the
+                // walk took it an element at a time in double, 6 ns an element (ConvNeXt's layer scale
+                // over its channels-last view: 11.8 ms a run).
+                return binary(op).run(context, new Tensor[] {aStrided ? a.contiguous() : a, bStrided ? b.contiguous() : b});
+            }
             if (a.dtype().isString()) {
                 if (kind != Binary.Kind.EQUAL) {
                     throw context.error(kind + " is not defined for strings");
@@ -268,6 +276,11 @@ final class ElementwiseKernels {
             }
             return new Tensor[] {out};
         };
+    }
+
+    /** Whether a walk steps over an operand's innermost axis other than one element at a time or not at all. */
+    private static boolean stridedRows(long[] strides) {
+        return strides.length > 0 && strides[strides.length - 1] != 0 && strides[strides.length - 1] != 1;
     }
 
     private static FloatRows.Op vectorOp(Binary.Kind kind) {
