@@ -77,6 +77,23 @@ class DepthwiseTest {
                             .as("trial %d: %s, y[%d, %d]", trial, shape, oh, ow).isEqualTo(sum);
                 }
             }
+            // Four filters at once, this one among them: each plane the bits of that filter alone.
+            float[] four = new float[3 + 4 * channels * taps];
+            for (int i = 0; i < four.length; i++) {
+                four[i] = (float) random.nextGaussian();
+            }
+            long planeBytes = 4L * outHeight * outWidth;
+            MemorySegment planes = arena.allocate(4 + 4 * planeBytes);
+            Depthwise.planes4(padded, 0, channels, four, 3, channels * taps, shape, planes, 4, planeBytes);
+            for (int j = 0; j < 4; j++) {
+                MemorySegment alone = arena.allocate(4 + planeBytes);
+                Depthwise.plane(padded, 0, channels, four, 3 + j * channels * taps, shape, alone, 4);
+                for (long i = 0; i < outHeight * outWidth; i++) {
+                    assertThat(planes.get(Layouts.FLOAT, 4 + j * planeBytes + i * 4))
+                            .as("trial %d: %s, filter %d of four, output %d", trial, shape, j, i)
+                            .isEqualTo(alone.get(Layouts.FLOAT, 4 + i * 4));
+                }
+            }
         }
     }
 }
