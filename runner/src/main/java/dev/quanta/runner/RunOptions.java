@@ -1,8 +1,11 @@
 package dev.quanta.runner;
 
 import dev.quanta.graph.SessionOptions;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import dev.quanta.tensor.Tensor;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
@@ -22,9 +25,15 @@ final class RunOptions {
 
     // Small models need thousands of runs: TopPIC's 14-node scoring MLP ran at p50 71 µs after 3,000
     // warm-up runs and 21 µs after 30,000 (ONNX Runtime 19–25), the kernels not yet compiled by C2.
+    // Networks of many layers need more time: after 3 s MobileNetV3-Small ran at p50 9.2 ms, after
+    // 8 s at 4.3, C2 still compiling on two cores; hence the wait for the JIT to fall quiet.
     @Option(names = "--warmup-seconds", paramLabel = "S", defaultValue = "3",
-            description = "Warm-up runs go on until this much time has passed too (default: ${DEFAULT-VALUE}).")
+            description = "Warm-up runs go on until this much time has passed too, then until the JIT has compiled"
+                    + " nothing for a second, for up to four times as long again (default: ${DEFAULT-VALUE}).")
     double warmupSeconds;
+
+    /** How long the JIT compiles nothing before a warm-up past its runs and time ends. */
+    private static final long QUIET_NANOS = 1_000_000_000L;
 
     @Option(names = "--iters", paramLabel = "I", defaultValue = "50", description = "Timed runs (default: ${DEFAULT-VALUE}).")
     int iterations;
@@ -38,20 +47,40 @@ final class RunOptions {
         return threads.sessionOptions(spec, profile);
     }
 
-    /** Runs {@code run} until the warm-up's runs and its time are both done; how many runs that took. */
+    /**
+     * Runs {@code run} until the warm-up's runs and its time are both done and, where that time is
+     * not zero, the JIT has compiled nothing for {@link #QUIET_NANOS} (or four times that time has
+     * passed again); how many runs that took.
+     */
     int warmUp(Runnable run) {
-        long end = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return warmUp(run, jit != null && jit.isCompilationTimeMonitoringSupported() ? jit::getTotalCompilationTime : null);
+    }
+
+    /** {@link #warmUp(Runnable)} watching {@code compilationTime}, the JIT's total so far (null: not watched). */
+    int warmUp(Runnable run, LongSupplier compilationTime) {
+        boolean watched = warmupSeconds > 0 && compilationTime != null;
+        long start = System.nanoTime();
+        long end = start + (long) (warmupSeconds * 1e9);
+        long limit = end + (long) (4 * warmupSeconds * 1e9);
+        long compiling = watched ? compilationTime.getAsLong() : 0;
+        long quietSince = start;
         int runs = 0;
-        while (runs < warmup || System.nanoTime() < end) {
+        for (long now = start; runs < warmup || now < end || watched && now - quietSince < QUIET_NANOS && now < limit; runs++) {
             run.run();
-            runs++;
+            now = System.nanoTime();
+            long compiled = watched ? compilationTime.getAsLong() : 0;
+            if (compiled != compiling) {
+                compiling = compiled;
+                quietSince = now;
+            }
         }
         return runs;
     }
 
     /** "at least W warm-up runs and S s" as the headers put it. */
     String describeWarmUp() {
-        return String.format(java.util.Locale.ROOT, "%d+ warm-up runs (%s s at least)", warmup,
+        return String.format(java.util.Locale.ROOT, "%d+ warm-up runs (%s s at least, then until the JIT is quiet)", warmup,
                 new java.math.BigDecimal(warmupSeconds).stripTrailingZeros().toPlainString());
     }
 
