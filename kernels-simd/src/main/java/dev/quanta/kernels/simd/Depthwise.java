@@ -150,13 +150,8 @@ public final class Depthwise {
     public static void plane(float[] padded, int from, int channels, float[] w, int wFrom, Shape s, MemorySegment y,
             long yOffset) {
         y = Segments.exact(y);
-        int[] windowOffsets = tapOffsets(s);
-        // The channels' taps as one window: the taps of channel c read its copy, c·paddedSize on.
-        int taps = channels * windowOffsets.length;
-        int[] offsets = new int[taps];
-        for (int t = 0; t < taps; t++) {
-            offsets[t] = from + t / windowOffsets.length * s.paddedSize() + windowOffsets[t % windowOffsets.length];
-        }
+        int[] offsets = channelTapOffsets(s, from, channels);
+        int taps = offsets.length;
         int lanes = SPECIES.length();
         // A plane narrower than a vector (MobileNet's 14×14 and 7×7) takes one vector a row, its
         // lanes past the row masked off at the store; one float at a time it took 5.6 µs a 14×14
@@ -214,12 +209,8 @@ public final class Depthwise {
     public static void planes4(float[] padded, int from, int channels, float[] w, int wFrom, int filterStride, Shape s,
             MemorySegment y, long yOffset, long planeBytes) {
         y = Segments.exact(y);
-        int[] windowOffsets = tapOffsets(s);
-        int taps = channels * windowOffsets.length;
-        int[] offsets = new int[taps];
-        for (int t = 0; t < taps; t++) {
-            offsets[t] = from + t / windowOffsets.length * s.paddedSize() + windowOffsets[t % windowOffsets.length];
-        }
+        int[] offsets = channelTapOffsets(s, from, channels);
+        int taps = offsets.length;
         int lanes = SPECIES.length();
         VectorMask<Float> narrow = s.outWidth() < lanes ? SPECIES.indexInRange(0, s.outWidth()) : null;
         int lastVector = Math.max(0, s.outWidth() - lanes);
@@ -310,6 +301,16 @@ public final class Depthwise {
                 store(largest, y, yOffset + oh * rowBytes + ow * 4L, narrow);
             }
         }
+    }
+
+    /** The taps of {@code channels} copies from {@code from} as one window: channel c's read its copy, c·paddedSize on. */
+    private static int[] channelTapOffsets(Shape s, int from, int channels) {
+        int[] window = tapOffsets(s);
+        int[] offsets = new int[channels * window.length];
+        for (int t = 0; t < offsets.length; t++) {
+            offsets[t] = from + t / window.length * s.paddedSize() + window[t % window.length];
+        }
+        return offsets;
     }
 
     /** Where each tap of the window reads in the padded copy for output (0, 0); output (oh, ow) adds oh·sh·rowLength + ow. */
