@@ -390,7 +390,7 @@ final class ConvKernels {
                 long first = group * l.groupFilters() + task % blocks * 4;
                 long end = Math.min(first + 4, (group + 1) * l.groupFilters());
                 int from = group * channels * size;
-                long at = (image * l.filters() + first) * l.outPlane() * 4;
+                long at = y.byteOffset() + (image * l.filters() + first) * l.outPlane() * 4;
                 if (end - first == 4) {
                     Depthwise.planes4(padded, from, channels, w, (int) first * filterTaps, filterTaps, shape, y.segment(), at,
                             l.outPlane() * 4);
