@@ -47,6 +47,7 @@ class EinsumKernelTest {
         check("ij,ji->", Map.of('i', 7L, 'j', 9L));
         check("abc,cd", Map.of('a', 3L, 'b', 4L, 'c', 5L, 'd', 6L));
         check("xij,jk->xik", Map.of('x', 4L, 'i', 0L, 'j', 3L, 'k', 2L));
+        check(",i->i", Map.of('i', 5L)); // a scalar operand
     }
 
     @Test
