@@ -1,9 +1,9 @@
 package dev.quanta.runner;
 
 import dev.quanta.graph.SessionOptions;
+import dev.quanta.tensor.Tensor;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
-import dev.quanta.tensor.Tensor;
 import java.util.Map;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
@@ -80,8 +80,9 @@ final class RunOptions {
 
     /** "at least W warm-up runs and S s" as the headers put it. */
     String describeWarmUp() {
-        return String.format(java.util.Locale.ROOT, "%d+ warm-up runs (%s s at least, then until the JIT is quiet)", warmup,
-                new java.math.BigDecimal(warmupSeconds).stripTrailingZeros().toPlainString());
+        return String.format(java.util.Locale.ROOT, "%d+ warm-up runs (%s s at least%s)", warmup,
+                new java.math.BigDecimal(warmupSeconds).stripTrailingZeros().toPlainString(),
+                warmupSeconds > 0 ? ", then until the JIT is quiet" : "");
     }
 
     /** "input_ids int64[1, 128], ..." */
