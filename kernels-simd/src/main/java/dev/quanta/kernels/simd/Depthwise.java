@@ -10,16 +10,17 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A 2-D convolution of a few float32 planes by one filter into one plane (a depthwise
- * convolution's group, or all of a network's first layer reads of an RGB image), over copies of
- * the planes inside their padding, so that every tap reads inside them. Each row
- * of the copy is split into as many phases as the stride along the row (column c in phase c mod
- * stride, at c div stride), so that the columns one tap reads for consecutive outputs lie side by
- * side whatever the stride: outputs go a vector at a time in each of four rows, each tap one load
- * and one fused multiply-add into sums held in registers (the last vector of a row overlapping the
- * one before).
- * Each output adds its taps channel after channel, each in row-major kernel order, from +0, as the
- * lowered product adds them (a padding tap adds +0, which leaves a sum begun at +0 unchanged). The lowered form gathered the
- * patches and multiplied them by a one-row matrix: 1–4 GOP/s.
+ * convolution's group, or all of a network's first layer reads of an RGB image), and a max pool of
+ * a plane, over copies of the planes inside their padding, so that every tap reads inside them.
+ * Each row of the copy is split into as many phases as the stride along the row (column c in
+ * phase c mod stride, at c div stride), so that the columns one tap reads for consecutive outputs
+ * lie side by side whatever the stride: outputs go a vector at a time in each of a few rows (and,
+ * in {@link #planes4}, for four filters), each tap one load and one fused multiply-add into sums
+ * held in registers (the last vector of a row overlapping the one before; a row narrower than a
+ * vector masked at the store). Each output adds its taps channel after channel, each in row-major
+ * kernel order, from +0, as the lowered product adds them (a padding tap adds +0, which leaves a
+ * sum begun at +0 unchanged). The lowered form gathered the patches and multiplied them by a
+ * one-row matrix: 1–4 GOP/s.
  */
 public final class Depthwise {
 
