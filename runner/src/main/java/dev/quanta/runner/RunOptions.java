@@ -25,8 +25,9 @@ final class RunOptions {
 
     // Small models need thousands of runs: TopPIC's 14-node scoring MLP ran at p50 71 µs after 3,000
     // warm-up runs and 21 µs after 30,000 (ONNX Runtime 19–25), the kernels not yet compiled by C2.
-    // Networks of many layers need more time: after 3 s MobileNetV3-Small ran at p50 9.2 ms, after
-    // 8 s at 4.3, C2 still compiling on two cores; hence the wait for the JIT to fall quiet.
+    // Networks of many layers keep C2 busy for seconds on two cores; the warm-up waits for it to
+    // fall quiet, bounded. (MobileNetV3-Small read 9.2 ms after 3 s once, but side by side a fixed
+    // 2–5 s warm-up and this one gave the same p50: bench/RESULTS.md, nineteenth session.)
     @Option(names = "--warmup-seconds", paramLabel = "S", defaultValue = "3",
             description = "Warm-up runs go on until this much time has passed too, then until the JIT has compiled"
                     + " nothing for a second, for up to four times as long again (default: ${DEFAULT-VALUE}).")

@@ -844,7 +844,7 @@ public final class FloatGemm {
         }
         // The rest one float at a time: with masked vectors for it, C1 gave up on the method ("out of
         // virtual registers"), which then ran interpreted, its vectors a hundred times slower, until
-        // C2 took it seconds later (MobileNet's classifier: 2.5 ms a run instead of 0.2).
+        // C2 took it seconds later (MobileNetV3's classifier: 3.9 ms of a one-thread run, 0.66 so).
         float tail0 = 0, tail1 = 0, tail2 = 0, tail3 = 0;
         for (; p < k; p++) {
             long at = p * 4L;

@@ -734,7 +734,7 @@ public final class FloatRows {
      * {@link #simple} only while it stays within 325 bytes of bytecode (FreqInlineSize; a test
      * holds it there), and its cases call nothing of ours: a vector handed to a method C2 does not
      * inline is boxed. At 338 bytes, or with a case calling a helper that C2 compiled while that
-     * case was still rare, Relu and HardSwish took 20–30 ns a vector where they take 1–2
+     * case was still rare, Relu and HardSwish took 11–17 ns a vector where they take 1
      * (PrintInlining: "hot method too big", "too big").
      */
     private static FloatVector simple(Function function, float alpha, float beta, FloatVector x) {

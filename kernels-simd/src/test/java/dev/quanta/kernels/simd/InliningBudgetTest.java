@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * The kernels' own methods that take or return a vector stay within the bytecode size C2 inlines
  * at a hot call site (FreqInlineSize, 325 bytes): one it does not inline gets its vectors boxed, a
  * heap object a call, and a loop around it runs 10–20 times slower. FloatRows' per-vector switch
- * had grown to 338 bytes, and Relu and HardSwish took 20–30 ns a vector instead of 1–2.
+ * had grown to 338 bytes, and Relu and HardSwish took 11–17 ns a vector instead of 1.
  */
 class InliningBudgetTest {
 
