@@ -55,6 +55,14 @@ class MiniLmTest {
     }
 
     @Test
+    void theseTestsRunTheFloatGemmsExactProducts() {
+        // conformance/pom.xml sets the property Int16Gemm.CHOSEN reads, so that the int8 MiniLM and
+        // the backend suite cover the float GEMM's exact products on any processor (the graph
+        // module's tests cover the 16-bit kernel).
+        assertThat(System.getProperty("quanta.int8.lanes16")).isEqualTo("false");
+    }
+
+    @Test
     void float32MatchesOnnxRuntimeWithin1e4() throws Exception {
         Path model = extract("/all-minilm-l6-v2.onnx");
         for (int batch : new int[] {1, 4}) {

@@ -790,7 +790,7 @@ final class ConvKernels {
                 depthwiseIntegers(context, sums, epilogue);
                 return;
             }
-            RaisedWeights.Weights weights = raised.of(w, context.isConstant(1));
+            RaisedWeights.Weights weights = Int16Gemm.CHOSEN ? raised.of(w, context.isConstant(1)) : null;
             boolean lanes16 = weights != null;
             MemorySegment filterBytes = lanes16 ? weights.segment() : w.segment();
             long filterOffset = lanes16 ? 0 : w.offset();

@@ -263,7 +263,7 @@ final class MathKernels {
 
         synchronized GemmWeights of(Tensor b, FloatGemm.Operand contiguous, int k, int n) {
             if (source != b) {
-                Int16Gemm.Packed lanes16 = contiguous instanceof FloatGemm.Int8Matrix bytes
+                Int16Gemm.Packed lanes16 = Int16Gemm.CHOSEN && contiguous instanceof FloatGemm.Int8Matrix bytes
                         && Int16Gemm.packedBytes(k, n) <= MAX_BYTES ? Int16Gemm.pack(bytes, k, n) : null;
                 // A B read by columns (Linear weights as they lie) is packed whatever its size: each call
                 // would gather it again (EnvCNN at batch 16, side by side: 25.1 ms a run with a transposed copy

@@ -195,7 +195,7 @@ final class RecurrentKernel {
             long at = rt.offset() + d * sizes.hidden() * sizes.gateColumns();
             if (integerR != null) {
                 FloatGemm.Int8Matrix r = integerR.matrix(d);
-                Int16Gemm.Packed lanes16 = fewRows ? null : Int16Gemm.pack(r, hidden, columns);
+                Int16Gemm.Packed lanes16 = fewRows || !Int16Gemm.CHOSEN ? null : Int16Gemm.pack(r, hidden, columns);
                 packed[d] = fewRows ? new PackedR(null, Int8Gemv.pack(r, hidden, columns), null)
                         : lanes16 != null ? new PackedR(null, null, lanes16)
                         : new PackedR(new FloatGemm.PackedB[] {FloatGemm.pack(r, hidden, columns)}, null, null);

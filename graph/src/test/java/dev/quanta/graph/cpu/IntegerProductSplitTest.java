@@ -32,6 +32,13 @@ class IntegerProductSplitTest {
     }
 
     @Test
+    void theseTestsRunTheSixteenBitKernel() {
+        // graph/pom.xml sets quanta.int8.lanes16, so that its tests cover this kernel on any processor
+        // (the conformance module's cover the float GEMM's exact products).
+        assertThat(dev.quanta.kernels.simd.Int16Gemm.CHOSEN).isTrue();
+    }
+
+    @Test
     void guidedChunksCoverEveryUnitOnceLargestFirst() {
         for (long count = 1; count <= 400; count++) {
             for (long least = 1; least <= 5; least++) {

@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * products with a packed B, up to {@link #MAX_DEPTH}), a chunk of B's columns is
  * packed into panels two vectors wide and a chunk of A's rows into blocks of {@link #ROWS} rows,
  * both contiguous and zero-padded, so the micro-kernel streams them. The micro-kernel holds
- * six rows of C by two vectors in twelve registers: each loaded B vector serves six rows and
+ * eight rows of C by two vectors in sixteen registers: each loaded B vector serves eight rows and
  * each broadcast A element two vectors. Offsets and strides are in elements.
  */
 public final class FloatGemm {
@@ -28,10 +28,12 @@ public final class FloatGemm {
     private static final VectorSpecies<Integer> INT_SPECIES = IntVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
     /**
-     * Rows of C per micro-kernel: twelve accumulators, two B vectors and a broadcast fit AVX2's
-     * sixteen registers. Blocks of rows given to threads waste least as multiples of it.
+     * Rows of C per micro-kernel: sixteen accumulators, two B vectors and a broadcast, within
+     * AVX-512's 32 registers. On a Xeon with AMX (two 512-bit ports, which also take the loop's
+     * scalar work) eight rows did 175–183 GFLOP/s a core where six did 156–170, in a throwaway loop
+     * (bench/RESULTS.md, twentieth session).
      */
-    public static final int ROWS = 6;
+    public static final int ROWS = 8;
     /** Columns of C per micro-kernel and per packed panel of B: a product narrower than this wastes lanes. */
     public static final int PANEL = 2 * LANES;
     /** Columns of C per step of {@link #rowWide}, few rows of A against B where it lies. */
@@ -48,7 +50,7 @@ public final class FloatGemm {
     /** Sums of integers up to this magnitude are exact in float. */
     private static final int EXACT_FLOAT_INTEGERS = 1 << 24;
     /** Rows of A packed at a time (72 KiB at 256 deep, 288 KiB at 1024: in L2), reused across a whole chunk of B's columns. */
-    static final int ROW_CHUNK = 12 * ROWS;
+    static final int ROW_CHUNK = 9 * ROWS;
     /** Columns of B packed at a time (512 KiB with AVX2, in L2), reused across every row of A. */
     static final int COLUMN_CHUNK = 32 * PANEL;
     /** Columns per step of the streaming kernel: one vector of bytes, four vectors of floats. */
@@ -59,23 +61,26 @@ public final class FloatGemm {
      */
     public static final int PACKING_MIN_ROWS = 4;
 
-    // Off-heap and 64-byte aligned: a vector load from a float[] may straddle cache lines, and the
-    // byte-indexed segment loop compiled measurably better than the array one (see bench/RESULTS.md).
-    private static final ThreadLocal<MemorySegment> PACKED_A = ThreadLocal.withInitial(() -> buffer(ROW_CHUNK * MAX_DEPTH));
+    // A chunk of A in a heap array: C2 drops the bounds checks of the micro-kernel's broadcasts from
+    // it, where from a segment each broadcast kept a compare and a branch, which took issue slots
+    // from the multiply-adds. B stays off-heap and 64-byte aligned: a vector load from a float[] may
+    // straddle cache lines, and the byte-indexed segment loop compiled measurably better than the
+    // array one (see bench/RESULTS.md).
+    private static final ThreadLocal<float[]> PACKED_A = ThreadLocal.withInitial(() -> new float[ROW_CHUNK * MAX_DEPTH]);
     private static final ThreadLocal<MemorySegment> PACKED_B = ThreadLocal.withInitial(() -> buffer(DEPTH * COLUMN_CHUNK));
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[ROWS * PANEL]);
     /** A vector of integer sums on its way to {@link #storeSums}. */
     private static final ThreadLocal<int[]> CONVERTED = ThreadLocal.withInitial(() -> new int[LANES]);
     /**
      * The {@link #ROWS} rows of A as converted, each in an array of its own, then interleaved into
-     * {@code block}; a panel of a B stored by columns is gathered in {@code panel}, a column at a
+     * the packed chunk; a panel of a B stored by columns is gathered in {@code panel}, a column at a
      * time in the first row's array.
      */
-    private record PackingScratch(float[][] rows, float[] block, float[] panel) {
+    private record PackingScratch(float[][] rows, float[] panel) {
     }
 
     private static final ThreadLocal<PackingScratch> PACKING = ThreadLocal.withInitial(() -> new PackingScratch(
-            new float[ROWS][MAX_DEPTH], new float[ROWS * MAX_DEPTH], new float[PANEL * DEPTH]));
+            new float[ROWS][MAX_DEPTH], new float[PANEL * DEPTH]));
 
     private FloatGemm() {
     }
@@ -249,10 +254,13 @@ public final class FloatGemm {
         }
         PackedA packed = new PackedA(a, data, m, k);
         if (m >= PACKING_MIN_ROWS) {
+            float[] chunkA = PACKED_A.get();
             for (int depth = 0; depth < k; depth += DEPTH) {
                 int rows = Math.min(DEPTH, k - depth);
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
-                    packA(a, chunk, Math.min(ROW_CHUNK, m - chunk), depth, rows, data.asSlice(packed.at(depth, chunk, rows)));
+                    int height = Math.min(ROW_CHUNK, m - chunk);
+                    packA(a, chunk, height, depth, rows, chunkA);
+                    MemorySegment.copy(chunkA, 0, data, Layouts.FLOAT, packed.at(depth, chunk, rows), roundedRows(height) * rows);
                 }
             }
         }
@@ -423,22 +431,18 @@ public final class FloatGemm {
                 }
                 continue;
             }
-            MemorySegment scratchA = PACKED_A.get();
+            float[] chunkA = PACKED_A.get();
             if (packed != null) {
                 // B is packed whole: each chunk of A is packed once and meets every panel, which
                 // streams from the outer caches while the chunk of A stays in L2.
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, m - chunk);
-                    MemorySegment chunkA = packedA != null ? packedA.data : scratchA;
-                    long chunkAt = packedA != null ? packedA.at(depth, chunk, rows) : 0;
-                    if (packedA == null) {
-                        packA(a, chunk, height, depth, rows, scratchA);
-                    }
+                    chunkOfA(a, packedA, chunk, height, depth, rows, chunkA);
                     Dequantization last = depth + rows == k ? then : null;
                     for (int column = 0; column < n; column += PANEL) {
                         long bAt = packed.at(depth, firstColumn + column);
                         for (int block = 0; block * ROWS < height; block++) {
-                            kernel(chunkA, chunkAt + block * ROWS * rows * 4L, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
+                            kernel(chunkA, block * ROWS * rows, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
                                     Math.min(ROWS, height - block * ROWS), column, n, add, integers, last, firstColumn);
                         }
                     }
@@ -451,21 +455,26 @@ public final class FloatGemm {
                 packB(b, depth, rows, columns, width, rows, packedB);
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, m - chunk);
-                    MemorySegment chunkA = packedA != null ? packedA.data : scratchA;
-                    long chunkAt = packedA != null ? packedA.at(depth, chunk, rows) : 0;
-                    if (packedA == null) {
-                        packA(a, chunk, height, depth, rows, scratchA);
-                    }
+                    chunkOfA(a, packedA, chunk, height, depth, rows, chunkA);
                     for (int panel = 0; panel * PANEL < width; panel++) {
                         int column = columns + panel * PANEL;
                         for (int block = 0; block * ROWS < height; block++) {
-                            kernel(chunkA, chunkAt + block * ROWS * rows * 4L, packedB, panel * PANEL * rows * 4L, rows, tile, c,
+                            kernel(chunkA, block * ROWS * rows, packedB, panel * PANEL * rows * 4L, rows, tile, c,
                                     chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers,
                                     null, 0);
                         }
                     }
                 }
             }
+        }
+    }
+
+    /** The chunk of A's rows from {@code chunk} in the slice from {@code depth} into {@code chunkA}: copied from {@code packedA} when it is not null, else packed from {@code a}. */
+    private static void chunkOfA(Operand a, PackedA packedA, int chunk, int height, int depth, int rows, float[] chunkA) {
+        if (packedA != null) {
+            MemorySegment.copy(packedA.data, Layouts.FLOAT, packedA.at(depth, chunk, rows), chunkA, 0, roundedRows(height) * rows);
+        } else {
+            packA(a, chunk, height, depth, rows, chunkA);
         }
     }
 
@@ -672,16 +681,14 @@ public final class FloatGemm {
 
     /**
      * Block q of the chunk: packed[q·ROWS·rows + i·ROWS + r] = A[first + q·ROWS + r, depth + i], zero
-     * past the chunk. Each row is converted by vectors into a heap array, interleaved into another,
-     * and the block copied out whole: element by element into the segment, packing took about twice
-     * the share of a JFR profile of 128×384×384. The interleaving reads six arrays of their own
-     * whose lengths are checked once, so that C2 drops the loop's bounds checks: 0.7–0.8 → 0.35–0.5
-     * ns an element, against one array read at six offsets (a throwaway loop, 6×384).
+     * past the chunk. Each row is converted by vectors into a heap array of its own, then
+     * interleaved: element by element into a segment, packing took about twice the share of a JFR
+     * profile of 128×384×384. The interleaving reads arrays whose lengths are checked once, so that
+     * C2 drops the loop's bounds checks: 0.7–0.8 → 0.35–0.5 ns an element, against one array read at
+     * six offsets (a throwaway loop, 6×384).
      */
-    private static void packA(Operand a, int first, int height, int depth, int rows, MemorySegment packed) {
-        PackingScratch scratch = PACKING.get();
-        float[][] converted = scratch.rows();
-        float[] block = scratch.block();
+    private static void packA(Operand a, int first, int height, int depth, int rows, float[] packed) {
+        float[][] converted = PACKING.get().rows();
         for (int base = 0; base < height; base += ROWS) {
             for (int r = 0; r < ROWS; r++) {
                 int row = base + r;
@@ -698,70 +705,76 @@ public final class FloatGemm {
                             bytes.unsigned(), bytes.zeroPoint(first + row), converted[r], 0, rows);
                 }
             }
-            interleave(converted[0], converted[1], converted[2], converted[3], converted[4], converted[5], rows, block);
-            MemorySegment.copy(block, 0, packed, Layouts.FLOAT, (long) base * rows * 4, ROWS * rows);
+            interleave(converted, rows, packed, base * rows);
         }
     }
 
-    /** block[i·ROWS + r] = row r's value i, for the six rows (ROWS) of a micro-kernel tile. */
-    private static void interleave(float[] row0, float[] row1, float[] row2, float[] row3, float[] row4, float[] row5,
-            int count, float[] block) {
+    /** packed[from + i·ROWS + r] = rows[r][i], for the {@link #ROWS} rows of a micro-kernel tile. */
+    private static void interleave(float[][] rows, int count, float[] packed, int from) {
+        float[] row0 = rows[0], row1 = rows[1], row2 = rows[2], row3 = rows[3];
+        float[] row4 = rows[4], row5 = rows[5], row6 = rows[6], row7 = rows[7];
         if (row0.length < count || row1.length < count || row2.length < count || row3.length < count
-                || row4.length < count || row5.length < count || block.length < ROWS * count) {
+                || row4.length < count || row5.length < count || row6.length < count || row7.length < count
+                || packed.length < from + ROWS * count) {
             throw new IllegalArgumentException(count + " values a row exceed the packing scratch");
         }
         for (int i = 0; i < count; i++) {
-            int at = i * ROWS;
-            block[at] = row0[i];
-            block[at + 1] = row1[i];
-            block[at + 2] = row2[i];
-            block[at + 3] = row3[i];
-            block[at + 4] = row4[i];
-            block[at + 5] = row5[i];
+            int at = from + i * ROWS;
+            packed[at] = row0[i];
+            packed[at + 1] = row1[i];
+            packed[at + 2] = row2[i];
+            packed[at + 3] = row3[i];
+            packed[at + 4] = row4[i];
+            packed[at + 5] = row5[i];
+            packed[at + 6] = row6[i];
+            packed[at + 7] = row7[i];
         }
     }
 
     /**
-     * C[row.., column..] (= or +=) six packed rows of A times a packed panel of B; only {@code valid}
-     * rows are stored, integer sums through {@code then} unless it is null.
+     * C[row.., column..] (= or +=) eight packed rows of A (from {@code packedA[aAt]}) times a packed
+     * panel of B; only {@code valid} rows are stored, integer sums through {@code then} unless it is
+     * null.
      */
-    private static void kernel(MemorySegment packedA, long aAt, MemorySegment packedB, long bAt, int rows, float[] tile,
+    private static void kernel(float[] packedA, int aAt, MemorySegment packedB, long bAt, int rows, float[] tile,
             Matrix c, int row, int valid, int column, int n, boolean accumulate, boolean integers, Dequantization then,
             int firstColumn) {
-        packedA = Segments.exact(packedA);
         packedB = Segments.exact(packedB);
-        FloatVector c00 = FloatVector.zero(SPECIES), c01 = FloatVector.zero(SPECIES);
-        FloatVector c10 = FloatVector.zero(SPECIES), c11 = FloatVector.zero(SPECIES);
-        FloatVector c20 = FloatVector.zero(SPECIES), c21 = FloatVector.zero(SPECIES);
-        FloatVector c30 = FloatVector.zero(SPECIES), c31 = FloatVector.zero(SPECIES);
-        FloatVector c40 = FloatVector.zero(SPECIES), c41 = FloatVector.zero(SPECIES);
-        FloatVector c50 = FloatVector.zero(SPECIES), c51 = FloatVector.zero(SPECIES);
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
+        FloatVector c70 = c00, c71 = c00;
         // An int-counted loop: C2 turned the same loop counting bytes in a long, by a constant step,
         // into a nest of loops with conditional moves, unrolled twice (disassembly), and float
         // products ran 4–14% slower (128×384×1536 and 512×1024×1024, one thread, alternating JVMs).
         for (int i = 0; i < rows; i++) {
-            long at = aAt + i * (ROWS * 4L);
+            int at = aAt + i * ROWS;
             long bt = bAt + i * (PANEL * 4L);
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, packedB, bt, Layouts.ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, packedB, bt + LANES * 4, Layouts.ORDER);
-            FloatVector value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at));
+            FloatVector value = FloatVector.broadcast(SPECIES, packedA[at]);
             c00 = value.fma(b0, c00);
             c01 = value.fma(b1, c01);
-            value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at + 4));
+            value = FloatVector.broadcast(SPECIES, packedA[at + 1]);
             c10 = value.fma(b0, c10);
             c11 = value.fma(b1, c11);
-            value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at + 8));
+            value = FloatVector.broadcast(SPECIES, packedA[at + 2]);
             c20 = value.fma(b0, c20);
             c21 = value.fma(b1, c21);
-            value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at + 12));
+            value = FloatVector.broadcast(SPECIES, packedA[at + 3]);
             c30 = value.fma(b0, c30);
             c31 = value.fma(b1, c31);
-            value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at + 16));
+            value = FloatVector.broadcast(SPECIES, packedA[at + 4]);
             c40 = value.fma(b0, c40);
             c41 = value.fma(b1, c41);
-            value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at + 20));
+            value = FloatVector.broadcast(SPECIES, packedA[at + 5]);
             c50 = value.fma(b0, c50);
             c51 = value.fma(b1, c51);
+            value = FloatVector.broadcast(SPECIES, packedA[at + 6]);
+            c60 = value.fma(b0, c60);
+            c61 = value.fma(b1, c61);
+            value = FloatVector.broadcast(SPECIES, packedA[at + 7]);
+            c70 = value.fma(b0, c70);
+            c71 = value.fma(b1, c71);
         }
         if (!integers && !accumulate && valid == ROWS && column + PANEL <= n) {
             // A whole tile of float sums goes straight to C: for attention's 32-deep products the
@@ -781,6 +794,10 @@ public final class FloatGemm {
             c41.intoMemorySegment(out, at + 4 * stride + LANES * 4, Layouts.ORDER);
             c50.intoMemorySegment(out, at + 5 * stride, Layouts.ORDER);
             c51.intoMemorySegment(out, at + 5 * stride + LANES * 4, Layouts.ORDER);
+            c60.intoMemorySegment(out, at + 6 * stride, Layouts.ORDER);
+            c61.intoMemorySegment(out, at + 6 * stride + LANES * 4, Layouts.ORDER);
+            c70.intoMemorySegment(out, at + 7 * stride, Layouts.ORDER);
+            c71.intoMemorySegment(out, at + 7 * stride + LANES * 4, Layouts.ORDER);
             return;
         }
         // The sums leave through an array: vectors passed to a method C2 does not inline would be boxed.
@@ -796,6 +813,10 @@ public final class FloatGemm {
         c41.intoArray(tile, 4 * PANEL + LANES);
         c50.intoArray(tile, 5 * PANEL);
         c51.intoArray(tile, 5 * PANEL + LANES);
+        c60.intoArray(tile, 6 * PANEL);
+        c61.intoArray(tile, 6 * PANEL + LANES);
+        c70.intoArray(tile, 7 * PANEL);
+        c71.intoArray(tile, 7 * PANEL + LANES);
         store(tile, 0, valid, c, row, column, n, accumulate, integers, then, firstColumn);
     }
 

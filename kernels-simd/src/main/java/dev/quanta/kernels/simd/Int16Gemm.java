@@ -41,6 +41,20 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class Int16Gemm {
 
+    /** The system property that chooses this kernel ({@code true}) or the float GEMM ({@code false}) for int8 products. */
+    public static final String CHOICE_PROPERTY = "quanta.int8.lanes16";
+    /**
+     * Whether int8 products with a narrow constant B take this kernel rather than the float GEMM's
+     * exact products ({@link FloatGemm#multiplyIntegers}); both give the same sums, so only speed
+     * decides. Set by {@link #CHOICE_PROPERTY}, else by the processor: on an Intel Xeon with
+     * AVX-512 the 16-bit multiplies, adds and shifts share the two 512-bit ports with the FMAs, and
+     * the float GEMM did 141–155 GOP/s a core against this kernel's 113–124 (twentieth session); on
+     * Zen 4, whose four vector pipes take the adds beside the multiplies, this kernel did 117–118
+     * against the float GEMM's 95–98 (bench/RESULTS.md).
+     */
+    public static final boolean CHOSEN = chosen(System.getProperty(CHOICE_PROPERTY), Cpu.vendor(),
+            IntVector.SPECIES_PREFERRED.vectorBitSize());
+
     private static final VectorSpecies<Integer> INT = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> SHORT = ShortVector.SPECIES_PREFERRED;
     private static final int LANES = INT.length();
@@ -103,6 +117,22 @@ public final class Int16Gemm {
             this.signed = signed;
             this.whole = whole;
         }
+    }
+
+    /**
+     * This kernel's choice from the property's value ({@code true}, {@code false}, or null for the
+     * processor's default), the processor's vendor and its preferred vector width in bits.
+     */
+    static boolean chosen(String property, String vendor, int vectorBits) {
+        if (property == null || property.isBlank()) {
+            return !(vendor.equals(Cpu.INTEL) && vectorBits >= 512);
+        }
+        return switch (property.strip()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(
+                    "system property " + CHOICE_PROPERTY + " is true or false, not '" + property + "'");
+        };
     }
 
     /** Bytes {@link #pack} takes for a k×n B. */
