@@ -19,8 +19,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * However a product is split across threads (chunks of rows, the last ones by columns too), every
- * output is computed once and exactly.
+ * However a product is split across threads (chunks of rows, the last ones by columns too, or the
+ * columns of a packed B with A packed once), every output is computed once and exactly.
  */
 class IntegerProductSplitTest {
 
@@ -60,6 +60,45 @@ class IntegerProductSplitTest {
         }
         // 128 rows are 22 six-row tiles: on two threads, chunks of 6, 4, 3, 3, 2, 2 and 2.
         assertThat(MathKernels.guidedChunks(22, 2, 2)).containsExactly(0, 6, 10, 13, 16, 18, 20, 22);
+    }
+
+    @Test
+    void floatWeightsSplitByColumnsGiveTheBitsOfOneThread() {
+        // A constant B split by columns among the tasks, A packed once for all of them (rows across
+        // chunks, depths across slices, columns past whole blocks): each output is the same sum in
+        // the same order as on one thread, so the bits are the same.
+        SplittableRandom random = new SplittableRandom(0x5B118);
+        for (int[] shape : new int[][] {{4, 5, 130}, {77, 300, 200}, {150, 530, 389}, {9, 2, 1000}}) {
+            int m = shape[0];
+            int k = shape[1];
+            int n = shape[2];
+            float[] a = new float[m * k];
+            float[] b = new float[k * n];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) random.nextGaussian();
+            }
+            for (int i = 0; i < b.length; i++) {
+                b[i] = (float) random.nextGaussian();
+            }
+            Value x = new Value("x", null);
+            Value w = new Value("w", null);
+            Value y = new Value("y", null);
+            Graph graph = Graph.builder("product").input(x).constant(w, arena.fromFloats(b, k, n))
+                    .node(new Node("y", new dev.quanta.graph.ops.MatMul(), List.of(x, w), List.of(y), "test"))
+                    .output(y).build();
+            Map<String, Tensor> feeds = Map.of("x", arena.fromFloats(a, 1, m, k));
+            float[] oneThread;
+            try (Session session = new Session(graph, new SessionOptions(1, false)); Outputs outputs = session.run(feeds)) {
+                oneThread = outputs.get("y").toFloatArray();
+            }
+            for (int threads = 2; threads <= 4; threads++) {
+                try (Session session = new Session(graph, new SessionOptions(threads, false));
+                        Outputs outputs = session.run(feeds)) {
+                    assertThat(outputs.get("y").toFloatArray()).as("%d×%d×%d, %d threads", m, k, n, threads)
+                            .containsExactly(oneThread);
+                }
+            }
+        }
     }
 
     @Test

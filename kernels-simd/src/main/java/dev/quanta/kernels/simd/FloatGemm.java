@@ -214,27 +214,56 @@ public final class FloatGemm {
     }
 
     /**
-     * A float A[m×k] packed as the micro-kernel reads it, for products with many Bs (a convolution's
-     * filters against each block of its patches, split across tasks): each task had packed the
-     * same filters again, 8% of a float16 ISNet's samples (JFR). Slice after slice of {@link #DEPTH},
-     * each slice's rows (m rounded up to whole tiles) in chunks of {@link #ROW_CHUNK}.
+     * An A[m×k] packed as the micro-kernel reads it, for products with many Bs or many blocks of
+     * B's columns: slice after slice of the depth, each slice's rows (m rounded up to whole tiles)
+     * in chunks of {@link #ROW_CHUNK}. Either float filters in a segment the caller keeps (a
+     * convolution's, against each block of its patches: each task had packed the same filters
+     * again, 8% of a float16 ISNet's samples, JFR), or the rows of a product with a packed B in a
+     * heap array, which the micro-kernel reads where it lies ({@link #packA(Operand, int, int,
+     * PackedB, float[])}).
      */
     public static final class PackedA {
-        private final Matrix source;
+        private final Operand source;
         private final MemorySegment data;
+        private final float[] values;
+        /** The packed B the rows were packed for, when they were. */
+        private final PackedB forB;
         private final int m;
         private final int k;
+        /** Depth of each slice. */
+        private final int step;
 
-        private PackedA(Matrix source, MemorySegment data, int m, int k) {
+        private PackedA(Operand source, MemorySegment data, float[] values, PackedB forB, int m, int k, int step) {
             this.source = source;
             this.data = data;
+            this.values = values;
+            this.forB = forB;
             this.m = m;
             this.k = k;
+            this.step = step;
         }
 
-        /** Byte offset of the chunk of rows from {@code chunk} in the slice from {@code depth}, {@code rows} deep. */
+        /** Offset in floats of the chunk of rows from {@code chunk} in the slice from {@code depth}, {@code rows} deep. */
         private long at(int depth, int chunk, int rows) {
-            return ((long) roundedRows(m) * depth + (long) chunk * rows) * 4;
+            return (long) roundedRows(m) * depth + (long) chunk * rows;
+        }
+
+        /** Chunks of rows, each packed by one call of {@link #fill}. */
+        public int chunks() {
+            return Math.ceilDiv(m, ROW_CHUNK);
+        }
+
+        /** Packs the rows of chunk {@code index} (0 ≤ index < {@link #chunks()}) at every depth; chunks may be filled on different threads. */
+        public void fill(int index) {
+            int chunk = index * ROW_CHUNK;
+            if (values == null || chunk < 0 || chunk >= m) {
+                throw new IllegalArgumentException("chunk " + index + " of " + chunks() + (values == null ? " packed already" : ""));
+            }
+            int height = Math.min(ROW_CHUNK, m - chunk);
+            for (int depth = 0; depth < k; depth += step) {
+                int rows = Math.min(step, k - depth);
+                packA(source, chunk, height, depth, rows, values, Math.toIntExact(at(depth, chunk, rows)));
+            }
         }
     }
 
@@ -252,19 +281,63 @@ public final class FloatGemm {
         if (data.byteSize() < packedABytes(m, k)) {
             throw new IllegalArgumentException("packing A takes " + packedABytes(m, k) + " bytes, not " + data.byteSize());
         }
-        PackedA packed = new PackedA(a, data, m, k);
+        PackedA packed = new PackedA(a, data, null, null, m, k, DEPTH);
         if (m >= PACKING_MIN_ROWS) {
             float[] chunkA = PACKED_A.get();
             for (int depth = 0; depth < k; depth += DEPTH) {
                 int rows = Math.min(DEPTH, k - depth);
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, m - chunk);
-                    packA(a, chunk, height, depth, rows, chunkA);
-                    MemorySegment.copy(chunkA, 0, data, Layouts.FLOAT, packed.at(depth, chunk, rows), roundedRows(height) * rows);
+                    packA(a, chunk, height, depth, rows, chunkA, 0);
+                    MemorySegment.copy(chunkA, 0, data, Layouts.FLOAT, packed.at(depth, chunk, rows) * 4,
+                            roundedRows(height) * rows);
                 }
             }
         }
         return packed;
+    }
+
+    /** Floats {@link #packA(Operand, int, int, PackedB, float[])} takes for an m×k A. */
+    public static long packedAFloats(int m, int k) {
+        return (long) roundedRows(m) * k;
+    }
+
+    /**
+     * Room in {@code values} (at least {@link #packedAFloats} of them) for A[m×k], float or int8 less
+     * its zero points ({@link #PACKING_MIN_ROWS} rows or more), packed for products with the packed
+     * B {@code b}: the caller fills each of its {@link PackedA#chunks()}, on any threads, then
+     * multiplies it by any blocks of b's columns ({@link #multiply(PackedA, PackedB, int, Matrix, int,
+     * Dequantization)}), which then all read the one packed A.
+     */
+    public static PackedA packA(Operand a, int m, int k, PackedB b, float[] values) {
+        boolean integers = a instanceof Int8Matrix;
+        if (integers != b.source instanceof Int8Matrix || !(integers || a instanceof Matrix)) {
+            throw new IllegalArgumentException("A and a packed B are both float or both int8, and A lies by rows");
+        }
+        if (a instanceof Int8Matrix bytes && bytes.perColumn()) {
+            throw new IllegalArgumentException("zero points go per row of A and per column of B");
+        }
+        if (m < PACKING_MIN_ROWS || k != b.k || values.length < packedAFloats(m, k)) {
+            throw new IllegalArgumentException("a packed A of " + m + "×" + k + " (at least " + PACKING_MIN_ROWS
+                    + " rows) for a B " + b.k + " deep takes " + packedAFloats(m, k) + " floats, not " + values.length);
+        }
+        return new PackedA(a, null, values, b, m, k, integers ? exactDepth((Int8Matrix) a, b) : DEPTH);
+    }
+
+    /**
+     * C[m×n] = A·B for an A packed by {@link #packA(Operand, int, int, PackedB, float[])} and
+     * columns {@code firstColumn..} (a multiple of {@link #PANEL}) of the B it was packed for; an
+     * integer product's sums as int32, or as floats through {@code then} when it is not null.
+     */
+    public static void multiply(PackedA a, PackedB b, int firstColumn, Matrix c, int n, Dequantization then) {
+        if (a.forB != b) {
+            throw new IllegalArgumentException("A was packed for another B");
+        }
+        boolean integers = a.source instanceof Int8Matrix;
+        if (then != null && !integers) {
+            throw new IllegalArgumentException("a float product has no dequantization");
+        }
+        multiply(a.source, shifted(b.source, firstColumn), b, firstColumn, c, a.m, n, a.k, false, integers, then, a);
     }
 
     /** As {@link #multiply(Matrix, Matrix, Matrix, int, int, int, boolean)} with an A packed once. */
@@ -389,7 +462,8 @@ public final class FloatGemm {
             }
             return;
         }
-        int step = integers && packed != null && m >= PACKING_MIN_ROWS ? exactDepth((Int8Matrix) a, packed) : DEPTH;
+        int step = packedA != null ? packedA.step
+                : integers && packed != null && m >= PACKING_MIN_ROWS ? exactDepth((Int8Matrix) a, packed) : DEPTH;
         for (int depth = 0; depth < k; depth += step) {
             int rows = Math.min(step, k - depth);
             boolean add = accumulate || depth > 0;
@@ -437,12 +511,13 @@ public final class FloatGemm {
                 // streams from the outer caches while the chunk of A stays in L2.
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, m - chunk);
-                    chunkOfA(a, packedA, chunk, height, depth, rows, chunkA);
+                    float[] aValues = chunkOfA(a, packedA, chunk, height, depth, rows, chunkA);
+                    int aAt = aValues == chunkA ? 0 : Math.toIntExact(packedA.at(depth, chunk, rows));
                     Dequantization last = depth + rows == k ? then : null;
                     for (int column = 0; column < n; column += PANEL) {
                         long bAt = packed.at(depth, firstColumn + column);
                         for (int block = 0; block * ROWS < height; block++) {
-                            kernel(chunkA, block * ROWS * rows, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
+                            kernel(aValues, aAt + block * ROWS * rows, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
                                     Math.min(ROWS, height - block * ROWS), column, n, add, integers, last, firstColumn);
                         }
                     }
@@ -455,11 +530,12 @@ public final class FloatGemm {
                 packB(b, depth, rows, columns, width, rows, packedB);
                 for (int chunk = 0; chunk < m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, m - chunk);
-                    chunkOfA(a, packedA, chunk, height, depth, rows, chunkA);
+                    float[] aValues = chunkOfA(a, packedA, chunk, height, depth, rows, chunkA);
+                    int aAt = aValues == chunkA ? 0 : Math.toIntExact(packedA.at(depth, chunk, rows));
                     for (int panel = 0; panel * PANEL < width; panel++) {
                         int column = columns + panel * PANEL;
                         for (int block = 0; block * ROWS < height; block++) {
-                            kernel(chunkA, block * ROWS * rows, packedB, panel * PANEL * rows * 4L, rows, tile, c,
+                            kernel(aValues, aAt + block * ROWS * rows, packedB, panel * PANEL * rows * 4L, rows, tile, c,
                                     chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers,
                                     null, 0);
                         }
@@ -469,13 +545,22 @@ public final class FloatGemm {
         }
     }
 
-    /** The chunk of A's rows from {@code chunk} in the slice from {@code depth} into {@code chunkA}: copied from {@code packedA} when it is not null, else packed from {@code a}. */
-    private static void chunkOfA(Operand a, PackedA packedA, int chunk, int height, int depth, int rows, float[] chunkA) {
-        if (packedA != null) {
-            MemorySegment.copy(packedA.data, Layouts.FLOAT, packedA.at(depth, chunk, rows), chunkA, 0, roundedRows(height) * rows);
-        } else {
-            packA(a, chunk, height, depth, rows, chunkA);
+    /**
+     * The array holding the chunk of A's rows from {@code chunk} in the slice from {@code depth}: a
+     * packed A's own heap array, which the micro-kernel reads where it lies, else {@code chunkA}, into
+     * which the rows are copied from a packed A's segment or packed from {@code a}.
+     */
+    private static float[] chunkOfA(Operand a, PackedA packedA, int chunk, int height, int depth, int rows, float[] chunkA) {
+        if (packedA != null && packedA.values != null) {
+            return packedA.values;
         }
+        if (packedA != null) {
+            MemorySegment.copy(packedA.data, Layouts.FLOAT, packedA.at(depth, chunk, rows) * 4, chunkA, 0,
+                    roundedRows(height) * rows);
+        } else {
+            packA(a, chunk, height, depth, rows, chunkA, 0);
+        }
+        return chunkA;
     }
 
     /**
@@ -680,14 +765,14 @@ public final class FloatGemm {
     }
 
     /**
-     * Block q of the chunk: packed[q·ROWS·rows + i·ROWS + r] = A[first + q·ROWS + r, depth + i], zero
-     * past the chunk. Each row is converted by vectors into a heap array of its own, then
+     * Block q of the chunk: packed[at + q·ROWS·rows + i·ROWS + r] = A[first + q·ROWS + r, depth + i],
+     * zero past the chunk. Each row is converted by vectors into a heap array of its own, then
      * interleaved: element by element into a segment, packing took about twice the share of a JFR
      * profile of 128×384×384. The interleaving reads arrays whose lengths are checked once, so that
      * C2 drops the loop's bounds checks: 0.7–0.8 → 0.35–0.5 ns an element, against one array read at
      * six offsets (a throwaway loop, 6×384).
      */
-    private static void packA(Operand a, int first, int height, int depth, int rows, float[] packed) {
+    private static void packA(Operand a, int first, int height, int depth, int rows, float[] packed, int at) {
         float[][] converted = PACKING.get().rows();
         for (int base = 0; base < height; base += ROWS) {
             for (int r = 0; r < ROWS; r++) {
@@ -705,7 +790,7 @@ public final class FloatGemm {
                             bytes.unsigned(), bytes.zeroPoint(first + row), converted[r], 0, rows);
                 }
             }
-            interleave(converted, rows, packed, base * rows);
+            interleave(converted, rows, packed, at + base * rows);
         }
     }
 

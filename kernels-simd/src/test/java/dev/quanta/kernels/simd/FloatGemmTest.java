@@ -278,6 +278,94 @@ class FloatGemmTest {
     }
 
     @Test
+    void anAPackedOnceForAPackedBGivesTheBitsOfEachBlocksProduct() {
+        // The rows packed once, chunk by chunk in any order, then read by every block of columns:
+        // the bits of each block packing its own rows, float and int8 (zero points per row, narrow B
+        // for slices deeper than DEPTH, dequantized or int32).
+        SplittableRandom random = new SplittableRandom(SEED + 6);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 40; trial++) {
+                int m = random.nextInt(FloatGemm.PACKING_MIN_ROWS, trial % 4 == 0 ? 3 * FloatGemm.ROW_CHUNK + 5 : 40);
+                int n = random.nextInt(1, 6 * FloatGemm.PANEL + 5);
+                int k = trial % 3 == 0 ? random.nextInt(FloatGemm.DEPTH + 1, 2 * FloatGemm.MAX_DEPTH + 9) : random.nextInt(1, 60);
+                int blockColumns = FloatGemm.PANEL * random.nextInt(1, 4);
+                boolean unsigned = random.nextBoolean();
+                int[] aZeros = bytes(random, m, true, false, false);
+                FloatGemm.Int8Matrix a = new FloatGemm.Int8Matrix(bytesIn(arena, bytes(random, m * k, true, false, false)), 0,
+                        k, true, aZeros, false, 0);
+                int[] bBytes = new int[k * n];
+                for (int i = 0; i < bBytes.length; i++) {
+                    bBytes[i] = trial % 2 == 0 ? random.nextInt(-20, 21) : random.nextInt(unsigned ? 0 : -128, unsigned ? 256 : 128);
+                }
+                FloatGemm.PackedB packedInts = FloatGemm.pack(new FloatGemm.Int8Matrix(bytesIn(arena, bBytes), 0, n, unsigned,
+                        new int[] {unsigned ? 128 : 0}, true, 0), k, n);
+                FloatGemm.Matrix af = matrix(arena, random, m, k + random.nextInt(3), 0);
+                FloatGemm.PackedB packedFloats = FloatGemm.pack(matrix(arena, random, k, n, 0), k, n);
+                FloatGemm.Dequantization then = random.nextBoolean() ? null
+                        : new FloatGemm.Dequantization(new float[] {(float) random.nextDouble(1e-4, 1e-2)}, null);
+                FloatGemm.PackedA onceInts = FloatGemm.packA(a, m, k, packedInts,
+                        new float[Math.toIntExact(FloatGemm.packedAFloats(m, k)) + random.nextInt(5)]);
+                FloatGemm.PackedA onceFloats = FloatGemm.packA(af, m, k, packedFloats,
+                        new float[Math.toIntExact(FloatGemm.packedAFloats(m, k))]);
+                for (int chunk = onceInts.chunks() - 1; chunk >= 0; chunk--) {
+                    onceInts.fill(chunk);
+                    onceFloats.fill(chunk);
+                }
+                FloatGemm.Matrix[] outputs = new FloatGemm.Matrix[4];
+                for (int i = 0; i < outputs.length; i++) {
+                    outputs[i] = new FloatGemm.Matrix(arena.allocate(4L * m * n, 64), 0, n);
+                }
+                for (int first = 0; first < n; first += blockColumns) {
+                    int width = Math.min(blockColumns, n - first);
+                    FloatGemm.multiplyIntegers(a, packedInts, first, new FloatGemm.Matrix(outputs[0].segment(), first, n), m,
+                            width, k, then);
+                    FloatGemm.multiply(onceInts, packedInts, first, new FloatGemm.Matrix(outputs[1].segment(), first, n), width,
+                            then);
+                    FloatGemm.multiply(af, packedFloats, first, new FloatGemm.Matrix(outputs[2].segment(), first, n), m, width,
+                            k, false);
+                    FloatGemm.multiply(onceFloats, packedFloats, first, new FloatGemm.Matrix(outputs[3].segment(), first, n),
+                            width, null);
+                }
+                String label = String.format("seed %x trial %d m=%d n=%d k=%d blocks of %d", SEED + 6, trial, m, n, k,
+                        blockColumns);
+                assertThat(outputs[1].segment().toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as(label)
+                        .containsExactly(outputs[0].segment().toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+                assertThat(outputs[3].segment().toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as(label)
+                        .containsExactly(outputs[2].segment().toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            }
+        }
+    }
+
+    @Test
+    void anAPackedForAPackedBRefusesWhatItCannotTake() {
+        try (Arena arena = Arena.ofConfined()) {
+            SplittableRandom random = new SplittableRandom(SEED + 7);
+            FloatGemm.Matrix a = matrix(arena, random, 8, 16, 0);
+            FloatGemm.PackedB b = FloatGemm.pack(matrix(arena, random, 16, 8, 0), 16, 8);
+            FloatGemm.PackedB other = FloatGemm.pack(matrix(arena, random, 16, 8, 0), 16, 8);
+            FloatGemm.PackedB ints = FloatGemm.pack(new FloatGemm.Int8Matrix(arena.allocate(128), 0, 8, false, new int[] {0},
+                    true, 0), 16, 8);
+            float[] room = new float[Math.toIntExact(FloatGemm.packedAFloats(8, 16))];
+            FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * 64), 0, 8);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.packA(a, 8, 16, b, new float[room.length - 1]))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("floats");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.packA(a, 3, 16, b, room))
+                    .isInstanceOf(IllegalArgumentException.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.packA(a, 8, 15, b, room))
+                    .isInstanceOf(IllegalArgumentException.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.packA(a, 8, 16, ints, room))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("both float or both int8");
+            FloatGemm.PackedA packed = FloatGemm.packA(a, 8, 16, b, room);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> packed.fill(packed.chunks()))
+                    .isInstanceOf(IllegalArgumentException.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.multiply(packed, other, 0, c, 8, null))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("another B");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.multiply(packed, b, 0, c, 8,
+                    new FloatGemm.Dequantization(new float[] {1}, null))).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
     void aPackedBOfFewValuesSumsExactlyInDeeperSlices() {
         // B within ±w of its zero points lets a slice run 2^24 / (255·w) deep (up to MAX_DEPTH). With
         // every product at its largest, of one sign and odd, each slice's sum lies just below 2^24,
