@@ -253,7 +253,7 @@ public final class FloatGemm {
             return Math.ceilDiv(m, ROW_CHUNK);
         }
 
-        /** Packs the rows of chunk {@code index} (0 ≤ index < {@link #chunks()}) at every depth; chunks may be filled on different threads. */
+        /** Packs the rows of chunk {@code index} (from 0, under {@link #chunks()}) at every depth; chunks may be filled on different threads. */
         public void fill(int index) {
             int chunk = index * ROW_CHUNK;
             if (values == null || chunk < 0 || chunk >= m) {
