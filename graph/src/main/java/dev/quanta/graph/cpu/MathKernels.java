@@ -544,14 +544,14 @@ final class MathKernels {
      * with each task packing all of A against 0.73 and 0.55 with rows split (one profile each,
      * twentieth session), and packing A once saves the rest.
      */
-    private static boolean splitsColumnsOfPackedB(long batches, long m, long k, long n, FloatGemm.PackedB packedB) {
+    static boolean splitsColumnsOfPackedB(long batches, long m, long k, long n, FloatGemm.PackedB packedB) {
         return packedB != null && batches == 1 && m >= FloatGemm.PACKING_MIN_ROWS
                 && FloatGemm.packedAFloats(Math.toIntExact(m), Math.toIntExact(k)) * 4 <= SHARED_A_BYTES
                 && n >= 2 * MIN_COLUMNS_PER_TASK;
     }
 
     /** C = A·B for a packed B, A packed once by chunks of rows, then B's columns split among the tasks. */
-    private static void multiplyByColumns(KernelContext context, FloatGemm.Operand a, FloatGemm.PackedB b,
+    static void multiplyByColumns(KernelContext context, FloatGemm.Operand a, FloatGemm.PackedB b,
             FloatGemm.Matrix c, int m, int n, int k, FloatGemm.Dequantization epilogue, long tasks) {
         float[] room = SHARED_A.get();
         if (room.length < FloatGemm.packedAFloats(m, k)) {
@@ -559,7 +559,7 @@ final class MathKernels {
             SHARED_A.set(room);
         }
         FloatGemm.PackedA packed = FloatGemm.packA(a, m, k, b, room);
-        context.parallel(packed.chunks(), chunk -> packed.fill((int) chunk));
+        context.parallel(packed.parts(), part -> packed.fill((int) part));
         long width = Math.ceilDiv(Math.ceilDiv(n, Math.clamp(tasks, 1, Math.ceilDiv(n, MIN_COLUMNS_PER_TASK))),
                 MIN_COLUMNS_PER_TASK) * MIN_COLUMNS_PER_TASK;
         context.parallel(Math.ceilDiv(n, width), task -> {

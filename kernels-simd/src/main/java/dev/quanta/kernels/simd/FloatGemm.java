@@ -248,22 +248,26 @@ public final class FloatGemm {
             return (long) roundedRows(m) * depth + (long) chunk * rows;
         }
 
-        /** Chunks of rows, each packed by one call of {@link #fill}. */
-        public int chunks() {
-            return Math.ceilDiv(m, ROW_CHUNK);
+        /** Parts of the packing, each a chunk of rows in a slice of the depth, packed by one call of {@link #fill}. */
+        public int parts() {
+            return Math.ceilDiv(m, ROW_CHUNK) * Math.max(1, Math.ceilDiv(k, step));
         }
 
-        /** Packs the rows of chunk {@code index} (from 0, under {@link #chunks()}) at every depth; chunks may be filled on different threads. */
+        /**
+         * Packs part {@code index} (from 0, under {@link #parts()}): parts may be filled on different
+         * threads, so that few rows of a deep product (a convolution's patches at a CNN's last stage,
+         * 49 rows 4,608 deep) are packed by all of them.
+         */
         public void fill(int index) {
-            int chunk = index * ROW_CHUNK;
-            if (values == null || chunk < 0 || chunk >= m) {
-                throw new IllegalArgumentException("chunk " + index + " of " + chunks() + (values == null ? " packed already" : ""));
+            int slices = Math.max(1, Math.ceilDiv(k, step));
+            int chunk = index / slices * ROW_CHUNK;
+            int depth = index % slices * step;
+            if (values == null || index < 0 || chunk >= m) {
+                throw new IllegalArgumentException("part " + index + " of " + parts() + (values == null ? " packed already" : ""));
             }
             int height = Math.min(ROW_CHUNK, m - chunk);
-            for (int depth = 0; depth < k; depth += step) {
-                int rows = Math.min(step, k - depth);
-                packA(source, chunk, height, depth, rows, values, Math.toIntExact(at(depth, chunk, rows)));
-            }
+            int rows = Math.min(step, k - depth);
+            packA(source, chunk, height, depth, rows, values, Math.toIntExact(at(depth, chunk, rows)));
         }
     }
 
@@ -305,7 +309,7 @@ public final class FloatGemm {
     /**
      * Room in {@code values} (at least {@link #packedAFloats} of them) for A[m×k], float or int8 less
      * its zero points ({@link #PACKING_MIN_ROWS} rows or more), packed for products with the packed
-     * B {@code b}: the caller fills each of its {@link PackedA#chunks()}, on any threads, then
+     * B {@code b}: the caller fills each of its {@link PackedA#parts()}, on any threads, then
      * multiplies it by any blocks of b's columns ({@link #multiply(PackedA, PackedB, int, Matrix, int,
      * Dequantization)}), which then all read the one packed A.
      */

@@ -307,9 +307,11 @@ class FloatGemmTest {
                         new float[Math.toIntExact(FloatGemm.packedAFloats(m, k)) + random.nextInt(5)]);
                 FloatGemm.PackedA onceFloats = FloatGemm.packA(af, m, k, packedFloats,
                         new float[Math.toIntExact(FloatGemm.packedAFloats(m, k))]);
-                for (int chunk = onceInts.chunks() - 1; chunk >= 0; chunk--) {
-                    onceInts.fill(chunk);
-                    onceFloats.fill(chunk);
+                for (int part = onceInts.parts() - 1; part >= 0; part--) {
+                    onceInts.fill(part);
+                }
+                for (int part = onceFloats.parts() - 1; part >= 0; part--) {
+                    onceFloats.fill(part);
                 }
                 FloatGemm.Matrix[] outputs = new FloatGemm.Matrix[4];
                 for (int i = 0; i < outputs.length; i++) {
@@ -356,7 +358,7 @@ class FloatGemmTest {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.packA(a, 8, 16, ints, room))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("both float or both int8");
             FloatGemm.PackedA packed = FloatGemm.packA(a, 8, 16, b, room);
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> packed.fill(packed.chunks()))
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> packed.fill(packed.parts()))
                     .isInstanceOf(IllegalArgumentException.class);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.multiply(packed, other, 0, c, 8, null))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("another B");
