@@ -509,21 +509,12 @@ final class ConvKernels {
         Tensor products = context.allocateForOverwrite(DType.FLOAT, Shape.of(rows, count));
         long panels = Math.ceilDiv(count, FloatGemm.PANEL);
         long blocks = Math.clamp(2L * rows * patch * count / MIN_OPERATIONS_PER_TASK, 1, Math.min(panels, 4L * context.threads()));
-        FloatGemm.Matrix rowsOfPatches = new FloatGemm.Matrix(patches.segment(), patches.offset(), patch);
-        if (blocks > 1 && MathKernels.splitsColumnsOfPackedB(1, rows, patch, count, filters)) {
-            // The patches packed once, by all the threads, where each block of filters had packed them
-            // all again: ResNet-18's 512→512 3×3 layers over 7×7 positions, 4,608 deep.
-            MathKernels.multiplyByColumns(context, rowsOfPatches, filters,
-                    new FloatGemm.Matrix(products.segment(), products.offset(), count), rows, count, patch, null, blocks);
-        } else {
-            context.parallel(blocks, block -> {
-                int first = (int) (block * panels / blocks) * FloatGemm.PANEL;
-                int end = (int) Math.min(count, (block + 1) * panels / blocks * FloatGemm.PANEL);
-                FloatGemm.multiply(rowsOfPatches, filters, first,
-                        new FloatGemm.Matrix(products.segment(), products.offset() + first, count), rows, end - first, patch,
-                        false);
-            });
-        }
+        context.parallel(blocks, block -> {
+            int first = (int) (block * panels / blocks) * FloatGemm.PANEL;
+            int end = (int) Math.min(count, (block + 1) * panels / blocks * FloatGemm.PANEL);
+            FloatGemm.multiply(new FloatGemm.Matrix(patches.segment(), patches.offset(), patch), filters, first,
+                    new FloatGemm.Matrix(products.segment(), products.offset() + first, count), rows, end - first, patch, false);
+        });
         MemorySegment from = products.segment();
         MemorySegment to = y.segment();
         long fromAt = products.byteOffset();

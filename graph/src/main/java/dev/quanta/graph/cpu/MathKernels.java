@@ -544,14 +544,14 @@ final class MathKernels {
      * with each task packing all of A against 0.73 and 0.55 with rows split (one profile each,
      * twentieth session), and packing A once saves the rest.
      */
-    static boolean splitsColumnsOfPackedB(long batches, long m, long k, long n, FloatGemm.PackedB packedB) {
+    private static boolean splitsColumnsOfPackedB(long batches, long m, long k, long n, FloatGemm.PackedB packedB) {
         return packedB != null && batches == 1 && m >= FloatGemm.PACKING_MIN_ROWS
                 && FloatGemm.packedAFloats(Math.toIntExact(m), Math.toIntExact(k)) * 4 <= SHARED_A_BYTES
                 && n >= 2 * MIN_COLUMNS_PER_TASK;
     }
 
     /** C = A·B for a packed B, A packed once by chunks of rows, then B's columns split among the tasks. */
-    static void multiplyByColumns(KernelContext context, FloatGemm.Operand a, FloatGemm.PackedB b,
+    private static void multiplyByColumns(KernelContext context, FloatGemm.Operand a, FloatGemm.PackedB b,
             FloatGemm.Matrix c, int m, int n, int k, FloatGemm.Dequantization epilogue, long tasks) {
         float[] room = SHARED_A.get();
         if (room.length < FloatGemm.packedAFloats(m, k)) {

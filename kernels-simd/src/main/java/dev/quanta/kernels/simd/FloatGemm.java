@@ -255,8 +255,8 @@ public final class FloatGemm {
 
         /**
          * Packs part {@code index} (from 0, under {@link #parts()}): parts may be filled on different
-         * threads, so that few rows of a deep product (a convolution's patches at a CNN's last stage,
-         * 49 rows 4,608 deep) are packed by all of them.
+         * threads, so that few rows of a deep product (the MiniLM's 128 rows 1,536 deep: two chunks
+         * by six slices) are packed by all of them.
          */
         public void fill(int index) {
             int slices = Math.max(1, Math.ceilDiv(k, step));
