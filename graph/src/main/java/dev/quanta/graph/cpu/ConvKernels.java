@@ -99,13 +99,14 @@ final class ConvKernels {
 
     static Kernel conv(Conv op) {
         TransposedFilters transposed = new TransposedFilters();
+        PlanarKernel planarKernel = new PlanarKernel();
         Window planar = op.window().withLeadingAxis();
         return (context, inputs) -> {
             Tensor filters = inputs[1].contiguous();
             Tensor bias = inputs.length > 2 ? inputs[2] : null;
             if (inputs[0].rank() == 5 && filters.rank() == 5 && inputs[0].dtype() == DType.FLOAT && filters.dtype() == DType.FLOAT
                     && (bias == null || bias.dtype() == DType.FLOAT)) {
-                return new Tensor[] {byDepth(context, op, inputs[0].contiguous(), filters, bias)};
+                return new Tensor[] {byDepth(context, op, inputs[0].contiguous(), filters, bias, planarKernel)};
             }
             // A 1-D convolution runs as a 2-D one of height 1, where the depthwise and planar paths are.
             boolean flat = inputs[0].rank() == 3 && filters.rank() == 3;
@@ -129,7 +130,7 @@ final class ConvKernels {
                 }
                 if (byPositions(l)) {
                     // Keyed by the node's own filters: the height-1 view is a new tensor at each run.
-                    byPositions(context, l, x, transposed.of(filters, context.isConstant(1), l), y, biases);
+                    byPositions(context, l, x, transposed.of(context, filters, context.isConstant(1), l), y, biases);
                     return new Tensor[] {y};
                 }
                 if (fewChannels(l)) {
@@ -188,6 +189,22 @@ final class ConvKernels {
         };
     }
 
+    /** A 3-D convolution's 2-D kernel, kept from run to run while its window stays, with what it packs. */
+    private static final class PlanarKernel {
+        private Window window;
+        private Kernel kernel;
+
+        synchronized Kernel of(Window planar, int group) {
+            if (kernel == null || !Arrays.equals(window.kernel(), planar.kernel()) || !Arrays.equals(window.strides(), planar.strides())
+                    || !Arrays.equals(window.dilations(), planar.dilations()) || !Arrays.equals(window.pads(), planar.pads())
+                    || window.autoPad() != planar.autoPad() || window.ceilMode() != planar.ceilMode()) {
+                window = planar;
+                kernel = conv(new Conv(planar, group));
+            }
+            return kernel;
+        }
+    }
+
     /**
      * A 3-D float convolution as a sum over its kernel's depth of 2-D ones: through depth tap dt,
      * output depth t reads input depth t·stride − pad + dt·dilation, so each tap is one 2-D
@@ -196,13 +213,13 @@ final class ConvKernels {
      * patch matrix of R3D-18's 64→64 3×3×3 layers over 8×56×56 positions (173 MB) was gathered
      * element by element: 0.6 s a layer on two threads.
      */
-    private static Tensor byDepth(KernelContext context, Conv op, Tensor x, Tensor w, Tensor bias) {
+    private static Tensor byDepth(KernelContext context, Conv op, Tensor x, Tensor w, Tensor bias, PlanarKernel planarKernel) {
         Lowering l = Lowering.of(context, "Conv", x, w, op.window(), op.group());
         Window.Geometry g = l.geometry();
         Window planar = new Window(new long[] {g.kernel()[1], g.kernel()[2]}, new long[] {g.strides()[1], g.strides()[2]},
                 new long[] {g.dilations()[1], g.dilations()[2]},
                 new long[] {g.padBefore()[1], g.padBefore()[2], g.padAfter()[1], g.padAfter()[2]}, Window.AutoPad.NOTSET, false);
-        Kernel planes = conv(new Conv(planar, op.group()));
+        Kernel planes = planarKernel.of(planar, op.group());
         long batch = l.batch();
         long filters = l.filters();
         long depth = x.size(2);
@@ -470,28 +487,54 @@ final class ConvKernels {
         static final long MAX_BYTES = 64L << 20;
         private Tensor source;
         private FloatGemm.PackedB packed;
+        /** Whether the filters have come as another tensor: not kept from run to run then. */
+        private boolean changing;
 
-        synchronized FloatGemm.PackedB of(Tensor w, boolean constant, Lowering l) {
+        synchronized FloatGemm.PackedB of(KernelContext context, Tensor w, boolean constant, Lowering l) {
             if (constant && source == w) {
                 return packed;
             }
+            // Filters marked constant that come as another tensor later are a 3-D convolution's
+            // slices of its constant filters, made anew at each run: from then on none is kept.
+            if (constant && source != null) {
+                changing = true;
+                source = null;
+                packed = null;
+            }
+            constant &= !changing;
             int patch = Math.toIntExact(l.patch());
             int filters = Math.toIntExact(l.filters());
-            // The packed B keeps reading its source where there are few rows: the transpose lives as long as it.
-            MemorySegment transpose = Arena.ofAuto().allocate(Math.max(4, 4L * patch * filters), 64);
+            // The packed B keeps reading its source where there are few rows: the transpose lives as
+            // long as it. Filters that change from run to run are packed in the run's memory: in
+            // memory of their own, which only the GC frees, R3D-18 piled up 4.9 GiB off-heap in a
+            // benchmark, and zeroing fresh pages took 30% of its samples.
+            MemorySegment transpose = constant ? Arena.ofAuto().allocate(Math.max(4, 4L * patch * filters), 64)
+                    : runMemory(context, 4L * patch * filters);
+            MemorySegment from = w.segment();
+            long fromAt = w.byteOffset();
             for (int f = 0; f < filters; f++) {
                 for (int p = 0; p < patch; p++) {
                     transpose.set(Layouts.FLOAT, (p * (long) filters + f) * 4,
-                            w.segment().get(Layouts.FLOAT, w.byteOffset() + (f * (long) patch + p) * 4));
+                            from.get(Layouts.FLOAT, fromAt + (f * (long) patch + p) * 4));
                 }
             }
-            FloatGemm.PackedB result = FloatGemm.pack(new FloatGemm.Matrix(transpose, 0, filters), patch, filters);
+            FloatGemm.Matrix matrix = new FloatGemm.Matrix(transpose, 0, filters);
+            FloatGemm.PackedB result = constant ? FloatGemm.pack(matrix, patch, filters)
+                    : FloatGemm.pack(matrix, patch, filters, runMemory(context, FloatGemm.packedBytes(patch, filters)));
             if (constant) {
                 source = w;
                 packed = result;
             }
             return result;
         }
+    }
+
+    /** {@code bytes} (4 at least) of this run's memory, 64-byte aligned. */
+    private static MemorySegment runMemory(KernelContext context, long bytes) {
+        Tensor room = context.allocateForOverwrite(DType.FLOAT, Shape.of(Math.ceilDiv(Math.max(bytes, 4), 4) + 16));
+        long at = room.byteOffset();
+        long aligned = (room.segment().address() + at + 63) / 64 * 64 - room.segment().address();
+        return room.segment().asSlice(aligned, Math.max(bytes, 4));
     }
 
     /**

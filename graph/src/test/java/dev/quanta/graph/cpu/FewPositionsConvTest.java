@@ -343,10 +343,21 @@ class FewPositionsConvTest {
         return new double[][] {y, magnitude};
     }
 
+    /** y from three runs of one session, which must agree: what a kernel keeps from run to run (packed filters, a 3-D convolution's 2-D kernel) must not change it. */
     private static float[] run(Graph graph, Map<String, Tensor> feeds, int threads) {
-        try (Session session = new Session(graph, new SessionOptions(threads, false));
-                Outputs outputs = session.run(feeds)) {
-            return outputs.get("y").toFloatArray();
+        try (Session session = new Session(graph, new SessionOptions(threads, false))) {
+            float[] first = null;
+            for (int run = 0; run < 3; run++) {
+                try (Outputs outputs = session.run(feeds)) {
+                    float[] y = outputs.get("y").toFloatArray();
+                    if (first == null) {
+                        first = y;
+                    } else {
+                        assertThat(y).as("run %d of one session", run + 1).isEqualTo(first);
+                    }
+                }
+            }
+            return first;
         }
     }
 }

@@ -194,6 +194,19 @@ public final class FloatGemm {
 
     /** Packs a constant B[k×n] once, for any number of products; int8 B takes its zero points per column. */
     public static PackedB pack(Operand b, int k, int n) {
+        return pack(b, k, n, Arena.ofAuto().allocate(Math.max(packedBytes(k, n), 4), 64));
+    }
+
+    /**
+     * As {@link #pack(Operand, int, int)}, into {@code data} (at least {@link #packedBytes} from
+     * offset 0, 64-byte aligned), which the caller keeps alive while the packed B is used: a B packed
+     * for one run only, in that run's memory, where memory of its own lasts until the GC frees it.
+     */
+    public static PackedB pack(Operand b, int k, int n, MemorySegment data) {
+        if (data.byteSize() < packedBytes(k, n) || data.address() % 64 != 0) {
+            throw new IllegalArgumentException("packing B takes " + packedBytes(k, n) + " bytes from a 64-byte boundary, not "
+                    + data.byteSize() + " at " + data.address());
+        }
         if (b instanceof Int8Matrix bytes && !bytes.perColumn() && bytes.zeroPoints().length != 1) {
             throw new IllegalArgumentException("B's zero points go per column");
         }
@@ -205,7 +218,6 @@ public final class FloatGemm {
                 }
             }
         }
-        MemorySegment data = Arena.ofAuto().allocate(Math.max(packedBytes(k, n), 4), 64);
         PackedB packed = new PackedB(b, data, k, widest);
         for (int depth = 0; depth < k; depth += DEPTH) {
             packB(b, depth, Math.min(DEPTH, k - depth), 0, n, k, data.asSlice(packed.at(depth, 0)));
