@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * products with a packed B, up to {@link #MAX_DEPTH}), a chunk of B's columns is
  * packed into panels two vectors wide and a chunk of A's rows into blocks of {@link #ROWS} rows,
  * both contiguous and zero-padded, so the micro-kernel streams them. The micro-kernel holds
- * eight rows of C by two vectors in sixteen registers: each loaded B vector serves eight rows and
+ * {@link #ROWS} rows of C by two vectors in registers: each loaded B vector serves every row and
  * each broadcast A element two vectors. Offsets and strides are in elements.
  */
 public final class FloatGemm {
@@ -28,12 +28,16 @@ public final class FloatGemm {
     private static final VectorSpecies<Integer> INT_SPECIES = IntVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
     /**
-     * Rows of C per micro-kernel: sixteen accumulators, two B vectors and a broadcast, within
-     * AVX-512's 32 registers. On a Xeon with AMX (two 512-bit ports, which also take the loop's
-     * scalar work) eight rows did 175–183 GFLOP/s a core where six did 156–170, in a throwaway loop
-     * (bench/RESULTS.md, twentieth session).
+     * Rows of C per micro-kernel. Eight with AVX-512: sixteen accumulators, two B vectors and a
+     * broadcast, within its 32 registers; on a Xeon with AMX (two 512-bit ports, which also take the
+     * loop's scalar work) eight rows did 175–183 GFLOP/s a core where six did 156–170, in a
+     * throwaway loop (bench/RESULTS.md, twentieth session). Six with AVX2, whose sixteen registers
+     * hold twelve accumulators, two B vectors and a broadcast: eight spilled (51 GFLOP/s against
+     * 78 with -XX:UseAVX=2). {@link #kernel} takes eight, {@link #kernelFromSegment} six.
      */
-    public static final int ROWS = 8;
+    public static final int ROWS = SPECIES.vectorBitSize() >= 512 ? 8 : 6;
+    /** The most rows a micro-kernel tile has. */
+    private static final int MOST_ROWS = 8;
     /** Columns of C per micro-kernel and per packed panel of B: a product narrower than this wastes lanes. */
     public static final int PANEL = 2 * LANES;
     /** Columns of C per step of {@link #rowWide}, few rows of A against B where it lies. */
@@ -49,8 +53,11 @@ public final class FloatGemm {
     static final int MAX_DEPTH = 1024;
     /** Sums of integers up to this magnitude are exact in float. */
     private static final int EXACT_FLOAT_INTEGERS = 1 << 24;
-    /** Rows of A packed at a time (72 KiB at 256 deep, 288 KiB at 1024: in L2), reused across a whole chunk of B's columns. */
-    static final int ROW_CHUNK = 9 * ROWS;
+    /**
+     * Rows of A packed at a time (72 KiB at 256 deep, 288 KiB at 1024: in L2), reused across a whole
+     * chunk of B's columns: whole tiles of either height.
+     */
+    static final int ROW_CHUNK = 72;
     /** Columns of B packed at a time (512 KiB with AVX2, in L2), reused across every row of A. */
     static final int COLUMN_CHUNK = 32 * PANEL;
     /** Columns per step of the streaming kernel: one vector of bytes, four vectors of floats. */
@@ -68,6 +75,8 @@ public final class FloatGemm {
     // array one (see bench/RESULTS.md).
     private static final ThreadLocal<float[]> PACKED_A = ThreadLocal.withInitial(() -> new float[ROW_CHUNK * MAX_DEPTH]);
     private static final ThreadLocal<MemorySegment> PACKED_B = ThreadLocal.withInitial(() -> buffer(DEPTH * COLUMN_CHUNK));
+    /** An off-heap copy of A's chunk for {@link #kernelFromSegment} (AVX2). */
+    private static final ThreadLocal<MemorySegment> OFF_HEAP_A = ThreadLocal.withInitial(() -> buffer(ROW_CHUNK * MAX_DEPTH));
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[ROWS * PANEL]);
     /** A vector of integer sums on its way to {@link #storeSums}. */
     private static final ThreadLocal<int[]> CONVERTED = ThreadLocal.withInitial(() -> new int[LANES]);
@@ -80,7 +89,7 @@ public final class FloatGemm {
     }
 
     private static final ThreadLocal<PackingScratch> PACKING = ThreadLocal.withInitial(() -> new PackingScratch(
-            new float[ROWS][MAX_DEPTH], new float[PANEL * DEPTH]));
+            new float[MOST_ROWS][MAX_DEPTH], new float[PANEL * DEPTH]));
 
     private FloatGemm() {
     }
@@ -529,12 +538,19 @@ public final class FloatGemm {
                     int height = Math.min(ROW_CHUNK, m - chunk);
                     float[] aValues = chunkOfA(a, packedA, chunk, height, depth, rows, chunkA);
                     int aAt = aValues == chunkA ? 0 : Math.toIntExact(packedA.at(depth, chunk, rows));
+                    MemorySegment offHeapA = offHeapChunk(aValues, aAt, roundedRows(height) * rows);
                     Dequantization last = depth + rows == k ? then : null;
                     for (int column = 0; column < n; column += PANEL) {
                         long bAt = packed.at(depth, firstColumn + column);
                         for (int block = 0; block * ROWS < height; block++) {
-                            kernel(aValues, aAt + block * ROWS * rows, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
-                                    Math.min(ROWS, height - block * ROWS), column, n, add, integers, last, firstColumn);
+                            if (offHeapA == null) {
+                                kernel(aValues, aAt + block * ROWS * rows, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
+                                        Math.min(ROWS, height - block * ROWS), column, n, add, integers, last, firstColumn);
+                            } else {
+                                kernelFromSegment(offHeapA, block * ROWS * rows * 4L, packed.data, bAt, rows, tile, c,
+                                        chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers,
+                                        last, firstColumn);
+                            }
                         }
                     }
                 }
@@ -548,12 +564,19 @@ public final class FloatGemm {
                     int height = Math.min(ROW_CHUNK, m - chunk);
                     float[] aValues = chunkOfA(a, packedA, chunk, height, depth, rows, chunkA);
                     int aAt = aValues == chunkA ? 0 : Math.toIntExact(packedA.at(depth, chunk, rows));
+                    MemorySegment offHeapA = offHeapChunk(aValues, aAt, roundedRows(height) * rows);
                     for (int panel = 0; panel * PANEL < width; panel++) {
                         int column = columns + panel * PANEL;
                         for (int block = 0; block * ROWS < height; block++) {
-                            kernel(aValues, aAt + block * ROWS * rows, packedB, panel * PANEL * rows * 4L, rows, tile, c,
-                                    chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers,
-                                    null, 0);
+                            if (offHeapA == null) {
+                                kernel(aValues, aAt + block * ROWS * rows, packedB, panel * PANEL * rows * 4L, rows, tile, c,
+                                        chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers,
+                                        null, 0);
+                            } else {
+                                kernelFromSegment(offHeapA, block * ROWS * rows * 4L, packedB, panel * PANEL * rows * 4L, rows,
+                                        tile, c, chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add,
+                                        integers, null, 0);
+                            }
                         }
                     }
                 }
@@ -577,6 +600,16 @@ public final class FloatGemm {
             packA(a, chunk, height, depth, rows, chunkA, 0);
         }
         return chunkA;
+    }
+
+    /** With six rows a tile (AVX2), the chunk's {@code count} values from {@code values[at]} copied off-heap for {@link #kernelFromSegment}; else null. */
+    private static MemorySegment offHeapChunk(float[] values, int at, int count) {
+        if (ROWS == MOST_ROWS) {
+            return null;
+        }
+        MemorySegment chunk = OFF_HEAP_A.get();
+        MemorySegment.copy(values, at, chunk, Layouts.FLOAT, 0, count);
+        return chunk;
     }
 
     /**
@@ -810,7 +843,7 @@ public final class FloatGemm {
         }
     }
 
-    /** packed[from + i·ROWS + r] = rows[r][i], for the {@link #ROWS} rows of a micro-kernel tile. */
+    /** packed[from + i·ROWS + r] = rows[r][i], for the {@link #ROWS} rows of a micro-kernel tile ({@code rows} holds eight). */
     private static void interleave(float[][] rows, int count, float[] packed, int from) {
         float[] row0 = rows[0], row1 = rows[1], row2 = rows[2], row3 = rows[3];
         float[] row4 = rows[4], row5 = rows[5], row6 = rows[6], row7 = rows[7];
@@ -827,13 +860,15 @@ public final class FloatGemm {
             packed[at + 3] = row3[i];
             packed[at + 4] = row4[i];
             packed[at + 5] = row5[i];
-            packed[at + 6] = row6[i];
-            packed[at + 7] = row7[i];
+            if (ROWS == MOST_ROWS) {
+                packed[at + 6] = row6[i];
+                packed[at + 7] = row7[i];
+            }
         }
     }
 
     /**
-     * C[row.., column..] (= or +=) eight packed rows of A (from {@code packedA[aAt]}) times a packed
+     * C[row.., column..] (= or +=) eight packed rows of A (from {@code packedA[aAt]}; AVX-512) times a packed
      * panel of B; only {@code valid} rows are stored, integer sums through {@code then} unless it is
      * null.
      */
@@ -848,7 +883,7 @@ public final class FloatGemm {
         // into a nest of loops with conditional moves, unrolled twice (disassembly), and float
         // products ran 4–14% slower (128×384×1536 and 512×1024×1024, one thread, alternating JVMs).
         for (int i = 0; i < rows; i++) {
-            int at = aAt + i * ROWS;
+            int at = aAt + i * MOST_ROWS;
             long bt = bAt + i * (PANEL * 4L);
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, packedB, bt, Layouts.ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, packedB, bt + LANES * 4, Layouts.ORDER);
@@ -918,6 +953,86 @@ public final class FloatGemm {
         c61.intoArray(tile, 6 * PANEL + LANES);
         c70.intoArray(tile, 7 * PANEL);
         c71.intoArray(tile, 7 * PANEL + LANES);
+        store(tile, 0, valid, c, row, column, n, accumulate, integers, then, firstColumn);
+    }
+
+    /**
+     * {@link #kernel} for six rows with AVX2, A read from an off-heap copy of its chunk (byte offset
+     * {@code aAt}): from a heap array, with AVX2, the six-row loop ran at 66–69 GFLOP/s against 89–98
+     * from a segment in a throwaway loop, and the GEMM at 57–62 against 78 (-XX:UseAVX=2, twentieth
+     * session), where with AVX-512 the heap array is the faster.
+     */
+    private static void kernelFromSegment(MemorySegment packedA, long aAt, MemorySegment packedB, long bAt, int rows, float[] tile,
+            Matrix c, int row, int valid, int column, int n, boolean accumulate, boolean integers, Dequantization then,
+            int firstColumn) {
+        packedA = Segments.exact(packedA);
+        packedB = Segments.exact(packedB);
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = FloatVector.zero(SPECIES);
+        FloatVector c10 = FloatVector.zero(SPECIES), c11 = FloatVector.zero(SPECIES);
+        FloatVector c20 = FloatVector.zero(SPECIES), c21 = FloatVector.zero(SPECIES);
+        FloatVector c30 = FloatVector.zero(SPECIES), c31 = FloatVector.zero(SPECIES);
+        FloatVector c40 = FloatVector.zero(SPECIES), c41 = FloatVector.zero(SPECIES);
+        FloatVector c50 = FloatVector.zero(SPECIES), c51 = FloatVector.zero(SPECIES);
+        // An int-counted loop: C2 turned the same loop counting bytes in a long, by a constant step,
+        // into a nest of loops with conditional moves, unrolled twice (disassembly), and float
+        // products ran 4–14% slower (128×384×1536 and 512×1024×1024, one thread, alternating JVMs).
+        for (int i = 0; i < rows; i++) {
+            long at = aAt + i * (ROWS * 4L);
+            long bt = bAt + i * (PANEL * 4L);
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, packedB, bt, Layouts.ORDER);
+            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, packedB, bt + LANES * 4, Layouts.ORDER);
+            FloatVector value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at));
+            c00 = value.fma(b0, c00);
+            c01 = value.fma(b1, c01);
+            value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at + 4));
+            c10 = value.fma(b0, c10);
+            c11 = value.fma(b1, c11);
+            value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at + 8));
+            c20 = value.fma(b0, c20);
+            c21 = value.fma(b1, c21);
+            value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at + 12));
+            c30 = value.fma(b0, c30);
+            c31 = value.fma(b1, c31);
+            value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at + 16));
+            c40 = value.fma(b0, c40);
+            c41 = value.fma(b1, c41);
+            value = FloatVector.broadcast(SPECIES, packedA.get(Layouts.FLOAT, at + 20));
+            c50 = value.fma(b0, c50);
+            c51 = value.fma(b1, c51);
+        }
+        if (!integers && !accumulate && valid == ROWS && column + PANEL <= n) {
+            // A whole tile of float sums goes straight to C: for attention's 32-deep products the
+            // round trip through the array cost about as much as the multiply-adds.
+            MemorySegment out = Segments.exact(c.segment());
+            long at = c.byteAt(row, column);
+            long stride = c.rowStride() * 4;
+            c00.intoMemorySegment(out, at, Layouts.ORDER);
+            c01.intoMemorySegment(out, at + LANES * 4, Layouts.ORDER);
+            c10.intoMemorySegment(out, at + stride, Layouts.ORDER);
+            c11.intoMemorySegment(out, at + stride + LANES * 4, Layouts.ORDER);
+            c20.intoMemorySegment(out, at + 2 * stride, Layouts.ORDER);
+            c21.intoMemorySegment(out, at + 2 * stride + LANES * 4, Layouts.ORDER);
+            c30.intoMemorySegment(out, at + 3 * stride, Layouts.ORDER);
+            c31.intoMemorySegment(out, at + 3 * stride + LANES * 4, Layouts.ORDER);
+            c40.intoMemorySegment(out, at + 4 * stride, Layouts.ORDER);
+            c41.intoMemorySegment(out, at + 4 * stride + LANES * 4, Layouts.ORDER);
+            c50.intoMemorySegment(out, at + 5 * stride, Layouts.ORDER);
+            c51.intoMemorySegment(out, at + 5 * stride + LANES * 4, Layouts.ORDER);
+            return;
+        }
+        // The sums leave through an array: vectors passed to a method C2 does not inline would be boxed.
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, PANEL);
+        c11.intoArray(tile, PANEL + LANES);
+        c20.intoArray(tile, 2 * PANEL);
+        c21.intoArray(tile, 2 * PANEL + LANES);
+        c30.intoArray(tile, 3 * PANEL);
+        c31.intoArray(tile, 3 * PANEL + LANES);
+        c40.intoArray(tile, 4 * PANEL);
+        c41.intoArray(tile, 4 * PANEL + LANES);
+        c50.intoArray(tile, 5 * PANEL);
+        c51.intoArray(tile, 5 * PANEL + LANES);
         store(tile, 0, valid, c, row, column, n, accumulate, integers, then, firstColumn);
     }
 
