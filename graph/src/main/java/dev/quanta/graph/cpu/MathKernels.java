@@ -249,7 +249,8 @@ final class MathKernels {
     /**
      * A constant B of one node, packed the first time a product needs it, then shared by every run and
      * thread: for the GEMM when a product has rows enough for it (in 16-bit lanes for {@link
-     * Int16Gemm} when it is an int8 B whose columns span at most 254 values, else as floats), and for {@link Int8Gemv} when
+     * Int16Gemm} when it is an int8 B whose columns span at most 254 values and the processor takes
+     * that kernel, {@link Int16Gemm#CHOSEN}, else as floats), and for {@link Int8Gemv} when
      * an integer product has fewer (each form only when some product wants it). Each is kept only
      * while it stays within a budget.
      */
@@ -550,7 +551,7 @@ final class MathKernels {
                 && n >= 2 * MIN_COLUMNS_PER_TASK;
     }
 
-    /** C = A·B for a packed B, A packed once by chunks of rows, then B's columns split among the tasks. */
+    /** C = A·B for a packed B: A packed once, its parts across the tasks, then B's columns split among them. */
     private static void multiplyByColumns(KernelContext context, FloatGemm.Operand a, FloatGemm.PackedB b,
             FloatGemm.Matrix c, int m, int n, int k, FloatGemm.Dequantization epilogue, long tasks) {
         float[] room = SHARED_A.get();
