@@ -852,7 +852,13 @@ public final class FloatGemm {
                 || packed.length < from + ROWS * count) {
             throw new IllegalArgumentException(count + " values a row exceed the packing scratch");
         }
-        for (int i = 0; i < count; i++) {
+        int i = 0;
+        if (TRANSPOSES) {
+            for (; i + LANES <= count; i += LANES) {
+                transpose(row0, row1, row2, row3, row4, row5, row6, row7, i, packed, from + i * ROWS);
+            }
+        }
+        for (; i < count; i++) {
             int at = from + i * ROWS;
             packed[at] = row0[i];
             packed[at + 1] = row1[i];
@@ -865,6 +871,65 @@ public final class FloatGemm {
                 packed[at + 7] = row7[i];
             }
         }
+    }
+
+    /** Eight rows by sixteen lanes: {@link #interleave} by vectors (AVX-512), one row's value at a time otherwise. */
+    private static final boolean TRANSPOSES = ROWS == MOST_ROWS && LANES == 16;
+
+    /**
+     * Lane indices into a pair of vectors (16 and up: the second) that interleave their halves in
+     * units of {@code unit} lanes: the lower halves, or the upper.
+     */
+    private static IntVector interleaving(int unit, boolean upper) {
+        int[] lanes = new int[INT_SPECIES.length()];
+        for (int lane = 0; lane < lanes.length; lane++) {
+            int second = lane / unit % 2;
+            lanes[lane] = second * lanes.length + (upper ? lanes.length / 2 : 0) + lane / (2 * unit) * unit + lane % unit;
+        }
+        return IntVector.fromArray(INT_SPECIES, lanes, 0);
+    }
+
+    private static final IntVector LOWER_SINGLES = TRANSPOSES ? interleaving(1, false) : null;
+    private static final IntVector UPPER_SINGLES = TRANSPOSES ? interleaving(1, true) : null;
+    private static final IntVector LOWER_PAIRS = TRANSPOSES ? interleaving(2, false) : null;
+    private static final IntVector UPPER_PAIRS = TRANSPOSES ? interleaving(2, true) : null;
+    private static final IntVector LOWER_QUADS = TRANSPOSES ? interleaving(4, false) : null;
+    private static final IntVector UPPER_QUADS = TRANSPOSES ? interleaving(4, true) : null;
+
+    /**
+     * packed[at + j·8 + r] = row r[i + j] for sixteen j: three rounds of two-vector permutes
+     * ({@code vpermt2d}), pairs of rows, then of pairs, then of quadruples. As ints, whose index
+     * vectors need no conversion: 0.07 ns an element against 0.26–0.31 one value at a time and 0.13
+     * with float indices (a throwaway loop, 8×384).
+     */
+    private static void transpose(float[] row0, float[] row1, float[] row2, float[] row3, float[] row4, float[] row5,
+            float[] row6, float[] row7, int i, float[] packed, int at) {
+        IntVector r0 = lanes(row0, i), r1 = lanes(row1, i), r2 = lanes(row2, i), r3 = lanes(row3, i);
+        IntVector r4 = lanes(row4, i), r5 = lanes(row5, i), r6 = lanes(row6, i), r7 = lanes(row7, i);
+        IntVector t0 = LOWER_SINGLES.selectFrom(r0, r1), t1 = UPPER_SINGLES.selectFrom(r0, r1);
+        IntVector t2 = LOWER_SINGLES.selectFrom(r2, r3), t3 = UPPER_SINGLES.selectFrom(r2, r3);
+        IntVector t4 = LOWER_SINGLES.selectFrom(r4, r5), t5 = UPPER_SINGLES.selectFrom(r4, r5);
+        IntVector t6 = LOWER_SINGLES.selectFrom(r6, r7), t7 = UPPER_SINGLES.selectFrom(r6, r7);
+        IntVector u0 = LOWER_PAIRS.selectFrom(t0, t2), u1 = UPPER_PAIRS.selectFrom(t0, t2);
+        IntVector u2 = LOWER_PAIRS.selectFrom(t1, t3), u3 = UPPER_PAIRS.selectFrom(t1, t3);
+        IntVector u4 = LOWER_PAIRS.selectFrom(t4, t6), u5 = UPPER_PAIRS.selectFrom(t4, t6);
+        IntVector u6 = LOWER_PAIRS.selectFrom(t5, t7), u7 = UPPER_PAIRS.selectFrom(t5, t7);
+        storeLanes(LOWER_QUADS.selectFrom(u0, u4), packed, at);
+        storeLanes(UPPER_QUADS.selectFrom(u0, u4), packed, at + LANES);
+        storeLanes(LOWER_QUADS.selectFrom(u1, u5), packed, at + 2 * LANES);
+        storeLanes(UPPER_QUADS.selectFrom(u1, u5), packed, at + 3 * LANES);
+        storeLanes(LOWER_QUADS.selectFrom(u2, u6), packed, at + 4 * LANES);
+        storeLanes(UPPER_QUADS.selectFrom(u2, u6), packed, at + 5 * LANES);
+        storeLanes(LOWER_QUADS.selectFrom(u3, u7), packed, at + 6 * LANES);
+        storeLanes(UPPER_QUADS.selectFrom(u3, u7), packed, at + 7 * LANES);
+    }
+
+    private static IntVector lanes(float[] row, int i) {
+        return FloatVector.fromArray(SPECIES, row, i).reinterpretAsInts();
+    }
+
+    private static void storeLanes(IntVector lanes, float[] packed, int at) {
+        lanes.reinterpretAsFloats().intoArray(packed, at);
     }
 
     /**
