@@ -125,6 +125,27 @@ class ConvSplitTest {
         }
     }
 
+    /**
+     * Stride 1 read from a zero-padded copy of the image (with AVX-512, planes wide enough): output
+     * rows that panels and blocks cross, deep patches (several slices of the depth), filters in part
+     * of a tile, dilated, grouped, a kernel as tall as the plane, padded unevenly, oblong, one output
+     * row, no bias. {@link #check} runs every other case both with and without this path.
+     */
+    @Test
+    void paddedImagesTakeEveryGeometry() {
+        check(64, 12, 1, 41, 3, 1, 1);
+        check(10, 8, 2, 81, 3, 1, 2);
+        check(5, 12, 1, 9, 161, 5, 1, 2, new int[] {4, 4, 4, 4});
+        check(5, 4, 1, 9, 200, 9, 1, 1, new int[] {4, 4, 4, 4});
+        check(5, 4, 1, 11, 90, 5, 1, 1, new int[] {0, 2, 3, 4});
+        check(3, 9, 1, 1, 70, 3, 1, 1, new int[] {1, 0, 1, 2});
+        biased = false;
+        check(7, 16, 1, 60, 3, 1, 1);
+    }
+
+    /** Whether {@link #check} gives its convolution a bias. */
+    private boolean biased = true;
+
     /** A convolution of size×size images by kernel×kernel filters, padding dilation·(kernel/2) on every side. */
     private void check(int channels, int filters, int group, int size, int kernel, int stride, int dilation) {
         int pad = dilation * (kernel / 2);
@@ -134,6 +155,19 @@ class ConvSplitTest {
     /** A convolution of height×width images by kernel×kernel filters, pads (top, left, bottom, right) as ONNX orders them. */
     private void check(int channels, int filters, int group, int height, int width, int kernel, int stride, int dilation,
             int[] pads) {
+        boolean padded = ConvKernels.readsPaddedImages;
+        try {
+            for (boolean reads : padded ? new boolean[] {true, false} : new boolean[] {false}) {
+                ConvKernels.readsPaddedImages = reads;
+                check(channels, filters, group, height, width, kernel, stride, dilation, pads, reads);
+            }
+        } finally {
+            ConvKernels.readsPaddedImages = padded;
+        }
+    }
+
+    private void check(int channels, int filters, int group, int height, int width, int kernel, int stride, int dilation,
+            int[] pads, boolean paddedImage) {
         SplittableRandom random = new SplittableRandom(0xC0_5917L);
         int batch = 2;
         int groupChannels = channels / group;
@@ -141,7 +175,7 @@ class ConvSplitTest {
         float[] x = new float[batch * channels * height * width];
         float[] w = new float[filters * groupChannels * kernel * kernel];
         float[] bias = new float[filters];
-        for (int f = 0; f < filters; f++) {
+        for (int f = 0; f < filters && biased; f++) {
             bias[f] = (float) random.nextGaussian();
         }
         for (int i = 0; i < x.length; i++) {
@@ -158,14 +192,17 @@ class ConvSplitTest {
                 Arrays.stream(pads).asLongStream().toArray(), Window.AutoPad.NOTSET, false);
         int outHeight = (height + pads[0] + pads[2] - dilation * (kernel - 1) - 1) / stride + 1;
         int outWidth = (width + pads[1] + pads[3] - dilation * (kernel - 1) - 1) / stride + 1;
-        Graph graph = Graph.builder("conv").input(xValue).constant(wValue, arena.fromFloats(w, filters, groupChannels, kernel, kernel))
-                .constant(biasValue, arena.fromFloats(bias, filters))
-                .node(new Node("conv", new Conv(window, group), List.of(xValue, wValue, biasValue), List.of(y), "test"))
-                .output(y).build();
+        Graph.Builder builder = Graph.builder("conv").input(xValue)
+                .constant(wValue, arena.fromFloats(w, filters, groupChannels, kernel, kernel));
+        if (biased) {
+            builder.constant(biasValue, arena.fromFloats(bias, filters));
+        }
+        Graph graph = builder.node(new Node("conv", new Conv(window, group),
+                biased ? List.of(xValue, wValue, biasValue) : List.of(xValue, wValue), List.of(y), "test")).output(y).build();
         Tensor input = arena.fromFloats(x, batch, channels, height, width);
         float[] single = run(graph, input, 1);
         for (int threads : new int[] {2, 3}) {
-            assertThat(run(graph, input, threads)).as("%d threads", threads).isEqualTo(single);
+            assertThat(run(graph, input, threads)).as("%d threads, padded image %b", threads, paddedImage).isEqualTo(single);
         }
         int at = 0;
         for (int n = 0; n < batch; n++) {
@@ -186,7 +223,7 @@ class ConvSplitTest {
                                 }
                             }
                         }
-                        assertThat((double) single[at++]).as("y[%d, %d, %d, %d]", n, f, oh, ow)
+                        assertThat((double) single[at++]).as("y[%d, %d, %d, %d], padded image %b", n, f, oh, ow, paddedImage)
                                 .isCloseTo(sum, org.assertj.core.data.Offset.offset(1e-4 * (1 + Math.abs(sum))));
                     }
                 }

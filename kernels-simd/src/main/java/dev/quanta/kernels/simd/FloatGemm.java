@@ -129,6 +129,30 @@ public final class FloatGemm {
         }
     }
 
+    /**
+     * A zero-padded image read in place as B, never packed: row p, column j is {@code values[j +
+     * taps[p]]}. For a convolution of stride 1 over channel planes padded to {@code paddedWidth}
+     * columns, output position (y, x) is column y·paddedWidth + x and tap p = (c, ky, kx) lies
+     * c·plane + ky·dilation·paddedWidth + kx·dilation further on; the columns past each output row's
+     * width are the padding's, which the caller drops. Every column a product reads, rounded up to
+     * whole panels, must lie in {@code values} with each tap.
+     */
+    public static final class PaddedImage {
+        private final float[] values;
+        private final int[] taps;
+        private final int farthestTap;
+
+        public PaddedImage(float[] values, int[] taps) {
+            int nearest = Arrays.stream(taps).min().orElse(0);
+            if (nearest < 0) {
+                throw new IllegalArgumentException("tap at " + nearest + " lies before the image");
+            }
+            this.values = values;
+            this.taps = taps.clone();
+            this.farthestTap = Arrays.stream(taps).max().orElse(0);
+        }
+    }
+
     /** Row-major float32 matrix: element (i, j) at {@code offset + i·rowStride + j}. */
     public record Matrix(MemorySegment segment, long offset, long rowStride) implements Operand {
         long byteAt(long row, long column) {
@@ -368,6 +392,51 @@ public final class FloatGemm {
     /** As {@link #multiply(Matrix, Matrix, Matrix, int, int, int, boolean)} with an A packed once. */
     public static void multiply(PackedA a, Matrix b, Matrix c, int n, boolean accumulate) {
         multiply(a.source, b, null, 0, c, a.m, n, a.k, accumulate, false, null, a);
+    }
+
+    /** Whether {@link #multiply(PackedA, PaddedImage, int, Matrix, int)} runs here: its micro-kernel takes eight rows (AVX-512). */
+    public static final boolean READS_PADDED_IMAGES = ROWS == MOST_ROWS;
+
+    /** Filters W[m×k] packed once into a heap array, for products with padded images. */
+    public static PackedA packFilters(Matrix w, int m, int k) {
+        PackedA packed = new PackedA(w, null, new float[Math.toIntExact(packedAFloats(m, k))], null, m, k, DEPTH);
+        for (int part = 0; part < packed.parts(); part++) {
+            packed.fill(part);
+        }
+        return packed;
+    }
+
+    /**
+     * C[m×n] = A·B for filters packed by {@link #packFilters} and columns {@code first..first + n}
+     * of a padded image: the micro-kernel loads each tap's two vectors where they lie, so the
+     * patches are neither gathered nor packed (a 64→64 3×3 convolution over 56×56 positions had
+     * spent more time gathering and packing them than multiplying).
+     */
+    public static void multiply(PackedA a, PaddedImage b, int first, Matrix c, int n) {
+        if (!READS_PADDED_IMAGES || a.values == null || a.forB != null || b.taps.length != a.k) {
+            throw new IllegalArgumentException("a padded image of " + b.taps.length + " taps takes filters packed for it, "
+                    + a.k + " deep, and eight rows a tile");
+        }
+        long last = (long) first + Math.ceilDiv(n, PANEL) * PANEL - 1 + b.farthestTap;
+        if (first < 0 || n < 0 || last >= b.values.length) {
+            throw new IllegalArgumentException("columns " + first + "+" + n + " read past the padded image's "
+                    + b.values.length + " values");
+        }
+        float[] tile = TILE.get();
+        for (int depth = 0; depth < a.k; depth += a.step) {
+            int rows = Math.min(a.step, a.k - depth);
+            // Each panel's taps stay in L1 while every tile of filters meets them.
+            for (int column = 0; column < n; column += PANEL) {
+                for (int chunk = 0; chunk < a.m; chunk += ROW_CHUNK) {
+                    int height = Math.min(ROW_CHUNK, a.m - chunk);
+                    int aAt = Math.toIntExact(a.at(depth, chunk, rows));
+                    for (int block = 0; block * ROWS < height; block++) {
+                        kernelFromImage(a.values, aAt + block * ROWS * rows, b.values, b.taps, first + column, depth, rows,
+                                tile, c, chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, depth > 0);
+                    }
+                }
+            }
+        }
     }
 
     /**
@@ -1019,6 +1088,65 @@ public final class FloatGemm {
         c70.intoArray(tile, 7 * PANEL);
         c71.intoArray(tile, 7 * PANEL + LANES);
         store(tile, 0, valid, c, row, column, n, accumulate, integers, then, firstColumn);
+    }
+
+    /**
+     * {@link #kernel} with B's rows {@code depth..depth + rows} read from a padded image, each at
+     * {@code image[at + taps[p]]}; the sums always leave through {@code tile}, once a tile of many
+     * taps. The loop repeats {@link #kernel}'s: a B chosen inside one loop would cost every product.
+     */
+    private static void kernelFromImage(float[] packedA, int aAt, float[] image, int[] taps, int at, int depth, int rows,
+            float[] tile, Matrix c, int row, int valid, int column, int n, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
+        FloatVector c70 = c00, c71 = c00;
+        for (int i = 0; i < rows; i++) {
+            int a = aAt + i * MOST_ROWS;
+            int bt = at + taps[depth + i];
+            FloatVector b0 = FloatVector.fromArray(SPECIES, image, bt);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, image, bt + LANES);
+            FloatVector value = FloatVector.broadcast(SPECIES, packedA[a]);
+            c00 = value.fma(b0, c00);
+            c01 = value.fma(b1, c01);
+            value = FloatVector.broadcast(SPECIES, packedA[a + 1]);
+            c10 = value.fma(b0, c10);
+            c11 = value.fma(b1, c11);
+            value = FloatVector.broadcast(SPECIES, packedA[a + 2]);
+            c20 = value.fma(b0, c20);
+            c21 = value.fma(b1, c21);
+            value = FloatVector.broadcast(SPECIES, packedA[a + 3]);
+            c30 = value.fma(b0, c30);
+            c31 = value.fma(b1, c31);
+            value = FloatVector.broadcast(SPECIES, packedA[a + 4]);
+            c40 = value.fma(b0, c40);
+            c41 = value.fma(b1, c41);
+            value = FloatVector.broadcast(SPECIES, packedA[a + 5]);
+            c50 = value.fma(b0, c50);
+            c51 = value.fma(b1, c51);
+            value = FloatVector.broadcast(SPECIES, packedA[a + 6]);
+            c60 = value.fma(b0, c60);
+            c61 = value.fma(b1, c61);
+            value = FloatVector.broadcast(SPECIES, packedA[a + 7]);
+            c70 = value.fma(b0, c70);
+            c71 = value.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, PANEL);
+        c11.intoArray(tile, PANEL + LANES);
+        c20.intoArray(tile, 2 * PANEL);
+        c21.intoArray(tile, 2 * PANEL + LANES);
+        c30.intoArray(tile, 3 * PANEL);
+        c31.intoArray(tile, 3 * PANEL + LANES);
+        c40.intoArray(tile, 4 * PANEL);
+        c41.intoArray(tile, 4 * PANEL + LANES);
+        c50.intoArray(tile, 5 * PANEL);
+        c51.intoArray(tile, 5 * PANEL + LANES);
+        c60.intoArray(tile, 6 * PANEL);
+        c61.intoArray(tile, 6 * PANEL + LANES);
+        c70.intoArray(tile, 7 * PANEL);
+        c71.intoArray(tile, 7 * PANEL + LANES);
+        store(tile, 0, valid, c, row, column, n, accumulate, false, null, 0);
     }
 
     /**

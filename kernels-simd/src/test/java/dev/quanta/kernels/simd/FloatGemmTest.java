@@ -91,6 +91,56 @@ class FloatGemmTest {
         }
     }
 
+    /**
+     * A padded image read in place gives the bits of its patches gathered into a matrix and packed:
+     * rows under a tile and across chunks, depths across slices, columns in part of a panel, taps in
+     * any order; columns that would read past the values are refused. Skipped where the
+     * micro-kernel takes six rows (AVX2), which has no such product.
+     */
+    @Test
+    void aPaddedImageGivesTheBitsOfItsGatheredPatches() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(FloatGemm.READS_PADDED_IMAGES, "eight rows a tile (AVX-512)");
+        SplittableRandom random = new SplittableRandom(SEED + 9);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 40; trial++) {
+                int m = random.nextInt(1, trial % 3 == 0 ? 2 * FloatGemm.ROW_CHUNK : 20);
+                int n = random.nextInt(1, 100);
+                int k = trial % 4 == 0 ? random.nextInt(FloatGemm.DEPTH, 2 * FloatGemm.DEPTH + 9) : random.nextInt(1, 60);
+                int first = random.nextInt(0, 50);
+                float[] values = new float[first + n + FloatGemm.PANEL + 400];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) random.nextGaussian();
+                }
+                int[] taps = new int[k];
+                float[] gathered = new float[k * n];
+                for (int p = 0; p < k; p++) {
+                    taps[p] = random.nextInt(0, 400);
+                    for (int j = 0; j < n; j++) {
+                        gathered[p * n + j] = values[first + j + taps[p]];
+                    }
+                }
+                FloatGemm.Matrix a = matrix(arena, random, m, k, 0);
+                FloatGemm.Matrix expected = matrix(arena, random, m, n, 0);
+                FloatGemm.Matrix actual = matrix(arena, random, m, n, 0);
+                FloatGemm.multiply(FloatGemm.packA(a, m, k, arena.allocate(FloatGemm.packedABytes(m, k), 64)),
+                        fill(arena, gathered, n), expected, n, false);
+                FloatGemm.multiply(FloatGemm.packFilters(a, m, k), new FloatGemm.PaddedImage(values, taps), first, actual, n);
+                assertSameBits(expected, actual, m, n, "trial " + trial + " m=" + m + " n=" + n + " k=" + k);
+            }
+            FloatGemm.PackedA filters = FloatGemm.packFilters(matrix(arena, random, 8, 2, 0), 8, 2);
+            FloatGemm.PaddedImage image = new FloatGemm.PaddedImage(new float[100], new int[] {0, 50});
+            FloatGemm.Matrix c = matrix(arena, random, 8, 32, 0);
+            FloatGemm.multiply(filters, image, 18, c, 32);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.multiply(filters, image, 19, c, 32))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("past the padded image");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.multiply(filters,
+                    new FloatGemm.PaddedImage(new float[100], new int[] {0}), 0, c, 32))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("taps");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new FloatGemm.PaddedImage(new float[100], new int[] {-1}))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("before the image");
+        }
+    }
+
     @Test
     void bStoredByColumnsGivesTheBitsOfBStoredByRows() {
         SplittableRandom random = new SplittableRandom(SEED + 3);
