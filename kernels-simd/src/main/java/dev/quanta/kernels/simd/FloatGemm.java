@@ -78,6 +78,8 @@ public final class FloatGemm {
     /** An off-heap copy of A's chunk for {@link #kernelFromSegment} (AVX2). */
     private static final ThreadLocal<MemorySegment> OFF_HEAP_A = ThreadLocal.withInitial(() -> buffer(ROW_CHUNK * MAX_DEPTH));
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[ROWS * PANEL]);
+    /** Where each tap of a slice starts in a padded image, for the panel at hand. */
+    private static final ThreadLocal<int[]> TAP_STARTS = ThreadLocal.withInitial(() -> new int[DEPTH]);
     /** A vector of integer sums on its way to {@link #storeSums}. */
     private static final ThreadLocal<int[]> CONVERTED = ThreadLocal.withInitial(() -> new int[LANES]);
     /**
@@ -423,16 +425,20 @@ public final class FloatGemm {
                     + b.values.length + " values");
         }
         float[] tile = TILE.get();
+        int[] starts = TAP_STARTS.get();
         for (int depth = 0; depth < a.k; depth += a.step) {
             int rows = Math.min(a.step, a.k - depth);
             // Each panel's taps stay in L1 while every tile of filters meets them.
             for (int column = 0; column < n; column += PANEL) {
+                for (int i = 0; i < rows; i++) {
+                    starts[i] = first + column + b.taps[depth + i];
+                }
                 for (int chunk = 0; chunk < a.m; chunk += ROW_CHUNK) {
                     int height = Math.min(ROW_CHUNK, a.m - chunk);
                     int aAt = Math.toIntExact(a.at(depth, chunk, rows));
                     for (int block = 0; block * ROWS < height; block++) {
-                        kernelFromImage(a.values, aAt + block * ROWS * rows, b.values, b.taps, first + column, depth, rows,
-                                tile, c, chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, depth > 0);
+                        kernelFromImage(a.values, aAt + block * ROWS * rows, b.values, starts, rows, tile, c,
+                                chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, depth > 0);
                     }
                 }
             }
@@ -1095,14 +1101,14 @@ public final class FloatGemm {
      * {@code image[at + taps[p]]}; the sums always leave through {@code tile}, once a tile of many
      * taps. The loop repeats {@link #kernel}'s: a B chosen inside one loop would cost every product.
      */
-    private static void kernelFromImage(float[] packedA, int aAt, float[] image, int[] taps, int at, int depth, int rows,
-            float[] tile, Matrix c, int row, int valid, int column, int n, boolean accumulate) {
+    private static void kernelFromImage(float[] packedA, int aAt, float[] image, int[] starts, int rows, float[] tile,
+            Matrix c, int row, int valid, int column, int n, boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
         FloatVector c70 = c00, c71 = c00;
         for (int i = 0; i < rows; i++) {
             int a = aAt + i * MOST_ROWS;
-            int bt = at + taps[depth + i];
+            int bt = starts[i];
             FloatVector b0 = FloatVector.fromArray(SPECIES, image, bt);
             FloatVector b1 = FloatVector.fromArray(SPECIES, image, bt + LANES);
             FloatVector value = FloatVector.broadcast(SPECIES, packedA[a]);
