@@ -23,6 +23,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.function.IntFunction;
 import java.util.function.LongUnaryOperator;
 
 /**
@@ -322,14 +323,45 @@ final class ConvKernels {
         return l.inSpatial()[1] + l.geometry().padBefore()[1] + l.geometry().padAfter()[1];
     }
 
+    /** An input row as floats: {@code width} values from element {@code at} of x into {@code padded[to..]}. */
+    private interface RowReader {
+        void read(long at, float[] padded, int to, int width);
+    }
+
+    /**
+     * A run of one filter's sums (float, or int32 for integer filters) leaving a task's scratch:
+     * {@code count} of them from byte {@code sumAt} of {@code sums}, for output element {@code outAt}
+     * (past y's start) of filter {@code filter} of all the groups'.
+     */
+    private interface SumsOut {
+        void write(MemorySegment sums, long sumAt, int filter, long outAt, int count);
+    }
+
+    /** A float convolution by {@link #fromPaddedImage(KernelContext, Lowering, Tensor, IntFunction, RowReader, SumsOut)}, its bias added as the rows leave. */
+    private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, Tensor w, Tensor y, Tensor biases) {
+        int filters = Math.toIntExact(l.groupFilters());
+        fromPaddedImage(context, l, x, gi -> FloatGemm.packFilters(new FloatGemm.Matrix(w.segment(),
+                w.offset() + gi * filters * l.patch(), l.patch()), filters, Math.toIntExact(l.patch())),
+                (at, padded, to, width) -> MemorySegment.copy(x.segment(), Layouts.FLOAT, at * 4, padded, to, width),
+                (sums, sumAt, filter, outAt, count) -> {
+                    if (biases == null) {
+                        MemorySegment.copy(sums, sumAt, y.segment(), y.byteOffset() + outAt * 4, count * 4L);
+                    } else {
+                        FloatRows.binary(FloatRows.Op.ADD, sums, sumAt, false, biases.segment(),
+                                biases.byteOffset() + filter * 4L, true, y.segment(), y.byteOffset() + outAt * 4, count);
+                    }
+                });
+    }
+
     /**
      * Each group's channels copied into zero-padded planes, which the GEMM reads as B where the
      * taps lie: output position (y, x) is column y·W' + x of planes W' wide, the columns past an
      * output row (x from the output's width on) fall in the padding and are dropped. The threads
-     * take blocks of those columns, every filter each, into sums of their own, then copy the output
-     * rows out with each filter's bias.
+     * take blocks of those columns, every filter each, into sums of their own, then hand the output
+     * rows' runs to {@code out}.
      */
-    private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, Tensor w, Tensor y, Tensor biases) {
+    private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, IntFunction<FloatGemm.PackedA> packFilters,
+            RowReader reader, SumsOut out) {
         Window.Geometry g = l.geometry();
         int height = Math.toIntExact(l.inSpatial()[0]);
         int width = Math.toIntExact(l.inSpatial()[1]);
@@ -354,8 +386,7 @@ final class ConvKernels {
         float[] padded = new float[channels * plane + FloatGemm.PANEL];
         FloatGemm.PaddedImage image = new FloatGemm.PaddedImage(padded, taps);
         FloatGemm.PackedA[] packedFilters = new FloatGemm.PackedA[l.group()];
-        context.parallel(l.group(), gi -> packedFilters[(int) gi] = FloatGemm.packFilters(
-                new FloatGemm.Matrix(w.segment(), w.offset() + gi * filters * l.patch(), l.patch()), filters, patch));
+        context.parallel(l.group(), gi -> packedFilters[(int) gi] = packFilters.apply((int) gi));
         int columns = Math.toIntExact((g.outSizes()[0] - 1) * paddedWidth + outWidth);
         long blocks = Math.max(positionBlocks(context, 2L * filters * columns * patch, columns),
                 Math.ceilDiv(columns, Math.max(MIN_COLUMNS_PER_TASK, BLOCK_OUTPUT_FLOATS / filters)));
@@ -366,8 +397,8 @@ final class ConvKernels {
                 long inBase = l.inBase(x, n, gi);
                 context.parallel(channels, c -> {
                     for (int row = 0; row < height; row++) {
-                        MemorySegment.copy(x.segment(), Layouts.FLOAT, (inBase + c * height * width + (long) row * width) * 4,
-                                padded, Math.toIntExact(c * plane + (long) (top + row) * paddedWidth + left), width);
+                        reader.read(inBase + c * height * width + (long) row * width, padded,
+                                Math.toIntExact(c * plane + (long) (top + row) * paddedWidth + left), width);
                     }
                 });
                 long outBase = l.outBase(n, gi);
@@ -384,15 +415,8 @@ final class ConvKernels {
                             int from = Math.max(first, outRow * paddedWidth);
                             int to = Math.min(first + count, outRow * paddedWidth + outWidth);
                             if (from < to) {
-                                long sumAt = (sumsAt + (long) f * count + from - first) * 4;
-                                long outAt = (filterAt + (long) outRow * outWidth + from - outRow * paddedWidth) * 4;
-                                if (biases == null) {
-                                    MemorySegment.copy(sums.segment(), sumAt, y.segment(), y.byteOffset() + outAt, (to - from) * 4L);
-                                } else {
-                                    FloatRows.binary(FloatRows.Op.ADD, sums.segment(), sumAt, false, biases.segment(),
-                                            biases.byteOffset() + (group * (long) filters + f) * 4, true, y.segment(),
-                                            y.byteOffset() + outAt, to - from);
-                                }
+                                out.write(sums.segment(), (sumsAt + (long) f * count + from - first) * 4, group * filters + f,
+                                        filterAt + (long) outRow * outWidth + from - outRow * paddedWidth, to - from);
                             }
                         }
                     }
@@ -954,6 +978,23 @@ final class ConvKernels {
             }
             RaisedWeights.Weights weights = Int16Gemm.CHOSEN ? raised.of(w, context.isConstant(1)) : null;
             boolean lanes16 = weights != null;
+            if (!lanes16 && fromPaddedImage(l)) {
+                // The float trick on the padded image less x's zero point (0 in the padding): slices of
+                // the depth keep every sum of products of at most 255² exact.
+                int filterCount = Math.toIntExact(l.groupFilters());
+                fromPaddedImage(context, l, x, gi -> FloatGemm.packFilters(new FloatGemm.Int8Matrix(w.segment(),
+                        w.offset() + gi * filterCount * l.patch(), l.patch(), w.dtype() == DType.UINT8, wZero, false,
+                        gi * filterCount), filterCount, Math.toIntExact(l.patch())),
+                        (at, padded, to, width) -> FloatRows.bytesToArray(x.segment(), at, x.dtype() == DType.UINT8, xZero[0],
+                                padded, to, width),
+                        (scratch, sumAt, filter, outAt, count) -> {
+                            MemorySegment.copy(scratch, sumAt, sums.segment(), sums.byteOffset() + outAt * 4, count * 4L);
+                            if (epilogue != null) {
+                                epilogue.apply(filter, outAt, count);
+                            }
+                        });
+                return;
+            }
             MemorySegment filterBytes = lanes16 ? weights.segment() : w.segment();
             long filterOffset = lanes16 ? 0 : w.offset();
             lowered(context, l, x, xZero[0] & 0xFF, (columns, n, gi, patches, stride, first, count) -> {

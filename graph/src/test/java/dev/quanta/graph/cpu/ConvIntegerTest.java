@@ -50,6 +50,46 @@ class ConvIntegerTest {
         }
     }
 
+    /**
+     * Stride 1 over planes wide enough for the padded image (with AVX-512), weights taking their
+     * least value often (the float trick): at the extremes, deep (several slices of the depth),
+     * grouped, dilated, padded unevenly, zero points per filter, either sign.
+     */
+    @Test
+    void paddedImagesMatchTheDefinitionExactly() {
+        SplittableRandom random = new SplittableRandom(SEED + 1);
+        // group, channels, filters, height, width, kernel, dilation, pads (top, left, bottom, right)
+        int[][] cases = {{1, 3, 8, 5, 41, 3, 1, 1, 1, 1, 1}, {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1},
+            {2, 4, 6, 7, 85, 3, 2, 2, 2, 2, 2}, {1, 5, 9, 4, 100, 5, 1, 0, 2, 3, 2}};
+        for (int trial = 0; trial < 2 * cases.length; trial++) {
+            int[] c = cases[trial % cases.length];
+            boolean extreme = trial >= cases.length;
+            boolean xUnsigned = trial % 2 == 0;
+            boolean wUnsigned = trial % 3 == 0;
+            int group = c[0];
+            int channels = c[1];
+            int filters = c[2];
+            int kernel = c[5];
+            long[] pads = {c[7], c[8], c[9], c[10]};
+            int[] x = values(random, 2 * channels * c[3] * c[4], xUnsigned, extreme, true);
+            int[] w = values(random, filters * (channels / group) * kernel * kernel, wUnsigned, extreme, false);
+            for (int i = 0; i < w.length; i += 5) {
+                w[i] = wUnsigned ? 0 : -128;
+            }
+            int[] xZero = values(random, 1, xUnsigned, extreme, false);
+            int[] wZero = values(random, trial % 2 == 0 ? 1 : filters, wUnsigned, extreme, true);
+            long[] ones = {1, 1};
+            long[] dilations = {c[6], c[6]};
+            Window window = new Window(null, ones, dilations, pads, Window.AutoPad.NOTSET, false);
+            long[] actual = run(window, group, tensor(x, xUnsigned, 2, channels, c[3], c[4]),
+                    tensor(w, wUnsigned, filters, channels / group, kernel, kernel), tensor(xZero, xUnsigned),
+                    tensor(wZero, wUnsigned, wZero.length));
+            long[] expected = reference(x, w, xZero[0], wZero, 2, channels, c[3], c[4], filters, group, kernel, kernel, ones,
+                    dilations, pads);
+            assertThat(actual).as("case %d", trial).containsExactly(expected);
+        }
+    }
+
     private void checkTrials(int trials) {
         SplittableRandom random = new SplittableRandom(SEED);
         for (int trial = 0; trial < trials; trial++) {
@@ -127,7 +167,22 @@ class ConvIntegerTest {
         }
     }
 
+    /** The convolution's output, the same with the padded-image path (where it runs) and without it. */
     private long[] run(Window window, int group, Tensor x, Tensor w, Tensor xZero, Tensor wZero) {
+        long[] result = runOnce(window, group, x, w, xZero, wZero);
+        boolean padded = ConvKernels.readsPaddedImages;
+        if (padded) {
+            ConvKernels.readsPaddedImages = false;
+            try {
+                assertThat(runOnce(window, group, x, w, xZero, wZero)).as("without the padded image").containsExactly(result);
+            } finally {
+                ConvKernels.readsPaddedImages = true;
+            }
+        }
+        return result;
+    }
+
+    private long[] runOnce(Window window, int group, Tensor x, Tensor w, Tensor xZero, Tensor wZero) {
         Value[] inputs = {new Value("x", null), new Value("w", null), new Value("x_zero", null), new Value("w_zero", null)};
         Value y = new Value("y", null);
         Graph graph = Graph.builder("conv").input(inputs[0]).input(inputs[1]).input(inputs[2]).input(inputs[3])

@@ -44,8 +44,15 @@ class QLinearConvTest {
         arena.close();
     }
 
-    /** One case: x's shape, w's shape, group, strides, dilations, pads (begins then ends). */
-    private record Case(long[] x, long[] w, int group, long[] strides, long[] dilations, long[] pads) {
+    /**
+     * One case: x's shape, w's shape, group, strides, dilations, pads (begins then ends); with
+     * {@code leastOften}, every fifth weight its type's least value, which keeps the weights off the
+     * 16-bit lanes (the float trick, and its padded image over wide planes).
+     */
+    private record Case(long[] x, long[] w, int group, long[] strides, long[] dilations, long[] pads, boolean leastOften) {
+        Case(long[] x, long[] w, int group, long[] strides, long[] dilations, long[] pads) {
+            this(x, w, group, strides, dilations, pads, false);
+        }
     }
 
     @Test
@@ -62,7 +69,10 @@ class QLinearConvTest {
                 // 1-D, and a plane large enough that the product splits by blocks of output positions.
                 new Case(new long[] {1, 3, 20}, new long[] {5, 3, 4}, 1, new long[] {1}, new long[] {1}, new long[] {0, 2}),
                 new Case(new long[] {1, 16, 30, 30}, new long[] {32, 16, 3, 3}, 1, new long[] {1, 1}, new long[] {1, 1},
-                        new long[] {1, 1, 1, 1}));
+                        new long[] {1, 1, 1, 1}),
+                // A wide plane, the weights on the float trick: the padded image where it runs (AVX-512).
+                new Case(new long[] {1, 5, 6, 44}, new long[] {7, 5, 3, 3}, 1, new long[] {1, 1}, new long[] {1, 1},
+                        new long[] {1, 1, 1, 1}, true));
         int trial = 0;
         for (Case c : cases) {
             for (DType xType : new DType[] {DType.UINT8, DType.INT8}) {
@@ -166,7 +176,11 @@ class QLinearConvTest {
         for (int f = 0; f < filters; f++) {
             bias[f] = random.nextInt(-5000, 5000);
         }
-        return new Tensor[] {bytes(xType, c.x()), bytes(wType, c.w()), bytes(xType), bytes(wType, perChannel ? filters : 1),
+        Tensor w = bytes(wType, c.w());
+        for (long i = 0; c.leastOften() && i < w.elementCount(); i += 5) {
+            w.segment().set(java.lang.foreign.ValueLayout.JAVA_BYTE, w.byteOffset() + i, wType == DType.INT8 ? Byte.MIN_VALUE : 0);
+        }
+        return new Tensor[] {bytes(xType, c.x()), w, bytes(xType), bytes(wType, perChannel ? filters : 1),
             scales(1), scales(perChannel ? filters : 1), arena.fromFloats(new float[] {(float) (0.5 + random.nextDouble() * 4)}),
             bytes(yType), withBias ? arena.fromInts(bias, filters) : null};
     }

@@ -399,8 +399,14 @@ public final class FloatGemm {
     /** Whether {@link #multiply(PackedA, PaddedImage, int, Matrix, int)} runs here: its micro-kernel takes eight rows (AVX-512). */
     public static final boolean READS_PADDED_IMAGES = ROWS == MOST_ROWS;
 
-    /** Filters W[m×k] packed once into a heap array, for products with padded images. */
-    public static PackedA packFilters(Matrix w, int m, int k) {
+    /**
+     * Filters W[m×k] packed once into a heap array, for products with padded images: float, or
+     * int8 less their zero points (per row), whose products then sum exactly into int32.
+     */
+    public static PackedA packFilters(Operand w, int m, int k) {
+        if (!(w instanceof Matrix) && !(w instanceof Int8Matrix bytes && !bytes.perColumn())) {
+            throw new IllegalArgumentException("filters lie by rows, float or int8 with zero points per row");
+        }
         PackedA packed = new PackedA(w, null, new float[Math.toIntExact(packedAFloats(m, k))], null, m, k, DEPTH);
         for (int part = 0; part < packed.parts(); part++) {
             packed.fill(part);
@@ -412,7 +418,9 @@ public final class FloatGemm {
      * C[m×n] = A·B for filters packed by {@link #packFilters} and columns {@code first..first + n}
      * of a padded image: the micro-kernel loads each tap's two vectors where they lie, so the
      * patches are neither gathered nor packed (a 64→64 3×3 convolution over 56×56 positions had
-     * spent more time gathering and packing them than multiplying).
+     * spent more time gathering and packing them than multiplying). For int8 filters the image
+     * holds integers of magnitude 255 at most (an int8 image less its zero point) and C gets int32
+     * sums, exact: each slice of {@link #DEPTH} taps sums within 2^24 in float.
      */
     public static void multiply(PackedA a, PaddedImage b, int first, Matrix c, int n) {
         if (!READS_PADDED_IMAGES || a.values == null || a.forB != null || b.taps.length != a.k) {
@@ -424,6 +432,7 @@ public final class FloatGemm {
             throw new IllegalArgumentException("columns " + first + "+" + n + " read past the padded image's "
                     + b.values.length + " values");
         }
+        boolean integers = a.source instanceof Int8Matrix;
         float[] tile = TILE.get();
         int[] starts = TAP_STARTS.get();
         for (int depth = 0; depth < a.k; depth += a.step) {
@@ -438,7 +447,7 @@ public final class FloatGemm {
                     int aAt = Math.toIntExact(a.at(depth, chunk, rows));
                     for (int block = 0; block * ROWS < height; block++) {
                         kernelFromImage(a.values, aAt + block * ROWS * rows, b.values, starts, rows, tile, c,
-                                chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, depth > 0);
+                                chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, depth > 0, integers);
                     }
                 }
             }
@@ -1102,7 +1111,7 @@ public final class FloatGemm {
      * taps. The loop repeats {@link #kernel}'s: a B chosen inside one loop would cost every product.
      */
     private static void kernelFromImage(float[] packedA, int aAt, float[] image, int[] starts, int rows, float[] tile,
-            Matrix c, int row, int valid, int column, int n, boolean accumulate) {
+            Matrix c, int row, int valid, int column, int n, boolean accumulate, boolean integers) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
         FloatVector c70 = c00, c71 = c00;
@@ -1152,7 +1161,7 @@ public final class FloatGemm {
         c61.intoArray(tile, 6 * PANEL + LANES);
         c70.intoArray(tile, 7 * PANEL);
         c71.intoArray(tile, 7 * PANEL + LANES);
-        store(tile, 0, valid, c, row, column, n, accumulate, false, null, 0);
+        store(tile, 0, valid, c, row, column, n, accumulate, integers, null, 0);
     }
 
     /**

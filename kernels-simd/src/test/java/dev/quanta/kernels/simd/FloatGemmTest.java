@@ -138,6 +138,9 @@ class FloatGemmTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("taps");
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> new FloatGemm.PaddedImage(new float[100], new int[] {-1}))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("before the image");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> FloatGemm.packFilters(new FloatGemm.Int8Matrix(
+                    arena.allocate(16), 0, 2, false, new int[] {0, 0}, true, 0), 8, 2))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("per row");
         }
     }
 
