@@ -291,6 +291,9 @@ final class ConvKernels {
                 && l.groupChannels() * l.inPlane() <= Integer.MAX_VALUE;
     }
 
+    /** A thread's zero-padded copy of an image's channels for {@link #fromPaddedImage}, kept from run to run. */
+    private static final ThreadLocal<float[]> PADDED_IMAGE = ThreadLocal.withInitial(() -> new float[0]);
+
     /** Whether {@link #fromPaddedImage} may run (with AVX-512). Not final: tests turn it off, so that the other paths run too. */
     static boolean readsPaddedImages = FloatGemm.READS_PADDED_IMAGES;
 
@@ -382,8 +385,9 @@ final class ConvKernels {
                 }
             }
         }
-        // Past the last plane, a panel's room: the last block's columns are read in whole panels.
-        float[] padded = new float[channels * plane + FloatGemm.PANEL];
+        // Past the last plane, a panel's room: the last block's columns are read in whole panels (for
+        // columns that are dropped, so whatever it holds).
+        float[] padded = scratch(PADDED_IMAGE, channels * plane + FloatGemm.PANEL);
         FloatGemm.PaddedImage image = new FloatGemm.PaddedImage(padded, taps);
         FloatGemm.PackedA[] packedFilters = new FloatGemm.PackedA[l.group()];
         context.parallel(l.group(), gi -> packedFilters[(int) gi] = packFilters.apply((int) gi));
@@ -396,10 +400,15 @@ final class ConvKernels {
             for (int gi = 0; gi < l.group(); gi++) {
                 long inBase = l.inBase(x, n, gi);
                 context.parallel(channels, c -> {
+                    // The copy is reused from run to run: its padding is zeroed around the rows read in.
+                    int planeAt = Math.toIntExact(c * plane);
+                    Arrays.fill(padded, planeAt, planeAt + top * paddedWidth + left, 0f);
                     for (int row = 0; row < height; row++) {
-                        reader.read(inBase + c * height * width + (long) row * width, padded,
-                                Math.toIntExact(c * plane + (long) (top + row) * paddedWidth + left), width);
+                        int rowAt = planeAt + (top + row) * paddedWidth + left;
+                        reader.read(inBase + c * height * width + (long) row * width, padded, rowAt, width);
+                        Arrays.fill(padded, rowAt + width, Math.min(rowAt + paddedWidth, planeAt + plane), 0f);
                     }
+                    Arrays.fill(padded, planeAt + (top + height) * paddedWidth, planeAt + plane, 0f);
                 });
                 long outBase = l.outBase(n, gi);
                 int group = gi;
