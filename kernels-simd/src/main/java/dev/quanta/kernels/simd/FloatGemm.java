@@ -1106,9 +1106,10 @@ public final class FloatGemm {
     }
 
     /**
-     * {@link #kernel} with B's rows {@code depth..depth + rows} read from a padded image, each at
-     * {@code image[at + taps[p]]}; the sums always leave through {@code tile}, once a tile of many
-     * taps. The loop repeats {@link #kernel}'s: a B chosen inside one loop would cost every product.
+     * {@link #kernel} with B's row i read from a padded image at {@code image[starts[i]]} (the
+     * panel's first column plus the tap's offset); the sums always leave through {@code tile}, once
+     * a tile of many taps. The loop repeats {@link #kernel}'s: a B chosen inside one loop would cost
+     * every product.
      */
     private static void kernelFromImage(float[] packedA, int aAt, float[] image, int[] starts, int rows, float[] tile,
             Matrix c, int row, int valid, int column, int n, boolean accumulate, boolean integers) {
