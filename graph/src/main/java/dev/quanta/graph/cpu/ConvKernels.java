@@ -311,7 +311,7 @@ final class ConvKernels {
      */
     private static boolean fromPaddedImage(Lowering l) {
         Window.Geometry g = l.geometry();
-        return readsPaddedImages && l.inSpatial().length == 2 && g.strides()[0] == 1 && g.strides()[1] == 1
+        return readsPaddedImages && l.inSpatial().length == 2 && l.groupFilters() > 0 && g.strides()[0] == 1 && g.strides()[1] == 1
                 && !Arrays.stream(g.kernel()).allMatch(size -> size == 1)
                 && Arrays.stream(g.padBefore()).allMatch(pad -> pad >= 0) && Arrays.stream(g.padAfter()).allMatch(pad -> pad >= 0)
                 && (paddedWidth(l) - g.outSizes()[1]) * 20 <= paddedWidth(l)

@@ -129,7 +129,7 @@ class ConvSplitTest {
      * Stride 1 read from a zero-padded copy of the image (with AVX-512, planes wide enough): output
      * rows that panels and blocks cross, deep patches (several slices of the depth), filters in part
      * of a tile, dilated, grouped, a kernel as tall as the plane, padded unevenly, oblong, one output
-     * row, no bias. {@link #check} runs every other case both with and without this path.
+     * row, no bias, no filters, an empty image whose padding alone makes an output row. {@link #check} runs every other case both with and without this path.
      */
     @Test
     void paddedImagesTakeEveryGeometry() {
@@ -141,6 +141,8 @@ class ConvSplitTest {
         check(3, 9, 1, 1, 70, 3, 1, 1, new int[] {1, 0, 1, 2});
         biased = false;
         check(7, 16, 1, 60, 3, 1, 1);
+        check(7, 0, 1, 60, 3, 1, 1);
+        check(5, 4, 1, 0, 60, 3, 1, 1, new int[] {1, 1, 2, 1});
     }
 
     /** Whether {@link #check} gives its convolution a bias. */
