@@ -233,7 +233,7 @@ final class ConvKernels {
         long outPlane = g.outSizes()[1] * g.outSizes()[2];
         Tensor y = context.allocate(DType.FLOAT, l.outShape());
         // The input as [N, D, C, H, W]: the channels of one depth lie together, as a 2-D image's do.
-        Tensor byDepths = x.permute(0, 2, 1, 3, 4).contiguous();
+        Tensor byDepths = context.contiguous(x.permute(0, 2, 1, 3, 4));
         for (long tap = 0; tap < g.kernel()[0]; tap++) {
             // Output depth t reads input depth t·stride + shift; those in [first, end) fall inside.
             long shift = tap * g.dilations()[0] - g.padBefore()[0];
@@ -243,9 +243,9 @@ final class ConvKernels {
                 continue;
             }
             long count = end - first;
-            Tensor slices = byDepths.slice(1, first * stride + shift, (end - 1) * stride + shift + 1, stride).contiguous()
+            Tensor slices = context.contiguous(byDepths.slice(1, first * stride + shift, (end - 1) * stride + shift + 1, stride))
                     .reshape(batch * count, x.size(1), x.size(3), x.size(4));
-            Tensor partial = planes.run(context, new Tensor[] {slices, w.select(2, tap).contiguous()})[0];
+            Tensor partial = planes.run(context, new Tensor[] {slices, context.contiguous(w.select(2, tap))})[0];
             long from = first;
             context.parallel(batch * count, task -> {
                 long n = task / count;

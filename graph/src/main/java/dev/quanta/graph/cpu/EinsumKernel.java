@@ -182,8 +182,8 @@ final class EinsumKernel {
                 }
             }
         }
-        Tensor a = grouped(inputs[0], dims[0], sizes, batch, rows, depth);
-        Tensor b = grouped(inputs[1], dims[1], sizes, batch, depth, columns);
+        Tensor a = grouped(context, inputs[0], dims[0], sizes, batch, rows, depth);
+        Tensor b = grouped(context, inputs[1], dims[1], sizes, batch, depth, columns);
         List<Integer> order = new ArrayList<>(batch);
         order.addAll(rows);
         order.addAll(columns);
@@ -193,13 +193,13 @@ final class EinsumKernel {
     }
 
     /** An operand permuted to its labels in {@code first}, {@code second}, {@code third} order, each group one axis. */
-    private static Tensor grouped(Tensor operand, int[] labels, long[] sizes, List<Integer> first, List<Integer> second,
-            List<Integer> third) {
+    private static Tensor grouped(KernelContext context, Tensor operand, int[] labels, long[] sizes, List<Integer> first,
+            List<Integer> second, List<Integer> third) {
         List<Integer> own = Arrays.stream(labels).boxed().toList();
         List<Integer> order = new ArrayList<>(first);
         order.addAll(second);
         order.addAll(third);
-        Tensor permuted = operand.permute(order.stream().mapToInt(own::indexOf).toArray()).contiguous();
+        Tensor permuted = context.contiguous(operand.permute(order.stream().mapToInt(own::indexOf).toArray()));
         return permuted.reshape(size(first, sizes), size(second, sizes), size(third, sizes));
     }
 

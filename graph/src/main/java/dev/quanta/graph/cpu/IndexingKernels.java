@@ -264,7 +264,7 @@ final class IndexingKernels {
                 throw context.error("Unique of " + x.dtype() + " is not implemented");
             }
             int axis = op.axis() == null ? -1 : Shape.normalizeAxis(op.axis(), x.rank());
-            Tensor front = axis < 0 ? x.contiguous().reshape(x.elementCount(), 1) : axisFirst(x, axis);
+            Tensor front = axis < 0 ? context.contiguous(x).reshape(x.elementCount(), 1) : axisFirst(context, x, axis);
             int slices = Math.toIntExact(front.size(0));
             int width = Math.toIntExact(front.elementCount() / Math.max(1, slices));
             boolean floating = x.dtype().isFloatingPoint();
@@ -325,7 +325,7 @@ final class IndexingKernels {
     }
 
     /** x with the axis moved to the front, contiguous. */
-    private static Tensor axisFirst(Tensor x, int axis) {
+    private static Tensor axisFirst(KernelContext context, Tensor x, int axis) {
         int[] order = new int[x.rank()];
         order[0] = axis;
         for (int d = 0, next = 1; d < x.rank(); d++) {
@@ -333,7 +333,7 @@ final class IndexingKernels {
                 order[next++] = d;
             }
         }
-        return x.permute(order).contiguous();
+        return context.contiguous(x.permute(order));
     }
 
     /** The permutation that puts the front axis back at {@code axis}. */

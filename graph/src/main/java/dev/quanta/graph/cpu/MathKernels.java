@@ -844,7 +844,7 @@ final class MathKernels {
             // Both broadcast as Add broadcasts them; a contiguous mask broadcasts with a last-axis
             // stride of 1 or 0: a row, or one value.
             long[] sizes = Shape.broadcast(inputs[0].shape(), inputs[1].shape()).sizes();
-            Tensor x = inputs[0].broadcastTo(sizes).contiguous();
+            Tensor x = context.contiguous(inputs[0].broadcastTo(sizes));
             Tensor mask = inputs[1].contiguous().broadcastTo(sizes);
             Tensor out = context.allocateForOverwrite(DType.FLOAT, x.shape());
             // Rows walked by StridedLoop, the mask's row found by its strides (an inner stride of 0

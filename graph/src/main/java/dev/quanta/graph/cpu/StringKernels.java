@@ -27,8 +27,8 @@ final class StringKernels {
                 Tensor a = strings(context, inputs[0]);
                 Tensor b = strings(context, inputs[1]);
                 Shape shape = Shape.broadcast(a.shape(), b.shape());
-                Tensor av = a.broadcastTo(shape).contiguous();
-                Tensor bv = b.broadcastTo(shape).contiguous();
+                Tensor av = context.contiguous(a.broadcastTo(shape));
+                Tensor bv = context.contiguous(b.broadcastTo(shape));
                 Tensor out = context.allocate(DType.STRING, shape);
                 for (long i = 0; i < out.elementCount(); i++) {
                     byte[] left = av.loadStringBytes(av.offset() + i);
