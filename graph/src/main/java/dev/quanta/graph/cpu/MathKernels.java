@@ -332,12 +332,12 @@ final class MathKernels {
         boolean gemm = integers != null || a.dtype() == DType.FLOAT;
         // The GEMM reads rows at any stride, so operands whose rows are contiguous (attention's
         // per-head views of Q and V) are read where they lie; the scalar loops want them dense.
-        Tensor av = (gemm && rowsContiguous(a2) ? a2 : a2.contiguous()).broadcastTo(concat(batch, m, k));
+        Tensor av = (gemm && rowsContiguous(a2) ? a2 : context.contiguous(a2)).broadcastTo(concat(batch, m, k));
         // A float B whose columns lie contiguous (a transposed view, attention's Kᵀ) is packed from
         // where it lies by every task: copying it first took 82 µs a layer of the MiniLM, on one thread.
         boolean byColumns = integers == null && a.dtype() == DType.FLOAT && m >= FloatGemm.PACKING_MIN_ROWS
                 && !rowsContiguous(b2) && b2.strides()[b2.rank() - 2] == 1;
-        Tensor bv = (gemm && (byColumns || rowsContiguous(b2)) ? b2 : b2.contiguous()).broadcastTo(concat(batch, k, n));
+        Tensor bv = (gemm && (byColumns || rowsContiguous(b2)) ? b2 : context.contiguous(b2)).broadcastTo(concat(batch, k, n));
         long aRowStride = av.strides()[av.rank() - 2];
         long bRowStride = bv.strides()[bv.rank() - 2];
         long bColumnStride = bv.strides()[bv.rank() - 1];
