@@ -653,9 +653,9 @@ final class ConvKernels {
             int patch = Math.toIntExact(l.patch());
             int filters = Math.toIntExact(l.filters());
             // The packed B keeps reading its source where there are few rows: the transpose lives as
-            // long as it. Filters that change from run to run are packed in the run's memory: in
-            // memory of their own, which only the GC frees, R3D-18 piled up 4.9 GiB off-heap in a
-            // benchmark, and zeroing fresh pages took 30% of its samples.
+            // long as it. Filters that change from run to run are packed in the run's memory, which
+            // its pool takes back, not in memory of their own, which only the GC frees: zeroing fresh
+            // pages took 30% of R3D-18's samples.
             MemorySegment transpose = constant ? Arena.ofAuto().allocate(Math.max(4, 4L * patch * filters), 64)
                     : runMemory(context, 4L * patch * filters);
             MemorySegment from = w.segment();
