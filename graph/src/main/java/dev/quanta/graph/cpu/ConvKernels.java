@@ -340,7 +340,37 @@ final class ConvKernels {
         void write(MemorySegment sums, long sumAt, int filter, long outAt, int count);
     }
 
-    /** A float convolution by {@link #fromPaddedImage(KernelContext, Lowering, Tensor, IntFunction, RowReader, SumsOut)}, its bias added as the rows leave. */
+    /**
+     * What {@link #fromPaddedImage(KernelContext, Lowering, Tensor, PaddedProduct, SumsOut)} runs: the copy of
+     * a group's image into zero-padded planes, and the product of the group's filters by a block of
+     * the planes' columns.
+     */
+    private interface PaddedProduct {
+        /** Tasks the copy of an image takes (a plane each). */
+        int planes();
+
+        /** Copies plane {@code plane} of the group's image, whose channels start at element {@code inBase} of x. */
+        void copy(long inBase, int plane);
+
+        /** Runs once the planes are copied, before the products. */
+        void copied();
+
+        /** The sums of group {@code group}'s filters over columns first..first + count, into {@code sums}. */
+        void multiply(int group, int first, FloatGemm.Matrix sums, int count);
+    }
+
+    /** The window's taps as offsets in a padded plane, row by row. */
+    private static int[] windowTaps(Lowering l) {
+        Window.Geometry g = l.geometry();
+        int kernelWidth = Math.toIntExact(g.kernel()[1]);
+        int[] taps = new int[Math.toIntExact(g.kernel()[0] * kernelWidth)];
+        for (int t = 0; t < taps.length; t++) {
+            taps[t] = Math.toIntExact(t / kernelWidth * g.dilations()[0] * paddedWidth(l) + t % kernelWidth * g.dilations()[1]);
+        }
+        return taps;
+    }
+
+    /** A float convolution by {@link #fromPaddedImage(KernelContext, Lowering, Tensor, PaddedProduct, SumsOut)}, its bias added as the rows leave. */
     private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, Tensor w, Tensor y, Tensor biases) {
         int filters = Math.toIntExact(l.groupFilters());
         fromPaddedImage(context, l, x, gi -> FloatGemm.packFilters(new FloatGemm.Matrix(w.segment(),
@@ -357,11 +387,8 @@ final class ConvKernels {
     }
 
     /**
-     * Each group's channels copied into zero-padded planes, which the GEMM reads as B where the
-     * taps lie: output position (y, x) is column y·W' + x of planes W' wide, the columns past an
-     * output row (x from the output's width on) fall in the padding and are dropped. The threads
-     * take blocks of those columns, every filter each, into sums of their own, then hand the output
-     * rows' runs to {@code out}.
+     * The float GEMM over a group's channels copied into zero-padded planes ({@link
+     * FloatGemm.PaddedImage}), a plane a channel, each filter's taps channel by channel.
      */
     private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, IntFunction<FloatGemm.PackedA> packFilters,
             RowReader reader, SumsOut out) {
@@ -373,17 +400,10 @@ final class ConvKernels {
         int channels = Math.toIntExact(l.groupChannels());
         int top = Math.toIntExact(g.padBefore()[0]);
         int left = Math.toIntExact(g.padBefore()[1]);
-        int outWidth = Math.toIntExact(g.outSizes()[1]);
-        int filters = Math.toIntExact(l.groupFilters());
-        int patch = Math.toIntExact(l.patch());
-        int[] taps = new int[patch];
-        int tap = 0;
-        for (int c = 0; c < channels; c++) {
-            for (long ky = 0; ky < g.kernel()[0]; ky++) {
-                for (long kx = 0; kx < g.kernel()[1]; kx++) {
-                    taps[tap++] = Math.toIntExact(c * (long) plane + ky * g.dilations()[0] * paddedWidth + kx * g.dilations()[1]);
-                }
-            }
+        int[] window = windowTaps(l);
+        int[] taps = new int[Math.toIntExact(l.patch())];
+        for (int tap = 0; tap < taps.length; tap++) {
+            taps[tap] = tap / window.length * plane + window[tap % window.length];
         }
         // Past the last plane, a panel's room: the last block's columns are read in whole panels (for
         // columns that are dropped, so whatever it holds).
@@ -391,33 +411,65 @@ final class ConvKernels {
         FloatGemm.PaddedImage image = new FloatGemm.PaddedImage(padded, taps);
         FloatGemm.PackedA[] packedFilters = new FloatGemm.PackedA[l.group()];
         context.parallel(l.group(), gi -> packedFilters[(int) gi] = packFilters.apply((int) gi));
+        fromPaddedImage(context, l, x, new PaddedProduct() {
+            @Override
+            public int planes() {
+                return channels;
+            }
+
+            @Override
+            public void copy(long inBase, int c) {
+                // The copy is reused from run to run: its padding is zeroed around the rows read in.
+                int planeAt = c * plane;
+                Arrays.fill(padded, planeAt, planeAt + top * paddedWidth + left, 0f);
+                for (int row = 0; row < height; row++) {
+                    int rowAt = planeAt + (top + row) * paddedWidth + left;
+                    reader.read(inBase + (long) c * height * width + (long) row * width, padded, rowAt, width);
+                    Arrays.fill(padded, rowAt + width, Math.min(rowAt + paddedWidth, planeAt + plane), 0f);
+                }
+                Arrays.fill(padded, planeAt + (top + height) * paddedWidth, planeAt + plane, 0f);
+            }
+
+            @Override
+            public void copied() {
+            }
+
+            @Override
+            public void multiply(int group, int first, FloatGemm.Matrix sums, int count) {
+                FloatGemm.multiply(packedFilters[group], image, first, sums, count);
+            }
+        }, out);
+    }
+
+    /**
+     * Each group's channels copied into padded planes, which the product reads as B where the taps
+     * lie: output position (y, x) is column y·W' + x of planes W' wide, the columns past an output
+     * row (x from the output's width on) fall in the padding and are dropped. The threads take
+     * blocks of those columns, every filter each, into sums of their own, then hand the output rows'
+     * runs to {@code out}.
+     */
+    private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, PaddedProduct product, SumsOut out) {
+        Window.Geometry g = l.geometry();
+        int paddedWidth = Math.toIntExact(paddedWidth(l));
+        int outWidth = Math.toIntExact(g.outSizes()[1]);
+        int filters = Math.toIntExact(l.groupFilters());
         int columns = Math.toIntExact((g.outSizes()[0] - 1) * paddedWidth + outWidth);
-        long blocks = Math.max(positionBlocks(context, 2L * filters * columns * patch, columns),
+        long blocks = Math.max(positionBlocks(context, 2L * filters * columns * l.patch(), columns),
                 Math.ceilDiv(columns, Math.max(MIN_COLUMNS_PER_TASK, BLOCK_OUTPUT_FLOATS / filters)));
         long blockColumns = Math.min(columns, Math.ceilDiv(Math.ceilDiv(columns, MIN_COLUMNS_PER_TASK), blocks) * MIN_COLUMNS_PER_TASK);
         Tensor sums = context.allocateForOverwrite(DType.FLOAT, Shape.of(blocks, filters * blockColumns));
         for (long n = 0; n < l.batch(); n++) {
             for (int gi = 0; gi < l.group(); gi++) {
                 long inBase = l.inBase(x, n, gi);
-                context.parallel(channels, c -> {
-                    // The copy is reused from run to run: its padding is zeroed around the rows read in.
-                    int planeAt = Math.toIntExact(c * plane);
-                    Arrays.fill(padded, planeAt, planeAt + top * paddedWidth + left, 0f);
-                    for (int row = 0; row < height; row++) {
-                        int rowAt = planeAt + (top + row) * paddedWidth + left;
-                        reader.read(inBase + c * height * width + (long) row * width, padded, rowAt, width);
-                        Arrays.fill(padded, rowAt + width, Math.min(rowAt + paddedWidth, planeAt + plane), 0f);
-                    }
-                    Arrays.fill(padded, planeAt + (top + height) * paddedWidth, planeAt + plane, 0f);
-                });
+                context.parallel(product.planes(), plane -> product.copy(inBase, (int) plane));
+                product.copied();
                 long outBase = l.outBase(n, gi);
                 int group = gi;
                 context.parallel(blocks, block -> {
                     int first = (int) blockStart(block, blocks, columns);
                     int count = (int) (blockStart(block + 1, blocks, columns) - first);
                     long sumsAt = sums.offset() + block * filters * blockColumns;
-                    FloatGemm.multiply(packedFilters[group], image, first, new FloatGemm.Matrix(sums.segment(), sumsAt, count),
-                            count);
+                    product.multiply(group, first, new FloatGemm.Matrix(sums.segment(), sumsAt, count), count);
                     for (int f = 0; f < filters; f++) {
                         long filterAt = outBase + (long) f * l.outPlane();
                         for (int outRow = first / paddedWidth; outRow * paddedWidth < first + count; outRow++) {
@@ -970,6 +1022,66 @@ final class ConvKernels {
         }
 
         /**
+         * The product on 16-bit lanes over a padded image ({@link Int16Gemm.PaddedImage}, two channels
+         * a plane), each task taking the raised weights' extra products out of the block it computed.
+         */
+        private void fromChannelPairs(KernelContext context, RaisedWeights.Weights weights, SumsOut out) {
+            Lowering l = lowering;
+            Window.Geometry g = l.geometry();
+            int channels = Math.toIntExact(l.groupChannels());
+            int paddedHeight = Math.toIntExact(paddedHeight(l));
+            int paddedWidth = Math.toIntExact(paddedWidth(l));
+            int[] window = windowTaps(l);
+            boolean unsigned = x.dtype() == DType.UINT8;
+            short[] values = PADDED_PAIRS.get();
+            int size = Int16Gemm.PaddedImage.shorts(channels, paddedHeight, paddedWidth);
+            if (values.length < size) {
+                values = new short[size];
+                PADDED_PAIRS.set(values);
+            }
+            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, paddedHeight, paddedWidth, window,
+                    unsigned, xZero[0]);
+            int filterCount = Math.toIntExact(l.groupFilters());
+            Int16Gemm.Filters[] filters = new Int16Gemm.Filters[l.group()];
+            boolean columnSums = false;
+            for (int gi = 0; gi < l.group(); gi++) {
+                filters[gi] = Int16Gemm.packFilters(new FloatGemm.Int8Matrix(weights.segment(), gi * filterCount * l.patch(),
+                        l.patch(), w.dtype() == DType.UINT8, wZero, false, gi * filterCount), filterCount, channels,
+                        window.length);
+                columnSums |= filters[gi].needsColumnSums();
+            }
+            boolean summed = columnSums;
+            int height = Math.toIntExact(l.inSpatial()[0]);
+            int width = Math.toIntExact(l.inSpatial()[1]);
+            int top = Math.toIntExact(g.padBefore()[0]);
+            int left = Math.toIntExact(g.padBefore()[1]);
+            ConvKernels.fromPaddedImage(context, l, x, new PaddedProduct() {
+                @Override
+                public int planes() {
+                    return image.planes();
+                }
+
+                @Override
+                public void copy(long inBase, int pair) {
+                    image.copyChannels(pair, x.segment(), inBase, unsigned, height, width, top, left);
+                }
+
+                @Override
+                public void copied() {
+                    if (summed) {
+                        image.sumChannels();
+                    }
+                }
+
+                @Override
+                public void multiply(int group, int first, FloatGemm.Matrix sums, int count) {
+                    Int16Gemm.multiply(filters[group], image, first, sums, count);
+                    weights.correct(image, window, sums, first, group * filterCount, filterCount, count);
+                }
+            }, out);
+        }
+
+        /**
          * Each group's patches gathered as bytes (padding holds x's zero point, so it adds nothing) and
          * multiplied exactly into {@code sums} (int32, y's shape); each block then goes to {@code
          * epilogue} on the task that computed it. Where no weight, or few, is −128 as a signed value
@@ -987,7 +1099,17 @@ final class ConvKernels {
             }
             RaisedWeights.Weights weights = Int16Gemm.CHOSEN ? raised.of(w, context.isConstant(1)) : null;
             boolean lanes16 = weights != null;
-            if (!lanes16 && fromPaddedImage(l)) {
+            if (fromPaddedImage(l)) {
+                SumsOut out = (scratch, sumAt, filter, outAt, count) -> {
+                    MemorySegment.copy(scratch, sumAt, sums.segment(), sums.byteOffset() + outAt * 4, count * 4L);
+                    if (epilogue != null) {
+                        epilogue.apply(filter, outAt, count);
+                    }
+                };
+                if (lanes16) {
+                    fromChannelPairs(context, weights, out);
+                    return;
+                }
                 // The float trick on the padded image less x's zero point (0 in the padding): slices of
                 // the depth keep every sum of products of at most 255² exact.
                 int filterCount = Math.toIntExact(l.groupFilters());
@@ -995,13 +1117,7 @@ final class ConvKernels {
                         w.offset() + gi * filterCount * l.patch(), l.patch(), w.dtype() == DType.UINT8, wZero, false,
                         gi * filterCount), filterCount, Math.toIntExact(l.patch())),
                         (at, padded, to, width) -> FloatRows.bytesToArray(x.segment(), at, x.dtype() == DType.UINT8, xZero[0],
-                                padded, to, width),
-                        (scratch, sumAt, filter, outAt, count) -> {
-                            MemorySegment.copy(scratch, sumAt, sums.segment(), sums.byteOffset() + outAt * 4, count * 4L);
-                            if (epilogue != null) {
-                                epilogue.apply(filter, outAt, count);
-                            }
-                        });
+                                padded, to, width), out);
                 return;
             }
             MemorySegment filterBytes = lanes16 ? weights.segment() : w.segment();
@@ -1039,6 +1155,9 @@ final class ConvKernels {
             });
         }
     }
+
+    /** A thread's padded copy of an image's channels for {@link Int16Gemm.PaddedImage}, kept from run to run. */
+    private static final ThreadLocal<short[]> PADDED_PAIRS = ThreadLocal.withInitial(() -> new short[0]);
 
     /** Each thread's last block of patches packed for {@link Int16Gemm}, its arrays reused by the next. */
     private static final ThreadLocal<Int16Gemm.Packed> PACKED_PATCHES = new ThreadLocal<>();

@@ -51,9 +51,11 @@ class ConvIntegerTest {
     }
 
     /**
-     * Stride 1 over planes wide enough for the padded image (with AVX-512), weights taking their
-     * least value often (the float trick): at the extremes, deep (several slices of the depth),
-     * grouped, dilated, padded unevenly, zero points per filter, either sign.
+     * Stride 1 over planes wide enough for the padded image (with AVX-512), each case with weights
+     * taking their least value often (the float trick), never (16-bit lanes, two channels a plane,
+     * an odd channel left over) and a few times (16-bit lanes, the raised weights' products taken
+     * back): at the extremes, deep (several slices of the depth), grouped, dilated, padded unevenly,
+     * zero points per filter, either sign.
      */
     @Test
     void paddedImagesMatchTheDefinitionExactly() {
@@ -61,9 +63,10 @@ class ConvIntegerTest {
         // group, channels, filters, height, width, kernel, dilation, pads (top, left, bottom, right)
         int[][] cases = {{1, 3, 8, 5, 41, 3, 1, 1, 1, 1, 1}, {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1},
             {2, 4, 6, 7, 85, 3, 2, 2, 2, 2, 2}, {1, 5, 9, 4, 100, 5, 1, 0, 2, 3, 2}};
-        for (int trial = 0; trial < 2 * cases.length; trial++) {
+        for (int trial = 0; trial < 3 * cases.length; trial++) {
             int[] c = cases[trial % cases.length];
-            boolean extreme = trial >= cases.length;
+            int leastValues = trial / cases.length;
+            boolean extreme = (trial + leastValues) % 2 == 1;
             boolean xUnsigned = trial % 2 == 0;
             boolean wUnsigned = trial % 3 == 0;
             int group = c[0];
@@ -73,8 +76,12 @@ class ConvIntegerTest {
             long[] pads = {c[7], c[8], c[9], c[10]};
             int[] x = values(random, 2 * channels * c[3] * c[4], xUnsigned, extreme, true);
             int[] w = values(random, filters * (channels / group) * kernel * kernel, wUnsigned, extreme, false);
-            for (int i = 0; i < w.length; i += 5) {
-                w[i] = wUnsigned ? 0 : -128;
+            int least = wUnsigned ? 0 : -128;
+            for (int i = 0; i < w.length; i++) {
+                w[i] = leastValues == 0 && i % 5 == 0 ? least : Math.max(w[i], least + 1);
+            }
+            for (int r = leastValues == 2 ? Math.max(1, w.length / 64) : 0; r > 0; r--) {
+                w[random.nextInt(w.length)] = least;
             }
             int[] xZero = values(random, 1, xUnsigned, extreme, false);
             int[] wZero = values(random, trial % 2 == 0 ? 1 : filters, wUnsigned, extreme, true);

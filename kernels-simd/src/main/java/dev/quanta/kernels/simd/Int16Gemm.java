@@ -120,6 +120,131 @@ public final class Int16Gemm {
     }
 
     /**
+     * A convolution's image read in place as B by {@link #multiply(Filters, PaddedImage, int,
+     * FloatGemm.Matrix, int)}, where a patch matrix would hold each value once a tap: its channels
+     * padded to planes of W′ columns, two channels to a plane, channel c's value at position i at
+     * {@code values[((c / 2)·plane + i)·2 + c % 2]} as a signed byte (uint8 less 128), so that a
+     * 32-bit lane holds a pair of depths as {@link Packed} does. The padding, and the channels past
+     * the image (to a whole number of {@link #STEPS} planes), hold x's zero point. Output position
+     * (y, x) is column y·W′ + x; the window's tap t reads it {@code taps[t]} positions on.
+     */
+    public static final class PaddedImage {
+        private final short[] values;
+        private final int channels;
+        private final int planes;
+        private final int plane;
+        private final int paddedWidth;
+        private final int[] taps;
+        private final int farthestTap;
+        /** x's zero point as stored: what the stored values add to x less its zero point. */
+        private final int offset;
+        /** Per position, Σ over the channels of x less its zero point, once {@link #sumChannels} has run. */
+        private int[] channelSums;
+
+        /**
+         * An image of {@code channels} planes of paddedHeight × paddedWidth positions in {@code
+         * values} (at least {@link #shorts} of them), which {@link #copyChannels} fills; {@code taps}
+         * are the window's offsets in positions.
+         */
+        public PaddedImage(short[] values, int channels, int paddedHeight, int paddedWidth, int[] taps, boolean unsigned,
+                int zeroPoint) {
+            if (values.length < shorts(channels, paddedHeight, paddedWidth)) {
+                throw new IllegalArgumentException(values.length + " values for " + channels + " channels of "
+                        + paddedHeight + "×" + paddedWidth);
+            }
+            this.values = values;
+            this.channels = channels;
+            this.planes = planes(channels);
+            this.plane = paddedHeight * paddedWidth;
+            this.paddedWidth = paddedWidth;
+            this.taps = taps.clone();
+            this.farthestTap = Arrays.stream(taps).max().orElse(0);
+            if (Arrays.stream(taps).anyMatch(tap -> tap < 0 || tap >= plane)) {
+                throw new IllegalArgumentException("a tap outside the " + paddedHeight + "×" + paddedWidth + " plane");
+            }
+            this.offset = zeroPoint - (unsigned ? 128 : 0);
+        }
+
+        /** The 16-bit values an image of {@code channels} planes of paddedHeight × paddedWidth takes, with a panel's room past them. */
+        public static int shorts(int channels, int paddedHeight, int paddedWidth) {
+            return Math.toIntExact(2 * ((long) planes(channels) * paddedHeight * paddedWidth + PANEL));
+        }
+
+        private static int planes(int channels) {
+            return Math.ceilDiv(Math.ceilDiv(channels, 2), STEPS) * STEPS;
+        }
+
+        /** The planes {@link #copyChannels} fills, past the image's channels too. */
+        public int planes() {
+            return planes;
+        }
+
+        /**
+         * Copies channels 2·pair and 2·pair + 1 (x's zero point past the image) of an image of
+         * height × width bytes a channel, the first from byte {@code at} of {@code x}, into their
+         * plane, {@code top} rows and {@code left} columns in, and fills the padding around them.
+         * The planes of different pairs can be copied at once.
+         */
+        public void copyChannels(int pair, MemorySegment x, long at, boolean unsigned, int height, int width, int top,
+                int left) {
+            MemorySegment segment = Segments.exact(x);
+            byte flip = (byte) (unsigned ? 0x80 : 0);
+            int even = 2 * pair;
+            boolean odd = even + 1 < channels;
+            long channelBytes = (long) height * width;
+            IntVector zero = IntVector.broadcast(INT, offset);
+            short stored = (short) offset;
+            int planeAt = pair * plane;
+            Arrays.fill(values, 2 * planeAt, 2 * (planeAt + top * paddedWidth + left), stored);
+            for (int row = 0; row < height && even < channels; row++) {
+                int rowAt = planeAt + (top + row) * paddedWidth + left;
+                long from = at + even * channelBytes + (long) row * width;
+                int i = 0;
+                for (; i + LANE_BYTES.length() <= width; i += LANES) {
+                    IntVector low = signedBytes(segment, from + i, flip, null);
+                    IntVector high = odd ? signedBytes(segment, from + channelBytes + i, flip, null) : zero;
+                    low.and(0xFFFF).or(high.lanewise(LSHL, 16)).reinterpretAsShorts().intoArray(values, 2 * (rowAt + i));
+                }
+                for (; i < width; i++) {
+                    values[2 * (rowAt + i)] = (short) (byte) (segment.get(ValueLayout.JAVA_BYTE, from + i) ^ flip);
+                    values[2 * (rowAt + i) + 1] = odd
+                            ? (short) (byte) (segment.get(ValueLayout.JAVA_BYTE, from + channelBytes + i) ^ flip) : stored;
+                }
+                Arrays.fill(values, 2 * (rowAt + width), 2 * Math.min(rowAt + paddedWidth, planeAt + plane), stored);
+            }
+            int filled = even < channels ? planeAt + (top + height) * paddedWidth : planeAt;
+            Arrays.fill(values, 2 * filled, 2 * (planeAt + plane), stored);
+        }
+
+        /**
+         * Sums the channels at each position (x less its zero point), for products whose A's zero
+         * points do not cancel its shift ({@link Filters#needsColumnSums}); after every plane is copied.
+         */
+        public void sumChannels() {
+            int[] sums = new int[plane];
+            IntVector twice = IntVector.broadcast(INT, 2 * offset);
+            for (int pair = 0; pair < planes; pair++) {
+                int i = 0;
+                for (; i + LANES <= plane; i += LANES) {
+                    IntVector lanes = ShortVector.fromArray(SHORT, values, 2 * (pair * plane + i)).reinterpretAsInts();
+                    IntVector.fromArray(INT, sums, i).add(lanes.lanewise(LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                            .add(lanes.lanewise(VectorOperators.ASHR, 16)).sub(twice).intoArray(sums, i);
+                }
+                for (; i < plane; i++) {
+                    int at = 2 * (pair * plane + i);
+                    sums[i] += values[at] + values[at + 1] - 2 * offset;
+                }
+            }
+            channelSums = sums;
+        }
+
+        /** x less its zero point, channel c at padded position i. */
+        public int valueAt(int c, int i) {
+            return values[2 * ((c / 2) * plane + i) + c % 2] - offset;
+        }
+    }
+
+    /**
      * This kernel's choice from the property's value ({@code true}, {@code false}, or null for the
      * processor's default), the processor's vendor and its preferred vector width in bits.
      */
@@ -318,9 +443,131 @@ public final class Int16Gemm {
                 int bAt = (firstColumn + column) / PANEL * b.pairs * PANEL * 2;
                 for (int block = 0; block < height; block += ROWS) {
                     kernel(rows, block * b.pairs, b.pairs, b.data, bAt, b.signed, tile);
-                    store(tile, Math.min(ROWS, height - block), rowSums, block, a, aShift, b, firstColumn, c,
-                            chunk + block, column, n, then);
+                    store(tile, Math.min(ROWS, height - block), rowSums, block, a, aShift, b.offsets, b.columnSums,
+                            firstColumn, c, chunk + block, column, n, then);
                 }
+            }
+        }
+    }
+
+    /**
+     * A convolution's filters as the A of {@link #multiply(Filters, PaddedImage, int, FloatGemm.Matrix,
+     * int)}: row f holds, tap by tap, its pairs of channels' weights (as signed values, uint8 less 128)
+     * in the 16-bit halves of a lane, zero past the channels; rows to a whole tile.
+     */
+    public static final class Filters {
+        private final int[] pairs;
+        private final int[] rowSums;
+        private final FloatGemm.Int8Matrix source;
+        private final int m;
+        private final int channels;
+        private final int taps;
+        private final int aShift;
+
+        private Filters(int[] pairs, int[] rowSums, FloatGemm.Int8Matrix source, int m, int channels, int taps, int aShift) {
+            this.pairs = pairs;
+            this.rowSums = rowSums;
+            this.source = source;
+            this.m = m;
+            this.channels = channels;
+            this.taps = taps;
+            this.aShift = aShift;
+        }
+
+        /**
+         * Whether the products need the image's column sums ({@link PaddedImage#sumChannels}): a
+         * filter's zero point is not its values' shift (int8 weights with a zero point other than 0).
+         */
+        public boolean needsColumnSums() {
+            for (int f = 0; f < m; f++) {
+                if (source.zeroPoint(f) + aShift != 0) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * Packs m filters of int8 or uint8 weights, filter f's weight for channel c at tap t at element
+     * (f, c·taps + t) of {@code w} (ONNX's layout; zero points per tensor or per filter), none −128
+     * as a signed value: two products of −128 by an image's −128 would overflow a signed half.
+     */
+    public static Filters packFilters(FloatGemm.Int8Matrix w, int m, int channels, int taps) {
+        if (w.perColumn()) {
+            throw new IllegalArgumentException("the filters' zero points go per filter");
+        }
+        int planes = PaddedImage.planes(channels);
+        int perRow = taps * planes;
+        int[] pairs = new int[Math.toIntExact(Math.ceilDiv(m, ROWS) * ROWS * (long) perRow)];
+        int[] rowSums = new int[Math.ceilDiv(m, ROWS) * ROWS];
+        int aShift = w.unsigned() ? -128 : 0;
+        for (int f = 0; f < m; f++) {
+            for (int c = 0; c < channels; c++) {
+                for (int t = 0; t < taps; t++) {
+                    byte value = w.segment().get(ValueLayout.JAVA_BYTE, w.byteAt(f, (long) c * taps + t));
+                    int signed = (w.unsigned() ? value & 0xFF : value) + aShift;
+                    if (signed == -128) {
+                        throw new IllegalArgumentException("filter " + f + " holds −128 as a signed value at channel " + c
+                                + ", tap " + t + ", which a 16-bit half cannot take two products of");
+                    }
+                    int at = f * perRow + t * planes + c / 2;
+                    pairs[at] |= c % 2 == 0 ? signed & 0xFFFF : signed << 16;
+                    rowSums[f] += signed;
+                }
+            }
+        }
+        return new Filters(pairs, rowSums, w, m, channels, taps, aShift);
+    }
+
+    /** Each thread's corrections of a block of an image's columns: B's offsets and column sums. */
+    private static final ThreadLocal<int[][]> IMAGE_CORRECTIONS = ThreadLocal.withInitial(() -> new int[2][0]);
+
+    /**
+     * C[m×count] = (filters − zero points)·(patches − x's zero point) for the patches at columns
+     * {@code first..first + count} of a padded image (see {@link PaddedImage}), int32 sums.
+     */
+    public static void multiply(Filters a, PaddedImage b, int first, FloatGemm.Matrix c, int count) {
+        int panels = Math.ceilDiv(count, PANEL);
+        if (a.channels != b.channels || a.taps != b.taps.length || first < 0 || count < 0
+                || 2 * ((long) (b.planes - 1) * b.plane + first + (long) panels * PANEL + b.farthestTap) > b.values.length) {
+            throw new IllegalArgumentException(a.m + " filters of " + a.channels + " channels by " + a.taps
+                    + " taps against columns " + first + ".." + (first + count) + " of an image of " + b.channels
+                    + " channels by " + b.taps.length + " taps");
+        }
+        int[][] corrections = IMAGE_CORRECTIONS.get();
+        if (corrections[0].length < panels * PANEL) {
+            corrections[0] = new int[panels * PANEL];
+            corrections[1] = new int[panels * PANEL];
+        }
+        int[] offsets = corrections[0];
+        int[] columnSums = corrections[1];
+        Arrays.fill(offsets, 0, panels * PANEL, b.offset);
+        if (a.needsColumnSums()) {
+            if (b.channelSums == null) {
+                throw new IllegalStateException("the image's channels are not summed");
+            }
+            for (int j = 0; j < count; j++) {
+                int sum = 0;
+                for (int tap : b.taps) {
+                    sum += b.channelSums[first + j + tap];
+                }
+                columnSums[j] = sum;
+            }
+        } else {
+            Arrays.fill(columnSums, 0, panels * PANEL, 0);
+        }
+        int perRow = a.taps * b.planes;
+        int[] tapAt = new int[a.taps];
+        for (int t = 0; t < a.taps; t++) {
+            tapAt[t] = 2 * b.taps[t];
+        }
+        int[] tile = TILE.get();
+        for (int column = 0; column < count; column += PANEL) {
+            for (int block = 0; block < a.m; block += ROWS) {
+                kernelFromImage(a.pairs, block * perRow, perRow, b.values, 2 * (first + column), tapAt, 2 * b.plane, tile);
+                store(tile, Math.min(ROWS, a.m - block), a.rowSums, block, a.source, a.aShift, offsets, columnSums, 0, c,
+                        block, column, count, null);
             }
         }
     }
@@ -457,11 +704,91 @@ public final class Int16Gemm {
     }
 
     /**
+     * {@link #kernel} with B read from a padded image of signed values: tap by tap ({@code tapAt}, in
+     * 16-bit values), pairs of channels {@code planeStride} values apart. Its loop repeats the
+     * kernel's: reading B through a table of offsets in the one kernel cost the int8 products 2–4%
+     * (a throwaway loop, one JVM alternating the two).
+     */
+    private static void kernelFromImage(int[] rows, int a0, int pairs, short[] image, int bBase, int[] tapAt,
+            int planeStride, int[] tile) {
+        IntVector s00 = IntVector.zero(INT), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+        IntVector h00 = s00, h01 = s00, h10 = s00, h11 = s00, h20 = s00, h21 = s00, h30 = s00, h31 = s00;
+        int a1 = a0 + pairs, a2 = a1 + pairs, a3 = a2 + pairs;
+        int planes = pairs / tapAt.length;
+        int p = 0;
+        for (int tap : tapAt) {
+            int end = p + planes;
+            for (int bAt = bBase + tap; p < end; p += STEPS, bAt += STEPS * planeStride) {
+                ShortVector b0 = ShortVector.fromArray(SHORT, image, bAt);
+                ShortVector b1 = ShortVector.fromArray(SHORT, image, bAt + SHORT.length());
+                ShortVector a = IntVector.broadcast(INT, rows[a0 + p]).reinterpretAsShorts();
+                ShortVector t00 = a.mul(b0), t01 = a.mul(b1);
+                a = IntVector.broadcast(INT, rows[a1 + p]).reinterpretAsShorts();
+                ShortVector t10 = a.mul(b0), t11 = a.mul(b1);
+                a = IntVector.broadcast(INT, rows[a2 + p]).reinterpretAsShorts();
+                ShortVector t20 = a.mul(b0), t21 = a.mul(b1);
+                a = IntVector.broadcast(INT, rows[a3 + p]).reinterpretAsShorts();
+                ShortVector t30 = a.mul(b0), t31 = a.mul(b1);
+
+                b0 = ShortVector.fromArray(SHORT, image, bAt + planeStride);
+                b1 = ShortVector.fromArray(SHORT, image, bAt + planeStride + SHORT.length());
+                a = IntVector.broadcast(INT, rows[a0 + p + 1]).reinterpretAsShorts();
+                t00 = t00.add(a.mul(b0));
+                t01 = t01.add(a.mul(b1));
+                a = IntVector.broadcast(INT, rows[a1 + p + 1]).reinterpretAsShorts();
+                t10 = t10.add(a.mul(b0));
+                t11 = t11.add(a.mul(b1));
+                a = IntVector.broadcast(INT, rows[a2 + p + 1]).reinterpretAsShorts();
+                t20 = t20.add(a.mul(b0));
+                t21 = t21.add(a.mul(b1));
+                a = IntVector.broadcast(INT, rows[a3 + p + 1]).reinterpretAsShorts();
+                t30 = t30.add(a.mul(b0));
+                t31 = t31.add(a.mul(b1));
+
+                IntVector v = t00.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                s00 = s00.add(v);
+                h00 = h00.add(v.lanewise(LSHR, 16));
+                v = t01.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                s01 = s01.add(v);
+                h01 = h01.add(v.lanewise(LSHR, 16));
+                v = t10.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                s10 = s10.add(v);
+                h10 = h10.add(v.lanewise(LSHR, 16));
+                v = t11.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                s11 = s11.add(v);
+                h11 = h11.add(v.lanewise(LSHR, 16));
+                v = t20.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                s20 = s20.add(v);
+                h20 = h20.add(v.lanewise(LSHR, 16));
+                v = t21.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                s21 = s21.add(v);
+                h21 = h21.add(v.lanewise(LSHR, 16));
+                v = t30.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                s30 = s30.add(v);
+                h30 = h30.add(v.lanewise(LSHR, 16));
+                v = t31.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                s31 = s31.add(v);
+                h31 = h31.add(v.lanewise(LSHR, 16));
+            }
+        }
+        int bias = pairs / STEPS << 16;
+        s00.sub(h00.lanewise(LSHL, 16)).add(h00).sub(bias).intoArray(tile, 0);
+        s01.sub(h01.lanewise(LSHL, 16)).add(h01).sub(bias).intoArray(tile, LANES);
+        s10.sub(h10.lanewise(LSHL, 16)).add(h10).sub(bias).intoArray(tile, PANEL);
+        s11.sub(h11.lanewise(LSHL, 16)).add(h11).sub(bias).intoArray(tile, PANEL + LANES);
+        s20.sub(h20.lanewise(LSHL, 16)).add(h20).sub(bias).intoArray(tile, 2 * PANEL);
+        s21.sub(h21.lanewise(LSHL, 16)).add(h21).sub(bias).intoArray(tile, 2 * PANEL + LANES);
+        s30.sub(h30.lanewise(LSHL, 16)).add(h30).sub(bias).intoArray(tile, 3 * PANEL);
+        s31.sub(h31.lanewise(LSHL, 16)).add(h31).sub(bias).intoArray(tile, 3 * PANEL + LANES);
+    }
+
+    /**
      * The tile's first {@code valid} rows into C from (row, column), the zero points' and offsets'
-     * terms taken off (their row sums from {@code rowSums[block]}).
+     * terms taken off (A's row sums from {@code rowSums[block]}, B's offsets and column sums from
+     * {@code offsets[firstColumn + column]} and {@code columnSums[firstColumn + column]}).
      */
     private static void store(int[] tile, int valid, int[] rowSums, int block, FloatGemm.Int8Matrix a,
-            int aShift, Packed b, int firstColumn, FloatGemm.Matrix c, int row, int column, int n,
+            int aShift, int[] offsets, int[] columnSums, int firstColumn, FloatGemm.Matrix c, int row, int column, int n,
             FloatGemm.Dequantization then) {
         MemorySegment segment = Segments.exact(c.segment());
         for (int r = 0; r < valid; r++) {
@@ -471,8 +798,8 @@ public final class Int16Gemm {
                 int at = r * PANEL + half;
                 int j = firstColumn + column + half;
                 IntVector sums = IntVector.fromArray(INT, tile, at)
-                        .sub(IntVector.fromArray(INT, b.offsets, j).mul(rowSum))
-                        .sub(IntVector.fromArray(INT, b.columnSums, j).mul(zeroPoint));
+                        .sub(IntVector.fromArray(INT, offsets, j).mul(rowSum))
+                        .sub(IntVector.fromArray(INT, columnSums, j).mul(zeroPoint));
                 // A whole vector of int32 sums goes straight to C: through the tile and storeSums, the
                 // stores were 10% of a 1×1 QLinearConv's samples (64 deep, so the kernel's loop is short),
                 // and the layer took 1.35–1.40 ms on one thread against 1.32–1.37 so.

@@ -5,6 +5,7 @@ import static dev.quanta.kernels.simd.Int8GemvTest.definition;
 import static dev.quanta.kernels.simd.Int8GemvTest.products;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 
 import dev.quanta.tensor.Layouts;
 import java.lang.foreign.Arena;
@@ -212,6 +213,129 @@ class Int16GemmTest {
             assertThatIllegalArgumentException()
                     .isThrownBy(() -> Int16Gemm.multiply(a, packed, Int16Gemm.PANEL, c, 1, n, 4, null));
             assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(a, packed, 0, c, 1, n, 3, null));
+        }
+    }
+
+    @Test
+    void aPaddedImageGivesTheConvolutionsSums() {
+        SplittableRandom random = new SplittableRandom(SEED + 4);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 120; trial++) {
+                // Odd channel counts (a plane's high half past the image) and many channels; windows of
+                // one row or column, dilated ones, padding on any side; a third of the trials with every
+                // value at an end of its range (x's 0 or 255 against zero points at the other end).
+                int channels = trial % 7 == 0 ? random.nextInt(30, 75) : random.nextInt(1, 10);
+                int height = random.nextInt(1, 12);
+                int width = random.nextInt(1, 40);
+                int kernelHeight = random.nextInt(1, 4);
+                int kernelWidth = random.nextInt(1, 4);
+                int dilation = random.nextInt(1, 3);
+                int top = random.nextInt(0, 3);
+                int left = random.nextInt(0, 3);
+                int paddedHeight = Math.max(height + top + random.nextInt(0, 3), dilation * (kernelHeight - 1) + 1);
+                int paddedWidth = Math.max(width + left + random.nextInt(0, 3), dilation * (kernelWidth - 1) + 1);
+                int outHeight = paddedHeight - dilation * (kernelHeight - 1);
+                int outWidth = paddedWidth - dilation * (kernelWidth - 1);
+                int filters = random.nextInt(1, 3 * Int16Gemm.ROWS + 2);
+                boolean extreme = trial % 3 == 0;
+                boolean xUnsigned = random.nextBoolean();
+                boolean wUnsigned = random.nextBoolean();
+                int xLow = xUnsigned ? 0 : -128;
+                int wLow = wUnsigned ? 0 : -128;
+                int xZero = extreme ? xLow + 255 : xLow + random.nextInt(256);
+                int[] x = new int[channels * height * width];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = extreme ? xLow : xLow + random.nextInt(256);
+                }
+                int taps = kernelHeight * kernelWidth;
+                int[] w = new int[filters * channels * taps];
+                int[] wZeros = new int[random.nextBoolean() ? 1 : filters];
+                for (int i = 0; i < w.length; i++) {
+                    // Never the least value: two products of −128 by −128 overflow a signed half.
+                    w[i] = extreme ? wLow + (random.nextBoolean() ? 1 : 255) : wLow + random.nextInt(1, 256);
+                }
+                for (int f = 0; f < wZeros.length; f++) {
+                    wZeros[f] = trial % 4 == 0 ? (wUnsigned ? 128 : 0) : wLow + random.nextInt(256);
+                }
+                int[] tapAt = new int[taps];
+                for (int t = 0; t < taps; t++) {
+                    tapAt[t] = t / kernelWidth * dilation * paddedWidth + t % kernelWidth * dilation;
+                }
+                short[] values = new short[Int16Gemm.PaddedImage.shorts(channels, paddedHeight, paddedWidth)];
+                Arrays.fill(values, (short) 0x5A5A);
+                Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, paddedHeight, paddedWidth, tapAt,
+                        xUnsigned, xZero);
+                var xBytes = bytesIn(arena, x);
+                for (int pair = 0; pair < image.planes(); pair++) {
+                    image.copyChannels(pair, xBytes, 0, xUnsigned, height, width, top, left);
+                }
+                Int16Gemm.Filters packed = Int16Gemm.packFilters(new FloatGemm.Int8Matrix(bytesIn(arena, w), 0,
+                        (long) channels * taps, wUnsigned, wZeros, false, 0), filters, channels, taps);
+                if (packed.needsColumnSums()) {
+                    image.sumChannels();
+                }
+                int columns = (outHeight - 1) * paddedWidth + outWidth;
+                FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * filters * columns + 64, 64), 0, columns);
+                c.segment().fill((byte) 0x5A);
+                // Blocks of columns as the threads take them, each written where it lies.
+                for (int first = 0; first < columns; ) {
+                    int count = Math.min(columns - first, random.nextInt(1, 3 * Int16Gemm.PANEL));
+                    Int16Gemm.multiply(packed, image, first, new FloatGemm.Matrix(c.segment(), first, columns), count);
+                    first += count;
+                }
+                String label = String.format("seed %x trial %d: %d channels %dx%d, %d filters, %dx%d window", SEED, trial,
+                        channels, height, width, filters, kernelHeight, kernelWidth);
+                for (int f = 0; f < filters; f++) {
+                    int wZero = wZeros[wZeros.length == 1 ? 0 : f];
+                    for (int oy = 0; oy < outHeight; oy++) {
+                        for (int ox = 0; ox < outWidth; ox++) {
+                            long sum = 0;
+                            for (int ch = 0; ch < channels; ch++) {
+                                for (int t = 0; t < taps; t++) {
+                                    int iy = oy + t / kernelWidth * dilation - top;
+                                    int ix = ox + t % kernelWidth * dilation - left;
+                                    int value = iy >= 0 && iy < height && ix >= 0 && ix < width
+                                            ? x[(ch * height + iy) * width + ix] : xZero;
+                                    sum += (long) (value - xZero) * (w[(f * channels + ch) * taps + t] - wZero);
+                                }
+                            }
+                            assertThat(c.segment().get(Layouts.INT32, 4L * ((long) f * columns + oy * paddedWidth + ox)))
+                                    .as("%s: filter %d at (%d, %d)", label, f, oy, ox).isEqualTo((int) sum);
+                        }
+                    }
+                }
+                assertThat(c.segment().get(Layouts.INT32, 4L * filters * columns)).as(label + ": past C").isEqualTo(0x5A5A5A5A);
+            }
+        }
+    }
+
+    @Test
+    void refusesFiltersAndImagesThatDoNotFit() {
+        try (Arena arena = Arena.ofConfined()) {
+            int[] zeros = {0};
+            FloatGemm.Int8Matrix least = new FloatGemm.Int8Matrix(bytesIn(arena, new int[] {3, -128}), 0, 2, false, zeros,
+                    false, 0);
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.packFilters(least, 1, 1, 2))
+                    .withMessageContaining("filter 0 holds −128");
+            assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[8], 1, 4, 4,
+                    new int[] {0}, true, 0)).withMessageContaining("values for 1 channels");
+            int size = Int16Gemm.PaddedImage.shorts(2, 4, 4);
+            assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[size], 2, 4, 4,
+                    new int[] {0, 16}, true, 0)).withMessageContaining("outside");
+            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(new short[size], 2, 4, 4, new int[] {0, 5}, true, 0);
+            Int16Gemm.Filters filters = Int16Gemm.packFilters(new FloatGemm.Int8Matrix(bytesIn(arena, new int[4]), 0, 4, false,
+                    zeros, false, 0), 1, 2, 2);
+            FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * 16, 64), 0, 16);
+            Int16Gemm.multiply(filters, image, 0, c, 11);
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(filters, image, 12, c, 11))
+                    .withMessageContaining("columns 12..23");
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(Int16Gemm.packFilters(
+                    new FloatGemm.Int8Matrix(bytesIn(arena, new int[3]), 0, 3, false, zeros, false, 0), 1, 3, 1), image, 0, c, 4))
+                    .withMessageContaining("3 channels");
+            FloatGemm.Int8Matrix uint8 = new FloatGemm.Int8Matrix(bytesIn(arena, new int[] {5, 5, 5, 5}), 0, 4, true,
+                    new int[] {7}, false, 0);
+            assertThatIllegalStateException().isThrownBy(() -> Int16Gemm.multiply(Int16Gemm.packFilters(uint8, 1, 2, 2), image,
+                    0, c, 4)).withMessageContaining("not summed");
         }
     }
 
