@@ -138,7 +138,7 @@ final class ConvKernels {
                     fewChannels(context, l, x, w.toFloatArray(), y, biases);
                     return new Tensor[] {y};
                 }
-                if (fromPaddedImage(l)) {
+                if (fromPaddedImage(l, FLOAT_PADDING_SHARE)) {
                     fromPaddedImage(context, l, x, w, y, biases);
                     return new Tensor[] {y};
                 }
@@ -301,22 +301,35 @@ final class ConvKernels {
     private static final long MAX_PADDED_FLOATS = 1 << 24;
 
     /**
-     * Whether a float convolution reads its image in place, zero-padded, as the GEMM's B
-     * ({@link FloatGemm.PaddedImage}): 2-D, stride 1, a window of more than one tap, a padded copy
-     * of a group's channels within {@link #MAX_PADDED_FLOATS}, and planes wide enough that the
-     * columns computed in the padding are at most a twentieth. Against the patch matrix (one JVM
-     * alternating the two, medians of 9 passes, a noisy VM): 64→64 3×3 over 56×56 (3% in the
-     * padding) 3.1–4.6 ms against 4.6–5.8 on one thread, 2.9 against 3.2 on two; over 28×28 (7%)
-     * 5–13% slower.
+     * Whether a convolution reads its image in place, zero-padded, as the product's B ({@link
+     * FloatGemm.PaddedImage}, {@link Int16Gemm.PaddedImage}): 2-D, stride 1, a window of more than
+     * one tap, a padded copy of a group's channels within {@link #MAX_PADDED_FLOATS}, and planes wide
+     * enough that the columns computed in the padding are at most {@code 1/share} of them.
      */
-    private static boolean fromPaddedImage(Lowering l) {
+    private static boolean fromPaddedImage(Lowering l, int share) {
         Window.Geometry g = l.geometry();
         return readsPaddedImages && l.inSpatial().length == 2 && l.groupFilters() > 0 && g.strides()[0] == 1 && g.strides()[1] == 1
                 && !Arrays.stream(g.kernel()).allMatch(size -> size == 1)
                 && Arrays.stream(g.padBefore()).allMatch(pad -> pad >= 0) && Arrays.stream(g.padAfter()).allMatch(pad -> pad >= 0)
-                && (paddedWidth(l) - g.outSizes()[1]) * 20 <= paddedWidth(l)
+                && (paddedWidth(l) - g.outSizes()[1]) * share <= paddedWidth(l)
                 && l.groupChannels() * paddedHeight(l) * paddedWidth(l) <= MAX_PADDED_FLOATS && l.patch() <= Integer.MAX_VALUE;
     }
+
+    /**
+     * The float GEMM's share for {@link #fromPaddedImage(Lowering, int)}: against the patch matrix (one
+     * JVM alternating the two, medians of 9 passes), 64→64 3×3 over 56×56 (3% in the padding) took
+     * 3.1–4.6 ms against 4.6–5.8 on one thread on a Xeon, 2.8 against 4.2 on a Zen 4; over 28×28
+     * (7%) it was 5–13% slower on the Xeon.
+     */
+    private static final int FLOAT_PADDING_SHARE = 20;
+
+    /**
+     * {@link Int16Gemm}'s share: it gains more, as its patches took packing into 16-bit lanes besides
+     * their gathering. ConvInteger 3×3 against the patch matrix on a Zen 4 (one JVM alternating, medians
+     * of 10 passes, one thread): 64→64 over 28×28 (7% in the padding) 0.79 against 1.04 ms, 256→256
+     * over 14×14 (12%) 2.65 against 3.39, 512→512 over 7×7 (22%) 3.00 against 3.61.
+     */
+    private static final int PAIRS_PADDING_SHARE = 4;
 
     private static long paddedHeight(Lowering l) {
         return l.inSpatial()[0] + l.geometry().padBefore()[0] + l.geometry().padAfter()[0];
@@ -355,8 +368,14 @@ final class ConvKernels {
         /** Runs once the planes are copied, before the products. */
         void copied();
 
-        /** The sums of group {@code group}'s filters over columns first..first + count, into {@code sums}. */
-        void multiply(int group, int first, FloatGemm.Matrix sums, int count);
+        /** The filters a task's share of a group's is a multiple of. */
+        int filterUnit();
+
+        /**
+         * The sums of group {@code group}'s filters firstFilter..firstFilter + filters over columns
+         * first..first + count, into {@code sums} (their first row the first filter's).
+         */
+        void multiply(int group, int firstFilter, int filters, int first, FloatGemm.Matrix sums, int count);
     }
 
     /** The window's taps as offsets in a padded plane, row by row. */
@@ -435,7 +454,13 @@ final class ConvKernels {
             }
 
             @Override
-            public void multiply(int group, int first, FloatGemm.Matrix sums, int count) {
+            public int filterUnit() {
+                // FloatGemm's padded product takes the filters whole.
+                return Math.toIntExact(l.groupFilters());
+            }
+
+            @Override
+            public void multiply(int group, int firstFilter, int filters, int first, FloatGemm.Matrix sums, int count) {
                 FloatGemm.multiply(packedFilters[group], image, first, sums, count);
             }
         }, out);
@@ -457,6 +482,11 @@ final class ConvKernels {
         long blocks = Math.max(positionBlocks(context, 2L * filters * columns * l.patch(), columns),
                 Math.ceilDiv(columns, Math.max(MIN_COLUMNS_PER_TASK, BLOCK_OUTPUT_FLOATS / filters)));
         long blockColumns = Math.min(columns, Math.ceilDiv(Math.ceilDiv(columns, MIN_COLUMNS_PER_TASK), blocks) * MIN_COLUMNS_PER_TASK);
+        // Planes too small for a block of columns a thread (7×7: one block) split the filters too.
+        int units = Math.ceilDiv(filters, product.filterUnit());
+        long filterBlocks = blocks >= context.threads() ? 1 : Math.clamp(Math.min(Math.ceilDiv(context.threads(), blocks),
+                2L * filters * columns * l.patch() / MIN_OPERATIONS_PER_TASK / blocks), 1, units);
+        int blockFilters = Math.ceilDiv(units, Math.toIntExact(filterBlocks)) * product.filterUnit();
         Tensor sums = context.allocateForOverwrite(DType.FLOAT, Shape.of(blocks, filters * blockColumns));
         for (long n = 0; n < l.batch(); n++) {
             for (int gi = 0; gi < l.group(); gi++) {
@@ -465,12 +495,19 @@ final class ConvKernels {
                 product.copied();
                 long outBase = l.outBase(n, gi);
                 int group = gi;
-                context.parallel(blocks, block -> {
+                context.parallel(blocks * filterBlocks, task -> {
+                    long block = task / filterBlocks;
+                    int firstFilter = Math.toIntExact(task % filterBlocks * blockFilters);
+                    int lastFilter = Math.min(filters, firstFilter + blockFilters);
                     int first = (int) blockStart(block, blocks, columns);
                     int count = (int) (blockStart(block + 1, blocks, columns) - first);
                     long sumsAt = sums.offset() + block * filters * blockColumns;
-                    product.multiply(group, first, new FloatGemm.Matrix(sums.segment(), sumsAt, count), count);
-                    for (int f = 0; f < filters; f++) {
+                    if (firstFilter >= lastFilter) {
+                        return;
+                    }
+                    product.multiply(group, firstFilter, lastFilter - firstFilter, first,
+                            new FloatGemm.Matrix(sums.segment(), sumsAt + (long) firstFilter * count, count), count);
+                    for (int f = firstFilter; f < lastFilter; f++) {
                         long filterAt = outBase + (long) f * l.outPlane();
                         for (int outRow = first / paddedWidth; outRow * paddedWidth < first + count; outRow++) {
                             int from = Math.max(first, outRow * paddedWidth);
@@ -1025,7 +1062,7 @@ final class ConvKernels {
          * The product on 16-bit lanes over a padded image ({@link Int16Gemm.PaddedImage}, two channels
          * a plane), each task taking the raised weights' extra products out of the block it computed.
          */
-        private void fromChannelPairs(KernelContext context, RaisedWeights.Weights weights, SumsOut out) {
+        private void fromChannelPairs(KernelContext context, RaisedWeights raised, RaisedWeights.Weights weights, SumsOut out) {
             Lowering l = lowering;
             Window.Geometry g = l.geometry();
             int channels = Math.toIntExact(l.groupChannels());
@@ -1042,15 +1079,10 @@ final class ConvKernels {
             Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, paddedHeight, paddedWidth, window,
                     unsigned, xZero[0]);
             int filterCount = Math.toIntExact(l.groupFilters());
-            Int16Gemm.Filters[] filters = new Int16Gemm.Filters[l.group()];
-            boolean columnSums = false;
-            for (int gi = 0; gi < l.group(); gi++) {
-                filters[gi] = Int16Gemm.packFilters(new FloatGemm.Int8Matrix(weights.segment(), gi * filterCount * l.patch(),
-                        l.patch(), w.dtype() == DType.UINT8, wZero, false, gi * filterCount), filterCount, channels,
-                        window.length);
-                columnSums |= filters[gi].needsColumnSums();
-            }
-            boolean summed = columnSums;
+            Int16Gemm.Filters[] filters = raised.packedFilters(weights, l.group(), gi -> Int16Gemm.packFilters(
+                    new FloatGemm.Int8Matrix(weights.segment(), gi * filterCount * l.patch(), l.patch(),
+                            w.dtype() == DType.UINT8, wZero, false, gi * filterCount), filterCount, channels, window.length));
+            boolean summed = Arrays.stream(filters).anyMatch(Int16Gemm.Filters::needsColumnSums);
             int height = Math.toIntExact(l.inSpatial()[0]);
             int width = Math.toIntExact(l.inSpatial()[1]);
             int top = Math.toIntExact(g.padBefore()[0]);
@@ -1074,9 +1106,14 @@ final class ConvKernels {
                 }
 
                 @Override
-                public void multiply(int group, int first, FloatGemm.Matrix sums, int count) {
-                    Int16Gemm.multiply(filters[group], image, first, sums, count);
-                    weights.correct(image, window, sums, first, group * filterCount, filterCount, count);
+                public int filterUnit() {
+                    return Int16Gemm.ROWS;
+                }
+
+                @Override
+                public void multiply(int group, int firstFilter, int count, int first, FloatGemm.Matrix sums, int width) {
+                    Int16Gemm.multiply(filters[group], firstFilter, count, image, first, sums, width);
+                    weights.correct(image, window, sums, first, group * filterCount + firstFilter, count, width);
                 }
             }, out);
         }
@@ -1099,7 +1136,7 @@ final class ConvKernels {
             }
             RaisedWeights.Weights weights = Int16Gemm.CHOSEN ? raised.of(w, context.isConstant(1)) : null;
             boolean lanes16 = weights != null;
-            if (fromPaddedImage(l)) {
+            if (fromPaddedImage(l, lanes16 ? PAIRS_PADDING_SHARE : FLOAT_PADDING_SHARE)) {
                 SumsOut out = (scratch, sumAt, filter, outAt, count) -> {
                     MemorySegment.copy(scratch, sumAt, sums.segment(), sums.byteOffset() + outAt * 4, count * 4L);
                     if (epilogue != null) {
@@ -1107,7 +1144,7 @@ final class ConvKernels {
                     }
                 };
                 if (lanes16) {
-                    fromChannelPairs(context, weights, out);
+                    fromChannelPairs(context, raised, weights, out);
                     return;
                 }
                 // The float trick on the padded image less x's zero point (0 in the padding): slices of

@@ -9,7 +9,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * An integer convolution's weights as {@link Int16Gemm} takes them: any value but its type's
@@ -26,6 +28,8 @@ final class RaisedWeights {
 
     private Tensor source;
     private Weights cached;
+    /** The cached weights' filters packed for {@link Int16Gemm.PaddedImage}'s product, a group each. */
+    private Int16Gemm.Filters[] packedFilters;
 
     /**
      * The weights of filters [F, ...] to multiply on 16-bit lanes, their bytes from offset 0 of
@@ -88,6 +92,22 @@ final class RaisedWeights {
             cached = weights;
         }
         return weights;
+    }
+
+    /**
+     * Each group's filters of {@code weights} packed by {@code pack} for the padded image's product:
+     * once for constant weights (those {@link #of} keeps), at each call for others.
+     */
+    synchronized Int16Gemm.Filters[] packedFilters(Weights weights, int groups, IntFunction<Int16Gemm.Filters> pack) {
+        if (weights == cached && packedFilters != null) {
+            return packedFilters;
+        }
+        Int16Gemm.Filters[] filters = new Int16Gemm.Filters[groups];
+        Arrays.setAll(filters, pack::apply);
+        if (weights == cached) {
+            packedFilters = filters;
+        }
+        return filters;
     }
 
     private static Weights raise(Tensor w) {

@@ -61,8 +61,10 @@ class ConvIntegerTest {
     void paddedImagesMatchTheDefinitionExactly() {
         SplittableRandom random = new SplittableRandom(SEED + 1);
         // group, channels, filters, height, width, kernel, dilation, pads (top, left, bottom, right)
+        // The last: a 7-wide plane (a fifth of its columns in the padding, taken on 16-bit lanes only),
+        // one block of columns, its filters split between the threads.
         int[][] cases = {{1, 3, 8, 5, 41, 3, 1, 1, 1, 1, 1}, {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1},
-            {2, 4, 6, 7, 85, 3, 2, 2, 2, 2, 2}, {1, 5, 9, 4, 100, 5, 1, 0, 2, 3, 2}};
+            {2, 4, 6, 7, 85, 3, 2, 2, 2, 2, 2}, {1, 5, 9, 4, 100, 5, 1, 0, 2, 3, 2}, {1, 17, 24, 6, 7, 3, 1, 1, 1, 1, 1}};
         for (int trial = 0; trial < 3 * cases.length; trial++) {
             int[] c = cases[trial % cases.length];
             int leastValues = trial / cases.length;
@@ -94,6 +96,40 @@ class ConvIntegerTest {
             long[] expected = reference(x, w, xZero[0], wZero, 2, channels, c[3], c[4], filters, group, kernel, kernel, ones,
                     dilations, pads);
             assertThat(actual).as("case %d", trial).containsExactly(expected);
+        }
+    }
+
+    /** Weights given as an input, other at each run of one session: their packing is not kept from run to run. */
+    @Test
+    void weightsThatAreInputsArePackedAtEachRun() {
+        SplittableRandom random = new SplittableRandom(SEED + 2);
+        int channels = 6;
+        int filters = 8;
+        int height = 5;
+        int width = 44;
+        long[] ones = {1, 1};
+        long[] pads = {1, 1, 1, 1};
+        Window window = new Window(null, ones, ones, pads, Window.AutoPad.NOTSET, false);
+        Value[] inputs = {new Value("x", null), new Value("w", null), new Value("x_zero", null), new Value("w_zero", null)};
+        Value y = new Value("y", null);
+        Graph graph = Graph.builder("conv").input(inputs[0]).input(inputs[1]).input(inputs[2]).input(inputs[3])
+                .node(new Node("conv", new ConvInteger(window, 1), List.of(inputs), List.of(y), "test")).output(y).build();
+        int[] x = values(random, 2 * channels * height * width, true, false, false);
+        int[] xZero = {131};
+        int[] wZero = {-3};
+        try (Session session = new Session(graph, SessionOptions.defaults())) {
+            for (int run = 0; run < 3; run++) {
+                int[] w = new int[filters * channels * 9];
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = random.nextInt(-127, 128);
+                }
+                try (Outputs outputs = session.run(Map.of("x", tensor(x, true, 2, channels, height, width),
+                        "w", tensor(w, false, filters, channels, 3, 3), "x_zero", tensor(xZero, true),
+                        "w_zero", tensor(wZero, false, 1)))) {
+                    assertThat(outputs.get("y").toLongArray()).as("run %d", run).containsExactly(reference(x, w, xZero[0],
+                            wZero, 2, channels, height, width, filters, 1, 3, 3, ones, ones, pads));
+                }
+            }
         }
     }
 

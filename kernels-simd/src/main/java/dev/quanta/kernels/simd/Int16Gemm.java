@@ -524,11 +524,16 @@ public final class Int16Gemm {
     private static final ThreadLocal<int[][]> IMAGE_CORRECTIONS = ThreadLocal.withInitial(() -> new int[2][0]);
 
     /**
-     * C[m×count] = (filters − zero points)·(patches − x's zero point) for the patches at columns
+     * C[rows×count] = (filters − zero points)·(patches − x's zero point) for filters {@code
+     * firstRow..firstRow + rows} (from a multiple of {@link #ROWS}) and the patches at columns
      * {@code first..first + count} of a padded image (see {@link PaddedImage}), int32 sums.
      */
-    public static void multiply(Filters a, PaddedImage b, int first, FloatGemm.Matrix c, int count) {
+    public static void multiply(Filters a, int firstRow, int rows, PaddedImage b, int first, FloatGemm.Matrix c, int count) {
         int panels = Math.ceilDiv(count, PANEL);
+        if (firstRow % ROWS != 0 || firstRow < 0 || rows < 0 || firstRow + rows > a.m) {
+            throw new IllegalArgumentException("filters " + firstRow + ".." + (firstRow + rows) + " of " + a.m
+                    + ", from a multiple of " + ROWS);
+        }
         if (a.channels != b.channels || a.taps != b.taps.length || first < 0 || count < 0
                 || 2 * ((long) (b.planes - 1) * b.plane + first + (long) panels * PANEL + b.farthestTap) > b.values.length) {
             throw new IllegalArgumentException(a.m + " filters of " + a.channels + " channels by " + a.taps
@@ -563,11 +568,18 @@ public final class Int16Gemm {
             tapAt[t] = 2 * b.taps[t];
         }
         int[] tile = TILE.get();
-        for (int column = 0; column < count; column += PANEL) {
-            for (int block = 0; block < a.m; block += ROWS) {
-                kernelFromImage(a.pairs, block * perRow, perRow, b.values, 2 * (first + column), tapAt, 2 * b.plane, tile);
-                store(tile, Math.min(ROWS, a.m - block), a.rowSums, block, a.source, a.aShift, offsets, columnSums, 0, c,
-                        block, column, count, null);
+        // Chunks of filters that stay in cache across the panels, as multiply's chunks of A's rows.
+        int chunkRows = Math.clamp(CHUNK_INTS / Math.max(1, perRow) / ROWS * ROWS, ROWS, ROW_CHUNK);
+        int end = firstRow + rows;
+        // C's rows numbered as the filters' (block's zero points and row sums are the filters').
+        FloatGemm.Matrix byFilter = new FloatGemm.Matrix(c.segment(), c.offset() - firstRow * c.rowStride(), c.rowStride());
+        for (int chunk = firstRow; chunk < end; chunk += chunkRows) {
+            for (int column = 0; column < count; column += PANEL) {
+                for (int block = chunk; block < Math.min(end, chunk + chunkRows); block += ROWS) {
+                    kernelFromImage(a.pairs, block * perRow, perRow, b.values, 2 * (first + column), tapAt, 2 * b.plane, tile);
+                    store(tile, Math.min(ROWS, end - block), a.rowSums, block, a.source, a.aShift, offsets, columnSums, 0,
+                            byFilter, block, column, count, null);
+                }
             }
         }
     }

@@ -277,10 +277,14 @@ class Int16GemmTest {
                 int columns = (outHeight - 1) * paddedWidth + outWidth;
                 FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * filters * columns + 64, 64), 0, columns);
                 c.segment().fill((byte) 0x5A);
-                // Blocks of columns as the threads take them, each written where it lies.
+                // Blocks of columns and of filters as the threads take them, each written where it lies.
+                int filterBlock = Int16Gemm.ROWS * random.nextInt(1, 4);
                 for (int first = 0; first < columns; ) {
                     int count = Math.min(columns - first, random.nextInt(1, 3 * Int16Gemm.PANEL));
-                    Int16Gemm.multiply(packed, image, first, new FloatGemm.Matrix(c.segment(), first, columns), count);
+                    for (int f = 0; f < filters; f += filterBlock) {
+                        Int16Gemm.multiply(packed, f, Math.min(filterBlock, filters - f), image, first,
+                                new FloatGemm.Matrix(c.segment(), (long) f * columns + first, columns), count);
+                    }
                     first += count;
                 }
                 String label = String.format("seed %x trial %d: %d channels %dx%d, %d filters, %dx%d window", SEED, trial,
@@ -326,16 +330,18 @@ class Int16GemmTest {
             Int16Gemm.Filters filters = Int16Gemm.packFilters(new FloatGemm.Int8Matrix(bytesIn(arena, new int[4]), 0, 4, false,
                     zeros, false, 0), 1, 2, 2);
             FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * 16, 64), 0, 16);
-            Int16Gemm.multiply(filters, image, 0, c, 11);
-            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(filters, image, 12, c, 11))
+            Int16Gemm.multiply(filters, 0, 1, image, 0, c, 11);
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(filters, 0, 1, image, 12, c, 11))
                     .withMessageContaining("columns 12..23");
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(filters, 0, 2, image, 0, c, 11))
+                    .withMessageContaining("filters 0..2 of 1");
             assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(Int16Gemm.packFilters(
-                    new FloatGemm.Int8Matrix(bytesIn(arena, new int[3]), 0, 3, false, zeros, false, 0), 1, 3, 1), image, 0, c, 4))
-                    .withMessageContaining("3 channels");
+                    new FloatGemm.Int8Matrix(bytesIn(arena, new int[3]), 0, 3, false, zeros, false, 0), 1, 3, 1), 0, 1, image,
+                    0, c, 4)).withMessageContaining("3 channels");
             FloatGemm.Int8Matrix uint8 = new FloatGemm.Int8Matrix(bytesIn(arena, new int[] {5, 5, 5, 5}), 0, 4, true,
                     new int[] {7}, false, 0);
-            assertThatIllegalStateException().isThrownBy(() -> Int16Gemm.multiply(Int16Gemm.packFilters(uint8, 1, 2, 2), image,
-                    0, c, 4)).withMessageContaining("not summed");
+            assertThatIllegalStateException().isThrownBy(() -> Int16Gemm.multiply(Int16Gemm.packFilters(uint8, 1, 2, 2), 0, 1,
+                    image, 0, c, 4)).withMessageContaining("not summed");
         }
     }
 
