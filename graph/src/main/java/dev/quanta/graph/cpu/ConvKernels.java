@@ -138,7 +138,7 @@ final class ConvKernels {
                     fewChannels(context, l, x, w.toFloatArray(), y, biases);
                     return new Tensor[] {y};
                 }
-                if (fromPaddedImage(l, FLOAT_PADDING_SHARE)) {
+                if (fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES)) {
                     fromPaddedImage(context, l, x, w, y, biases);
                     return new Tensor[] {y};
                 }
@@ -298,25 +298,25 @@ final class ConvKernels {
     static boolean readsPaddedImages = FloatGemm.READS_PADDED_IMAGES;
 
     /** The largest padded copy of an image's channels (of one group) that {@link #fromPaddedImage} makes: 64 MB. */
-    private static final long MAX_PADDED_FLOATS = 1 << 24;
+    private static final long MAX_PADDED_BYTES = 1 << 26;
 
     /**
      * Whether a convolution reads its image in place, zero-padded, as the product's B ({@link
      * FloatGemm.PaddedImage}, {@link Int16Gemm.PaddedImage}): 2-D, stride 1, a window of more than
-     * one tap, a padded copy of a group's channels within {@link #MAX_PADDED_FLOATS}, and planes wide
+     * one tap, a padded copy of a group's channels ({@code bytes} a value) within {@link #MAX_PADDED_BYTES}, and planes wide
      * enough that the columns computed in the padding are at most {@code 1/share} of them.
      */
-    private static boolean fromPaddedImage(Lowering l, int share) {
+    private static boolean fromPaddedImage(Lowering l, int share, int bytes) {
         Window.Geometry g = l.geometry();
         return readsPaddedImages && l.inSpatial().length == 2 && l.groupFilters() > 0 && g.strides()[0] == 1 && g.strides()[1] == 1
                 && !Arrays.stream(g.kernel()).allMatch(size -> size == 1)
                 && Arrays.stream(g.padBefore()).allMatch(pad -> pad >= 0) && Arrays.stream(g.padAfter()).allMatch(pad -> pad >= 0)
                 && (paddedWidth(l) - g.outSizes()[1]) * share <= paddedWidth(l)
-                && l.groupChannels() * paddedHeight(l) * paddedWidth(l) <= MAX_PADDED_FLOATS && l.patch() <= Integer.MAX_VALUE;
+                && l.groupChannels() * paddedHeight(l) * paddedWidth(l) * bytes <= MAX_PADDED_BYTES && l.patch() <= Integer.MAX_VALUE;
     }
 
     /**
-     * The float GEMM's share for {@link #fromPaddedImage(Lowering, int)}: against the patch matrix (one
+     * The float GEMM's share for {@link #fromPaddedImage(Lowering, int, int)}: against the patch matrix (one
      * JVM alternating the two, medians of 9 passes), 64→64 3×3 over 56×56 (3% in the padding) took
      * 3.1–4.6 ms against 4.6–5.8 on one thread on a Xeon, 2.8 against 4.2 on a Zen 4; over 28×28
      * (7%) it was 5–13% slower on the Xeon.
@@ -1136,7 +1136,7 @@ final class ConvKernels {
             }
             RaisedWeights.Weights weights = Int16Gemm.CHOSEN ? raised.of(w, context.isConstant(1)) : null;
             boolean lanes16 = weights != null;
-            if (fromPaddedImage(l, lanes16 ? PAIRS_PADDING_SHARE : FLOAT_PADDING_SHARE)) {
+            if (lanes16 ? fromPaddedImage(l, PAIRS_PADDING_SHARE, Short.BYTES) : fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES)) {
                 SumsOut out = (scratch, sumAt, filter, outAt, count) -> {
                     MemorySegment.copy(scratch, sumAt, sums.segment(), sums.byteOffset() + outAt * 4, count * 4L);
                     if (epilogue != null) {
