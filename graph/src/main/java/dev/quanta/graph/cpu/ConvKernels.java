@@ -351,6 +351,10 @@ final class ConvKernels {
      */
     private interface SumsOut {
         void write(MemorySegment sums, long sumAt, int filter, long outAt, int count);
+
+        /** After a task's runs of a filter: its outputs outAt..outAt + count, every one written. */
+        default void written(int filter, long outAt, int count) {
+        }
     }
 
     /**
@@ -509,13 +513,22 @@ final class ConvKernels {
                             new FloatGemm.Matrix(sums.segment(), sumsAt + (long) firstFilter * count, count), count);
                     for (int f = firstFilter; f < lastFilter; f++) {
                         long filterAt = outBase + (long) f * l.outPlane();
+                        long firstOut = -1;
+                        long end = 0;
                         for (int outRow = first / paddedWidth; outRow * paddedWidth < first + count; outRow++) {
                             int from = Math.max(first, outRow * paddedWidth);
                             int to = Math.min(first + count, outRow * paddedWidth + outWidth);
                             if (from < to) {
+                                long outAt = filterAt + (long) outRow * outWidth + from - outRow * paddedWidth;
                                 out.write(sums.segment(), (sumsAt + (long) f * count + from - first) * 4, group * filters + f,
-                                        filterAt + (long) outRow * outWidth + from - outRow * paddedWidth, to - from);
+                                        outAt, to - from);
+                                firstOut = firstOut < 0 ? outAt : firstOut;
+                                end = outAt + to - from;
                             }
+                        }
+                        // The runs of consecutive output rows meet in y.
+                        if (firstOut >= 0) {
+                            out.written(group * filters + f, firstOut, (int) (end - firstOut));
                         }
                     }
                 });
@@ -1137,10 +1150,19 @@ final class ConvKernels {
             RaisedWeights.Weights weights = Int16Gemm.CHOSEN ? raised.of(w, context.isConstant(1)) : null;
             boolean lanes16 = weights != null;
             if (lanes16 ? fromPaddedImage(l, PAIRS_PADDING_SHARE, Short.BYTES) : fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES)) {
-                SumsOut out = (scratch, sumAt, filter, outAt, count) -> {
-                    MemorySegment.copy(scratch, sumAt, sums.segment(), sums.byteOffset() + outAt * 4, count * 4L);
-                    if (epilogue != null) {
-                        epilogue.apply(filter, outAt, count);
+                // The epilogue once over each filter's outputs of a task rather than once a row's run
+                // (56 calls of 56 values a filter over 56×56), as the patch matrix's path calls it.
+                SumsOut out = new SumsOut() {
+                    @Override
+                    public void write(MemorySegment scratch, long sumAt, int filter, long outAt, int count) {
+                        MemorySegment.copy(scratch, sumAt, sums.segment(), sums.byteOffset() + outAt * 4, count * 4L);
+                    }
+
+                    @Override
+                    public void written(int filter, long outAt, int count) {
+                        if (epilogue != null) {
+                            epilogue.apply(filter, outAt, count);
+                        }
                     }
                 };
                 if (lanes16) {
