@@ -28,8 +28,9 @@ final class RaisedWeights {
 
     private Tensor source;
     private Weights cached;
-    /** The cached weights' filters packed for {@link Int16Gemm.PaddedImage}'s product, a group each. */
+    /** The kept weights' filters packed for {@link Int16Gemm.PaddedImage}'s product, a group each, and those weights. */
     private Int16Gemm.Filters[] packedFilters;
+    private Weights packedFrom;
 
     /**
      * The weights of filters [F, ...] to multiply on 16-bit lanes, their bytes from offset 0 of
@@ -99,13 +100,14 @@ final class RaisedWeights {
      * once for constant weights (those {@link #of} keeps), at each call for others.
      */
     synchronized Int16Gemm.Filters[] packedFilters(Weights weights, int groups, IntFunction<Int16Gemm.Filters> pack) {
-        if (weights == cached && packedFilters != null) {
+        if (weights == packedFrom) {
             return packedFilters;
         }
         Int16Gemm.Filters[] filters = new Int16Gemm.Filters[groups];
         Arrays.setAll(filters, pack::apply);
         if (weights == cached) {
             packedFilters = filters;
+            packedFrom = weights;
         }
         return filters;
     }

@@ -38,6 +38,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>{@link #packWhole} packs a B of any values the same way, signed (a convolution's patches, per
  * call), for an A that never takes −128 once signed (weights within ±127): products within ±127·128.
+ * A {@link PaddedImage} holds a convolution's image in that form, two channels to a plane, so that
+ * {@link #multiply(Filters, int, int, PaddedImage, int, FloatGemm.Matrix, int)} reads each tap's
+ * vectors where they lie, with no patch matrix gathered or packed.
  */
 public final class Int16Gemm {
 
