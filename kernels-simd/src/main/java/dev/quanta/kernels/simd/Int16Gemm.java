@@ -123,8 +123,8 @@ public final class Int16Gemm {
     }
 
     /**
-     * A convolution's image read in place as B by {@link #multiply(Filters, PaddedImage, int,
-     * FloatGemm.Matrix, int)}, where a patch matrix would hold each value once a tap: its channels
+     * A convolution's image read in place as B by {@link #multiply(Filters, int, int, PaddedImage,
+     * int, FloatGemm.Matrix, int)}, where a patch matrix would hold each value once a tap: its channels
      * padded to planes of W′ columns, two channels to a plane, channel c's value at position i at
      * {@code values[((c / 2)·plane + i)·2 + c % 2]} as a signed byte (uint8 less 128), so that a
      * 32-bit lane holds a pair of depths as {@link Packed} does. The padding, and the channels past
@@ -454,8 +454,8 @@ public final class Int16Gemm {
     }
 
     /**
-     * A convolution's filters as the A of {@link #multiply(Filters, PaddedImage, int, FloatGemm.Matrix,
-     * int)}: row f holds, tap by tap, its pairs of channels' weights (as signed values, uint8 less 128)
+     * A convolution's filters as the A of {@link #multiply(Filters, int, int, PaddedImage, int,
+     * FloatGemm.Matrix, int)}: row f holds, tap by tap, its pairs of channels' weights (as signed values, uint8 less 128)
      * in the 16-bit halves of a lane, zero past the channels; rows to a whole tile.
      */
     public static final class Filters {
