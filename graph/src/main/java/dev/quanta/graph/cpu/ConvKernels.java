@@ -138,7 +138,7 @@ final class ConvKernels {
                     fewChannels(context, l, x, w.toFloatArray(), y, biases);
                     return new Tensor[] {y};
                 }
-                if (fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES)) {
+                if (fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES, false)) {
                     fromPaddedImage(context, l, x, w, y, biases);
                     return new Tensor[] {y};
                 }
@@ -302,21 +302,26 @@ final class ConvKernels {
 
     /**
      * Whether a convolution reads its image in place, zero-padded, as the product's B ({@link
-     * FloatGemm.PaddedImage}, {@link Int16Gemm.PaddedImage}): 2-D, stride 1, a window of more than
-     * one tap, a padded copy of a group's channels ({@code bytes} a value) within {@link #MAX_PADDED_BYTES}, and planes wide
-     * enough that the columns computed in the padding are at most {@code 1/share} of them.
+     * FloatGemm.PaddedImage}, {@link Int16Gemm.PaddedImage}): 2-D, of stride 1 unless {@code
+     * strided}, a window of more than one tap, a padded copy of a group's channels ({@code bytes} a
+     * value) within {@link #MAX_PADDED_BYTES}, and planes wide enough that the columns computed in
+     * the padding are at most {@code 1/share} of them (of a phase's, at a stride).
      */
-    private static boolean fromPaddedImage(Lowering l, int share, int bytes) {
+    private static boolean fromPaddedImage(Lowering l, int share, int bytes, boolean strided) {
         Window.Geometry g = l.geometry();
-        return readsPaddedImages && l.inSpatial().length == 2 && l.groupFilters() > 0 && g.strides()[0] == 1 && g.strides()[1] == 1
-                && !Arrays.stream(g.kernel()).allMatch(size -> size == 1)
-                && Arrays.stream(g.padBefore()).allMatch(pad -> pad >= 0) && Arrays.stream(g.padAfter()).allMatch(pad -> pad >= 0)
-                && (paddedWidth(l) - g.outSizes()[1]) * share <= paddedWidth(l)
-                && l.groupChannels() * paddedHeight(l) * paddedWidth(l) * bytes <= MAX_PADDED_BYTES && l.patch() <= Integer.MAX_VALUE;
+        if (!readsPaddedImages || l.inSpatial().length != 2 || l.groupFilters() == 0 || l.patch() > Integer.MAX_VALUE
+                || Arrays.stream(g.kernel()).allMatch(size -> size == 1)
+                || !Arrays.stream(g.padBefore()).allMatch(pad -> pad >= 0) || !Arrays.stream(g.padAfter()).allMatch(pad -> pad >= 0)
+                || !strided && (g.strides()[0] != 1 || g.strides()[1] != 1)) {
+            return false;
+        }
+        long phaseHeight = Math.ceilDiv(paddedHeight(l), g.strides()[0]);
+        long phaseWidth = Math.ceilDiv(paddedWidth(l), g.strides()[1]);
+        return (phaseWidth - g.outSizes()[1]) * share <= phaseWidth
+                && l.groupChannels() * phaseHeight * g.strides()[0] * phaseWidth * g.strides()[1] * bytes <= MAX_PADDED_BYTES;
     }
-
     /**
-     * The float GEMM's share for {@link #fromPaddedImage(Lowering, int, int)}: against the patch matrix (one
+     * The float GEMM's share for {@link #fromPaddedImage(Lowering, int, int, boolean)}: against the patch matrix (one
      * JVM alternating the two, medians of 9 passes), 64→64 3×3 over 56×56 (3% in the padding) took
      * 3.1–4.6 ms against 4.6–5.8 on one thread on a Xeon, 2.8 against 4.2 on a Zen 4; over 28×28
      * (7%) it was 5–13% slower on the Xeon.
@@ -327,9 +332,18 @@ final class ConvKernels {
      * {@link Int16Gemm}'s share: it gains more, as its patches took packing into 16-bit lanes besides
      * their gathering. ConvInteger 3×3 against the patch matrix on a Zen 4 (one JVM alternating, medians
      * of 10 passes, one thread): 64→64 over 28×28 (7% in the padding) 0.79 against 1.04 ms, 256→256
-     * over 14×14 (12%) 2.65 against 3.39, 512→512 over 7×7 (22%) 3.00 against 3.61.
+     * over 14×14 (12%) 2.65 against 3.39, 512→512 over 7×7 (22%) 3.00 against 3.61; at stride 2,
+     * 64→128 over 56×56 1.45 against 1.72 and 128→256 over 28×28 1.52 against 1.68.
      */
     private static final int PAIRS_PADDING_SHARE = 4;
+
+    /**
+     * The fewest channels a group takes {@link Int16Gemm.PaddedImage} with: each tap's channels run
+     * in pairs of pairs, so a few channels leave the kernel's loop short and partly on channels past
+     * the image. ConvInteger 3×3 over 256×256 (as above): 3→64 12.5 ms against the patch matrix's
+     * 10.2, 8→64 14.6 against 14.3, 16→64 (at stride 2) 6.1 against 6.7.
+     */
+    private static final long PAIRS_MIN_CHANNELS = 16;
 
     private static long paddedHeight(Lowering l) {
         return l.inSpatial()[0] + l.geometry().padBefore()[0] + l.geometry().padAfter()[0];
@@ -365,6 +379,9 @@ final class ConvKernels {
     private interface PaddedProduct {
         /** Tasks the copy of an image takes (a plane each). */
         int planes();
+
+        /** The columns between the starts of two output rows (the padded width, or a phase's at stride 2). */
+        int columnWidth();
 
         /** Copies plane {@code plane} of the group's image, whose channels start at element {@code inBase} of x. */
         void copy(long inBase, int plane);
@@ -441,6 +458,11 @@ final class ConvKernels {
             }
 
             @Override
+            public int columnWidth() {
+                return paddedWidth;
+            }
+
+            @Override
             public void copy(long inBase, int c) {
                 // The copy is reused from run to run: its padding is zeroed around the rows read in.
                 int planeAt = c * plane;
@@ -479,10 +501,10 @@ final class ConvKernels {
      */
     private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, PaddedProduct product, SumsOut out) {
         Window.Geometry g = l.geometry();
-        int paddedWidth = Math.toIntExact(paddedWidth(l));
+        int rowColumns = product.columnWidth();
         int outWidth = Math.toIntExact(g.outSizes()[1]);
         int filters = Math.toIntExact(l.groupFilters());
-        int columns = Math.toIntExact((g.outSizes()[0] - 1) * paddedWidth + outWidth);
+        int columns = Math.toIntExact((g.outSizes()[0] - 1) * rowColumns + outWidth);
         long blocks = Math.max(positionBlocks(context, 2L * filters * columns * l.patch(), columns),
                 Math.ceilDiv(columns, Math.max(MIN_COLUMNS_PER_TASK, BLOCK_OUTPUT_FLOATS / filters)));
         long blockColumns = Math.min(columns, Math.ceilDiv(Math.ceilDiv(columns, MIN_COLUMNS_PER_TASK), blocks) * MIN_COLUMNS_PER_TASK);
@@ -515,11 +537,11 @@ final class ConvKernels {
                         long filterAt = outBase + (long) f * l.outPlane();
                         long firstOut = -1;
                         long end = 0;
-                        for (int outRow = first / paddedWidth; outRow * paddedWidth < first + count; outRow++) {
-                            int from = Math.max(first, outRow * paddedWidth);
-                            int to = Math.min(first + count, outRow * paddedWidth + outWidth);
+                        for (int outRow = first / rowColumns; outRow * rowColumns < first + count; outRow++) {
+                            int from = Math.max(first, outRow * rowColumns);
+                            int to = Math.min(first + count, outRow * rowColumns + outWidth);
                             if (from < to) {
-                                long outAt = filterAt + (long) outRow * outWidth + from - outRow * paddedWidth;
+                                long outAt = filterAt + (long) outRow * outWidth + from - outRow * rowColumns;
                                 out.write(sums.segment(), (sumsAt + (long) f * count + from - first) * 4, group * filters + f,
                                         outAt, to - from);
                                 firstOut = firstOut < 0 ? outAt : firstOut;
@@ -1077,29 +1099,21 @@ final class ConvKernels {
          */
         private void fromChannelPairs(KernelContext context, RaisedWeights raised, RaisedWeights.Weights weights, SumsOut out) {
             Lowering l = lowering;
-            Window.Geometry g = l.geometry();
             int channels = Math.toIntExact(l.groupChannels());
-            int paddedHeight = Math.toIntExact(paddedHeight(l));
-            int paddedWidth = Math.toIntExact(paddedWidth(l));
-            int[] window = windowTaps(l);
+            Depthwise.Shape shape = depthwiseShape(l);
             boolean unsigned = x.dtype() == DType.UINT8;
             short[] values = PADDED_PAIRS.get();
-            int size = Int16Gemm.PaddedImage.shorts(channels, paddedHeight, paddedWidth);
+            int size = Int16Gemm.PaddedImage.shorts(channels, shape);
             if (values.length < size) {
                 values = new short[size];
                 PADDED_PAIRS.set(values);
             }
-            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, paddedHeight, paddedWidth, window,
-                    unsigned, xZero[0]);
+            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, shape, unsigned, xZero[0]);
             int filterCount = Math.toIntExact(l.groupFilters());
             Int16Gemm.Filters[] filters = raised.packedFilters(weights, l.group(), gi -> Int16Gemm.packFilters(
                     new FloatGemm.Int8Matrix(weights.segment(), gi * filterCount * l.patch(), l.patch(),
-                            w.dtype() == DType.UINT8, wZero, false, gi * filterCount), filterCount, channels, window.length));
+                            w.dtype() == DType.UINT8, wZero, false, gi * filterCount), filterCount, channels, image.taps()));
             boolean summed = Arrays.stream(filters).anyMatch(Int16Gemm.Filters::needsColumnSums);
-            int height = Math.toIntExact(l.inSpatial()[0]);
-            int width = Math.toIntExact(l.inSpatial()[1]);
-            int top = Math.toIntExact(g.padBefore()[0]);
-            int left = Math.toIntExact(g.padBefore()[1]);
             ConvKernels.fromPaddedImage(context, l, x, new PaddedProduct() {
                 @Override
                 public int planes() {
@@ -1107,8 +1121,13 @@ final class ConvKernels {
                 }
 
                 @Override
+                public int columnWidth() {
+                    return image.columnWidth();
+                }
+
+                @Override
                 public void copy(long inBase, int pair) {
-                    image.copyChannels(pair, x.segment(), inBase, unsigned, height, width, top, left);
+                    image.copyChannels(pair, x.segment(), inBase, unsigned);
                 }
 
                 @Override
@@ -1126,7 +1145,7 @@ final class ConvKernels {
                 @Override
                 public void multiply(int group, int firstFilter, int count, int first, FloatGemm.Matrix sums, int width) {
                     Int16Gemm.multiply(filters[group], firstFilter, count, image, first, sums, width);
-                    weights.correct(image, window, sums, first, group * filterCount + firstFilter, count, width);
+                    weights.correct(image, sums, first, group * filterCount + firstFilter, count, width);
                 }
             }, out);
         }
@@ -1149,7 +1168,8 @@ final class ConvKernels {
             }
             RaisedWeights.Weights weights = Int16Gemm.CHOSEN ? raised.of(w, context.isConstant(1)) : null;
             boolean lanes16 = weights != null;
-            if (lanes16 ? fromPaddedImage(l, PAIRS_PADDING_SHARE, Short.BYTES) : fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES)) {
+            if (lanes16 ? l.groupChannels() >= PAIRS_MIN_CHANNELS && fromPaddedImage(l, PAIRS_PADDING_SHARE, Short.BYTES, true)
+                    : fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES, false)) {
                 // The epilogue once over each filter's outputs of a task rather than once a row's run
                 // (56 calls of 56 values a filter over 56×56), as the patch matrix's path calls it.
                 SumsOut out = new SumsOut() {

@@ -60,23 +60,19 @@ final class RaisedWeights {
             }
         }
 
-        /**
-         * As the other form, for a block of columns first..first + width of a padded image whose
-         * window's taps lie {@code window} positions on.
-         */
-        void correct(Int16Gemm.PaddedImage image, int[] window, FloatGemm.Matrix sums, int first, int firstFilter, int count,
-                int width) {
+        /** As the other form, for a block of columns first..first + width of a padded image. */
+        void correct(Int16Gemm.PaddedImage image, FloatGemm.Matrix sums, int first, int firstFilter, int count, int width) {
             for (int r = 0; r < filters.length; r++) {
                 int row = filters[r] - firstFilter;
                 if (row < 0 || row >= count) {
                     continue;
                 }
-                int channel = taps[r] / window.length;
-                int at = first + window[taps[r] % window.length];
+                int channel = taps[r] / image.taps();
+                int tap = taps[r] % image.taps();
                 long to = (sums.offset() + row * sums.rowStride()) * 4;
                 for (int j = 0; j < width; j++) {
                     sums.segment().set(Layouts.INT32, to + j * 4L,
-                            sums.segment().get(Layouts.INT32, to + j * 4L) - image.valueAt(channel, at + j));
+                            sums.segment().get(Layouts.INT32, to + j * 4L) - image.valueAt(channel, tap, first + j));
                 }
             }
         }

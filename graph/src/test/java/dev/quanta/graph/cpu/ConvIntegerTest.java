@@ -51,20 +51,25 @@ class ConvIntegerTest {
     }
 
     /**
-     * Stride 1 over planes wide enough for the padded image (with AVX-512), each case with weights
+     * Planes wide enough for the padded image (with AVX-512), each case with weights
      * taking their least value often (the float trick), never (16-bit lanes, two channels a plane,
      * an odd channel left over) and a few times (16-bit lanes, the raised weights' products taken
-     * back): at the extremes, deep (several slices of the depth), grouped, dilated, padded unevenly,
-     * zero points per filter, either sign.
+     * back): at the extremes, deep (several slices of the depth), grouped, dilated, strided, padded
+     * unevenly, zero points per filter, either sign.
      */
     @Test
     void paddedImagesMatchTheDefinitionExactly() {
         SplittableRandom random = new SplittableRandom(SEED + 1);
-        // group, channels, filters, height, width, kernel, dilation, pads (top, left, bottom, right)
-        // The last: a 7-wide plane (a fifth of its columns in the padding, taken on 16-bit lanes only),
-        // one block of columns, its filters split between the threads.
-        int[][] cases = {{1, 3, 8, 5, 41, 3, 1, 1, 1, 1, 1}, {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1},
-            {2, 4, 6, 7, 85, 3, 2, 2, 2, 2, 2}, {1, 5, 9, 4, 100, 5, 1, 0, 2, 3, 2}, {1, 17, 24, 6, 7, 3, 1, 1, 1, 1, 1}};
+        // group, channels, filters, height, width, kernel, dilation, pads (top, left, bottom, right), stride.
+        // Three channels (the float trick's padded image only); on 16-bit lanes, 16 channels a group or
+        // more, odd counts among them. A 7-wide plane (a fifth of its columns in the padding, taken on
+        // 16-bit lanes only): one block of columns, its filters split between the threads. Strides 2
+        // and 3 (16-bit lanes only), one with an odd left padding (the image's first column in the odd
+        // phase), one dilated.
+        int[][] cases = {{1, 3, 8, 5, 41, 3, 1, 1, 1, 1, 1, 1}, {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1, 1},
+            {2, 34, 6, 7, 85, 3, 2, 2, 2, 2, 2, 1}, {1, 21, 9, 4, 100, 5, 1, 0, 2, 3, 2, 1}, {1, 17, 24, 6, 7, 3, 1, 1, 1, 1, 1, 1},
+            {1, 16, 8, 9, 40, 3, 1, 1, 1, 1, 1, 2}, {1, 17, 12, 12, 33, 3, 1, 0, 1, 2, 0, 2}, {1, 18, 4, 10, 31, 3, 1, 1, 1, 1, 1, 3},
+            {1, 19, 8, 11, 41, 3, 2, 2, 2, 2, 2, 2}};
         for (int trial = 0; trial < 3 * cases.length; trial++) {
             int[] c = cases[trial % cases.length];
             int leastValues = trial / cases.length;
@@ -87,13 +92,13 @@ class ConvIntegerTest {
             }
             int[] xZero = values(random, 1, xUnsigned, extreme, false);
             int[] wZero = values(random, trial % 2 == 0 ? 1 : filters, wUnsigned, extreme, true);
-            long[] ones = {1, 1};
+            long[] strides = {c[11], c[11]};
             long[] dilations = {c[6], c[6]};
-            Window window = new Window(null, ones, dilations, pads, Window.AutoPad.NOTSET, false);
+            Window window = new Window(null, strides, dilations, pads, Window.AutoPad.NOTSET, false);
             long[] actual = run(window, group, tensor(x, xUnsigned, 2, channels, c[3], c[4]),
                     tensor(w, wUnsigned, filters, channels / group, kernel, kernel), tensor(xZero, xUnsigned),
                     tensor(wZero, wUnsigned, wZero.length));
-            long[] expected = reference(x, w, xZero[0], wZero, 2, channels, c[3], c[4], filters, group, kernel, kernel, ones,
+            long[] expected = reference(x, w, xZero[0], wZero, 2, channels, c[3], c[4], filters, group, kernel, kernel, strides,
                     dilations, pads);
             assertThat(actual).as("case %d", trial).containsExactly(expected);
         }
@@ -103,7 +108,7 @@ class ConvIntegerTest {
     @Test
     void weightsThatAreInputsArePackedAtEachRun() {
         SplittableRandom random = new SplittableRandom(SEED + 2);
-        int channels = 6;
+        int channels = 16;
         int filters = 8;
         int height = 5;
         int width = 44;

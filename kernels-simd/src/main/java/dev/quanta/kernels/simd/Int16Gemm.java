@@ -8,6 +8,7 @@ import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -82,6 +83,11 @@ public final class Int16Gemm {
     private static final ThreadLocal<int[]> ROW_SUMS = ThreadLocal.withInitial(() -> new int[ROW_CHUNK]);
     /** 16-bit values a scratch for {@link #packWhole} should hold at most (2 MB). */
     private static final int WHOLE_SCRATCH_SHORTS = 1 << 20;
+    /** Index vectors of a pair of vectors' even lanes and odd ones (a phase each, at stride 2). */
+    private static final IntVector EVEN_LANES = IntVector.fromArray(INT, IntStream.range(0, LANES).map(i -> 2 * i).toArray(), 0);
+    private static final IntVector ODD_LANES = IntVector.fromArray(INT, IntStream.range(0, LANES).map(i -> 2 * i + 1).toArray(), 0);
+    /** A thread's lanes of a pair of channels' row on their way to other phases. */
+    private static final ThreadLocal<int[]> PAIR_ROW = ThreadLocal.withInitial(() -> new int[LANES]);
     /** A byte for each int lane (and more, masked off, where that would be under the narrowest shape). */
     private static final VectorSpecies<Byte> LANE_BYTES = ByteVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(Math.max(VectorShape.S_64_BIT.vectorBitSize(), INT.vectorBitSize() / 4)));
@@ -125,18 +131,24 @@ public final class Int16Gemm {
     /**
      * A convolution's image read in place as B by {@link #multiply(Filters, int, int, PaddedImage,
      * int, FloatGemm.Matrix, int)}, where a patch matrix would hold each value once a tap: its channels
-     * padded to planes of W′ columns, two channels to a plane, channel c's value at position i at
-     * {@code values[((c / 2)·plane + i)·2 + c % 2]} as a signed byte (uint8 less 128), so that a
-     * 32-bit lane holds a pair of depths as {@link Packed} does. The padding, and the channels past
-     * the image (to a whole number of {@link #STEPS} planes), hold x's zero point. Output position
-     * (y, x) is column y·W′ + x; the window's tap t reads it {@code taps[t]} positions on.
+     * zero-padded, two channels to a plane, as signed bytes (uint8 less 128), so that a 32-bit lane
+     * holds a pair of depths as {@link Packed} does; x's zero point in the padding and in the
+     * channels past the image (to a whole number of {@link #STEPS} planes). With strides s × t, each
+     * plane is split into s·t phases, padded row r and column c going to phase (r mod s, c mod t) at
+     * (r div s, c div t), each phase W′ = ⌈padded width / t⌉ columns wide, so that output position
+     * (y, x) is column y·W′ + x of every tap: tap (i, j) reads it in the phase of its offsets
+     * (i·dilation, j·dilation) at their quotients by the strides. Channel c's value at plane
+     * position p lies at {@code values[((c / 2)·plane + p)·2 + c % 2]}.
      */
     public static final class PaddedImage {
         private final short[] values;
         private final int channels;
+        private final Depthwise.Shape shape;
         private final int planes;
+        /** Rows and columns of a phase. */
+        private final int phaseHeight;
+        private final int phaseWidth;
         private final int plane;
-        private final int paddedWidth;
         private final int[] taps;
         private final int farthestTap;
         /** x's zero point as stored: what the stored values add to x less its zero point. */
@@ -145,32 +157,48 @@ public final class Int16Gemm {
         private int[] channelSums;
 
         /**
-         * An image of {@code channels} planes of paddedHeight × paddedWidth positions in {@code
-         * values} (at least {@link #shorts} of them), which {@link #copyChannels} fills; {@code taps}
-         * are the window's offsets in positions.
+         * An image of {@code channels} planes of {@code shape}'s size, padding and window in {@code
+         * values} (at least {@link #shorts} of them), which {@link #copyChannels} fills.
          */
-        public PaddedImage(short[] values, int channels, int paddedHeight, int paddedWidth, int[] taps, boolean unsigned,
-                int zeroPoint) {
-            if (values.length < shorts(channels, paddedHeight, paddedWidth)) {
+        public PaddedImage(short[] values, int channels, Depthwise.Shape shape, boolean unsigned, int zeroPoint) {
+            int size = shorts(channels, shape);
+            if (values.length < size) {
                 throw new IllegalArgumentException(values.length + " values for " + channels + " channels of "
-                        + paddedHeight + "×" + paddedWidth);
+                        + shape.height() + "×" + shape.width() + " padded, where they take " + size);
+            }
+            if (IntStream.of(shape.padTop(), shape.padLeft(), shape.padBottom(), shape.padRight()).anyMatch(pad -> pad < 0)) {
+                throw new IllegalArgumentException("negative padding " + shape);
             }
             this.values = values;
             this.channels = channels;
+            this.shape = shape;
             this.planes = planes(channels);
-            this.plane = paddedHeight * paddedWidth;
-            this.paddedWidth = paddedWidth;
-            this.taps = taps.clone();
+            this.phaseHeight = Math.ceilDiv(shape.height() + shape.padTop() + shape.padBottom(), shape.strideHeight());
+            this.phaseWidth = Math.ceilDiv(shape.width() + shape.padLeft() + shape.padRight(), shape.strideWidth());
+            this.plane = phasePlane(shape);
+            this.taps = new int[shape.kernelHeight() * shape.kernelWidth()];
+            for (int t = 0; t < taps.length; t++) {
+                int row = t / shape.kernelWidth() * shape.dilationHeight();
+                int column = t % shape.kernelWidth() * shape.dilationWidth();
+                taps[t] = (row % shape.strideHeight() * shape.strideWidth() + column % shape.strideWidth())
+                        * phaseHeight * phaseWidth + row / shape.strideHeight() * phaseWidth + column / shape.strideWidth();
+            }
             this.farthestTap = Arrays.stream(taps).max().orElse(0);
-            if (Arrays.stream(taps).anyMatch(tap -> tap < 0 || tap >= plane)) {
-                throw new IllegalArgumentException("a tap outside the " + paddedHeight + "×" + paddedWidth + " plane");
+            if (columns() + farthestTap > plane && shape.outHeight() > 0) {
+                throw new IllegalArgumentException("the window of " + shape + " reaches past its padded plane");
             }
             this.offset = zeroPoint - (unsigned ? 128 : 0);
         }
 
-        /** The 16-bit values an image of {@code channels} planes of paddedHeight × paddedWidth takes, with a panel's room past them. */
-        public static int shorts(int channels, int paddedHeight, int paddedWidth) {
-            return Math.toIntExact(2 * ((long) planes(channels) * paddedHeight * paddedWidth + PANEL));
+        /** The 16-bit values an image of {@code channels} planes of {@code shape} takes, with a panel's room past them. */
+        public static int shorts(int channels, Depthwise.Shape shape) {
+            return Math.toIntExact(2 * ((long) planes(channels) * phasePlane(shape) + PANEL));
+        }
+
+        private static int phasePlane(Depthwise.Shape shape) {
+            return Math.toIntExact((long) Math.ceilDiv(shape.height() + shape.padTop() + shape.padBottom(), shape.strideHeight())
+                    * shape.strideHeight() * Math.ceilDiv(shape.width() + shape.padLeft() + shape.padRight(), shape.strideWidth())
+                    * shape.strideWidth());
         }
 
         private static int planes(int channels) {
@@ -182,41 +210,81 @@ public final class Int16Gemm {
             return planes;
         }
 
+        /** W′: the columns between output rows. */
+        public int columnWidth() {
+            return phaseWidth;
+        }
+
+        /** The columns that hold every output position: the last output row's ends the product. */
+        public int columns() {
+            return shape.outHeight() == 0 ? 0 : (shape.outHeight() - 1) * phaseWidth + shape.outWidth();
+        }
+
         /**
          * Copies channels 2·pair and 2·pair + 1 (x's zero point past the image) of an image of
-         * height × width bytes a channel, the first from byte {@code at} of {@code x}, into their
-         * plane, {@code top} rows and {@code left} columns in, and fills the padding around them.
-         * The planes of different pairs can be copied at once.
+         * {@code shape}'s height × width bytes a channel, the first from byte {@code at} of {@code
+         * x}, into their plane, x's zero point around them. The planes of different pairs can be
+         * copied at once.
          */
-        public void copyChannels(int pair, MemorySegment x, long at, boolean unsigned, int height, int width, int top,
-                int left) {
+        public void copyChannels(int pair, MemorySegment x, long at, boolean unsigned) {
             MemorySegment segment = Segments.exact(x);
             byte flip = (byte) (unsigned ? 0x80 : 0);
             int even = 2 * pair;
             boolean odd = even + 1 < channels;
-            long channelBytes = (long) height * width;
+            int width = shape.width();
+            long channelBytes = (long) shape.height() * width;
             IntVector zero = IntVector.broadcast(INT, offset);
-            short stored = (short) offset;
             int planeAt = pair * plane;
-            Arrays.fill(values, 2 * planeAt, 2 * (planeAt + top * paddedWidth + left), stored);
-            for (int row = 0; row < height && even < channels; row++) {
-                int rowAt = planeAt + (top + row) * paddedWidth + left;
+            Arrays.fill(values, 2 * planeAt, 2 * (planeAt + plane), (short) offset);
+            int strideWidth = shape.strideWidth();
+            int phase = phaseHeight * phaseWidth;
+            int[] lanes = PAIR_ROW.get();
+            for (int row = 0; row < shape.height() && even < channels; row++) {
+                int paddedRow = shape.padTop() + row;
+                int rowAt = planeAt + paddedRow % shape.strideHeight() * strideWidth * phase
+                        + paddedRow / shape.strideHeight() * phaseWidth;
                 long from = at + even * channelBytes + (long) row * width;
                 int i = 0;
-                for (; i + LANE_BYTES.length() <= width; i += LANES) {
-                    IntVector low = signedBytes(segment, from + i, flip, null);
-                    IntVector high = odd ? signedBytes(segment, from + channelBytes + i, flip, null) : zero;
-                    low.and(0xFFFF).or(high.lanewise(LSHL, 16)).reinterpretAsShorts().intoArray(values, 2 * (rowAt + i));
+                int step = strideWidth == 2 ? 2 * LANES : LANES;
+                for (; i + step - LANES + LANE_BYTES.length() <= width && strideWidth <= 2; i += step) {
+                    IntVector pairs = pairs(segment, from + i, channelBytes, flip, odd, zero);
+                    int column = shape.padLeft() + i;
+                    if (strideWidth == 1) {
+                        pairs.reinterpretAsShorts().intoArray(values, 2 * (rowAt + column));
+                    } else {
+                        // Two vectors of columns into their even and odd ones, each a run of its phase.
+                        IntVector next = pairs(segment, from + i + LANES, channelBytes, flip, odd, zero);
+                        int evenAt = rowAt + column % 2 * phase + column / 2;
+                        int oddAt = rowAt + (column + 1) % 2 * phase + (column + 1) / 2;
+                        EVEN_LANES.selectFrom(pairs, next).reinterpretAsShorts().intoArray(values, 2 * evenAt);
+                        ODD_LANES.selectFrom(pairs, next).reinterpretAsShorts().intoArray(values, 2 * oddAt);
+                    }
                 }
-                for (; i < width; i++) {
-                    values[2 * (rowAt + i)] = (short) (byte) (segment.get(ValueLayout.JAVA_BYTE, from + i) ^ flip);
-                    values[2 * (rowAt + i) + 1] = odd
-                            ? (short) (byte) (segment.get(ValueLayout.JAVA_BYTE, from + channelBytes + i) ^ flip) : stored;
+                for (int tail = 0; i < width; i++, tail++) {
+                    int low = (byte) (segment.get(ValueLayout.JAVA_BYTE, from + i) ^ flip);
+                    int high = odd ? (byte) (segment.get(ValueLayout.JAVA_BYTE, from + channelBytes + i) ^ flip) : offset;
+                    lanes[0] = low & 0xFFFF | high << 16;
+                    scatter(lanes, 1, rowAt, shape.padLeft() + i, strideWidth, phase);
                 }
-                Arrays.fill(values, 2 * (rowAt + width), 2 * Math.min(rowAt + paddedWidth, planeAt + plane), stored);
             }
-            int filled = even < channels ? planeAt + (top + height) * paddedWidth : planeAt;
-            Arrays.fill(values, 2 * filled, 2 * (planeAt + plane), stored);
+        }
+
+        /** LANES columns of a pair of channels (the second's {@code channelBytes} on, or {@code zero}) as lanes of pairs. */
+        private static IntVector pairs(MemorySegment segment, long at, long channelBytes, byte flip, boolean odd,
+                IntVector zero) {
+            IntVector low = signedBytes(segment, at, flip, null);
+            IntVector high = odd ? signedBytes(segment, at + channelBytes, flip, null) : zero;
+            return low.and(0xFFFF).or(high.lanewise(LSHL, 16));
+        }
+
+        /** Lanes of padded columns column.. of a row (its first phase's start at {@code rowAt}) into their phases. */
+        private void scatter(int[] lanes, int count, int rowAt, int column, int strideWidth, int phase) {
+            for (int k = 0; k < count; k++) {
+                int c = column + k;
+                int at = 2 * (rowAt + c % strideWidth * phase + c / strideWidth);
+                values[at] = (short) lanes[k];
+                values[at + 1] = (short) (lanes[k] >> 16);
+            }
         }
 
         /**
@@ -241,9 +309,14 @@ public final class Int16Gemm {
             channelSums = sums;
         }
 
-        /** x less its zero point, channel c at padded position i. */
-        public int valueAt(int c, int i) {
-            return values[2 * ((c / 2) * plane + i) + c % 2] - offset;
+        /** The window's taps. */
+        public int taps() {
+            return taps.length;
+        }
+
+        /** x less its zero point: channel c's value that tap t reads for column {@code column}. */
+        public int valueAt(int c, int t, int column) {
+            return values[2 * ((c / 2) * plane + column + taps[t]) + c % 2] - offset;
         }
     }
 

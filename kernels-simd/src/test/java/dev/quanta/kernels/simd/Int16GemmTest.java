@@ -230,12 +230,17 @@ class Int16GemmTest {
                 int kernelHeight = random.nextInt(1, 4);
                 int kernelWidth = random.nextInt(1, 4);
                 int dilation = random.nextInt(1, 3);
+                // Strides of 1 (the contiguous copy), 2 (the vector split into phases) and 3 (lane by lane).
+                int strideHeight = random.nextInt(1, 4);
+                int strideWidth = trial % 3 + 1;
                 int top = random.nextInt(0, 3);
                 int left = random.nextInt(0, 3);
-                int paddedHeight = Math.max(height + top + random.nextInt(0, 3), dilation * (kernelHeight - 1) + 1);
-                int paddedWidth = Math.max(width + left + random.nextInt(0, 3), dilation * (kernelWidth - 1) + 1);
-                int outHeight = paddedHeight - dilation * (kernelHeight - 1);
-                int outWidth = paddedWidth - dilation * (kernelWidth - 1);
+                int bottom = Math.max(random.nextInt(0, 3), dilation * (kernelHeight - 1) + 1 - height - top);
+                int right = Math.max(random.nextInt(0, 3), dilation * (kernelWidth - 1) + 1 - width - left);
+                int outHeight = (height + top + bottom - dilation * (kernelHeight - 1) - 1) / strideHeight + 1;
+                int outWidth = (width + left + right - dilation * (kernelWidth - 1) - 1) / strideWidth + 1;
+                Depthwise.Shape shape = new Depthwise.Shape(height, width, kernelHeight, kernelWidth, strideHeight,
+                        strideWidth, dilation, dilation, top, left, bottom, right, outHeight, outWidth);
                 int filters = random.nextInt(1, 3 * Int16Gemm.ROWS + 2);
                 boolean extreme = trial % 3 == 0;
                 boolean xUnsigned = random.nextBoolean();
@@ -257,24 +262,20 @@ class Int16GemmTest {
                 for (int f = 0; f < wZeros.length; f++) {
                     wZeros[f] = trial % 4 == 0 ? (wUnsigned ? 128 : 0) : wLow + random.nextInt(256);
                 }
-                int[] tapAt = new int[taps];
-                for (int t = 0; t < taps; t++) {
-                    tapAt[t] = t / kernelWidth * dilation * paddedWidth + t % kernelWidth * dilation;
-                }
-                short[] values = new short[Int16Gemm.PaddedImage.shorts(channels, paddedHeight, paddedWidth)];
+                short[] values = new short[Int16Gemm.PaddedImage.shorts(channels, shape)];
                 Arrays.fill(values, (short) 0x5A5A);
-                Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, paddedHeight, paddedWidth, tapAt,
-                        xUnsigned, xZero);
+                Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, shape, xUnsigned, xZero);
                 var xBytes = bytesIn(arena, x);
                 for (int pair = 0; pair < image.planes(); pair++) {
-                    image.copyChannels(pair, xBytes, 0, xUnsigned, height, width, top, left);
+                    image.copyChannels(pair, xBytes, 0, xUnsigned);
                 }
                 Int16Gemm.Filters packed = Int16Gemm.packFilters(new FloatGemm.Int8Matrix(bytesIn(arena, w), 0,
                         (long) channels * taps, wUnsigned, wZeros, false, 0), filters, channels, taps);
                 if (packed.needsColumnSums()) {
                     image.sumChannels();
                 }
-                int columns = (outHeight - 1) * paddedWidth + outWidth;
+                int columns = image.columns();
+                assertThat(columns).isEqualTo((outHeight - 1) * image.columnWidth() + outWidth);
                 FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * filters * columns + 64, 64), 0, columns);
                 c.segment().fill((byte) 0x5A);
                 // Blocks of columns and of filters as the threads take them, each written where it lies.
@@ -287,8 +288,8 @@ class Int16GemmTest {
                     }
                     first += count;
                 }
-                String label = String.format("seed %x trial %d: %d channels %dx%d, %d filters, %dx%d window", SEED, trial,
-                        channels, height, width, filters, kernelHeight, kernelWidth);
+                String label = String.format("seed %x trial %d: %d channels %dx%d, %d filters, %s", SEED, trial,
+                        channels, height, width, filters, shape);
                 for (int f = 0; f < filters; f++) {
                     int wZero = wZeros[wZeros.length == 1 ? 0 : f];
                     for (int oy = 0; oy < outHeight; oy++) {
@@ -296,14 +297,14 @@ class Int16GemmTest {
                             long sum = 0;
                             for (int ch = 0; ch < channels; ch++) {
                                 for (int t = 0; t < taps; t++) {
-                                    int iy = oy + t / kernelWidth * dilation - top;
-                                    int ix = ox + t % kernelWidth * dilation - left;
+                                    int iy = oy * strideHeight + t / kernelWidth * dilation - top;
+                                    int ix = ox * strideWidth + t % kernelWidth * dilation - left;
                                     int value = iy >= 0 && iy < height && ix >= 0 && ix < width
                                             ? x[(ch * height + iy) * width + ix] : xZero;
                                     sum += (long) (value - xZero) * (w[(f * channels + ch) * taps + t] - wZero);
                                 }
                             }
-                            assertThat(c.segment().get(Layouts.INT32, 4L * ((long) f * columns + oy * paddedWidth + ox)))
+                            assertThat(c.segment().get(Layouts.INT32, 4L * ((long) f * columns + oy * image.columnWidth() + ox)))
                                     .as("%s: filter %d at (%d, %d)", label, f, oy, ox).isEqualTo((int) sum);
                         }
                     }
@@ -321,18 +322,22 @@ class Int16GemmTest {
                     false, 0);
             assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.packFilters(least, 1, 1, 2))
                     .withMessageContaining("filter 0 holds −128");
-            assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[8], 1, 4, 4,
-                    new int[] {0}, true, 0)).withMessageContaining("values for 1 channels");
-            int size = Int16Gemm.PaddedImage.shorts(2, 4, 4);
-            assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[size], 2, 4, 4,
-                    new int[] {0, 16}, true, 0)).withMessageContaining("outside");
-            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(new short[size], 2, 4, 4, new int[] {0, 5}, true, 0);
+            // Two channels of 2×3 padded to 4×4, a window of one row by two columns (taps 0 and 1): 3×3 outputs.
+            Depthwise.Shape shape = new Depthwise.Shape(2, 3, 1, 2, 1, 1, 1, 1, 1, 0, 1, 1, 4, 3);
+            assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[8], 1, shape, true, 0))
+                    .withMessageContaining("values for 1 channels");
+            int size = Int16Gemm.PaddedImage.shorts(2, shape);
+            assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[size], 2,
+                    new Depthwise.Shape(2, 3, 1, 2, 1, 1, 1, 1, 1, 0, 1, 1, 4, 4), true, 0)).withMessageContaining("reaches past");
+            assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[size], 2,
+                    new Depthwise.Shape(2, 3, 1, 2, 1, 1, 1, 1, -1, 0, 1, 1, 2, 3), true, 0)).withMessageContaining("negative");
+            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(new short[size], 2, shape, true, 0);
             Int16Gemm.Filters filters = Int16Gemm.packFilters(new FloatGemm.Int8Matrix(bytesIn(arena, new int[4]), 0, 4, false,
                     zeros, false, 0), 1, 2, 2);
             FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * 16, 64), 0, 16);
             Int16Gemm.multiply(filters, 0, 1, image, 0, c, 11);
-            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(filters, 0, 1, image, 12, c, 11))
-                    .withMessageContaining("columns 12..23");
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(filters, 0, 1, image, 16, c, 11))
+                    .withMessageContaining("columns 16..27");
             assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(filters, 0, 2, image, 0, c, 11))
                     .withMessageContaining("filters 0..2 of 1");
             assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(Int16Gemm.packFilters(
