@@ -1108,11 +1108,22 @@ final class ConvKernels {
                 values = new short[size];
                 PADDED_PAIRS.set(values);
             }
-            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, shape, unsigned, xZero[0]);
             int filterCount = Math.toIntExact(l.groupFilters());
-            Int16Gemm.Filters[] filters = raised.packedFilters(weights, l.group(), gi -> Int16Gemm.packFilters(
-                    new FloatGemm.Int8Matrix(weights.segment(), gi * filterCount * l.patch(), l.patch(),
-                            w.dtype() == DType.UINT8, wZero, false, gi * filterCount), filterCount, channels, image.taps()));
+            FloatGemm.Int8Matrix all = new FloatGemm.Int8Matrix(weights.segment(), 0, l.patch(), w.dtype() == DType.UINT8, wZero,
+                    false, 0);
+            // Filters of 7-bit range (ONNX Runtime's reduce_range) all together, or none: the image is one for every group.
+            Int16Gemm.Filters[] filters = raised.packedFilters(weights, l.group(), new IntFunction<>() {
+                private final boolean narrow = Int16Gemm.Filters.narrow(all, Math.toIntExact(l.filters()), l.patch());
+
+                @Override
+                public Int16Gemm.Filters apply(int gi) {
+                    return Int16Gemm.packFilters(new FloatGemm.Int8Matrix(weights.segment(), gi * filterCount * l.patch(),
+                            l.patch(), w.dtype() == DType.UINT8, wZero, false, gi * filterCount), filterCount, channels,
+                            shape.kernelHeight() * shape.kernelWidth(), narrow);
+                }
+            });
+            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, shape, unsigned, xZero[0],
+                    filters[0].signed());
             boolean summed = Arrays.stream(filters).anyMatch(Int16Gemm.Filters::needsColumnSums);
             ConvKernels.fromPaddedImage(context, l, x, new PaddedProduct() {
                 @Override

@@ -151,6 +151,8 @@ public final class Int16Gemm {
         private final int plane;
         private final int[] taps;
         private final int farthestTap;
+        /** Whether values are stored signed (uint8 less 128), for signed filters, or unsigned (int8 plus 128), for narrow ones. */
+        private final boolean signed;
         /** x's zero point as stored: what the stored values add to x less its zero point. */
         private final int offset;
         /** Per position, Σ over the channels of x less its zero point, once {@link #sumChannels} has run. */
@@ -158,9 +160,11 @@ public final class Int16Gemm {
 
         /**
          * An image of {@code channels} planes of {@code shape}'s size, padding and window in {@code
-         * values} (at least {@link #shorts} of them), which {@link #copyChannels} fills.
+         * values} (at least {@link #shorts} of them), which {@link #copyChannels} fills; its values
+         * stored signed for {@link Filters#signed} filters, unsigned for narrow ones.
          */
-        public PaddedImage(short[] values, int channels, Depthwise.Shape shape, boolean unsigned, int zeroPoint) {
+        public PaddedImage(short[] values, int channels, Depthwise.Shape shape, boolean unsigned, int zeroPoint,
+                boolean signed) {
             int size = shorts(channels, shape);
             if (values.length < size) {
                 throw new IllegalArgumentException(values.length + " values for " + channels + " channels of "
@@ -187,7 +191,8 @@ public final class Int16Gemm {
             if (columns() + farthestTap > plane && shape.outHeight() > 0) {
                 throw new IllegalArgumentException("the window of " + shape + " reaches past its padded plane");
             }
-            this.offset = zeroPoint - (unsigned ? 128 : 0);
+            this.signed = signed;
+            this.offset = zeroPoint + (signed ? (unsigned ? -128 : 0) : (unsigned ? 0 : 128));
         }
 
         /** The 16-bit values an image of {@code channels} planes of {@code shape} takes, with a panel's room past them. */
@@ -228,7 +233,9 @@ public final class Int16Gemm {
          */
         public void copyChannels(int pair, MemorySegment x, long at, boolean unsigned) {
             MemorySegment segment = Segments.exact(x);
-            byte flip = (byte) (unsigned ? 0x80 : 0);
+            // A uint8 less 128, or an int8 plus 128, is its bits with the sign flipped.
+            byte flip = (byte) (unsigned == signed ? 0x80 : 0);
+            int mask = signed ? 0xFFFF : 0xFF;
             int even = 2 * pair;
             boolean odd = even + 1 < channels;
             int width = shape.width();
@@ -247,13 +254,13 @@ public final class Int16Gemm {
                 int i = 0;
                 int step = strideWidth == 2 ? 2 * LANES : LANES;
                 for (; i + step - LANES + LANE_BYTES.length() <= width && strideWidth <= 2; i += step) {
-                    IntVector pairs = pairs(segment, from + i, channelBytes, flip, odd, zero);
+                    IntVector pairs = pairs(segment, from + i, channelBytes, flip, mask, odd, zero);
                     int column = shape.padLeft() + i;
                     if (strideWidth == 1) {
                         pairs.reinterpretAsShorts().intoArray(values, 2 * (rowAt + column));
                     } else {
                         // Two vectors of columns into their even and odd ones, each a run of its phase.
-                        IntVector next = pairs(segment, from + i + LANES, channelBytes, flip, odd, zero);
+                        IntVector next = pairs(segment, from + i + LANES, channelBytes, flip, mask, odd, zero);
                         int evenAt = rowAt + column % 2 * phase + column / 2;
                         int oddAt = rowAt + (column + 1) % 2 * phase + (column + 1) / 2;
                         EVEN_LANES.selectFrom(pairs, next).reinterpretAsShorts().intoArray(values, 2 * evenAt);
@@ -261,20 +268,24 @@ public final class Int16Gemm {
                     }
                 }
                 for (int tail = 0; i < width; i++, tail++) {
-                    int low = (byte) (segment.get(ValueLayout.JAVA_BYTE, from + i) ^ flip);
-                    int high = odd ? (byte) (segment.get(ValueLayout.JAVA_BYTE, from + channelBytes + i) ^ flip) : offset;
+                    int low = (byte) (segment.get(ValueLayout.JAVA_BYTE, from + i) ^ flip) & mask;
+                    int high = odd ? (byte) (segment.get(ValueLayout.JAVA_BYTE, from + channelBytes + i) ^ flip) & mask : offset;
                     lanes[0] = low & 0xFFFF | high << 16;
                     scatter(lanes, 1, rowAt, shape.padLeft() + i, strideWidth, phase);
                 }
             }
         }
 
-        /** LANES columns of a pair of channels (the second's {@code channelBytes} on, or {@code zero}) as lanes of pairs. */
-        private static IntVector pairs(MemorySegment segment, long at, long channelBytes, byte flip, boolean odd,
+        /**
+         * LANES columns of a pair of channels (the second's {@code channelBytes} on, or {@code zero})
+         * as lanes of pairs, each value its byte with {@code flip}, signed ({@code mask} 0xFFFF) or
+         * unsigned (0xFF).
+         */
+        private static IntVector pairs(MemorySegment segment, long at, long channelBytes, byte flip, int mask, boolean odd,
                 IntVector zero) {
             IntVector low = signedBytes(segment, at, flip, null);
-            IntVector high = odd ? signedBytes(segment, at + channelBytes, flip, null) : zero;
-            return low.and(0xFFFF).or(high.lanewise(LSHL, 16));
+            IntVector high = odd ? signedBytes(segment, at + channelBytes, flip, null).and(mask) : zero;
+            return low.and(mask).or(high.lanewise(LSHL, 16));
         }
 
         /** Lanes of padded columns column.. of a row (its first phase's start at {@code rowAt}) into their phases. */
@@ -534,20 +545,22 @@ public final class Int16Gemm {
     public static final class Filters {
         private final int[] pairs;
         private final int[] rowSums;
-        private final FloatGemm.Int8Matrix source;
+        /** Per filter, its zero point as packed (with the packed values' shift); in the matrix that {@link #store} reads. */
+        private final FloatGemm.Int8Matrix zeroPoints;
         private final int m;
         private final int channels;
         private final int taps;
-        private final int aShift;
+        private final boolean signed;
 
-        private Filters(int[] pairs, int[] rowSums, FloatGemm.Int8Matrix source, int m, int channels, int taps, int aShift) {
+        private Filters(int[] pairs, int[] rowSums, FloatGemm.Int8Matrix zeroPoints, int m, int channels, int taps,
+                boolean signed) {
             this.pairs = pairs;
             this.rowSums = rowSums;
-            this.source = source;
+            this.zeroPoints = zeroPoints;
             this.m = m;
             this.channels = channels;
             this.taps = taps;
-            this.aShift = aShift;
+            this.signed = signed;
         }
 
         /**
@@ -555,21 +568,51 @@ public final class Int16Gemm {
          * filter's zero point is not its values' shift (int8 weights with a zero point other than 0).
          */
         public boolean needsColumnSums() {
+            return Arrays.stream(zeroPoints.zeroPoints()).anyMatch(zeroPoint -> zeroPoint != 0);
+        }
+
+        /** Whether the filters take their image signed ({@link PaddedImage}): weights spanning more than {@link #SPAN}. */
+        public boolean signed() {
+            return signed;
+        }
+
+        /**
+         * Whether every one of m filters (rows of {@code w}, k values each) spans at most {@link
+         * #SPAN} values, so that {@link #packFilters} can take them unsigned, a signed image's
+         * XOR a lane fewer: ONNX Runtime's 7-bit weights (reduce_range).
+         */
+        public static boolean narrow(FloatGemm.Int8Matrix w, int m, long k) {
             for (int f = 0; f < m; f++) {
-                if (source.zeroPoint(f) + aShift != 0) {
-                    return true;
+                int[] range = range(w, f, k);
+                if (range[1] - range[0] > SPAN) {
+                    return false;
                 }
             }
-            return false;
+            return true;
         }
+    }
+
+    /** The smallest and largest of row f's k values. */
+    private static int[] range(FloatGemm.Int8Matrix w, int f, long k) {
+        int lowest = Integer.MAX_VALUE;
+        int highest = Integer.MIN_VALUE;
+        for (long i = 0; i < k; i++) {
+            byte value = w.segment().get(ValueLayout.JAVA_BYTE, w.byteAt(f, i));
+            int v = w.unsigned() ? value & 0xFF : value;
+            lowest = Math.min(lowest, v);
+            highest = Math.max(highest, v);
+        }
+        return new int[] {lowest, highest};
     }
 
     /**
      * Packs m filters of int8 or uint8 weights, filter f's weight for channel c at tap t at element
-     * (f, c·taps + t) of {@code w} (ONNX's layout; zero points per tensor or per filter), none −128
-     * as a signed value: two products of −128 by an image's −128 would overflow a signed half.
+     * (f, c·taps + t) of {@code w} (ONNX's layout; zero points per tensor or per filter). {@code
+     * narrow} filters ({@link Filters#narrow}) are packed less their smallest value, 0..128, for an
+     * unsigned image (products of at most 128·255); others as signed values, none −128, for a signed
+     * image: two products of −128 by an image's −128 would overflow a signed half.
      */
-    public static Filters packFilters(FloatGemm.Int8Matrix w, int m, int channels, int taps) {
+    public static Filters packFilters(FloatGemm.Int8Matrix w, int m, int channels, int taps, boolean narrow) {
         if (w.perColumn()) {
             throw new IllegalArgumentException("the filters' zero points go per filter");
         }
@@ -577,23 +620,32 @@ public final class Int16Gemm {
         int perRow = taps * planes;
         int[] pairs = new int[Math.toIntExact(Math.ceilDiv(m, ROWS) * ROWS * (long) perRow)];
         int[] rowSums = new int[Math.ceilDiv(m, ROWS) * ROWS];
-        int aShift = w.unsigned() ? -128 : 0;
+        int[] zeroPoints = new int[m];
+        long k = (long) channels * taps;
         for (int f = 0; f < m; f++) {
+            int[] range = range(w, f, k);
+            if (narrow && range[1] - range[0] > SPAN) {
+                throw new IllegalArgumentException("filter " + f + " spans " + range[0] + ".." + range[1]
+                        + ", wider than the " + SPAN + " of narrow filters");
+            }
+            int shift = narrow ? -range[0] : w.unsigned() ? -128 : 0;
+            zeroPoints[f] = w.zeroPoint(f) + shift;
             for (int c = 0; c < channels; c++) {
                 for (int t = 0; t < taps; t++) {
                     byte value = w.segment().get(ValueLayout.JAVA_BYTE, w.byteAt(f, (long) c * taps + t));
-                    int signed = (w.unsigned() ? value & 0xFF : value) + aShift;
-                    if (signed == -128) {
+                    int shifted = (w.unsigned() ? value & 0xFF : value) + shift;
+                    if (shifted == -128) {
                         throw new IllegalArgumentException("filter " + f + " holds −128 as a signed value at channel " + c
                                 + ", tap " + t + ", which a 16-bit half cannot take two products of");
                     }
                     int at = f * perRow + t * planes + c / 2;
-                    pairs[at] |= c % 2 == 0 ? signed & 0xFFFF : signed << 16;
-                    rowSums[f] += signed;
+                    pairs[at] |= c % 2 == 0 ? shifted & 0xFFFF : shifted << 16;
+                    rowSums[f] += shifted;
                 }
             }
         }
-        return new Filters(pairs, rowSums, w, m, channels, taps, aShift);
+        return new Filters(pairs, rowSums, new FloatGemm.Int8Matrix(w.segment(), w.offset(), w.rowStride(), w.unsigned(),
+                zeroPoints, false, 0), m, channels, taps, !narrow);
     }
 
     /** Each thread's corrections of a block of an image's columns: B's offsets and column sums. */
@@ -609,6 +661,10 @@ public final class Int16Gemm {
         if (firstRow % ROWS != 0 || firstRow < 0 || rows < 0 || firstRow + rows > a.m) {
             throw new IllegalArgumentException("filters " + firstRow + ".." + (firstRow + rows) + " of " + a.m
                     + ", from a multiple of " + ROWS);
+        }
+        if (a.signed != b.signed) {
+            throw new IllegalArgumentException((a.signed ? "signed" : "narrow") + " filters against " + (b.signed ? "a signed" : "an unsigned")
+                    + " image");
         }
         if (a.channels != b.channels || a.taps != b.taps.length || first < 0 || count < 0
                 || 2 * ((long) (b.planes - 1) * b.plane + first + (long) panels * PANEL + b.farthestTap) > b.values.length) {
@@ -652,8 +708,9 @@ public final class Int16Gemm {
         for (int chunk = firstRow; chunk < end; chunk += chunkRows) {
             for (int column = 0; column < count; column += PANEL) {
                 for (int block = chunk; block < Math.min(end, chunk + chunkRows); block += ROWS) {
-                    kernelFromImage(a.pairs, block * perRow, perRow, b.values, 2 * (first + column), tapAt, 2 * b.plane, tile);
-                    store(tile, Math.min(ROWS, end - block), a.rowSums, block, a.source, a.aShift, offsets, columnSums, 0,
+                    kernelFromImage(a.pairs, block * perRow, perRow, b.values, 2 * (first + column), tapAt, 2 * b.plane,
+                            a.signed, tile);
+                    store(tile, Math.min(ROWS, end - block), a.rowSums, block, a.zeroPoints, 0, offsets, columnSums, 0,
                             byFilter, block, column, count, null);
                 }
             }
@@ -798,7 +855,7 @@ public final class Int16Gemm {
      * (a throwaway loop, one JVM alternating the two).
      */
     private static void kernelFromImage(int[] rows, int a0, int pairs, short[] image, int bBase, int[] tapAt,
-            int planeStride, int[] tile) {
+            int planeStride, boolean signed, int[] tile) {
         IntVector s00 = IntVector.zero(INT), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
         IntVector h00 = s00, h01 = s00, h10 = s00, h11 = s00, h20 = s00, h21 = s00, h30 = s00, h31 = s00;
         int a1 = a0 + pairs, a2 = a1 + pairs, a3 = a2 + pairs;
@@ -833,33 +890,57 @@ public final class Int16Gemm {
                 t30 = t30.add(a.mul(b0));
                 t31 = t31.add(a.mul(b1));
 
-                IntVector v = t00.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                IntVector v = t00.reinterpretAsInts();
+                if (signed) {
+                    v = v.lanewise(XOR, HALVES_SIGN);
+                }
                 s00 = s00.add(v);
                 h00 = h00.add(v.lanewise(LSHR, 16));
-                v = t01.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                v = t01.reinterpretAsInts();
+                if (signed) {
+                    v = v.lanewise(XOR, HALVES_SIGN);
+                }
                 s01 = s01.add(v);
                 h01 = h01.add(v.lanewise(LSHR, 16));
-                v = t10.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                v = t10.reinterpretAsInts();
+                if (signed) {
+                    v = v.lanewise(XOR, HALVES_SIGN);
+                }
                 s10 = s10.add(v);
                 h10 = h10.add(v.lanewise(LSHR, 16));
-                v = t11.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                v = t11.reinterpretAsInts();
+                if (signed) {
+                    v = v.lanewise(XOR, HALVES_SIGN);
+                }
                 s11 = s11.add(v);
                 h11 = h11.add(v.lanewise(LSHR, 16));
-                v = t20.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                v = t20.reinterpretAsInts();
+                if (signed) {
+                    v = v.lanewise(XOR, HALVES_SIGN);
+                }
                 s20 = s20.add(v);
                 h20 = h20.add(v.lanewise(LSHR, 16));
-                v = t21.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                v = t21.reinterpretAsInts();
+                if (signed) {
+                    v = v.lanewise(XOR, HALVES_SIGN);
+                }
                 s21 = s21.add(v);
                 h21 = h21.add(v.lanewise(LSHR, 16));
-                v = t30.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                v = t30.reinterpretAsInts();
+                if (signed) {
+                    v = v.lanewise(XOR, HALVES_SIGN);
+                }
                 s30 = s30.add(v);
                 h30 = h30.add(v.lanewise(LSHR, 16));
-                v = t31.reinterpretAsInts().lanewise(XOR, HALVES_SIGN);
+                v = t31.reinterpretAsInts();
+                if (signed) {
+                    v = v.lanewise(XOR, HALVES_SIGN);
+                }
                 s31 = s31.add(v);
                 h31 = h31.add(v.lanewise(LSHR, 16));
             }
         }
-        int bias = pairs / STEPS << 16;
+        int bias = signed ? pairs / STEPS << 16 : 0;
         s00.sub(h00.lanewise(LSHL, 16)).add(h00).sub(bias).intoArray(tile, 0);
         s01.sub(h01.lanewise(LSHL, 16)).add(h01).sub(bias).intoArray(tile, LANES);
         s10.sub(h10.lanewise(LSHL, 16)).add(h10).sub(bias).intoArray(tile, PANEL);

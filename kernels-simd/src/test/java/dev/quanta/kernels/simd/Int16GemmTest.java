@@ -255,22 +255,33 @@ class Int16GemmTest {
                 int taps = kernelHeight * kernelWidth;
                 int[] w = new int[filters * channels * taps];
                 int[] wZeros = new int[random.nextBoolean() ? 1 : filters];
-                for (int i = 0; i < w.length; i++) {
-                    // Never the least value: two products of −128 by −128 overflow a signed half.
-                    w[i] = extreme ? wLow + (random.nextBoolean() ? 1 : 255) : wLow + random.nextInt(1, 256);
+                // Half the trials narrow: each filter within SPAN values from a lowest of its own (unsigned
+                // products), at its ends in the extreme trials. The others never take the least value: two
+                // products of −128 by −128 overflow a signed half.
+                boolean narrow = trial % 2 == 1;
+                for (int f = 0; f < filters; f++) {
+                    int lowest = wLow + random.nextInt(256 - Int16Gemm.SPAN);
+                    for (int i = f * channels * taps; i < (f + 1) * channels * taps; i++) {
+                        w[i] = narrow ? lowest + (extreme ? (random.nextBoolean() ? 0 : Int16Gemm.SPAN) : random.nextInt(Int16Gemm.SPAN + 1))
+                                : extreme ? wLow + (random.nextBoolean() ? 1 : 255) : wLow + random.nextInt(1, 256);
+                    }
                 }
                 for (int f = 0; f < wZeros.length; f++) {
                     wZeros[f] = trial % 4 == 0 ? (wUnsigned ? 128 : 0) : wLow + random.nextInt(256);
                 }
+                FloatGemm.Int8Matrix wMatrix = new FloatGemm.Int8Matrix(bytesIn(arena, w), 0, (long) channels * taps, wUnsigned,
+                        wZeros, false, 0);
+                // (Signed trials' filters may be narrow too by chance; they are packed signed, as wide ones.)
+                assertThat(!narrow || Int16Gemm.Filters.narrow(wMatrix, filters, (long) channels * taps)).isTrue();
+                Int16Gemm.Filters packed = Int16Gemm.packFilters(wMatrix, filters, channels, taps, narrow);
                 short[] values = new short[Int16Gemm.PaddedImage.shorts(channels, shape)];
                 Arrays.fill(values, (short) 0x5A5A);
-                Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, shape, xUnsigned, xZero);
+                Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, shape, xUnsigned, xZero,
+                        packed.signed());
                 var xBytes = bytesIn(arena, x);
                 for (int pair = 0; pair < image.planes(); pair++) {
                     image.copyChannels(pair, xBytes, 0, xUnsigned);
                 }
-                Int16Gemm.Filters packed = Int16Gemm.packFilters(new FloatGemm.Int8Matrix(bytesIn(arena, w), 0,
-                        (long) channels * taps, wUnsigned, wZeros, false, 0), filters, channels, taps);
                 if (packed.needsColumnSums()) {
                     image.sumChannels();
                 }
@@ -288,8 +299,8 @@ class Int16GemmTest {
                     }
                     first += count;
                 }
-                String label = String.format("seed %x trial %d: %d channels %dx%d, %d filters, %s", SEED, trial,
-                        channels, height, width, filters, shape);
+                String label = String.format("seed %x trial %d: %d channels %dx%d, %d %s filters, %s", SEED, trial,
+                        channels, height, width, filters, narrow ? "narrow" : "signed", shape);
                 for (int f = 0; f < filters; f++) {
                     int wZero = wZeros[wZeros.length == 1 ? 0 : f];
                     for (int oy = 0; oy < outHeight; oy++) {
@@ -320,20 +331,27 @@ class Int16GemmTest {
             int[] zeros = {0};
             FloatGemm.Int8Matrix least = new FloatGemm.Int8Matrix(bytesIn(arena, new int[] {3, -128}), 0, 2, false, zeros,
                     false, 0);
-            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.packFilters(least, 1, 1, 2))
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.packFilters(least, 1, 1, 2, false))
                     .withMessageContaining("filter 0 holds −128");
             // Two channels of 2×3 padded to 4×4, a window of one row by two columns (taps 0 and 1): 3×3 outputs.
             Depthwise.Shape shape = new Depthwise.Shape(2, 3, 1, 2, 1, 1, 1, 1, 1, 0, 1, 1, 4, 3);
-            assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[8], 1, shape, true, 0))
+            assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[8], 1, shape, true, 0, true))
                     .withMessageContaining("values for 1 channels");
             int size = Int16Gemm.PaddedImage.shorts(2, shape);
             assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[size], 2,
-                    new Depthwise.Shape(2, 3, 1, 2, 1, 1, 1, 1, 1, 0, 1, 1, 4, 4), true, 0)).withMessageContaining("reaches past");
+                    new Depthwise.Shape(2, 3, 1, 2, 1, 1, 1, 1, 1, 0, 1, 1, 4, 4), true, 0, true)).withMessageContaining("reaches past");
             assertThatIllegalArgumentException().isThrownBy(() -> new Int16Gemm.PaddedImage(new short[size], 2,
-                    new Depthwise.Shape(2, 3, 1, 2, 1, 1, 1, 1, -1, 0, 1, 1, 2, 3), true, 0)).withMessageContaining("negative");
-            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(new short[size], 2, shape, true, 0);
-            Int16Gemm.Filters filters = Int16Gemm.packFilters(new FloatGemm.Int8Matrix(bytesIn(arena, new int[4]), 0, 4, false,
-                    zeros, false, 0), 1, 2, 2);
+                    new Depthwise.Shape(2, 3, 1, 2, 1, 1, 1, 1, -1, 0, 1, 1, 2, 3), true, 0, true)).withMessageContaining("negative");
+            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(new short[size], 2, shape, true, 0, true);
+            FloatGemm.Int8Matrix fours = new FloatGemm.Int8Matrix(bytesIn(arena, new int[4]), 0, 4, false, zeros, false, 0);
+            Int16Gemm.Filters filters = Int16Gemm.packFilters(fours, 1, 2, 2, false);
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(Int16Gemm.packFilters(fours, 1, 2, 2, true),
+                    0, 1, image, 0, new FloatGemm.Matrix(arena.allocate(64, 64), 0, 16), 11))
+                    .withMessageContaining("narrow filters against a signed image");
+            FloatGemm.Int8Matrix wide = new FloatGemm.Int8Matrix(bytesIn(arena, new int[] {-64, 65}), 0, 2, false, zeros, false, 0);
+            assertThat(Int16Gemm.Filters.narrow(wide, 1, 2)).isFalse();
+            assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.packFilters(wide, 1, 1, 2, true))
+                    .withMessageContaining("wider than the 128");
             FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * 16, 64), 0, 16);
             Int16Gemm.multiply(filters, 0, 1, image, 0, c, 11);
             assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(filters, 0, 1, image, 16, c, 11))
@@ -341,11 +359,11 @@ class Int16GemmTest {
             assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(filters, 0, 2, image, 0, c, 11))
                     .withMessageContaining("filters 0..2 of 1");
             assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(Int16Gemm.packFilters(
-                    new FloatGemm.Int8Matrix(bytesIn(arena, new int[3]), 0, 3, false, zeros, false, 0), 1, 3, 1), 0, 1, image,
+                    new FloatGemm.Int8Matrix(bytesIn(arena, new int[3]), 0, 3, false, zeros, false, 0), 1, 3, 1, false), 0, 1, image,
                     0, c, 4)).withMessageContaining("3 channels");
             FloatGemm.Int8Matrix uint8 = new FloatGemm.Int8Matrix(bytesIn(arena, new int[] {5, 5, 5, 5}), 0, 4, true,
                     new int[] {7}, false, 0);
-            assertThatIllegalStateException().isThrownBy(() -> Int16Gemm.multiply(Int16Gemm.packFilters(uint8, 1, 2, 2), 0, 1,
+            assertThatIllegalStateException().isThrownBy(() -> Int16Gemm.multiply(Int16Gemm.packFilters(uint8, 1, 2, 2, false), 0, 1,
                     image, 0, c, 4)).withMessageContaining("not summed");
         }
     }
