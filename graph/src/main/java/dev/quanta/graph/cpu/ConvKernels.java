@@ -1111,12 +1111,16 @@ final class ConvKernels {
             int filterCount = Math.toIntExact(l.groupFilters());
             FloatGemm.Int8Matrix all = new FloatGemm.Int8Matrix(weights.segment(), 0, l.patch(), w.dtype() == DType.UINT8, wZero,
                     false, 0);
-            // Filters of 7-bit range (ONNX Runtime's reduce_range) all together, or none: the image is one for every group.
+            // Filters of 7-bit range (ONNX Runtime's reduce_range) all together, or none: the image is one
+            // for every group. Weighed only when the filters are packed, not at each run of kept ones.
             Int16Gemm.Filters[] filters = raised.packedFilters(weights, l.group(), new IntFunction<>() {
-                private final boolean narrow = Int16Gemm.Filters.narrow(all, Math.toIntExact(l.filters()), l.patch());
+                private Boolean narrow;
 
                 @Override
                 public Int16Gemm.Filters apply(int gi) {
+                    if (narrow == null) {
+                        narrow = Int16Gemm.Filters.narrow(all, Math.toIntExact(l.filters()), l.patch());
+                    }
                     return Int16Gemm.packFilters(new FloatGemm.Int8Matrix(weights.segment(), gi * filterCount * l.patch(),
                             l.patch(), w.dtype() == DType.UINT8, wZero, false, gi * filterCount), filterCount, channels,
                             shape.kernelHeight() * shape.kernelWidth(), narrow);

@@ -86,8 +86,6 @@ public final class Int16Gemm {
     /** Index vectors of a pair of vectors' even lanes and odd ones (a phase each, at stride 2). */
     private static final IntVector EVEN_LANES = IntVector.fromArray(INT, IntStream.range(0, LANES).map(i -> 2 * i).toArray(), 0);
     private static final IntVector ODD_LANES = IntVector.fromArray(INT, IntStream.range(0, LANES).map(i -> 2 * i + 1).toArray(), 0);
-    /** A thread's lanes of a pair of channels' row on their way to other phases. */
-    private static final ThreadLocal<int[]> PAIR_ROW = ThreadLocal.withInitial(() -> new int[LANES]);
     /** A byte for each int lane (and more, masked off, where that would be under the narrowest shape). */
     private static final VectorSpecies<Byte> LANE_BYTES = ByteVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(Math.max(VectorShape.S_64_BIT.vectorBitSize(), INT.vectorBitSize() / 4)));
@@ -131,8 +129,9 @@ public final class Int16Gemm {
     /**
      * A convolution's image read in place as B by {@link #multiply(Filters, int, int, PaddedImage,
      * int, FloatGemm.Matrix, int)}, where a patch matrix would hold each value once a tap: its channels
-     * zero-padded, two channels to a plane, as signed bytes (uint8 less 128), so that a 32-bit lane
-     * holds a pair of depths as {@link Packed} does; x's zero point in the padding and in the
+     * zero-padded, two channels to a plane, as signed bytes (uint8 less 128) for signed filters or
+     * unsigned ones (int8 plus 128) for narrow ones, so that a 32-bit lane holds a pair of depths
+     * as {@link Packed} does; x's zero point in the padding and in the
      * channels past the image (to a whole number of {@link #STEPS} planes). With strides s × t, each
      * plane is split into s·t phases, padded row r and column c going to phase (r mod s, c mod t) at
      * (r div s, c div t), each phase W′ = ⌈padded width / t⌉ columns wide, so that output position
@@ -245,7 +244,6 @@ public final class Int16Gemm {
             Arrays.fill(values, 2 * planeAt, 2 * (planeAt + plane), (short) offset);
             int strideWidth = shape.strideWidth();
             int phase = phaseHeight * phaseWidth;
-            int[] lanes = PAIR_ROW.get();
             for (int row = 0; row < shape.height() && even < channels; row++) {
                 int paddedRow = shape.padTop() + row;
                 int rowAt = planeAt + paddedRow % shape.strideHeight() * strideWidth * phase
@@ -267,11 +265,13 @@ public final class Int16Gemm {
                         ODD_LANES.selectFrom(pairs, next).reinterpretAsShorts().intoArray(values, 2 * oddAt);
                     }
                 }
-                for (int tail = 0; i < width; i++, tail++) {
-                    int low = (byte) (segment.get(ValueLayout.JAVA_BYTE, from + i) ^ flip) & mask;
-                    int high = odd ? (byte) (segment.get(ValueLayout.JAVA_BYTE, from + channelBytes + i) ^ flip) & mask : offset;
-                    lanes[0] = low & 0xFFFF | high << 16;
-                    scatter(lanes, 1, rowAt, shape.padLeft() + i, strideWidth, phase);
+                // The rest of the row, and rows at strides past 2, value by value into their phases.
+                for (; i < width; i++) {
+                    int column = shape.padLeft() + i;
+                    int lane = 2 * (rowAt + column % strideWidth * phase + column / strideWidth);
+                    values[lane] = (short) ((byte) (segment.get(ValueLayout.JAVA_BYTE, from + i) ^ flip) & mask);
+                    values[lane + 1] = (short) (odd ? (byte) (segment.get(ValueLayout.JAVA_BYTE, from + channelBytes + i) ^ flip)
+                            & mask : offset);
                 }
             }
         }
@@ -287,15 +287,6 @@ public final class Int16Gemm {
             IntVector high = odd ? signedBytes(segment, at + channelBytes, flip, null).and(mask) : zero;
             return low.and(mask).or(high.lanewise(LSHL, 16));
         }
-
-        /** Lanes of padded columns column.. of a row (its first phase's start at {@code rowAt}) into their phases. */
-        private void scatter(int[] lanes, int count, int rowAt, int column, int strideWidth, int phase) {
-            for (int k = 0; k < count; k++) {
-                int c = column + k;
-                int at = 2 * (rowAt + c % strideWidth * phase + c / strideWidth);
-                values[at] = (short) lanes[k];
-                values[at + 1] = (short) (lanes[k] >> 16);
-            }
         }
 
         /**
