@@ -287,7 +287,6 @@ public final class Int16Gemm {
             IntVector high = odd ? signedBytes(segment, at + channelBytes, flip, null).and(mask) : zero;
             return low.and(mask).or(high.lanewise(LSHL, 16));
         }
-        }
 
         /**
          * Sums the channels at each position (x less its zero point), for products whose A's zero
