@@ -1190,7 +1190,9 @@ final class ConvKernels {
                 SumsOut out = new SumsOut() {
                     @Override
                     public void write(MemorySegment scratch, long sumAt, int filter, long outAt, int count) {
-                        MemorySegment.copy(scratch, sumAt, sums.segment(), sums.byteOffset() + outAt * 4, count * 4L);
+                        // By vectors: MemorySegment.copy's checks cost more than a row's copy (ConvInteger 64→64
+                        // 3×3 over 56×56 on 16-bit lanes, one thread: 2.59 against 2.69 ms, 2.82 against 2.90).
+                        FloatRows.copy8(scratch, sumAt, sums.segment(), sums.byteOffset() + outAt * 4, count * 4L);
                     }
 
                     @Override
