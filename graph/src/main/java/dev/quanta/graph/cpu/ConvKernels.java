@@ -311,7 +311,8 @@ final class ConvKernels {
         Window.Geometry g = l.geometry();
         if (!readsPaddedImages || l.inSpatial().length != 2 || l.groupFilters() == 0 || l.patch() > Integer.MAX_VALUE
                 || Arrays.stream(g.kernel()).allMatch(size -> size == 1)
-                || !Arrays.stream(g.padBefore()).allMatch(pad -> pad >= 0) || !Arrays.stream(g.padAfter()).allMatch(pad -> pad >= 0)
+                || !Arrays.stream(g.padBefore()).allMatch(pad -> pad >= 0)
+                || !Arrays.stream(g.padAfter()).allMatch(pad -> pad >= 0)
                 || !strided && (g.strides()[0] != 1 || g.strides()[1] != 1)) {
             return false;
         }
@@ -410,7 +411,10 @@ final class ConvKernels {
         return taps;
     }
 
-    /** A float convolution by {@link #fromPaddedImage(KernelContext, Lowering, Tensor, PaddedProduct, SumsOut)}, its bias added as the rows leave. */
+    /**
+     * A float convolution by {@link #fromPaddedImage(KernelContext, Lowering, Tensor, PaddedProduct,
+     * SumsOut)}, its bias added as the rows leave.
+     */
     private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, Tensor w, Tensor y, Tensor biases) {
         int filters = Math.toIntExact(l.groupFilters());
         fromPaddedImage(context, l, x, gi -> FloatGemm.packFilters(new FloatGemm.Matrix(w.segment(),

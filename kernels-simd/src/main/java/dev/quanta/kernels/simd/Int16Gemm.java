@@ -84,8 +84,10 @@ public final class Int16Gemm {
     /** 16-bit values a scratch for {@link #packWhole} should hold at most (2 MB). */
     private static final int WHOLE_SCRATCH_SHORTS = 1 << 20;
     /** Index vectors of a pair of vectors' even lanes and odd ones (a phase each, at stride 2). */
-    private static final IntVector EVEN_LANES = IntVector.fromArray(INT, IntStream.range(0, LANES).map(i -> 2 * i).toArray(), 0);
-    private static final IntVector ODD_LANES = IntVector.fromArray(INT, IntStream.range(0, LANES).map(i -> 2 * i + 1).toArray(), 0);
+    private static final IntVector EVEN_LANES = IntVector.fromArray(INT,
+            IntStream.range(0, LANES).map(i -> 2 * i).toArray(), 0);
+    private static final IntVector ODD_LANES = IntVector.fromArray(INT,
+            IntStream.range(0, LANES).map(i -> 2 * i + 1).toArray(), 0);
     /** A byte for each int lane (and more, masked off, where that would be under the narrowest shape). */
     private static final VectorSpecies<Byte> LANE_BYTES = ByteVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(Math.max(VectorShape.S_64_BIT.vectorBitSize(), INT.vectorBitSize() / 4)));
@@ -653,8 +655,8 @@ public final class Int16Gemm {
                     + ", from a multiple of " + ROWS);
         }
         if (a.signed != b.signed) {
-            throw new IllegalArgumentException((a.signed ? "signed" : "narrow") + " filters against " + (b.signed ? "a signed" : "an unsigned")
-                    + " image");
+            throw new IllegalArgumentException((a.signed ? "signed" : "narrow") + " filters against "
+                    + (b.signed ? "a signed" : "an unsigned") + " image");
         }
         if (a.channels != b.channels || a.taps != b.taps.length || first < 0 || count < 0
                 || 2 * ((long) (b.planes - 1) * b.plane + first + (long) panels * PANEL + b.farthestTap) > b.values.length) {
