@@ -321,6 +321,7 @@ final class ConvKernels {
         return (phaseWidth - g.outSizes()[1]) * share <= phaseWidth
                 && l.groupChannels() * phaseHeight * g.strides()[0] * phaseWidth * g.strides()[1] * bytes <= MAX_PADDED_BYTES;
     }
+
     /**
      * The float GEMM's share for {@link #fromPaddedImage(Lowering, int, int, boolean)}: against the patch matrix (one
      * JVM alternating the two, medians of 9 passes), 64→64 3×3 over 56×56 (3% in the padding) took

@@ -531,8 +531,9 @@ public final class Int16Gemm {
 
     /**
      * A convolution's filters as the A of {@link #multiply(Filters, int, int, PaddedImage, int,
-     * FloatGemm.Matrix, int)}: row f holds, tap by tap, its pairs of channels' weights (as signed values, uint8 less 128)
-     * in the 16-bit halves of a lane, zero past the channels; rows to a whole tile.
+     * FloatGemm.Matrix, int)}: row f holds, tap by tap, its pairs of channels' weights in the 16-bit
+     * halves of a lane (signed, uint8 less 128; or, narrow, less the filter's smallest weight), zero
+     * past the channels; rows to a whole tile.
      */
     public static final class Filters {
         private final int[] pairs;
@@ -841,10 +842,10 @@ public final class Int16Gemm {
     }
 
     /**
-     * {@link #kernel} with B read from a padded image of signed values: tap by tap ({@code tapAt}, in
-     * 16-bit values), pairs of channels {@code planeStride} values apart. Its loop repeats the
-     * kernel's: reading B through a table of offsets in the one kernel cost the int8 products 2–4%
-     * (a throwaway loop, one JVM alternating the two).
+     * {@link #kernel} with B read from a padded image (signed or unsigned values, as {@code signed}
+     * says): tap by tap ({@code tapAt}, in 16-bit values), pairs of channels {@code planeStride}
+     * values apart. Its loop repeats the kernel's: reading B through a table of offsets in the one
+     * kernel cost the int8 products 2–4% (a throwaway loop, one JVM alternating the two).
      */
     private static void kernelFromImage(int[] rows, int a0, int pairs, short[] image, int bBase, int[] tapAt,
             int planeStride, boolean signed, int[] tile) {
