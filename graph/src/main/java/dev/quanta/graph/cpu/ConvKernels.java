@@ -23,6 +23,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.function.Function;
 import java.util.function.IntFunction;
 import java.util.function.LongUnaryOperator;
 
@@ -297,15 +298,28 @@ final class ConvKernels {
     /** Whether {@link #fromPaddedImage} may run (with AVX-512). Not final: tests turn it off, so that the other paths run too. */
     static boolean readsPaddedImages = FloatGemm.READS_PADDED_IMAGES;
 
-    /** The largest padded copy of an image's channels (of one group) that {@link #fromPaddedImage} makes: 64 MB. */
+    /** The largest padded copy of a group's channels that {@link #fromPaddedImage} makes (one band's): 64 MB. */
     private static final long MAX_PADDED_BYTES = 1 << 26;
+
+    /**
+     * The padded copy's size that {@link #fromPaddedImage} aims at: larger images are copied a band
+     * of output rows at a time, each band a copy then its product (bands as large as the filters at
+     * least: see {@link #fromPaddedImage(KernelContext, Lowering, Tensor, long, long, Function,
+     * SumsOut)}). 1 MB, a core's L2 on a Zen 4:
+     * ConvInteger 3×3 over 512×512 on two threads (one JVM alternating, medians of 9 runs) took 93
+     * ms for 64→64 in bands of 1 MB against 107 with the image whole (124 with the patch matrix),
+     * 187 against 199 for 128→64 (259), and the float Conv 64→64 109 against 121 (125); bands of
+     * 256 KB were slower. Not final: tests lower it, so that small images are split too.
+     */
+    static long paddedBandBytes = 1L << 20;
 
     /**
      * Whether a convolution reads its image in place, zero-padded, as the product's B ({@link
      * FloatGemm.PaddedImage}, {@link Int16Gemm.PaddedImage}): 2-D, of stride 1 unless {@code
-     * strided}, a window of more than one tap, a padded copy of a group's channels ({@code bytes} a
-     * value) within {@link #MAX_PADDED_BYTES}, and planes wide enough that the columns computed in
-     * the padding are at most {@code 1/share} of them (of a phase's, at a stride).
+     * strided}, a window of more than one tap, the padded rows of one output row of a group's
+     * channels ({@code bytes} a value) within {@link #MAX_PADDED_BYTES}, and planes wide enough that
+     * the columns computed in the padding are at most {@code 1/share} of them (of a phase's, at a
+     * stride).
      */
     private static boolean fromPaddedImage(Lowering l, int share, int bytes, boolean strided) {
         Window.Geometry g = l.geometry();
@@ -316,10 +330,49 @@ final class ConvKernels {
                 || !strided && (g.strides()[0] != 1 || g.strides()[1] != 1)) {
             return false;
         }
-        long phaseHeight = Math.ceilDiv(paddedHeight(l), g.strides()[0]);
         long phaseWidth = Math.ceilDiv(paddedWidth(l), g.strides()[1]);
         return (phaseWidth - g.outSizes()[1]) * share <= phaseWidth
-                && l.groupChannels() * phaseHeight * g.strides()[0] * phaseWidth * g.strides()[1] * bytes <= MAX_PADDED_BYTES;
+                && l.groupChannels() * bandRows(l, 1) * phaseWidth * g.strides()[1] * bytes <= MAX_PADDED_BYTES;
+    }
+
+    /** The most output rows (one at least) whose band takes at most {@code budget} bytes, {@code rowBytes} a padded row. */
+    private static int tallestBand(Lowering l, long rowBytes, long budget) {
+        Window.Geometry g = l.geometry();
+        long reach = (g.kernel()[0] - 1) * g.dilations()[0] + 1;
+        long rows = Math.min((budget / rowBytes - reach) / g.strides()[0] + 1, g.outSizes()[0]);
+        while (rows > 1 && bandRows(l, rows) * rowBytes > budget) {
+            rows--;
+        }
+        return (int) Math.max(1, rows);
+    }
+
+    /** The padded rows a band of {@code rows} output rows reads, rounded up to whole phases of the stride. */
+    private static long bandRows(Lowering l, long rows) {
+        Window.Geometry g = l.geometry();
+        long reach = (rows - 1) * g.strides()[0] + (g.kernel()[0] - 1) * g.dilations()[0] + 1;
+        return Math.ceilDiv(reach, g.strides()[0]) * g.strides()[0];
+    }
+
+    /**
+     * Output rows {@code firstRow..} of a convolution as one of its own over the input rows they
+     * read ({@code shape}, its height of them from input row {@code inputRow}) and the padding above
+     * and below those: padded row 0 of the band is padded row firstRow·stride of the image, so that
+     * the phases of a stride stay as they are.
+     */
+    private record Band(int firstRow, Depthwise.Shape shape, long inputRow) {
+        static Band of(Lowering l, int firstRow, int rows) {
+            Depthwise.Shape s = depthwiseShape(l);
+            long start = (long) firstRow * s.strideHeight() - s.padTop();
+            long end = start + (long) (rows - 1) * s.strideHeight() + (long) (s.kernelHeight() - 1) * s.dilationHeight() + 1;
+            long from = Math.clamp(start, 0, s.height());
+            long to = Math.clamp(end, from, s.height());
+            // A band in the padding alone (pads taller than it) reads no row.
+            int top = Math.toIntExact(to > from ? from - start : end - start);
+            int bottom = Math.toIntExact(to > from ? end - to : 0);
+            return new Band(firstRow, new Depthwise.Shape(Math.toIntExact(to - from), s.width(), s.kernelHeight(),
+                    s.kernelWidth(), s.strideHeight(), s.strideWidth(), s.dilationHeight(), s.dilationWidth(), top,
+                    s.padLeft(), bottom, s.padRight(), rows, s.outWidth()), from);
+        }
     }
 
     /**
@@ -347,10 +400,6 @@ final class ConvKernels {
      */
     private static final long PAIRS_MIN_CHANNELS = 16;
 
-    private static long paddedHeight(Lowering l) {
-        return l.inSpatial()[0] + l.geometry().padBefore()[0] + l.geometry().padAfter()[0];
-    }
-
     private static long paddedWidth(Lowering l) {
         return l.inSpatial()[1] + l.geometry().padBefore()[1] + l.geometry().padAfter()[1];
     }
@@ -374,9 +423,9 @@ final class ConvKernels {
     }
 
     /**
-     * What {@link #fromPaddedImage(KernelContext, Lowering, Tensor, PaddedProduct, SumsOut)} runs: the copy of
-     * a group's image into zero-padded planes, and the product of the group's filters by a block of
-     * the planes' columns.
+     * What {@link #fromPaddedImage(KernelContext, Lowering, Tensor, long, long, Function, SumsOut)}
+     * runs for a band: the copy of a group's image into zero-padded planes, and the product of the
+     * group's filters by a block of the planes' columns.
      */
     private interface PaddedProduct {
         /** Tasks the copy of an image takes (a plane each). */
@@ -385,8 +434,11 @@ final class ConvKernels {
         /** The columns between the starts of two output rows (the padded width, or a phase's at stride 2). */
         int columnWidth();
 
-        /** Copies plane {@code plane} of the group's image, whose channels start at element {@code inBase} of x. */
-        void copy(long inBase, int plane);
+        /**
+         * Copies plane {@code plane} of the group's image (of the band's rows), whose channels' first
+         * rows start at element {@code firstInput} of x, a whole input plane apart.
+         */
+        void copy(long firstInput, int plane);
 
         /** Runs once the planes are copied, before the products. */
         void copied();
@@ -413,8 +465,8 @@ final class ConvKernels {
     }
 
     /**
-     * A float convolution by {@link #fromPaddedImage(KernelContext, Lowering, Tensor, PaddedProduct,
-     * SumsOut)}, its bias added as the rows leave.
+     * A float convolution by {@link #fromPaddedImage(KernelContext, Lowering, Tensor, long, long,
+     * Function, SumsOut)}, its bias added as the rows leave.
      */
     private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, Tensor w, Tensor y, Tensor biases) {
         int filters = Math.toIntExact(l.groupFilters());
@@ -437,63 +489,66 @@ final class ConvKernels {
      */
     private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, IntFunction<FloatGemm.PackedA> packFilters,
             RowReader reader, SumsOut out) {
-        Window.Geometry g = l.geometry();
-        int height = Math.toIntExact(l.inSpatial()[0]);
         int width = Math.toIntExact(l.inSpatial()[1]);
         int paddedWidth = Math.toIntExact(paddedWidth(l));
-        int plane = Math.toIntExact(paddedHeight(l) * paddedWidth);
         int channels = Math.toIntExact(l.groupChannels());
-        int top = Math.toIntExact(g.padBefore()[0]);
-        int left = Math.toIntExact(g.padBefore()[1]);
+        int left = Math.toIntExact(l.geometry().padBefore()[1]);
         int[] window = windowTaps(l);
-        int[] taps = new int[Math.toIntExact(l.patch())];
-        for (int tap = 0; tap < taps.length; tap++) {
-            taps[tap] = tap / window.length * plane + window[tap % window.length];
-        }
-        // Past the last plane, a panel's room: the last block's columns are read in whole panels (for
-        // columns that are dropped, so whatever it holds).
-        float[] padded = scratch(PADDED_IMAGE, channels * plane + FloatGemm.PANEL);
-        FloatGemm.PaddedImage image = new FloatGemm.PaddedImage(padded, taps);
         FloatGemm.PackedA[] packedFilters = new FloatGemm.PackedA[l.group()];
         context.parallel(l.group(), gi -> packedFilters[(int) gi] = packFilters.apply((int) gi));
-        fromPaddedImage(context, l, x, new PaddedProduct() {
-            @Override
-            public int planes() {
-                return channels;
+        long filterBytes = l.groupFilters() * l.patch() * Float.BYTES;
+        fromPaddedImage(context, l, x, (long) channels * paddedWidth * Float.BYTES, filterBytes, band -> {
+            Depthwise.Shape shape = band.shape();
+            int height = shape.height();
+            int top = shape.padTop();
+            int plane = (top + height + shape.padBottom()) * paddedWidth;
+            int[] taps = new int[Math.toIntExact(l.patch())];
+            for (int tap = 0; tap < taps.length; tap++) {
+                taps[tap] = tap / window.length * plane + window[tap % window.length];
             }
-
-            @Override
-            public int columnWidth() {
-                return paddedWidth;
-            }
-
-            @Override
-            public void copy(long inBase, int c) {
-                // The copy is reused from run to run: its padding is zeroed around the rows read in.
-                int planeAt = c * plane;
-                Arrays.fill(padded, planeAt, planeAt + top * paddedWidth + left, 0f);
-                for (int row = 0; row < height; row++) {
-                    int rowAt = planeAt + (top + row) * paddedWidth + left;
-                    reader.read(inBase + (long) c * height * width + (long) row * width, padded, rowAt, width);
-                    Arrays.fill(padded, rowAt + width, Math.min(rowAt + paddedWidth, planeAt + plane), 0f);
+            // Past the last plane, a panel's room: the last block's columns are read in whole panels
+            // (for columns that are dropped, so whatever it holds).
+            float[] padded = scratch(PADDED_IMAGE, channels * plane + FloatGemm.PANEL);
+            FloatGemm.PaddedImage image = new FloatGemm.PaddedImage(padded, taps);
+            return new PaddedProduct() {
+                @Override
+                public int planes() {
+                    return channels;
                 }
-                Arrays.fill(padded, planeAt + (top + height) * paddedWidth, planeAt + plane, 0f);
-            }
 
-            @Override
-            public void copied() {
-            }
+                @Override
+                public int columnWidth() {
+                    return paddedWidth;
+                }
 
-            @Override
-            public int filterUnit() {
-                // FloatGemm's padded product takes the filters whole.
-                return Math.toIntExact(l.groupFilters());
-            }
+                @Override
+                public void copy(long firstInput, int c) {
+                    // The copy is reused from run to run: its padding is zeroed around the rows read in.
+                    int planeAt = c * plane;
+                    Arrays.fill(padded, planeAt, planeAt + top * paddedWidth + left, 0f);
+                    for (int row = 0; row < height; row++) {
+                        int rowAt = planeAt + (top + row) * paddedWidth + left;
+                        reader.read(firstInput + c * l.inPlane() + (long) row * width, padded, rowAt, width);
+                        Arrays.fill(padded, rowAt + width, Math.min(rowAt + paddedWidth, planeAt + plane), 0f);
+                    }
+                    Arrays.fill(padded, planeAt + (top + height) * paddedWidth, planeAt + plane, 0f);
+                }
 
-            @Override
-            public void multiply(int group, int firstFilter, int filters, int first, FloatGemm.Matrix sums, int count) {
-                FloatGemm.multiply(packedFilters[group], image, first, sums, count);
-            }
+                @Override
+                public void copied() {
+                }
+
+                @Override
+                public int filterUnit() {
+                    // FloatGemm's padded product takes the filters whole.
+                    return Math.toIntExact(l.groupFilters());
+                }
+
+                @Override
+                public void multiply(int group, int firstFilter, int filters, int first, FloatGemm.Matrix sums, int count) {
+                    FloatGemm.multiply(packedFilters[group], image, first, sums, count);
+                }
+            };
         }, out);
     }
 
@@ -502,65 +557,110 @@ final class ConvKernels {
      * lie: output position (y, x) is column y·W' + x of planes W' wide, the columns past an output
      * row (x from the output's width on) fall in the padding and are dropped. The threads take
      * blocks of those columns, every filter each, into sums of their own, then hand the output rows'
-     * runs to {@code out}.
+     * runs to {@code out}. An image whose padded copy takes more than {@link #paddedBandBytes}
+     * ({@code rowBytes} a padded row) and than a group's filters ({@code filterBytes} as the
+     * product reads them) goes a band of output rows at a time, each band's product from {@code
+     * products}.
      */
-    private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, PaddedProduct product, SumsOut out) {
+    private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, long rowBytes, long filterBytes,
+            Function<Band, PaddedProduct> products, SumsOut out) {
         Window.Geometry g = l.geometry();
-        int rowColumns = product.columnWidth();
+        int outHeight = Math.toIntExact(g.outSizes()[0]);
         int outWidth = Math.toIntExact(g.outSizes()[1]);
         int filters = Math.toIntExact(l.groupFilters());
-        int columns = Math.toIntExact((g.outSizes()[0] - 1) * rowColumns + outWidth);
-        long blocks = Math.max(positionBlocks(context, 2L * filters * columns * l.patch(), columns),
-                Math.ceilDiv(columns, Math.max(MIN_COLUMNS_PER_TASK, BLOCK_OUTPUT_FLOATS / filters)));
-        long blockColumns = Math.min(columns, Math.ceilDiv(Math.ceilDiv(columns, MIN_COLUMNS_PER_TASK), blocks) * MIN_COLUMNS_PER_TASK);
-        // Planes too small for a block of columns a thread (7×7: one block) split the filters too.
-        int units = Math.ceilDiv(filters, product.filterUnit());
-        long filterBlocks = blocks >= context.threads() ? 1 : Math.clamp(Math.min(Math.ceilDiv(context.threads(), blocks),
-                2L * filters * columns * l.patch() / MIN_OPERATIONS_PER_TASK / blocks), 1, units);
-        int blockFilters = Math.ceilDiv(units, Math.toIntExact(filterBlocks)) * product.filterUnit();
-        Tensor sums = context.allocateForOverwrite(DType.FLOAT, Shape.of(blocks, filters * blockColumns));
+        // Each band's product reads every filter again: bands at least as large as the filters. (The
+        // float Conv 512→512 3×3 over 56×56 on two threads took 94 ms in bands of 1 MB against 85
+        // whole, its 9.4 MB of filters read nine times.) Within MAX_PADDED_BYTES, which one output
+        // row's band fits, as fromPaddedImage checked; all of about the same height.
+        int fit = tallestBand(l, rowBytes, Math.min(MAX_PADDED_BYTES, Math.max(paddedBandBytes, filterBytes)));
+        int bandHeight = Math.ceilDiv(outHeight, Math.ceilDiv(outHeight, fit));
+        Band[] bands = new Band[Math.ceilDiv(outHeight, bandHeight)];
+        for (int b = 0; b < bands.length; b++) {
+            bands[b] = Band.of(l, b * bandHeight, Math.min(bandHeight, outHeight - b * bandHeight));
+        }
+        PaddedProduct[] bandProducts = new PaddedProduct[bands.length];
+        Blocks[] blocks = new Blocks[bands.length];
+        long sumsSize = 0;
+        for (int b = 0; b < bands.length; b++) {
+            bandProducts[b] = products.apply(bands[b]);
+            blocks[b] = Blocks.of(context, l, bandProducts[b], bands[b].shape().outHeight());
+            sumsSize = Math.max(sumsSize, blocks[b].blocks() * blocks[b].blockColumns());
+        }
+        Tensor sums = context.allocateForOverwrite(DType.FLOAT, Shape.of(filters, sumsSize));
         for (long n = 0; n < l.batch(); n++) {
             for (int gi = 0; gi < l.group(); gi++) {
-                long inBase = l.inBase(x, n, gi);
-                context.parallel(product.planes(), plane -> product.copy(inBase, (int) plane));
-                product.copied();
-                long outBase = l.outBase(n, gi);
-                int group = gi;
-                context.parallel(blocks * filterBlocks, task -> {
-                    long block = task / filterBlocks;
-                    int firstFilter = Math.toIntExact(task % filterBlocks * blockFilters);
-                    int lastFilter = Math.min(filters, firstFilter + blockFilters);
-                    int first = (int) blockStart(block, blocks, columns);
-                    int count = (int) (blockStart(block + 1, blocks, columns) - first);
-                    long sumsAt = sums.offset() + block * filters * blockColumns;
-                    if (firstFilter >= lastFilter) {
-                        return;
-                    }
-                    product.multiply(group, firstFilter, lastFilter - firstFilter, first,
-                            new FloatGemm.Matrix(sums.segment(), sumsAt + (long) firstFilter * count, count), count);
-                    for (int f = firstFilter; f < lastFilter; f++) {
-                        long filterAt = outBase + (long) f * l.outPlane();
-                        long firstOut = -1;
-                        long end = 0;
-                        for (int outRow = first / rowColumns; outRow * rowColumns < first + count; outRow++) {
-                            int from = Math.max(first, outRow * rowColumns);
-                            int to = Math.min(first + count, outRow * rowColumns + outWidth);
-                            if (from < to) {
-                                long outAt = filterAt + (long) outRow * outWidth + from - outRow * rowColumns;
-                                out.write(sums.segment(), (sumsAt + (long) f * count + from - first) * 4, group * filters + f,
-                                        outAt, to - from);
-                                firstOut = firstOut < 0 ? outAt : firstOut;
-                                end = outAt + to - from;
-                            }
-                        }
-                        // The runs of consecutive output rows meet in y.
-                        if (firstOut >= 0) {
-                            out.written(group * filters + f, firstOut, (int) (end - firstOut));
-                        }
-                    }
-                });
+                for (int b = 0; b < bands.length; b++) {
+                    multiplyBand(context, l, bands[b], bandProducts[b], blocks[b], l.inBase(x, n, gi), l.outBase(n, gi),
+                            gi, sums, out);
+                }
             }
         }
+    }
+
+    /**
+     * How the threads share a band's product: blocks of its columns, each blockColumns at most, and
+     * (planes too small for a block of columns a thread, 7×7: one block) filterBlocks shares of the
+     * filters, blockFilters each.
+     */
+    private record Blocks(int columns, long blocks, long blockColumns, long filterBlocks, int blockFilters) {
+        static Blocks of(KernelContext context, Lowering l, PaddedProduct product, int outRows) {
+            int filters = Math.toIntExact(l.groupFilters());
+            int columns = Math.toIntExact((outRows - 1L) * product.columnWidth() + l.geometry().outSizes()[1]);
+            long blocks = Math.max(positionBlocks(context, 2L * filters * columns * l.patch(), columns),
+                    Math.ceilDiv(columns, Math.max(MIN_COLUMNS_PER_TASK, BLOCK_OUTPUT_FLOATS / filters)));
+            long blockColumns = Math.min(columns,
+                    Math.ceilDiv(Math.ceilDiv(columns, MIN_COLUMNS_PER_TASK), blocks) * MIN_COLUMNS_PER_TASK);
+            int units = Math.ceilDiv(filters, product.filterUnit());
+            long filterBlocks = blocks >= context.threads() ? 1 : Math.clamp(Math.min(Math.ceilDiv(context.threads(), blocks),
+                    2L * filters * columns * l.patch() / MIN_OPERATIONS_PER_TASK / blocks), 1, units);
+            int blockFilters = Math.ceilDiv(units, Math.toIntExact(filterBlocks)) * product.filterUnit();
+            return new Blocks(columns, blocks, blockColumns, filterBlocks, blockFilters);
+        }
+    }
+
+    /** One band of group gi's image: copied, then multiplied block by block into sums and out. */
+    private static void multiplyBand(KernelContext context, Lowering l, Band band, PaddedProduct product, Blocks b,
+            long inBase, long outBase, int gi, Tensor sums, SumsOut out) {
+        int rowColumns = product.columnWidth();
+        int outWidth = Math.toIntExact(l.geometry().outSizes()[1]);
+        int filters = Math.toIntExact(l.groupFilters());
+        int columns = b.columns();
+        long firstInput = inBase + band.inputRow() * l.inSpatial()[1];
+        context.parallel(product.planes(), plane -> product.copy(firstInput, (int) plane));
+        product.copied();
+        context.parallel(b.blocks() * b.filterBlocks(), task -> {
+            long block = task / b.filterBlocks();
+            int firstFilter = Math.toIntExact(task % b.filterBlocks() * b.blockFilters());
+            int lastFilter = Math.min(filters, firstFilter + b.blockFilters());
+            int first = (int) blockStart(block, b.blocks(), columns);
+            int count = (int) (blockStart(block + 1, b.blocks(), columns) - first);
+            long sumsAt = sums.offset() + block * filters * b.blockColumns();
+            if (firstFilter >= lastFilter) {
+                return;
+            }
+            product.multiply(gi, firstFilter, lastFilter - firstFilter, first,
+                    new FloatGemm.Matrix(sums.segment(), sumsAt + (long) firstFilter * count, count), count);
+            for (int f = firstFilter; f < lastFilter; f++) {
+                long filterAt = outBase + (long) f * l.outPlane() + (long) band.firstRow() * outWidth;
+                long firstOut = -1;
+                long end = 0;
+                for (int outRow = first / rowColumns; outRow * rowColumns < first + count; outRow++) {
+                    int from = Math.max(first, outRow * rowColumns);
+                    int to = Math.min(first + count, outRow * rowColumns + outWidth);
+                    if (from < to) {
+                        long outAt = filterAt + (long) outRow * outWidth + from - outRow * rowColumns;
+                        out.write(sums.segment(), (sumsAt + (long) f * count + from - first) * 4, gi * filters + f,
+                                outAt, to - from);
+                        firstOut = firstOut < 0 ? outAt : firstOut;
+                        end = outAt + to - from;
+                    }
+                }
+                // The runs of consecutive output rows meet in y.
+                if (firstOut >= 0) {
+                    out.written(gi * filters + f, firstOut, (int) (end - firstOut));
+                }
+            }
+        });
     }
 
     /** The most outputs (filters by positions) a task of {@link #patchesFromImage}'s convolution computes: 256 KB. */
@@ -1107,12 +1207,6 @@ final class ConvKernels {
             int channels = Math.toIntExact(l.groupChannels());
             Depthwise.Shape shape = depthwiseShape(l);
             boolean unsigned = x.dtype() == DType.UINT8;
-            short[] values = PADDED_PAIRS.get();
-            int size = Int16Gemm.PaddedImage.shorts(channels, shape);
-            if (values.length < size) {
-                values = new short[size];
-                PADDED_PAIRS.set(values);
-            }
             int filterCount = Math.toIntExact(l.groupFilters());
             FloatGemm.Int8Matrix all = new FloatGemm.Int8Matrix(weights.segment(), 0, l.patch(), w.dtype() == DType.UINT8, wZero,
                     false, 0);
@@ -1131,42 +1225,53 @@ final class ConvKernels {
                             shape.kernelHeight() * shape.kernelWidth(), narrow);
                 }
             });
-            Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, shape, unsigned, xZero[0],
-                    filters[0].signed());
             boolean summed = Arrays.stream(filters).anyMatch(Int16Gemm.Filters::needsColumnSums);
-            ConvKernels.fromPaddedImage(context, l, x, new PaddedProduct() {
-                @Override
-                public int planes() {
-                    return image.planes();
+            long rowBytes = (long) Short.BYTES * Int16Gemm.PaddedImage.shorts(channels, shape) / bandRows(l, shape.outHeight());
+            // Two bytes a weight: a pair of them a 32-bit lane.
+            ConvKernels.fromPaddedImage(context, l, x, rowBytes, l.groupFilters() * l.patch() * Short.BYTES, band -> {
+                // Every band's image in the one array: the bands go one after the other.
+                short[] values = PADDED_PAIRS.get();
+                int size = Int16Gemm.PaddedImage.shorts(channels, band.shape());
+                if (values.length < size) {
+                    values = new short[size];
+                    PADDED_PAIRS.set(values);
                 }
-
-                @Override
-                public int columnWidth() {
-                    return image.columnWidth();
-                }
-
-                @Override
-                public void copy(long inBase, int pair) {
-                    image.copyChannels(pair, x.segment(), inBase, unsigned);
-                }
-
-                @Override
-                public void copied() {
-                    if (summed) {
-                        image.sumChannels();
+                Int16Gemm.PaddedImage image = new Int16Gemm.PaddedImage(values, channels, band.shape(), unsigned, xZero[0],
+                        filters[0].signed());
+                return new PaddedProduct() {
+                    @Override
+                    public int planes() {
+                        return image.planes();
                     }
-                }
 
-                @Override
-                public int filterUnit() {
-                    return Int16Gemm.ROWS;
-                }
+                    @Override
+                    public int columnWidth() {
+                        return image.columnWidth();
+                    }
 
-                @Override
-                public void multiply(int group, int firstFilter, int count, int first, FloatGemm.Matrix sums, int width) {
-                    Int16Gemm.multiply(filters[group], firstFilter, count, image, first, sums, width);
-                    weights.correct(image, sums, first, group * filterCount + firstFilter, count, width);
-                }
+                    @Override
+                    public void copy(long firstInput, int pair) {
+                        image.copyChannels(pair, x.segment(), firstInput, l.inPlane(), unsigned);
+                    }
+
+                    @Override
+                    public void copied() {
+                        if (summed) {
+                            image.sumChannels();
+                        }
+                    }
+
+                    @Override
+                    public int filterUnit() {
+                        return Int16Gemm.ROWS;
+                    }
+
+                    @Override
+                    public void multiply(int group, int firstFilter, int count, int first, FloatGemm.Matrix sums, int width) {
+                        Int16Gemm.multiply(filters[group], firstFilter, count, image, first, sums, width);
+                        weights.correct(image, sums, first, group * filterCount + firstFilter, count, width);
+                    }
+                };
             }, out);
         }
 

@@ -59,17 +59,43 @@ class ConvIntegerTest {
      */
     @Test
     void paddedImagesMatchTheDefinitionExactly() {
-        SplittableRandom random = new SplittableRandom(SEED + 1);
         // group, channels, filters, height, width, kernel, dilation, pads (top, left, bottom, right), stride.
         // Three channels (the float trick's padded image only); on 16-bit lanes, 16 channels a group or
         // more, odd counts among them. A 7-wide plane (a fifth of its columns in the padding, taken on
         // 16-bit lanes only): one block of columns, its filters split between the threads. Strides 2
         // and 3 (16-bit lanes only), one with an odd left padding (the image's first column in the odd
         // phase), one dilated.
-        int[][] cases = {{1, 3, 8, 5, 41, 3, 1, 1, 1, 1, 1, 1}, {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1, 1},
-            {2, 34, 6, 7, 85, 3, 2, 2, 2, 2, 2, 1}, {1, 21, 9, 4, 100, 5, 1, 0, 2, 3, 2, 1}, {1, 17, 24, 6, 7, 3, 1, 1, 1, 1, 1, 1},
-            {1, 16, 8, 9, 40, 3, 1, 1, 1, 1, 1, 2}, {1, 17, 12, 12, 33, 3, 1, 0, 1, 2, 0, 2}, {1, 18, 4, 10, 31, 3, 1, 1, 1, 1, 1, 3},
-            {1, 19, 8, 11, 41, 3, 2, 2, 2, 2, 2, 2}};
+        checkPaddedImages(new SplittableRandom(SEED + 1), new int[][] {{1, 3, 8, 5, 41, 3, 1, 1, 1, 1, 1, 1},
+            {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1, 1}, {2, 34, 6, 7, 85, 3, 2, 2, 2, 2, 2, 1}, {1, 21, 9, 4, 100, 5, 1, 0, 2, 3, 2, 1},
+            {1, 17, 24, 6, 7, 3, 1, 1, 1, 1, 1, 1}, {1, 16, 8, 9, 40, 3, 1, 1, 1, 1, 1, 2}, {1, 17, 12, 12, 33, 3, 1, 0, 1, 2, 0, 2},
+            {1, 18, 4, 10, 31, 3, 1, 1, 1, 1, 1, 3}, {1, 19, 8, 11, 41, 3, 2, 2, 2, 2, 2, 2}});
+    }
+
+    /**
+     * Padded images copied a band of a few output rows at a time: bands of one row and of several,
+     * the last one shorter, strided (bands start on their phase's row), dilated, paddings above and
+     * below taller than a band (bands in the padding alone), more padding below than the last output
+     * reads.
+     */
+    @Test
+    void paddedImagesInBandsMatchTheDefinitionExactly() {
+        long bandBytes = ConvKernels.paddedBandBytes;
+        ConvKernels.paddedBandBytes = 12_000;
+        try {
+            checkPaddedImages(new SplittableRandom(SEED + 3), new int[][] {{1, 3, 8, 23, 41, 3, 1, 1, 1, 1, 1, 1},
+                {1, 17, 12, 25, 40, 3, 1, 1, 1, 1, 1, 1}, {1, 16, 8, 31, 33, 3, 2, 2, 1, 2, 1, 1},
+                {1, 19, 8, 29, 41, 3, 1, 1, 1, 1, 1, 2}, {1, 18, 4, 27, 31, 3, 1, 0, 1, 4, 1, 3},
+                {1, 16, 12, 9, 30, 3, 1, 12, 1, 12, 1, 1}, {2, 34, 6, 14, 37, 5, 1, 2, 2, 2, 2, 2}});
+        } finally {
+            ConvKernels.paddedBandBytes = bandBytes;
+        }
+    }
+
+    /**
+     * Each case (as {@link #paddedImagesMatchTheDefinitionExactly} lists them) with weights taking
+     * their least value often, never and a few times, against the definition.
+     */
+    private void checkPaddedImages(SplittableRandom random, int[][] cases) {
         for (int trial = 0; trial < 3 * cases.length; trial++) {
             int[] c = cases[trial % cases.length];
             int leastValues = trial / cases.length;

@@ -145,6 +145,25 @@ class ConvSplitTest {
         check(5, 4, 1, 0, 60, 3, 1, 1, new int[] {1, 1, 2, 1});
     }
 
+    /**
+     * Padded images copied a band of a few output rows at a time: bands of one row and of several,
+     * the last one shorter, dilated, paddings above and below taller than a band (bands in the padding
+     * alone).
+     */
+    @Test
+    void paddedImagesInBands() {
+        long bandBytes = ConvKernels.paddedBandBytes;
+        ConvKernels.paddedBandBytes = 20_000;
+        try {
+            check(10, 8, 1, 41, 3, 1, 1);
+            check(10, 8, 2, 45, 3, 1, 2);
+            check(5, 4, 1, 9, 90, 5, 1, 1, new int[] {12, 2, 12, 4});
+            check(40, 12, 1, 7, 70, 3, 1, 1, new int[] {1, 1, 1, 1});
+        } finally {
+            ConvKernels.paddedBandBytes = bandBytes;
+        }
+    }
+
     /** Whether {@link #check} gives its convolution a bias. */
     private boolean biased = true;
 

@@ -228,11 +228,12 @@ public final class Int16Gemm {
 
         /**
          * Copies channels 2·pair and 2·pair + 1 (x's zero point past the image) of an image of
-         * {@code shape}'s height × width bytes a channel, the first from byte {@code at} of {@code
-         * x}, into their plane, x's zero point around them. The planes of different pairs can be
-         * copied at once.
+         * {@code shape}'s height × width bytes a channel, channel c's first row from byte {@code at +
+         * c·channelBytes} of {@code x} (an image's band of rows: {@code channelBytes} its whole
+         * plane), into their plane, x's zero point around them. The planes of different pairs can
+         * be copied at once.
          */
-        public void copyChannels(int pair, MemorySegment x, long at, boolean unsigned) {
+        public void copyChannels(int pair, MemorySegment x, long at, long channelBytes, boolean unsigned) {
             MemorySegment segment = Segments.exact(x);
             // A uint8 less 128, or an int8 plus 128, is its bits with the sign flipped.
             byte flip = (byte) (unsigned == signed ? 0x80 : 0);
@@ -240,7 +241,6 @@ public final class Int16Gemm {
             int even = 2 * pair;
             boolean odd = even + 1 < channels;
             int width = shape.width();
-            long channelBytes = (long) shape.height() * width;
             IntVector zero = IntVector.broadcast(INT, offset);
             int planeAt = pair * plane;
             Arrays.fill(values, 2 * planeAt, 2 * (planeAt + plane), (short) offset);

@@ -280,7 +280,7 @@ class Int16GemmTest {
                         packed.signed());
                 var xBytes = bytesIn(arena, x);
                 for (int pair = 0; pair < image.planes(); pair++) {
-                    image.copyChannels(pair, xBytes, 0, xUnsigned);
+                    image.copyChannels(pair, xBytes, 0, (long) height * width, xUnsigned);
                 }
                 if (packed.needsColumnSums()) {
                     image.sumChannels();
