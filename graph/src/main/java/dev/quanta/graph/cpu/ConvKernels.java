@@ -139,7 +139,7 @@ final class ConvKernels {
                     fewChannels(context, l, x, w.toFloatArray(), y, biases);
                     return new Tensor[] {y};
                 }
-                if (fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES, false)) {
+                if (fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES)) {
                     fromPaddedImage(context, l, x, w, y, biases);
                     return new Tensor[] {y};
                 }
@@ -295,6 +295,9 @@ final class ConvKernels {
     /** A thread's zero-padded copy of an image's channels for {@link #fromPaddedImage}, kept from run to run. */
     private static final ThreadLocal<float[]> PADDED_IMAGE = ThreadLocal.withInitial(() -> new float[0]);
 
+    /** A thread's input row, read before its columns go to their phases at a stride. */
+    private static final ThreadLocal<float[]> PADDED_LINE = ThreadLocal.withInitial(() -> new float[0]);
+
     /** Whether {@link #fromPaddedImage} may run (with AVX-512). Not final: tests turn it off, so that the other paths run too. */
     static boolean readsPaddedImages = FloatGemm.READS_PADDED_IMAGES;
 
@@ -315,19 +318,17 @@ final class ConvKernels {
 
     /**
      * Whether a convolution reads its image in place, zero-padded, as the product's B ({@link
-     * FloatGemm.PaddedImage}, {@link Int16Gemm.PaddedImage}): 2-D, of stride 1 unless {@code
-     * strided}, a window of more than one tap, the padded rows of one output row of a group's
-     * channels ({@code bytes} a value) within {@link #MAX_PADDED_BYTES}, and planes wide enough that
-     * the columns computed in the padding are at most {@code 1/share} of them (of a phase's, at a
-     * stride).
+     * FloatGemm.PaddedImage}, {@link Int16Gemm.PaddedImage}): 2-D, a window of more than one tap,
+     * the padded rows of one output row of a group's channels ({@code bytes} a value) within {@link
+     * #MAX_PADDED_BYTES}, and planes wide enough that the columns computed in the padding are at
+     * most {@code 1/share} of them (of a phase's, at a stride).
      */
-    private static boolean fromPaddedImage(Lowering l, int share, int bytes, boolean strided) {
+    private static boolean fromPaddedImage(Lowering l, int share, int bytes) {
         Window.Geometry g = l.geometry();
         if (!readsPaddedImages || l.inSpatial().length != 2 || l.groupFilters() == 0 || l.patch() > Integer.MAX_VALUE
                 || Arrays.stream(g.kernel()).allMatch(size -> size == 1)
                 || !Arrays.stream(g.padBefore()).allMatch(pad -> pad >= 0)
-                || !Arrays.stream(g.padAfter()).allMatch(pad -> pad >= 0)
-                || !strided && (g.strides()[0] != 1 || g.strides()[1] != 1)) {
+                || !Arrays.stream(g.padAfter()).allMatch(pad -> pad >= 0)) {
             return false;
         }
         long phaseWidth = Math.ceilDiv(paddedWidth(l), g.strides()[1]);
@@ -376,7 +377,7 @@ final class ConvKernels {
     }
 
     /**
-     * The float GEMM's share for {@link #fromPaddedImage(Lowering, int, int, boolean)}: against the patch matrix (one
+     * The float GEMM's share for {@link #fromPaddedImage(Lowering, int, int)}: against the patch matrix (one
      * JVM alternating the two, medians of 9 passes), 64→64 3×3 over 56×56 (3% in the padding) took
      * 3.1–4.6 ms against 4.6–5.8 on one thread on a Xeon, 2.8 against 4.2 on a Zen 4; over 28×28
      * (7%) it was 5–13% slower on the Xeon.
@@ -453,13 +454,21 @@ final class ConvKernels {
         void multiply(int group, int firstFilter, int filters, int first, FloatGemm.Matrix sums, int count);
     }
 
-    /** The window's taps as offsets in a padded plane, row by row. */
-    private static int[] windowTaps(Lowering l) {
+    /**
+     * The window's taps as offsets in a padded plane split into phases by the strides s × t, as
+     * {@link Int16Gemm.PaddedImage} lays them out (phases phaseHeight × phaseWidth), row by row.
+     */
+    private static int[] windowTaps(Lowering l, int phaseHeight, int phaseWidth) {
         Window.Geometry g = l.geometry();
         int kernelWidth = Math.toIntExact(g.kernel()[1]);
+        int strideHeight = Math.toIntExact(g.strides()[0]);
+        int strideWidth = Math.toIntExact(g.strides()[1]);
         int[] taps = new int[Math.toIntExact(g.kernel()[0] * kernelWidth)];
         for (int t = 0; t < taps.length; t++) {
-            taps[t] = Math.toIntExact(t / kernelWidth * g.dilations()[0] * paddedWidth(l) + t % kernelWidth * g.dilations()[1]);
+            int row = Math.toIntExact(t / kernelWidth * g.dilations()[0]);
+            int column = Math.toIntExact(t % kernelWidth * g.dilations()[1]);
+            taps[t] = (row % strideHeight * strideWidth + column % strideWidth) * phaseHeight * phaseWidth
+                    + row / strideHeight * phaseWidth + column / strideWidth;
         }
         return taps;
     }
@@ -490,18 +499,22 @@ final class ConvKernels {
     private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, IntFunction<FloatGemm.PackedA> packFilters,
             RowReader reader, SumsOut out) {
         int width = Math.toIntExact(l.inSpatial()[1]);
-        int paddedWidth = Math.toIntExact(paddedWidth(l));
+        int strideHeight = Math.toIntExact(l.geometry().strides()[0]);
+        int strideWidth = Math.toIntExact(l.geometry().strides()[1]);
+        int phaseWidth = Math.toIntExact(Math.ceilDiv(paddedWidth(l), strideWidth));
         int channels = Math.toIntExact(l.groupChannels());
         int left = Math.toIntExact(l.geometry().padBefore()[1]);
-        int[] window = windowTaps(l);
         FloatGemm.PackedA[] packedFilters = new FloatGemm.PackedA[l.group()];
         context.parallel(l.group(), gi -> packedFilters[(int) gi] = packFilters.apply((int) gi));
-        long filterBytes = l.groupFilters() * l.patch() * Float.BYTES;
-        fromPaddedImage(context, l, x, (long) channels * paddedWidth * Float.BYTES, filterBytes, band -> {
+        long rowBytes = (long) channels * phaseWidth * strideWidth * Float.BYTES;
+        fromPaddedImage(context, l, x, rowBytes, l.groupFilters() * l.patch() * Float.BYTES, band -> {
             Depthwise.Shape shape = band.shape();
             int height = shape.height();
             int top = shape.padTop();
-            int plane = (top + height + shape.padBottom()) * paddedWidth;
+            int phaseHeight = Math.ceilDiv(top + height + shape.padBottom(), strideHeight);
+            int phase = phaseHeight * phaseWidth;
+            int plane = strideHeight * strideWidth * phase;
+            int[] window = windowTaps(l, phaseHeight, phaseWidth);
             int[] taps = new int[Math.toIntExact(l.patch())];
             for (int tap = 0; tap < taps.length; tap++) {
                 taps[tap] = tap / window.length * plane + window[tap % window.length];
@@ -518,20 +531,26 @@ final class ConvKernels {
 
                 @Override
                 public int columnWidth() {
-                    return paddedWidth;
+                    return phaseWidth;
                 }
 
                 @Override
                 public void copy(long firstInput, int c) {
-                    // The copy is reused from run to run: its padding is zeroed around the rows read in.
+                    // The copy is reused from run to run: zeroed, then its rows read in.
                     int planeAt = c * plane;
-                    Arrays.fill(padded, planeAt, planeAt + top * paddedWidth + left, 0f);
+                    Arrays.fill(padded, planeAt, planeAt + plane, 0f);
+                    float[] line = strideWidth == 1 ? null : scratch(PADDED_LINE, width);
                     for (int row = 0; row < height; row++) {
-                        int rowAt = planeAt + (top + row) * paddedWidth + left;
-                        reader.read(firstInput + c * l.inPlane() + (long) row * width, padded, rowAt, width);
-                        Arrays.fill(padded, rowAt + width, Math.min(rowAt + paddedWidth, planeAt + plane), 0f);
+                        int paddedRow = top + row;
+                        int rowAt = planeAt + paddedRow % strideHeight * strideWidth * phase + paddedRow / strideHeight * phaseWidth;
+                        long at = firstInput + c * l.inPlane() + (long) row * width;
+                        if (line == null) {
+                            reader.read(at, padded, rowAt + left, width);
+                        } else {
+                            reader.read(at, line, 0, width);
+                            Depthwise.phases(line, width, padded, rowAt, left, strideWidth, phase);
+                        }
                     }
-                    Arrays.fill(padded, planeAt + (top + height) * paddedWidth, planeAt + plane, 0f);
                 }
 
                 @Override
@@ -1293,8 +1312,8 @@ final class ConvKernels {
             }
             RaisedWeights.Weights weights = Int16Gemm.CHOSEN ? raised.of(w, context.isConstant(1)) : null;
             boolean lanes16 = weights != null;
-            if (lanes16 ? l.groupChannels() >= PAIRS_MIN_CHANNELS && fromPaddedImage(l, PAIRS_PADDING_SHARE, Short.BYTES, true)
-                    : fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES, false)) {
+            if (lanes16 ? l.groupChannels() >= PAIRS_MIN_CHANNELS && fromPaddedImage(l, PAIRS_PADDING_SHARE, Short.BYTES)
+                    : fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES)) {
                 // The epilogue once over each filter's outputs of a task rather than once a row's run
                 // (56 calls of 56 values a filter over 56×56), as the patch matrix's path calls it.
                 SumsOut out = new SumsOut() {

@@ -60,15 +60,15 @@ class ConvIntegerTest {
     @Test
     void paddedImagesMatchTheDefinitionExactly() {
         // group, channels, filters, height, width, kernel, dilation, pads (top, left, bottom, right), stride.
-        // Three channels (the float trick's padded image only); on 16-bit lanes, 16 channels a group or
-        // more, odd counts among them. A 7-wide plane (a fifth of its columns in the padding, taken on
-        // 16-bit lanes only): one block of columns, its filters split between the threads. Strides 2
-        // and 3 (16-bit lanes only), one with an odd left padding (the image's first column in the odd
+        // Three channels (the float trick's padded image only, at strides 1 and 2); on 16-bit lanes, 16
+        // channels a group or more, odd counts among them. A 7-wide plane (a fifth of its columns in the
+        // padding, taken on 16-bit lanes only): one block of columns, its filters split between the
+        // threads. Strides 2 and 3, one with an odd left padding (the image's first column in the odd
         // phase), one dilated.
         checkPaddedImages(new SplittableRandom(SEED + 1), new int[][] {{1, 3, 8, 5, 41, 3, 1, 1, 1, 1, 1, 1},
-            {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1, 1}, {2, 34, 6, 7, 85, 3, 2, 2, 2, 2, 2, 1}, {1, 21, 9, 4, 100, 5, 1, 0, 2, 3, 2, 1},
-            {1, 17, 24, 6, 7, 3, 1, 1, 1, 1, 1, 1}, {1, 16, 8, 9, 40, 3, 1, 1, 1, 1, 1, 2}, {1, 17, 12, 12, 33, 3, 1, 0, 1, 2, 0, 2},
-            {1, 18, 4, 10, 31, 3, 1, 1, 1, 1, 1, 3}, {1, 19, 8, 11, 41, 3, 2, 2, 2, 2, 2, 2}});
+            {1, 3, 8, 9, 81, 3, 1, 1, 1, 1, 1, 2}, {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1, 1}, {2, 34, 6, 7, 85, 3, 2, 2, 2, 2, 2, 1},
+            {1, 21, 9, 4, 100, 5, 1, 0, 2, 3, 2, 1}, {1, 17, 24, 6, 7, 3, 1, 1, 1, 1, 1, 1}, {1, 16, 8, 9, 40, 3, 1, 1, 1, 1, 1, 2},
+            {1, 17, 12, 12, 33, 3, 1, 0, 1, 2, 0, 2}, {1, 18, 4, 10, 31, 3, 1, 1, 1, 1, 1, 3}, {1, 19, 8, 11, 41, 3, 2, 2, 2, 2, 2, 2}});
     }
 
     /**

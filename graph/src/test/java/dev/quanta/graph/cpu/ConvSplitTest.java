@@ -146,9 +146,22 @@ class ConvSplitTest {
     }
 
     /**
+     * Strides 2 and 3 read from the padded image split into phases: dilated, grouped, a left padding
+     * that puts the image's first column in the odd phase, uneven, a 5×5 window.
+     */
+    @Test
+    void paddedImagesAtStrides() {
+        check(16, 8, 1, 57, 3, 2, 1);
+        check(10, 12, 2, 31, 121, 3, 2, 2, new int[] {2, 2, 2, 2});
+        check(8, 4, 1, 20, 199, 3, 3, 1, new int[] {1, 2, 0, 1});
+        check(12, 8, 1, 15, 140, 3, 2, 1, new int[] {0, 1, 2, 3});
+        check(5, 7, 1, 23, 100, 5, 2, 1, new int[] {2, 2, 2, 2});
+    }
+
+    /**
      * Padded images copied a band of a few output rows at a time: bands of one row and of several,
-     * the last one shorter, dilated, paddings above and below taller than a band (bands in the padding
-     * alone).
+     * the last one shorter, dilated, strided, paddings above and below taller than a band (bands in
+     * the padding alone).
      */
     @Test
     void paddedImagesInBands() {
@@ -159,6 +172,7 @@ class ConvSplitTest {
             check(10, 8, 2, 45, 3, 1, 2);
             check(5, 4, 1, 9, 90, 5, 1, 1, new int[] {12, 2, 12, 4});
             check(40, 12, 1, 7, 70, 3, 1, 1, new int[] {1, 1, 1, 1});
+            check(6, 8, 1, 41, 160, 3, 2, 1, new int[] {1, 1, 1, 1});
         } finally {
             ConvKernels.paddedBandBytes = bandBytes;
         }

@@ -92,33 +92,41 @@ public final class Depthwise {
                 continue;
             }
             rows.copy(h, line, 0);
-            if (stride == 2) {
-                halves(line, s.width(), padded, row, s.padLeft(), s.phaseWidth());
-                continue;
-            }
-            // Phase by phase, padded column k·stride + phase at k: no division per value.
-            for (int phase = 0; phase < stride; phase++) {
-                int k = Math.max(0, Math.ceilDiv(s.padLeft() - phase, stride));
-                int to = row + phase * s.phaseWidth();
-                for (int v = k * stride + phase - s.padLeft(); v < s.width(); v += stride, k++) {
-                    padded[to + k] = line[v];
-                }
+            phases(line, s.width(), padded, row, s.padLeft(), stride, s.phaseWidth());
+        }
+    }
+
+    /**
+     * A row of {@code width} values (padded column v + padLeft each) into its phases at a stride:
+     * padded column c to {@code row + (c mod stride)·phaseStride + c div stride}.
+     */
+    public static void phases(float[] line, int width, float[] padded, int row, int padLeft, int stride, int phaseStride) {
+        if (stride == 2) {
+            halves(line, width, padded, row, padLeft, phaseStride);
+            return;
+        }
+        // Phase by phase, padded column k·stride + phase at k: no division per value.
+        for (int phase = 0; phase < stride; phase++) {
+            int k = Math.max(0, Math.ceilDiv(padLeft - phase, stride));
+            int to = row + phase * phaseStride;
+            for (int v = k * stride + phase - padLeft; v < width; v += stride, k++) {
+                padded[to + k] = line[v];
             }
         }
     }
 
     /**
      * A row of {@code width} values into its two phases at stride 2, padded column c at row + (c mod
-     * 2)·phaseWidth + c div 2: by vectors, each pair of vectors split into its even and odd lanes
+     * 2)·phaseStride + c div 2: by vectors, each pair of vectors split into its even and odd lanes
      * (one value at a time took most of a strided depthwise convolution's time, JFR).
      */
-    private static void halves(float[] line, int width, float[] padded, int row, int padLeft, int phaseWidth) {
+    private static void halves(float[] line, int width, float[] padded, int row, int padLeft, int phaseStride) {
         int lanes = SPECIES.length();
         // Value v is padded column v + padLeft: the even values land in phase padLeft mod 2 from
         // padLeft div 2 on, the odd ones in the other phase from (padLeft + 1) div 2 on.
         int evenPhase = padLeft % 2;
-        int evenAt = row + evenPhase * phaseWidth + padLeft / 2;
-        int oddAt = row + (1 - evenPhase) * phaseWidth + (padLeft + 1) / 2;
+        int evenAt = row + evenPhase * phaseStride + padLeft / 2;
+        int oddAt = row + (1 - evenPhase) * phaseStride + (padLeft + 1) / 2;
         int v = 0;
         for (; v + 2 * lanes <= width; v += 2 * lanes) {
             split(line, v, padded, evenAt, oddAt);
