@@ -340,7 +340,8 @@ final class ConvKernels {
     private static int tallestBand(Lowering l, long rowBytes, long budget) {
         Window.Geometry g = l.geometry();
         long reach = (g.kernel()[0] - 1) * g.dilations()[0] + 1;
-        long rows = Math.min((budget / rowBytes - reach) / g.strides()[0] + 1, g.outSizes()[0]);
+        // (An image of no channels takes no bytes: one band.)
+        long rows = rowBytes == 0 ? g.outSizes()[0] : Math.min((budget / rowBytes - reach) / g.strides()[0] + 1, g.outSizes()[0]);
         while (rows > 1 && bandRows(l, rows) * rowBytes > budget) {
             rows--;
         }
