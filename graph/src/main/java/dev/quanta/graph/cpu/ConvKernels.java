@@ -1346,30 +1346,37 @@ final class ConvKernels {
                                 padded, to, width), out);
                 return;
             }
-            MemorySegment filterBytes = lanes16 ? weights.segment() : w.segment();
-            long filterOffset = lanes16 ? 0 : w.offset();
+            // Filters of 7-bit range (ONNX Runtime's reduce_range) less their smallest weight, 0..128, take
+            // the patches unsigned: the kernel without an XOR a lane.
+            RaisedWeights.Narrowed narrowed = Int16Gemm.CHOSEN ? raised.narrowed(w, context.isConstant(1)) : null;
+            boolean sixteenBits = lanes16 || narrowed != null;
+            MemorySegment filterBytes = narrowed != null ? narrowed.segment() : lanes16 ? weights.segment() : w.segment();
+            long filterOffset = sixteenBits ? 0 : w.offset();
+            int[] filterZeros = narrowed != null ? narrowed.zeroPoints(wZero) : wZero;
+            boolean unsignedFilters = narrowed != null || w.dtype() == DType.UINT8;
             lowered(context, l, x, xZero[0] & 0xFF, (columns, n, gi, patches, stride, first, count) -> {
                 int firstFilter = (int) (gi * l.groupFilters());
                 FloatGemm.Int8Matrix filters = new FloatGemm.Int8Matrix(filterBytes, filterOffset + firstFilter * l.patch(),
-                        l.patch(), w.dtype() == DType.UINT8, wZero, false, firstFilter);
+                        l.patch(), unsignedFilters, filterZeros, false, firstFilter);
                 int patch = Math.toIntExact(l.patch());
                 int filterCount = Math.toIntExact(l.groupFilters());
                 // On 16-bit lanes, a few hundred columns at a time, so that the packed patches stay small.
-                int step = lanes16 ? Int16Gemm.wholeColumns(patch) : count;
+                int step = sixteenBits ? Int16Gemm.wholeColumns(patch) : count;
                 for (int from = 0; from < count; from += step) {
                     int width = Math.min(step, count - from);
                     FloatGemm.Int8Matrix block = new FloatGemm.Int8Matrix(columns.segment(), patches + from,
                             stride, x.dtype() == DType.UINT8, xZero, true, (int) (first + from));
                     FloatGemm.Matrix out = new FloatGemm.Matrix(sums.segment(), l.outBase(n, gi) + first + from,
                             l.outPlane());
-                    Int16Gemm.Packed packed = lanes16 ? Int16Gemm.packWhole(block, patch, width, PACKED_PATCHES.get()) : null;
+                    Int16Gemm.Packed packed = sixteenBits
+                            ? Int16Gemm.packWhole(block, patch, width, narrowed != null, PACKED_PATCHES.get()) : null;
                     if (packed != null) {
                         PACKED_PATCHES.set(packed);
                         Int16Gemm.multiply(filters, packed, 0, out, filterCount, width, patch, null);
                     } else {
                         FloatGemm.multiplyIntegers(filters, block, out, filterCount, width, patch);
                     }
-                    if (lanes16) {
+                    if (lanes16 && narrowed == null) {
                         weights.correct(block, out, firstFilter, filterCount, width);
                     }
                 }

@@ -19,7 +19,8 @@ import java.util.function.IntFunction;
  * half. Where few weights are that value (ONNX Runtime's asymmetric uint8 weights map their
  * minimum to 0: one or two weights a tensor in imgly's int8 ISNet), a copy holds them raised by
  * one, and {@link Weights#correct} takes each raised weight's extra product back out of the
- * sums. Kept across runs for constant weights.
+ * sums. Filters of 7-bit range are also kept {@link #narrowed}, for patches taken unsigned. Kept
+ * across runs for constant weights.
  */
 final class RaisedWeights {
 
@@ -28,6 +29,9 @@ final class RaisedWeights {
 
     private Tensor source;
     private Weights cached;
+    /** The kept weights narrowed ({@link #narrowed}), null when they are not narrow, and those weights. */
+    private Narrowed narrowedCopy;
+    private Tensor narrowedFrom;
     /** The kept weights' filters packed for {@link Int16Gemm.PaddedImage}'s product, a group each, and those weights. */
     private Int16Gemm.Filters[] packedFilters;
     private Weights packedFrom;
@@ -76,6 +80,41 @@ final class RaisedWeights {
                 }
             }
         }
+    }
+
+    /**
+     * Filters [F, ...] each within {@link Int16Gemm#SPAN} values (ONNX Runtime's 7-bit weights), as
+     * uint8 less each filter's smallest value ({@link Int16Gemm#narrowed}), from offset 0 of {@code
+     * segment}, and those smallest values.
+     */
+    record Narrowed(MemorySegment segment, int[] lowest) {
+        /** The filters' zero points (one, or one per filter), less each filter's smallest value. */
+        int[] zeroPoints(int[] zeroPoints) {
+            int[] shifted = new int[lowest.length];
+            Arrays.setAll(shifted, f -> zeroPoints[zeroPoints.length == 1 ? 0 : f] - lowest[f]);
+            return shifted;
+        }
+    }
+
+    /** The weights narrowed, or null where a filter spans more than {@link Int16Gemm#SPAN}; kept for constant weights. */
+    synchronized Narrowed narrowed(Tensor w, boolean constant) {
+        if (constant && narrowedFrom == w) {
+            return narrowedCopy;
+        }
+        int filters = Math.toIntExact(w.size(0));
+        long patch = filters == 0 ? 0 : w.elementCount() / filters;
+        FloatGemm.Int8Matrix all = new FloatGemm.Int8Matrix(w.segment(), w.byteOffset(), patch, w.dtype() == DType.UINT8,
+                new int[1], false, 0);
+        Narrowed narrowed = null;
+        if (Int16Gemm.Filters.narrow(all, filters, patch)) {
+            int[] lowest = new int[filters];
+            narrowed = new Narrowed(Int16Gemm.narrowed(all, filters, patch, lowest), lowest);
+        }
+        if (constant) {
+            narrowedFrom = w;
+            narrowedCopy = narrowed;
+        }
+        return narrowed;
     }
 
     /** The weights for the 16-bit lanes, or null where too many take the least value. */

@@ -130,6 +130,73 @@ class ConvIntegerTest {
         }
     }
 
+    /**
+     * Filters each within 128 values of a lowest of their own (ONNX Runtime's 7-bit weights), which
+     * take their patches unsigned: pointwise, few channels (the patch matrix) and many (the padded
+     * image), strided, grouped, at the ends of their ranges (a filter's lowest and lowest + 128, x's
+     * least and greatest) and in between; weights given as an input, and constant (narrowed once,
+     * kept for the next run).
+     */
+    @Test
+    void sevenBitFiltersMatchTheDefinitionExactly() {
+        SplittableRandom random = new SplittableRandom(SEED + 4);
+        // group, channels, filters, height, width, kernel, stride, pad.
+        int[][] cases = {{1, 64, 24, 9, 11, 1, 1, 0}, {1, 5, 8, 13, 17, 3, 1, 1}, {2, 6, 10, 12, 15, 3, 2, 1},
+            {1, 20, 8, 7, 40, 3, 1, 1}, {1, 300, 6, 5, 6, 1, 1, 0}};
+        for (int trial = 0; trial < 4 * cases.length; trial++) {
+            int[] c = cases[trial % cases.length];
+            boolean extreme = trial / cases.length % 2 == 1;
+            boolean xUnsigned = trial % 2 == 0;
+            boolean wUnsigned = trial % 3 == 0;
+            int group = c[0];
+            int channels = c[1];
+            int filters = c[2];
+            int kernel = c[5];
+            int patch = channels / group * kernel * kernel;
+            int wLow = wUnsigned ? 0 : -128;
+            int[] w = new int[filters * patch];
+            // Filter 0 from its type's least value: a few of its weights take it (the raised weights' case).
+            for (int f = 0; f < filters; f++) {
+                int lowest = f == 0 ? wLow : wLow + random.nextInt(128);
+                for (int i = f * patch; i < (f + 1) * patch; i++) {
+                    w[i] = lowest + (extreme ? (random.nextBoolean() ? 0 : 128) : random.nextInt(129));
+                }
+            }
+            int[] x = values(random, 2 * channels * c[3] * c[4], xUnsigned, false, true);
+            if (extreme) {
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (xUnsigned ? 0 : -128) + (random.nextBoolean() ? 0 : 255);
+                }
+            }
+            int[] xZero = values(random, 1, xUnsigned, extreme, false);
+            int[] wZero = values(random, trial % 2 == 0 ? 1 : filters, wUnsigned, extreme, true);
+            long[] strides = {c[6], c[6]};
+            long[] ones = {1, 1};
+            long[] pads = {c[7], c[7], c[7], c[7]};
+            Window window = new Window(null, strides, ones, pads, Window.AutoPad.NOTSET, false);
+            long[] expected = reference(x, w, xZero[0], wZero, 2, channels, c[3], c[4], filters, group, kernel, kernel, strides,
+                    ones, pads);
+            Tensor[] inputs = {tensor(x, xUnsigned, 2, channels, c[3], c[4]),
+                tensor(w, wUnsigned, filters, channels / group, kernel, kernel), tensor(xZero, xUnsigned),
+                tensor(wZero, wUnsigned, wZero.length)};
+            assertThat(run(window, group, inputs[0], inputs[1], inputs[2], inputs[3])).as("case %d", trial)
+                    .containsExactly(expected);
+            Value[] values = {new Value("x", null), new Value("w", null), new Value("x_zero", null), new Value("w_zero", null)};
+            Value y = new Value("y", null);
+            Graph graph = Graph.builder("conv").input(values[0]).constant(values[1], inputs[1]).input(values[2])
+                    .input(values[3]).node(new Node("conv", new ConvInteger(window, group), List.of(values), List.of(y), "test"))
+                    .output(y).build();
+            try (Session session = new Session(graph, SessionOptions.defaults())) {
+                for (int run = 0; run < 2; run++) {
+                    try (Outputs outputs = session.run(Map.of("x", inputs[0], "x_zero", inputs[2], "w_zero", inputs[3]))) {
+                        assertThat(outputs.get("y").toLongArray()).as("case %d, constant weights, run %d", trial, run)
+                                .containsExactly(expected);
+                    }
+                }
+            }
+        }
+    }
+
     /** Weights given as an input, other at each run of one session: their packing is not kept from run to run. */
     @Test
     void weightsThatAreInputsArePackedAtEachRun() {

@@ -5,6 +5,7 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.XOR;
 
 import dev.quanta.tensor.Layouts;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -399,11 +400,13 @@ public final class Int16Gemm {
      * Packs an int8 or uint8 B[k×n] of any values (activations: a convolution's patches, packed per
      * call), each as a signed byte (uint8 less 128), for a product whose A never takes −128 as a
      * signed value (weights within ±127, as ONNX Runtime's symmetric int8 ones are): two products of
-     * at most 127·128 then fit a signed 16-bit half. Vectors of bytes widen straight into the packed
-     * lanes. {@link #multiply} refuses an A with −128. {@code scratch} is reused when it is large
-     * enough; null when the packed values would not fit one Java array.
+     * at most 127·128 then fit a signed 16-bit half. {@link #multiply} refuses an A with −128. With
+     * {@code unsigned}, each as an unsigned byte (int8 plus 128) for an A of 0..128 ({@link
+     * #narrowed}): two products of at most 128·255 fit an unsigned half, which needs no XOR a lane.
+     * Vectors of bytes widen straight into the packed lanes. {@code scratch} is reused when it is
+     * large enough; null when the packed values would not fit one Java array.
      */
-    public static Packed packWhole(FloatGemm.Int8Matrix b, int k, int n, Packed scratch) {
+    public static Packed packWhole(FloatGemm.Int8Matrix b, int k, int n, boolean unsigned, Packed scratch) {
         if (!b.perColumn() && b.zeroPoints().length != 1) {
             throw new IllegalArgumentException("B's zero points go per column");
         }
@@ -419,8 +422,10 @@ public final class Int16Gemm {
         int[] offsets = scratch != null && scratch.offsets.length >= panels * PANEL ? scratch.offsets
                 : new int[panels * PANEL];
         MemorySegment segment = Segments.exact(b.segment());
-        // A uint8 less 128 is its bits with the sign flipped, read as int8.
-        byte flip = (byte) (b.unsigned() ? 0x80 : 0);
+        // A uint8 less 128 is its bits with the sign flipped, read as int8; an int8 plus 128 so too,
+        // read as uint8 (its low byte).
+        byte flip = (byte) (b.unsigned() != unsigned ? 0x80 : 0);
+        int valueBits = unsigned ? 0xFF : -1;
         int columns = panels * PANEL;
         Arrays.fill(columnSums, 0, columns, 0);
         // Row pair by row pair, each row read along its length: column by column down the k rows, each
@@ -431,8 +436,9 @@ public final class Int16Gemm {
                 // Masked loads only for the last, partial vector of columns: masked, each load checked its bounds.
                 VectorMask<Byte> valid = column + LANE_BYTES.length() <= n ? null
                         : LANE_BYTES.indexInRange(column, Math.min(n, column + LANES));
-                IntVector even = p < k ? signedBytes(segment, b.byteAt(p, column), flip, valid) : IntVector.zero(INT);
-                IntVector odd = p + 1 < k ? signedBytes(segment, b.byteAt(p + 1, column), flip, valid) : IntVector.zero(INT);
+                IntVector even = p < k ? signedBytes(segment, b.byteAt(p, column), flip, valid).and(valueBits) : IntVector.zero(INT);
+                IntVector odd = p + 1 < k ? signedBytes(segment, b.byteAt(p + 1, column), flip, valid).and(valueBits)
+                        : IntVector.zero(INT);
                 IntVector.fromArray(INT, columnSums, column).add(even).add(odd).intoArray(columnSums, column);
                 int lane = (column / PANEL * pairs * PANEL + column % PANEL + p / 2 * PANEL) * 2;
                 even.and(0xFFFF).or(odd.lanewise(LSHL, 16)).reinterpretAsShorts().intoArray(data, lane);
@@ -440,14 +446,39 @@ public final class Int16Gemm {
         }
         for (int column = 0; column < columns; column += LANES) {
             IntVector sums = IntVector.fromArray(INT, columnSums, column);
-            // Σ(x − zx) = Σb' − k·o, where b' = x − zx + o, o = zx − 128 for uint8 and zx for int8.
+            // Σ(x − zx) = Σb' − k·o, where b' = x − zx + o: o = zx plus what x took to be stored (uint8
+            // less 128 or int8 as it is, signed; uint8 as it is or int8 plus 128, unsigned).
+            int stored = unsigned ? (b.unsigned() ? 0 : 128) : (b.unsigned() ? -128 : 0);
             for (int j = column; j < column + LANES; j++) {
-                offsets[j] = j < n ? b.zeroPoint(j) - (b.unsigned() ? 128 : 0) : 0;
+                offsets[j] = j < n ? b.zeroPoint(j) + stored : 0;
             }
             IntVector offset = IntVector.fromArray(INT, offsets, column);
             sums.sub(offset.mul(k)).intoArray(columnSums, column);
         }
-        return new Packed(data, k, n, pairs, columnSums, offsets, true, true);
+        return new Packed(data, k, n, pairs, columnSums, offsets, !unsigned, !unsigned);
+    }
+
+    /**
+     * m rows of k int8 or uint8 values (a convolution's filters) each within {@link #SPAN} of its
+     * smallest ({@link Filters#narrow}), as the A of a B packed unsigned by {@link #packWhole}: each
+     * row less its smallest value, 0..128, as uint8, in a copy of its own; {@code lowest[f]} is
+     * what row f took off, which its zero point takes off too.
+     */
+    public static MemorySegment narrowed(FloatGemm.Int8Matrix w, int m, long k, int[] lowest) {
+        MemorySegment copy = Arena.ofAuto().allocate(Math.max(1, m * k), 64);
+        for (int f = 0; f < m; f++) {
+            int[] range = range(w, f, k);
+            if (range[1] - range[0] > SPAN) {
+                throw new IllegalArgumentException("row " + f + " spans " + range[0] + ".." + range[1]
+                        + ", wider than the " + SPAN + " of narrow rows");
+            }
+            lowest[f] = range[0];
+            for (long i = 0; i < k; i++) {
+                byte value = w.segment().get(ValueLayout.JAVA_BYTE, w.byteAt(f, i));
+                copy.set(ValueLayout.JAVA_BYTE, f * k + i, (byte) ((w.unsigned() ? value & 0xFF : value) - range[0]));
+            }
+        }
+        return copy;
     }
 
     /**
