@@ -97,13 +97,16 @@ class Int16GemmTest {
     }
 
     @Test
-    void packsAnyBWholeForAnAWithoutItsLeastValue() {
+    void packsAnyBWholeSignedOrUnsigned() {
         SplittableRandom random = new SplittableRandom(SEED + 1);
         try (Arena arena = Arena.ofConfined()) {
             Int16Gemm.Packed scratch = null;
             for (int trial = 0; trial < 60; trial++) {
-                // A (a convolution's weights) within ±127 as signed values; B (its patches) anything, a
-                // third of the trials at the ends of both ranges. Packed into the same scratch each time.
+                // B (a convolution's patches) anything, a third of the trials at the ends of its range.
+                // Packed signed, against an A (its weights) within ±127 as signed values; packed unsigned
+                // into the same scratch, against an A whose rows each lie within SPAN of a lowest of their
+                // own (7-bit filters), narrowed to 0..SPAN, zero points per tensor or per row, in the
+                // extreme trials at the ends of the rows' spans, where two products fill an unsigned half.
                 int m = random.nextInt(1, 14);
                 int n = random.nextInt(1, 3 * Int16Gemm.PANEL + 7);
                 int k = trial % 5 == 0 ? random.nextInt(300, 700) : random.nextInt(0, 45);
@@ -112,11 +115,6 @@ class Int16GemmTest {
                 boolean bUnsigned = random.nextBoolean();
                 int aLow = aUnsigned ? 0 : -128;
                 int bLow = bUnsigned ? 0 : -128;
-                int[] a = new int[m * k];
-                for (int i = 0; i < a.length; i++) {
-                    a[i] = aLow + (extreme ? 1 : random.nextInt(1, 256));
-                }
-                int[] aZeros = {aLow + random.nextInt(256)};
                 int[] b = new int[k * n];
                 for (int i = 0; i < b.length; i++) {
                     b[i] = bLow + (extreme ? (trial % 2 == 0 ? 0 : 255) : random.nextInt(256));
@@ -125,13 +123,45 @@ class Int16GemmTest {
                 for (int j = 0; j < bZeros.length; j++) {
                     bZeros[j] = bLow + random.nextInt(256);
                 }
-                scratch = Int16Gemm.packWhole(new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, bUnsigned, bZeros, true, 0),
-                        k, n, false, scratch);
+                FloatGemm.Int8Matrix bMatrix = new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, bUnsigned, bZeros, true, 0);
+                String label = String.format("seed %x trial %d m=%d n=%d k=%d", SEED + 1, trial, m, n, k);
+
+                int[] a = new int[m * k];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = aLow + (extreme ? 1 : random.nextInt(1, 256));
+                }
+                int[] aZeros = {aLow + random.nextInt(256)};
+                scratch = Int16Gemm.packWhole(bMatrix, k, n, false, scratch);
                 FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * m * n, 64), 0, n);
                 Int16Gemm.multiply(new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, aUnsigned, aZeros, false, 0), scratch,
                         0, c, m, n, k, null);
-                String label = String.format("seed %x trial %d m=%d n=%d k=%d", SEED + 1, trial, m, n, k);
-                assertThat(products(c, m, n)).as(label).containsExactly(definition(a, aZeros, b, bZeros, m, n, k));
+                assertThat(products(c, m, n)).as(label + ", signed").containsExactly(definition(a, aZeros, b, bZeros, m, n, k));
+
+                for (int i = 0; i < m; i++) {
+                    int lowest = aLow + random.nextInt(256 - Int16Gemm.SPAN);
+                    for (int p = 0; p < k; p++) {
+                        a[i * k + p] = lowest + (extreme ? (random.nextBoolean() ? 0 : Int16Gemm.SPAN)
+                                : random.nextInt(Int16Gemm.SPAN + 1));
+                    }
+                }
+                int[] rowZeros = new int[random.nextBoolean() ? 1 : m];
+                for (int i = 0; i < rowZeros.length; i++) {
+                    rowZeros[i] = aLow + random.nextInt(256);
+                }
+                int[] lowest = new int[m];
+                MemorySegment narrowed = Int16Gemm.narrowed(
+                        new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, aUnsigned, rowZeros, false, 0), m, k, lowest);
+                int[] narrowedZeros = new int[m];
+                for (int i = 0; i < m; i++) {
+                    narrowedZeros[i] = rowZeros[rowZeros.length == 1 ? 0 : i] - lowest[i];
+                    for (int p = 0; p < k; p++) {
+                        assertThat(narrowed.get(ValueLayout.JAVA_BYTE, (long) i * k + p) & 0xFF).isBetween(0, Int16Gemm.SPAN);
+                    }
+                }
+                scratch = Int16Gemm.packWhole(bMatrix, k, n, true, scratch);
+                Int16Gemm.multiply(new FloatGemm.Int8Matrix(narrowed, 0, k, true, narrowedZeros, false, 0), scratch, 0, c, m, n,
+                        k, null);
+                assertThat(products(c, m, n)).as(label + ", unsigned").containsExactly(definition(a, rowZeros, b, bZeros, m, n, k));
             }
             // takesWholeB finds −128 (as signed) at any place of a row longer than a vector.
             for (boolean unsigned : new boolean[] {false, true}) {
@@ -145,7 +175,7 @@ class Int16GemmTest {
                     values[at] = unsigned ? 1 : -127;
                 }
             }
-            // An A that takes −128 is refused.
+            // An A that takes −128 is refused against a B packed signed.
             int[] zeros = {0};
             Int16Gemm.Packed packed = Int16Gemm.packWhole(
                     new FloatGemm.Int8Matrix(bytesIn(arena, new int[] {-128, 127, 5, 6}), 0, 2, false, zeros, true, 0), 2, 2,
@@ -154,71 +184,11 @@ class Int16GemmTest {
             assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.multiply(
                     new FloatGemm.Int8Matrix(bytesIn(arena, new int[] {3, -128}), 0, 2, false, zeros, false, 0), packed, 0, c,
                     1, 2, 2, null));
-        }
-    }
-
-    @Test
-    void packsAnyBUnsignedForANarrowedA() {
-        SplittableRandom random = new SplittableRandom(SEED + 5);
-        try (Arena arena = Arena.ofConfined()) {
-            Int16Gemm.Packed scratch = null;
-            for (int trial = 0; trial < 60; trial++) {
-                // A's rows (a convolution's filters) each within SPAN of a lowest of its own, zero points per
-                // tensor or per row; B anything. A third of the trials at the ends of both ranges: rows
-                // taking their lowest and lowest + SPAN, B its least and greatest, where two products
-                // fill an unsigned half. Packed into the same scratch each time, after signed packings.
-                int m = random.nextInt(1, 14);
-                int n = random.nextInt(1, 3 * Int16Gemm.PANEL + 7);
-                int k = trial % 5 == 0 ? random.nextInt(300, 700) : random.nextInt(0, 45);
-                boolean extreme = trial % 3 == 0;
-                boolean aUnsigned = random.nextBoolean();
-                boolean bUnsigned = random.nextBoolean();
-                int aLow = aUnsigned ? 0 : -128;
-                int bLow = bUnsigned ? 0 : -128;
-                int[] a = new int[m * k];
-                for (int i = 0; i < m; i++) {
-                    int lowest = aLow + random.nextInt(256 - Int16Gemm.SPAN);
-                    for (int p = 0; p < k; p++) {
-                        a[i * k + p] = lowest + (extreme ? (random.nextBoolean() ? 0 : Int16Gemm.SPAN)
-                                : random.nextInt(Int16Gemm.SPAN + 1));
-                    }
-                }
-                int[] aZeros = new int[random.nextBoolean() ? 1 : m];
-                for (int i = 0; i < aZeros.length; i++) {
-                    aZeros[i] = aLow + random.nextInt(256);
-                }
-                int[] b = new int[k * n];
-                for (int i = 0; i < b.length; i++) {
-                    b[i] = bLow + (extreme ? (random.nextBoolean() ? 0 : 255) : random.nextInt(256));
-                }
-                int[] bZeros = new int[random.nextBoolean() ? 1 : n];
-                for (int j = 0; j < bZeros.length; j++) {
-                    bZeros[j] = bLow + random.nextInt(256);
-                }
-                FloatGemm.Int8Matrix bMatrix = new FloatGemm.Int8Matrix(bytesIn(arena, b), 0, n, bUnsigned, bZeros, true, 0);
-                scratch = Int16Gemm.packWhole(bMatrix, k, n, trial % 4 == 3, scratch);
-                scratch = Int16Gemm.packWhole(bMatrix, k, n, true, scratch);
-                int[] lowest = new int[m];
-                MemorySegment narrowed = Int16Gemm.narrowed(
-                        new FloatGemm.Int8Matrix(bytesIn(arena, a), 0, k, aUnsigned, aZeros, false, 0), m, k, lowest);
-                int[] narrowedZeros = new int[m];
-                for (int i = 0; i < m; i++) {
-                    narrowedZeros[i] = aZeros[aZeros.length == 1 ? 0 : i] - lowest[i];
-                    for (int p = 0; p < k; p++) {
-                        assertThat(narrowed.get(ValueLayout.JAVA_BYTE, (long) i * k + p) & 0xFF).isBetween(0, Int16Gemm.SPAN);
-                    }
-                }
-                FloatGemm.Matrix c = new FloatGemm.Matrix(arena.allocate(4L * m * n, 64), 0, n);
-                Int16Gemm.multiply(new FloatGemm.Int8Matrix(narrowed, 0, k, true, narrowedZeros, false, 0), scratch, 0, c, m, n,
-                        k, null);
-                String label = String.format("seed %x trial %d m=%d n=%d k=%d", SEED + 5, trial, m, n, k);
-                assertThat(products(c, m, n)).as(label).containsExactly(definition(a, aZeros, b, bZeros, m, n, k));
-            }
-            // A row wider than SPAN is refused.
+            // A row wider than SPAN is not narrowed.
             int[] wide = new int[Int16Gemm.SPAN + 2];
             Arrays.setAll(wide, i -> i - 64);
             assertThatIllegalArgumentException().isThrownBy(() -> Int16Gemm.narrowed(
-                    new FloatGemm.Int8Matrix(bytesIn(arena, wide), 0, wide.length, false, new int[] {0}, false, 0), 1, wide.length,
+                    new FloatGemm.Int8Matrix(bytesIn(arena, wide), 0, wide.length, false, zeros, false, 0), 1, wide.length,
                     new int[1]));
         }
     }
