@@ -308,11 +308,11 @@ final class ConvKernels {
      * The padded copy's size that {@link #fromPaddedImage} aims at: larger images are copied a band
      * of output rows at a time, each band a copy then its product (bands as large as the filters at
      * least: see {@link #fromPaddedImage(KernelContext, Lowering, Tensor, long, long, Function,
-     * SumsOut)}). 1 MB, a core's L2 on a Zen 4:
-     * ConvInteger 3×3 over 512×512 on two threads (one JVM alternating, medians of 9 runs) took 93
-     * ms for 64→64 in bands of 1 MB against 107 with the image whole (124 with the patch matrix),
-     * 187 against 199 for 128→64 (259), and the float Conv 64→64 109 against 121 (125); bands of
-     * 256 KB were slower. Not final: tests lower it, so that small images are split too.
+     * SumsOut)}). 1 MB, a core's L2 on a Zen 4: QLinearConv 3×3 over 512×512 on two threads (one
+     * JVM alternating, medians of 9 runs) took 93 ms for 64→64 in bands of 1 MB against 107 with the
+     * image whole (124 with the patch matrix), 187 against 199 for 128→64 (259), and the float Conv
+     * 64→64 109 against 121 (125); bands of 256 KB were slower. Not final: tests lower it, so that
+     * small images are split too.
      */
     static long paddedBandBytes = 1L << 20;
 
@@ -590,7 +590,7 @@ final class ConvKernels {
         int filters = Math.toIntExact(l.groupFilters());
         // Each band's product reads every filter again: bands at least as large as the filters. (The
         // float Conv 512→512 3×3 over 56×56 on two threads took 94 ms in bands of 1 MB against 85
-        // whole, its 9.4 MB of filters read nine times.) Within MAX_PADDED_BYTES, which one output
+        // whole, its 9.4 MB of filters read ten times.) Within MAX_PADDED_BYTES, which one output
         // row's band fits, as fromPaddedImage checked; all of about the same height.
         int fit = tallestBand(l, rowBytes, Math.min(MAX_PADDED_BYTES, Math.max(paddedBandBytes, filterBytes)));
         int bandHeight = Math.ceilDiv(outHeight, Math.ceilDiv(outHeight, fit));
