@@ -776,11 +776,11 @@ public final class Int16Gemm {
      * 2^32: four rows of A (their pairs of 16-bit values from {@code rows[a0]}, interleaved: pair p of
      * row r at a0 + p·ROWS + r) by one packed panel. Interleaved, A's loads take one index where four
      * rows' took four, and C2 no longer moved the loop's indices through vector registers: 282 GOP/s
-     * against 258 on a Zen 5 core (a throwaway loop, 128×384×384). A and B are read from heap arrays: read from segments,
-     * each load's bounds check took a score of scalar instructions, and in a JVM that had run the
-     * M = 1 products of {@code quanta bench-ops --int8} first, reading A so ran the kernel at a fifth
-     * of its speed. Written out for {@link #STEPS} = 2: with a loop over the steps, or with more rows,
-     * C2 kept fewer vectors in registers. {@code signed} (wide columns) adds an XOR a lane; C2 splits
+     * against 258 on a Zen 5 core (a throwaway loop, 128×384×384). A and B are read from heap
+     * arrays: read from segments, each load's bounds check took a score of scalar instructions, and
+     * in a JVM that had run the M = 1 products of {@code quanta bench-ops --int8} first, reading A so
+     * ran the kernel at a fifth of its speed. Written out for {@link #STEPS} = 2: with a loop over the
+     * steps, or with more rows, C2 kept fewer vectors in registers. {@code signed} (wide columns) adds an XOR a lane; C2 splits
      * the loop on it, so that each kind runs as fast as a kernel of its own (with the XOR always
      * there, even of zero, the narrow kind lost 15%).
      */
@@ -791,74 +791,61 @@ public final class Int16Gemm {
         for (int p = a0; p < a0 + ROWS * pairs; p += ROWS * STEPS, bAt += STEPS * step) {
             ShortVector b0 = ShortVector.fromArray(SHORT, packed, bAt);
             ShortVector b1 = ShortVector.fromArray(SHORT, packed, bAt + SHORT.length());
+            ShortVector d0 = ShortVector.fromArray(SHORT, packed, bAt + step);
+            ShortVector d1 = ShortVector.fromArray(SHORT, packed, bAt + step + SHORT.length());
+            // Row by row, both depth pairs, then into the sums: with every row's first products taken
+            // before the second pair's, C2's schedule ran the loop 10% slower (Zen 5, a throwaway loop).
             ShortVector a = IntVector.broadcast(INT, rows[p]).reinterpretAsShorts();
-            ShortVector t00 = a.mul(b0), t01 = a.mul(b1);
-            a = IntVector.broadcast(INT, rows[p + 1]).reinterpretAsShorts();
-            ShortVector t10 = a.mul(b0), t11 = a.mul(b1);
-            a = IntVector.broadcast(INT, rows[p + 2]).reinterpretAsShorts();
-            ShortVector t20 = a.mul(b0), t21 = a.mul(b1);
-            a = IntVector.broadcast(INT, rows[p + 3]).reinterpretAsShorts();
-            ShortVector t30 = a.mul(b0), t31 = a.mul(b1);
-
-            b0 = ShortVector.fromArray(SHORT, packed, bAt + step);
-            b1 = ShortVector.fromArray(SHORT, packed, bAt + step + SHORT.length());
-            a = IntVector.broadcast(INT, rows[p + 4]).reinterpretAsShorts();
-            t00 = t00.add(a.mul(b0));
-            t01 = t01.add(a.mul(b1));
-            a = IntVector.broadcast(INT, rows[p + 5]).reinterpretAsShorts();
-            t10 = t10.add(a.mul(b0));
-            t11 = t11.add(a.mul(b1));
-            a = IntVector.broadcast(INT, rows[p + 6]).reinterpretAsShorts();
-            t20 = t20.add(a.mul(b0));
-            t21 = t21.add(a.mul(b1));
-            a = IntVector.broadcast(INT, rows[p + 7]).reinterpretAsShorts();
-            t30 = t30.add(a.mul(b0));
-            t31 = t31.add(a.mul(b1));
-
-            // Each lane whole into s, its upper half into h (signed halves first made unsigned).
-            IntVector v = t00.reinterpretAsInts();
+            ShortVector e = IntVector.broadcast(INT, rows[p + 4]).reinterpretAsShorts();
+            IntVector v = a.mul(b0).add(e.mul(d0)).reinterpretAsInts();
             if (signed) {
                 v = v.lanewise(XOR, HALVES_SIGN);
             }
             s00 = s00.add(v);
             h00 = h00.add(v.lanewise(LSHR, 16));
-            v = t01.reinterpretAsInts();
+            v = a.mul(b1).add(e.mul(d1)).reinterpretAsInts();
             if (signed) {
                 v = v.lanewise(XOR, HALVES_SIGN);
             }
             s01 = s01.add(v);
             h01 = h01.add(v.lanewise(LSHR, 16));
-            v = t10.reinterpretAsInts();
+            a = IntVector.broadcast(INT, rows[p + 1]).reinterpretAsShorts();
+            e = IntVector.broadcast(INT, rows[p + 5]).reinterpretAsShorts();
+            v = a.mul(b0).add(e.mul(d0)).reinterpretAsInts();
             if (signed) {
                 v = v.lanewise(XOR, HALVES_SIGN);
             }
             s10 = s10.add(v);
             h10 = h10.add(v.lanewise(LSHR, 16));
-            v = t11.reinterpretAsInts();
+            v = a.mul(b1).add(e.mul(d1)).reinterpretAsInts();
             if (signed) {
                 v = v.lanewise(XOR, HALVES_SIGN);
             }
             s11 = s11.add(v);
             h11 = h11.add(v.lanewise(LSHR, 16));
-            v = t20.reinterpretAsInts();
+            a = IntVector.broadcast(INT, rows[p + 2]).reinterpretAsShorts();
+            e = IntVector.broadcast(INT, rows[p + 6]).reinterpretAsShorts();
+            v = a.mul(b0).add(e.mul(d0)).reinterpretAsInts();
             if (signed) {
                 v = v.lanewise(XOR, HALVES_SIGN);
             }
             s20 = s20.add(v);
             h20 = h20.add(v.lanewise(LSHR, 16));
-            v = t21.reinterpretAsInts();
+            v = a.mul(b1).add(e.mul(d1)).reinterpretAsInts();
             if (signed) {
                 v = v.lanewise(XOR, HALVES_SIGN);
             }
             s21 = s21.add(v);
             h21 = h21.add(v.lanewise(LSHR, 16));
-            v = t30.reinterpretAsInts();
+            a = IntVector.broadcast(INT, rows[p + 3]).reinterpretAsShorts();
+            e = IntVector.broadcast(INT, rows[p + 7]).reinterpretAsShorts();
+            v = a.mul(b0).add(e.mul(d0)).reinterpretAsInts();
             if (signed) {
                 v = v.lanewise(XOR, HALVES_SIGN);
             }
             s30 = s30.add(v);
             h30 = h30.add(v.lanewise(LSHR, 16));
-            v = t31.reinterpretAsInts();
+            v = a.mul(b1).add(e.mul(d1)).reinterpretAsInts();
             if (signed) {
                 v = v.lanewise(XOR, HALVES_SIGN);
             }
@@ -896,73 +883,61 @@ public final class Int16Gemm {
             for (int bAt = bBase + tap; p < end; p += ROWS * STEPS, bAt += STEPS * planeStride) {
                 ShortVector b0 = ShortVector.fromArray(SHORT, image, bAt);
                 ShortVector b1 = ShortVector.fromArray(SHORT, image, bAt + SHORT.length());
+                ShortVector d0 = ShortVector.fromArray(SHORT, image, bAt + planeStride);
+                ShortVector d1 = ShortVector.fromArray(SHORT, image, bAt + planeStride + SHORT.length());
+                // Row by row, both depth pairs, then into the sums: with every row's first products taken
+                // before the second pair's, C2's schedule ran the loop 10% slower (Zen 5, a throwaway loop).
                 ShortVector a = IntVector.broadcast(INT, rows[p]).reinterpretAsShorts();
-                ShortVector t00 = a.mul(b0), t01 = a.mul(b1);
-                a = IntVector.broadcast(INT, rows[p + 1]).reinterpretAsShorts();
-                ShortVector t10 = a.mul(b0), t11 = a.mul(b1);
-                a = IntVector.broadcast(INT, rows[p + 2]).reinterpretAsShorts();
-                ShortVector t20 = a.mul(b0), t21 = a.mul(b1);
-                a = IntVector.broadcast(INT, rows[p + 3]).reinterpretAsShorts();
-                ShortVector t30 = a.mul(b0), t31 = a.mul(b1);
-
-                b0 = ShortVector.fromArray(SHORT, image, bAt + planeStride);
-                b1 = ShortVector.fromArray(SHORT, image, bAt + planeStride + SHORT.length());
-                a = IntVector.broadcast(INT, rows[p + 4]).reinterpretAsShorts();
-                t00 = t00.add(a.mul(b0));
-                t01 = t01.add(a.mul(b1));
-                a = IntVector.broadcast(INT, rows[p + 5]).reinterpretAsShorts();
-                t10 = t10.add(a.mul(b0));
-                t11 = t11.add(a.mul(b1));
-                a = IntVector.broadcast(INT, rows[p + 6]).reinterpretAsShorts();
-                t20 = t20.add(a.mul(b0));
-                t21 = t21.add(a.mul(b1));
-                a = IntVector.broadcast(INT, rows[p + 7]).reinterpretAsShorts();
-                t30 = t30.add(a.mul(b0));
-                t31 = t31.add(a.mul(b1));
-
-                IntVector v = t00.reinterpretAsInts();
+                ShortVector e = IntVector.broadcast(INT, rows[p + 4]).reinterpretAsShorts();
+                IntVector v = a.mul(b0).add(e.mul(d0)).reinterpretAsInts();
                 if (signed) {
                     v = v.lanewise(XOR, HALVES_SIGN);
                 }
                 s00 = s00.add(v);
                 h00 = h00.add(v.lanewise(LSHR, 16));
-                v = t01.reinterpretAsInts();
+                v = a.mul(b1).add(e.mul(d1)).reinterpretAsInts();
                 if (signed) {
                     v = v.lanewise(XOR, HALVES_SIGN);
                 }
                 s01 = s01.add(v);
                 h01 = h01.add(v.lanewise(LSHR, 16));
-                v = t10.reinterpretAsInts();
+                a = IntVector.broadcast(INT, rows[p + 1]).reinterpretAsShorts();
+                e = IntVector.broadcast(INT, rows[p + 5]).reinterpretAsShorts();
+                v = a.mul(b0).add(e.mul(d0)).reinterpretAsInts();
                 if (signed) {
                     v = v.lanewise(XOR, HALVES_SIGN);
                 }
                 s10 = s10.add(v);
                 h10 = h10.add(v.lanewise(LSHR, 16));
-                v = t11.reinterpretAsInts();
+                v = a.mul(b1).add(e.mul(d1)).reinterpretAsInts();
                 if (signed) {
                     v = v.lanewise(XOR, HALVES_SIGN);
                 }
                 s11 = s11.add(v);
                 h11 = h11.add(v.lanewise(LSHR, 16));
-                v = t20.reinterpretAsInts();
+                a = IntVector.broadcast(INT, rows[p + 2]).reinterpretAsShorts();
+                e = IntVector.broadcast(INT, rows[p + 6]).reinterpretAsShorts();
+                v = a.mul(b0).add(e.mul(d0)).reinterpretAsInts();
                 if (signed) {
                     v = v.lanewise(XOR, HALVES_SIGN);
                 }
                 s20 = s20.add(v);
                 h20 = h20.add(v.lanewise(LSHR, 16));
-                v = t21.reinterpretAsInts();
+                v = a.mul(b1).add(e.mul(d1)).reinterpretAsInts();
                 if (signed) {
                     v = v.lanewise(XOR, HALVES_SIGN);
                 }
                 s21 = s21.add(v);
                 h21 = h21.add(v.lanewise(LSHR, 16));
-                v = t30.reinterpretAsInts();
+                a = IntVector.broadcast(INT, rows[p + 3]).reinterpretAsShorts();
+                e = IntVector.broadcast(INT, rows[p + 7]).reinterpretAsShorts();
+                v = a.mul(b0).add(e.mul(d0)).reinterpretAsInts();
                 if (signed) {
                     v = v.lanewise(XOR, HALVES_SIGN);
                 }
                 s30 = s30.add(v);
                 h30 = h30.add(v.lanewise(LSHR, 16));
-                v = t31.reinterpretAsInts();
+                v = a.mul(b1).add(e.mul(d1)).reinterpretAsInts();
                 if (signed) {
                     v = v.lanewise(XOR, HALVES_SIGN);
                 }
