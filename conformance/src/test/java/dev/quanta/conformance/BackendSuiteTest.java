@@ -2,6 +2,8 @@ package dev.quanta.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.quanta.graph.ops.RandomSample;
+import dev.quanta.loader.onnx.OnnxModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -36,11 +38,25 @@ class BackendSuiteTest {
             if (expected.contains(result.name())) {
                 assertThat(result.status()).as(result.line()).isEqualTo(CaseResult.Status.PASS);
             } else {
+                if (result.status() == CaseResult.Status.PASS && drawsUnseeded(folder)) {
+                    // Its expected data are one draw of numpy's global generator: a few percent of runs
+                    // match them by chance (ten Bernoulli draws), which says nothing either way.
+                    Assumptions.abort(result.name() + " matched its expected data by chance: it draws unseeded"
+                            + " random values");
+                }
                 assertThat(result.status()).as(result.name() + " now passes: add it to expected-passes.txt")
                         .isNotEqualTo(CaseResult.Status.PASS);
                 Assumptions.abort(result.line());
             }
         }));
+    }
+
+    /** Whether the case's graph holds a random node without a seed, whose values differ from run to run. */
+    private static boolean drawsUnseeded(Path folder) {
+        try (OnnxModel model = OnnxModel.load(folder.resolve("model.onnx"))) {
+            return model.graph().nodes().stream()
+                    .anyMatch(node -> node.op() instanceof RandomSample sample && sample.seed() == null);
+        }
     }
 
     private static Set<String> expectedPasses() throws IOException {
