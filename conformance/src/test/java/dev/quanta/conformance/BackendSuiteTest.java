@@ -39,8 +39,8 @@ class BackendSuiteTest {
                 assertThat(result.status()).as(result.line()).isEqualTo(CaseResult.Status.PASS);
             } else {
                 if (result.status() == CaseResult.Status.PASS && drawsUnseeded(folder)) {
-                    // Its expected data are one draw of numpy's global generator: a few percent of runs
-                    // match them by chance (ten Bernoulli draws), which says nothing either way.
+                    // Its expected data are one draw of numpy's global generator, which a run matches by
+                    // chance (test_bernoulli's ten draws: 0.61% of runs), saying nothing either way.
                     Assumptions.abort(result.name() + " matched its expected data by chance: it draws unseeded"
                             + " random values");
                 }
