@@ -173,7 +173,7 @@ public final class Depthwise {
         // (a throwaway loop, builds alternating in separate JVMs; bench/RESULTS.md, twelfth session).
         int rowStep = s.strideHeight() * s.rowLength();
         long rowBytes = s.outWidth() * 4L;
-        int oh = threeByThree(offsets, rowStep) ? threeByThreeRows(padded, offsets[0], w, wFrom, s, y, yOffset) : 0;
+        int oh = threeByThreeRows(padded, offsets, rowStep, w, wFrom, s, y, yOffset);
         for (; oh + 4 <= s.outHeight(); oh += 4) {
             int top = oh * rowStep;
             long row = yOffset + oh * rowBytes;
@@ -210,39 +210,50 @@ public final class Depthwise {
     }
 
     /**
-     * Whether a window's taps are one plane's 3×3 of neighbours whose rows lie {@code rowStep} apart
-     * (stride 1 down the plane, no dilation), which {@link #threeByThreeRows} takes.
+     * {@link #plane}'s rows four at a time where its window is one plane's 3×3 whose kernel rows
+     * lie a fixed distance apart with the same three columns each, and output rows one kernel row
+     * apart (stride 1 down the plane, times the dilation) with the columns side by side, or two
+     * apart with any columns (stride 2, any stride or dilation along the row): its nine weights
+     * held in registers, and each input vector loaded once for every output row that reads it (six
+     * rows of loads for four output rows at stride 1, nine at stride 2, where a tap at a time
+     * loaded twelve). Each output adds its taps in plane's order, so the sums are plane's. Returns
+     * the output rows done (none for other windows, or for planes narrower than a vector). The
+     * depthwise 3×3 144→144 over 56×56 of {@code quanta bench-ops --conv}, one thread (Zen 5, old
+     * and new jars in turn): float 0.24–0.25 → 0.15 ms, QLinearConv 0.29 → 0.22; at stride 2 float
+     * 0.16–0.17 → 0.15, QLinearConv 0.18–0.19 → 0.18.
      */
-    private static boolean threeByThree(int[] offsets, int rowStep) {
-        if (offsets.length != 9) {
-            return false;
+    private static int threeByThreeRows(float[] padded, int[] offsets, int rowStep, float[] w, int wFrom, Shape s,
+            MemorySegment y, long yOffset) {
+        if (offsets.length != 9 || s.outWidth() < SPECIES.length()) {
+            return 0;
         }
+        int first = offsets[0];
+        int kernelRow = offsets[3] - first;
         for (int t = 0; t < 9; t++) {
-            if (offsets[t] != offsets[0] + t / 3 * rowStep + t % 3) {
-                return false;
+            if (offsets[t] != first + t / 3 * kernelRow + offsets[t % 3] - first) {
+                return 0;
             }
         }
-        return true;
+        int c1 = offsets[1] - first;
+        int c2 = offsets[2] - first;
+        if (rowStep == kernelRow && c1 == 1 && c2 == 2) {
+            return threeByThreeDownOne(padded, first, kernelRow, w, wFrom, s, y, yOffset);
+        }
+        return rowStep == 2 * kernelRow
+                ? threeByThreeDownTwo(padded, first, kernelRow, c1, c2, w, wFrom, s, y, yOffset) : 0;
     }
 
     /**
-     * {@link #plane}'s rows four at a time for a 3×3 window at stride 1 ({@link #threeByThree}),
-     * its nine weights held in registers and each input vector loaded once for the (up to) three
-     * output rows that read it: six rows of loads for four output rows, where a tap at a time loaded
-     * twelve. Each output adds its taps in plane's order, so the sums are plane's. Returns the
-     * output rows done. The depthwise 3×3 144→144 over 56×56 of {@code quanta bench-ops --conv}, one
-     * thread (Zen 5, old and new jars in turn): float 0.24 → 0.15 ms, QLinearConv 0.28–0.29 → 0.22.
+     * {@link #threeByThreeRows} with output rows one kernel row apart, a kernel row's columns side
+     * by side: input row i feeds output rows i − 2 … i. The columns' offsets are constants here:
+     * as variables (as in the stride-2 form) the layer above took 5–8% more time.
      */
-    private static int threeByThreeRows(float[] padded, int first, float[] w, int wFrom, Shape s, MemorySegment y,
-            long yOffset) {
+    private static int threeByThreeDownOne(float[] padded, int first, int kernelRow, float[] w, int wFrom, Shape s,
+            MemorySegment y, long yOffset) {
         int lanes = SPECIES.length();
         int width = s.outWidth();
-        if (width < lanes) {
-            return 0;
-        }
-        int rowLength = s.rowLength();
         long rowBytes = width * 4L;
-        FloatVector w0 = FloatVector.broadcast(SPECIES, w[wFrom]);
+        FloatVector w0 = FloatVector.broadcast(SPECIES, w[wFrom + 0]);
         FloatVector w1 = FloatVector.broadcast(SPECIES, w[wFrom + 1]);
         FloatVector w2 = FloatVector.broadcast(SPECIES, w[wFrom + 2]);
         FloatVector w3 = FloatVector.broadcast(SPECIES, w[wFrom + 3]);
@@ -256,42 +267,121 @@ public final class Depthwise {
             long row = yOffset + oh * rowBytes;
             for (int ow = 0; ow < width; ow += lanes) {
                 ow = Math.min(ow, width - lanes);
-                int at = first + oh * rowLength + ow;
-                // Input row 0 feeds output row 0 (its kernel row 0); row 1 rows 0 and 1; … row 5 row 3.
+                int at = first + oh * kernelRow + ow;
                 FloatVector x0 = FloatVector.fromArray(SPECIES, padded, at);
                 FloatVector x1 = FloatVector.fromArray(SPECIES, padded, at + 1);
                 FloatVector x2 = FloatVector.fromArray(SPECIES, padded, at + 2);
                 FloatVector sum0 = x2.fma(w2, x1.fma(w1, x0.fma(w0, FloatVector.zero(SPECIES))));
-                at += rowLength;
+                at += kernelRow;
                 x0 = FloatVector.fromArray(SPECIES, padded, at);
                 x1 = FloatVector.fromArray(SPECIES, padded, at + 1);
                 x2 = FloatVector.fromArray(SPECIES, padded, at + 2);
                 sum0 = x2.fma(w5, x1.fma(w4, x0.fma(w3, sum0)));
                 FloatVector sum1 = x2.fma(w2, x1.fma(w1, x0.fma(w0, FloatVector.zero(SPECIES))));
-                at += rowLength;
+                at += kernelRow;
                 x0 = FloatVector.fromArray(SPECIES, padded, at);
                 x1 = FloatVector.fromArray(SPECIES, padded, at + 1);
                 x2 = FloatVector.fromArray(SPECIES, padded, at + 2);
                 sum0 = x2.fma(w8, x1.fma(w7, x0.fma(w6, sum0)));
                 sum1 = x2.fma(w5, x1.fma(w4, x0.fma(w3, sum1)));
                 FloatVector sum2 = x2.fma(w2, x1.fma(w1, x0.fma(w0, FloatVector.zero(SPECIES))));
-                at += rowLength;
+                at += kernelRow;
                 x0 = FloatVector.fromArray(SPECIES, padded, at);
                 x1 = FloatVector.fromArray(SPECIES, padded, at + 1);
                 x2 = FloatVector.fromArray(SPECIES, padded, at + 2);
                 sum1 = x2.fma(w8, x1.fma(w7, x0.fma(w6, sum1)));
                 sum2 = x2.fma(w5, x1.fma(w4, x0.fma(w3, sum2)));
                 FloatVector sum3 = x2.fma(w2, x1.fma(w1, x0.fma(w0, FloatVector.zero(SPECIES))));
-                at += rowLength;
+                at += kernelRow;
                 x0 = FloatVector.fromArray(SPECIES, padded, at);
                 x1 = FloatVector.fromArray(SPECIES, padded, at + 1);
                 x2 = FloatVector.fromArray(SPECIES, padded, at + 2);
                 sum2 = x2.fma(w8, x1.fma(w7, x0.fma(w6, sum2)));
                 sum3 = x2.fma(w5, x1.fma(w4, x0.fma(w3, sum3)));
-                at += rowLength;
+                at += kernelRow;
                 x0 = FloatVector.fromArray(SPECIES, padded, at);
                 x1 = FloatVector.fromArray(SPECIES, padded, at + 1);
                 x2 = FloatVector.fromArray(SPECIES, padded, at + 2);
+                sum3 = x2.fma(w8, x1.fma(w7, x0.fma(w6, sum3)));
+                sum0.intoMemorySegment(y, row + ow * 4L, Layouts.ORDER);
+                sum1.intoMemorySegment(y, row + rowBytes + ow * 4L, Layouts.ORDER);
+                sum2.intoMemorySegment(y, row + 2 * rowBytes + ow * 4L, Layouts.ORDER);
+                sum3.intoMemorySegment(y, row + 3 * rowBytes + ow * 4L, Layouts.ORDER);
+            }
+        }
+        return oh;
+    }
+
+    /**
+     * {@link #threeByThreeRows} with output rows two kernel rows apart: input row 2o + 2 feeds output
+     * rows o and o + 1.
+     */
+    private static int threeByThreeDownTwo(float[] padded, int first, int kernelRow, int c1, int c2, float[] w,
+            int wFrom, Shape s, MemorySegment y, long yOffset) {
+        int lanes = SPECIES.length();
+        int width = s.outWidth();
+        long rowBytes = width * 4L;
+        FloatVector w0 = FloatVector.broadcast(SPECIES, w[wFrom + 0]);
+        FloatVector w1 = FloatVector.broadcast(SPECIES, w[wFrom + 1]);
+        FloatVector w2 = FloatVector.broadcast(SPECIES, w[wFrom + 2]);
+        FloatVector w3 = FloatVector.broadcast(SPECIES, w[wFrom + 3]);
+        FloatVector w4 = FloatVector.broadcast(SPECIES, w[wFrom + 4]);
+        FloatVector w5 = FloatVector.broadcast(SPECIES, w[wFrom + 5]);
+        FloatVector w6 = FloatVector.broadcast(SPECIES, w[wFrom + 6]);
+        FloatVector w7 = FloatVector.broadcast(SPECIES, w[wFrom + 7]);
+        FloatVector w8 = FloatVector.broadcast(SPECIES, w[wFrom + 8]);
+        int oh = 0;
+        for (; oh + 4 <= s.outHeight(); oh += 4) {
+            long row = yOffset + oh * rowBytes;
+            for (int ow = 0; ow < width; ow += lanes) {
+                ow = Math.min(ow, width - lanes);
+                int at = first + 2 * oh * kernelRow + ow;
+                FloatVector x0 = FloatVector.fromArray(SPECIES, padded, at);
+                FloatVector x1 = FloatVector.fromArray(SPECIES, padded, at + c1);
+                FloatVector x2 = FloatVector.fromArray(SPECIES, padded, at + c2);
+                FloatVector sum0 = x2.fma(w2, x1.fma(w1, x0.fma(w0, FloatVector.zero(SPECIES))));
+                at += kernelRow;
+                x0 = FloatVector.fromArray(SPECIES, padded, at);
+                x1 = FloatVector.fromArray(SPECIES, padded, at + c1);
+                x2 = FloatVector.fromArray(SPECIES, padded, at + c2);
+                sum0 = x2.fma(w5, x1.fma(w4, x0.fma(w3, sum0)));
+                at += kernelRow;
+                x0 = FloatVector.fromArray(SPECIES, padded, at);
+                x1 = FloatVector.fromArray(SPECIES, padded, at + c1);
+                x2 = FloatVector.fromArray(SPECIES, padded, at + c2);
+                sum0 = x2.fma(w8, x1.fma(w7, x0.fma(w6, sum0)));
+                FloatVector sum1 = x2.fma(w2, x1.fma(w1, x0.fma(w0, FloatVector.zero(SPECIES))));
+                at += kernelRow;
+                x0 = FloatVector.fromArray(SPECIES, padded, at);
+                x1 = FloatVector.fromArray(SPECIES, padded, at + c1);
+                x2 = FloatVector.fromArray(SPECIES, padded, at + c2);
+                sum1 = x2.fma(w5, x1.fma(w4, x0.fma(w3, sum1)));
+                at += kernelRow;
+                x0 = FloatVector.fromArray(SPECIES, padded, at);
+                x1 = FloatVector.fromArray(SPECIES, padded, at + c1);
+                x2 = FloatVector.fromArray(SPECIES, padded, at + c2);
+                sum1 = x2.fma(w8, x1.fma(w7, x0.fma(w6, sum1)));
+                FloatVector sum2 = x2.fma(w2, x1.fma(w1, x0.fma(w0, FloatVector.zero(SPECIES))));
+                at += kernelRow;
+                x0 = FloatVector.fromArray(SPECIES, padded, at);
+                x1 = FloatVector.fromArray(SPECIES, padded, at + c1);
+                x2 = FloatVector.fromArray(SPECIES, padded, at + c2);
+                sum2 = x2.fma(w5, x1.fma(w4, x0.fma(w3, sum2)));
+                at += kernelRow;
+                x0 = FloatVector.fromArray(SPECIES, padded, at);
+                x1 = FloatVector.fromArray(SPECIES, padded, at + c1);
+                x2 = FloatVector.fromArray(SPECIES, padded, at + c2);
+                sum2 = x2.fma(w8, x1.fma(w7, x0.fma(w6, sum2)));
+                FloatVector sum3 = x2.fma(w2, x1.fma(w1, x0.fma(w0, FloatVector.zero(SPECIES))));
+                at += kernelRow;
+                x0 = FloatVector.fromArray(SPECIES, padded, at);
+                x1 = FloatVector.fromArray(SPECIES, padded, at + c1);
+                x2 = FloatVector.fromArray(SPECIES, padded, at + c2);
+                sum3 = x2.fma(w5, x1.fma(w4, x0.fma(w3, sum3)));
+                at += kernelRow;
+                x0 = FloatVector.fromArray(SPECIES, padded, at);
+                x1 = FloatVector.fromArray(SPECIES, padded, at + c1);
+                x2 = FloatVector.fromArray(SPECIES, padded, at + c2);
                 sum3 = x2.fma(w8, x1.fma(w7, x0.fma(w6, sum3)));
                 sum0.intoMemorySegment(y, row + ow * 4L, Layouts.ORDER);
                 sum1.intoMemorySegment(y, row + rowBytes + ow * 4L, Layouts.ORDER);

@@ -25,13 +25,17 @@ class DepthwiseTest {
         }
     }
 
-    /** One plane's 3×3 at stride 1 down the plane (its weights held in registers), rows and columns of every count. */
+    /**
+     * One plane's 3×3 (its weights held in registers at strides 1 and 2 down the plane), at strides
+     * 1 to 3 down and 1 or 2 along, dilations 1 or 2 each way, rows and columns of every count.
+     */
     @Test
-    void threeByThreeDownOneRowMatchesTheDefinitionBitForBit() {
+    void threeByThreeMatchesTheDefinitionBitForBit() {
         SplittableRandom random = new SplittableRandom(0x3B3L);
-        for (int trial = 0; trial < 200; trial++) {
+        for (int trial = 0; trial < 300; trial++) {
             int width = trial % 5 == 0 ? random.nextInt(1, 16) : random.nextInt(16, 80);
-            check(random, trial, 3, 3, 1, trial % 4 == 0 ? 2 : 1, 1, 1, random.nextInt(1, 24), width, 1);
+            check(random, trial, 3, 3, 1 + trial % 3, trial % 4 < 2 ? 1 : 2, trial % 7 == 3 ? 2 : 1,
+                    trial % 6 == 1 ? 2 : 1, random.nextInt(1, 30), width, 1);
         }
     }
 
