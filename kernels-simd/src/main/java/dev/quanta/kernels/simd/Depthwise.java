@@ -214,7 +214,7 @@ public final class Depthwise {
      * lie a fixed distance apart with the same three columns each, and output rows one kernel row
      * apart (stride 1 down the plane, times the dilation) with the columns side by side, or two
      * apart with any columns (stride 2, any stride or dilation along the row): its nine weights
-     * held in registers, and each input vector loaded once for every output row that reads it (six
+     * held in registers, and each input vector loaded once for all the output rows that read it (six
      * rows of loads for four output rows at stride 1, nine at stride 2, where a tap at a time
      * loaded twelve). Each output adds its taps in plane's order, so the sums are plane's. Returns
      * the output rows done (none for other windows, or for planes narrower than a vector). The
