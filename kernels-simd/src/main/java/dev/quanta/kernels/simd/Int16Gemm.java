@@ -570,7 +570,8 @@ public final class Int16Gemm {
      * A convolution's filters as the A of {@link #multiply(Filters, int, int, PaddedImage, int,
      * FloatGemm.Matrix, int)}: row f holds, tap by tap, its pairs of channels' weights in the 16-bit
      * halves of a lane (signed, uint8 less 128; or, narrow, less the filter's smallest weight), zero
-     * past the channels; rows to a whole tile, each tile's rows interleaved as {@link #kernel} reads them.
+     * past the channels; rows to a whole tile, each tile's rows interleaved as {@link #kernel} reads
+     * them.
      */
     public static final class Filters {
         private final int[] pairs;
@@ -776,13 +777,13 @@ public final class Int16Gemm {
      * 2^32: four rows of A (their pairs of 16-bit values from {@code rows[a0]}, interleaved: pair p of
      * row r at a0 + p·ROWS + r) by one packed panel. Interleaved, A's loads take one index where four
      * rows' took four, and C2 no longer moved the loop's indices through vector registers: 282 GOP/s
-     * against 258 on a Zen 5 core (a throwaway loop, 128×384×384). A and B are read from heap
-     * arrays: read from segments, each load's bounds check took a score of scalar instructions, and
-     * in a JVM that had run the M = 1 products of {@code quanta bench-ops --int8} first, reading A so
-     * ran the kernel at a fifth of its speed. Written out for {@link #STEPS} = 2: with a loop over the
-     * steps, or with more rows, C2 kept fewer vectors in registers. {@code signed} (wide columns) adds an XOR a lane; C2 splits
-     * the loop on it, so that each kind runs as fast as a kernel of its own (with the XOR always
-     * there, even of zero, the narrow kind lost 15%).
+     * against 258 on a Zen 5 core (a throwaway loop over 64 rows by 384 columns, 384 deep). A and B
+     * are read from heap arrays: read from segments, each load's bounds check took a score of scalar
+     * instructions, and in a JVM that had run the M = 1 products of {@code quanta bench-ops --int8}
+     * first, reading A so ran the kernel at a fifth of its speed. Written out for {@link #STEPS} = 2:
+     * with a loop over the steps, or with more rows, C2 kept fewer vectors in registers. {@code
+     * signed} (wide columns) adds an XOR a lane; C2 splits the loop on it, so that each kind runs as
+     * fast as a kernel of its own (with the XOR always there, even of zero, the narrow kind lost 15%).
      */
     private static void kernel(int[] rows, int a0, int pairs, short[] packed, int bAt, boolean signed, int[] tile) {
         IntVector s00 = IntVector.zero(INT), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
