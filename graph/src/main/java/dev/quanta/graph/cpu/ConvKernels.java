@@ -554,7 +554,7 @@ final class ConvKernels {
                             reader.read(at, padded, rowAt + left, width);
                         } else {
                             reader.read(at, line, 0, width);
-                            Depthwise.phases(line, width, padded, rowAt, left, strideWidth, phase);
+                            Depthwise.phases(line, 0, width, padded, rowAt, left, strideWidth, phase);
                         }
                     }
                 }

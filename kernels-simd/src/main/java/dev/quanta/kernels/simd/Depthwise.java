@@ -71,7 +71,25 @@ public final class Depthwise {
      * phase and column.
      */
     public static void pad(MemorySegment x, long xOffset, Shape s, float border, float[] padded, int from) {
-        pad(s, border, padded, from, (h, to, at) -> FloatRows.copyToArray(x, xOffset + (long) h * s.width() * 4, to, at, s.width()));
+        if (s.strideWidth() == 1) {
+            pad(s, border, padded, from, (h, to, at) -> FloatRows.copyToArray(x, xOffset + (long) h * s.width() * 4, to, at,
+                    s.width()));
+            return;
+        }
+        // At strides, the whole plane in one copy, each row then split into phases from there: a row's
+        // copy at a time was 29% of a depthwise layer at stride 2 (144 planes of 56×56, one thread).
+        int values = Math.multiplyExact(s.height(), s.width());
+        float[] plane = ROW.get();
+        if (plane.length < values) {
+            plane = new float[values];
+            ROW.set(plane);
+        }
+        MemorySegment.copy(x, Layouts.FLOAT, xOffset, plane, 0, values);
+        Arrays.fill(padded, from, from + s.paddedSize(), border);
+        for (int h = 0; h < s.height(); h++) {
+            phases(plane, h * s.width(), s.width(), padded, from + (h + s.padTop()) * s.rowLength(), s.padLeft(),
+                    s.strideWidth(), s.phaseWidth());
+        }
     }
 
     /** As {@link #pad(MemorySegment, long, Shape, float, float[], int)}, each row's values written by {@code rows}. */
@@ -92,17 +110,18 @@ public final class Depthwise {
                 continue;
             }
             rows.copy(h, line, 0);
-            phases(line, s.width(), padded, row, s.padLeft(), stride, s.phaseWidth());
+            phases(line, 0, s.width(), padded, row, s.padLeft(), stride, s.phaseWidth());
         }
     }
 
     /**
-     * A row of {@code width} values (padded column v + padLeft each) into its phases at a stride:
-     * padded column c to {@code row + (c mod stride)·phaseStride + c div stride}.
+     * A row of {@code width} values from {@code line[start]} (padded column v + padLeft each) into
+     * its phases at a stride: padded column c to {@code row + (c mod stride)·phaseStride + c div stride}.
      */
-    public static void phases(float[] line, int width, float[] padded, int row, int padLeft, int stride, int phaseStride) {
+    public static void phases(float[] line, int start, int width, float[] padded, int row, int padLeft, int stride,
+            int phaseStride) {
         if (stride == 2) {
-            halves(line, width, padded, row, padLeft, phaseStride);
+            halves(line, start, width, padded, row, padLeft, phaseStride);
             return;
         }
         // Phase by phase, padded column k·stride + phase at k: no division per value.
@@ -110,7 +129,7 @@ public final class Depthwise {
             int k = Math.max(0, Math.ceilDiv(padLeft - phase, stride));
             int to = row + phase * phaseStride;
             for (int v = k * stride + phase - padLeft; v < width; v += stride, k++) {
-                padded[to + k] = line[v];
+                padded[to + k] = line[start + v];
             }
         }
     }
@@ -120,7 +139,7 @@ public final class Depthwise {
      * 2)·phaseStride + c div 2: by vectors, each pair of vectors split into its even and odd lanes
      * (one value at a time took most of a strided depthwise convolution's time, JFR).
      */
-    private static void halves(float[] line, int width, float[] padded, int row, int padLeft, int phaseStride) {
+    private static void halves(float[] line, int start, int width, float[] padded, int row, int padLeft, int phaseStride) {
         int lanes = SPECIES.length();
         // Value v is padded column v + padLeft: the even values land in phase padLeft mod 2 from
         // padLeft div 2 on, the odd ones in the other phase from (padLeft + 1) div 2 on.
@@ -129,24 +148,24 @@ public final class Depthwise {
         int oddAt = row + (1 - evenPhase) * phaseStride + (padLeft + 1) / 2;
         int v = 0;
         for (; v + 2 * lanes <= width; v += 2 * lanes) {
-            split(line, v, padded, evenAt, oddAt);
+            split(line, start, v, padded, evenAt, oddAt);
         }
         // The rest as one more pair of vectors overlapping the last, from an even value so that the
         // lanes keep their phases; at most one value is left after it.
         if (v < width && width >= 2 * lanes) {
             v = (width - 2 * lanes) & ~1;
-            split(line, v, padded, evenAt, oddAt);
+            split(line, start, v, padded, evenAt, oddAt);
             v += 2 * lanes;
         }
         for (; v < width; v++) {
-            padded[(v % 2 == 0 ? evenAt : oddAt) + v / 2] = line[v];
+            padded[(v % 2 == 0 ? evenAt : oddAt) + v / 2] = line[start + v];
         }
     }
 
-    /** Values v..v + 2·lanes − 1 (v even) of a row into their phases. */
-    private static void split(float[] line, int v, float[] padded, int evenAt, int oddAt) {
-        FloatVector low = FloatVector.fromArray(SPECIES, line, v);
-        FloatVector high = FloatVector.fromArray(SPECIES, line, v + SPECIES.length());
+    /** Values v..v + 2·lanes − 1 (v even) of a row from {@code line[start]} into their phases. */
+    private static void split(float[] line, int start, int v, float[] padded, int evenAt, int oddAt) {
+        FloatVector low = FloatVector.fromArray(SPECIES, line, start + v);
+        FloatVector high = FloatVector.fromArray(SPECIES, line, start + v + SPECIES.length());
         low.rearrange(EVEN, high).intoArray(padded, evenAt + v / 2);
         low.rearrange(ODD, high).intoArray(padded, oddAt + v / 2);
     }
