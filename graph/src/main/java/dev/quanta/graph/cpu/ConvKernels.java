@@ -1199,8 +1199,7 @@ final class ConvKernels {
                 long filter = plane % l.filters();
                 long from = l.inBase(x, plane / l.filters(), (int) (filter / l.groupFilters()));
                 float[] padded = plane(shape.paddedSize());
-                Depthwise.pad(shape, 0f, padded, 0, (h, to, at) -> FloatRows.bytesToArray(input,
-                        from + (long) h * shape.width(), x.dtype() == DType.UINT8, xZero[0], to, at, shape.width()));
+                Depthwise.padBytes(input, from, x.dtype() == DType.UINT8, xZero[0], shape, 0f, padded, 0);
                 long at = plane * l.outPlane();
                 Depthwise.plane(padded, 0, 1, weights, (int) filter * taps, shape, output, at * 4);
                 FloatRows.toInts(output, at * 4, output, at * 4, l.outPlane());
