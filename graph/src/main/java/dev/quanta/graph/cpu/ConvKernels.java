@@ -750,7 +750,7 @@ final class ConvKernels {
         return array;
     }
 
-    /** Each output plane from its channel's input plane by {@link Depthwise}, the planes spread over the threads; then its bias. */
+    /** Each output plane from its channel's input plane by {@link Depthwise}, the planes spread over the threads, with its bias. */
     private static void depthwise(KernelContext context, Lowering l, Tensor x, float[] w, Tensor y, Tensor biases) {
         Depthwise.Shape shape = depthwiseShape(l);
         int taps = shape.kernelHeight() * shape.kernelWidth();
@@ -761,11 +761,8 @@ final class ConvKernels {
             long at = plane * l.outPlane() * 4;
             float[] padded = plane(shape.paddedSize());
             Depthwise.pad(x.segment(), l.inBase(x, n, (int) channel) * 4, shape, 0f, padded, 0);
-            Depthwise.plane(padded, 0, 1, w, (int) filter * taps, shape, y.segment(), at);
-            if (biases != null) {
-                FloatRows.binary(FloatRows.Op.ADD, y.segment(), at, false, biases.segment(), biases.byteOffset() + filter * 4,
-                        true, y.segment(), at, l.outPlane());
-            }
+            float bias = biases == null ? 0f : biases.segment().get(Layouts.FLOAT, biases.byteOffset() + filter * 4);
+            Depthwise.plane(padded, 0, 1, w, (int) filter * taps, bias, shape, y.segment(), at);
         });
     }
 
@@ -819,7 +816,7 @@ final class ConvKernels {
                             l.outPlane() * 4);
                 } else {
                     for (long f = first; f < end; f++) {
-                        Depthwise.plane(padded, from, channels, w, (int) f * filterTaps, shape, y.segment(),
+                        Depthwise.plane(padded, from, channels, w, (int) f * filterTaps, 0f, shape, y.segment(),
                                 at + (f - first) * l.outPlane() * 4);
                     }
                 }
@@ -1201,7 +1198,7 @@ final class ConvKernels {
                 float[] padded = plane(shape.paddedSize());
                 Depthwise.padBytes(input, from, x.dtype() == DType.UINT8, xZero[0], shape, 0f, padded, 0);
                 long at = plane * l.outPlane();
-                Depthwise.plane(padded, 0, 1, weights, (int) filter * taps, shape, output, at * 4);
+                Depthwise.plane(padded, 0, 1, weights, (int) filter * taps, 0f, shape, output, at * 4);
                 FloatRows.toInts(output, at * 4, output, at * 4, l.outPlane());
                 if (epilogue != null) {
                     epilogue.apply((int) filter, at, (int) l.outPlane());

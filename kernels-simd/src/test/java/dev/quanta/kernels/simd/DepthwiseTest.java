@@ -40,8 +40,8 @@ class DepthwiseTest {
     }
 
     /**
-     * A plane (and the same filter among four) of a random image against the definition: the image
-     * ±3e38 in every seventh trial, pads up to past the kernel's reach.
+     * A plane (and the same filter among four) of a random image against the definition, then its
+     * bias: the image ±3e38 in every seventh trial, pads up to past the kernel's reach.
      */
     private static void check(SplittableRandom random, int trial, int kernelHeight, int kernelWidth, int strideHeight,
             int strideWidth, int dilationHeight, int dilationWidth, int height, int width, int channels) {
@@ -76,7 +76,9 @@ class DepthwiseTest {
             Depthwise.pad(in, 8 + c * height * width * 4L, shape, 0f, padded, c * shape.paddedSize());
         }
         MemorySegment out = arena.allocate(4 + (long) outHeight * outWidth * 4);
-        Depthwise.plane(padded, 0, channels, w, 3, shape, out, 4);
+        // A bias in most trials, none (0) in every fifth, whose sums must keep their bits.
+        float bias = trial % 5 == 0 ? 0f : (float) random.nextGaussian();
+        Depthwise.plane(padded, 0, channels, w, 3, bias, shape, out, 4);
         for (int oh = 0; oh < outHeight; oh++) {
             for (int ow = 0; ow < outWidth; ow++) {
                 float sum = 0;
@@ -92,7 +94,7 @@ class DepthwiseTest {
                     }
                 }
                 assertThat(out.get(Layouts.FLOAT, 4 + (long) (oh * outWidth + ow) * 4))
-                        .as("trial %d: %s, y[%d, %d]", trial, shape, oh, ow).isEqualTo(sum);
+                        .as("trial %d: %s, y[%d, %d]", trial, shape, oh, ow).isEqualTo(sum + bias);
             }
         }
         // Four filters at once, this one among them: each plane the bits of that filter alone.
@@ -105,7 +107,7 @@ class DepthwiseTest {
         Depthwise.planes4(padded, 0, channels, four, 3, channels * taps, shape, planes, 4, planeBytes);
         for (int j = 0; j < 4; j++) {
             MemorySegment alone = arena.allocate(4 + planeBytes);
-            Depthwise.plane(padded, 0, channels, four, 3 + j * channels * taps, shape, alone, 4);
+            Depthwise.plane(padded, 0, channels, four, 3 + j * channels * taps, 0f, shape, alone, 4);
             for (long i = 0; i < outHeight * outWidth; i++) {
                 assertThat(planes.get(Layouts.FLOAT, 4 + j * planeBytes + i * 4))
                         .as("trial %d: %s, filter %d of four, output %d", trial, shape, j, i)
