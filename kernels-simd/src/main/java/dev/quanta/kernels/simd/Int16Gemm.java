@@ -55,7 +55,7 @@ public final class Int16Gemm {
      * AVX-512 the 16-bit multiplies, adds and shifts share the two 512-bit ports with the FMAs, and
      * the float GEMM did 141–155 GOP/s a core against this kernel's 113–124 (twentieth session); on
      * Zen 4, whose four vector pipes take the adds beside the multiplies, this kernel did 117–118
-     * against the float GEMM's 95–98, and on a Zen 5 278–303 against 214–238 (bench/RESULTS.md).
+     * against the float GEMM's 95–98, and on a Zen 5 276–290 against 226–251 (bench/RESULTS.md).
      */
     public static final boolean CHOSEN = chosen(System.getProperty(CHOICE_PROPERTY), Cpu.vendor(),
             IntVector.SPECIES_PREFERRED.vectorBitSize());
