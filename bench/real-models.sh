@@ -35,11 +35,12 @@ for model in small medium; do
   fi
 done
 
-# Debian packages of sid's current version: the file's path from the archive's index of arch-independent packages.
+# Debian packages of sid's current version: the file's path from the archive's index of arch-independent packages
+# (read to its end: an awk that left early broke xz's pipe, and pipefail ended the script).
 for package in migraphx-doc toppic-common; do
   if [[ ! -d debian-$package ]]; then
     path=$(curl -sf http://deb.debian.org/debian/dists/sid/main/binary-all/Packages.xz | xz -d \
-      | awk -v p="$package" '$1 == "Package:" { found = $2 == p } found && $1 == "Filename:" { print $2; exit }')
+      | awk -v p="$package" '$1 == "Package:" { found = $2 == p } found && $1 == "Filename:" && !path { path = $2 } END { print path }')
     curl -sfo "$package.deb" "http://deb.debian.org/debian/$path"
     mkdir -p "debian-$package" && dpkg-deb -x "$package.deb" "debian-$package" && rm "$package.deb"
   fi
