@@ -381,9 +381,14 @@ final class ConvKernels {
      * The float GEMM's share for {@link #fromPaddedImage(Lowering, int, int)}: against the patch matrix (one
      * JVM alternating the two, medians of 9 passes), 64→64 3×3 over 56×56 (3% in the padding) took
      * 3.1–4.6 ms against 4.6–5.8 on one thread on a Xeon, 2.8 against 4.2 on a Zen 4; over 28×28
-     * (7%) it was 5–13% slower on the Xeon.
+     * (7%) it was 5–13% slower on the Xeon. On a Zen 4 it was as fast or faster up to 30% of the
+     * columns in the padding, where a narrow plane's patch matrix is gathered in short rows (one
+     * thread, medians of 9 passes, ms): MNIST's 8→16 5×5 over 14×14 (22%) 0.036 against 0.041,
+     * 32→32 3×3 over 14×14 (12%) 0.068 against 0.095, 128→128 3×3 over 7×7 (22%) 0.399 against
+     * 0.417, 256→256 over 4×4 (33%) 0.354 against 0.355, 16→16 7×7 over 14×14 (30%) 0.090 against
+     * 0.141; but 64→64 5×5 over 7×7 (36%) 0.386 against 0.361.
      */
-    private static final int FLOAT_PADDING_SHARE = 20;
+    private static final int FLOAT_PADDING_SHARE = FloatGemm.AMD ? 3 : 20;
 
     /**
      * {@link Int16Gemm}'s share: it gains more, as its patches took packing into 16-bit lanes besides

@@ -399,6 +399,9 @@ public final class FloatGemm {
     /** Whether {@link #multiply(PackedA, PaddedImage, int, Matrix, int)} runs here: its micro-kernel takes eight rows (AVX-512). */
     public static final boolean READS_PADDED_IMAGES = ROWS == MOST_ROWS;
 
+    /** Whether this is an AMD core, where padded images were measured against the patch matrix on narrow planes too. */
+    public static final boolean AMD = Cpu.vendor().equals(Cpu.AMD);
+
     /**
      * Filters W[m×k] packed once into a heap array, for products with padded images: float, or
      * int8 less their zero points (per row), whose products then sum exactly into int32.

@@ -134,11 +134,40 @@ public final class FloatRows {
                 : aScalar ? scalarFirst(op, aValue, b, bOffset, out, outOffset, vectorEnd)
                 : bScalar ? scalarSecond(op, a, aOffset, bValue, out, outOffset, vectorEnd)
                 : vectors(op, a, aOffset, b, bOffset, out, outOffset, vectorEnd);
+        if (i < length && !(aScalar && bScalar)) {
+            lastVector(op, a, aOffset, aScalar, aValue, b, bOffset, bScalar, bValue, out, outOffset, i, length);
+            return;
+        }
         for (; i < length; i++) {
             float x = aScalar ? aValue : a.get(Layouts.FLOAT, aOffset + i * 4);
             float y = bScalar ? bValue : b.get(Layouts.FLOAT, bOffset + i * 4);
             out.set(Layouts.FLOAT, outOffset + i * 4, FloatRowsReference.apply(op, x, y));
         }
+    }
+
+    /**
+     * Elements {@code from..length} (fewer than a vector) as one masked vector: one at a time, the
+     * bias a float convolution adds to each 14-wide output row took 13% of MNIST's run (JFR).
+     */
+    private static void lastVector(Op op, MemorySegment a, long aOffset, boolean aScalar, float aValue, MemorySegment b,
+            long bOffset, boolean bScalar, float bValue, MemorySegment out, long outOffset, long from, long length) {
+        a = Segments.exact(a);
+        b = Segments.exact(b);
+        out = Segments.exact(out);
+        VectorMask<Float> rest = SPECIES.indexInRange(from, length);
+        FloatVector x = aScalar ? FloatVector.broadcast(SPECIES, aValue)
+                : FloatVector.fromMemorySegment(SPECIES, a, aOffset + from * 4, Layouts.ORDER, rest);
+        FloatVector y = bScalar ? FloatVector.broadcast(SPECIES, bValue)
+                : FloatVector.fromMemorySegment(SPECIES, b, bOffset + from * 4, Layouts.ORDER, rest);
+        FloatVector result = switch (op) {
+            case ADD -> x.add(y);
+            case SUB -> x.sub(y);
+            case MUL -> x.mul(y);
+            case DIV -> x.div(y);
+            case MAX -> x.max(y);
+            case MIN -> x.min(y);
+        };
+        result.intoMemorySegment(out, outOffset + from * 4, Layouts.ORDER, rest);
     }
 
     // One loop per operation: with the choice inside the loop, its profile changed as new
@@ -884,10 +913,9 @@ public final class FloatRows {
         if (i < count && count >= step) {
             i = count - step;
             FloatVector.fromMemorySegment(SPECIES, segment, at + i * 4L, Layouts.ORDER).intoArray(to, from + i);
-            return;
-        }
-        for (; i < count; i++) {
-            to[from + i] = segment.get(Layouts.FLOAT, at + i * 4L);
+        } else if (i < count) {
+            VectorMask<Float> inRow = SPECIES.indexInRange(0, count);
+            FloatVector.fromMemorySegment(SPECIES, segment, at, Layouts.ORDER, inRow).intoArray(to, from, inRow);
         }
     }
 
