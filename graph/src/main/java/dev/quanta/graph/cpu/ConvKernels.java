@@ -1204,9 +1204,11 @@ final class ConvKernels {
                 Depthwise.padBytes(input, from, x.dtype() == DType.UINT8, xZero[0], shape, 0f, padded, 0);
                 long at = plane * l.outPlane();
                 Depthwise.plane(padded, 0, 1, weights, (int) filter * taps, 0f, shape, output, at * 4);
-                FloatRows.toInts(output, at * 4, output, at * 4, l.outPlane());
-                if (epilogue != null) {
-                    epilogue.apply((int) filter, at, (int) l.outPlane());
+                if (epilogue == null || !epilogue.applyToFloatSums((int) filter, at, (int) l.outPlane(), taps)) {
+                    FloatRows.toInts(output, at * 4, output, at * 4, l.outPlane());
+                    if (epilogue != null) {
+                        epilogue.apply((int) filter, at, (int) l.outPlane());
+                    }
                 }
             });
         }
@@ -1407,6 +1409,15 @@ final class ConvKernels {
     /** What becomes of a filter's block of sums: {@code count} of them from element {@code at}. */
     private interface BlockEpilogue {
         void apply(int filter, long at, int count);
+
+        /**
+         * The same over sums held as floats, each an integer of at most {@code taps}·255² in
+         * magnitude (the float depthwise product of a few taps): whether this epilogue took them
+         * as they are; when not, they go to int32 and {@link #apply} first.
+         */
+        default boolean applyToFloatSums(int filter, long at, int count, long taps) {
+            return false;
+        }
     }
 
     /** Exact int8 convolution into int32. */
@@ -1458,10 +1469,33 @@ final class ConvKernels {
                     : Arrays.stream(checkedBias(context, bias, filters).toLongArray()).mapToInt(value -> (int) value).toArray();
             Tensor sums = context.allocateForOverwrite(DType.INT32, operands.lowering().outShape());
             Tensor y = context.allocateForOverwrite(inputs[7].dtype(), operands.lowering().outShape());
-            operands.convolve(context, sums, (filter, at, count) -> FloatRows.requantize(sums.segment(), at * 4,
-                    y.segment(), at, count, biases == null ? 0 : biases[filter],
-                    wScales[wScales.length == 1 ? 0 : filter], xScale, yScale, zero, op.relu() ? zero : low, low + 255),
-                    raised);
+            int floor = op.relu() ? zero : low;
+            operands.convolve(context, sums, new BlockEpilogue() {
+                @Override
+                public void apply(int filter, long at, int count) {
+                    FloatRows.requantize(sums.segment(), at * 4, y.segment(), at, count, bias(filter), scale(filter), xScale,
+                            yScale, zero, floor, low + 255);
+                }
+
+                @Override
+                public boolean applyToFloatSums(int filter, long at, int count, long taps) {
+                    // The bias added in float only where every sum with it is an integer float holds.
+                    if (Math.abs((long) bias(filter)) + taps * 255 * 255 >= 1 << 24) {
+                        return false;
+                    }
+                    FloatRows.requantizeFloatSums(sums.segment(), at * 4, y.segment(), at, count, bias(filter),
+                            scale(filter), xScale, yScale, zero, floor, low + 255);
+                    return true;
+                }
+
+                private int bias(int filter) {
+                    return biases == null ? 0 : biases[filter];
+                }
+
+                private float scale(int filter) {
+                    return wScales[wScales.length == 1 ? 0 : filter];
+                }
+            }, raised);
             return new Tensor[] {y};
         };
     }
