@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -23,8 +22,12 @@ final class BufferPool {
     private final TreeMap<Long, ArrayDeque<MemorySegment>> free = new TreeMap<>();
     private final Map<MemorySegment, Integer> references = new IdentityHashMap<>();
     private final List<MemorySegment> allocatedByNode = new ArrayList<>();
-    /** The tensors of the values whose last reader is the node now running. */
-    private final Set<Tensor> dyingHere = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    /**
+     * The tensors of the values whose last reader is the node now running: a few, so a list looked
+     * through by identity (clearing an identity set before each node was a fifth of a chain of
+     * small nodes' run, JFR).
+     */
+    private final List<Tensor> dyingHere = new ArrayList<>();
 
     BufferPool(TensorArena arena) {
         this.arena = arena;
@@ -107,11 +110,20 @@ final class BufferPool {
      */
     Tensor reuse(Tensor input, DType dtype, Shape shape) {
         MemorySegment segment = owned(input);
-        if (segment == null || !dyingHere.contains(input) || references.get(segment) != 1 || input.dtype() != dtype
+        if (segment == null || !dyingHere(input) || references.get(segment) != 1 || input.dtype() != dtype
                 || input.offset() != 0 || !input.isContiguous() || !input.shape().equals(shape)) {
             return null;
         }
         return arena.wrap(segment, dtype, shape);
+    }
+
+    private boolean dyingHere(Tensor tensor) {
+        for (Tensor dying : dyingHere) {
+            if (dying == tensor) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** After a node: its scratch buffers, held by no value, go back at once. */

@@ -16,6 +16,13 @@ public final class Shape {
     /** Per axis the symbol of a non-static dimension (null when unknown); null when the shape is static. */
     private final String[] symbols;
 
+    /**
+     * The product of a static shape's sizes plus one, worked out at the first call (kernels ask it
+     * of every tensor they touch, often several times): 0 before, −1 when it overflows a long. Two
+     * threads may both work it out, to the same value.
+     */
+    private long elementCountPlusOne;
+
     private Shape(long[] sizes, String[] symbols) {
         this.sizes = sizes;
         this.symbols = symbols;
@@ -99,15 +106,21 @@ public final class Shape {
     /** The product of the sizes, checked against overflow. */
     public long elementCount() {
         requireStatic();
-        long count = 1;
-        for (long size : sizes) {
-            try {
-                count = Math.multiplyExact(count, size);
-            } catch (ArithmeticException e) {
-                throw new ShapeException("shape " + this + " has more elements than a 64-bit count holds");
+        if (elementCountPlusOne == 0) {
+            long count = 1;
+            for (long size : sizes) {
+                if (size != 0 && count > (Long.MAX_VALUE - 1) / size) {
+                    count = -2;
+                    break;
+                }
+                count *= size;
             }
+            elementCountPlusOne = count + 1;
         }
-        return count;
+        if (elementCountPlusOne < 0) {
+            throw new ShapeException("shape " + this + " has more elements than a 64-bit count holds");
+        }
+        return elementCountPlusOne - 1;
     }
 
     /** Row-major (C order) strides, in elements. */

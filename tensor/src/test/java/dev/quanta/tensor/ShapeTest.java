@@ -15,6 +15,13 @@ class ShapeTest {
         assertThatThrownBy(() -> Shape.of(1L << 40, 1L << 40).elementCount())
                 .isInstanceOf(ShapeException.class).hasMessageContaining("[1099511627776, 1099511627776]");
         assertThatThrownBy(() -> Shape.of(2, -1)).isInstanceOf(ShapeException.class).hasMessageContaining("negative");
+        // The count is kept after the first call: asked again, the same answer or the same refusal.
+        Shape wide = Shape.of(3, 1L << 40);
+        assertThat(wide.elementCount()).isEqualTo(3L << 40).isEqualTo(wide.elementCount());
+        Shape past = Shape.of(1L << 31, 1L << 31, 2);
+        for (int call = 0; call < 2; call++) {
+            assertThatThrownBy(past::elementCount).isInstanceOf(ShapeException.class).hasMessageContaining("64-bit");
+        }
     }
 
     @Test
