@@ -72,6 +72,18 @@ class ConvIntegerTest {
     }
 
     /**
+     * Depthwise, each channel's plane through the float kernel: at stride 2 along the rows its bytes
+     * go into their two phases by vectors, so rows of 32 values and more, odd widths, either left
+     * padding (the image's first column in the even or the odd phase), and a 5×5 window.
+     */
+    @Test
+    void depthwiseMatchesTheDefinitionExactly() {
+        checkPaddedImages(new SplittableRandom(SEED + 5), new int[][] {{3, 3, 3, 6, 56, 3, 1, 1, 1, 1, 1, 2},
+            {4, 4, 4, 5, 45, 3, 1, 0, 0, 1, 1, 2}, {2, 2, 2, 7, 33, 3, 1, 1, 1, 1, 1, 2}, {5, 5, 5, 4, 70, 5, 1, 2, 2, 2, 2, 2},
+            {3, 3, 3, 5, 40, 3, 1, 1, 1, 1, 1, 1}, {2, 2, 2, 6, 64, 3, 2, 2, 1, 2, 1, 2}});
+    }
+
+    /**
      * Padded images copied a band of a few output rows at a time: bands of one row and of several,
      * the last one shorter, strided (bands start on their phase's row), dilated, paddings above and
      * below taller than a band (bands in the padding alone), more padding below than the last output

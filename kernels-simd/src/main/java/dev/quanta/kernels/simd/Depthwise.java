@@ -2,8 +2,13 @@ package dev.quanta.kernels.simd;
 
 import dev.quanta.tensor.Layouts;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -25,6 +30,9 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Depthwise {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    /** Two bytes a 16-bit lane, as many lanes as a float vector's. */
+    private static final VectorSpecies<Short> BYTE_PAIRS = ShortVector.SPECIES_PREFERRED.withShape(
+            VectorShape.forBitSize(SPECIES.length() * Short.SIZE));
     /** A thread's room for a whole input plane of floats ({@link #planeScratch}). */
     private static final ThreadLocal<float[]> PLANE = ThreadLocal.withInitial(() -> new float[0]);
     /** Lanes 0, 2, 4, … and 1, 3, 5, … of two vectors side by side (indexes past the first select from the second). */
@@ -98,9 +106,58 @@ public final class Depthwise {
             }
             return;
         }
+        if (s.strideWidth() == 2) {
+            for (int h = 0; h < s.height(); h++) {
+                bytesToHalves(x, xOffset + (long) h * s.width(), unsigned, zeroPoint, s.width(), padded, rowAt(s, from, h),
+                        s.padLeft(), s.phaseWidth());
+            }
+            return;
+        }
         float[] plane = planeScratch(s);
         FloatRows.bytesToArray(x, xOffset, unsigned, zeroPoint, plane, 0, s.height() * s.width());
         phasesOfPlane(plane, s, padded, from);
+    }
+
+    /**
+     * A row of {@code width} int8 or uint8 values less the zero point into its two phases at stride
+     * 2, as {@link #halves} places floats: two vectors' worth of bytes read as 16-bit lanes, whose
+     * low bytes are the even values and high bytes the odd ones, so that no lane crosses to another
+     * (converted whole and then split by two-vector permutes, a depthwise QLinearConv at stride 2
+     * spent most of its time there: 144 planes of 56×56, one thread, JFR).
+     */
+    private static void bytesToHalves(MemorySegment x, long at, boolean unsigned, float zeroPoint, int width, float[] padded,
+            int row, int padLeft, int phaseStride) {
+        x = Segments.exact(x);
+        int lanes = SPECIES.length();
+        int evenAt = row + padLeft % 2 * phaseStride + padLeft / 2;
+        int oddAt = row + (1 - padLeft % 2) * phaseStride + (padLeft + 1) / 2;
+        int v = 0;
+        for (; v + 2 * lanes <= width; v += 2 * lanes) {
+            bytePairsToHalves(x, at, v, unsigned, zeroPoint, padded, evenAt, oddAt);
+        }
+        // The rest as one more pair overlapping the last, from an even value so that the lanes keep
+        // their phases; at most one value is left after it.
+        if (v < width && width >= 2 * lanes) {
+            v = (width - 2 * lanes) & ~1;
+            bytePairsToHalves(x, at, v, unsigned, zeroPoint, padded, evenAt, oddAt);
+            v += 2 * lanes;
+        }
+        for (; v < width; v++) {
+            byte value = x.get(ValueLayout.JAVA_BYTE, at + v);
+            padded[(v % 2 == 0 ? evenAt : oddAt) + v / 2] = (unsigned ? value & 0xFF : value) - zeroPoint;
+        }
+    }
+
+    /** Values v..v + 2·lanes − 1 (v even) of a row of bytes into their phases; no vector goes in or out. */
+    private static void bytePairsToHalves(MemorySegment x, long at, int v, boolean unsigned, float zeroPoint, float[] padded,
+            int evenAt, int oddAt) {
+        IntVector pairs = (IntVector) ShortVector.fromMemorySegment(BYTE_PAIRS, x, at + v, Layouts.ORDER)
+                .convertShape(VectorOperators.S2I, IntVector.SPECIES_PREFERRED, 0);
+        IntVector even = unsigned ? pairs.and(0xFF) : pairs.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24);
+        IntVector odd = unsigned ? pairs.lanewise(VectorOperators.LSHR, 8).and(0xFF)
+                : pairs.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24);
+        ((FloatVector) even.convert(VectorOperators.I2F, 0)).sub(zeroPoint).intoArray(padded, evenAt + v / 2);
+        ((FloatVector) odd.convert(VectorOperators.I2F, 0)).sub(zeroPoint).intoArray(padded, oddAt + v / 2);
     }
 
     /** Where input row h's padded row starts in a copy from {@code from}. */
