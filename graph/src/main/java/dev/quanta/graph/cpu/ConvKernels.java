@@ -1573,8 +1573,8 @@ final class ConvKernels {
 
     /** A thread's copy of the input rows that a band of float patches reads, with their padding. */
     private static final ThreadLocal<float[]> PADDED_ROWS = ThreadLocal.withInitial(() -> new float[0]);
-    /** A thread's patch row of a band, gathered on the heap before one bulk copy into the patch matrix. */
-    private static final ThreadLocal<float[]> PATCH_ROW = ThreadLocal.withInitial(() -> new float[0]);
+    /** A thread's patch rows of a channel's taps over a band, gathered on the heap before one bulk copy into the patch matrix. */
+    private static final ThreadLocal<float[]> PATCH_ROWS = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
      * {@link #im2colPlanar} for floats: the input rows the band reads are copied once into a padded
@@ -1607,25 +1607,28 @@ final class ConvKernels {
             FloatRows.copyToArray(from, planeAt + h * s.width() * 4, plane, at + s.padLeft(), s.width());
             Arrays.fill(plane, at + s.padLeft() + s.width(), at + paddedWidth, pad);
         }
-        float[] patchRow = scratch(PATCH_ROW, band);
-        MemorySegment to = columns.segment();
-        long row = firstRow + c * s.kernelHeight() * s.kernelWidth();
-        for (int i = 0; i < s.kernelHeight(); i++) {
-            for (int j = 0; j < s.kernelWidth(); j++, row++) {
+        // The channel's taps are consecutive rows of the patch matrix: gathered on the heap, then one
+        // bulk copy for them all (a copy a tap cost more than the gathering on the few positions of
+        // silero VAD's 1-D convolutions).
+        int taps = s.kernelHeight() * s.kernelWidth();
+        float[] patchRows = scratch(PATCH_ROWS, Math.multiplyExact(taps, band));
+        for (int i = 0, t = 0; i < s.kernelHeight(); i++) {
+            for (int j = 0; j < s.kernelWidth(); j++, t++) {
                 for (int oh = 0; oh < outRows; oh++) {
                     int source = (oh * s.strideHeight() + i * s.dilationHeight()) * paddedWidth + j * s.dilationWidth();
-                    int at = oh * outWidth;
+                    int at = t * band + oh * outWidth;
                     if (s.strideWidth() == 1) {
-                        System.arraycopy(plane, source, patchRow, at, outWidth);
+                        System.arraycopy(plane, source, patchRows, at, outWidth);
                     } else {
                         for (int ow = 0; ow < outWidth; ow++) {
-                            patchRow[at + ow] = plane[source + ow * s.strideWidth()];
+                            patchRows[at + ow] = plane[source + ow * s.strideWidth()];
                         }
                     }
                 }
-                MemorySegment.copy(patchRow, 0, to, Layouts.FLOAT, (columns.offset() + row * band) * 4, band);
             }
         }
+        MemorySegment.copy(patchRows, 0, columns.segment(), Layouts.FLOAT,
+                (columns.offset() + (firstRow + c * taps) * band) * 4, taps * band);
     }
 
     /** The flat position within one input plane that a kernel tap reads at an output position, or −1 in padding. */
