@@ -20,7 +20,8 @@ import java.util.TreeMap;
 final class BufferPool {
     private final TensorArena arena;
     private final TreeMap<Long, ArrayDeque<MemorySegment>> free = new TreeMap<>();
-    private final Map<MemorySegment, Integer> references = new IdentityHashMap<>();
+    /** Per buffer of this pool, how many values view it: a counter a buffer, so that each change is one lookup. */
+    private final Map<MemorySegment, int[]> references = new IdentityHashMap<>();
     private final List<MemorySegment> allocatedByNode = new ArrayList<>();
     /**
      * The tensors of the values whose last reader is the node now running: a few, so a list looked
@@ -57,7 +58,7 @@ final class BufferPool {
             segment = zeroed ? arena.allocateSegment(bytes) : arena.allocateSegmentForOverwrite(bytes);
         }
         assert zeroed || poison(segment.asSlice(0, bytes));
-        references.put(segment, 0);
+        references.put(segment, new int[1]);
         allocatedByNode.add(segment);
         return arena.wrap(segment, dtype, shape);
     }
@@ -70,9 +71,9 @@ final class BufferPool {
     /** A value now holds these tensors (a tensor, or those in a sequence or optional): their buffers gain a reference. */
     void retain(Object value) {
         for (Tensor tensor : tensors(value)) {
-            MemorySegment segment = owned(tensor);
-            if (segment != null) {
-                references.merge(segment, 1, Integer::sum);
+            int[] views = views(tensor);
+            if (views != null) {
+                views[0]++;
             }
         }
     }
@@ -80,9 +81,9 @@ final class BufferPool {
     /** A value died: each of its buffers goes back once nothing else views it. */
     void release(Object value) {
         for (Tensor tensor : tensors(value)) {
-            MemorySegment segment = owned(tensor);
-            if (segment != null && references.merge(segment, -1, Integer::sum) == 0) {
-                recycle(segment);
+            int[] views = views(tensor);
+            if (views != null && --views[0] == 0) {
+                recycle(tensor.segment());
             }
         }
     }
@@ -100,7 +101,9 @@ final class BufferPool {
     /** Before a node: the values it is the last to read. */
     void beginNode(List<Object> dying) {
         dyingHere.clear();
-        dying.forEach(value -> dyingHere.addAll(tensors(value)));
+        for (Object value : dying) {
+            dyingHere.addAll(tensors(value));
+        }
     }
 
     /**
@@ -109,12 +112,12 @@ final class BufferPool {
      * and it starts at the buffer's beginning, contiguous. Null otherwise.
      */
     Tensor reuse(Tensor input, DType dtype, Shape shape) {
-        MemorySegment segment = owned(input);
-        if (segment == null || !dyingHere(input) || references.get(segment) != 1 || input.dtype() != dtype
+        int[] views = views(input);
+        if (views == null || !dyingHere(input) || views[0] != 1 || input.dtype() != dtype
                 || input.offset() != 0 || !input.isContiguous() || !input.shape().equals(shape)) {
             return null;
         }
-        return arena.wrap(segment, dtype, shape);
+        return arena.wrap(input.segment(), dtype, shape);
     }
 
     private boolean dyingHere(Tensor tensor) {
@@ -129,7 +132,7 @@ final class BufferPool {
     /** After a node: its scratch buffers, held by no value, go back at once. */
     void endNode() {
         for (MemorySegment segment : allocatedByNode) {
-            if (references.get(segment) == 0) {
+            if (references.get(segment)[0] == 0) {
                 recycle(segment);
             }
         }
@@ -141,11 +144,8 @@ final class BufferPool {
         free.computeIfAbsent(segment.byteSize(), size -> new ArrayDeque<>()).push(segment);
     }
 
-    private MemorySegment owned(Tensor tensor) {
-        if (tensor == null || tensor.dtype().isString()) {
-            return null;
-        }
-        MemorySegment segment = tensor.segment();
-        return references.containsKey(segment) ? segment : null;
+    /** The count of views of the buffer under {@code tensor}; null when no buffer of this pool is. */
+    private int[] views(Tensor tensor) {
+        return tensor == null || tensor.dtype().isString() ? null : references.get(tensor.segment());
     }
 }
