@@ -19,7 +19,8 @@ public final class Shape {
     /**
      * The product of a static shape's sizes plus one, worked out at the first call (kernels ask it
      * of every tensor they touch, often several times): 0 before, −1 when it overflows a long. Two
-     * threads may both work it out, to the same value.
+     * threads may both work it out, to the same value (the 64-bit JVMs the Vector API runs on write
+     * a long at once).
      */
     private long elementCountPlusOne;
 

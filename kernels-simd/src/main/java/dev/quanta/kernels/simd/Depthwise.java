@@ -92,9 +92,10 @@ public final class Depthwise {
     /**
      * As {@link #pad(MemorySegment, long, Shape, float, float[], int)} for a plane of int8 or uint8
      * values (dense rows, offset in bytes), each less {@code zeroPoint}: at stride 1 a row at a time
-     * into place; at strides the plane converted in one pass, then split into phases. A depthwise
-     * QLinearConv at stride 2 (144 planes of 56×56, one thread) took 0.174–0.184 ms converting a row
-     * at a time, 0.147–0.152 so; at stride 1 the pass through a copy of the plane took 10% longer.
+     * into place; at stride 2 a row at a time straight into its two phases ({@link #bytesToHalves});
+     * at other strides the plane converted in one pass, then split into phases (a row at a time
+     * through a converted copy had been slower: a depthwise QLinearConv at stride 2, 144 planes of
+     * 56×56 on one thread, 0.174–0.184 ms against 0.147–0.152).
      */
     public static void padBytes(MemorySegment x, long xOffset, boolean unsigned, float zeroPoint, Shape s, float border,
             float[] padded, int from) {
@@ -121,9 +122,9 @@ public final class Depthwise {
     /**
      * A row of {@code width} int8 or uint8 values less the zero point into its two phases at stride
      * 2, as {@link #halves} places floats: two vectors' worth of bytes read as 16-bit lanes, whose
-     * low bytes are the even values and high bytes the odd ones, so that no lane crosses to another
-     * (converted whole and then split by two-vector permutes, a depthwise QLinearConv at stride 2
-     * spent most of its time there: 144 planes of 56×56, one thread, JFR).
+     * low bytes are the even values and high bytes the odd ones, so that no lane crosses to another:
+     * converted whole and then split by two-vector permutes, a depthwise QLinearConv at stride 2
+     * (144 planes of 56×56, one thread) took 0.23 ms, 0.18 so.
      */
     private static void bytesToHalves(MemorySegment x, long at, boolean unsigned, float zeroPoint, int width, float[] padded,
             int row, int padLeft, int phaseStride) {
