@@ -26,6 +26,7 @@ import java.util.Arrays;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import java.util.function.LongUnaryOperator;
+import java.util.function.Supplier;
 
 /**
  * Convolutions and pools over any number of spatial axes. float32 convolution lowers each
@@ -423,10 +424,6 @@ final class ConvKernels {
      */
     private interface SumsOut {
         void write(MemorySegment sums, long sumAt, int filter, long outAt, int count);
-
-        /** After a task's runs of a filter: its outputs outAt..outAt + count, every one written. */
-        default void written(int filter, long outAt, int count) {
-        }
     }
 
     /**
@@ -610,18 +607,15 @@ final class ConvKernels {
         }
         PaddedProduct[] bandProducts = new PaddedProduct[bands.length];
         Blocks[] blocks = new Blocks[bands.length];
-        long sumsSize = 0;
         for (int b = 0; b < bands.length; b++) {
             bandProducts[b] = products.apply(bands[b]);
             blocks[b] = Blocks.of(context, l, bandProducts[b], bands[b].shape().outHeight());
-            sumsSize = Math.max(sumsSize, blocks[b].blocks() * blocks[b].blockColumns());
         }
-        Tensor sums = context.allocateForOverwrite(DType.FLOAT, Shape.of(filters, sumsSize));
         for (long n = 0; n < l.batch(); n++) {
             for (int gi = 0; gi < l.group(); gi++) {
                 for (int b = 0; b < bands.length; b++) {
                     multiplyBand(context, l, bands[b], bandProducts[b], blocks[b], l.inBase(x, n, gi), l.outBase(n, gi),
-                            gi, sums, out);
+                            gi, out);
                 }
             }
         }
@@ -648,9 +642,21 @@ final class ConvKernels {
         }
     }
 
+    /** A thread's sums of {@link #multiplyBand}'s tasks, reused task after task. */
+    private static final ThreadLocal<MemorySegment[]> TASK_SUMS = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
+
+    /** The calling thread's room for {@code floats} sums, off-heap. */
+    private static MemorySegment taskSums(long floats) {
+        MemorySegment[] kept = TASK_SUMS.get();
+        if (kept[0].byteSize() < 4 * floats) {
+            kept[0] = Arena.ofAuto().allocate(4 * floats, 64);
+        }
+        return kept[0];
+    }
+
     /** One band of group gi's image: copied, then multiplied block by block into sums and out. */
     private static void multiplyBand(KernelContext context, Lowering l, Band band, PaddedProduct product, Blocks b,
-            long inBase, long outBase, int gi, Tensor sums, SumsOut out) {
+            long inBase, long outBase, int gi, SumsOut out) {
         int rowColumns = product.columnWidth();
         int outWidth = Math.toIntExact(l.geometry().outSizes()[1]);
         int filters = Math.toIntExact(l.groupFilters());
@@ -664,30 +670,23 @@ final class ConvKernels {
             int lastFilter = Math.min(filters, firstFilter + b.blockFilters());
             int first = (int) blockStart(block, b.blocks(), columns);
             int count = (int) (blockStart(block + 1, b.blocks(), columns) - first);
-            long sumsAt = sums.offset() + block * filters * b.blockColumns();
             if (firstFilter >= lastFilter) {
                 return;
             }
-            product.multiply(gi, firstFilter, lastFilter - firstFilter, first,
-                    new FloatGemm.Matrix(sums.segment(), sumsAt + (long) firstFilter * count, count), count);
+            // Rows an odd number of cache lines apart, so that a tile's rows fall in different sets of the L1.
+            long stride = (Math.ceilDiv(count, 16) | 1) * 16L;
+            MemorySegment sums = taskSums((lastFilter - firstFilter) * stride);
+            product.multiply(gi, firstFilter, lastFilter - firstFilter, first, new FloatGemm.Matrix(sums, 0, stride), count);
             for (int f = firstFilter; f < lastFilter; f++) {
                 long filterAt = outBase + (long) f * l.outPlane() + (long) band.firstRow() * outWidth;
-                long firstOut = -1;
-                long end = 0;
                 for (int outRow = first / rowColumns; outRow * rowColumns < first + count; outRow++) {
                     int from = Math.max(first, outRow * rowColumns);
                     int to = Math.min(first + count, outRow * rowColumns + outWidth);
                     if (from < to) {
                         long outAt = filterAt + (long) outRow * outWidth + from - outRow * rowColumns;
-                        out.write(sums.segment(), (sumsAt + (long) f * count + from - first) * 4, gi * filters + f,
+                        out.write(sums, ((f - firstFilter) * stride + from - first) * 4, gi * filters + f,
                                 outAt, to - from);
-                        firstOut = firstOut < 0 ? outAt : firstOut;
-                        end = outAt + to - from;
                     }
-                }
-                // The runs of consecutive output rows meet in y.
-                if (firstOut >= 0) {
-                    out.written(gi * filters + f, firstOut, (int) (end - firstOut));
                 }
             }
         });
@@ -1204,10 +1203,10 @@ final class ConvKernels {
                 Depthwise.padBytes(input, from, x.dtype() == DType.UINT8, xZero[0], shape, 0f, padded, 0);
                 long at = plane * l.outPlane();
                 Depthwise.plane(padded, 0, 1, weights, (int) filter * taps, 0f, shape, output, at * 4);
-                if (epilogue == null || !epilogue.applyToFloatSums((int) filter, at, (int) l.outPlane(), taps)) {
+                if (epilogue == null || !epilogue.applyToFloatSums(output, at * 4, (int) filter, at, (int) l.outPlane(), taps)) {
                     FloatRows.toInts(output, at * 4, output, at * 4, l.outPlane());
                     if (epilogue != null) {
-                        epilogue.apply((int) filter, at, (int) l.outPlane());
+                        epilogue.apply(output, at * 4, (int) filter, at, (int) l.outPlane());
                     }
                 }
             });
@@ -1305,39 +1304,36 @@ final class ConvKernels {
 
         /**
          * Each group's patches gathered as bytes (padding holds x's zero point, so it adds nothing) and
-         * multiplied exactly into {@code sums} (int32, y's shape); each block then goes to {@code
-         * epilogue} on the task that computed it. Where no weight, or few, is −128 as a signed value
+         * multiplied exactly into int32 sums of y's shape (from {@code sumsTensor}, taken only by the
+         * paths that need them: a padded image's tasks hand their sums to {@code epilogue} from their
+         * own scratch); each block then goes to {@code epilogue}, when there is one, on the task that
+         * computed it. Where no weight, or few, is −128 as a signed value
          * (ONNX Runtime's symmetric int8 weights; its asymmetric uint8 ones, whose minimum is 0), each
          * task packs its block of patches into 16-bit lanes for {@link Int16Gemm} (see {@link
          * RaisedWeights}), else the float GEMM's integer mode multiplies. Depthwise convolutions go
          * plane by plane through the float kernel instead, on values less their zero points: exact,
          * as no sum of {@link #EXACT_TAPS} products of such values reaches 2^24.
          */
-        void convolve(KernelContext context, Tensor sums, BlockEpilogue epilogue, RaisedWeights raised) {
+        void convolve(KernelContext context, Supplier<Tensor> sumsTensor, BlockEpilogue epilogue, RaisedWeights raised) {
             Lowering l = lowering;
             if (depthwise(l) && l.patch() <= EXACT_TAPS) {
-                depthwiseIntegers(context, sums, epilogue);
+                depthwiseIntegers(context, sumsTensor.get(), epilogue);
                 return;
             }
             RaisedWeights.Weights weights = Int16Gemm.CHOSEN ? raised.of(w, context.isConstant(1)) : null;
             boolean lanes16 = weights != null;
             if (lanes16 ? l.groupChannels() >= PAIRS_MIN_CHANNELS && fromPaddedImage(l, PAIRS_PADDING_SHARE, Short.BYTES)
                     : fromPaddedImage(l, FLOAT_PADDING_SHARE, Float.BYTES)) {
-                // The epilogue once over each filter's outputs of a task rather than once a row's run
-                // (56 calls of 56 values a filter over 56×56), as the patch matrix's path calls it.
-                SumsOut out = new SumsOut() {
-                    @Override
-                    public void write(MemorySegment scratch, long sumAt, int filter, long outAt, int count) {
+                // The epilogue straight from the task's sums: through the output and back, the int32 sums
+                // of a large layer had left the caches in between.
+                Tensor sums = epilogue == null ? sumsTensor.get() : null;
+                SumsOut out = (scratch, sumAt, filter, outAt, count) -> {
+                    if (epilogue != null) {
+                        epilogue.apply(scratch, sumAt, filter, outAt, count);
+                    } else {
                         // By vectors: MemorySegment.copy's checks cost more than a row's copy (ConvInteger 64→64
                         // 3×3 over 56×56 on 16-bit lanes, one thread: 2.59 against 2.69 ms, 2.82 against 2.90).
                         FloatRows.copy8(scratch, sumAt, sums.segment(), sums.byteOffset() + outAt * 4, count * 4L);
-                    }
-
-                    @Override
-                    public void written(int filter, long outAt, int count) {
-                        if (epilogue != null) {
-                            epilogue.apply(filter, outAt, count);
-                        }
                     }
                 };
                 if (lanes16) {
@@ -1362,6 +1358,7 @@ final class ConvKernels {
             long filterOffset = sixteenBits ? 0 : w.offset();
             int[] filterZeros = narrowed != null ? narrowed.zeroPoints(wZero) : wZero;
             boolean unsignedFilters = narrowed != null || w.dtype() == DType.UINT8;
+            Tensor sums = sumsTensor.get();
             lowered(context, l, x, xZero[0] & 0xFF, (columns, n, gi, patches, stride, first, count) -> {
                 int firstFilter = (int) (gi * l.groupFilters());
                 FloatGemm.Int8Matrix filters = new FloatGemm.Int8Matrix(filterBytes, filterOffset + firstFilter * l.patch(),
@@ -1390,7 +1387,8 @@ final class ConvKernels {
                 }
                 if (epilogue != null) {
                     for (int f = 0; f < l.groupFilters(); f++) {
-                        epilogue.apply(firstFilter + f, l.outBase(n, gi) + f * l.outPlane() + first, count);
+                        long at = l.outBase(n, gi) + f * l.outPlane() + first;
+                        epilogue.apply(sums.segment(), sums.byteOffset() + at * 4, firstFilter + f, at, count);
                     }
                 }
             });
@@ -1408,14 +1406,15 @@ final class ConvKernels {
 
     /** What becomes of a filter's block of sums: {@code count} of them from element {@code at}. */
     private interface BlockEpilogue {
-        void apply(int filter, long at, int count);
+        /** int32 sums from byte {@code fromOffset} of {@code from} become outputs at..at + count of the filter. */
+        void apply(MemorySegment from, long fromOffset, int filter, long at, int count);
 
         /**
          * The same over sums held as floats, each an integer of at most {@code taps}·255² in
          * magnitude (the float depthwise product of a few taps): whether this epilogue took them
          * as they are; when not, they go to int32 and {@link #apply} first.
          */
-        default boolean applyToFloatSums(int filter, long at, int count, long taps) {
+        default boolean applyToFloatSums(MemorySegment from, long fromOffset, int filter, long at, int count, long taps) {
             return false;
         }
     }
@@ -1426,7 +1425,7 @@ final class ConvKernels {
         return (context, inputs) -> {
             IntegerOperands operands = IntegerOperands.of(context, "ConvInteger", op.window(), op.group(), inputs);
             Tensor y = context.allocateForOverwrite(DType.INT32, operands.lowering().outShape());
-            operands.convolve(context, y, null, raised);
+            operands.convolve(context, () -> y, null, raised);
             return new Tensor[] {y};
         };
     }
@@ -1444,8 +1443,9 @@ final class ConvKernels {
             float[] biases = inputs.length > 5 && inputs[5] != null
                     ? MathKernels.floats(context, inputs[5], filters, false, "bias", "output channel") : null;
             Tensor y = context.allocateForOverwrite(DType.FLOAT, operands.lowering().outShape());
-            operands.convolve(context, y, (filter, at, count) -> FloatRows.dequantizeRow(y.segment(), at * 4, count,
-                    scales[scales.length == 1 ? 0 : filter], biases == null ? 0 : biases[filter], biases != null), raised);
+            operands.convolve(context, () -> y, (sums, sumsOffset, filter, at, count) -> FloatRows.dequantizeRow(sums, sumsOffset,
+                    y.segment(), y.byteOffset() + at * 4, count, scales[scales.length == 1 ? 0 : filter],
+                    biases == null ? 0 : biases[filter], biases != null), raised);
             return new Tensor[] {y};
         };
     }
@@ -1467,23 +1467,22 @@ final class ConvKernels {
             Tensor bias = inputs.length > 8 ? inputs[8] : null;
             int[] biases = bias == null ? null
                     : Arrays.stream(checkedBias(context, bias, filters).toLongArray()).mapToInt(value -> (int) value).toArray();
-            Tensor sums = context.allocateForOverwrite(DType.INT32, operands.lowering().outShape());
             Tensor y = context.allocateForOverwrite(inputs[7].dtype(), operands.lowering().outShape());
             int floor = op.relu() ? zero : low;
-            operands.convolve(context, sums, new BlockEpilogue() {
+            BlockEpilogue requantize = new BlockEpilogue() {
                 @Override
-                public void apply(int filter, long at, int count) {
-                    FloatRows.requantize(sums.segment(), at * 4, y.segment(), at, count, bias(filter), scale(filter), xScale,
-                            yScale, zero, floor, low + 255);
+                public void apply(MemorySegment from, long fromOffset, int filter, long at, int count) {
+                    FloatRows.requantize(from, fromOffset, y.segment(), y.byteOffset() + at, count, bias(filter), scale(filter),
+                            xScale, yScale, zero, floor, low + 255);
                 }
 
                 @Override
-                public boolean applyToFloatSums(int filter, long at, int count, long taps) {
+                public boolean applyToFloatSums(MemorySegment from, long fromOffset, int filter, long at, int count, long taps) {
                     // The bias added in float only where every sum with it is an integer float holds.
                     if (Math.abs((long) bias(filter)) + taps * 255 * 255 >= 1 << 24) {
                         return false;
                     }
-                    FloatRows.requantizeFloatSums(sums.segment(), at * 4, y.segment(), at, count, bias(filter),
+                    FloatRows.requantizeFloatSums(from, fromOffset, y.segment(), y.byteOffset() + at, count, bias(filter),
                             scale(filter), xScale, yScale, zero, floor, low + 255);
                     return true;
                 }
@@ -1495,7 +1494,10 @@ final class ConvKernels {
                 private float scale(int filter) {
                     return wScales[wScales.length == 1 ? 0 : filter];
                 }
-            }, raised);
+            };
+            // int32 sums only for the paths that go through them (the padded image's go straight to y).
+            operands.convolve(context, () -> context.allocateForOverwrite(DType.INT32, operands.lowering().outShape()),
+                    requantize, raised);
             return new Tensor[] {y};
         };
     }

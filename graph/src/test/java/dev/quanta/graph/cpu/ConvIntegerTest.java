@@ -9,6 +9,7 @@ import dev.quanta.graph.Session;
 import dev.quanta.graph.SessionOptions;
 import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.ConvInteger;
+import dev.quanta.graph.ops.ConvIntegerToFloat;
 import dev.quanta.graph.ops.Window;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Tensor;
@@ -21,7 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * ConvInteger against a direct int64 sum: groups, strides, dilations, padding, zero points per filter, both signs,
- * weights that take their least value (the float GEMM's integer mode) and weights that do not (16-bit lanes).
+ * weights that take their least value (the float GEMM's integer mode) and weights that do not (16-bit lanes);
+ * ConvIntegerToFloat against those sums.
  */
 class ConvIntegerTest {
 
@@ -335,15 +337,43 @@ class ConvIntegerTest {
         return result;
     }
 
+    /**
+     * ConvInteger's sums; beside them, in the same run, ConvIntegerToFloat's outputs are checked to
+     * be each sum converted, times its filter's scale, plus its filter's bias, rounded after each step
+     * (that kernel finishes each task's sums where they lie, on every path).
+     */
     private long[] runOnce(Window window, int group, Tensor x, Tensor w, Tensor xZero, Tensor wZero) {
         Value[] inputs = {new Value("x", null), new Value("w", null), new Value("x_zero", null), new Value("w_zero", null)};
+        Value scale = new Value("scale", null);
+        Value bias = new Value("bias", null);
         Value y = new Value("y", null);
+        Value dequantized = new Value("dequantized", null);
+        int filters = (int) w.size(0);
+        SplittableRandom random = new SplittableRandom(filters * 31L + x.elementCount());
+        float[] scales = new float[filters];
+        float[] biases = new float[filters];
+        for (int f = 0; f < filters; f++) {
+            scales[f] = (float) random.nextDouble(1e-4, 0.1);
+            biases[f] = (float) random.nextGaussian();
+        }
         Graph graph = Graph.builder("conv").input(inputs[0]).input(inputs[1]).input(inputs[2]).input(inputs[3])
-                .node(new Node("conv", new ConvInteger(window, group), List.of(inputs), List.of(y), "test")).output(y)
-                .build();
+                .constant(scale, arena.fromFloats(scales, filters)).constant(bias, arena.fromFloats(biases, filters))
+                .node(new Node("conv", new ConvInteger(window, group), List.of(inputs), List.of(y), "test"))
+                .node(new Node("to_float", new ConvIntegerToFloat(window, group),
+                        List.of(inputs[0], inputs[1], inputs[2], inputs[3], scale, bias), List.of(dequantized), "test"))
+                .output(y).output(dequantized).build();
         try (Session session = new Session(graph, SessionOptions.defaults());
                 Outputs outputs = session.run(Map.of("x", x, "w", w, "x_zero", xZero, "w_zero", wZero))) {
-            return outputs.get("y").toLongArray();
+            long[] sums = outputs.get("y").toLongArray();
+            float[] expected = new float[sums.length];
+            long plane = outputs.get("y").elementCount() / (outputs.get("y").size(0) * filters);
+            for (int i = 0; i < sums.length; i++) {
+                int f = (int) (i / plane % filters);
+                float scaled = (float) sums[i] * scales[f];
+                expected[i] = scaled + biases[f];
+            }
+            assertThat(outputs.get("dequantized").toFloatArray()).as("ConvIntegerToFloat").containsExactly(expected);
+            return sums;
         }
     }
 

@@ -1321,24 +1321,26 @@ public final class FloatRows {
     }
 
     /**
-     * In place over a row: int32 sums become floats, times {@code scale}, plus {@code bias} when
-     * {@code biased}; the product and the sum each rounded, as separate DequantizeLinear and Add
-     * nodes round them.
+     * A row of int32 sums from byte {@code fromOffset} of {@code from} become floats at byte {@code
+     * toOffset} of {@code to} (the same place, or one that does not overlap it), times {@code scale},
+     * plus {@code bias} when {@code biased}; the product and the sum each rounded, as separate
+     * DequantizeLinear and Add nodes round them.
      */
-    public static void dequantizeRow(MemorySegment c, long byteOffset, long length, float scale, float bias,
-            boolean biased) {
-        c = Segments.exact(c);
+    public static void dequantizeRow(MemorySegment from, long fromOffset, MemorySegment to, long toOffset, long length,
+            float scale, float bias, boolean biased) {
+        from = Segments.exact(from);
+        to = Segments.exact(to);
         int step = SPECIES.length();
         long vectorEnd = length - length % step;
         long j = 0;
         for (; j < vectorEnd; j += step) {
-            FloatVector value = ((FloatVector) IntVector.fromMemorySegment(IntVector.SPECIES_PREFERRED, c,
-                    byteOffset + j * 4, Layouts.ORDER).convert(VectorOperators.I2F, 0)).mul(scale);
-            (biased ? value.add(bias) : value).intoMemorySegment(c, byteOffset + j * 4, Layouts.ORDER);
+            FloatVector value = ((FloatVector) IntVector.fromMemorySegment(IntVector.SPECIES_PREFERRED, from,
+                    fromOffset + j * 4, Layouts.ORDER).convert(VectorOperators.I2F, 0)).mul(scale);
+            (biased ? value.add(bias) : value).intoMemorySegment(to, toOffset + j * 4, Layouts.ORDER);
         }
         for (; j < length; j++) {
-            float value = c.get(Layouts.INT32, byteOffset + j * 4) * scale;
-            c.set(Layouts.FLOAT, byteOffset + j * 4, biased ? value + bias : value);
+            float value = from.get(Layouts.INT32, fromOffset + j * 4) * scale;
+            to.set(Layouts.FLOAT, toOffset + j * 4, biased ? value + bias : value);
         }
     }
 
