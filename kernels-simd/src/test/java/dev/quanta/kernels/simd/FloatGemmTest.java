@@ -92,20 +92,22 @@ class FloatGemmTest {
     }
 
     /**
-     * A padded image read in place gives the bits of its patches gathered into a matrix and packed:
-     * rows under a tile and across chunks, depths across slices, columns in part of a panel, taps in
-     * any order; columns that would read past the values are refused. Skipped where the
-     * micro-kernel takes six rows (AVX2), which has no such product.
+     * A padded image read in place gives the bits of the definition over its patches: each output a
+     * chain of fused multiply-adds over a slice of {@link FloatGemm#MAX_DEPTH} taps in order, the
+     * slices' sums added up: rows under a tile and across chunks, depths across slices, columns in
+     * part of a panel, taps in any order; columns that would read past the values are refused.
+     * Skipped where the micro-kernel takes six rows (AVX2), which has no such product.
      */
     @Test
-    void aPaddedImageGivesTheBitsOfItsGatheredPatches() {
+    void aPaddedImageGivesTheBitsOfTheDefinitionInSlices() {
         org.junit.jupiter.api.Assumptions.assumeTrue(FloatGemm.READS_PADDED_IMAGES, "eight rows a tile (AVX-512)");
         SplittableRandom random = new SplittableRandom(SEED + 9);
         try (Arena arena = Arena.ofConfined()) {
             for (int trial = 0; trial < 40; trial++) {
                 int m = random.nextInt(1, trial % 3 == 0 ? 2 * FloatGemm.ROW_CHUNK : 20);
                 int n = random.nextInt(1, 100);
-                int k = trial % 4 == 0 ? random.nextInt(FloatGemm.DEPTH, 2 * FloatGemm.DEPTH + 9) : random.nextInt(1, 60);
+                int k = trial % 4 == 0 ? random.nextInt(FloatGemm.MAX_DEPTH - 9, 2 * FloatGemm.MAX_DEPTH + 9)
+                        : random.nextInt(1, 60);
                 int first = random.nextInt(0, 50);
                 float[] values = new float[first + n + FloatGemm.PANEL + 400];
                 for (int i = 0; i < values.length; i++) {
@@ -122,8 +124,19 @@ class FloatGemmTest {
                 FloatGemm.Matrix a = matrix(arena, random, m, k, 0);
                 FloatGemm.Matrix expected = matrix(arena, random, m, n, 0);
                 FloatGemm.Matrix actual = matrix(arena, random, m, n, 0);
-                FloatGemm.multiply(FloatGemm.packA(a, m, k, arena.allocate(FloatGemm.packedABytes(m, k), 64)),
-                        fill(arena, gathered, n), expected, n, false);
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        float sum = 0;
+                        for (int slice = 0; slice < k; slice += FloatGemm.MAX_DEPTH) {
+                            float chain = 0;
+                            for (int p = slice; p < Math.min(k, slice + FloatGemm.MAX_DEPTH); p++) {
+                                chain = Math.fma(a.segment().get(Layouts.FLOAT, a.byteAt(i, p)), gathered[p * n + j], chain);
+                            }
+                            sum = slice == 0 ? chain : sum + chain;
+                        }
+                        expected.segment().set(Layouts.FLOAT, expected.byteAt(i, j), sum);
+                    }
+                }
                 FloatGemm.multiply(FloatGemm.packFilters(a, m, k), new FloatGemm.PaddedImage(values, taps), first, actual, n);
                 assertSameBits(expected, actual, m, n, "trial " + trial + " m=" + m + " n=" + n + " k=" + k);
             }
