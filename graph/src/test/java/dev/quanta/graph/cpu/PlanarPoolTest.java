@@ -38,19 +38,38 @@ class PlanarPoolTest {
 
     @Test
     void planesMatchTheGeneralLoop() {
-        SplittableRandom random = new SplittableRandom(0x9001L);
-        for (int trial = 0; trial < 120; trial++) {
+        check(new SplittableRandom(0x9001L), 120, false);
+    }
+
+    /**
+     * 1-D pools whose rows are stacked a few to a plane (the planes' size lowered so that the rows
+     * split into several planes, their count a divisor of the rows'), over more rows than above.
+     */
+    @Test
+    void stackedRowsMatchTheGeneralLoop() {
+        long values = ConvKernels.stackedPoolValues;
+        ConvKernels.stackedPoolValues = 60;
+        try {
+            check(new SplittableRandom(0x9002L), 60, true);
+        } finally {
+            ConvKernels.stackedPoolValues = values;
+        }
+    }
+
+    /** Random pools, all 1-D ({@code oneDimensional}, batches of up to 3 × 7 channels) or a third of them. */
+    private void check(SplittableRandom random, int trials, boolean oneDimensional) {
+        for (int trial = 0; trial < trials; trial++) {
             boolean max = trial % 2 == 0;
             boolean withIndices = max && trial % 4 == 0;
             // A third of the trials 1-D, which runs as 2-D of height 1.
-            int rank = trial % 3 == 1 ? 1 : 2;
+            int rank = oneDimensional || trial % 3 == 1 ? 1 : 2;
             long[] kernel = new long[rank];
             long[] strides = new long[rank];
             long[] dilations = new long[rank];
             long[] pads = new long[2 * rank];
             long[] sizes = new long[2 + rank];
-            sizes[0] = 1 + random.nextInt(2);
-            sizes[1] = 1 + random.nextInt(3);
+            sizes[0] = 1 + random.nextInt(oneDimensional ? 3 : 2);
+            sizes[1] = 1 + random.nextInt(oneDimensional ? 7 : 3);
             for (int d = 0; d < rank; d++) {
                 kernel[d] = 1 + random.nextInt(4);
                 strides[d] = 1 + random.nextInt(3);
