@@ -2142,7 +2142,7 @@ final class ConvKernels {
                 // 4×64×300 took 1.06 ms, a fifth of TopPIC's EnvCNN's run), its rows stacked into
                 // taller planes where the indices do not number each row's positions on their own: a
                 // plane a row, that pool at batch 16 spent 1.7 µs of a thread's time a row of 300.
-                long rows = rank == 1 && indices == null ? stackedRows(planes, inPlane) : 1;
+                long rows = rank == 1 && indices == null && planes > 0 ? stackedRows(planes, inPlane) : 1;
                 Tensor planar = rank == 1 ? x.reshape(planes / rows, 1, rows, inPlane) : x;
                 Window.Geometry planarGeometry = rank == 1 ? planarWindow.resolve(spatial(planar), null) : g;
                 Tensor planarY = rank == 1 ? y.reshape(planes / rows, 1, rows, outPlane) : y;

@@ -51,6 +51,14 @@ class PlanarPoolTest {
         ConvKernels.stackedPoolValues = 60;
         try {
             check(new SplittableRandom(0x9002L), 60, true);
+            // No rows at all: an empty output of its shape.
+            Window window = new Window(new long[] {2}, new long[] {2}, new long[] {1}, new long[] {0, 0}, Window.AutoPad.NOTSET,
+                    false);
+            for (long[] sizes : new long[][] {{0, 3, 10}, {2, 0, 10}}) {
+                Tensor[] empty = pool(new Pool(Pool.Kind.MAX, window, false, 0, false), arena.fromFloats(new float[0], sizes),
+                        false, 2);
+                assertThat(empty[0].shape()).isEqualTo(Shape.of(sizes[0], sizes[1], 5));
+            }
         } finally {
             ConvKernels.stackedPoolValues = values;
         }
