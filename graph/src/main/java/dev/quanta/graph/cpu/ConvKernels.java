@@ -587,7 +587,7 @@ final class ConvKernels {
      * runs to {@code out}. An image whose padded copy takes more than {@link #paddedBandBytes}
      * ({@code rowBytes} a padded row) and than a group's filters ({@code filterBytes} as the
      * product reads them) goes a band of output rows at a time, each band's product from {@code
-     * products}.
+     * products}. Images of one band, as many as the threads or more, go to the threads whole.
      */
     private static void fromPaddedImage(KernelContext context, Lowering l, Tensor x, long rowBytes, long filterBytes,
             Function<Band, PaddedProduct> products, SumsOut out) {
