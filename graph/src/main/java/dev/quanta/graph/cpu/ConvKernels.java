@@ -659,15 +659,16 @@ final class ConvKernels {
     }
 
     /** A thread's sums of {@link #multiplyBand}'s tasks, reused task after task. */
-    private static final ThreadLocal<MemorySegment[]> TASK_SUMS = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
+    private static final ThreadLocal<MemorySegment> TASK_SUMS = ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
     /** The calling thread's room for {@code floats} sums, off-heap. */
     private static MemorySegment taskSums(long floats) {
-        MemorySegment[] kept = TASK_SUMS.get();
-        if (kept[0].byteSize() < 4 * floats) {
-            kept[0] = Arena.ofAuto().allocate(4 * floats, 64);
+        MemorySegment sums = TASK_SUMS.get();
+        if (sums.byteSize() < 4 * floats) {
+            sums = Arena.ofAuto().allocate(4 * floats, 64);
+            TASK_SUMS.set(sums);
         }
-        return kept[0];
+        return sums;
     }
 
     /** One band of group gi's image: copied, then multiplied block by block into sums and out. */
