@@ -3,6 +3,7 @@ package dev.quanta.graph.cpu;
 import dev.quanta.graph.Kernel;
 import dev.quanta.graph.KernelContext;
 import dev.quanta.graph.ops.Resize;
+import dev.quanta.kernels.simd.FloatRows;
 import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Layouts;
 import dev.quanta.tensor.Shape;
@@ -98,7 +99,7 @@ final class ResizeKernel {
                     taps[axis][o] = taps(op, o, x.size(axis), outSizes[axis], scales[axis], roiStart[axis], roiEnd[axis]);
                 }
             }
-            Tensor y = context.allocate(x.dtype(), Shape.of(outSizes));
+            Tensor y = context.allocateForOverwrite(x.dtype(), Shape.of(outSizes));
             if (rank > 0 && !x.dtype().isString() && !x.dtype().isPacked()
                     && Arrays.stream(taps).allMatch(axis -> Arrays.stream(axis).allMatch(ResizeKernel::copies))) {
                 gather(context, x, taps, y);
@@ -283,6 +284,8 @@ final class ResizeKernel {
         int width = Math.toIntExact(x.size(rank - 1));
         Lerp rows = Lerp.of(op, Math.toIntExact(y.size(rank - 2)), height, scales[rank - 2]);
         Lerp columns = Lerp.of(op, Math.toIntExact(y.size(rank - 1)), width, scales[rank - 1]);
+        FloatRows.BilinearColumns inputColumns = new FloatRows.BilinearColumns(columns.low(), columns.high(),
+                columns.lowWeight(), columns.highWeight(), width);
         int outHeight = rows.low().length;
         int outWidth = columns.low().length;
         long outPlane = (long) outHeight * outWidth;
@@ -303,24 +306,11 @@ final class ResizeKernel {
             int inRows = rows.high()[endRow - 1] - firstIn + 1;
             float[] in = new float[inRows * width];
             MemorySegment.copy(from, Layouts.FLOAT, x.byteOffset() + (plane * height + firstIn) * width * 4L, in, 0, in.length);
-            float[] out = new float[(endRow - firstRow) * outWidth];
             for (int oh = firstRow; oh < endRow; oh++) {
-                int upper = (rows.low()[oh] - firstIn) * width;
-                int lower = (rows.high()[oh] - firstIn) * width;
-                float upperWeight = rows.lowWeight()[oh];
-                float lowerWeight = rows.highWeight()[oh];
-                int at = (oh - firstRow) * outWidth;
-                for (int ow = 0; ow < outWidth; ow++) {
-                    int left = columns.low()[ow];
-                    int right = columns.high()[ow];
-                    float leftWeight = columns.lowWeight()[ow];
-                    float rightWeight = columns.highWeight()[ow];
-                    out[at + ow] = leftWeight * upperWeight * in[upper + left] + rightWeight * upperWeight * in[upper + right]
-                            + leftWeight * lowerWeight * in[lower + left] + rightWeight * lowerWeight * in[lower + right];
-                }
+                FloatRows.bilinearRow(in, (rows.low()[oh] - firstIn) * width, (rows.high()[oh] - firstIn) * width,
+                        rows.lowWeight()[oh], rows.highWeight()[oh], inputColumns, to,
+                        y.byteOffset() + (plane * outPlane + (long) oh * outWidth) * 4L);
             }
-            MemorySegment.copy(out, 0, to, Layouts.FLOAT, y.byteOffset() + (plane * outPlane + (long) firstRow * outWidth) * 4L,
-                    out.length);
         });
     }
 

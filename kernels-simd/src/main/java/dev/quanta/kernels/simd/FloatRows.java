@@ -923,6 +923,95 @@ public final class FloatRows {
         }
     }
 
+    /**
+     * The columns of a bilinear resize, for {@link #bilinearRow}: output column j reads input columns
+     * {@code left[j]} and {@code right[j]}, weighed {@code leftWeight[j]} and {@code rightWeight[j]}.
+     * A vector of outputs whose inputs lie within two vectors of its row, from the block's first
+     * input column on (every block of an upsampling, but the row's last ones), picks them from those
+     * two by lane; the others gather them.
+     */
+    public static final class BilinearColumns {
+        private final int[] left;
+        private final int[] right;
+        private final float[] leftWeight;
+        private final float[] rightWeight;
+        /** Per output column: its inputs' lanes in the two vectors from its block's first input column. */
+        private final float[] leftLane;
+        private final float[] rightLane;
+        /** Per block of a vector of outputs: its first input column, or −1 where it gathers. */
+        private final int[] first;
+
+        public BilinearColumns(int[] left, int[] right, float[] leftWeight, float[] rightWeight, int inWidth) {
+            this.left = left;
+            this.right = right;
+            this.leftWeight = leftWeight;
+            this.rightWeight = rightWeight;
+            int count = left.length;
+            int lanes = SPECIES.length();
+            leftLane = new float[count];
+            rightLane = new float[count];
+            first = new int[count / lanes];
+            for (int block = 0; block < first.length; block++) {
+                int from = left[block * lanes];
+                boolean near = from + 2 * lanes <= inWidth;
+                for (int j = block * lanes; j < (block + 1) * lanes; j++) {
+                    leftLane[j] = left[j] - from;
+                    rightLane[j] = right[j] - from;
+                    near &= left[j] >= from && right[j] >= from && right[j] - from < 2 * lanes
+                            && left[j] - from < 2 * lanes;
+                }
+                first[block] = near ? from : -1;
+            }
+        }
+    }
+
+    /**
+     * One output row of a bilinear resize to byte {@code at} of {@code out}: output j weighs the
+     * values of {@code columns}' input columns in the input rows from {@code upper} and {@code lower}
+     * (offsets into {@code in}) as ONNX Runtime does and sums them in its order, {@code
+     * leftWeight[j]·upperWeight·in[upper + left[j]] + rightWeight[j]·upperWeight·in[upper + right[j]]
+     * + …} left to right in float, so its bits.
+     */
+    public static void bilinearRow(float[] in, int upper, int lower, float upperWeight, float lowerWeight,
+            BilinearColumns columns, MemorySegment out, long at) {
+        out = Segments.exact(out);
+        int step = SPECIES.length();
+        int[] left = columns.left;
+        int[] right = columns.right;
+        int j = 0;
+        for (int block = 0; block < columns.first.length; block++, j += step) {
+            FloatVector a, b, c, d;
+            int from = columns.first[block];
+            if (from >= 0) {
+                FloatVector leftLanes = FloatVector.fromArray(SPECIES, columns.leftLane, j);
+                FloatVector rightLanes = FloatVector.fromArray(SPECIES, columns.rightLane, j);
+                FloatVector upperLow = FloatVector.fromArray(SPECIES, in, upper + from);
+                FloatVector upperHigh = FloatVector.fromArray(SPECIES, in, upper + from + step);
+                FloatVector lowerLow = FloatVector.fromArray(SPECIES, in, lower + from);
+                FloatVector lowerHigh = FloatVector.fromArray(SPECIES, in, lower + from + step);
+                a = leftLanes.selectFrom(upperLow, upperHigh);
+                b = rightLanes.selectFrom(upperLow, upperHigh);
+                c = leftLanes.selectFrom(lowerLow, lowerHigh);
+                d = rightLanes.selectFrom(lowerLow, lowerHigh);
+            } else {
+                a = FloatVector.fromArray(SPECIES, in, upper, left, j);
+                b = FloatVector.fromArray(SPECIES, in, upper, right, j);
+                c = FloatVector.fromArray(SPECIES, in, lower, left, j);
+                d = FloatVector.fromArray(SPECIES, in, lower, right, j);
+            }
+            FloatVector lw = FloatVector.fromArray(SPECIES, columns.leftWeight, j);
+            FloatVector rw = FloatVector.fromArray(SPECIES, columns.rightWeight, j);
+            lw.mul(upperWeight).mul(a).add(rw.mul(upperWeight).mul(b)).add(lw.mul(lowerWeight).mul(c))
+                    .add(rw.mul(lowerWeight).mul(d)).intoMemorySegment(out, at + j * 4L, Layouts.ORDER);
+        }
+        for (; j < left.length; j++) {
+            float lw = columns.leftWeight[j];
+            float rw = columns.rightWeight[j];
+            out.set(Layouts.FLOAT, at + j * 4L, lw * upperWeight * in[upper + left[j]] + rw * upperWeight * in[upper + right[j]]
+                    + lw * lowerWeight * in[lower + left[j]] + rw * lowerWeight * in[lower + right[j]]);
+        }
+    }
+
     /** out[i] = (int) a[i] over contiguous float32 in and int32 out (in place allowed), for floats holding integers. */
     public static void toInts(MemorySegment a, long aOffset, MemorySegment out, long outOffset, long length) {
         a = Segments.exact(a);

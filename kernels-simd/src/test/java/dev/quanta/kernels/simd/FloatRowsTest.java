@@ -138,6 +138,60 @@ class FloatRowsTest {
         }
     }
 
+    /**
+     * Bilinear rows give the scalar formula's bits, ONNX Runtime's order of operations, whether a
+     * vector of outputs picks its inputs from two loaded vectors or gathers them: upsampling by
+     * several factors (every block near, but the row's last ones), an axis left alone, downsampling
+     * (every block gathers), columns that repeat at the row's end, and widths around a vector.
+     */
+    @Test
+    void bilinearRowsGiveTheScalarFormulasBits() {
+        SplittableRandom random = new SplittableRandom(SEED + 9);
+        double[] factors = {1, 1.5, 2, 3, 4, 0.5, 0.3, 1.07};
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 200; trial++) {
+                int inWidth = 1 + random.nextInt(trial % 3 == 0 ? 8 : 90);
+                double factor = factors[trial % factors.length];
+                int outWidth = Math.max(1, (int) Math.round(inWidth * factor));
+                int[] left = new int[outWidth];
+                int[] right = new int[outWidth];
+                float[] leftWeight = new float[outWidth];
+                float[] rightWeight = new float[outWidth];
+                for (int j = 0; j < outWidth; j++) {
+                    float at = Math.max(0, Math.min((float) ((j + 0.5) / factor - 0.5), inWidth - 1));
+                    left[j] = (int) at;
+                    right[j] = Math.min(left[j] + 1, inWidth - 1);
+                    leftWeight[j] = right[j] - at;
+                    rightWeight[j] = 1 - leftWeight[j];
+                }
+                int rows = 3;
+                float[] in = new float[rows * inWidth];
+                for (int i = 0; i < in.length; i++) {
+                    in[i] = trial % 10 == 9 ? EXTREMES[random.nextInt(EXTREMES.length)] : (float) random.nextGaussian();
+                }
+                int upper = random.nextInt(rows) * inWidth;
+                int lower = random.nextInt(rows) * inWidth;
+                float upperWeight = random.nextFloat();
+                float lowerWeight = 1 - upperWeight;
+                MemorySegment out = arena.allocate(4L * outWidth + 8);
+                FloatRows.bilinearRow(in, upper, lower, upperWeight, lowerWeight,
+                        new FloatRows.BilinearColumns(left, right, leftWeight, rightWeight, inWidth), out, 4);
+                for (int j = 0; j < outWidth; j++) {
+                    float lw = leftWeight[j];
+                    float rw = rightWeight[j];
+                    float expected = lw * upperWeight * in[upper + left[j]] + rw * upperWeight * in[upper + right[j]]
+                            + lw * lowerWeight * in[lower + left[j]] + rw * lowerWeight * in[lower + right[j]];
+                    // Any NaN for a NaN: x86 gives its own sign to the NaN of ∞ − ∞.
+                    assertThat(Float.floatToIntBits(out.get(Layouts.FLOAT, 4 + 4L * j)))
+                            .as("trial %d, %d → %d columns, column %d", trial, inWidth, outWidth, j)
+                            .isEqualTo(Float.floatToIntBits(expected));
+                }
+                assertThat(out.get(ValueLayout.JAVA_INT, 0)).as("before the row").isZero();
+                assertThat(out.get(ValueLayout.JAVA_INT, 4 + 4L * outWidth)).as("after the row").isZero();
+            }
+        }
+    }
+
     @Test
     void binaryRowsMatchTheReferenceExactly() {
         SplittableRandom random = new SplittableRandom(SEED);
