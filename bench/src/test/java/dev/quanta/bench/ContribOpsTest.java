@@ -277,6 +277,28 @@ class ContribOpsTest {
         compareFloats("QuickGelu", List.of(x), Map.of("alpha", 1.1f), Map.of(), 1e-5);
     }
 
+    /**
+     * Linear layers as PyTorch exports them, against ONNX Runtime: Gemm with transB over constant
+     * weights and bias then LeakyRelu, and MatMul then Add of a constant bias then Tanh, which Quanta
+     * fuses into one LinearLayer each, at the few-row kernel's four rows, a single row, and the
+     * GEMM's many.
+     */
+    @Test
+    void linearLayersOfConstantWeightsMatchOnnxRuntime() throws Exception {
+        for (int rows : new int[] {1, 4, 130}) {
+            List<Input> gemm = List.of(gaussian("A", 1, rows, 37).asFed(), gaussian("B", 0.3, 45, 37), gaussian("C", 1, 45));
+            Onnx.NodeProto.Builder product = node("Gemm", "", "G", "A", "B", "C").addAttribute(integer("transB", 1));
+            Onnx.NodeProto.Builder leaky = node("LeakyRelu", "", "Y", "G").addAttribute(real("alpha", 0.05f));
+            compareOutputs("Gemm, LeakyRelu, " + rows + " rows", model("linear", List.of(product, leaky), gemm, FLOAT), gemm,
+                    List.of("Y"), List.of(FLOAT), 1e-5);
+            List<Input> matMul = List.of(gaussian("A", 1, 2, rows, 37).asFed(), gaussian("B", 0.3, 37, 45), gaussian("C", 1, 45));
+            List<Onnx.NodeProto.Builder> nodes = List.of(node("MatMul", "", "P", "A", "B"), node("Add", "", "S", "C", "P"),
+                    node("Tanh", "", "Y", "S"));
+            compareOutputs("MatMul, Add, Tanh, " + rows + " rows", model("linear", nodes, matMul, FLOAT), matMul, List.of("Y"),
+                    List.of(FLOAT), 1e-5);
+        }
+    }
+
     @Test
     void fusedConvGemmAndMatMulWithEveryActivation() throws Exception {
         Map<String, float[]> activations = new java.util.LinkedHashMap<>();

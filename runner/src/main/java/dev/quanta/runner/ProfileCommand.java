@@ -24,7 +24,7 @@ final class ProfileCommand implements Callable<Integer> {
 
     /** Core ops that load-time passes make from longer chains, or that compute in integers. */
     static final Set<String> FUSED_OPS = Set.of("MatMulIntegerToFloat", "DynamicQuantizeMatMul", "MatMulInteger", "QLinearMatMul",
-            "ConvInteger", "ConvIntegerToFloat", "QLinearConv", "Normalize", "GELU", "HARD_SWISH_CHAIN", "MaskedSoftmax", "Attention");
+            "ConvInteger", "ConvIntegerToFloat", "QLinearConv", "Normalize", "GELU", "HARD_SWISH_CHAIN", "MaskedSoftmax", "Attention", "LinearLayer");
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;

@@ -67,6 +67,7 @@ import dev.quanta.graph.ops.OptionalOp;
 import dev.quanta.graph.ops.SequenceOp;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulTransposedB;
+import dev.quanta.graph.ops.LinearLayer;
 import dev.quanta.graph.ops.Range;
 import dev.quanta.graph.ops.Recurrent;
 import dev.quanta.graph.ops.RoiAlign;
@@ -110,6 +111,7 @@ public final class CpuBackend {
             case BitCast cast -> ValueKernel.ofTensors(ElementwiseKernels.bitCast(cast));
             case MatMul ignored -> ValueKernel.ofTensors(MathKernels.matMul());
             case MatMulTransposedB ignored -> ValueKernel.ofTensors(MathKernels.matMulTransposedB());
+            case LinearLayer layer -> ValueKernel.ofTensors(MathKernels.linearLayer(layer));
             case Reduce reduce -> ValueKernel.ofTensors(MathKernels.reduce(reduce));
             case ArgReduce argReduce -> ValueKernel.ofTensors(MathKernels.argReduce(argReduce));
             case Softmax softmax -> ValueKernel.ofTensors(MathKernels.softmax(softmax));

@@ -79,7 +79,7 @@ final class ElementwiseKernels {
         return Math.clamp(Math.min(elements / MIN_ELEMENTS_PER_BLOCK, units), 1, 2L * context.threads());
     }
 
-    private static FloatRows.Function vectorFunction(Unary op) {
+    static FloatRows.Function vectorFunction(Unary op) {
         return switch (op.kind()) {
             case EXP -> FloatRows.Function.EXP;
             case SQRT -> FloatRows.Function.SQRT;

@@ -1,6 +1,7 @@
 package dev.quanta.graph.cpu;
 
 import dev.quanta.graph.Kernel;
+import dev.quanta.graph.ops.LinearLayer;
 import dev.quanta.graph.ops.ArgReduce;
 import dev.quanta.graph.ops.Attention;
 import dev.quanta.graph.ops.AttentionMask;
@@ -125,6 +126,42 @@ final class MathKernels {
             // B's zero points go into its packing, so they must be as constant as B.
             boolean constantB = context.isConstant(1) && (inputs.length <= 3 || inputs[3] == null || context.isConstant(3));
             return new Tensor[] {multiply(context, a, b, zeros, epilogue, constantB ? weights : null)};
+        };
+    }
+
+    /**
+     * {@link LinearLayer}: the product as MatMul or A·Wᵀ computes it, then each row plus the bias and
+     * through the activation, in place, as the Add and the activation nodes would compute them (the
+     * same vector kernels, so the same bits).
+     */
+    static Kernel linearLayer(LinearLayer op) {
+        Kernel product = op.transposedB() ? matMulTransposedB() : matMul();
+        FloatRows.Function activation = op.activation() == null ? null : ElementwiseKernels.vectorFunction(op.activation());
+        float alpha = op.activation() == null ? 0 : (float) op.activation().alpha();
+        float beta = op.activation() == null ? 0 : (float) op.activation().beta();
+        return (context, inputs) -> {
+            Tensor bias = inputs[2];
+            Tensor out = product.run(context, new Tensor[] {inputs[0], inputs[1]})[0];
+            long n = bias.elementCount();
+            if (bias.dtype() != DType.FLOAT || bias.rank() != 1 || out.dtype() != DType.FLOAT || out.rank() == 0
+                    || out.size(out.rank() - 1) != n || !out.isContiguous()) {
+                throw context.error("a Linear layer adds a 1-D float32 bias along its product's last axis, not " + bias
+                        + " to " + out);
+            }
+            Tensor biasRow = bias.contiguous();
+            long rows = n == 0 ? 0 : out.elementCount() / n;
+            long tasks = ElementwiseKernels.blocks(context, out.elementCount(), rows);
+            context.parallel(tasks, task -> {
+                for (long row = task * rows / tasks; row < (task + 1) * rows / tasks; row++) {
+                    long at = out.byteOffset() + row * n * 4;
+                    FloatRows.binary(FloatRows.Op.ADD, out.segment(), at, false, biasRow.segment(), biasRow.byteOffset(), false,
+                            out.segment(), at, n);
+                    if (activation != null) {
+                        FloatRows.unary(activation, alpha, beta, out.segment(), at, out.segment(), at, n);
+                    }
+                }
+            });
+            return new Tensor[] {out};
         };
     }
 

@@ -6,7 +6,7 @@ package dev.quanta.graph.ops;
  * runtime tensors in ONNX (a Reshape's shape, a Slice's starts) stay inputs here.
  */
 public sealed interface CoreOp
-        permits Unary, Binary, Where, Cast, CastLike, BitCast, MatMul, MatMulTransposedB, Reduce, ArgReduce, Softmax, MaskedSoftmax, Attention, AttentionMask, LinearAttention, Reshape, Transpose, Squeeze,
+        permits Unary, Binary, Where, Cast, CastLike, BitCast, MatMul, MatMulTransposedB, LinearLayer, Reduce, ArgReduce, Softmax, MaskedSoftmax, Attention, AttentionMask, LinearAttention, Reshape, Transpose, Squeeze,
                 Unsqueeze, Flatten, Concat, Split, Slice, Gather, ShapeOf, Size, Expand, ConstantOfShape, Identity, Range,
                 Normalize, ChannelNormalize, LocalResponseNorm, Quantize, Dequantize, DequantizeBlocks, DynamicQuantize, DynamicQuantizeMatMul, MatMulInteger,
                 MatMulIntegerToFloat, QLinearMatMul, ConvInteger, ConvIntegerToFloat, QLinearConv,

@@ -6,7 +6,6 @@ import dev.quanta.graph.Value;
 import dev.quanta.graph.ops.Binary;
 import dev.quanta.graph.ops.ChannelNormalize;
 import dev.quanta.graph.ops.Conv;
-import dev.quanta.tensor.DType;
 import dev.quanta.tensor.Tensor;
 import dev.quanta.tensor.TensorArena;
 import java.util.ArrayList;
@@ -33,9 +32,9 @@ public final class ConvAffineFusion {
             if (!(conv.op() instanceof Conv) || rewrite.touches(conv)) {
                 continue;
             }
-            Tensor w = floats(graph, conv.inputs().get(1));
+            Tensor w = rewrite.floatConstant(conv.inputs().get(1));
             Value biasValue = conv.inputs().size() > 2 ? conv.inputs().get(2) : null;
-            Tensor bias = biasValue == null ? null : floats(graph, biasValue);
+            Tensor bias = biasValue == null ? null : rewrite.floatConstant(biasValue);
             if (w == null || w.rank() < 1 || biasValue != null && (bias == null || bias.elementCount() != w.size(0))) {
                 continue;
             }
@@ -47,7 +46,7 @@ public final class ConvAffineFusion {
             List<Node> chain = new ArrayList<>();
             for (Node step = rewrite.onlyReader(conv); step != null && !rewrite.touches(step); step = rewrite.onlyReader(step)) {
                 Value input = (chain.isEmpty() ? conv : chain.getLast()).outputs().get(0);
-                if (!fold(graph, step, input, scale, shift, w.rank())) {
+                if (!fold(rewrite, step, input, scale, shift, w.rank())) {
                     break;
                 }
                 chain.add(step);
@@ -78,7 +77,7 @@ public final class ConvAffineFusion {
     }
 
     /** Folds {@code step} applied to {@code input} into the per-filter scale and shift; false if it is not such a step. */
-    private static boolean fold(Graph graph, Node step, Value input, double[] scale, double[] shift, int outputRank) {
+    private static boolean fold(Rewrite rewrite, Node step, Value input, double[] scale, double[] shift, int outputRank) {
         int filters = scale.length;
         if (step.op() instanceof ChannelNormalize op) {
             if (op.training() || step.inputs().size() < 5 || step.inputs().get(0) != input) {
@@ -86,7 +85,7 @@ public final class ConvAffineFusion {
             }
             double[][] statistics = new double[4][];
             for (int i = 0; i < 4; i++) {
-                Tensor tensor = floats(graph, step.inputs().get(1 + i));
+                Tensor tensor = rewrite.floatConstant(step.inputs().get(1 + i));
                 if (tensor == null || tensor.elementCount() != filters) {
                     return false;
                 }
@@ -103,7 +102,7 @@ public final class ConvAffineFusion {
         if (!multiply && !Rewrite.binary(step, Binary.Kind.ADD)) {
             return false;
         }
-        Tensor operand = floats(graph, Rewrite.other(step, input));
+        Tensor operand = rewrite.floatConstant(Rewrite.other(step, input));
         if (operand == null || !perFilter(operand, filters, outputRank)) {
             return false;
         }
@@ -132,11 +131,5 @@ public final class ConvAffineFusion {
         long count = operand.elementCount();
         return rank <= outputRank
                 && (count == 1 || count == filters && channelAxis >= 0 && operand.size(channelAxis) == filters);
-    }
-
-    /** A float32 constant that cannot be fed (not also a graph input), or null. */
-    private static Tensor floats(Graph graph, Value value) {
-        Tensor tensor = value == null || graph.inputs().contains(value) ? null : graph.constants().get(value);
-        return tensor == null || tensor.dtype() != DType.FLOAT ? null : tensor;
     }
 }

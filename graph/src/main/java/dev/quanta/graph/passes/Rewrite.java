@@ -64,6 +64,12 @@ final class Rewrite {
         return node == null || node.outputs().size() != 1 ? null : onlyReader(node.outputs().get(0));
     }
 
+    /** A float32 constant that cannot be fed (not also a graph input), or null. */
+    Tensor floatConstant(Value value) {
+        Tensor tensor = value == null || graph.inputs().contains(value) ? null : graph.constants().get(value);
+        return tensor == null || tensor.dtype() != DType.FLOAT ? null : tensor;
+    }
+
     /** The value of a float32 constant of one element and rank at most 1 (it broadcasts away), or null. */
     Float floatScalar(Value value) {
         Tensor tensor = value == null ? null : graph.constants().get(value);

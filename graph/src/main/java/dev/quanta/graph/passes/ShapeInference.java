@@ -28,6 +28,7 @@ import dev.quanta.graph.ops.Identity;
 import dev.quanta.graph.ops.LocalResponseNorm;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulTransposedB;
+import dev.quanta.graph.ops.LinearLayer;
 import dev.quanta.graph.ops.MatMulInteger;
 import dev.quanta.graph.ops.DynamicQuantizeMatMul;
 import dev.quanta.graph.ops.MatMulIntegerToFloat;
@@ -209,10 +210,9 @@ public final class ShapeInference {
                     out[0] = c == null || a == null || b == null ? null : Shape.broadcast(c, a, b);
                 }
                 case MatMul ignored -> out[0] = matMul(x, shape(node, 1));
-                case MatMulTransposedB ignored -> {
-                    Shape b = shape(node, 1);
-                    out[0] = b == null || b.rank() != 2 ? null : matMul(x, Shape.of(List.of(b.dim(1), b.dim(0))));
-                }
+                case MatMulTransposedB ignored -> out[0] = transposedProduct(x, shape(node, 1));
+                case LinearLayer layer -> out[0] = layer.transposedB() ? transposedProduct(x, shape(node, 1))
+                        : matMul(x, shape(node, 1));
                 case MatMulInteger ignored -> out[0] = matMul(x, shape(node, 1));
                 case MatMulIntegerToFloat ignored -> out[0] = matMul(x, shape(node, 1));
                 case DynamicQuantizeMatMul ignored -> out[0] = matMul(x, shape(node, 1));
@@ -443,6 +443,11 @@ public final class ShapeInference {
             result.add(known(value));
         }
         return result;
+    }
+
+    /** A·Bᵀ of a 2-D B [N, K]: MatMul's shape with B's axes swapped. */
+    private static Shape transposedProduct(Shape a, Shape b) {
+        return b == null || b.rank() != 2 ? null : matMul(a, Shape.of(List.of(b.dim(1), b.dim(0))));
     }
 
     private static Shape matMul(Shape a, Shape b) {

@@ -22,6 +22,7 @@ import dev.quanta.graph.ops.EyeLike;
 import dev.quanta.graph.ops.LabelEncoder;
 import dev.quanta.graph.ops.MatMul;
 import dev.quanta.graph.ops.MatMulTransposedB;
+import dev.quanta.graph.ops.LinearLayer;
 import dev.quanta.graph.ops.MelWeightMatrix;
 import dev.quanta.graph.ops.ConvInteger;
 import dev.quanta.graph.ops.ConvIntegerToFloat;
@@ -207,6 +208,11 @@ public final class TypeCheck {
             case MatMulTransposedB ignored -> {
                 if (in[0] != null && in[0] != DType.FLOAT || in[1] != null && in[1] != DType.FLOAT) {
                     return "operands must be float32, not " + in[0] + " and " + in[1];
+                }
+            }
+            case LinearLayer ignored -> {
+                if (Arrays.stream(in).anyMatch(type -> type != null && type != DType.FLOAT)) {
+                    return "operands and bias must be float32, not " + Arrays.toString(in);
                 }
             }
             case MatMulInteger ignored -> {

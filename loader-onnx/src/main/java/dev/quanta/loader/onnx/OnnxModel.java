@@ -18,6 +18,7 @@ import dev.quanta.graph.passes.HalfPrecisionWidening;
 import dev.quanta.graph.passes.HardSwishFusion;
 import dev.quanta.graph.passes.IntegerMatMulFusion;
 import dev.quanta.graph.passes.LayerNormFusion;
+import dev.quanta.graph.passes.LinearLayerFusion;
 import dev.quanta.graph.passes.MaskedSoftmaxFusion;
 import dev.quanta.graph.passes.ShapeInference;
 import dev.quanta.graph.passes.TransposedWeights;
@@ -142,7 +143,8 @@ public final class OnnxModel implements AutoCloseable {
                     shapes, types), shapes, types), weights);
             Graph widened = HalfPrecisionWidening.apply(fused, TypeCheck.apply(fused));
             // Before folding, which would copy a transposed weight.
-            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(TransposedWeights.apply(widened), weights, shapes));
+            Graph graph = DeadCodeRemoval.apply(ConstantFolding.apply(LinearLayerFusion.apply(TransposedWeights.apply(widened)),
+                    weights, shapes));
             return new OnnxModel(metadata, translated, shapes, graph, weights, Collections.unmodifiableMap(outputShapes));
         } catch (QuantaException e) {
             weights.close();
