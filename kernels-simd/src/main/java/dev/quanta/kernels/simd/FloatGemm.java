@@ -637,18 +637,9 @@ public final class FloatGemm {
                     for (int column = 0; column < n; column += PANEL) {
                         long bAt = packed.at(depth, firstColumn + column);
                         for (int block = 0; block * ROWS < height; block++) {
-                            int valid = Math.min(ROWS, height - block * ROWS);
-                            if (offHeapA == null && valid <= HALF_ROWS) {
-                                halfKernel(aValues, aAt + block * ROWS * rows, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
-                                        valid, column, n, add, integers, last, firstColumn);
-                            } else if (offHeapA == null) {
-                                kernel(aValues, aAt + block * ROWS * rows, packed.data, bAt, rows, tile, c, chunk + block * ROWS,
-                                        valid, column, n, add, integers, last, firstColumn);
-                            } else {
-                                kernelFromSegment(offHeapA, block * ROWS * rows * 4L, packed.data, bAt, rows, tile, c,
-                                        chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers,
-                                        last, firstColumn);
-                            }
+                            multiplyTile(aValues, aAt, offHeapA, block * ROWS * rows, packed.data, bAt, rows, tile, c,
+                                    chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers, last,
+                                    firstColumn);
                         }
                     }
                 }
@@ -666,22 +657,33 @@ public final class FloatGemm {
                     for (int panel = 0; panel * PANEL < width; panel++) {
                         int column = columns + panel * PANEL;
                         for (int block = 0; block * ROWS < height; block++) {
-                            int valid = Math.min(ROWS, height - block * ROWS);
-                            if (offHeapA == null && valid <= HALF_ROWS) {
-                                halfKernel(aValues, aAt + block * ROWS * rows, packedB, panel * PANEL * rows * 4L, rows, tile, c,
-                                        chunk + block * ROWS, valid, column, n, add, integers, null, 0);
-                            } else if (offHeapA == null) {
-                                kernel(aValues, aAt + block * ROWS * rows, packedB, panel * PANEL * rows * 4L, rows, tile, c,
-                                        chunk + block * ROWS, valid, column, n, add, integers, null, 0);
-                            } else {
-                                kernelFromSegment(offHeapA, block * ROWS * rows * 4L, packedB, panel * PANEL * rows * 4L, rows,
-                                        tile, c, chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add,
-                                        integers, null, 0);
-                            }
+                            multiplyTile(aValues, aAt, offHeapA, block * ROWS * rows, packedB, panel * PANEL * rows * 4L, rows,
+                                    tile, c, chunk + block * ROWS, Math.min(ROWS, height - block * ROWS), column, n, add, integers,
+                                    null, 0);
                         }
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * One tile of {@code valid} rows from {@code row}, its packed values {@code blockAt} floats past
+     * the chunk's start ({@code aAt} in {@code aValues}, or the start of {@code offHeapA}), by one
+     * panel of B: from the off-heap copy with six rows a tile, else on the half-height kernel when
+     * the rows fill half a tile or less, else on the whole one.
+     */
+    private static void multiplyTile(float[] aValues, int aAt, MemorySegment offHeapA, int blockAt, MemorySegment packedB,
+            long bAt, int rows, float[] tile, Matrix c, int row, int valid, int column, int n, boolean add, boolean integers,
+            Dequantization then, int firstColumn) {
+        if (offHeapA != null) {
+            kernelFromSegment(offHeapA, blockAt * 4L, packedB, bAt, rows, tile, c, row, valid, column, n, add, integers, then,
+                    firstColumn);
+        } else if (valid <= HALF_ROWS) {
+            halfKernel(aValues, aAt + blockAt, packedB, bAt, rows, tile, c, row, valid, column, n, add, integers, then,
+                    firstColumn);
+        } else {
+            kernel(aValues, aAt + blockAt, packedB, bAt, rows, tile, c, row, valid, column, n, add, integers, then, firstColumn);
         }
     }
 
