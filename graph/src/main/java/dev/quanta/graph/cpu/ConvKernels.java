@@ -808,13 +808,25 @@ final class ConvKernels {
                 && l.inPlane() <= Integer.MAX_VALUE && l.outPlane() <= Integer.MAX_VALUE;
     }
 
+    /** Pads channel {@code channel} of image {@code image} into {@code padded} from {@code at} ({@link Depthwise#pad}). */
+    private interface PlanePadding {
+        void pad(Depthwise.Shape shape, long image, long channel, float[] padded, int at);
+    }
+
+    /** What becomes of filter {@code filter}'s output plane of image {@code image}, summed at {@code planeOffset}. */
+    private interface PlaneDone {
+        void accept(long image, int filter, long planeOffset);
+    }
+
     /**
      * Each output plane summed directly from padded copies of its group's input planes ({@link
-     * Depthwise#planes4}, {@link Depthwise#plane}), the copies made once an image and the planes
-     * spread over the threads; then its bias. 3×3 over RGB, one thread: 33 GFLOP/s a filter at a
-     * time, 56 four at a time; 7×7 (ResNet's first layer): 45 and 93 (a throwaway loop).
+     * Depthwise#planes4}, {@link Depthwise#plane}) into {@code sums} (y's shape, from byte {@code
+     * sumsOffset}), the copies made once an image and the planes spread over the threads; then each
+     * plane goes to {@code done} on the task that summed it. 3×3 over RGB, one thread: 33 GFLOP/s a
+     * filter at a time, 56 four at a time; 7×7 (ResNet's first layer): 45 and 93 (a throwaway loop).
      */
-    private static void fewChannels(KernelContext context, Lowering l, Tensor x, float[] w, Tensor y, Tensor biases) {
+    private static void fewChannels(KernelContext context, Lowering l, PlanePadding padding, float[] w, MemorySegment sums,
+            long sumsOffset, PlaneDone done) {
         Depthwise.Shape shape = depthwiseShape(l);
         int channels = Math.toIntExact(l.groupChannels());
         int size = shape.paddedSize();
@@ -822,8 +834,7 @@ final class ConvKernels {
         int filterTaps = Math.toIntExact(l.patch());
         for (long n = 0; n < l.batch(); n++) {
             long image = n;
-            context.parallel(l.channels(), c -> Depthwise.pad(x.segment(), (l.inBase(x, image, 0) + c * l.inPlane()) * 4, shape,
-                    0f, padded, (int) c * size));
+            context.parallel(l.channels(), c -> padding.pad(shape, image, c, padded, (int) c * size));
             // Four filters of a group a task, where the kernel reads each loaded input vector four times.
             long blocks = Math.ceilDiv(l.groupFilters(), 4);
             context.parallel(l.group() * blocks, task -> {
@@ -831,23 +842,29 @@ final class ConvKernels {
                 long first = group * l.groupFilters() + task % blocks * 4;
                 long end = Math.min(first + 4, (group + 1) * l.groupFilters());
                 int from = group * channels * size;
-                long at = y.byteOffset() + (image * l.filters() + first) * l.outPlane() * 4;
+                long at = sumsOffset + (image * l.filters() + first) * l.outPlane() * 4;
                 if (end - first == 4) {
-                    Depthwise.planes4(padded, from, channels, w, (int) first * filterTaps, filterTaps, shape, y.segment(), at,
+                    Depthwise.planes4(padded, from, channels, w, (int) first * filterTaps, filterTaps, shape, sums, at,
                             l.outPlane() * 4);
                 } else {
                     for (long f = first; f < end; f++) {
-                        Depthwise.plane(padded, from, channels, w, (int) f * filterTaps, 0f, shape, y.segment(),
+                        Depthwise.plane(padded, from, channels, w, (int) f * filterTaps, 0f, shape, sums,
                                 at + (f - first) * l.outPlane() * 4);
                     }
                 }
-                for (long f = first; f < end && biases != null; f++) {
-                    long plane = at + (f - first) * l.outPlane() * 4;
-                    FloatRows.binary(FloatRows.Op.ADD, y.segment(), plane, false, biases.segment(), biases.byteOffset() + f * 4,
-                            true, y.segment(), plane, l.outPlane());
+                for (long f = first; f < end && done != null; f++) {
+                    done.accept(image, (int) f, at + (f - first) * l.outPlane() * 4);
                 }
             });
         }
+    }
+
+    /** {@link #fewChannels} over float planes, each output plane then biased. */
+    private static void fewChannels(KernelContext context, Lowering l, Tensor x, float[] w, Tensor y, Tensor biases) {
+        fewChannels(context, l, (shape, image, c, padded, at) -> Depthwise.pad(x.segment(),
+                (l.inBase(x, image, 0) + c * l.inPlane()) * 4, shape, 0f, padded, at), w, y.segment(), y.byteOffset(),
+                biases == null ? null : (image, f, plane) -> FloatRows.binary(FloatRows.Op.ADD, y.segment(), plane, false,
+                        biases.segment(), biases.byteOffset() + f * 4, true, y.segment(), plane, l.outPlane()));
     }
 
     /**
@@ -1218,16 +1235,37 @@ final class ConvKernels {
      */
     private record IntegerOperands(Tensor x, Tensor w, int[] xZero, int[] wZero, Lowering lowering) {
 
-        /** {@link #convolve} of a depthwise convolution: each plane as floats less its zero point, then the float kernel. */
-        private void depthwiseIntegers(KernelContext context, Tensor sums, BlockEpilogue epilogue) {
-            Lowering l = lowering;
-            int taps = (int) l.patch();
-            float[] weights = new float[(int) l.filters() * taps];
+        /** The filters as floats less their zero points, in W's order. */
+        private float[] floatWeights() {
+            int taps = (int) lowering.patch();
+            float[] weights = new float[(int) lowering.filters() * taps];
             MemorySegment filters = w.segment();
             for (int i = 0; i < weights.length; i++) {
                 byte value = filters.get(ValueLayout.JAVA_BYTE, w.offset() + i);
                 weights[i] = (w.dtype() == DType.UINT8 ? value & 0xFF : value) - wZero[wZero.length == 1 ? 0 : i / taps];
             }
+            return weights;
+        }
+
+        /**
+         * A plane of exact sums held as floats, from byte {@code offset} of {@code sums} (element {@code
+         * at} of the output), to {@code epilogue}: as they are where it takes them, else as int32 first.
+         */
+        private void floatSumsDone(MemorySegment sums, long offset, int filter, long at, BlockEpilogue epilogue) {
+            int count = (int) lowering.outPlane();
+            if (epilogue == null || !epilogue.applyToFloatSums(sums, offset, filter, at, count, lowering.patch())) {
+                FloatRows.toInts(sums, offset, sums, offset, count);
+                if (epilogue != null) {
+                    epilogue.apply(sums, offset, filter, at, count);
+                }
+            }
+        }
+
+        /** {@link #convolve} of a depthwise convolution: each plane as floats less its zero point, then the float kernel. */
+        private void depthwiseIntegers(KernelContext context, Tensor sums, BlockEpilogue epilogue) {
+            Lowering l = lowering;
+            int taps = (int) l.patch();
+            float[] weights = floatWeights();
             Depthwise.Shape shape = depthwiseShape(l);
             // Segments taken once: each call checks that the run's arena is still open (taken per row,
             // those checks were 3% of a JFR profile of `quanta bench-ops --conv`).
@@ -1239,14 +1277,26 @@ final class ConvKernels {
                 float[] padded = plane(shape.paddedSize());
                 Depthwise.padBytes(input, from, x.dtype() == DType.UINT8, xZero[0], shape, 0f, padded, 0);
                 long at = plane * l.outPlane();
-                Depthwise.plane(padded, 0, 1, weights, (int) filter * taps, 0f, shape, output, at * 4);
-                if (epilogue == null || !epilogue.applyToFloatSums(output, at * 4, (int) filter, at, (int) l.outPlane(), taps)) {
-                    FloatRows.toInts(output, at * 4, output, at * 4, l.outPlane());
-                    if (epilogue != null) {
-                        epilogue.apply(output, at * 4, (int) filter, at, (int) l.outPlane());
-                    }
-                }
+                long offset = sums.byteOffset() + at * 4;
+                Depthwise.plane(padded, 0, 1, weights, (int) filter * taps, 0f, shape, output, offset);
+                floatSumsDone(output, offset, (int) filter, at, epilogue);
             });
+        }
+
+        /**
+         * {@link #convolve} of a convolution over few channels ({@link #fewChannels}): the planes as
+         * floats less their zero points, summed by the float kernel. ResNet-18's first layer as a
+         * QLinearConv (7×7 at stride 2 over RGB) took 3.3 ms on two threads through the patch
+         * matrix, twice its float Conv.
+         */
+        private void fewChannelIntegers(KernelContext context, Tensor sums, BlockEpilogue epilogue) {
+            Lowering l = lowering;
+            MemorySegment input = x.segment();
+            MemorySegment output = sums.segment();
+            long sumsOffset = sums.byteOffset();
+            fewChannels(context, l, (shape, image, c, padded, at) -> Depthwise.padBytes(input, l.inBase(x, image, 0)
+                    + c * l.inPlane(), x.dtype() == DType.UINT8, xZero[0], shape, 0f, padded, at), floatWeights(), output,
+                    sumsOffset, (image, filter, plane) -> floatSumsDone(output, plane, filter, (plane - sumsOffset) / 4, epilogue));
         }
 
         static IntegerOperands of(KernelContext context, String op, Window window, int group, Tensor[] inputs) {
@@ -1347,14 +1397,19 @@ final class ConvKernels {
          * computed it. Where no weight, or few, is −128 as a signed value
          * (ONNX Runtime's symmetric int8 weights; its asymmetric uint8 ones, whose minimum is 0), each
          * task packs its block of patches into 16-bit lanes for {@link Int16Gemm} (see {@link
-         * RaisedWeights}), else the float GEMM's integer mode multiplies. Depthwise convolutions go
-         * plane by plane through the float kernel instead, on values less their zero points: exact,
+         * RaisedWeights}), else the float GEMM's integer mode multiplies. Depthwise convolutions, and
+         * those over few channels ({@link #fewChannels}), go plane by plane through the float kernel
+         * instead, on values less their zero points: exact,
          * as no sum of {@link #EXACT_TAPS} products of such values reaches 2^24.
          */
         void convolve(KernelContext context, Supplier<Tensor> sumsTensor, BlockEpilogue epilogue, RaisedWeights raised) {
             Lowering l = lowering;
             if (depthwise(l) && l.patch() <= EXACT_TAPS) {
                 depthwiseIntegers(context, sumsTensor.get(), epilogue);
+                return;
+            }
+            if (fewChannels(l) && l.patch() <= EXACT_TAPS) {
+                fewChannelIntegers(context, sumsTensor.get(), epilogue);
                 return;
             }
             RaisedWeights.Weights weights = Int16Gemm.CHOSEN ? raised.of(w, context.isConstant(1)) : null;

@@ -62,13 +62,14 @@ class ConvIntegerTest {
     @Test
     void paddedImagesMatchTheDefinitionExactly() {
         // group, channels, filters, height, width, kernel, dilation, pads (top, left, bottom, right), stride.
-        // Three channels (the float trick's padded image only, at strides 1 and 2); on 16-bit lanes, 16
-        // channels a group or more, odd counts among them. A 7-wide plane (a fifth of its columns in the
+        // Five channels (the float trick's padded image only, at strides 1 and 2: four or fewer go
+        // through fewChannelsMatchTheDefinitionExactly's path); on 16-bit lanes, 16 channels a group or
+        // more, odd counts among them. A 7-wide plane (a fifth of its columns in the
         // padding, taken on 16-bit lanes only): one block of columns, its filters split between the
         // threads. Strides 2 and 3, one with an odd left padding (the image's first column in the odd
         // phase), one dilated.
-        checkPaddedImages(new SplittableRandom(SEED + 1), new int[][] {{1, 3, 8, 5, 41, 3, 1, 1, 1, 1, 1, 1},
-            {1, 3, 8, 9, 81, 3, 1, 1, 1, 1, 1, 2}, {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1, 1}, {2, 34, 6, 7, 85, 3, 2, 2, 2, 2, 2, 1},
+        checkPaddedImages(new SplittableRandom(SEED + 1), new int[][] {{1, 5, 8, 5, 41, 3, 1, 1, 1, 1, 1, 1},
+            {1, 5, 8, 9, 81, 3, 1, 1, 1, 1, 1, 2}, {1, 40, 12, 6, 43, 3, 1, 1, 1, 1, 1, 1}, {2, 34, 6, 7, 85, 3, 2, 2, 2, 2, 2, 1},
             {1, 21, 9, 4, 100, 5, 1, 0, 2, 3, 2, 1}, {1, 17, 24, 6, 7, 3, 1, 1, 1, 1, 1, 1}, {1, 16, 8, 9, 40, 3, 1, 1, 1, 1, 1, 2},
             {1, 17, 12, 12, 33, 3, 1, 0, 1, 2, 0, 2}, {1, 18, 4, 10, 31, 3, 1, 1, 1, 1, 1, 3}, {1, 19, 8, 11, 41, 3, 2, 2, 2, 2, 2, 2}});
     }
@@ -86,6 +87,19 @@ class ConvIntegerTest {
     }
 
     /**
+     * Four input channels a group or fewer, each plane less its zero point through the float kernel:
+     * ResNet's first layer (7×7 over RGB at stride 2, padded by 3), MobileNet's (3×3 at stride 2), an
+     * RGBA image dilated, one channel, two groups of three, five filters (four at a time, then one),
+     * padded unevenly at stride 3.
+     */
+    @Test
+    void fewChannelsMatchTheDefinitionExactly() {
+        checkPaddedImages(new SplittableRandom(SEED + 6), new int[][] {{1, 3, 8, 23, 30, 7, 1, 3, 3, 3, 3, 2},
+            {1, 3, 8, 17, 40, 3, 1, 1, 1, 1, 1, 2}, {1, 4, 4, 12, 20, 3, 2, 2, 2, 2, 2, 1}, {1, 1, 4, 9, 35, 5, 1, 2, 2, 2, 2, 1},
+            {2, 6, 8, 10, 19, 3, 1, 1, 1, 1, 1, 1}, {1, 2, 5, 11, 26, 4, 1, 0, 3, 2, 1, 3}});
+    }
+
+    /**
      * Padded images copied a band of a few output rows at a time: bands of one row and of several,
      * the last one shorter, strided (bands start on their phase's row), dilated, paddings above and
      * below taller than a band (bands in the padding alone), more padding below than the last output
@@ -96,7 +110,7 @@ class ConvIntegerTest {
         long bandBytes = ConvKernels.paddedBandBytes;
         ConvKernels.paddedBandBytes = 12_000;
         try {
-            checkPaddedImages(new SplittableRandom(SEED + 3), new int[][] {{1, 3, 8, 23, 41, 3, 1, 1, 1, 1, 1, 1},
+            checkPaddedImages(new SplittableRandom(SEED + 3), new int[][] {{1, 5, 8, 23, 41, 3, 1, 1, 1, 1, 1, 1},
                 {1, 17, 12, 25, 40, 3, 1, 1, 1, 1, 1, 1}, {1, 16, 8, 31, 33, 3, 2, 2, 1, 2, 1, 1},
                 {1, 19, 8, 29, 41, 3, 1, 1, 1, 1, 1, 2}, {1, 18, 4, 27, 31, 3, 1, 0, 1, 4, 1, 3},
                 {1, 16, 12, 9, 30, 3, 1, 12, 1, 12, 1, 1}, {2, 34, 6, 14, 37, 5, 1, 2, 2, 2, 2, 2}});
@@ -256,7 +270,8 @@ class ConvIntegerTest {
             // the 16-bit lanes).
             boolean large = trial >= 40;
             int group = random.nextInt(1, 3);
-            int channels = group * random.nextInt(1, 4);
+            // Up to five channels a group: four or fewer go plane by plane, five through the patch matrix.
+            int channels = group * random.nextInt(1, 6);
             int filters = group * random.nextInt(1, large ? 7 : 4);
             int height = large ? random.nextInt(30, 45) : random.nextInt(3, 9);
             int width = large ? random.nextInt(30, 45) : random.nextInt(3, 9);

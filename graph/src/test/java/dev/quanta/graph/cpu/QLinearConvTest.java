@@ -63,6 +63,9 @@ class QLinearConvTest {
                 // Grouped, batched, strided and dilated, padded unevenly.
                 new Case(new long[] {2, 6, 7, 8}, new long[] {6, 2, 3, 2}, 3, new long[] {2, 1}, new long[] {2, 1},
                         new long[] {1, 0, 1, 1}),
+                // ResNet's first layer (7×7 over RGB at stride 2), plane by plane.
+                new Case(new long[] {1, 3, 19, 21}, new long[] {5, 3, 7, 7}, 1, new long[] {2, 2}, new long[] {1, 1},
+                        new long[] {3, 3, 3, 3}),
                 // Depthwise: on two threads the groups go to the threads whole.
                 new Case(new long[] {1, 8, 12, 12}, new long[] {8, 1, 3, 3}, 8, new long[] {1, 1}, new long[] {1, 1},
                         new long[] {1, 1, 1, 1}),
