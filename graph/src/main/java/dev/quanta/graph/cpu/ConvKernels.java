@@ -177,7 +177,7 @@ final class ConvKernels {
                     }
                     return new Tensor[] {y};
                 }
-                lowered(context, l, x, 0, (columns, n, gi, patches, stride, first, count) -> {
+                lowered(context, l, x, 0, 0, (columns, n, gi, patches, stride, first, count, firstFilter, filterCount) -> {
                     FloatGemm.multiply(packedFilters[gi], new FloatGemm.Matrix(columns.segment(), patches, stride),
                             new FloatGemm.Matrix(y.segment(), l.outBase(n, gi) + first, l.outPlane()), count, false);
                     addBiases(l, biases, y, n, gi, first, count);
@@ -1075,11 +1075,36 @@ final class ConvKernels {
     }
 
     /**
-     * Group gi of image n: its filters times the patches of output positions [first, first +
-     * count), which start at element {@code patches} of {@code columns}, in rows {@code stride} long.
+     * Group gi of image n: its filters {@code firstFilter..firstFilter + filters} (counted within the
+     * group) times the patches of output positions [first, first + count), which start at element
+     * {@code patches} of {@code columns}, in rows {@code stride} long.
      */
     private interface GroupProduct {
-        void multiply(Tensor columns, long n, int gi, long patches, long stride, long first, int count);
+        void multiply(Tensor columns, long n, int gi, long patches, long stride, long first, int count, int firstFilter,
+                int filters);
+    }
+
+    /**
+     * Into how many runs of whole units of {@code unit} filters (0: the group's filters whole) a
+     * group's product over {@code positionBlocks} blocks of positions splits, so that the threads have
+     * tasks enough where the positions are few: a 320→1280 pointwise QLinearConv over 7×7 positions
+     * (MobileNetV2's last layer) was one block, and ran on one thread.
+     */
+    private static int filterRuns(KernelContext context, Lowering l, int unit, long positionBlocks, long positions) {
+        if (unit == 0 || positionBlocks >= 2L * context.threads()) {
+            return 1;
+        }
+        long wanted = Math.clamp(2 * l.groupFilters() * positions * l.patch() / MIN_OPERATIONS_PER_TASK, 1, 4L * context.threads());
+        return (int) Math.clamp(wanted / positionBlocks, 1, Math.ceilDiv(l.groupFilters(), unit));
+    }
+
+    /** The first filter (within its group) of run {@code run} of {@code runs} ({@link #filterRuns}), in whole units. */
+    private static int filterRunStart(Lowering l, int unit, int run, int runs) {
+        if (runs == 1) {
+            return run == 0 ? 0 : Math.toIntExact(l.groupFilters());
+        }
+        long units = Math.ceilDiv(l.groupFilters(), unit);
+        return (int) Math.min(l.groupFilters(), run * units / runs * unit);
     }
 
     /**
@@ -1089,7 +1114,8 @@ final class ConvKernels {
      * columns of the shared patch matrix and writes its own of y), a few tasks a thread: the
      * convolutions ran on the calling thread alone.
      */
-    private static void lowered(KernelContext context, Lowering l, Tensor x, long padBits, GroupProduct product) {
+    private static void lowered(KernelContext context, Lowering l, Tensor x, long padBits, int filterUnit,
+            GroupProduct product) {
         long outPlane = l.outPlane();
         if (outPlane == 0) {
             return;
@@ -1111,19 +1137,24 @@ final class ConvKernels {
         Tensor columns = pointwise ? x
                 : context.allocateForOverwrite(x.dtype(), Shape.of((whole ? l.group() : 1) * l.patch(), band));
         long blockCount = positionBlocks(context, 2 * l.groupFilters() * band * l.patch(), band);
+        int runs = whole ? 1 : filterRuns(context, l, filterUnit, blockCount, band);
+        long tasks = blockCount * runs;
         if (pointwise) {
             // Every image's blocks in one job: an image at a time, a small plane (7×7) made one task,
             // and a batch of them ran on one thread (256→256 over 7×7 at batch 8: 0.82 ms on one
             // thread, 0.85 on two).
             LongUnaryOperator blockStart = block -> blockStart(block, blockCount, outPlane);
-            long perImage = l.group() * blockCount;
+            long perImage = l.group() * tasks;
             context.parallel(l.batch() * perImage, task -> {
                 long image = task / perImage;
-                int gi = (int) (task % perImage / blockCount);
-                long block = task % blockCount;
+                int gi = (int) (task % perImage / tasks);
+                long block = task % tasks / runs;
+                int run = (int) (task % runs);
                 long first = blockStart.applyAsLong(block);
+                int firstFilter = filterRunStart(l, filterUnit, run, runs);
                 product.multiply(x, image, gi, l.inBase(x, image, gi) + first, outPlane, first,
-                        (int) (blockStart.applyAsLong(block + 1) - first));
+                        (int) (blockStart.applyAsLong(block + 1) - first), firstFilter,
+                        filterRunStart(l, filterUnit, run + 1, runs) - firstFilter);
             });
             return;
         }
@@ -1137,7 +1168,8 @@ final class ConvKernels {
                         im2colPlanar(x, l.inBase(x, image, gi), l.inSpatial(), c, l.geometry(), columns, padBits, rows, 0,
                                 outHeight);
                     }
-                    product.multiply(columns, image, gi, columns.offset() + rows * outPlane, outPlane, 0, (int) outPlane);
+                    product.multiply(columns, image, gi, columns.offset() + rows * outPlane, outPlane, 0, (int) outPlane, 0,
+                            Math.toIntExact(l.groupFilters()));
                 });
                 continue;
             }
@@ -1149,10 +1181,14 @@ final class ConvKernels {
                     LongUnaryOperator blockStart = block -> blockStart(block, blockCount, positions);
                     im2col(context, x, l.inBase(x, n, gi), l.inSpatial(), l.groupChannels(), l.geometry(), columns, padBits,
                             firstRow, Math.min(bandRows, outHeight - firstRow));
-                    context.parallel(blockCount, task -> {
-                        long first = blockStart.applyAsLong(task);
+                    context.parallel(tasks, task -> {
+                        long block = task / runs;
+                        int run = (int) (task % runs);
+                        long first = blockStart.applyAsLong(block);
+                        int firstFilter = filterRunStart(l, filterUnit, run, runs);
                         product.multiply(columns, image, group, columns.offset() + first, positions, base + first,
-                                (int) (blockStart.applyAsLong(task + 1) - first));
+                                (int) (blockStart.applyAsLong(block + 1) - first), firstFilter,
+                                filterRunStart(l, filterUnit, run + 1, runs) - firstFilter);
                     });
                     if (band == outPlane) {
                         break;
@@ -1450,21 +1486,25 @@ final class ConvKernels {
             long filterOffset = sixteenBits ? 0 : w.offset();
             int[] filterZeros = narrowed != null ? narrowed.zeroPoints(wZero) : wZero;
             boolean unsignedFilters = narrowed != null || w.dtype() == DType.UINT8;
-            Tensor sums = sumsTensor.get();
-            lowered(context, l, x, xZero[0] & 0xFF, (columns, n, gi, patches, stride, first, count) -> {
-                int firstFilter = (int) (gi * l.groupFilters());
+            // With an epilogue, each step's sums go to the thread's scratch, which stays in cache: through
+            // a tensor of y's size, a 16→96 pointwise QLinearConv over 112×112 wrote and read 4.8 MB of
+            // them a run.
+            Tensor sums = epilogue == null ? sumsTensor.get() : null;
+            lowered(context, l, x, xZero[0] & 0xFF, Int16Gemm.ROWS, (columns, n, gi, patches, stride, first, count, runStart,
+                    filterCount) -> {
+                int firstFilter = Math.toIntExact(gi * l.groupFilters() + runStart);
                 FloatGemm.Int8Matrix filters = new FloatGemm.Int8Matrix(filterBytes, filterOffset + firstFilter * l.patch(),
                         l.patch(), unsignedFilters, filterZeros, false, firstFilter);
                 int patch = Math.toIntExact(l.patch());
-                int filterCount = Math.toIntExact(l.groupFilters());
                 // On 16-bit lanes, a few hundred columns at a time, so that the packed patches stay small.
                 int step = sixteenBits ? Int16Gemm.wholeColumns(patch) : count;
                 for (int from = 0; from < count; from += step) {
                     int width = Math.min(step, count - from);
                     FloatGemm.Int8Matrix block = new FloatGemm.Int8Matrix(columns.segment(), patches + from,
                             stride, x.dtype() == DType.UINT8, xZero, true, (int) (first + from));
-                    FloatGemm.Matrix out = new FloatGemm.Matrix(sums.segment(), l.outBase(n, gi) + first + from,
-                            l.outPlane());
+                    FloatGemm.Matrix out = sums != null
+                            ? new FloatGemm.Matrix(sums.segment(), l.outBase(n, gi) + runStart * l.outPlane() + first + from, l.outPlane())
+                            : new FloatGemm.Matrix(taskSums((long) filterCount * width), 0, width);
                     Int16Gemm.Packed packed = sixteenBits
                             ? Int16Gemm.packWhole(block, patch, width, narrowed != null, PACKED_PATCHES.get()) : null;
                     if (packed != null) {
@@ -1476,11 +1516,9 @@ final class ConvKernels {
                     if (lanes16 && narrowed == null) {
                         weights.correct(block, out, firstFilter, filterCount, width);
                     }
-                }
-                if (epilogue != null) {
-                    for (int f = 0; f < l.groupFilters(); f++) {
-                        long at = l.outBase(n, gi) + f * l.outPlane() + first;
-                        epilogue.apply(sums.segment(), sums.byteOffset() + at * 4, firstFilter + f, at, count);
+                    for (int f = 0; f < filterCount && epilogue != null; f++) {
+                        epilogue.apply(out.segment(), (long) f * width * 4, firstFilter + f,
+                                l.outBase(n, gi) + (runStart + f) * l.outPlane() + first + from, width);
                     }
                 }
             });

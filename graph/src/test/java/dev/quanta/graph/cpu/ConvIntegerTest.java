@@ -100,6 +100,16 @@ class ConvIntegerTest {
     }
 
     /**
+     * Planes of fewer positions than two tasks take, whose filters split across tasks in runs of
+     * whole tiles (the last run shorter): pointwise, 3×3, grouped, strided.
+     */
+    @Test
+    void fewPositionsSplitTheirFiltersExactly() {
+        checkPaddedImages(new SplittableRandom(SEED + 7), new int[][] {{1, 96, 60, 7, 7, 1, 1, 0, 0, 0, 0, 1},
+            {1, 24, 38, 6, 8, 3, 1, 1, 1, 1, 1, 1}, {2, 40, 34, 5, 9, 3, 1, 1, 1, 1, 1, 1}, {1, 32, 45, 9, 9, 3, 1, 1, 1, 1, 1, 2}});
+    }
+
+    /**
      * Padded images copied a band of a few output rows at a time: bands of one row and of several,
      * the last one shorter, strided (bands start on their phase's row), dilated, paddings above and
      * below taller than a band (bands in the padding alone), more padding below than the last output
