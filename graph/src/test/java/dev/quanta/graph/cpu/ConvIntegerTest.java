@@ -77,13 +77,16 @@ class ConvIntegerTest {
     /**
      * Depthwise, each channel's plane through the float kernel: at stride 2 along the rows its bytes
      * go into their two phases by vectors, so rows of 32 values and more, odd widths, either left
-     * padding (the image's first column in the even or the odd phase), and a 5×5 window.
+     * padding (the image's first column in the even or the odd phase), and a 5×5 window; rows
+     * narrower than those vectors (converted as a whole plane, then placed) at strides 1, 2 and 3.
      */
     @Test
     void depthwiseMatchesTheDefinitionExactly() {
         checkPaddedImages(new SplittableRandom(SEED + 5), new int[][] {{3, 3, 3, 6, 56, 3, 1, 1, 1, 1, 1, 2},
             {4, 4, 4, 5, 45, 3, 1, 0, 0, 1, 1, 2}, {2, 2, 2, 7, 33, 3, 1, 1, 1, 1, 1, 2}, {5, 5, 5, 4, 70, 5, 1, 2, 2, 2, 2, 2},
-            {3, 3, 3, 5, 40, 3, 1, 1, 1, 1, 1, 1}, {2, 2, 2, 6, 64, 3, 2, 2, 1, 2, 1, 2}});
+            {3, 3, 3, 5, 40, 3, 1, 1, 1, 1, 1, 1}, {2, 2, 2, 6, 64, 3, 2, 2, 1, 2, 1, 2}, {3, 3, 3, 9, 14, 3, 1, 1, 1, 1, 1, 1},
+            {2, 2, 2, 7, 7, 3, 1, 1, 1, 1, 1, 1}, {4, 4, 4, 14, 28, 3, 1, 0, 0, 1, 1, 2}, {2, 2, 2, 13, 13, 3, 1, 1, 1, 1, 1, 2},
+            {2, 2, 2, 11, 15, 3, 1, 1, 1, 1, 1, 3}});
     }
 
     /**

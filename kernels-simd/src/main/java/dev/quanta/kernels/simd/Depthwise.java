@@ -93,21 +93,24 @@ public final class Depthwise {
      * As {@link #pad(MemorySegment, long, Shape, float, float[], int)} for a plane of int8 or uint8
      * values (dense rows, offset in bytes), each less {@code zeroPoint}: at stride 1 a row at a time
      * into place; at stride 2 a row at a time straight into its two phases ({@link #bytesToHalves});
-     * at other strides the plane converted in one pass, then split into phases (a row at a time
-     * through a converted copy had been slower: a depthwise QLinearConv at stride 2, 144 planes of
-     * 56×56 on one thread, 0.174–0.184 ms against 0.147–0.152).
+     * at other strides, and where rows are narrower than those loops' vectors, the plane converted
+     * in one pass, then placed or split into phases (a row at a time through a converted copy had
+     * been slower: a depthwise QLinearConv at stride 2, 144 planes of 56×56 on one thread, 0.174–0.184
+     * ms against 0.147–0.152; narrow rows went a value at a time, 85 of a JFR profile's 204 samples
+     * of padding in MobileNetV2's QDQ model).
      */
     public static void padBytes(MemorySegment x, long xOffset, boolean unsigned, float zeroPoint, Shape s, float border,
             float[] padded, int from) {
         Arrays.fill(padded, from, from + s.paddedSize(), border);
-        if (s.strideWidth() == 1) {
+        int rowVector = s.strideWidth() * SPECIES.length();
+        if (s.strideWidth() == 1 && s.width() >= rowVector) {
             for (int h = 0; h < s.height(); h++) {
                 FloatRows.bytesToArray(x, xOffset + (long) h * s.width(), unsigned, zeroPoint, padded,
                         rowAt(s, from, h) + s.padLeft(), s.width());
             }
             return;
         }
-        if (s.strideWidth() == 2) {
+        if (s.strideWidth() == 2 && s.width() >= rowVector) {
             for (int h = 0; h < s.height(); h++) {
                 bytesToHalves(x, xOffset + (long) h * s.width(), unsigned, zeroPoint, s.width(), padded, rowAt(s, from, h),
                         s.padLeft(), s.phaseWidth());
@@ -116,6 +119,12 @@ public final class Depthwise {
         }
         float[] plane = planeScratch(s);
         FloatRows.bytesToArray(x, xOffset, unsigned, zeroPoint, plane, 0, s.height() * s.width());
+        if (s.strideWidth() == 1) {
+            for (int h = 0; h < s.height(); h++) {
+                System.arraycopy(plane, h * s.width(), padded, rowAt(s, from, h) + s.padLeft(), s.width());
+            }
+            return;
+        }
         phasesOfPlane(plane, s, padded, from);
     }
 
