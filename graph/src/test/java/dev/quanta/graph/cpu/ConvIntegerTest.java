@@ -350,9 +350,19 @@ class ConvIntegerTest {
         }
     }
 
-    /** The convolution's output, the same with the padded-image path (where it runs) and without it. */
+    /**
+     * The convolution's output, the same with the padded-image path (where it runs) and without it,
+     * and with shallow patches on 16-bit lanes too.
+     */
     private long[] run(Window window, int group, Tensor x, Tensor w, Tensor xZero, Tensor wZero) {
         long[] result = runOnce(window, group, x, w, xZero, wZero);
+        long shallow = ConvKernels.shallowPatch;
+        ConvKernels.shallowPatch = 0;
+        try {
+            assertThat(runOnce(window, group, x, w, xZero, wZero)).as("shallow patches on 16-bit lanes").containsExactly(result);
+        } finally {
+            ConvKernels.shallowPatch = shallow;
+        }
         boolean padded = ConvKernels.readsPaddedImages;
         if (padded) {
             ConvKernels.readsPaddedImages = false;
