@@ -3,9 +3,9 @@
 # MinMax calibration), timed side by side with ONNX Runtime: torchvision's ResNet-18 and MobileNetV2 (random
 # weights, batch-norm statistics measured on random images, then folded into the convolutions as the quantizer's
 # pre-processing does), each with int8 weights per tensor, per output channel, and per channel in 7 bits
-# (reduce_range). Activations are uint8, asymmetric; biases int32 at x_scale·w_scale; a Relu or Clip after a Conv
-# goes into the range of the Conv's output; MaxPool, Flatten and Reshape keep their input's parameters; the
-# graph's output is quantized too. Calibration runs the float model through Quanta, every intermediate value an
+# (reduce_range). Activations are uint8, asymmetric; biases int32 at x_scale·w_scale; a Relu or Clip goes into
+# the range of its input's producer where nothing else reads that value; MaxPool, Flatten and Reshape keep their
+# input's parameters; the graph's output is quantized too. Calibration runs the float model through Quanta, every intermediate value an
 # output, on 8 random images. ONNX Runtime's own quantizer is a Python package this machine cannot install; this
 # writes the same form, which ONNX Runtime fuses into its QLinear kernels as it does its quantizer's output.
 # Needs Debian's PyTorch (bookworm: apt-get install python3-torch python3-torchvision python3-onnx) or any Python
@@ -95,10 +95,10 @@ def quantize(name, mode):
     ranges = {k: (float(v.min()), float(v.max())) for k, v in ranges.items()}
     output = g.output[0].name
     readers = lambda value: [n for n in g.node if value in n.input]
-    for node in list(g.node):  # Relu and Clip after a Conv that only they read: into the Conv's output range
+    for node in list(g.node):  # Relu and Clip of a value only they read: into the range of its producer's output
         if node.op_type in ('Relu', 'Clip'):
             producer = [p for p in g.node if node.input[0] in p.output]
-            if producer and producer[0].op_type == 'Conv' and len(readers(node.input[0])) == 1:
+            if producer and len(readers(node.input[0])) == 1:
                 producer[0].output[0] = node.output[0]
                 g.node.remove(node)
     parameters = {}
