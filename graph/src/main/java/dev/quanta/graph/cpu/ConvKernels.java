@@ -1434,9 +1434,9 @@ final class ConvKernels {
          * (ONNX Runtime's symmetric int8 weights; its asymmetric uint8 ones, whose minimum is 0), each
          * task packs its block of patches into 16-bit lanes for {@link Int16Gemm} (see {@link
          * RaisedWeights}), else, and for patches no deeper than {@link #shallowPatch}, the float
-         * GEMM's integer mode multiplies. Depthwise convolutions, and
-         * those over few channels ({@link #fewChannels}), go plane by plane through the float kernel
-         * instead, on values less their zero points: exact,
+         * GEMM's integer mode multiplies. Depthwise convolutions, and those over few channels ({@link
+         * #fewChannels}), go plane by plane through the float kernel instead, on values less their
+         * zero points: exact,
          * as no sum of {@link #EXACT_TAPS} products of such values reaches 2^24.
          */
         void convolve(KernelContext context, Supplier<Tensor> sumsTensor, BlockEpilogue epilogue, RaisedWeights raised) {
@@ -1500,8 +1500,11 @@ final class ConvKernels {
                 FloatGemm.Int8Matrix filters = new FloatGemm.Int8Matrix(filterBytes, filterOffset + firstFilter * l.patch(),
                         l.patch(), unsignedFilters, filterZeros, false, firstFilter);
                 int patch = Math.toIntExact(l.patch());
-                // On 16-bit lanes, a few hundred columns at a time, so that the packed patches stay small.
-                int step = sixteenBits ? Int16Gemm.wholeColumns(patch) : count;
+                // On 16-bit lanes, a few hundred columns at a time, so that the packed patches stay small;
+                // into the scratch, at most BLOCK_OUTPUT_FLOATS sums at a time, so that it stays in cache.
+                int step = sixteenBits ? Int16Gemm.wholeColumns(patch) : sums == null
+                        ? (int) Math.max(MIN_COLUMNS_PER_TASK, BLOCK_OUTPUT_FLOATS / filterCount / MIN_COLUMNS_PER_TASK
+                                * MIN_COLUMNS_PER_TASK) : count;
                 for (int from = 0; from < count; from += step) {
                     int width = Math.min(step, count - from);
                     FloatGemm.Int8Matrix block = new FloatGemm.Int8Matrix(columns.segment(), patches + from,
